@@ -1,0 +1,26 @@
+import { CceError, badParameters } from '../src/errors.js';
+import { none } from '../src/dispatch/args.js';
+import { goodbye, type ReadCommand } from '../src/dispatch/types.js';
+
+/** AUTH user + password (local callers only): opens a session, `data.sessionid`. */
+export const AUTH: ReadCommand<{ user: string; password: string }> = {
+  verb: 'AUTH',
+  kind: 'read',
+  access: 'local',
+  parse(input) {
+    none(input);
+    const { user, password } = input.envelope;
+    if (user === undefined || password === undefined) throw badParameters('AUTH needs user and password');
+    return { user, password };
+  },
+  async run(ctx, { user, password }) {
+    const oid = await ctx.auth.checkPassword(user, password);
+    if (oid === undefined) {
+      ctx.log.info({ audit: 'AUTH', user, ip: ctx.ip, outcome: 'fail' }, 'authentication failed');
+      throw new CceError(401);
+    }
+    const { secret } = ctx.auth.startSession(oid, user, ctx.ip);
+    ctx.log.info({ audit: 'AUTH', user, ip: ctx.ip, outcome: 'ok' }, 'session opened');
+    return goodbye({ sessionid: secret });
+  },
+};

@@ -1,0 +1,26 @@
+import { Tokens } from '../src/dispatch/args.js';
+import { badParameters } from '../src/errors.js';
+import { goodbye, type WriteCommand } from '../src/dispatch/types.js';
+
+/** DESTROY <oid>: removes an object and every namespace of it; its oid is never reused. */
+export const DESTROY: WriteCommand<string> = {
+  verb: 'DESTROY',
+  kind: 'write',
+  access: 'user',
+  parse(input) {
+    const t = new Tokens(input.tokens);
+    const oid = t.done ? input.envelope.oid : t.word('an oid');
+    t.end();
+    if (oid === undefined || oid === '') throw badParameters('expected an oid');
+    return oid;
+  },
+  describe: (oid) => `DESTROY ${oid}`,
+  async prepare(ctx, oid) {
+    return (scope) => {
+      const id = scope.oid(oid);
+      ctx.store.destroy(ctx.caller, id);
+      ctx.auth.grants.revokeUser(id);
+      return goodbye();
+    };
+  },
+};

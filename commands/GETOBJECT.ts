@@ -1,0 +1,26 @@
+import { Tokens, checkName, className, structuredQuery } from '../src/dispatch/args.js';
+import { ok, type ReadCommand } from '../src/dispatch/types.js';
+import { objectData } from '../src/dispatch/present.js';
+import type { FindQuery } from '../src/store/store.js';
+
+/** GETOBJECT: the DATA of the first object of a class matching `args`, or 404 "Object not found". */
+export const GETOBJECT: ReadCommand<{ cls: string; query: FindQuery; ns: string }> = {
+  verb: 'GETOBJECT',
+  kind: 'read',
+  access: 'user',
+  parse(input) {
+    const t = new Tokens(input.tokens);
+    const cls = className(input, t);
+    t.end();
+    const ns = input.envelope.namespace ?? '';
+    return { cls, query: structuredQuery(input), ns: ns === '' ? '' : checkName(ns, 'namespace') };
+  },
+  run(ctx, { cls, query, ns }) {
+    const [oid] = ctx.store.find(ctx.caller, cls, query);
+    if (oid === undefined) {
+      ctx.store.namespaceDef(ctx.store.classDef(cls), ns);
+      return { status: 404, message: 'Object not found' };
+    }
+    return ok({ DATA: objectData(ctx, ctx.store.get(ctx.caller, oid, ns)) });
+  },
+};

@@ -1,0 +1,43 @@
+import { Tokens, assignmentText, assignments, target } from '../src/dispatch/args.js';
+import { goodbye, type WriteCommand } from '../src/dispatch/types.js';
+import { hashWriteOnly } from '../src/auth/write-only.js';
+import { USER_CLASS } from '../src/auth/auth.js';
+
+interface SetArgs {
+  oid: string;
+  ns: string;
+  values: Record<string, unknown>;
+  /** A non-admin's current password, when it changes its own (an argument or the envelope field). */
+  oldpassword: string;
+}
+
+/** SET <oid> [. <ns>] k="v" ...: every key is checked before anything is written. */
+export const SET: WriteCommand<SetArgs> = {
+  verb: 'SET',
+  kind: 'write',
+  access: 'user',
+  parse(input) {
+    const t = new Tokens(input.tokens);
+    const { oid, ns } = target(input, t);
+    const { oldpassword, ...values } = assignments(input, t);
+    return { oid, ns, values, oldpassword: String(oldpassword ?? input.envelope.oldpassword ?? '') };
+  },
+  describe: ({ oid, ns, values }) =>
+    ['SET', oid, ...(ns ? ['.', ns] : []), ...assignmentText(values)].join(' '),
+  async prepare(ctx, { oid, ns, values, oldpassword }) {
+    // $n references resolve only inside the transaction; hashing needs the class, so it is looked up when it can be.
+    const known = /^[0-9]+$/.test(oid) && ctx.store.exists(Number(oid)) ? Number(oid) : undefined;
+    const cls = known !== undefined ? ctx.store.objectClass(known) : undefined;
+    const ready = cls ? await hashWriteOnly(ctx.store, ctx.caller, cls, ns, known, values, oldpassword) : values;
+    return (scope) => {
+      const id = scope.oid(oid);
+      ctx.store.set(ctx.caller, id, ns, ready);
+      // Disabling a user ends its sessions and tokens at once.
+      if (ns === '' && ctx.store.objectClass(id).name === USER_CLASS && (ready.enabled === '0' || ready.enabled === false)) {
+        ctx.auth.grants.revokeUser(id);
+      }
+      return goodbye();
+    };
+  },
+};
+

@@ -1,0 +1,70 @@
+/**
+ * Assembles a daemon from a Config: store, schema, auth, dispatcher, server.
+ * main.ts runs it; tests build one per test on an ephemeral port.
+ */
+import { mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { openDb } from './store/db.js';
+import { Store } from './store/store.js';
+import { Writer } from './store/writer.js';
+import { loadSchema } from './schema/loader.js';
+import { Auth } from './auth/auth.js';
+import { Gate } from './auth/gate.js';
+import { DaemonState } from './state.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { buildServer } from './http/server.js';
+import { COMMAND_TABLE } from '../commands/index.js';
+import type { Services } from './services.js';
+import { bootstrap, type BootstrapResult } from './bootstrap.js';
+
+export interface App {
+  services: Services;
+  server: FastifyInstance;
+  dispatcher: Dispatcher;
+  gate: Gate;
+  bootstrapped: BootstrapResult;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Where the first-start admin password is told (default: stderr). */
+  tell?: (line: string) => void;
+}
+
+export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
+  mkdirSync(config.state_dir, { recursive: true, mode: 0o700 });
+  const schema = loadSchema(config.schema_dir);
+  const gate = new Gate(config.local_addresses, config.api_access);
+  const db = openDb(config.db_path, { synchronous: config.db_synchronous });
+  const store = new Store(db, schema, (e) => log.info({ audit: e.op, ...e }, 'write'));
+  const writer = new Writer(db, (err) => log.error({ err }, 'commit failed'));
+  const auth = new Auth(store, config);
+  const services: Services = {
+    config,
+    log,
+    store,
+    writer,
+    auth,
+    state: new DaemonState(store),
+    tokenValid: () => false,
+  };
+  const dispatcher = new Dispatcher(services, COMMAND_TABLE);
+  const bootstrapped = await bootstrap(services, env, tell);
+  const server = buildServer({ services, dispatcher, gate });
+  return {
+    services,
+    server,
+    dispatcher,
+    gate,
+    bootstrapped,
+    async close() {
+      await server.close();
+      auth.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * The gate decides where a request comes from: `local` (a configured local
+ * address), `remote` (inside an api_access entry), or nowhere allowed
+ * (undefined: HTTP 403 before anything else runs). The address is the TCP peer;
+ * fastify only honours X-Forwarded-For when trusted_proxies names the peer.
+ */
+import IPCIDR from 'ip-cidr';
+import { isIP } from 'node:net';
+
+/** `::ffff:1.2.3.4` is the IPv4 peer 1.2.3.4. */
+export function normalizeIp(ip: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return m ? m[1]! : ip.toLowerCase();
+}
+
+export interface AccessEntry {
+  /** As written in api_access, e.g. 203.0.113.0/24 or 2001:db8::1. */
+  readonly entry: string;
+  contains(ip: string): boolean;
+}
+
+/** Parses one api_access entry (an address or a CIDR); throws naming it when invalid. */
+export function parseAccessEntry(entry: string): AccessEntry {
+  const cidr = entry.includes('/') ? entry : `${entry}/${isIP(entry) === 6 ? 128 : 32}`;
+  const [addr] = cidr.split('/');
+  if (isIP(addr!) === 0 || !IPCIDR.isValidCIDR(cidr)) throw new Error(`api_access: bad entry "${entry}"`);
+  const range = new IPCIDR(cidr);
+  const v6 = isIP(addr!) === 6;
+  return {
+    entry,
+    contains: (ip) => {
+      const n = normalizeIp(ip);
+      return isIP(n) === (v6 ? 6 : 4) && range.contains(n);
+    },
+  };
+}
+
+export class Gate {
+  readonly local: ReadonlySet<string>;
+  readonly access: readonly AccessEntry[];
+
+  constructor(localAddresses: readonly string[], apiAccess: readonly string[]) {
+    this.local = new Set(localAddresses.map(normalizeIp));
+    this.access = apiAccess.map(parseAccessEntry);
+  }
+
+  originOf(ip: string): 'local' | 'remote' | undefined {
+    const n = normalizeIp(ip);
+    if (this.local.has(n)) return 'local';
+    return this.entryOf(n) ? 'remote' : undefined;
+  }
+
+  /** The first api_access entry holding this address. */
+  entryOf(ip: string): AccessEntry | undefined {
+    return this.access.find((e) => e.contains(ip));
+  }
+}

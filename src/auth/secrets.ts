@@ -1,0 +1,78 @@
+/**
+ * Session ids and tokens: 256 random bits, kept only as their SHA-256 in memory
+ * (a memory dump yields no usable secret), looked up by that hash and then
+ * compared in constant time. Sessions slide (each use extends them); tokens do
+ * not. Restarting the daemon ends them all.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export interface Grant {
+  readonly kind: 'session' | 'token';
+  readonly userOid: number;
+  readonly userName: string;
+  /** Where it was issued (a token is only valid from its own whitelist entry). */
+  readonly origin: string;
+  expires: number;
+  readonly lifetimeMs: number;
+  readonly sliding: boolean;
+  /** The BEGIN queue of this session or token, when one is open (see commands/BEGIN.ts). */
+  queue?: unknown[];
+}
+
+const digest = (secret: string) => createHash('sha256').update(secret).digest();
+
+export function randomSecret(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+export class SecretTable {
+  private readonly byHash = new Map<string, { hash: Buffer; grant: Grant }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  issue(g: Omit<Grant, 'expires'>): { secret: string; grant: Grant } {
+    const secret = randomSecret();
+    const grant: Grant = { ...g, expires: this.now() + g.lifetimeMs };
+    const hash = digest(secret);
+    this.byHash.set(hash.toString('hex'), { hash, grant });
+    return { secret, grant };
+  }
+
+  /** The live grant for a secret, extending it when sliding; undefined when unknown or expired. */
+  lookup(secret: string): Grant | undefined {
+    if (secret.length === 0 || secret.length > 256) return undefined;
+    const hash = digest(secret);
+    const entry = this.byHash.get(hash.toString('hex'));
+    if (!entry || !timingSafeEqual(entry.hash, hash)) return undefined;
+    const now = this.now();
+    if (entry.grant.expires <= now) {
+      this.byHash.delete(hash.toString('hex'));
+      return undefined;
+    }
+    if (entry.grant.sliding) entry.grant.expires = now + entry.grant.lifetimeMs;
+    return entry.grant;
+  }
+
+  revoke(secret: string): boolean {
+    return this.byHash.delete(digest(secret).toString('hex'));
+  }
+
+  /** Ends every grant of a user (disabled, destroyed). */
+  revokeUser(userOid: number): number {
+    let n = 0;
+    for (const [k, e] of this.byHash) if (e.grant.userOid === userOid && this.byHash.delete(k)) n++;
+    return n;
+  }
+
+  /** Drops expired grants; returns how many. */
+  sweep(): number {
+    const now = this.now();
+    let n = 0;
+    for (const [k, e] of this.byHash) if (e.grant.expires <= now && this.byHash.delete(k)) n++;
+    return n;
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Every configuration key, its type and its default, in one zod schema.
+ * Values arrive as strings (from etc/cced.conf or CCED_* variables) and are
+ * coerced here; a bad value names its key.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v), 'expected true or false')
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/** A comma-separated list; blanks dropped. */
+const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+
+const optionalPath = z.string().trim().optional().transform((v) => (v === '' ? undefined : v));
+
+/** host:port, with IPv6 hosts in brackets. */
+const listen = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(v);
+    const port = m ? Number(m[3]) : NaN;
+    if (!m || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: 'expected host:port, e.g. 127.0.0.1:9092 or [::1]:9092' });
+      return z.NEVER;
+    }
+    return { host: (m[1] ?? m[2])!, port };
+  });
+
+export const configSchema = z.strictObject({
+  // The reference's keys.
+  listen_address: listen.prefault('127.0.0.1:9092'),
+  enable_http: bool.default(false),
+  cert_file: optionalPath,
+  key_file: optionalPath,
+  ca_cert_file: optionalPath,
+  logging: bool.default(true),
+  debuglog: bool.default(false),
+  api_access: list.default([]),
+  token_lifetime: int(1).default(300),
+  api_auth_fails: int(1).default(5),
+  api_ban_time: int(1).default(60),
+  // Ours.
+  state_dir: z.string().trim().min(1).default('./var'),
+  db_path: optionalPath,
+  /** Comma-separated schema folders, loaded in order; the shipped schema/ when absent. */
+  schema_dir: list.optional(),
+  session_lifetime: int(1).default(3600),
+  local_addresses: list.default(['127.0.0.1', '::1']),
+  trusted_proxies: list.default([]),
+  max_body_bytes: int(64).default(1024 * 1024),
+  max_queue: int(1).default(10000),
+  /** SQLite `synchronous`: FULL makes every acknowledged write survive power loss. */
+  db_synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  // The device world.
+  status_max_logs: int(1).default(100),
+  device_heartbeat_timeout: int(1).default(180),
+  heartbeat_flush_ms: int(0, 1000).default(5),
+  // Firmware files.
+  flash_storage_root: optionalPath,
+  flash_max_file_bytes: int(1).default(512 * 1024 * 1024),
+  flash_allowed_extensions: list.default(['bin', 'img', 'gz', 'xz', 'zst', 'zip', 'tar', 'swu', 'raucb', 'json']),
+});
+
+/** The raw input: every key optional and a string, as it comes from a file or the environment. */
+export type ConfigInput = Partial<Record<keyof typeof configSchema.shape, string>>;
+
+type Parsed = z.output<typeof configSchema>;
+
+/** The configuration after defaults that depend on other keys are filled. */
+export type Config = Omit<Parsed, 'db_path' | 'schema_dir' | 'flash_storage_root'> & {
+  db_path: string;
+  schema_dir: string[];
+  flash_storage_root: string;
+};
+
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];

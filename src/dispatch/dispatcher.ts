@@ -1,0 +1,140 @@
+/**
+ * The dispatcher: envelope -> command -> access rule -> queue or run -> reply.
+ * It knows nothing of HTTP; src/http/cce-route.ts feeds it parsed JSON and the
+ * gate's verdict on the client address.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { CceError, badCommand, badParameters, permissionDenied } from '../errors.js';
+import { ANONYMOUS, type Caller } from '../auth/caller.js';
+import { envelopeSchema, describeIssue, type Envelope } from './envelope.js';
+import { lex } from './lexer.js';
+import { errorReply } from './reply.js';
+import type { Command, CommandContext, CommandInput, Reply, WriteCommand } from './types.js';
+import type { Services } from '../services.js';
+
+/** What the HTTP layer tells the dispatcher about a request. */
+export interface RequestInfo {
+  ip: string;
+  /** `local` (loopback or local_addresses) or `remote` (inside api_access). */
+  origin: 'local' | 'remote';
+  headers: Record<string, string | string[] | undefined>;
+  log: FastifyBaseLogger;
+}
+
+export interface Outcome {
+  reply: Reply;
+  /** The verb for the request log line ('?' when the envelope did not say). */
+  verb: string;
+  caller: Caller;
+}
+
+/** A write waiting in a BEGIN queue. */
+export interface QueuedWrite {
+  command: WriteCommand;
+  args: unknown;
+  /** The command as text, echoed in COMMIT results. */
+  text: string;
+}
+
+export const SUSPENDED_STATUS = 309;
+
+export class Dispatcher {
+  constructor(
+    private readonly services: Services,
+    private readonly table: ReadonlyMap<string, Command>,
+  ) {}
+
+  async handle(body: unknown, req: RequestInfo): Promise<Outcome> {
+    let verb = '?';
+    let caller: Caller = ANONYMOUS;
+    try {
+      const parsed = envelopeSchema.safeParse(body);
+      if (!parsed.success) throw badParameters(describeIssue(parsed.error));
+      const envelope = parsed.data;
+      const [first, ...tokens] = lex(envelope.cmd);
+      if (first?.type !== 'word') throw badCommand();
+      verb = first.value.toUpperCase();
+      const command = this.table.get(verb);
+      if (!command) {
+        verb = '?';
+        throw badCommand(first.value.slice(0, 40));
+      }
+      caller = this.authenticate(envelope, req);
+      const ctx = this.context(envelope, req, caller);
+      this.checkAccess(command, ctx, req.origin);
+      const input: CommandInput = { verb, tokens, envelope };
+      const args = command.parse(input);
+      const reply = command.kind === 'read' ? await command.run(ctx, args) : await this.write(command, ctx, args, envelope);
+      return { reply, verb, caller };
+    } catch (err) {
+      if (err instanceof CceError) return { reply: errorReply(err), verb, caller };
+      throw err;
+    }
+  }
+
+  /** A session (user + sessionid) or a token; anonymous when neither is given or valid. */
+  private authenticate(envelope: Envelope, req: RequestInfo): Caller {
+    const { auth } = this.services;
+    const secret = envelope.token ?? envelope.sessionid;
+    if (secret === undefined) return ANONYMOUS;
+    const grant = auth.grants.lookup(secret);
+    if (!grant) return ANONYMOUS;
+    if (grant.kind === 'session') {
+      // A session is only good with its own user name and from a local address.
+      if (req.origin !== 'local' || envelope.user !== grant.userName || envelope.token !== undefined) return ANONYMOUS;
+    } else if (!this.services.tokenValid(grant, req)) {
+      return ANONYMOUS;
+    }
+    return auth.callerFor(grant, secret) ?? ANONYMOUS;
+  }
+
+  private context(envelope: Envelope, req: RequestInfo, caller: Caller): CommandContext {
+    const s = this.services;
+    return {
+      config: s.config,
+      store: s.store,
+      writer: s.writer,
+      auth: s.auth,
+      state: s.state,
+      caller,
+      log: req.log,
+      format: envelope.format ?? 'cce',
+      ip: req.ip,
+      headers: req.headers,
+    };
+  }
+
+  private checkAccess(command: Command, ctx: CommandContext, origin: RequestInfo['origin']): void {
+    switch (command.access) {
+      case 'public':
+        return;
+      case 'local':
+        if (origin !== 'local') throw permissionDenied('Access Denied: AUTH and AUTHKEY only allowed from localhost');
+        return;
+      case 'remote':
+        if (origin !== 'remote') throw permissionDenied(`Access Denied: ${command.verb} only allowed from whitelisted remote addresses`);
+        return;
+      case 'user':
+        if (ctx.caller.kind === 'anonymous') throw new CceError(401);
+        return;
+      case 'admin':
+        if (ctx.caller.kind === 'anonymous') throw new CceError(401);
+        if (!ctx.caller.admin) throw permissionDenied(command.verb);
+        return;
+    }
+  }
+
+  /** Writes: refused while suspended, queued inside BEGIN, else run through the group-commit writer. */
+  private async write(command: WriteCommand, ctx: CommandContext, args: unknown, envelope: Envelope): Promise<Reply> {
+    const reason = ctx.state.suspended;
+    if (reason !== undefined) throw new CceError(SUSPENDED_STATUS, JSON.stringify(reason));
+    const queue = ctx.caller.grant?.queue as QueuedWrite[] | undefined;
+    if (queue) {
+      if (queue.length >= ctx.config.max_queue) throw badParameters(`the transaction queue is full (max_queue = ${ctx.config.max_queue})`);
+      queue.push({ command, args, text: command.describe(args) ?? envelope.cmd });
+      return { status: 100, message: 'QUEUED' };
+    }
+    const mutation = await command.prepare(ctx, args);
+    return ctx.writer.submit(mutation);
+  }
+}

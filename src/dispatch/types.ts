@@ -1,0 +1,97 @@
+/**
+ * The contract between the dispatcher and the command modules in `commands/`.
+ * A new verb is one file implementing `Command` plus one line in `commands/index.ts`.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../store/store.js';
+import type { Writer, Mutation } from '../store/writer.js';
+import type { Auth } from '../auth/auth.js';
+import type { Caller } from '../auth/caller.js';
+import type { Envelope } from './envelope.js';
+import type { Token } from './lexer.js';
+import type { DaemonState } from '../state.js';
+
+/** A reply envelope exactly as the CCEd-NG API shapes it. */
+export interface Reply {
+  status: number;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Who may run a command:
+ * - `public`: anyone who passed the gate (PING, WHOAMI, BYE)
+ * - `local`: only callers from a local address; credentials come in the request (AUTH, AUTHKEY)
+ * - `remote`: only whitelisted remote callers (LOGIN)
+ * - `user`: any authenticated caller
+ * - `admin`: a systemAdministrator
+ */
+export type Access = 'public' | 'local' | 'remote' | 'user' | 'admin';
+
+/** What a command receives to parse: the tokens after the verb and the structured envelope. */
+export interface CommandInput {
+  /** The verb, upper-cased. */
+  verb: string;
+  /** Tokens of the CSCP line after the verb (empty for the structured form). */
+  tokens: Token[];
+  envelope: Envelope;
+}
+
+/** Everything a command may use while it runs. No HTTP in here. */
+export interface CommandContext {
+  config: Config;
+  store: Store;
+  writer: Writer;
+  auth: Auth;
+  state: DaemonState;
+  caller: Caller;
+  /** The request's child logger; `audit` lines go through it. */
+  log: FastifyBaseLogger;
+  /** `json` when the envelope asked for typed values. */
+  format: 'cce' | 'json';
+  /** The client's address as the gate decided it. */
+  ip: string;
+  /** Headers a command may need (LOGIN reads X-Client-Secret). */
+  headers: Record<string, string | string[] | undefined>;
+}
+
+interface CommandBase<A> {
+  readonly verb: string;
+  readonly access: Access;
+  /** Turns the input into arguments, or throws CceError 403 / 306. */
+  parse(input: CommandInput): A;
+}
+
+/** A command that reads or manages sessions: it runs at once. */
+export interface ReadCommand<A = unknown> extends CommandBase<A> {
+  readonly kind: 'read';
+  run(ctx: CommandContext, args: A): Promise<Reply> | Reply;
+}
+
+/**
+ * A command that changes the store. `prepare` does the asynchronous part
+ * (argon2 hashing) and returns a synchronous mutation that runs inside a
+ * store transaction: right away through the group-commit writer, or later in a
+ * COMMIT together with the rest of a BEGIN queue.
+ */
+export interface WriteCommand<A = unknown> extends CommandBase<A> {
+  readonly kind: 'write';
+  prepare(ctx: CommandContext, args: A): Promise<Mutation<Reply>>;
+  /** The command as one CSCP line, echoed in COMMIT results. */
+  describe(args: A): string;
+}
+
+export type Command<A = any> = ReadCommand<A> | WriteCommand<A>;
+
+/** The reply of a successful CSCP-style command. */
+export const GOODBYE: Reply = Object.freeze({ status: 201, message: 'GOODBYE' }) as Reply;
+
+export function goodbye(data?: Record<string, unknown>): Reply {
+  return data === undefined ? { status: 201, message: 'GOODBYE' } : { status: 201, message: 'GOODBYE', data };
+}
+
+/** The reply of a successful FINDX / GETOBJECT / GETALL. */
+export function ok(data: Record<string, unknown>): Reply {
+  return { status: 201, message: 'OK', data };
+}

@@ -1,0 +1,75 @@
+/**
+ * Every CCE error code the daemon can answer, in one table.
+ *
+ * A command fails by throwing a `CceError`; the dispatcher turns it into the
+ * reference's reply shape and picks the HTTP status from this table, in one
+ * place (src/dispatch/reply.ts). `test/errors.test.ts` checks that every code
+ * here is documented in the README.
+ */
+
+export interface ErrorSpec {
+  /** The CCE status word(s) that start the message. */
+  readonly word: string;
+  /** HTTP status of a reply whose first error carries this code. */
+  readonly http: number;
+  /** What it means, as documented in the README. */
+  readonly meaning: string;
+}
+
+export const ERROR_CODES = {
+  300: { word: 'UNKNOWN OBJECT', http: 404, meaning: 'no object has this oid' },
+  301: { word: 'UNKNOWN CLASS', http: 404, meaning: 'no class has this name' },
+  302: { word: 'BAD DATA', http: 422, meaning: 'a value breaks its property type, uniqueness or an unknown property was named' },
+  303: { word: 'UNKNOWN NAMESPACE', http: 404, meaning: 'the class has no such namespace' },
+  304: { word: 'PERMISSION DENIED', http: 403, meaning: 'an ACL refuses the caller' },
+  306: { word: 'ERROR', http: 400, meaning: 'the command line could not be parsed (followed by 402)' },
+  309: { word: 'SUSPENDED', http: 503, meaning: 'writes are suspended by SUSPEND' },
+  401: { word: 'FAIL', http: 401, meaning: 'authentication failed; also ends the error list of every failed command' },
+  402: { word: 'BAD COMMAND', http: 400, meaning: 'unknown verb, or a verb not valid now' },
+  403: { word: 'BAD PARAMETERS', http: 400, meaning: 'wrong number, shape or type of arguments' },
+  404: { word: 'Object not found', http: 404, meaning: 'GETOBJECT matched nothing' },
+  409: { word: 'TRANSACTION FAILED', http: 409, meaning: 'a COMMIT failed and nothing of it was applied' },
+} as const satisfies Record<number, ErrorSpec>;
+
+export type CceCode = keyof typeof ERROR_CODES;
+
+/** One entry of a reply's `data.errors`. */
+export interface ErrorItem {
+  code: number;
+  message: string;
+}
+
+/** A command failure with a stable CCE code; `items` may carry several errors (e.g. 306 then 402). */
+export class CceError extends Error {
+  readonly code: CceCode;
+  readonly items: ErrorItem[];
+
+  constructor(code: CceCode, detail?: string, more: ErrorItem[] = []) {
+    const message = detail === undefined || detail === '' ? ERROR_CODES[code].word : `${ERROR_CODES[code].word} ${detail}`;
+    super(message);
+    this.name = 'CceError';
+    this.code = code;
+    this.items = [{ code, message }, ...more];
+  }
+}
+
+export const unknownObject = (oid: string | number) => new CceError(300, String(oid));
+export const unknownClass = (cls: string) => new CceError(301, cls);
+export const unknownNamespace = (ns: string) => new CceError(303, ns);
+export const permissionDenied = (what: string) => new CceError(304, what);
+export const badParameters = (why?: string) => new CceError(403, why);
+export const badCommand = (why?: string) => new CceError(402, why);
+
+/** `302 BAD DATA <oid> <key> "<why>"`, the reference's exact form. */
+export function badData(oid: string | number, key: string, why: string): CceError {
+  return new CceError(302, `${oid} ${key} ${JSON.stringify(why)}`);
+}
+
+export const WHY_UNKNOWN_ATTR = '[[base-cce.unknownAttr]]';
+export const WHY_INVALID_DATA = '[[base-cce.invalidData]]';
+export const WHY_NOT_UNIQUE = '[[base-cce.notUnique]]';
+
+/** A line that does not lex answers 306 then 402. */
+export function parseError(why: string): CceError {
+  return new CceError(306, why, [{ code: 402, message: ERROR_CODES[402].word }]);
+}

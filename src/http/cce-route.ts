@@ -1,0 +1,40 @@
+/**
+ * POST /v2/cce. The body is JSON whatever the Content-Type says (the reference's
+ * own examples use `curl -d`, which sends form-urlencoded), parsed with
+ * prototype-poisoning protection; malformed JSON is HTTP 400 with a JSON body.
+ */
+import type { FastifyInstance } from 'fastify';
+import sjson from 'secure-json-parse';
+import type { Dispatcher, RequestInfo } from '../dispatch/dispatcher.js';
+import { httpStatusOf } from '../dispatch/reply.js';
+import { describeCaller } from '../auth/caller.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the gate: where the client is. */
+    origin: 'local' | 'remote';
+    /** For the request log line. */
+    cceVerb?: string;
+    cceCaller?: string;
+  }
+}
+
+export async function cceRoute(app: FastifyInstance, opts: { dispatcher: Dispatcher }): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.post('/v2/cce', async (request, reply) => {
+    let body: unknown;
+    try {
+      const raw = request.body instanceof Buffer ? request.body.toString('utf8') : '';
+      body = sjson.parse(raw, undefined, { protoAction: 'remove', constructorAction: 'remove' });
+    } catch (err) {
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `malformed JSON: ${(err as Error).message}` });
+    }
+    const info: RequestInfo = { ip: request.ip, origin: request.origin, headers: request.headers, log: request.log };
+    const { reply: out, verb, caller } = await opts.dispatcher.handle(body, info);
+    request.cceVerb = verb;
+    request.cceCaller = describeCaller(caller);
+    return reply.code(httpStatusOf(out)).send(out);
+  });
+}

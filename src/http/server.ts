@@ -1,0 +1,81 @@
+/**
+ * The one HTTP(S) server: the gate on every request, the /v2/cce route, the
+ * facades, one request log line each, and errors mapped to JSON without stack
+ * traces.
+ */
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import type https from 'node:https';
+import type { Services } from '../services.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { Gate } from '../auth/gate.js';
+import { cceRoute } from './cce-route.js';
+
+export interface ServerParts {
+  services: Services;
+  dispatcher: Dispatcher;
+  gate: Gate;
+}
+
+function tlsOptions(s: Services): https.ServerOptions | undefined {
+  const c = s.config;
+  if (!c.cert_file || !c.key_file) return undefined;
+  return {
+    cert: readFileSync(c.cert_file),
+    key: readFileSync(c.key_file),
+    ...(c.ca_cert_file ? { ca: readFileSync(c.ca_cert_file) } : {}),
+  };
+}
+
+export function buildServer({ services, dispatcher, gate }: ServerParts): FastifyInstance {
+  const { config, log } = services;
+  const tls = tlsOptions(services);
+  const app = Fastify({
+    loggerInstance: log,
+    // One line per request comes from the onResponse hook below, with the verb and the caller.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.max_body_bytes,
+    trustProxy: config.trusted_proxies.length > 0 ? config.trusted_proxies : false,
+    ...(tls ? { https: tls } : {}),
+  } as FastifyServerOptions) as unknown as FastifyInstance;
+
+  app.decorateRequest('origin', 'local');
+
+  // The gate: an address neither local nor whitelisted gets 403 before any route runs.
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = gate.originOf(request.ip);
+    if (origin === undefined) {
+      request.log.warn({ ip: request.ip, url: request.url }, 'origin not allowed');
+      return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'origin not allowed' });
+    }
+    request.origin = origin;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.routeOptions.url ?? request.url.split('?')[0],
+        ip: request.ip,
+        verb: request.cceVerb,
+        caller: request.cceCaller,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) request.log.error({ err }, 'internal error');
+    const message = status === 500 ? 'internal error' : err.message;
+    return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status], code: err.code, message });
+  });
+
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
+
+  app.register(cceRoute, { dispatcher });
+  return app;
+}

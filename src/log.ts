@@ -1,0 +1,29 @@
+/**
+ * pino, JSON lines on stdout (journald keeps them). Every path that could hold
+ * a secret is redacted, whatever logs it; code also never puts one in a line.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { Config } from './config/schema.js';
+
+const SECRET_KEYS = ['password', 'oldpassword', 'sessionid', 'token', 'secret', 'client_secret', 'authorization', 'cookie'];
+
+export const REDACT_PATHS = [
+  ...SECRET_KEYS,
+  ...SECRET_KEYS.map((k) => `*.${k}`),
+  'req.headers["x-client-secret"]',
+  'req.headers.authorization',
+  'req.headers.cookie',
+];
+
+export function createLogger(config: Pick<Config, 'logging' | 'debuglog'>, destination?: DestinationStream): Logger {
+  const level = config.debuglog ? 'debug' : config.logging ? 'info' : 'warn';
+  return pino(
+    {
+      level,
+      base: { service: 'cced' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}

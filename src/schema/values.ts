@@ -1,0 +1,69 @@
+/**
+ * Property values: CCE strings on the wire and in the store; arrays as `&a&b&`
+ * with URL-encoded elements (`""` is the empty array). With `"format":"json"`
+ * clients send and receive typed values instead.
+ */
+import type { PropertyDef } from './types.js';
+
+export function encodeArray(items: readonly string[]): string {
+  return items.length === 0 ? '' : '&' + items.map(encodeURIComponent).join('&') + '&';
+}
+
+/** Decodes `&a&b&`; returns undefined when the string is not in that form. */
+export function decodeArray(value: string): string[] | undefined {
+  if (value === '') return [];
+  if (value.length < 2 || !value.startsWith('&') || !value.endsWith('&')) return undefined;
+  try {
+    return value.slice(1, -1).split('&').map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A JSON-typed element to its CCE string; undefined when the JSON type makes no sense. */
+function elementFromJson(prop: PropertyDef, v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v) && prop.type.json === 'number') return String(v);
+  if (typeof v === 'boolean' && prop.type.json === 'boolean') return v ? '1' : '0';
+  return undefined;
+}
+
+/**
+ * Any input value (a CCE string, or a typed JSON value) to the canonical CCE string.
+ * Returns undefined when the value cannot be that property's (302 follows).
+ */
+export function toCceString(prop: PropertyDef, v: unknown): string | undefined {
+  if (prop.array) {
+    if (Array.isArray(v)) {
+      const items = v.map((e) => elementFromJson(prop, e));
+      return items.every((e) => e !== undefined) ? encodeArray(items as string[]) : undefined;
+    }
+    if (typeof v !== 'string') return undefined;
+    return decodeArray(v) === undefined ? undefined : encodeArray(decodeArray(v)!);
+  }
+  return elementFromJson(prop, v);
+}
+
+function elementToJson(prop: PropertyDef, v: string): unknown {
+  if (prop.type.json === 'number' && v !== '' && Number.isFinite(Number(v))) return Number(v);
+  if (prop.type.json === 'boolean' && (v === '0' || v === '1')) return v === '1';
+  return v;
+}
+
+/** A stored CCE string to its typed JSON value. */
+export function toJsonValue(prop: PropertyDef | undefined, v: string): unknown {
+  if (prop === undefined) return v;
+  if (prop.array) return (decodeArray(v) ?? []).map((e) => elementToJson(prop, e));
+  return elementToJson(prop, v);
+}
+
+/** Why a canonical value breaks its property, or null when it is valid. */
+export function whyInvalid(prop: PropertyDef, value: string): string | null {
+  if (prop.maxlength !== undefined && [...value].length > prop.maxlength) return '[[base-cce.tooLong]]';
+  const items = prop.array ? decodeArray(value)! : [value];
+  for (const item of items) {
+    if (item === '' && (prop.optional || prop.array)) continue;
+    if (!prop.type.check(item)) return prop.type.message;
+  }
+  return null;
+}

@@ -1,0 +1,20 @@
+/** The long-lived parts of a running daemon, built once in src/app.ts. */
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import type { Store } from './store/store.js';
+import type { Writer } from './store/writer.js';
+import type { Auth } from './auth/auth.js';
+import type { DaemonState } from './state.js';
+import type { Grant } from './auth/secrets.js';
+import type { RequestInfo } from './dispatch/dispatcher.js';
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  store: Store;
+  writer: Writer;
+  auth: Auth;
+  state: DaemonState;
+  /** May this request use this token? (It must come with the client secret of the entry it was issued to.) */
+  tokenValid(grant: Grant, req: RequestInfo): boolean;
+}

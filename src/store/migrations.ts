@@ -1,0 +1,34 @@
+/**
+ * The database layout, as an ordered list of migrations. `PRAGMA user_version`
+ * records how many have run; a new layout change is one more entry at the end.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: objects and their properties. AUTOINCREMENT: an oid is never reused, even after DESTROY.
+  `CREATE TABLE objects (
+     oid INTEGER PRIMARY KEY AUTOINCREMENT,
+     class TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX objects_class ON objects (class, oid);
+   -- One row per (object, namespace, property). The class is repeated so that
+   -- FIND on a property value is one index range scan.
+   CREATE TABLE props (
+     oid INTEGER NOT NULL,
+     ns TEXT NOT NULL,
+     name TEXT NOT NULL,
+     class TEXT NOT NULL,
+     value TEXT NOT NULL,
+     PRIMARY KEY (oid, ns, name)
+   ) WITHOUT ROWID;
+   CREATE INDEX props_find ON props (class, ns, name, value);
+   -- Write-only values (password hashes) live apart so no read path can return them.
+   CREATE TABLE credentials (
+     oid INTEGER NOT NULL,
+     name TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (oid, name)
+   ) WITHOUT ROWID;
+   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+];

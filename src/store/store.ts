@@ -1,0 +1,390 @@
+/**
+ * The object store: objects with an oid and a class, a main namespace '' and
+ * named namespaces, each a set of string properties, all checked against the
+ * schema (types, uniqueness, ACLs). Commands and facades both come through
+ * here, so every rule is written once. Every method is synchronous; writes run
+ * inside a transaction opened by the Writer.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './db.js';
+import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
+import { toCceString, whyInvalid } from '../schema/values.js';
+import {
+  WHY_INVALID_DATA,
+  WHY_NOT_UNIQUE,
+  WHY_UNKNOWN_ATTR,
+  badData,
+  badParameters,
+  permissionDenied,
+  unknownClass,
+  unknownNamespace,
+  unknownObject,
+} from '../errors.js';
+import { compareBy, type SortType } from './sort.js';
+
+/** The identity behind internal writes (bootstrap, maintenance): passes every ACL. */
+export const SYSTEM: AclSubject = Object.freeze({ oid: 0, admin: true, capabilities: [] });
+
+/** A write-only value (a password) already hashed outside the transaction; `null` stores nothing. */
+export class Hashed {
+  constructor(readonly hash: string | null) {}
+}
+
+export interface AuditEntry {
+  op: 'CREATE' | 'SET' | 'DESTROY';
+  oid: number;
+  class: string;
+  ns?: string;
+  /** Names only: values may be secret. */
+  props?: string[];
+  by: number;
+}
+
+export interface FindCriterion {
+  ns: string;
+  name: string;
+  op: '=' | '~';
+  value: string;
+}
+
+export interface FindQuery {
+  criteria: FindCriterion[];
+  sorttype?: SortType;
+  sortprop?: { ns: string; name: string };
+}
+
+export interface ObjectView {
+  cls: ClassDef;
+  ns: NamespaceDef;
+  oid: number;
+  /** Readable properties, CCE strings; write-only ones are ''. */
+  values: Record<string, string>;
+}
+
+const MAX_FIND_STATEMENTS = 256;
+const MAX_REGEX_LENGTH = 1024;
+
+export class Store {
+  private readonly st: Record<string, Statement>;
+  private readonly findStatements = new Map<string, Statement>();
+  private readonly regexCache = new Map<string, RegExp>();
+  private readonly userClassNames: string[];
+
+  constructor(
+    readonly db: Db,
+    readonly schema: Schema,
+    private readonly audit: (e: AuditEntry) => void = () => {},
+  ) {
+    db.function('cce_regexp', { deterministic: true }, (pattern, value) => (this.regex(String(pattern)).test(String(value)) ? 1 : 0));
+    this.st = {
+      classOf: db.prepare('SELECT class FROM objects WHERE oid = ?'),
+      propsOf: db.prepare('SELECT name, value FROM props WHERE oid = ? AND ns = ?'),
+      allProps: db.prepare('SELECT oid, ns, name, value FROM props WHERE oid IN (SELECT value FROM json_each(?))'),
+      classesOf: db.prepare('SELECT oid, class FROM objects WHERE oid IN (SELECT value FROM json_each(?)) ORDER BY oid'),
+      insertObject: db.prepare('INSERT INTO objects (class, created_at, updated_at) VALUES (?, ?, ?)'),
+      touch: db.prepare('UPDATE objects SET updated_at = ? WHERE oid = ?'),
+      upsertProp: db.prepare(
+        'INSERT INTO props (oid, ns, name, class, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT (oid, ns, name) DO UPDATE SET value = excluded.value',
+      ),
+      uniqueHolder: db.prepare('SELECT oid FROM props WHERE class = ? AND ns = ? AND name = ? AND value = ? AND oid <> ? LIMIT 1'),
+      deleteProps: db.prepare('DELETE FROM props WHERE oid = ?'),
+      deleteCredentials: db.prepare('DELETE FROM credentials WHERE oid = ?'),
+      deleteObject: db.prepare('DELETE FROM objects WHERE oid = ?'),
+      upsertCredential: db.prepare(
+        'INSERT INTO credentials (oid, name, hash, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (oid, name) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at',
+      ),
+      credential: db.prepare('SELECT hash FROM credentials WHERE oid = ? AND name = ?'),
+      getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
+      putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
+      count: db.prepare('SELECT count(*) AS n FROM objects'),
+    };
+    this.userClassNames = [...schema.classes.keys()].sort();
+  }
+
+  // ---- schema look-ups -------------------------------------------------
+
+  classes(): string[] {
+    return this.userClassNames;
+  }
+
+  classDef(name: string): ClassDef {
+    const cls = this.schema.classes.get(name);
+    if (!cls) throw unknownClass(name);
+    return cls;
+  }
+
+  namespaceDef(cls: ClassDef, ns: string): NamespaceDef {
+    const def = cls.namespaces.get(ns);
+    if (!def) throw unknownNamespace(ns);
+    return def;
+  }
+
+  /** The property `ns.name` of a class, or 302 unknownAttr. */
+  propertyDef(cls: ClassDef, ns: string, name: string, oid: number | string = ''): PropertyDef {
+    const prop = this.namespaceDef(cls, ns).properties.get(name);
+    if (!prop) throw badData(oid, ns ? `${ns}.${name}` : name, WHY_UNKNOWN_ATTR);
+    return prop;
+  }
+
+  // ---- reads -----------------------------------------------------------
+
+  /** The class of an existing object, or 300. */
+  objectClass(oid: number): ClassDef {
+    const row = this.st.classOf!.get(oid) as { class: string } | undefined;
+    if (!row) throw unknownObject(oid);
+    return this.classDef(row.class);
+  }
+
+  exists(oid: number): boolean {
+    return this.st.classOf!.get(oid) !== undefined;
+  }
+
+  /** Named namespaces (without the main one) of an object (digits) or a class. */
+  names(target: string): string[] {
+    const cls = /^[0-9]+$/.test(target) ? this.objectClass(Number(target)) : this.classDef(target);
+    return [...cls.namespaces.keys()].filter((n) => n !== '');
+  }
+
+  /** One namespace of an object, filtered by the subject's read ACLs. */
+  get(subject: AclSubject, oid: number, ns = ''): ObjectView {
+    const cls = this.objectClass(oid);
+    const nsDef = this.namespaceDef(cls, ns);
+    const rows = this.st.propsOf!.all(oid, ns) as { name: string; value: string }[];
+    return { cls, ns: nsDef, oid, values: this.readable(subject, oid, nsDef, rows) };
+  }
+
+  /** Main-namespace values with no ACL applied, for internal decisions (who is this caller?). */
+  rawValues(oid: number, ns = ''): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const r of this.st.propsOf!.all(oid, ns) as { name: string; value: string }[]) out[r.name] = r.value;
+    return out;
+  }
+
+  /**
+   * Every namespace of many objects in two queries (no N+1). Unknown oids are
+   * skipped. Keys of the inner map are namespace names, '' for the main one.
+   */
+  getMany(subject: AclSubject, oids: readonly number[]): Map<number, { cls: ClassDef; namespaces: Map<string, Record<string, string>> }> {
+    const ids = JSON.stringify(oids);
+    const out = new Map<number, { cls: ClassDef; namespaces: Map<string, Record<string, string>> }>();
+    for (const r of this.st.classesOf!.all(ids) as { oid: number; class: string }[]) {
+      const cls = this.schema.classes.get(r.class);
+      if (cls) out.set(r.oid, { cls, namespaces: new Map() });
+    }
+    const grouped = new Map<number, Map<string, { name: string; value: string }[]>>();
+    for (const r of this.st.allProps!.all(ids) as { oid: number; ns: string; name: string; value: string }[]) {
+      let byNs = grouped.get(r.oid);
+      if (!byNs) grouped.set(r.oid, (byNs = new Map()));
+      let rows = byNs.get(r.ns);
+      if (!rows) byNs.set(r.ns, (rows = []));
+      rows.push(r);
+    }
+    for (const [oid, entry] of out) {
+      const byNs = grouped.get(oid);
+      for (const nsDef of entry.cls.namespaces.values()) {
+        entry.namespaces.set(nsDef.name, this.readable(subject, oid, nsDef, byNs?.get(nsDef.name) ?? []));
+      }
+    }
+    return out;
+  }
+
+  /** Stored rows to readable values: schema order, defaults for rows a newer schema added, ACLs applied. */
+  private readable(subject: AclSubject, oid: number, nsDef: NamespaceDef, rows: { name: string; value: string }[]): Record<string, string> {
+    const stored = new Map(rows.map((r) => [r.name, r.value]));
+    const out: Record<string, string> = {};
+    for (const prop of nsDef.properties.values()) {
+      if (!prop.readacl(subject, oid)) continue;
+      out[prop.name] = prop.writeOnly ? '' : (stored.get(prop.name) ?? prop.default);
+    }
+    return out;
+  }
+
+  /** Oids of a class matching every criterion, sorted as asked (oid order otherwise). */
+  find(subject: AclSubject, className: string, q: FindQuery): number[] {
+    const cls = this.classDef(className);
+    const props = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
+    const params: unknown[] = [];
+    const conds: string[] = [];
+    // The first exact match on a non-array property drives the query through the (class, ns, name, value) index.
+    const driver = q.criteria.findIndex((c, i) => c.op === '=' && !props[i]!.array);
+    let sql: string;
+    if (driver >= 0) {
+      const d = q.criteria[driver]!;
+      sql = 'SELECT d.oid AS oid FROM props d WHERE d.class = ? AND d.ns = ? AND d.name = ? AND d.value = ?';
+      params.push(cls.name, d.ns, d.name, toCceString(props[driver]!, d.value) ?? d.value);
+    } else {
+      sql = 'SELECT d.oid AS oid FROM objects d WHERE d.class = ?';
+      params.push(cls.name);
+    }
+    q.criteria.forEach((c, i) => {
+      if (i === driver) return;
+      const prop = props[i]!;
+      let cond: string;
+      if (c.op === '~') {
+        this.regex(c.value);
+        cond = 'cce_regexp(?, p.value)';
+        params.push(c.ns, c.name, c.value);
+      } else if (prop.array) {
+        // Elements are URL-encoded, so '&' delimits them exactly: "any element equals".
+        cond = "instr(p.value, '&' || ? || '&') > 0";
+        params.push(c.ns, c.name, encodeURIComponent(c.value));
+      } else {
+        cond = 'p.value = ?';
+        params.push(c.ns, c.name, c.value);
+      }
+      conds.push(`EXISTS (SELECT 1 FROM props p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ? AND ${cond})`);
+    });
+    if (conds.length) sql += ' AND ' + conds.join(' AND ');
+    const sort = q.sortprop;
+    if (sort) {
+      this.propertyDef(cls, sort.ns, sort.name);
+      sql = `SELECT m.oid AS oid, s.value AS sortvalue FROM (${sql}) m LEFT JOIN props s ON s.oid = m.oid AND s.ns = ? AND s.name = ?`;
+      params.push(sort.ns, sort.name);
+    }
+    sql += ' ORDER BY oid';
+    let rows = this.findStatement(sql).all(...params) as { oid: number; sortvalue?: string | null }[];
+    if (!subject.admin) {
+      // A caller must not find objects through a property it may not read (no oracle on secrets).
+      rows = rows.filter((r) => props.every((p) => p.readacl(subject, r.oid)));
+    }
+    if (sort) {
+      const cmp = compareBy(q.sorttype ?? 'ascii');
+      rows.sort((a, b) => cmp(a.sortvalue ?? '', b.sortvalue ?? '') || a.oid - b.oid);
+    }
+    return rows.map((r) => r.oid);
+  }
+
+  /** The first oid of a class whose property equals a value (no ACL: internal look-ups). */
+  findOne(className: string, ns: string, name: string, value: string): number | undefined {
+    const [oid] = this.find(SYSTEM, className, { criteria: [{ ns, name, op: '=', value }] });
+    return oid;
+  }
+
+  credential(oid: number, name: string): string | undefined {
+    return (this.st.credential!.get(oid, name) as { hash: string } | undefined)?.hash;
+  }
+
+  count(): number {
+    return (this.st.count!.get() as { n: number }).n;
+  }
+
+  setting(key: string): string | undefined {
+    return (this.st.getSetting!.get(key) as { value: string } | undefined)?.value;
+  }
+
+  putSetting(key: string, value: string | undefined): void {
+    if (value === undefined) this.st.deleteSetting!.run(key);
+    else this.st.putSetting!.run(key, value);
+  }
+
+  // ---- writes (inside a Writer transaction) ----------------------------
+
+  /** Creates an object: main namespace from `values` over the defaults, named namespaces at their defaults. */
+  create(subject: AclSubject, className: string, values: Record<string, unknown>): number {
+    const cls = this.classDef(className);
+    if (!cls.createacl(subject, -1)) throw permissionDenied('CREATE');
+    const main = this.namespaceDef(cls, '');
+    const canonical = this.canonicalize(cls, '', values);
+    const full = new Map<string, string>();
+    for (const prop of main.properties.values()) if (!prop.writeOnly) full.set(prop.name, prop.default);
+    for (const [k, v] of canonical.plain) full.set(k, v);
+    this.validate(cls, main, '', full, 0, canonical.given);
+    const now = Date.now();
+    const oid = Number(this.st.insertObject!.run(cls.name, now, now).lastInsertRowid);
+    for (const nsDef of cls.namespaces.values()) {
+      const vals = nsDef.name === '' ? full : new Map([...nsDef.properties.values()].filter((p) => !p.writeOnly).map((p) => [p.name, p.default]));
+      for (const [k, v] of vals) this.st.upsertProp!.run(oid, nsDef.name, k, cls.name, v);
+    }
+    this.writeHashes(oid, canonical.hashes, now);
+    this.audit({ op: 'CREATE', oid, class: cls.name, props: [...Object.keys(values)], by: subject.oid });
+    return oid;
+  }
+
+  /** Sets properties of one namespace; all-or-nothing: every key is checked before anything is written. */
+  set(subject: AclSubject, oid: number, ns: string, values: Record<string, unknown>): void {
+    const cls = this.objectClass(oid);
+    const nsDef = this.namespaceDef(cls, ns);
+    const canonical = this.canonicalize(cls, ns, values, oid);
+    for (const key of Object.keys(values)) {
+      if (!nsDef.properties.get(key)!.writeacl(subject, oid)) throw permissionDenied(ns ? `${ns}.${key}` : key);
+    }
+    this.validate(cls, nsDef, ns, canonical.plain, oid, canonical.given);
+    const now = Date.now();
+    for (const [k, v] of canonical.plain) this.st.upsertProp!.run(oid, ns, k, cls.name, v);
+    this.writeHashes(oid, canonical.hashes, now);
+    this.st.touch!.run(now, oid);
+    this.audit({ op: 'SET', oid, class: cls.name, ns, props: Object.keys(values), by: subject.oid });
+  }
+
+  destroy(subject: AclSubject, oid: number): void {
+    const cls = this.objectClass(oid);
+    if (!cls.destroyacl(subject, oid)) throw permissionDenied('DESTROY');
+    this.st.deleteProps!.run(oid);
+    this.st.deleteCredentials!.run(oid);
+    this.st.deleteObject!.run(oid);
+    this.audit({ op: 'DESTROY', oid, class: cls.name, by: subject.oid });
+  }
+
+  /** Input values to canonical CCE strings; write-only ones must come pre-hashed. */
+  private canonicalize(cls: ClassDef, ns: string, values: Record<string, unknown>, oid: number | string = '') {
+    const plain = new Map<string, string>();
+    const hashes = new Map<string, string>();
+    for (const [key, raw] of Object.entries(values)) {
+      const prop = this.propertyDef(cls, ns, key, oid);
+      if (prop.writeOnly) {
+        if (!(raw instanceof Hashed)) throw badData(oid, key, WHY_INVALID_DATA);
+        if (raw.hash !== null) hashes.set(key, raw.hash);
+        continue;
+      }
+      const value = raw instanceof Hashed ? undefined : toCceString(prop, raw);
+      if (value === undefined) throw badData(oid, key, WHY_INVALID_DATA);
+      plain.set(key, value);
+    }
+    return { plain, hashes, given: new Set(Object.keys(values)) };
+  }
+
+  /** Type and uniqueness checks; the first failure is a 302 naming the property. */
+  private validate(cls: ClassDef, nsDef: NamespaceDef, ns: string, values: Map<string, string>, oid: number, given: Set<string>): void {
+    for (const [key, value] of values) {
+      const prop = nsDef.properties.get(key)!;
+      const label = ns ? `${ns}.${key}` : key;
+      const why = whyInvalid(prop, value);
+      if (why !== null) throw badData(oid, label, why);
+      if (prop.unique && value !== '' && given.has(key) && this.st.uniqueHolder!.get(cls.name, ns, key, value, oid) !== undefined) {
+        throw badData(oid, label, WHY_NOT_UNIQUE);
+      }
+    }
+  }
+
+  private writeHashes(oid: number, hashes: Map<string, string>, now: number): void {
+    for (const [name, hash] of hashes) this.st.upsertCredential!.run(oid, name, hash, now);
+  }
+
+  // ---- helpers ---------------------------------------------------------
+
+  private findStatement(sql: string): Statement {
+    let s = this.findStatements.get(sql);
+    if (!s) {
+      if (this.findStatements.size >= MAX_FIND_STATEMENTS) this.findStatements.clear();
+      s = this.db.prepare(sql);
+      this.findStatements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Compiles (and caches) a client regex; a bad one is 403 before any query runs. */
+  private regex(pattern: string): RegExp {
+    let re = this.regexCache.get(pattern);
+    if (re) return re;
+    if (pattern.length > MAX_REGEX_LENGTH) throw badParameters(`regex longer than ${MAX_REGEX_LENGTH} characters`);
+    try {
+      re = new RegExp(pattern, 'u');
+    } catch (err) {
+      throw badParameters(`bad regex: ${(err as Error).message}`);
+    }
+    if (this.regexCache.size > 1000) this.regexCache.clear();
+    this.regexCache.set(pattern, re);
+    return re;
+  }
+}
