@@ -1,0 +1,150 @@
+/**
+ * Test harness: a real daemon on an ephemeral loopback port with its own state
+ * dir, its log lines captured, and a tiny client for POST /v2/cce.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { request as httpRequest } from 'node:http';
+import { resolveConfig } from '../../src/config/load.js';
+import type { Config, ConfigInput } from '../../src/config/schema.js';
+import { createLogger } from '../../src/log.js';
+import { createApp, type App } from '../../src/app.js';
+
+export const ADMIN_PASSWORD = 'admin-test-password';
+
+export interface TestDaemon {
+  app: App;
+  config: Config;
+  url: string;
+  port: number;
+  /** Every log line the daemon wrote, raw. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config?: ConfigInput;
+  env?: NodeJS.ProcessEnv;
+  /** Keep an existing state dir (restart tests). */
+  stateDir?: string;
+  /** Bind address (default 127.0.0.1). */
+  host?: string;
+}
+
+/** Every log line of every daemon of this test process (the "no secret in any log" checks read it). */
+export const ALL_LOGS: string[] = [];
+
+export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> {
+  const stateDir = opts.stateDir ?? mkdtempSync(path.join(tmpdir(), 'cced-test-'));
+  const config = resolveConfig({
+    state_dir: stateDir,
+    listen_address: `${opts.host ?? '127.0.0.1'}:0`,
+    // Tests do not need power-loss durability; the durability test sets FULL itself.
+    db_synchronous: 'NORMAL',
+    ...opts.config,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line) { logs.push(line); ALL_LOGS.push(line); }
+      done();
+    },
+  });
+  const log = createLogger({ logging: true, debuglog: true }, sink);
+  const app = await createApp(config, {
+    log,
+    env: { CCED_ADMIN_PASSWORD: ADMIN_PASSWORD, ...opts.env },
+    tell: (line) => { logs.push(`[tell] ${line}`); },
+  });
+  await app.server.listen({ host: config.listen_address.host, port: 0 });
+  const addr = app.server.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const scheme = config.cert_file ? 'https' : 'http';
+  const host = config.listen_address.host.includes(':') ? `[${config.listen_address.host}]` : config.listen_address.host;
+  return {
+    app,
+    config,
+    port,
+    url: `${scheme}://${host}:${port}`,
+    logs,
+    async close() {
+      await app.close();
+      if (opts.stateDir === undefined) rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface HttpResult<T = any> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Bind the client socket to this local address (simulates other hosts: 127.0.0.2, ...). */
+  localAddress?: string;
+}
+
+/** One HTTP request over a real socket; the body is sent as given (string) or as JSON. */
+export function http(url: string, body?: unknown, opts: RequestOptions = {}): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    const req = httpRequest(
+      url,
+      {
+        method: opts.method ?? (data === undefined ? 'GET' : 'POST'),
+        headers: { ...(data !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed, text });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+/** A logged-in client of one daemon. */
+export class CceClient {
+  sessionid?: string;
+  constructor(
+    readonly d: TestDaemon,
+    readonly user = 'admin',
+    readonly opts: RequestOptions = {},
+  ) {}
+
+  async login(password = ADMIN_PASSWORD): Promise<this> {
+    const r = await this.raw({ cmd: 'AUTH', user: this.user, password });
+    if (r.body?.data?.sessionid === undefined) throw new Error(`AUTH failed: ${r.text}`);
+    this.sessionid = r.body.data.sessionid;
+    return this;
+  }
+
+  /** POST /v2/cce with this client's credentials added. */
+  cmd(cmd: string | Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<HttpResult> {
+    const env = typeof cmd === 'string' ? { cmd } : cmd;
+    return this.raw({ user: this.user, sessionid: this.sessionid, ...env, ...extra });
+  }
+
+  raw(body: unknown, opts: RequestOptions = {}): Promise<HttpResult> {
+    return http(`${this.d.url}/v2/cce`, body, { ...this.opts, ...opts });
+  }
+}
+
+export async function adminClient(d: TestDaemon): Promise<CceClient> {
+  return new CceClient(d).login();
+}
