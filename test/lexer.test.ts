@@ -152,3 +152,9 @@ t.test('lex(quote(s)) gives back exactly s', async (t) => {
 t.test('a lone surrogate does not round-trip (documents the limit of the property above)', async (t) => {
   t.same(lex(quote('a\uD800b')), [str('a\uFFFDb')]);
 });
+
+// Regression: spreading a long string's bytes into Array#push overflowed the call stack above ~120 kB.
+t.test('a long quoted string (1 MiB) lexes', async (t) => {
+  const long = 'x'.repeat(1024 * 1024);
+  t.same(lex(`SET 1 v="${long}\\101"`).at(-1), str(long + 'A'));
+});

@@ -16,7 +16,7 @@ export class ConfigError extends Error {
 }
 
 /** Environment variables with the prefix that are not configuration keys. */
-const RESERVED_ENV = new Set(['CCED_CONFIG', 'CCED_ADMIN_PASSWORD']);
+const RESERVED_ENV = new Set(['CCED_CONFIG', 'CCED_ADMIN_PASSWORD', 'CCED_CERT_SOURCE']);
 
 const isKey = (k: string): k is keyof ConfigInput => (CONFIG_KEYS as string[]).includes(k);
 
@@ -63,7 +63,7 @@ export function resolveConfig(input: ConfigInput, baseDir = process.cwd()): Conf
   return {
     ...c,
     state_dir: stateDir,
-    db_path: c.db_path ?? path.join(stateDir, 'cced.db'),
+    db_path: path.resolve(baseDir, c.db_path ?? path.join(stateDir, 'cced.db')),
     schema_dir: (c.schema_dir && c.schema_dir.length > 0 ? c.schema_dir : [path.join(packageRoot(), 'schema')]).map((d) =>
       path.resolve(baseDir, d),
     ),

@@ -54,13 +54,14 @@ export function lex(line: string): Token[] {
 function readQuoted(line: string, i: number, tokens: Token[]): number {
   let out = '';
   // Octal escapes produce raw bytes, so the value is assembled as bytes and decoded as UTF-8 at the end.
-  const bytes: number[] = [];
-  const flush = () => { if (out) { bytes.push(...Buffer.from(out, 'utf8')); out = ''; } };
+  // Chunks, not a spread into push(): spreading a long string's bytes overflows the call stack.
+  const chunks: Buffer[] = [];
+  const flush = () => { if (out) { chunks.push(Buffer.from(out, 'utf8')); out = ''; } };
   while (i < line.length) {
     const c = line[i]!;
     if (c === '"') {
       flush();
-      tokens.push({ type: 'string', value: Buffer.from(bytes).toString('utf8') });
+      tokens.push({ type: 'string', value: Buffer.concat(chunks).toString('utf8') });
       return i + 1;
     }
     if (c !== '\\') { out += c; i++; continue; }
@@ -71,7 +72,7 @@ function readQuoted(line: string, i: number, tokens: Token[]): number {
       const byte = parseInt(octal[0], 8);
       if (byte > 255) throw parseError(`octal escape out of range: \\${octal[0]}`);
       flush();
-      bytes.push(byte);
+      chunks.push(Buffer.of(byte));
       i += 4;
       continue;
     }
