@@ -2,14 +2,10 @@
  * Assembles a daemon from a Config: store, schema, auth, dispatcher, server.
  * main.ts runs it; tests build one per test on an ephemeral port.
  */
-import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { openDb } from './store/db.js';
-import { Store } from './store/store.js';
-import { Writer } from './store/writer.js';
-import { loadSchema } from './schema/loader.js';
+import { openStore } from './store/open.js';
 import { Auth } from './auth/auth.js';
 import { Gate } from './auth/gate.js';
 import { DaemonState } from './state.js';
@@ -36,12 +32,8 @@ export interface AppOptions {
 }
 
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
-  mkdirSync(config.state_dir, { recursive: true, mode: 0o700 });
-  const schema = loadSchema(config.schema_dir);
   const gate = new Gate(config.local_addresses, config.api_access);
-  const db = openDb(config.db_path, { synchronous: config.db_synchronous });
-  const store = new Store(db, schema, (e) => log.info({ audit: e.op, ...e }, 'write'));
-  const writer = new Writer(db, (err) => log.error({ err }, 'commit failed'));
+  const { db, store, writer } = openStore(config, log);
   const auth = new Auth(store, config);
   const services: Services = {
     config,
