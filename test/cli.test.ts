@@ -1,0 +1,140 @@
+import t from 'tap';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startDaemon, ADMIN_PASSWORD, CceClient } from './helpers/daemon.js';
+import { runTs } from './helpers/spawn.js';
+
+const cced = (args: string[], env: NodeJS.ProcessEnv, input?: string) => runTs('src/cli/cced-bin.ts', args, { env, ...(input !== undefined ? { input } : {}) });
+const cce = (args: string[], env: NodeJS.ProcessEnv) => runTs('src/cli/cce-bin.ts', args, { env });
+
+t.test('cced admin console on a state dir', async (t) => {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'cced-cli-'));
+  t.teardown(() => undefined);
+  const env = { CCED_STATE_DIR: stateDir, CCED_DB_SYNCHRONOUS: 'NORMAL' };
+
+  // A daemon bootstraps the store, then stops: the console works on its files.
+  const d = await startDaemon({ stateDir });
+  await d.close();
+
+  const check = await cced(['check-config'], env);
+  t.equal(check.code, 0, check.stderr);
+  t.match(check.stdout, /^configuration ok: listen 127\.0\.0\.1:9092, state .*, \d+ classes, 2 objects\n$/);
+
+  const mig = await cced(['migrate'], env);
+  t.equal(mig.code, 0);
+  t.match(mig.stdout, /database at layout version \d+ \(0 applied now\)/);
+
+  const add = await cced(['user', 'add', 'carol', '--full-name', 'Carol C'], env);
+  t.equal(add.code, 0, add.stderr);
+  t.match(add.stdout, /^created user carol \(oid 3\)/);
+  t.match(add.stderr, /"audit":"CREATE"/, 'console writes leave an audit line on stderr');
+
+  const dup = await cced(['user', 'add', 'carol'], env);
+  t.equal(dup.code, 1);
+  t.match(dup.stderr, /^cced: BAD DATA 0 name "\[\[base-cce\.notUnique\]\]"/);
+
+  const piped = await cced(['passwd', 'carol'], env, 'carol-secret\n');
+  t.equal(piped.code, 0, piped.stderr);
+  t.equal(piped.stdout, 'password of carol changed\n');
+  t.notMatch(piped.stderr, /carol-secret/, 'the password is never logged');
+
+  const missing = await cced(['passwd', 'nobody'], env, 'x\n');
+  t.equal(missing.code, 1);
+  t.equal(missing.stderr, 'cced: no user named "nobody"\n');
+
+  const dis = await cced(['user', 'disable', 'carol'], env);
+  t.equal(dis.stdout, 'user carol disabled\n');
+  const list = await cced(['user', 'list'], env);
+  t.equal(list.stdout, '2\tadmin\tenabled\tadmin\n3\tcarol\tdisabled\n');
+  const en = await cced(['user', 'enable', 'carol'], env);
+  t.equal(en.stdout, 'user carol enabled\n');
+
+  // The daemon sees what the console did: carol logs in with the piped password.
+  const d2 = await startDaemon({ stateDir });
+  t.teardown(() => d2.close());
+  const carol = await new CceClient(d2, 'carol').login('carol-secret');
+  const who = await carol.cmd('WHOAMI');
+  t.same(who.body, { status: 201, message: 'GOODBYE', data: { oid: '3' } });
+
+  const file = path.join(stateDir, 'export.jsonl');
+  const exp = await cced(['export', file], env);
+  t.equal(exp.stdout, `exported 3 objects to ${file}\n`);
+  t.equal(statSync(file).mode & 0o777, 0o600);
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.same(lines.map((l) => [l.oid, l.class]), [[1, 'System'], [2, 'User'], [3, 'User']]);
+  t.notMatch(readFileSync(file, 'utf8'), /argon2/, 'no password hash is exported');
+
+  const stdoutExport = await cced(['export'], env);
+  t.equal(stdoutExport.stdout.trim().split('\n').length, 3);
+
+  // Import into a fresh store: new oids, same data; a bad line imports nothing.
+  const other = mkdtempSync(path.join(tmpdir(), 'cced-cli-'));
+  const env2 = { CCED_STATE_DIR: other, CCED_DB_SYNCHRONOUS: 'NORMAL' };
+  const renamed = lines.filter((l) => l.class === 'User' && l.namespaces[''].name === 'carol').map((l) => JSON.stringify({ ...l, namespaces: { ...l.namespaces, '': { ...l.namespaces[''], name: 'carol2' } } }));
+  writeFileSync(path.join(other, 'in.jsonl'), renamed.join('\n') + '\n');
+  const imp = await cced(['import', path.join(other, 'in.jsonl')], env2);
+  t.equal(imp.code, 0, imp.stderr);
+  t.equal(imp.stdout, 'imported 1 objects\n');
+  writeFileSync(path.join(other, 'bad.jsonl'), renamed[0] + '\n{"oid":"x"}\n');
+  const bad = await cced(['import', path.join(other, 'bad.jsonl')], env2);
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /bad\.jsonl:2: /);
+  const list2 = await cced(['user', 'list'], env2);
+  t.equal(list2.stdout, '1\tcarol2\tenabled\n', 'only the good import landed; the bad file changed nothing');
+
+  const badConfig = await cced(['check-config'], { ...env, CCED_TOKEN_LIFETIME: 'soon' });
+  t.equal(badConfig.code, 1);
+  t.equal(badConfig.stderr, 'cced: config: token_lifetime: expected a whole number (got "soon")\n');
+
+  const usage = await cced(['frobnicate'], env);
+  t.equal(usage.code, 2);
+  t.match(usage.stderr, /unknown command 'frobnicate'/);
+});
+
+t.test('cce client against a running daemon', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.close());
+  const env = { CCE_URL: d.url, CCE_PASSWORD: ADMIN_PASSWORD, CCE_SESSION: '', CCE_TOKEN: '' };
+
+  const ping = await cce(['PING'], { CCE_URL: d.url });
+  t.equal(ping.code, 0);
+  t.same(JSON.parse(ping.stdout), { status: 202, message: 'PONG' });
+
+  const get = await cce(['GET', '1', '.', 'Snmp'], env);
+  t.equal(get.code, 0, get.stderr);
+  t.equal(JSON.parse(get.stdout).data.DATA.NAMESPACE, 'Snmp');
+
+  const fail = await cce(['GET', '9999'], env);
+  t.equal(fail.code, 1, 'a failed command exits 1');
+  t.same(JSON.parse(fail.stdout).data.errors[0], { code: 300, message: 'UNKNOWN OBJECT 9999' });
+
+  const findx = await cce(['--fields', '{"class":"User","args":{"name":"admin"}}', '--format', 'json', 'FINDX'], env);
+  t.same(JSON.parse(findx.stdout), { status: 201, message: 'OK', data: { oidlist: [2] } });
+
+  const login = await cce(['login'], env);
+  t.equal(login.code, 0);
+  const sid = login.stdout.trim();
+  t.match(sid, /^[A-Za-z0-9_-]{43}$/);
+  const who = await cce(['WHOAMI'], { CCE_URL: d.url, CCE_SESSION: sid });
+  t.equal(JSON.parse(who.stdout).data.oid, '2');
+
+  const badFields = await cce(['--fields', '[1]', 'FINDX'], env);
+  t.equal(badFields.code, 2);
+  t.equal(badFields.stderr, 'cce: --fields must be a JSON object\n');
+
+  const noCreds = await cce(['login'], { CCE_URL: d.url, CCE_PASSWORD: '' });
+  t.equal(noCreds.code, 2);
+
+  const wrong = await cce(['login'], { CCE_URL: d.url, CCE_PASSWORD: 'wrong' });
+  t.equal(wrong.code, 2);
+  t.match(wrong.stderr, /^cce: AUTH failed/);
+
+  const down = await cce(['PING'], { CCE_URL: 'http://127.0.0.1:1' });
+  t.equal(down.code, 2);
+  t.match(down.stderr, /ECONNREFUSED/);
+
+  const help = await cce(['--help'], {});
+  t.equal(help.code, 0);
+  t.match(help.stdout, /send a command to cced/);
+});
