@@ -18,6 +18,7 @@ export const CREATE: WriteCommand<CreateArgs> = {
     return { cls, values: assignments(input, t) };
   },
   describe: ({ cls, values }) => ['CREATE', cls, ...assignmentText(values)].join(' '),
+  createsClass: ({ cls }) => cls,
   async prepare(ctx, { cls, values }) {
     const ready = await hashWriteOnly(ctx.store, ctx.caller, ctx.store.classDef(cls), '', undefined, values);
     return () => {

@@ -27,7 +27,7 @@ export const SET: WriteCommand<SetArgs> = {
   async prepare(ctx, { oid, ns, values, oldpassword }) {
     // $n references resolve only inside the transaction; hashing needs the class, so it is looked up when it can be.
     const known = /^[0-9]+$/.test(oid) && ctx.store.exists(Number(oid)) ? Number(oid) : undefined;
-    const cls = known !== undefined ? ctx.store.objectClass(known) : undefined;
+    const cls = known !== undefined ? ctx.store.objectClass(known) : ctx.pendingClass?.(oid);
     const ready = cls ? await hashWriteOnly(ctx.store, ctx.caller, cls, ns, known, values, oldpassword) : values;
     return (scope) => {
       const id = scope.oid(oid);

@@ -5,8 +5,10 @@
 import type { Command } from '../src/dispatch/types.js';
 import { AUTH } from './AUTH.js';
 import { AUTHKEY } from './AUTHKEY.js';
+import { BEGIN } from './BEGIN.js';
 import { BYE } from './BYE.js';
 import { CLASSES } from './CLASSES.js';
+import { COMMIT } from './COMMIT.js';
 import { CREATE } from './CREATE.js';
 import { DESTROY } from './DESTROY.js';
 import { ENDKEY } from './ENDKEY.js';
@@ -18,6 +20,7 @@ import { GETOBJECT } from './GETOBJECT.js';
 import { NAMES } from './NAMES.js';
 import { PING } from './PING.js';
 import { RESUME } from './RESUME.js';
+import { ROLLBACK } from './ROLLBACK.js';
 import { SET } from './SET.js';
 import { SUSPEND } from './SUSPEND.js';
 import { WHOAMI } from './WHOAMI.js';
@@ -41,6 +44,9 @@ export const COMMANDS: readonly Command[] = [
   GETALL,
   SUSPEND,
   RESUME,
+  BEGIN,
+  COMMIT,
+  ROLLBACK,
 ];
 
 export const COMMAND_TABLE: ReadonlyMap<string, Command> = new Map(COMMANDS.map((c) => [c.verb, c]));

@@ -11,6 +11,7 @@ import type { Caller } from '../auth/caller.js';
 import type { Envelope } from './envelope.js';
 import type { Token } from './lexer.js';
 import type { DaemonState } from '../state.js';
+import type { ClassDef } from '../schema/types.js';
 
 /** A reply envelope exactly as the CCEd-NG API shapes it. */
 export interface Reply {
@@ -54,6 +55,8 @@ export interface CommandContext {
   ip: string;
   /** Headers a command may need (LOGIN reads X-Client-Secret). */
   headers: Record<string, string | string[] | undefined>;
+  /** Inside COMMIT: the class of the object a `$n` reference will name (so SET $0 can hash a password). */
+  pendingClass?(ref: string): ClassDef | undefined;
 }
 
 interface CommandBase<A> {
@@ -80,6 +83,8 @@ export interface WriteCommand<A = unknown> extends CommandBase<A> {
   prepare(ctx: CommandContext, args: A): Promise<Mutation<Reply>>;
   /** The command as one CSCP line, echoed in COMMIT results. */
   describe(args: A): string;
+  /** The class this command creates, when it creates an object (what a later `$n` will be). */
+  createsClass?(args: A): string;
 }
 
 export type Command<A = any> = ReadCommand<A> | WriteCommand<A>;

@@ -1,0 +1,25 @@
+import { none } from '../src/dispatch/args.js';
+import { CceError } from '../src/errors.js';
+import { SUSPENDED_STATUS } from '../src/dispatch/dispatcher.js';
+import { commitQueue, openQueue } from '../src/dispatch/transaction.js';
+import type { ReadCommand } from '../src/dispatch/types.js';
+
+/**
+ * COMMIT: runs the BEGIN queue all-or-nothing (src/dispatch/transaction.ts).
+ * The queue is consumed whatever the outcome, except while writes are
+ * suspended: then 309 and the queue waits for RESUME.
+ */
+export const COMMIT: ReadCommand<void> = {
+  verb: 'COMMIT',
+  kind: 'read',
+  access: 'user',
+  parse: none,
+  async run(ctx) {
+    const queue = openQueue(ctx);
+    const reason = ctx.state.suspended;
+    if (reason !== undefined) throw new CceError(SUSPENDED_STATUS, JSON.stringify(reason));
+    // Taken off the grant first: writes sent while this COMMIT runs are no longer part of it.
+    ctx.caller.grant!.queue = undefined;
+    return commitQueue(ctx, queue);
+  },
+};

@@ -1,0 +1,16 @@
+import { none } from '../src/dispatch/args.js';
+import { openQueue } from '../src/dispatch/transaction.js';
+import type { ReadCommand } from '../src/dispatch/types.js';
+
+/** ROLLBACK (ours): drops the queued writes; nothing of them was applied. */
+export const ROLLBACK: ReadCommand<void> = {
+  verb: 'ROLLBACK',
+  kind: 'read',
+  access: 'user',
+  parse: none,
+  run(ctx) {
+    const discarded = openQueue(ctx).length;
+    ctx.caller.grant!.queue = undefined;
+    return { status: 201, message: 'ROLLBACK OK', data: { discarded } };
+  },
+};

@@ -1,0 +1,127 @@
+/**
+ * BEGIN ... COMMIT: a session's queued writes land all-or-nothing.
+ *
+ * COMMIT prepares every queued write (password hashing is asynchronous and must
+ * not run inside a transaction), then runs the whole queue as ONE mutation of
+ * the group-commit writer. The writer runs mutations synchronously, one after
+ * the other, so two sessions' transactions never interleave. Inside it each
+ * command gets its own savepoint: a failing command is undone alone, the next
+ * ones still run (so every error is reported), and at the end any failure
+ * throws, which rolls the whole queue back.
+ */
+import { CceError, ERROR_CODES, badCommand, badParameters } from '../errors.js';
+import { plainOid, type Mutation, type TxScope } from '../store/writer.js';
+import type { ClassDef } from '../schema/types.js';
+import type { QueuedWrite } from './dispatcher.js';
+import type { CommandContext, Reply } from './types.js';
+
+/** One entry of a COMMIT's `data.results` (keys in the reference's order). */
+export interface TxResult {
+  command: string;
+  error?: string;
+  index: number;
+  message: string;
+  oid?: unknown;
+  status: number;
+}
+
+export const TX_FAILED_MESSAGE = 'One or more commands in the transaction failed.';
+
+/** The BEGIN queue of the caller's session or token; 402 when none is open. */
+export function openQueue(ctx: CommandContext): QueuedWrite[] {
+  const queue = ctx.caller.grant?.queue as QueuedWrite[] | undefined;
+  if (!queue) throw badCommand('no transaction is open (BEGIN first)');
+  return queue;
+}
+
+/** Thrown out of the COMMIT mutation so the writer rolls all of it back. */
+class RolledBack extends Error {}
+
+function failed(command: string, index: number, err: CceError): TxResult {
+  return { command, error: `Error: ${err.code} ${err.message}`, index, message: ERROR_CODES[err.code].word, status: err.code };
+}
+
+function succeeded(command: string, index: number, reply: Reply): TxResult {
+  const oid = reply.data?.oid;
+  return oid === undefined ? { command, index, message: 'OK', status: reply.status } : { command, index, message: 'OK', oid, status: reply.status };
+}
+
+const REF = /^\$(0|[1-9][0-9]{0,8})$/;
+
+/** `$n` -> the oid created by queued command n, which must have run before command `index`. */
+function scopeAt(index: number, created: ReadonlyMap<number, number>): TxScope {
+  return {
+    oid(ref) {
+      if (!ref.startsWith('$')) return plainOid(ref);
+      const m = REF.exec(ref);
+      if (!m) throw badParameters(`bad reference ${JSON.stringify(ref).slice(0, 40)}`);
+      const n = Number(m[1]);
+      if (n >= index) throw badParameters(`${ref} refers to a command that runs after this one (index ${index})`);
+      const oid = created.get(n);
+      if (oid === undefined) throw badParameters(`${ref}: command ${n} created no object`);
+      return oid;
+    },
+  };
+}
+
+type Prepared = { text: string; mutation: Mutation<Reply> } | { text: string; error: CceError };
+
+async function prepareAll(ctx: CommandContext, queue: readonly QueuedWrite[]): Promise<Prepared[]> {
+  // `SET $0 password=...` needs the class of the object `$0` will be, to hash the password beforehand.
+  const pendingClass = (ref: string): ClassDef | undefined => {
+    const m = REF.exec(ref);
+    const q = m ? queue[Number(m[1])] : undefined;
+    const cls = q?.command.createsClass?.(q.args);
+    return cls === undefined ? undefined : ctx.store.schema.classes.get(cls);
+  };
+  const txCtx: CommandContext = { ...ctx, pendingClass };
+  return Promise.all(
+    queue.map(async ({ command, args, text }): Promise<Prepared> => {
+      try {
+        return { text, mutation: await command.prepare(txCtx, args) };
+      } catch (err) {
+        if (err instanceof CceError) return { text, error: err };
+        throw err;
+      }
+    }),
+  );
+}
+
+/**
+ * Runs a queue in one transaction. Results of commands after a failed one are
+ * reported as they ran (each saw the effects of the earlier successful ones),
+ * even though the whole transaction was then rolled back.
+ */
+export async function commitQueue(ctx: CommandContext, queue: readonly QueuedWrite[]): Promise<Reply> {
+  const prepared = await prepareAll(ctx, queue);
+  const results: TxResult[] = [];
+  const mutation = (): TxResult[] => {
+    const created = new Map<number, number>();
+    prepared.forEach((p, index) => {
+      if ('error' in p) return results.push(failed(p.text, index, p.error));
+      try {
+        const reply = ctx.writer.savepoint(() => p.mutation(scopeAt(index, created)));
+        const oid = reply.data?.oid;
+        if (oid !== undefined) created.set(index, Number(oid));
+        results.push(succeeded(p.text, index, reply));
+      } catch (err) {
+        if (!(err instanceof CceError)) throw err;
+        results.push(failed(p.text, index, err));
+      }
+    });
+    if (results.some((r) => r.error !== undefined)) throw new RolledBack();
+    return results;
+  };
+  const audit = { audit: 'COMMIT', user: ctx.caller.name, commands: queue.length };
+  try {
+    await ctx.writer.submit(mutation);
+  } catch (err) {
+    if (!(err instanceof RolledBack)) throw err;
+    const errors = results.filter((r) => r.error !== undefined);
+    // The per-command audit lines above were written before the rollback; this line voids them.
+    ctx.log.info({ ...audit, failed: errors.length, outcome: 'rolled_back' }, 'transaction rolled back');
+    return { status: 409, message: TX_FAILED_MESSAGE, data: { errors, results, rolled_back: true } };
+  }
+  ctx.log.info({ ...audit, outcome: 'ok' }, 'transaction committed');
+  return { status: 201, message: 'COMMIT successful', data: { results } };
+}
