@@ -19,7 +19,7 @@ export const DESTROY: WriteCommand<string> = {
     return (scope) => {
       const id = scope.oid(oid);
       ctx.store.destroy(ctx.caller, id);
-      ctx.auth.grants.revokeUser(id);
+      ctx.writer.afterCommit(() => ctx.auth.grants.revokeUser(id));
       return goodbye();
     };
   },

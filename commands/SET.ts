@@ -34,7 +34,7 @@ export const SET: WriteCommand<SetArgs> = {
       ctx.store.set(ctx.caller, id, ns, ready);
       // Disabling a user ends its sessions and tokens at once.
       if (ns === '' && ctx.store.objectClass(id).name === USER_CLASS && (ready.enabled === '0' || ready.enabled === false)) {
-        ctx.auth.grants.revokeUser(id);
+        ctx.writer.afterCommit(() => ctx.auth.grants.revokeUser(id));
       }
       return goodbye();
     };

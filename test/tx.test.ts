@@ -300,3 +300,22 @@ t.test('a bug (not a CCE error) in a queued command fails the COMMIT as an inter
   await t.rejects(commitQueue(ctx, [create, write(async () => () => { throw new TypeError('mutation bug'); })]), TypeError);
   t.equal(s.store.count(), count);
 });
+
+t.test('side effects of a rolled-back COMMIT never happen: no logout, no audit line', async (t) => {
+  const bobOid = await createUser(c, 'fx_bob');
+  t.equal((await c.cmd(`SET ${bobOid} password="bob-pw"`)).status, 200);
+  const bob = await new CceClient(d, 'fx_bob').login('bob-pw');
+  const before = d.logs.length;
+  await c.cmd({ cmd: 'BEGIN' });
+  await c.cmd(`SET ${bobOid} enabled="0" fullName="Gone"`);
+  await c.cmd(`SET ${bobOid} no_such_property="x"`);
+  t.equal((await c.cmd({ cmd: 'COMMIT' })).status, 409);
+  t.same((await bob.cmd('WHOAMI')).body.data.oid, bobOid, 'the disable was rolled back, so the session lives');
+  const audits = d.logs.slice(before).filter((l) => l.includes('"msg":"write"'));
+  t.same(audits, [], 'no audit line for writes that were rolled back');
+
+  // The same disable committed: the session ends, and the write is audited once.
+  t.equal((await c.cmd(`SET ${bobOid} enabled="0"`)).status, 200);
+  t.equal((await bob.cmd('GET 1')).status, 401);
+  t.equal(d.logs.slice(before).filter((l) => l.includes('"msg":"write"') && l.includes(`"oid":${bobOid}`)).length, 1);
+});

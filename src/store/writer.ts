@@ -25,7 +25,8 @@ interface Job {
 
 /** Digits only: an oid given directly. */
 export function plainOid(ref: string): number {
-  if (!/^[1-9][0-9]{0,15}$/.test(ref)) throw badParameters(`bad oid ${JSON.stringify(ref).slice(0, 40)}`);
+  // Safe integers only: a larger number would silently round to another oid.
+  if (!/^[1-9][0-9]{0,15}$/.test(ref) || !Number.isSafeInteger(Number(ref))) throw badParameters(`bad oid ${JSON.stringify(ref).slice(0, 40)}`);
   return Number(ref);
 }
 
@@ -40,6 +41,8 @@ export class Writer {
   private pending: Job[] = [];
   private scheduled = false;
   private depth = 0;
+  /** Side effects of the open savepoints, innermost last; they run only if everything around them commits. */
+  private effects: (() => void)[][] = [];
   private readonly begin;
   private readonly commit;
   private readonly rollback;
@@ -66,21 +69,39 @@ export class Writer {
     });
   }
 
-  /** Runs `fn` inside a savepoint of the current transaction: if it throws, its writes are undone. */
+  /**
+   * Runs `fn` inside a savepoint of the current transaction: if it throws, its
+   * writes are undone, and so are the side effects it registered.
+   */
   savepoint<R>(fn: () => R): R {
     const name = `sp${this.depth++}`;
     this.db.exec(`SAVEPOINT ${name}`);
+    this.effects.push([]);
     try {
       const r = fn();
       this.db.exec(`RELEASE ${name}`);
+      const done = this.effects.pop()!;
+      this.effects.at(-1)?.push(...done);
       return r;
     } catch (err) {
       this.db.exec(`ROLLBACK TO ${name}`);
       this.db.exec(`RELEASE ${name}`);
+      this.effects.pop();
       throw err;
     } finally {
       this.depth--;
     }
+  }
+
+  /**
+   * Registers a side effect of the running mutation (an audit line, ending a
+   * user's sessions) to happen only once its writes have committed; a mutation
+   * that is rolled back, alone or with its COMMIT, leaves no trace.
+   */
+  afterCommit(effect: () => void): void {
+    const frame = this.effects.at(-1);
+    if (frame) frame.push(effect);
+    else effect(); // outside any transaction (start-up, tests): nothing can undo it
   }
 
   private flush(): void {
@@ -93,6 +114,8 @@ export class Writer {
       for (const j of jobs) j.reject(err);
       return;
     }
+    const effects: (() => void)[] = [];
+    this.effects.push(effects);
     for (const job of jobs) {
       try {
         job.value = this.savepoint(job.run);
@@ -102,6 +125,7 @@ export class Writer {
         job.value = err;
       }
     }
+    this.effects.pop();
     try {
       this.commit.run();
       this.commits++;
@@ -112,6 +136,7 @@ export class Writer {
       for (const j of jobs) j.reject(new CceError(306, 'the store could not commit'));
       return;
     }
+    for (const effect of effects) effect();
     for (const j of jobs) (j.ok ? j.resolve : j.reject)(j.value);
   }
 }
