@@ -104,7 +104,8 @@ export function assignments(input: CommandInput, t: Tokens): Record<string, unkn
     for (const k of Object.keys(args)) checkName(k, 'property name');
     return { ...args };
   }
-  const out: Record<string, unknown> = {};
+  // No prototype: `SET 1 __proto__="x"` must name an unknown property (302), not vanish into a setter.
+  const out: Record<string, unknown> = Object.create(null);
   while (!t.done) {
     const k = checkName(t.word('a property name'), 'property name');
     if (t.op() !== '=') throw badParameters(`expected = after ${k}`);

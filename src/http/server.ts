@@ -58,8 +58,9 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
         method: request.method,
         url: request.routeOptions.url ?? request.url.split('?')[0],
         ip: request.ip,
-        verb: request.cceVerb,
-        caller: request.cceCaller,
+        // Requests refused before the dispatcher (bad JSON, too large, no route) still say so.
+        verb: request.cceVerb ?? '?',
+        caller: request.cceCaller ?? 'anonymous',
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
       },

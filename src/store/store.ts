@@ -121,7 +121,7 @@ export class Store {
   }
 
   /** The property `ns.name` of a class, or 302 unknownAttr. */
-  propertyDef(cls: ClassDef, ns: string, name: string, oid: number | string = ''): PropertyDef {
+  propertyDef(cls: ClassDef, ns: string, name: string, oid: number | string = 0): PropertyDef {
     const prop = this.namespaceDef(cls, ns).properties.get(name);
     if (!prop) throw badData(oid, ns ? `${ns}.${name}` : name, WHY_UNKNOWN_ATTR);
     return prop;
@@ -237,8 +237,8 @@ export class Store {
     });
     if (conds.length) sql += ' AND ' + conds.join(' AND ');
     const sort = q.sortprop;
+    const sortProp = sort && this.propertyDef(cls, sort.ns, sort.name);
     if (sort) {
-      this.propertyDef(cls, sort.ns, sort.name);
       sql = `SELECT m.oid AS oid, s.value AS sortvalue FROM (${sql}) m LEFT JOIN props s ON s.oid = m.oid AND s.ns = ? AND s.name = ?`;
       params.push(sort.ns, sort.name);
     }
@@ -248,9 +248,11 @@ export class Store {
       // A caller must not find objects through a property it may not read (no oracle on secrets).
       rows = rows.filter((r) => props.every((p) => p.readacl(subject, r.oid)));
     }
-    if (sort) {
+    if (sortProp) {
       const cmp = compareBy(q.sorttype ?? 'ascii');
-      rows.sort((a, b) => cmp(a.sortvalue ?? '', b.sortvalue ?? '') || a.oid - b.oid);
+      // A value the caller may not read sorts as '': the order must not reveal it either.
+      const keyOf = (r: { oid: number; sortvalue?: string | null }) => (sortProp.readacl(subject, r.oid) ? (r.sortvalue ?? '') : '');
+      rows.sort((a, b) => cmp(keyOf(a), keyOf(b)) || a.oid - b.oid);
     }
     return rows.map((r) => r.oid);
   }
@@ -286,6 +288,12 @@ export class Store {
     if (!cls.createacl(subject, -1)) throw permissionDenied('CREATE');
     const main = this.namespaceDef(cls, '');
     const canonical = this.canonicalize(cls, '', values);
+    // The values given at creation pass the same write ACLs as a SET would (target -1: the object is not
+    // there yet, so ruleSelf never applies); otherwise createacl alone would let a user with the
+    // adminUser capability create a systemAdministrator.
+    for (const key of Object.keys(values)) {
+      if (!main.properties.get(key)!.writeacl(subject, -1)) throw permissionDenied(key);
+    }
     const full = new Map<string, string>();
     for (const prop of main.properties.values()) if (!prop.writeOnly) full.set(prop.name, prop.default);
     for (const [k, v] of canonical.plain) full.set(k, v);
@@ -327,7 +335,7 @@ export class Store {
   }
 
   /** Input values to canonical CCE strings; write-only ones must come pre-hashed. */
-  private canonicalize(cls: ClassDef, ns: string, values: Record<string, unknown>, oid: number | string = '') {
+  private canonicalize(cls: ClassDef, ns: string, values: Record<string, unknown>, oid: number | string = 0) {
     const plain = new Map<string, string>();
     const hashes = new Map<string, string>();
     for (const [key, raw] of Object.entries(values)) {

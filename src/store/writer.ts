@@ -81,7 +81,10 @@ export class Writer {
       const r = fn();
       this.db.exec(`RELEASE ${name}`);
       const done = this.effects.pop()!;
-      this.effects.at(-1)?.push(...done);
+      const outer = this.effects.at(-1);
+      // With no transaction around it, this RELEASE was the commit: its effects are due now.
+      if (outer) outer.push(...done);
+      else for (const effect of done) effect();
       return r;
     } catch (err) {
       this.db.exec(`ROLLBACK TO ${name}`);
