@@ -9,6 +9,7 @@ import type { Config } from './config/schema.js';
 import { openDb } from './store/db.js';
 import { Store } from './store/store.js';
 import { Writer } from './store/writer.js';
+import { DeviceEvents } from './store/events.js';
 import { loadSchema } from './schema/loader.js';
 import { Auth } from './auth/auth.js';
 import { Gate } from './auth/gate.js';
@@ -48,6 +49,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     log,
     store,
     writer,
+    events: new DeviceEvents(db),
     auth,
     state: new DaemonState(store),
     tokenValid: () => false,
