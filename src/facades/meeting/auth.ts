@@ -93,7 +93,8 @@ export function deviceOrAdmin(services: Services, req: FastifyRequest, key: stri
   const token = req.headers[DEVICE_TOKEN_HEADER];
   if (typeof token !== 'string' || token === '') throw fail(401, 'Missing bearer token or X-Device-Token');
   const oid = findDevice(services.store, key);
-  const v = oid === undefined ? undefined : services.store.rawValues(oid);
-  if (oid === undefined || !sameSecret(token, v?.token_code ?? '') || v?.revoked === '1') throw fail(403, 'Invalid device credentials');
+  if (oid === undefined) throw fail(403, 'Invalid device credentials');
+  const v = services.store.rawValues(oid);
+  if (!sameSecret(token, v.token_code) || v.revoked === '1') throw fail(403, 'Invalid device credentials');
   return { subject: { oid, admin: false, capabilities: [] }, label: `device:${key}`, deviceOid: oid };
 }

@@ -34,7 +34,7 @@ const SETTINGS = [
     field: 'distribution',
     schema: text(128),
     check: (store, oid, v) => {
-      if (!distributionExists(store, store.rawValues(oid).device_type ?? '', v)) throw fail(400, 'Unknown distribution for this device type');
+      if (!distributionExists(store, store.rawValues(oid).device_type, v)) throw fail(400, 'Unknown distribution for this device type');
     },
   }),
   setting({ path: 'token-code', field: 'token_code', schema: text(128) }),
@@ -85,8 +85,8 @@ export function deviceSettingRoutes(route: Router, s: Services): void {
     const left = await write(s, () => {
       const v = store.rawValues(oid);
       if (v.authorized !== '1') throw fail(403, 'Device not authorized');
-      const tokens = Number(v.token_count ?? '0');
-      if (!(tokens > 0)) throw fail(403, 'No tokens left');
+      const tokens = Number(v.token_count);
+      if (tokens <= 0) throw fail(403, 'No tokens left');
       store.set(who.subject, oid, '', { token_count: tokens - 1 });
       return tokens - 1;
     });

@@ -62,7 +62,7 @@ function createDevice(s: Services, subject: AclSubject, d: NewDevice) {
     if (d.device_type !== undefined) {
       const typeOid = findDeviceType(s.store, d.device_type);
       if (typeOid === undefined) throw fail(400, 'Unknown device type');
-      serial ??= newProductSerial(s.store, s.store.rawValues(typeOid).serial_prefix ?? '');
+      serial ??= newProductSerial(s.store, s.store.rawValues(typeOid).serial_prefix);
     }
     if (d.distribution !== undefined && (d.device_type === undefined || !distributionExists(s.store, d.device_type, d.distribution))) {
       throw fail(400, 'Unknown distribution for this device type');
@@ -130,7 +130,7 @@ export function deviceRoutes(route: Router, s: Services): void {
   });
 
   route('GET', '/api/devices/:key/note', { access: 'user', params: keyParams }, ({ who, params }) => ({
-    note: store.get(who.subject, requireDevice(store, params.key)).values.note ?? '',
+    note: store.get(who.subject, requireDevice(store, params.key)).values.note,
   }));
 
   route('PUT', '/api/devices/:key/note', { access: 'admin', params: keyParams, body: z.object({ note: z.string() }) }, async ({ who, params, body }) => {
@@ -140,13 +140,18 @@ export function deviceRoutes(route: Router, s: Services): void {
   });
 
   route('GET', '/api/devices/:key/service', { access: 'user', params: keyParams }, ({ who, params }) => ({
-    services: decodeArray(store.get(who.subject, requireDevice(store, params.key)).values.services ?? '') ?? [],
+    services: decodeArray(store.get(who.subject, requireDevice(store, params.key)).values.services),
   }));
 
   route('GET', '/api/devices/:key/distrib-json', { access: 'user', params: keyParams }, ({ who, params }) => {
-    const json = store.get(who.subject, requireDevice(store, params.key)).values.distrib_json ?? '';
+    const json = store.get(who.subject, requireDevice(store, params.key)).values.distrib_json;
     if (json === '') throw fail(404, 'distrib.json not found');
-    return JSON.parse(json) as unknown;
+    try {
+      return JSON.parse(json) as unknown;
+    } catch {
+      // Only SET on /v2/cce can store text that is not JSON (the facade stores what it parsed).
+      throw fail(500, 'distrib.json is not valid JSON');
+    }
   });
 
   route('PUT', '/api/devices/:key/distrib-json', { access: 'admin', params: keyParams, body: z.json() }, async ({ who, params, body }) => {

@@ -42,13 +42,13 @@ export function findDeviceType(store: Store, name: string): number | undefined {
 /** Names of the live device types, sorted. */
 export function deviceTypeNames(store: Store, subject: AclSubject): string[] {
   const oids = store.find(subject, DEVICE_TYPE, { criteria: [{ ns: '', name: 'deleted', op: '=', value: '0' }], sortprop: { ns: '', name: 'name' } });
-  return oids.map((oid) => store.rawValues(oid).name ?? '');
+  return oids.map((oid) => store.rawValues(oid).name);
 }
 
 /** Names of the distributions of one type, sorted. */
 export function distributionNames(store: Store, subject: AclSubject, type: string): string[] {
   const oids = store.find(subject, DISTRIBUTION, { criteria: [{ ns: '', name: 'device_type', op: '=', value: type }], sortprop: { ns: '', name: 'name' } });
-  return oids.map((oid) => store.rawValues(oid).name ?? '');
+  return oids.map((oid) => store.rawValues(oid).name);
 }
 
 export function distributionExists(store: Store, type: string, name: string): boolean {
