@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { openStore } from './store/open.js';
+import { DeviceEvents } from './store/events.js';
 import { Auth } from './auth/auth.js';
 import { Gate } from './auth/gate.js';
 import { DaemonState } from './state.js';
@@ -40,6 +41,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     log,
     store,
     writer,
+    events: new DeviceEvents(db),
     auth,
     state: new DaemonState(store),
     tokenValid: () => false,

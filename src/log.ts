@@ -5,13 +5,18 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 
-const SECRET_KEYS = ['password', 'oldpassword', 'sessionid', 'token', 'secret', 'client_secret', 'authorization', 'cookie'];
+const SECRET_KEYS = [
+  'password', 'oldpassword', 'sessionid', 'token', 'secret', 'client_secret', 'authorization', 'cookie',
+  // The device world's secret-like values (src/facades/meeting).
+  'token_code', 'ap_password', 'http_pw_low', 'http_pw_medium', 'http_pw_high',
+];
 
 export const REDACT_PATHS = [
   ...SECRET_KEYS,
   ...SECRET_KEYS.map((k) => `*.${k}`),
   'req.headers["x-client-secret"]',
   'req.headers.authorization',
+  'req.headers["x-device-token"]',
   'req.headers.cookie',
 ];
 

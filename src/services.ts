@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { Store } from './store/store.js';
 import type { Writer } from './store/writer.js';
+import type { DeviceEvents } from './store/events.js';
 import type { Auth } from './auth/auth.js';
 import type { DaemonState } from './state.js';
 import type { Grant } from './auth/secrets.js';
@@ -13,6 +14,8 @@ export interface Services {
   log: Logger;
   store: Store;
   writer: Writer;
+  /** Device connection events (their own append-only table). */
+  events: DeviceEvents;
   auth: Auth;
   state: DaemonState;
   /** May this request use this token? (It must come with the client secret of the entry it was issued to.) */

@@ -11,6 +11,7 @@ import type { Services } from '../services.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { Gate } from '../auth/gate.js';
 import { cceRoute } from './cce-route.js';
+import { meetingFacade } from '../facades/meeting/plugin.js';
 
 export interface ServerParts {
   services: Services;
@@ -78,5 +79,6 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
 
   app.register(cceRoute, { dispatcher });
+  app.register(meetingFacade, { services });
   return app;
 }

@@ -31,4 +31,15 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (oid, name)
    ) WITHOUT ROWID;
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+  // 2: device connection events (the Meeting API's device logs). Append-only rows, trimmed per device to
+  // status_max_logs; kept out of the object tables because a fleet writes them at heartbeat rate.
+  `CREATE TABLE device_events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     device_oid INTEGER NOT NULL,
+     at INTEGER NOT NULL,
+     event TEXT NOT NULL,
+     host TEXT NOT NULL,
+     remote TEXT NOT NULL
+   );
+   CREATE INDEX device_events_by_device ON device_events (device_oid, id);`,
 ];

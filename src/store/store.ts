@@ -263,6 +263,25 @@ export class Store {
     return oid;
   }
 
+  /**
+   * One page of a class's objects in the order of one main-namespace property,
+   * optionally only those whose value starts with `prefix`, with the total
+   * count: both are range scans of the (class, ns, name, value) index, so a
+   * page costs the same at 100k objects as at 100. Objects the subject may not
+   * read that property of are left out of the page.
+   */
+  page(subject: AclSubject, className: string, by: string, opts: { prefix?: string; limit: number; offset: number }): { total: number; oids: number[] } {
+    const cls = this.classDef(className);
+    const prop = this.propertyDef(cls, '', by);
+    const prefix = opts.prefix ?? '';
+    const range = prefix === '' ? '' : ' AND value >= ? AND value < ?';
+    const params: unknown[] = [cls.name, '', by, ...(prefix === '' ? [] : [prefix, prefixEnd(prefix)])];
+    const where = `FROM props WHERE class = ? AND ns = ? AND name = ?${range}`;
+    const total = (this.findStatement(`SELECT count(*) AS n ${where}`).get(...params) as { n: number }).n;
+    const rows = this.findStatement(`SELECT oid ${where} ORDER BY value, oid LIMIT ? OFFSET ?`).all(...params, opts.limit, opts.offset) as { oid: number }[];
+    return { total, oids: rows.map((r) => r.oid).filter((oid) => prop.readacl(subject, oid)) };
+  }
+
   credential(oid: number, name: string): string | undefined {
     return (this.st.credential!.get(oid, name) as { hash: string } | undefined)?.hash;
   }
@@ -395,4 +414,11 @@ export class Store {
     this.regexCache.set(pattern, re);
     return re;
   }
+}
+
+/** The smallest string greater than every string starting with `prefix` (its last code point plus one). */
+export function prefixEnd(prefix: string): string {
+  const chars = [...prefix];
+  const last = chars.pop()!.codePointAt(0)!;
+  return chars.join('') + String.fromCodePoint(last + 1);
 }

@@ -1,0 +1,100 @@
+/**
+ * Credentials of the Meeting REST paths.
+ *
+ * - People: `Authorization: Bearer <token>`, a grant issued by POST
+ *   /api/auth/login (`issueBearer`). Missing: 401; unknown, expired or not a
+ *   bearer grant: 403 (the semantics of seeds/001). Bearer grants are their own
+ *   kind of token (origin `meeting-bearer`), so a /v2/cce session or LOGIN token
+ *   is not a bearer token and a bearer token is not usable on /v2/cce.
+ * - Devices: their key (in the path) and `X-Device-Token: <token_code>`,
+ *   compared in constant time. A device acts as itself: its AclSubject's oid is
+ *   the device's oid, so `ruleSelf` in schema/Device.json says what it may write.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Services } from '../../services.js';
+import type { AclSubject } from '../../schema/types.js';
+import type { Caller } from '../../auth/caller.js';
+import { describeCaller } from '../../auth/caller.js';
+import type { Grant } from '../../auth/secrets.js';
+import { fail } from './replies.js';
+import { findDevice } from './model.js';
+
+export const BEARER_ORIGIN = 'meeting-bearer';
+export const DEVICE_TOKEN_HEADER = 'x-device-token';
+
+/** Who a facade request runs as: the subject the store checks ACLs against, and a loggable label. */
+export interface Principal {
+  subject: AclSubject;
+  /** For the request log line; never a secret. */
+  label: string;
+  /** The Caller behind a bearer token (absent for a device). */
+  caller?: Caller;
+  /** The authenticated device's oid (a device acting as itself). */
+  deviceOid?: number;
+}
+
+/** Issues a bearer token for a user (POST /api/auth/login); lives `session_lifetime` seconds, not sliding. */
+export function issueBearer(services: Services, userOid: number, userName: string): { secret: string; grant: Grant } {
+  return services.auth.grants.issue({
+    kind: 'token',
+    userOid,
+    userName,
+    origin: BEARER_ORIGIN,
+    lifetimeMs: services.config.session_lifetime * 1000,
+    sliding: false,
+  });
+}
+
+/** The `<secret>` of `Authorization: Bearer <secret>`, or undefined when the header is absent. */
+export function bearerSecret(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (h === undefined || h === '') return undefined;
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(h);
+  // A header of another scheme, or a malformed one, is a credential that does not verify.
+  return m ? m[1]! : '';
+}
+
+/** The person behind a bearer token: 401 when none is given, 403 when it does not verify. */
+export function bearerCaller(services: Services, req: FastifyRequest): Caller {
+  const secret = bearerSecret(req);
+  if (secret === undefined) throw fail(401, 'Missing bearer token');
+  const grant = secret === '' ? undefined : services.auth.grants.lookup(secret);
+  const caller = grant && grant.origin === BEARER_ORIGIN ? services.auth.callerFor(grant, secret) : undefined;
+  if (!caller) throw fail(403, 'Invalid or expired token');
+  return caller;
+}
+
+export function userPrincipal(caller: Caller): Principal {
+  return { subject: caller, label: describeCaller(caller), caller };
+}
+
+/** A bearer caller who must be a systemAdministrator (403 otherwise). */
+export function adminCaller(services: Services, req: FastifyRequest): Caller {
+  const caller = bearerCaller(services, req);
+  if (!caller.admin) throw fail(403, 'Administrator rights required');
+  return caller;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Constant-time equality of two secrets (their digests have the same length whatever the inputs). */
+export function sameSecret(given: string, expected: string): boolean {
+  return expected !== '' && timingSafeEqual(digest(given), digest(expected));
+}
+
+/**
+ * A device-facing path: the device itself (`X-Device-Token`) or an
+ * administrator's bearer token. A device that is unknown, revoked or whose
+ * token does not match gets the same 403 (no oracle on which keys exist).
+ */
+export function deviceOrAdmin(services: Services, req: FastifyRequest, key: string): Principal {
+  if (bearerSecret(req) !== undefined) return userPrincipal(adminCaller(services, req));
+  const token = req.headers[DEVICE_TOKEN_HEADER];
+  if (typeof token !== 'string' || token === '') throw fail(401, 'Missing bearer token or X-Device-Token');
+  const oid = findDevice(services.store, key);
+  if (oid === undefined) throw fail(403, 'Invalid device credentials');
+  const v = services.store.rawValues(oid);
+  if (!sameSecret(token, v.token_code) || v.revoked === '1') throw fail(403, 'Invalid device credentials');
+  return { subject: { oid, admin: false, capabilities: [] }, label: `device:${key}`, deviceOid: oid };
+}

@@ -1,0 +1,73 @@
+/**
+ * Status, availability and connection logs: POST .../online (through the
+ * heartbeat coalescer), last-seen, availability (computed at read time from
+ * last_seen and device_heartbeat_timeout, never stored), logs, purge-logs.
+ */
+import { z } from 'zod';
+import type { Services } from '../../services.js';
+import { normalizeIp } from '../../auth/gate.js';
+import type { Router } from './route.js';
+import { meetingTime } from './replies.js';
+import { keyParams } from './schemas.js';
+import { findDevice, requireDevice, write } from './model.js';
+import type { Heartbeats } from './heartbeats.js';
+
+/** The document sends services as {"ssh": 1, "vnc": 0}; a plain list is accepted too. */
+const servicesField = z.union([
+  z.array(z.string().max(16)).max(16),
+  z.record(z.string().max(16), z.union([z.number(), z.boolean(), z.string()])).transform((m) =>
+    Object.entries(m).filter(([, on]) => on === true || on === 1 || on === '1').map(([name]) => name),
+  ),
+]);
+
+const onlineBody = z
+  .object({ ip_address: z.string().max(64).optional(), services: servicesField.optional(), note: z.string().optional() })
+  .optional()
+  .transform((b) => b ?? {});
+
+/** Stored last_seen (ISO) to ms, or undefined when the device never beat. */
+const seenAt = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);
+
+export function deviceStatusRoutes(route: Router, s: Services, heartbeats: Heartbeats): void {
+  const { store } = s;
+
+  route('POST', '/api/devices/:key/online', { access: 'device', params: keyParams, body: onlineBody }, async ({ req, who, params, body }) => {
+    const oid = who.deviceOid ?? requireDevice(store, params.key);
+    const at = Date.now();
+    const ip = body.ip_address ?? normalizeIp(req.ip);
+    await heartbeats.submit({ oid, subject: who.subject, at, ip, services: body.services, note: body.note });
+    return { ok: true, ip_address: ip, last_seen: meetingTime(at) };
+  });
+
+  route('GET', '/api/devices/:key/last-seen', { access: 'user', params: keyParams }, ({ who, params }) => {
+    const at = seenAt(store.get(who.subject, requireDevice(store, params.key)).values.last_seen);
+    return { device_key: params.key, last_seen: at === undefined ? null : meetingTime(at) };
+  });
+
+  route('GET', '/api/devices/:key/availability', { access: 'user', params: keyParams }, ({ who, params }) => {
+    const oid = findDevice(store, params.key);
+    const at = oid === undefined ? undefined : seenAt(store.get(who.subject, oid).values.last_seen);
+    if (oid === undefined || at === undefined) return { status: 'Unknown', last_heartbeat: null, since: null, uptime: null };
+    const age = Math.max(0, Math.floor((Date.now() - at) / 1000));
+    const available = age <= s.config.device_heartbeat_timeout;
+    // Available since the Connected event that opened this streak; disconnected since the last beat.
+    const opened = available ? s.events.latest(oid) : undefined;
+    return {
+      status: available ? 'Available' : 'Disconnected',
+      last_heartbeat: meetingTime(at),
+      since: meetingTime(opened?.at ?? at),
+      uptime: age,
+    };
+  });
+
+  route('GET', '/api/devices/:key/logs', { access: 'user', params: keyParams }, ({ params }) => {
+    const oid = requireDevice(store, params.key);
+    return s.events.list(oid, s.config.status_max_logs).map((e) => ({ timestamp: meetingTime(e.at), event: e.event, host: e.host, remote: e.remote }));
+  });
+
+  route('POST', '/api/devices/:key/purge-logs', { access: 'admin', params: keyParams }, async ({ params }) => {
+    const oid = requireDevice(store, params.key);
+    await write(s, () => s.events.purge(oid));
+    return { success: true };
+  });
+}

@@ -1,0 +1,162 @@
+/**
+ * Devices (the document's DeviceController): list, keys, registration,
+ * details, services, note, distrib.json, and the type/distribution catalog
+ * as a device sees it.
+ */
+import { z } from 'zod';
+import type { Services } from '../../services.js';
+import type { AclSubject } from '../../schema/types.js';
+import { decodeArray, encodeArray } from '../../schema/values.js';
+import type { Router } from './route.js';
+import { fail } from './replies.js';
+import { keyParams, text } from './schemas.js';
+import {
+  DEVICE, deviceTypeNames, distributionExists, distributionNames, findDeviceType, presentDevice, requireDevice, write,
+} from './model.js';
+import { newDeviceKey, newDeviceSecrets, newProductSerial, newTokenCode } from './secrets.js';
+
+const listQuery = z.object({
+  // The document's maximum is 100: larger asks are served 100.
+  limit: z.coerce.number().int().min(1).default(25).transform((n) => Math.min(n, 100)),
+  offset: z.coerce.number().int().min(0).max(1e9).default(0),
+  prefix: z.string().regex(/^[A-Za-z0-9_-]{0,64}$/, 'letters, digits, _ and - only').default('').transform((p) => p.toUpperCase()),
+});
+
+const registerBody = z
+  .object({
+    device_type: text(128).optional(),
+    distribution: text(128).optional(),
+    device_name: z.string().max(200).optional(),
+    product_serial: text(64).optional(),
+  })
+  .optional()
+  .transform((b) => b ?? {});
+
+const manualBody = z.object({
+  devicekey: text(128),
+  token_code: text(128),
+  device_type: text(128),
+  distribution: text(128).optional(),
+  device_name: z.string().max(200).optional(),
+  product_serial: text(64).optional(),
+});
+
+interface NewDevice {
+  devicekey: string;
+  token_code: string;
+  device_type?: string;
+  distribution?: string;
+  device_name?: string;
+  product_serial?: string;
+}
+
+/**
+ * Creates a device with fresh access-point and HTTP secrets, inside one
+ * transaction: its type (and distribution of that type) must exist (400), its
+ * serial is drawn from the type's prefix when not given, and a used key or
+ * serial is the store's uniqueness error (409).
+ */
+function createDevice(s: Services, subject: AclSubject, d: NewDevice) {
+  return write(s, () => {
+    let serial = d.product_serial;
+    if (d.device_type !== undefined) {
+      const typeOid = findDeviceType(s.store, d.device_type);
+      if (typeOid === undefined) throw fail(400, 'Unknown device type');
+      serial ??= newProductSerial(s.store, s.store.rawValues(typeOid).serial_prefix);
+    }
+    if (d.distribution !== undefined && (d.device_type === undefined || !distributionExists(s.store, d.device_type, d.distribution))) {
+      throw fail(400, 'Unknown distribution for this device type');
+    }
+    const secrets = newDeviceSecrets(d.devicekey);
+    const values = {
+      device_key: d.devicekey,
+      token_code: d.token_code,
+      device_type: d.device_type ?? '',
+      distribution: d.distribution ?? '',
+      device_name: d.device_name ?? '',
+      product_serial: serial ?? '',
+      ...secrets,
+    };
+    s.store.create(subject, DEVICE, values);
+    return { devicekey: d.devicekey, token_code: d.token_code, ...secrets, device_type: values.device_type, distribution: values.distribution, product_serial: values.product_serial };
+  });
+}
+
+export function deviceRoutes(route: Router, s: Services): void {
+  const { store } = s;
+
+  route('GET', '/api/devices', { access: 'user', query: listQuery }, ({ who, query }) => {
+    const { total, oids } = store.page(who.subject, DEVICE, 'device_key', query);
+    const objects = store.getMany(who.subject, oids);
+    const devices = oids.map((oid) => presentDevice(objects.get(oid)!.namespaces.get('')!, store));
+    return { devices, total, limit: query.limit, offset: query.offset };
+  });
+
+  route('GET', '/api/devices/generate-key', { access: 'admin' }, () => ({ devicekey: newDeviceKey(store), token_code: newTokenCode() }));
+
+  route('POST', '/api/devices/generate-and-register', { access: 'admin', body: registerBody }, async ({ who, body }) => {
+    const created = await createDevice(s, who.subject, { ...body, devicekey: newDeviceKey(store), token_code: newTokenCode() });
+    const { device_type: _t, distribution: _d, product_serial: _p, ...reply } = created;
+    return reply;
+  });
+
+  route('POST', '/api/devices/manual-create', { access: 'admin', body: manualBody }, ({ who, body }) => createDevice(s, who.subject, body));
+
+  route('GET', '/api/devices/device-types', { access: 'user' }, ({ who }) => ({ device_types: deviceTypeNames(store, who.subject) }));
+
+  route('GET', '/api/devices/device-types/:type/distributions', { access: 'user', params: z.object({ type: text(128) }) }, ({ who, params }) => {
+    if (findDeviceType(store, params.type) === undefined) throw fail(404, 'Device type not found');
+    return { distributions: distributionNames(store, who.subject, params.type) };
+  });
+
+  route('GET', '/api/devices/:key', { access: 'user', params: keyParams }, ({ who, params }) =>
+    presentDevice(store.get(who.subject, requireDevice(store, params.key)).values, store),
+  );
+
+  route('PUT', '/api/devices/:key', { access: 'admin', params: keyParams, body: z.object({ services: z.array(z.string().max(16)).max(16).optional() }) }, async ({ who, params, body }) => {
+    const oid = requireDevice(store, params.key);
+    if (body.services === undefined) throw fail(400, 'Nothing to update');
+    await write(s, () => store.set(who.subject, oid, '', { services: encodeArray(body.services!) }));
+    return { success: true };
+  });
+
+  route('DELETE', '/api/devices/:key', { access: 'admin', params: keyParams }, async ({ who, params }) => {
+    const oid = requireDevice(store, params.key);
+    await write(s, () => {
+      store.destroy(who.subject, oid);
+      s.events.purge(oid);
+    });
+    return { success: true };
+  });
+
+  route('GET', '/api/devices/:key/note', { access: 'user', params: keyParams }, ({ who, params }) => ({
+    note: store.get(who.subject, requireDevice(store, params.key)).values.note,
+  }));
+
+  route('PUT', '/api/devices/:key/note', { access: 'admin', params: keyParams, body: z.object({ note: z.string() }) }, async ({ who, params, body }) => {
+    const oid = requireDevice(store, params.key);
+    await write(s, () => store.set(who.subject, oid, '', { note: body.note }));
+    return { success: true, note: body.note };
+  });
+
+  route('GET', '/api/devices/:key/service', { access: 'user', params: keyParams }, ({ who, params }) => ({
+    services: decodeArray(store.get(who.subject, requireDevice(store, params.key)).values.services),
+  }));
+
+  route('GET', '/api/devices/:key/distrib-json', { access: 'user', params: keyParams }, ({ who, params }) => {
+    const json = store.get(who.subject, requireDevice(store, params.key)).values.distrib_json;
+    if (json === '') throw fail(404, 'distrib.json not found');
+    try {
+      return JSON.parse(json) as unknown;
+    } catch {
+      // Only SET on /v2/cce can store text that is not JSON (the facade stores what it parsed).
+      throw fail(500, 'distrib.json is not valid JSON');
+    }
+  });
+
+  route('PUT', '/api/devices/:key/distrib-json', { access: 'admin', params: keyParams, body: z.json() }, async ({ who, params, body }) => {
+    const oid = requireDevice(store, params.key);
+    await write(s, () => store.set(who.subject, oid, '', { distrib_json: JSON.stringify(body) }));
+    return { success: true };
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * The Meeting API (seeds/000) as a facade over the store: registered once from
+ * src/http/server.ts. Its own error handler answers the document's
+ * `{"error": "..."}` bodies; the gate (server.ts's onRequest hook) has already
+ * run for every request.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../services.js';
+import { toFacadeError } from './replies.js';
+import { router } from './route.js';
+import { authRoutes } from './auth-routes.js';
+import { deviceRoutes } from './devices.js';
+import { deviceSettingRoutes } from './device-settings.js';
+import { deviceStatusRoutes } from './device-status.js';
+import { Heartbeats } from './heartbeats.js';
+
+export async function meetingFacade(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
+  app.setErrorHandler((err, req, reply) => {
+    const known = toFacadeError(err);
+    if (known) {
+      if (known.status === 401) reply.header('www-authenticate', 'Bearer');
+      return reply.code(known.status).send(known.body);
+    }
+    req.log.error({ err }, 'internal error');
+    return reply.code(500).send({ error: 'Internal error' });
+  });
+  const heartbeats = new Heartbeats(services);
+  app.addHook('onClose', async () => heartbeats.close());
+  const route = router(app, services);
+  authRoutes(route, services);
+  deviceRoutes(route, services);
+  deviceSettingRoutes(route, services);
+  deviceStatusRoutes(route, services, heartbeats);
+}

@@ -1,0 +1,68 @@
+/** The heartbeat coalescer: batching by time and by size, each beat's own time, failures kept apart, durability order. */
+import t from 'tap';
+import { startDaemon } from './helpers/daemon.js';
+import { adminRest, deviceRest, newDevice, seedCatalog } from './helpers/meeting.js';
+import { Heartbeats, MAX_BATCH } from '../src/facades/meeting/heartbeats.js';
+import type { Services } from '../src/services.js';
+
+t.test('concurrent beats over HTTP are coalesced into few transactions', async (t) => {
+  const d = await startDaemon({ config: { heartbeat_flush_ms: '20' } });
+  t.teardown(() => d.close());
+  await seedCatalog(d);
+  const a = await adminRest(d);
+  const devices = await Promise.all(Array.from({ length: 20 }, () => newDevice(a)));
+  const before = d.app.services.writer.commits;
+  const replies = await Promise.all(devices.map((x) => deviceRest(d, x.token).post(`/api/devices/${x.key}/online`)));
+  t.ok(replies.every((r) => r.status === 200 && r.body.ok === true));
+  t.ok(d.app.services.writer.commits - before < 20, 'fewer commits than beats');
+  for (const x of devices) t.equal((await a.get(`/api/devices/${x.key}/logs`)).body.length, 1);
+});
+
+t.test('the coalescer in-process: size trigger, own beat times, failures alone, flush_ms = 0', async (t) => {
+  const d = await startDaemon({ config: { heartbeat_flush_ms: '1000' } });
+  t.teardown(() => d.close());
+  await seedCatalog(d);
+  const a = await adminRest(d);
+  const s = d.app.services;
+  const { key } = await newDevice(a);
+  const oid = s.store.findOne('Device', '', 'device_key', key)!;
+  const subject = { oid, admin: false, capabilities: [] };
+
+  const hb = new Heartbeats(s);
+  const commits = s.writer.commits;
+  // MAX_BATCH beats flush at once, long before the 1000 ms timer; the last beat's own time is kept.
+  const base = Date.UTC(2024, 0, 1);
+  await Promise.all(Array.from({ length: MAX_BATCH }, (_, i) => hb.submit({ oid, subject, at: base + i, ip: '10.1.1.1' })));
+  t.equal(s.writer.commits - commits, 1, 'one transaction for the whole batch');
+  t.equal(hb.flushes, 1);
+  t.equal(hb.beats, MAX_BATCH);
+  t.equal(s.store.rawValues(oid).last_seen, new Date(base + MAX_BATCH - 1).toISOString());
+  t.equal(s.events.list(oid, 10).length, 1, 'one Connected event for the streak');
+
+  // A beat for a vanished device fails alone; its batch-mates commit.
+  const good = hb.submit({ oid, subject, at: base + 5000, ip: '10.1.1.2' });
+  const gone = hb.submit({ oid: 999999, subject, at: base + 5000, ip: '10.1.1.2' });
+  hb.close();
+  await t.resolves(good);
+  await t.rejects(gone, { code: 300 });
+  t.equal(s.store.rawValues(oid).ip_address, '10.1.1.2');
+  hb.close();
+  t.equal(hb.flushes, 2, 'closing with nothing pending is a no-op');
+
+  // heartbeat_flush_ms = 0: straight to the writer's group commit.
+  const direct = new Heartbeats({ ...s, config: { ...s.config, heartbeat_flush_ms: 0 } } as Services);
+  await direct.submit({ oid, subject, at: base + 9000, ip: '10.1.1.3', services: ['ssh'], note: 'direct' });
+  t.match(s.store.rawValues(oid), { ip_address: '10.1.1.3', services: '&ssh&', note: 'direct' });
+  t.equal(direct.flushes, 0);
+  t.equal(s.events.count(), 1);
+});
+
+t.test('a failed commit rejects every beat of the batch (nothing is acknowledged)', async (t) => {
+  const failing = {
+    config: { heartbeat_flush_ms: 1 },
+    writer: { submit: () => Promise.reject(new Error('disk full')), savepoint: (fn: () => unknown) => fn() },
+  } as unknown as Services;
+  const hb = new Heartbeats(failing);
+  const beat = { oid: 1, subject: { oid: 1, admin: false, capabilities: [] }, at: 0, ip: '10.0.0.1' };
+  await t.rejects(Promise.all([hb.submit(beat), hb.submit(beat)]), { message: 'disk full' });
+});
