@@ -8,6 +8,8 @@ import { adminRest, login, rest } from './helpers/meeting.js';
 import { resolveConfig } from '../src/config/load.js';
 import { createApp } from '../src/app.js';
 import { LogRing } from '../src/metrics/log-ring.js';
+import { systemMetrics } from '../src/metrics/system.js';
+import { createLogger, logRingOf } from '../src/log.js';
 
 t.test('action=get: host, process and database figures', async (t) => {
   const d = await startDaemon();
@@ -126,4 +128,26 @@ t.test('LogRing keeps the newest lines in order', async (t) => {
   ring.write('d\ne\n');
   t.same(ring.last(10), ['c', 'd', 'e']);
   t.same(ring.last(2), ['d', 'e']);
+});
+
+t.test('createLogger: every logger keeps a tail, whatever its level and destination', async (t) => {
+  const quiet = createLogger({ logging: false, debuglog: false });
+  t.equal(quiet.level, 'warn');
+  t.ok(logRingOf(quiet));
+  const lines: string[] = [];
+  const info = createLogger({ logging: true, debuglog: false }, { write: (l: string) => void lines.push(l) });
+  t.equal(info.level, 'info');
+  info.info({ password: 'hunter2' }, 'hello');
+  info.debug('not at info level');
+  t.equal(lines.length, 1);
+  t.same(logRingOf(info)!.last(5), [lines[0]!.trimEnd()]);
+  t.notMatch(lines[0]!, /hunter2/);
+});
+
+t.test('database figures without a database file or WAL are zero', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.close());
+  const s = d.app.services;
+  const m = await systemMetrics({ ...s, config: { ...s.config, db_path: path.join(d.config.state_dir, 'missing.db') } });
+  t.same([m.db_metrics.db_file_bytes, m.db_metrics.wal_bytes], [0, 0]);
 });

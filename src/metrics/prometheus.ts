@@ -22,7 +22,7 @@ export class PromMetrics {
   private readonly routed = new WeakMap<IncomingMessage, FastifyRequest>();
   private readonly onHandler = { start: (msg: { request: FastifyRequest }) => void this.routed.set(msg.request.raw, msg.request) };
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    res.once('finish', () => this.requests.inc({ verb: this.routed.get(req)?.cceVerb ?? req.method ?? '', status: String(res.statusCode) }));
+    res.once('finish', () => this.requests.inc({ verb: this.routed.get(req)?.cceVerb ?? req.method!, status: String(res.statusCode) }));
   };
 
   constructor(

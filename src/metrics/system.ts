@@ -36,7 +36,7 @@ export async function systemMetrics(s: Services) {
       total_bytes: diskTotal,
       free_bytes: diskFree,
       used_bytes: diskTotal - diskFree,
-      used_percent: diskTotal === 0 ? 0 : round2(((diskTotal - diskFree) / diskTotal) * 100),
+      used_percent: round2(((diskTotal - diskFree) / Math.max(diskTotal, 1)) * 100),
     },
     uptime_sec: Math.round(os.uptime()),
     process: {

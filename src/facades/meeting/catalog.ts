@@ -56,7 +56,7 @@ function distributionsOf(s: Services, type: string): { name: string; description
   return s.store
     .find(SYSTEM, DISTRIBUTION, { criteria: [{ ns: '', name: 'device_type', op: '=', value: type }] })
     .map((oid) => s.store.rawValues(oid))
-    .map((v) => ({ name: v.name ?? '', description: v.description ?? '' }));
+    .map((v) => ({ name: v.name!, description: v.description! }));
 }
 
 /**
@@ -106,15 +106,14 @@ export class Catalog {
    */
   async updateType(subject: AclSubject, oid: number, values: Record<string, unknown>): Promise<void> {
     const { s } = this;
+    const to = values.name === undefined ? undefined : String(values.name);
     const from = await write(s, () => {
-      const old = s.store.rawValues(requireTypeId(s, oid)).name ?? '';
+      const old = s.store.rawValues(requireTypeId(s, oid)).name!;
       s.store.set(subject, oid, '', values);
-      if (values.name !== undefined && values.name !== old) this.retarget(subject, old, String(values.name));
+      if (to !== undefined && to !== old) this.retarget(subject, old, to);
       return old;
     });
-    if (values.name !== undefined && values.name !== from) {
-      await onCatalogChange(this.listeners, [{ kind: 'type-renamed', from, to: String(values.name) }]);
-    }
+    if (to !== undefined && to !== from) await onCatalogChange(this.listeners, [{ kind: 'type-renamed', from, to }]);
   }
 
   async deleteType(subject: AclSubject, oid: number): Promise<void> {
