@@ -4,6 +4,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import { LogRing } from './metrics/log-ring.js';
 
 const SECRET_KEYS = [
   'password', 'oldpassword', 'sessionid', 'token', 'secret', 'client_secret', 'authorization', 'cookie',
@@ -20,15 +21,30 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
 ];
 
+const rings = new WeakMap<Logger, LogRing>();
+
+/** The in-memory tail of a logger made by createLogger (GET /api/metrics?action=logs). */
+export function logRingOf(log: Logger): LogRing | undefined {
+  return rings.get(log);
+}
+
 export function createLogger(config: Pick<Config, 'logging' | 'debuglog'>, destination?: DestinationStream): Logger {
   const level = config.debuglog ? 'debug' : config.logging ? 'info' : 'warn';
-  return pino(
+  const ring = new LogRing();
+  // Every line the logger emits (its level already filtered them) goes to the destination and the ring.
+  const streams = pino.multistream([
+    { level: 'trace', stream: destination ?? pino.destination(1) },
+    { level: 'trace', stream: ring },
+  ]);
+  const log = pino(
     {
       level,
       base: { service: 'cced' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    streams,
   );
+  rings.set(log, ring);
+  return log;
 }

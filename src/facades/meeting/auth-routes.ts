@@ -1,13 +1,13 @@
 /**
- * POST /api/auth/login: a user's name and password for a bearer token. The
- * minimal version the device paths' tests need; logout, me and the users
- * paths build on `issueBearer` (auth.ts).
+ * /api/auth/*: login (a user's name and password for a bearer token), logout
+ * (revokes that token) and me (the caller's own user record).
  */
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Router } from './route.js';
 import { issueBearer } from './auth.js';
 import { fail } from './replies.js';
+import { presentUser } from './users.js';
 
 const loginBody = z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) });
 
@@ -19,4 +19,12 @@ export function authRoutes(route: Router, services: Services): void {
     const { secret, grant } = issueBearer(services, oid, body.username);
     return { success: true, token: secret, expires_at: new Date(grant.expires).toISOString() };
   });
+
+  route('POST', '/api/auth/logout', { access: 'user' }, ({ who }) => {
+    // A 'user' route's principal always carries the bearer caller and its secret.
+    services.auth.grants.revoke(who.caller!.secret!);
+    return { success: true };
+  });
+
+  route('GET', '/api/auth/me', { access: 'user' }, ({ who }) => presentUser(services, who.subject, who.subject.oid));
 }

@@ -13,6 +13,9 @@ import { deviceRoutes } from './devices.js';
 import { deviceSettingRoutes } from './device-settings.js';
 import { deviceStatusRoutes } from './device-status.js';
 import { Heartbeats } from './heartbeats.js';
+import { deviceTypeRoutes } from './device-types.js';
+import { userRoutes } from './users.js';
+import { metricsRoutes } from './metrics-routes.js';
 
 export async function meetingFacade(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   app.setErrorHandler((err, req, reply) => {
@@ -31,4 +34,7 @@ export async function meetingFacade(app: FastifyInstance, { services }: { servic
   deviceRoutes(route, services);
   deviceSettingRoutes(route, services);
   deviceStatusRoutes(route, services, heartbeats);
+  deviceTypeRoutes(route, services);
+  userRoutes(route, services);
+  metricsRoutes(route, services, app);
 }
