@@ -1,0 +1,114 @@
+/**
+ * Logging: one 'request' line per request (verb, caller, status, ms), and no
+ * password, password hash or session id in any line the daemon writes.
+ */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startDaemon, adminClient, http, CceClient, ADMIN_PASSWORD } from './helpers/daemon.js';
+
+interface Line {
+  msg?: string;
+  reqId?: string;
+  verb?: string;
+  caller?: string;
+  status?: number;
+  ms?: number;
+  url?: string;
+}
+
+const parse = (logs: string[]): Line[] => logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
+
+t.test('no secret reaches a log line; one request line per request', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.close());
+  const secrets: string[] = [ADMIN_PASSWORD];
+  let requests = 0;
+  const count = async <T>(p: Promise<T>) => { requests++; return p; };
+
+  const admin = await count(adminClient(d));
+  secrets.push(admin.sessionid!);
+  const anon = new CceClient(d);
+  const badPw = 'wrong-secret-pw-1';
+  secrets.push(badPw);
+  t.equal((await count(anon.raw({ cmd: 'AUTH', user: 'admin', password: badPw }))).status, 401);
+  t.equal((await count(anon.raw({ cmd: 'AUTH', user: 'nobody', password: badPw }))).status, 401);
+
+  const userPw = 'created-user-pw-1';
+  secrets.push(userPw);
+  const created = await count(admin.cmd({ cmd: 'CREATE', class: 'User', args: { name: 'logged', password: userPw } }));
+  const oid = created.body.data.oid as string;
+  t.equal((await count(admin.cmd(`CREATE User name="logged2" password="created-user-pw-2"`))).body.status, 201);
+  secrets.push('created-user-pw-2');
+
+  const user = await count(new CceClient(d, 'logged').login(userPw));
+  secrets.push(user.sessionid!);
+  t.equal((await count(anon.raw({ cmd: 'AUTHKEY', user: 'logged', sessionid: user.sessionid }))).status, 200);
+  t.equal((await count(anon.raw({ cmd: 'AUTHKEY', user: 'admin', sessionid: user.sessionid }))).status, 401);
+
+  const pw2 = 'changed-pw-2';
+  const pw3 = 'changed-pw-3';
+  secrets.push(pw2, pw3, 'wrong-old-pw');
+  t.equal((await count(user.cmd(`SET ${oid} password="${pw2}" oldpassword="wrong-old-pw"`))).status, 422);
+  t.equal((await count(user.cmd(`SET ${oid} password="${pw2}" oldpassword="${userPw}"`))).status, 200);
+  t.equal((await count(user.cmd({ cmd: 'SET', oid, args: { password: pw3 }, oldpassword: pw2 }))).status, 200);
+  t.equal((await count(admin.cmd({ cmd: 'SET', oid, args: { password: 'admin-set-pw-4', fullName: 'L' } }))).status, 200);
+  secrets.push('admin-set-pw-4');
+  // A failing write and a malformed body that both carry a password.
+  t.equal((await count(admin.cmd({ cmd: 'SET', oid, args: { password: 'failing-pw-5', enabled: '7' } }))).status, 422);
+  secrets.push('failing-pw-5');
+  t.equal((await count(http(`${d.url}/v2/cce`, '{"cmd":"AUTH","user":"admin","password":"malformed-pw-6"'))).status, 400);
+  secrets.push('malformed-pw-6');
+
+  // A transaction echoes its queued commands: the password must not be among them.
+  t.equal((await count(admin.cmd('BEGIN'))).status, 200);
+  t.equal((await count(admin.cmd(`SET ${oid} password="queued-pw-7"`))).body.status, 100);
+  t.equal((await count(admin.cmd('COMMIT'))).status, 200);
+  secrets.push('queued-pw-7');
+
+  t.equal((await count(user.cmd('WHOAMI'))).status, 200, 'the session survives password changes');
+  t.equal((await count(user.cmd('ENDKEY'))).status, 200);
+  t.equal((await count(user.cmd('GET 1'))).status, 401);
+  t.equal((await count(http(`${d.url}/nowhere?sessionid=${admin.sessionid}`))).status, 404);
+  t.equal((await count(http(`${d.url}/v2/cce`, JSON.stringify({ cmd: 'PING', password: 'oversized-pw-8', pad: 'x'.repeat(2 * 1024 * 1024) })))).status, 413);
+  secrets.push('oversized-pw-8');
+
+  const all = d.logs.join('\n');
+  t.ok(d.logs.length > requests, 'something was logged');
+  for (const s of secrets) t.notOk(all.includes(s), `${s.slice(0, 12)}... is in no log line`);
+  t.notMatch(all, /\$argon2/, 'no password hash either');
+
+  const lines = parse(d.logs).filter((l) => l.msg === 'request');
+  t.equal(lines.length, requests, 'exactly one request line per request');
+  t.equal(new Set(lines.map((l) => l.reqId)).size, requests, 'one per request id');
+  for (const l of lines) {
+    t.type(l.verb, 'string');
+    t.type(l.caller, 'string');
+    t.type(l.status, 'number');
+    t.type(l.ms, 'number');
+  }
+  const by = (verb: string) => lines.filter((l) => l.verb === verb);
+  t.match(by('AUTH'), [{ caller: 'anonymous', status: 200 }, { caller: 'anonymous', status: 401 }, { caller: 'anonymous', status: 401 }, { status: 200 }]);
+  t.match(by('CREATE')[0], { caller: 'admin(2)', status: 200, url: '/v2/cce' });
+  t.match(by('ENDKEY')[0], { caller: `logged(${oid})`, status: 200 });
+  t.match(by('GET').at(-1), { caller: 'anonymous', status: 401 });
+  t.strictSame(
+    lines.filter((l) => l.verb === '?').map((l) => l.status),
+    [400, 404, 413],
+    'requests refused before any command still get their line',
+  );
+});
+
+t.test('a generated admin password is told once, never logged', async (t) => {
+  const d = await startDaemon({ env: { CCED_ADMIN_PASSWORD: '' } });
+  t.teardown(() => d.close());
+  const file = path.join(d.config.state_dir, 'admin.password');
+  const password = readFileSync(file, 'utf8').trim();
+  t.match(password, /^[A-Za-z0-9_-]{24}$/);
+  const told = d.logs.filter((l) => l.includes(password));
+  t.equal(told.length, 1, 'exactly one line carries it');
+  t.match(told[0], /^\[tell\] /, 'and it is the terminal message, not a log line');
+  const c = await new CceClient(d).login(password);
+  t.equal((await c.cmd('WHOAMI')).body.data.oid, '2');
+  t.notOk(d.logs.slice(1).some((l) => !l.startsWith('[tell]') && l.includes(password)));
+});

@@ -1,0 +1,294 @@
+/**
+ * The object store and the group-commit writer on their own: transactions,
+ * savepoints, durability settings, migrations, sorting, settings.
+ */
+import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { openDb, migrate, type Db } from '../src/store/db.js';
+import { MIGRATIONS } from '../src/store/migrations.js';
+import { Store, SYSTEM, Hashed, type AuditEntry } from '../src/store/store.js';
+import { Writer, plainOid } from '../src/store/writer.js';
+import { compareBy, SORT_TYPES } from '../src/store/sort.js';
+import { loadSchema } from '../src/schema/loader.js';
+import { CceError } from '../src/errors.js';
+import type { AclSubject } from '../src/schema/types.js';
+
+const schema = loadSchema(['schema']);
+
+function open(db: Db = openDb(':memory:')) {
+  const audit: AuditEntry[] = [];
+  const store = new Store(db, schema, (e) => audit.push(e));
+  const commitErrors: unknown[] = [];
+  const writer = new Writer(db, (e) => commitErrors.push(e));
+  return { db, store, writer, audit, commitErrors };
+}
+
+t.test('group commit: one transaction per tick, one savepoint per mutation', async (t) => {
+  const { store, writer, audit } = open();
+  const before = writer.commits;
+  const a = writer.submit(() => store.create(SYSTEM, 'User', { name: 'a' }));
+  const bad = writer.submit(() => {
+    store.create(SYSTEM, 'User', { name: 'half' });
+    return store.create(SYSTEM, 'User', { name: 'a b' });
+  });
+  const c = writer.submit(() => store.create(SYSTEM, 'User', { name: 'c' }));
+  const results = await Promise.allSettled([a, bad, c]);
+  t.equal(writer.commits, before + 1, 'three submits, one COMMIT');
+  t.equal(results[0].status, 'fulfilled');
+  t.equal(results[2].status, 'fulfilled');
+  t.equal(results[1].status, 'rejected');
+  const err = (results[1] as PromiseRejectedResult).reason;
+  t.type(err, CceError);
+  t.equal(err.message, 'BAD DATA 0 name "[[base-cce.invalidData]]"');
+  t.equal(store.findOne('User', '', 'name', 'half'), undefined, 'the failing mutation is undone whole');
+  t.ok(store.findOne('User', '', 'name', 'a'));
+  t.ok(store.findOne('User', '', 'name', 'c'));
+  t.strictSame(audit.map((e) => e.op), ['CREATE', 'CREATE', 'CREATE'], 'the undone create was audited but rolled back');
+
+  await writer.submit(() => 1);
+  await writer.submit(() => 2);
+  t.equal(writer.commits, before + 3, 'separate ticks, separate transactions');
+  const v = await Promise.all([writer.submit(() => 'x'), writer.submit(() => 'y')]);
+  t.strictSame(v, ['x', 'y'], 'each promise gets its own mutation result');
+  t.equal(writer.commits, before + 4);
+});
+
+t.test('savepoints nest: an inner failure undoes only the inner writes', async (t) => {
+  const { store, writer } = open();
+  const oid = await writer.submit(() => {
+    const outer = store.create(SYSTEM, 'User', { name: 'outer' });
+    t.throws(() =>
+      writer.savepoint(() => {
+        store.create(SYSTEM, 'User', { name: 'inner' });
+        writer.savepoint(() => store.set(SYSTEM, outer, '', { fullName: 'deep' }));
+        throw new Error('inner fails');
+      }),
+    );
+    writer.savepoint(() => store.set(SYSTEM, outer, '', { sortName: 'kept' }));
+    return outer;
+  });
+  t.equal(store.findOne('User', '', 'name', 'inner'), undefined);
+  t.match(store.get(SYSTEM, oid).values, { name: 'outer', fullName: '', sortName: 'kept' });
+});
+
+t.test('a failed BEGIN or COMMIT rejects the whole batch', async (t) => {
+  const { db, store, writer, commitErrors } = open();
+  db.exec('BEGIN');
+  await t.rejects(writer.submit(() => store.create(SYSTEM, 'User', { name: 'x1' })), { message: /within a transaction/ });
+  db.exec('ROLLBACK');
+
+  // A deferred foreign key fails only at COMMIT: nothing of the batch may stay.
+  db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (pid INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)');
+  const ok = writer.submit(() => store.create(SYSTEM, 'User', { name: 'x2' }));
+  const breaks = writer.submit(() => db.prepare('INSERT INTO child (pid) VALUES (42)').run());
+  const results = await Promise.allSettled([ok, breaks]);
+  for (const r of results) {
+    t.equal(r.status, 'rejected');
+    const reason = (r as PromiseRejectedResult).reason;
+    t.type(reason, CceError);
+    t.strictSame(reason.items, [{ code: 306, message: 'ERROR the store could not commit' }]);
+  }
+  t.equal(commitErrors.length, 1);
+  t.match(String(commitErrors[0]), /FOREIGN KEY/);
+  t.equal(store.findOne('User', '', 'name', 'x2'), undefined);
+  t.notOk(db.inTransaction);
+  t.ok(await writer.submit(() => store.create(SYSTEM, 'User', { name: 'x3' })), 'the writer carries on');
+});
+
+t.test('durability settings, migrations, newer databases', async (t) => {
+  const dir = t.testdir();
+  const file = path.join(dir, 'sub', 'cced.db');
+  const full = openDb(file);
+  t.equal(full.pragma('synchronous', { simple: true }), 2, 'FULL by default');
+  t.equal(full.pragma('journal_mode', { simple: true }), 'wal');
+  t.equal(full.pragma('foreign_keys', { simple: true }), 1);
+  t.equal(full.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  t.equal(migrate(full), 0, 'migrations are idempotent');
+  full.close();
+  const normal = openDb(file, { synchronous: 'NORMAL' });
+  t.equal(normal.pragma('synchronous', { simple: true }), 1);
+  t.equal(normal.pragma('user_version', { simple: true }), MIGRATIONS.length, 'opening twice changes nothing');
+  t.equal((normal.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'objects'").get() as { n: number }).n, 1);
+  t.equal(openDb(file, { synchronous: 'FULL' }).pragma('synchronous', { simple: true }), 2);
+  normal.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+  normal.close();
+  t.throws(() => openDb(file), { message: `database layout version ${MIGRATIONS.length + 1} is newer than this cced knows (${MIGRATIONS.length})` });
+  writeFileSync(path.join(dir, 'garbage.db'), 'not a database at all, not at all, not at all'.repeat(50));
+  t.throws(() => openDb(path.join(dir, 'garbage.db')), { code: 'SQLITE_NOTADB' });
+});
+
+t.test('sort comparators', async (t) => {
+  const sorted = (type: (typeof SORT_TYPES)[number], values: string[]) => [...values].sort(compareBy(type));
+  t.strictSame(sorted('ascii', ['b', 'B', 'a', 'A', '10', '9']), ['10', '9', 'A', 'B', 'a', 'b']);
+  t.strictSame(sorted('locale', ['b', 'a', 'C', 'é', 'f', 'd']), ['a', 'b', 'C', 'd', 'é', 'f']);
+  t.strictSame(sorted('old_numeric', ['10', '9', '-1', '1.5', 'x', '', 'abc', '100']), ['-1', '1.5', '9', '10', '100', '', 'abc', 'x'], 'numbers first, then the rest as text');
+  t.strictSame(sorted('old_numeric', ['2x', '10y']), ['2x', '10y'], 'parseFloat semantics: leading number');
+  t.strictSame(
+    sorted('ip', ['10.0.0.10', '::1', 'host', '9.255.0.1', '2001:db8::1', '10.0.0.2', 'fe80::', '::', '2001:db8:0:0:0:0:0:2', '2001:db8::1:0', '']),
+    ['9.255.0.1', '10.0.0.2', '10.0.0.10', '::', '::1', '2001:db8::1', '2001:db8:0:0:0:0:0:2', '2001:db8::1:0', 'fe80::', '', 'host'],
+    'IPv4 numerically, then IPv6 numerically, then anything else',
+  );
+  t.strictSame(sorted('hostname', ['a.c.com', 'www.b.com', 'mail.b.com', 'B.com', 'com']), ['com', 'B.com', 'mail.b.com', 'www.b.com', 'a.c.com']);
+  t.equal(compareBy('ascii')('a', 'a'), 0);
+  t.equal(compareBy('ip')('10.0.0.1', '10.0.0.1'), 0);
+  t.strictSame([...SORT_TYPES], ['ascii', 'old_numeric', 'locale', 'ip', 'hostname']);
+});
+
+t.test('store: reads, writes, settings, count', async (t) => {
+  const { db, store, writer, audit } = open();
+  t.equal(store.count(), 0);
+  const sys = await writer.submit(() => store.create(SYSTEM, 'System', {}));
+  const u = await writer.submit(() => store.create(SYSTEM, 'User', { name: 'u1', password: new Hashed('HASH1'), capabilities: ['x', 'y@z'] }));
+  t.equal(store.count(), 2);
+  t.strictSame(store.classes(), ['System', 'User']);
+  t.strictSame(store.names('User'), ['Email']);
+  t.strictSame(store.names(String(sys)), ['Snmp', 'Time']);
+  t.throws(() => store.names('999'), { message: 'UNKNOWN OBJECT 999' });
+  t.ok(store.exists(u));
+  t.notOk(store.exists(999));
+  t.equal(store.credential(u, 'password'), 'HASH1');
+  t.equal(store.credential(u, 'other'), undefined);
+  t.equal(store.rawValues(u).capabilities, '&x&y%40z&');
+  t.equal(store.get(SYSTEM, u).values.password, '', 'write-only never read back');
+  t.notOk('password' in store.rawValues(u), 'not even stored with the properties');
+  t.match(audit.at(-1), { op: 'CREATE', oid: u, class: 'User', props: ['name', 'password', 'capabilities'], by: 0 });
+  t.notMatch(JSON.stringify(audit), /HASH1/, 'audit entries carry names, not values');
+
+  // Write-only values must come hashed; an empty Hashed leaves the old hash.
+  await t.rejects(writer.submit(() => store.set(SYSTEM, u, '', { password: 'plain' })), { message: `BAD DATA ${u} password "[[base-cce.invalidData]]"` });
+  await t.rejects(writer.submit(() => store.set(SYSTEM, u, '', { fullName: new Hashed('x') })), { message: `BAD DATA ${u} fullName "[[base-cce.invalidData]]"` });
+  await writer.submit(() => store.set(SYSTEM, u, '', { password: new Hashed(null) }));
+  t.equal(store.credential(u, 'password'), 'HASH1');
+  await writer.submit(() => store.set(SYSTEM, u, '', { password: new Hashed('HASH2') }));
+  t.equal(store.credential(u, 'password'), 'HASH2');
+  await writer.submit(() => store.set(SYSTEM, u, 'Email', { aliases: '&a&' }));
+  t.match(audit.at(-1), { op: 'SET', oid: u, ns: 'Email', props: ['aliases'] });
+
+  const user: AclSubject = { oid: u, admin: false, capabilities: ['x'] };
+  await t.rejects(writer.submit(() => store.destroy(user, sys)), { message: 'PERMISSION DENIED DESTROY' });
+  await t.rejects(writer.submit(() => store.set(user, u, 'Email', { aliases: '&b&' })), { message: 'PERMISSION DENIED Email.aliases' });
+  const other: AclSubject = { oid: 99, admin: false, capabilities: [] };
+  t.ok('capabilities' in store.get(user, u).values, 'readacl ruleSelf: itself');
+  t.notOk('capabilities' in store.get(other, u).values, 'readacl ruleSelf: not another');
+  t.strictSame(store.find(other, 'User', { criteria: [{ ns: '', name: 'capabilities', op: '=', value: 'x' }] }), []);
+
+  // getMany: two queries for any number of objects; unknown oids are skipped.
+  const many = store.getMany(SYSTEM, [u, 999, sys]);
+  t.strictSame([...many.keys()], [sys, u]);
+  t.strictSame([...many.get(u)!.namespaces.keys()], ['', 'Email']);
+  t.equal(many.get(u)!.namespaces.get('Email')!.aliases, '&a&');
+
+  await writer.submit(() => store.destroy(SYSTEM, u));
+  t.notOk(store.exists(u));
+  t.equal(store.credential(u, 'password'), undefined, 'credentials go with the object');
+  t.equal((db.prepare('SELECT count(*) AS n FROM props WHERE oid = ?').get(u) as { n: number }).n, 0);
+  t.match(audit.at(-1), { op: 'DESTROY', oid: u });
+
+  t.equal(store.setting('k'), undefined);
+  store.putSetting('k', 'v1');
+  store.putSetting('k', 'v2');
+  t.equal(store.setting('k'), 'v2');
+  store.putSetting('k', undefined);
+  t.equal(store.setting('k'), undefined);
+  t.doesNotThrow(() => new Store(db, schema), 'the audit callback is optional');
+});
+
+t.test('a newer schema: defaults for rows it added, objects of a dropped class are skipped', async (t) => {
+  const dir = t.testdir({
+    'a.json': JSON.stringify({ classes: [{ class: 'Gadget', createacl: 'ruleAll', properties: { name: { type: 'word', optional: true } } }, { class: 'Gone' }] }),
+  });
+  const db = openDb(':memory:');
+  const v1 = new Store(db, loadSchema([dir]));
+  const w = new Writer(db);
+  const g = await w.submit(() => v1.create(SYSTEM, 'Gadget', { name: 'g1' }));
+  const gone = await w.submit(() => v1.create(SYSTEM, 'Gone', {}));
+  writeFileSync(
+    path.join(dir, 'b.json'),
+    JSON.stringify({ classes: [{ class: 'Gadget', extend: true, properties: { color: { type: 'word', default: 'red' } }, namespaces: { Extra: { properties: { on: { type: 'boolean', default: '1' } } } } }] }),
+  );
+  writeFileSync(path.join(dir, 'a.json'), JSON.stringify({ classes: [{ class: 'Gadget', createacl: 'ruleAll', properties: { name: { type: 'word', optional: true } } }] }));
+  const v2 = new Store(db, loadSchema([dir]));
+  t.strictSame(v2.get(SYSTEM, g).values, { name: 'g1', color: 'red' });
+  t.strictSame(v2.get(SYSTEM, g, 'Extra').values, { on: '1' });
+  const many = v2.getMany(SYSTEM, [g, gone]);
+  t.strictSame([...many.keys()], [g], 'an object whose class the schema no longer has is left out');
+  t.strictSame(many.get(g)!.namespaces.get('Extra'), { on: '1' });
+  t.throws(() => v2.get(SYSTEM, gone), { message: 'UNKNOWN CLASS Gone' });
+  // A non-admin may create where createacl allows, with the properties it may write.
+  const anyone: AclSubject = { oid: -1, admin: false, capabilities: [] };
+  await t.rejects(w.submit(() => v2.create(anyone, 'Gadget', { name: 'g2' })), { message: 'PERMISSION DENIED name' });
+  t.ok(await w.submit(() => v2.create(anyone, 'Gadget', {})), 'defaults only');
+});
+
+t.test('find: criteria, caches, bounded regexes', async (t) => {
+  const { store, writer } = open();
+  const oids = await writer.submit(() => ['n1', 'n2', 'n3'].map((name, i) => store.create(SYSTEM, 'User', { name, site: String(i), capabilities: i ? '&c&' : '' })));
+  t.strictSame(store.find(SYSTEM, 'User', { criteria: [] }), oids);
+  t.strictSame(store.find(SYSTEM, 'User', { criteria: [{ ns: '', name: 'capabilities', op: '=', value: 'c' }, { ns: '', name: 'site', op: '=', value: '2' }] }), [oids[2]]);
+  t.strictSame(store.find(SYSTEM, 'User', { criteria: [], sortprop: { ns: '', name: 'name' }, sorttype: 'ascii' }), oids);
+  t.strictSame(store.find(SYSTEM, 'User', { criteria: [], sortprop: { ns: '', name: 'password' } }), oids, 'a write-only sort key sorts as empty');
+  // Up to 256 prepared FIND shapes are cached; more empty the cache, and FIND still answers.
+  // Shapes differ by the sequence of criterion kinds (regex, array element, plain equality).
+  const kinds = [
+    { ns: '', name: 'name', op: '~' as const, value: '^n' },
+    { ns: '', name: 'capabilities', op: '=' as const, value: 'c' },
+    { ns: '', name: 'sortName', op: '=' as const, value: '' },
+  ];
+  for (let i = 0; i < 729; i++) {
+    const criteria = [0, 1, 2, 3, 4, 5].map((d) => kinds[Math.floor(i / 3 ** d) % 3]!);
+    const found = store.find(SYSTEM, 'User', { criteria });
+    if (i === 728) t.strictSame(found, oids, 'all plain');
+  }
+  t.strictSame(store.find(SYSTEM, 'User', { criteria: [kinds[1]!, kinds[0]!] }), [oids[1], oids[2]], 'still right after the cache was emptied');
+  // Compiled regexes are cached and the cache is bounded.
+  for (let i = 0; i < 1005; i++) store.find(SYSTEM, 'User', { criteria: [{ ns: '', name: 'name', op: '~', value: `^n${i % 10}|x${i}` }] });
+  t.strictSame(store.find(SYSTEM, 'User', { criteria: [{ ns: '', name: 'name', op: '~', value: 'N2' }] }), [], 'regexes are case-sensitive');
+  t.strictSame(store.find(SYSTEM, 'User', { criteria: [{ ns: '', name: 'name', op: '~', value: '\\p{L}\\d' }] }), oids, 'unicode regexes');
+});
+
+t.test('plainOid', async (t) => {
+  t.equal(plainOid('1'), 1);
+  t.equal(plainOid('9007199254740991'), 9007199254740991);
+  for (const bad of ['0', '01', '-1', '1.0', ' 1', '$1', '', '12345678901234567', '9007199254740992', '9999999999999999']) t.throws(() => plainOid(bad), { message: /^BAD PARAMETERS bad oid/ }, bad);
+});
+
+t.test('afterCommit: side effects happen only once their writes committed', async (t) => {
+  const { store, writer } = open();
+  const seen: string[] = [];
+  writer.afterCommit(() => seen.push('outside: at once'));
+  t.strictSame(seen, ['outside: at once']);
+
+  const ok = writer.submit(() => {
+    writer.afterCommit(() => seen.push('kept'));
+    t.throws(() => writer.savepoint(() => {
+      writer.afterCommit(() => seen.push('inner undone'));
+      throw new Error('inner fails');
+    }));
+    writer.savepoint(() => writer.afterCommit(() => seen.push('inner kept')));
+    t.strictSame(seen, ['outside: at once'], 'nothing before COMMIT');
+    return store.create(SYSTEM, 'User', { name: 'fx' });
+  });
+  const failed = writer.submit(() => {
+    writer.afterCommit(() => seen.push('failed job'));
+    throw new Error('job fails');
+  });
+  await ok;
+  await t.rejects(failed);
+  t.strictSame(seen, ['outside: at once', 'kept', 'inner kept']);
+
+  // A savepoint with no transaction around it is its own transaction: RELEASE commits, the effects follow.
+  writer.savepoint(() => {
+    store.putSetting('sp', '1');
+    writer.afterCommit(() => seen.push('top-level savepoint'));
+  });
+  t.equal(seen.at(-1), 'top-level savepoint');
+  t.equal(store.setting('sp'), '1');
+  t.throws(() => writer.savepoint(() => {
+    store.putSetting('sp', '2');
+    writer.afterCommit(() => seen.push('never'));
+    throw new Error('no');
+  }));
+  t.equal(store.setting('sp'), '1');
+  t.notOk(seen.includes('never'));
+});
