@@ -3,6 +3,7 @@
  * main.ts runs it; tests build one per test on an ephemeral port.
  */
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -12,6 +13,10 @@ import { Writer } from './store/writer.js';
 import { loadSchema } from './schema/loader.js';
 import { Auth } from './auth/auth.js';
 import { Gate } from './auth/gate.js';
+import { Bans } from './auth/bans.js';
+import { ClientSecrets } from './auth/client-secrets.js';
+import { ACCESS_FILE, syncAccessFile } from './auth/access-file.js';
+import { ensureApiAdmin } from './auth/api-admin.js';
 import { DaemonState } from './state.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { buildServer } from './http/server.js';
@@ -42,7 +47,10 @@ export async function createApp(config: Config, { log, env = process.env, tell =
   const db = openDb(config.db_path, { synchronous: config.db_synchronous });
   const store = new Store(db, schema, (e) => log.info({ audit: e.op, ...e }, 'write'));
   const writer = new Writer(db, (err) => log.error({ err }, 'commit failed'));
-  const auth = new Auth(store, config);
+  const bans = new Bans(config.api_auth_fails, config.api_ban_time, log);
+  const secrets = syncAccessFile(path.join(config.state_dir, ACCESS_FILE), gate.access.map((e) => e.entry));
+  const clients = new ClientSecrets(gate.access, secrets, bans, log);
+  const auth = new Auth(store, config, { bans, clients });
   const services: Services = {
     config,
     log,
@@ -50,10 +58,11 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     writer,
     auth,
     state: new DaemonState(store),
-    tokenValid: () => false,
+    tokenValid: (grant, req) => clients.tokenValid(grant, req.ip, req.headers),
   };
   const dispatcher = new Dispatcher(services, COMMAND_TABLE);
   const bootstrapped = await bootstrap(services, env, tell);
+  await ensureApiAdmin(services);
   const server = buildServer({ services, dispatcher, gate });
   return {
     services,

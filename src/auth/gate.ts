@@ -23,7 +23,7 @@ export interface AccessEntry {
 export function parseAccessEntry(entry: string): AccessEntry {
   const cidr = entry.includes('/') ? entry : `${entry}/${isIP(entry) === 6 ? 128 : 32}`;
   const [addr] = cidr.split('/');
-  if (isIP(addr!) === 0 || !IPCIDR.isValidCIDR(cidr)) throw new Error(`api_access: bad entry "${entry}"`);
+  if (isIP(addr!) === 0 || !IPCIDR.isValidCIDR(cidr)) throw new Error(`bad entry "${entry}" (expected an IPv4/IPv6 address or CIDR)`);
   const range = new IPCIDR(cidr);
   const v6 = isIP(addr!) === 6;
   return {
