@@ -6,7 +6,7 @@
  * access file; api-admin; and no secret in any log line.
  */
 import t from 'tap';
-import { chmodSync, readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDaemon, adminClient, CceClient, ADMIN_PASSWORD, ALL_LOGS, type TestDaemon } from './helpers/daemon.js';
@@ -26,6 +26,7 @@ import { resolveConfig, ConfigError } from '../src/config/load.js';
 import { readApiAdminPassword, decryptPassword, encryptPassword } from '../src/auth/api-admin.js';
 import { parseAccessFile, syncAccessFile } from '../src/auth/access-file.js';
 import { isoWithOffset } from '../src/auth/time.js';
+import { parseAccessEntry } from '../src/auth/gate.js';
 import { BAD_CLIENT_SECRET_BODY } from '../src/http/refusal.js';
 
 remember(ADMIN_PASSWORD);
@@ -326,6 +327,19 @@ t.test('the access file', async (t) => {
     t.throws(() => syncAccessFile(path.join(dir, 'access', 'nested'), ['10.0.0.1']), { code: 'ENOTDIR' }, 'read errors other than ENOENT surface');
   });
 
+  t.test('entry matching: IPv4, IPv6, IPv4-mapped, and answers that stay right past the memo bound', async (t) => {
+    const v4 = parseAccessEntry('10.1.0.0/16');
+    const v6 = parseAccessEntry('2001:db8::/64');
+    t.ok(v4.contains('::ffff:10.1.2.3'));
+    t.notOk(v4.contains('2001:db8::1'), 'an IPv6 address is not in an IPv4 range');
+    t.ok(v6.contains('2001:DB8::5'));
+    t.notOk(v6.contains('10.1.2.3'));
+    let inside = 0;
+    for (let i = 0; i < 5000; i++) if (v4.contains(`10.${1 + (i % 2)}.${(i >> 8) & 255}.${i & 255}`)) inside++;
+    t.equal(inside, 2500);
+    t.ok(v4.contains('10.1.0.1') && !v4.contains('10.2.0.1'), 'still right after the memo was cleared');
+  });
+
   t.test('a bad api_access entry stops start-up naming it', async (t) => {
     t.throws(() => resolveConfig({ api_access: '10.0.0.0/8, 10.0.0.300' }), {
       name: 'ConfigError',
@@ -400,6 +414,9 @@ t.test('api-admin', async (t) => {
     t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
     writeFileSync(path.join(stateDir, 'master.key'), 'not a key\n');
     await t.rejects(startDaemon({ stateDir }), { name: 'ConfigError', message: /master\.key: expected 64 hex digits/ });
+    rmSync(path.join(stateDir, 'master.key'));
+    mkdirSync(path.join(stateDir, 'master.key'));
+    await t.rejects(startDaemon({ stateDir }), { code: 'EISDIR' }, 'an unreadable key is not replaced silently');
   });
 
   t.test('encryption round trip; tampering is detected', async (t) => {
