@@ -66,6 +66,13 @@ t.test('local callers (127.0.0.1, ::1, local_addresses)', async (t) => {
     const bad = await admin.raw({ cmd: 'AUTH', user: 'admin', password: 'not-the-admin-password' });
     t.equal(bad.status, 401);
     t.same(bad.body, FAIL_ONLY);
+    const oddName = await admin.raw({ cmd: 'AUTH', user: 'no such "user"', password: 'not-the-admin-password' });
+    t.same(oddName.body, FAIL_ONLY, 'a name no user can have fails the same way');
+    for (const body of [{ cmd: 'AUTH', user: 'admin' }, { cmd: 'AUTHKEY', user: 'admin' }]) {
+      const r = await admin.raw(body);
+      t.equal(r.status, 400);
+      t.match(r.body.data.errors[0], { code: 403, message: /^BAD PARAMETERS AUTH(KEY)? needs user and (password|sessionid)$/ });
+    }
   });
 
   t.test('AUTH from a configured local address (127.0.0.4) is local too', async (t) => {
@@ -330,6 +337,8 @@ t.test('the access file', async (t) => {
   t.test('entry matching: IPv4, IPv6, IPv4-mapped, and answers that stay right past the memo bound', async (t) => {
     const v4 = parseAccessEntry('10.1.0.0/16');
     const v6 = parseAccessEntry('2001:db8::/64');
+    t.ok(parseAccessEntry('2001:db8::1').contains('2001:db8::1'), 'a bare IPv6 address is a /128');
+    t.notOk(parseAccessEntry('2001:db8::1').contains('2001:db8::2'));
     t.ok(v4.contains('::ffff:10.1.2.3'));
     t.notOk(v4.contains('2001:db8::1'), 'an IPv6 address is not in an IPv4 range');
     t.ok(v6.contains('2001:DB8::5'));
