@@ -1,8 +1,9 @@
 import { CceError, badParameters } from '../src/errors.js';
 import { none } from '../src/dispatch/args.js';
 import { goodbye, type ReadCommand } from '../src/dispatch/types.js';
+import { auditAuth } from '../src/auth/audit.js';
 
-/** AUTH user + password (local callers only): opens a session, `data.sessionid`. */
+/** AUTH user + password (local callers only): opens a session, `data.sessionid`. A failure counts toward a ban. */
 export const AUTH: ReadCommand<{ user: string; password: string }> = {
   verb: 'AUTH',
   kind: 'read',
@@ -16,11 +17,11 @@ export const AUTH: ReadCommand<{ user: string; password: string }> = {
   async run(ctx, { user, password }) {
     const oid = await ctx.auth.checkPassword(user, password);
     if (oid === undefined) {
-      ctx.log.info({ audit: 'AUTH', user, ip: ctx.ip, outcome: 'fail' }, 'authentication failed');
+      await auditAuth(ctx, 'AUTH', user, 'fail');
       throw new CceError(401);
     }
     const { secret } = ctx.auth.startSession(oid, user, ctx.ip);
-    ctx.log.info({ audit: 'AUTH', user, ip: ctx.ip, outcome: 'ok' }, 'session opened');
+    await auditAuth(ctx, 'AUTH', user, 'ok');
     return goodbye({ sessionid: secret });
   },
 };

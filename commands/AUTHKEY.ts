@@ -1,8 +1,9 @@
 import { CceError, badParameters } from '../src/errors.js';
 import { none } from '../src/dispatch/args.js';
 import { goodbye, type ReadCommand } from '../src/dispatch/types.js';
+import { auditAuth } from '../src/auth/audit.js';
 
-/** AUTHKEY user + sessionid (local callers only): is this session alive and this user's? */
+/** AUTHKEY user + sessionid (local callers only): is this session alive and this user's? A failure counts toward a ban. */
 export const AUTHKEY: ReadCommand<{ user: string; sessionid: string }> = {
   verb: 'AUTHKEY',
   kind: 'read',
@@ -13,10 +14,10 @@ export const AUTHKEY: ReadCommand<{ user: string; sessionid: string }> = {
     if (user === undefined || sessionid === undefined) throw badParameters('AUTHKEY needs user and sessionid');
     return { user, sessionid };
   },
-  run(ctx, { user, sessionid }) {
+  async run(ctx, { user, sessionid }) {
     const grant = ctx.auth.grants.lookup(sessionid);
     const alive = grant?.kind === 'session' && grant.userName === user && ctx.auth.callerFor(grant, sessionid) !== undefined;
-    ctx.log.info({ audit: 'AUTHKEY', user, ip: ctx.ip, outcome: alive ? 'ok' : 'fail' }, 'session check');
+    await auditAuth(ctx, 'AUTHKEY', user, alive ? 'ok' : 'fail');
     if (!alive) throw new CceError(401);
     return goodbye();
   },

@@ -1,5 +1,6 @@
 import { none } from '../src/dispatch/args.js';
 import { goodbye, type ReadCommand } from '../src/dispatch/types.js';
+import { auditAuth } from '../src/auth/audit.js';
 
 /** BYE: ends the request's token (a LOGIN token dies here); a session lives on until ENDKEY. */
 export const BYE: ReadCommand<void> = {
@@ -7,12 +8,11 @@ export const BYE: ReadCommand<void> = {
   kind: 'read',
   access: 'public',
   parse: none,
-  run(ctx) {
+  async run(ctx) {
     const { caller } = ctx;
-    if (caller.grant?.kind === 'token' && caller.secret !== undefined) {
-      ctx.auth.grants.revoke(caller.secret);
-      ctx.log.info({ audit: 'BYE', user: caller.name, ip: ctx.ip, outcome: 'ok' }, 'token ended');
-    }
+    const isToken = caller.grant?.kind === 'token' && caller.secret !== undefined;
+    if (isToken) ctx.auth.grants.revoke(caller.secret!);
+    await auditAuth(ctx, 'BYE', caller.name, isToken ? 'ok' : 'none');
     return goodbye();
   },
 };

@@ -1,15 +1,25 @@
+import { CceError } from '../src/errors.js';
 import { none } from '../src/dispatch/args.js';
 import { goodbye, type ReadCommand } from '../src/dispatch/types.js';
+import { auditAuth } from '../src/auth/audit.js';
 
-/** ENDKEY: destroys the caller's session (or token) for real, with any BEGIN queue it held. */
+/**
+ * ENDKEY: destroys the caller's session (or token) for real, with any BEGIN queue it held.
+ * Public so that a failed attempt is audited here too; without a live grant it is 401 FAIL.
+ */
 export const ENDKEY: ReadCommand<void> = {
   verb: 'ENDKEY',
   kind: 'read',
-  access: 'user',
+  access: 'public',
   parse: none,
-  run(ctx) {
-    ctx.auth.grants.revoke(ctx.caller.secret!);
-    ctx.log.info({ audit: 'ENDKEY', user: ctx.caller.name, ip: ctx.ip, outcome: 'ok' }, 'session ended');
+  async run(ctx) {
+    const { caller } = ctx;
+    if (caller.secret === undefined) {
+      await auditAuth(ctx, 'ENDKEY', ctx.caller.name, 'fail');
+      throw new CceError(401);
+    }
+    ctx.auth.grants.revoke(caller.secret);
+    await auditAuth(ctx, 'ENDKEY', caller.name, 'ok');
     return goodbye();
   },
 };

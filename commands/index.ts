@@ -17,6 +17,7 @@ import { FINDX } from './FINDX.js';
 import { GET } from './GET.js';
 import { GETALL } from './GETALL.js';
 import { GETOBJECT } from './GETOBJECT.js';
+import { LOGIN } from './LOGIN.js';
 import { NAMES } from './NAMES.js';
 import { PING } from './PING.js';
 import { RESUME } from './RESUME.js';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   PING,
   AUTH,
   AUTHKEY,
+  LOGIN,
   WHOAMI,
   BYE,
   ENDKEY,

@@ -2,6 +2,7 @@
  * Assembles a daemon from a Config: store, schema, auth, dispatcher, server.
  * main.ts runs it; tests build one per test on an ephemeral port.
  */
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -9,6 +10,10 @@ import { openStore } from './store/open.js';
 import { DeviceEvents } from './store/events.js';
 import { Auth } from './auth/auth.js';
 import { Gate } from './auth/gate.js';
+import { Bans } from './auth/bans.js';
+import { ClientSecrets } from './auth/client-secrets.js';
+import { ACCESS_FILE, syncAccessFile } from './auth/access-file.js';
+import { ensureApiAdmin } from './auth/api-admin.js';
 import { DaemonState } from './state.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { buildServer } from './http/server.js';
@@ -35,7 +40,10 @@ export interface AppOptions {
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
   const gate = new Gate(config.local_addresses, config.api_access);
   const { db, store, writer } = openStore(config, log);
-  const auth = new Auth(store, config);
+  const bans = new Bans(config.api_auth_fails, config.api_ban_time, log);
+  const secrets = syncAccessFile(path.join(config.state_dir, ACCESS_FILE), gate.access.map((e) => e.entry));
+  const clients = new ClientSecrets(gate.access, secrets, bans, log);
+  const auth = new Auth(store, config, { bans, clients });
   const services: Services = {
     config,
     log,
@@ -44,10 +52,11 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     events: new DeviceEvents(db),
     auth,
     state: new DaemonState(store),
-    tokenValid: () => false,
+    tokenValid: (grant, req) => clients.tokenValid(grant, req.ip, req.headers),
   };
   const dispatcher = new Dispatcher(services, COMMAND_TABLE);
   const bootstrapped = await bootstrap(services, env, tell);
+  await ensureApiAdmin(services);
   const server = buildServer({ services, dispatcher, gate });
   return {
     services,

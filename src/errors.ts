@@ -73,3 +73,19 @@ export const WHY_NOT_UNIQUE = '[[base-cce.notUnique]]';
 export function parseError(why: string): CceError {
   return new CceError(306, why, [{ code: 402, message: ERROR_CODES[402].word }]);
 }
+
+/**
+ * A refusal at the transport level, answered with a bare HTTP status instead of
+ * an envelope (DESIGN.md: "401 bad client secret, 429 banned"). Commands and the
+ * gate throw it; src/http/refusal.ts is the one place that turns it into a reply.
+ */
+export class Refusal extends Error {
+  constructor(
+    readonly kind: 'client-secret' | 'banned',
+    /** For `banned`: whole seconds until the ban ends. */
+    readonly retryAfterS = 0,
+  ) {
+    super(kind === 'banned' ? 'banned' : 'invalid client secret');
+    this.name = 'Refusal';
+  }
+}

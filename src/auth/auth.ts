@@ -9,19 +9,39 @@ import { decodeArray } from '../schema/values.js';
 import type { Caller } from './caller.js';
 import { verifyPassword } from './passwords.js';
 import { SecretTable, type Grant } from './secrets.js';
+import type { Bans } from './bans.js';
+import type { ClientSecrets } from './client-secrets.js';
+
+/** The gate's parts that commands use: failure counting and client secrets. */
+export interface Guards {
+  bans: Bans;
+  clients: ClientSecrets;
+}
 
 export const USER_CLASS = 'User';
+/** The name api-admin is created with (src/auth/api-admin.ts). */
+export const API_ADMIN_NAME = 'api-admin';
 
 export class Auth {
   /** Sessions (AUTH) and tokens (LOGIN) share one table; a grant says which it is. */
   readonly grants: SecretTable;
+  readonly bans: Bans;
+  readonly clients: ClientSecrets;
+  /**
+   * The identity behind LOGIN tokens; nobody may AUTH as it. src/auth/api-admin.ts
+   * sets it at start; until then -1, an oid no object has, so a token maps to no caller.
+   */
+  apiAdminOid = -1;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly config: Config,
+    guards: Guards,
     now: () => number = Date.now,
   ) {
+    this.bans = guards.bans;
+    this.clients = guards.clients;
     this.grants = new SecretTable(now);
     this.sweeper = setInterval(() => this.grants.sweep(), 60_000);
     this.sweeper.unref();
@@ -36,12 +56,15 @@ export class Auth {
     return this.store.findOne(USER_CLASS, '', 'name', name);
   }
 
-  /** The oid of an enabled user whose password matches, else undefined (same cost either way). */
+  /**
+   * The oid of an enabled user whose password matches, else undefined (same cost
+   * either way). api-admin is refused even with its right password.
+   */
   async checkPassword(name: string, password: string): Promise<number | undefined> {
     const oid = this.userOid(name);
     const hash = oid === undefined ? undefined : this.store.credential(oid, 'password');
     const ok = await verifyPassword(hash, password);
-    if (!ok || oid === undefined || !this.store.exists(oid)) return undefined;
+    if (!ok || oid === undefined || oid === this.apiAdminOid || !this.store.exists(oid)) return undefined;
     return this.store.rawValues(oid).enabled === '0' ? undefined : oid;
   }
 
@@ -53,6 +76,18 @@ export class Auth {
       origin,
       lifetimeMs: this.config.session_lifetime * 1000,
       sliding: true,
+    });
+  }
+
+  /** A LOGIN token for api-admin, bound to the api_access entry it was issued from; it does not slide. */
+  startToken(entry: string): { secret: string; grant: Grant } {
+    return this.grants.issue({
+      kind: 'token',
+      userOid: this.apiAdminOid,
+      userName: API_ADMIN_NAME,
+      origin: entry,
+      lifetimeMs: this.config.token_lifetime * 1000,
+      sliding: false,
     });
   }
 

@@ -13,6 +13,8 @@ export function normalizeIp(ip: string): string {
   return m ? m[1]! : ip.toLowerCase();
 }
 
+const CONTAINS_MEMO = 4096;
+
 export interface AccessEntry {
   /** As written in api_access, e.g. 203.0.113.0/24 or 2001:db8::1. */
   readonly entry: string;
@@ -23,14 +25,23 @@ export interface AccessEntry {
 export function parseAccessEntry(entry: string): AccessEntry {
   const cidr = entry.includes('/') ? entry : `${entry}/${isIP(entry) === 6 ? 128 : 32}`;
   const [addr] = cidr.split('/');
-  if (isIP(addr!) === 0 || !IPCIDR.isValidCIDR(cidr)) throw new Error(`api_access: bad entry "${entry}"`);
+  if (isIP(addr!) === 0 || !IPCIDR.isValidCIDR(cidr)) throw new Error(`bad entry "${entry}" (expected an IPv4/IPv6 address or CIDR)`);
   const range = new IPCIDR(cidr);
   const v6 = isIP(addr!) === 6;
+  // ip-cidr parses the address on every call (~10 us); the answer for an address never changes, and the
+  // addresses that reach here are few (local or whitelisted), so it is remembered, in a bounded map.
+  const seen = new Map<string, boolean>();
   return {
     entry,
     contains: (ip) => {
-      const n = normalizeIp(ip);
-      return isIP(n) === (v6 ? 6 : 4) && range.contains(n);
+      let yes = seen.get(ip);
+      if (yes === undefined) {
+        const n = normalizeIp(ip);
+        yes = isIP(n) === (v6 ? 6 : 4) && range.contains(n);
+        if (seen.size >= CONTAINS_MEMO) seen.clear();
+        seen.set(ip, yes);
+      }
+      return yes;
     },
   };
 }

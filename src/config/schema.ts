@@ -4,6 +4,7 @@
  * coerced here; a bad value names its key.
  */
 import { z } from 'zod';
+import { parseAccessEntry } from '../auth/gate.js';
 
 const bool = z
   .string()
@@ -24,6 +25,18 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+
+/** api_access: every entry must be an IPv4/IPv6 address or CIDR; a bad one stops start-up naming it. */
+const accessList = list.superRefine((entries, ctx) => {
+  for (const entry of entries) {
+    try {
+      parseAccessEntry(entry);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return;
+    }
+  }
+});
 
 const optionalPath = z.string().trim().optional().transform((v) => (v === '' ? undefined : v));
 
@@ -50,7 +63,7 @@ export const configSchema = z.strictObject({
   ca_cert_file: optionalPath,
   logging: bool.default(true),
   debuglog: bool.default(false),
-  api_access: list.default([]),
+  api_access: accessList.default([]),
   token_lifetime: int(1).default(300),
   api_auth_fails: int(1).default(5),
   api_ban_time: int(1).default(60),

@@ -112,7 +112,8 @@ export class Dispatcher {
         if (origin !== 'local') throw permissionDenied('Access Denied: AUTH and AUTHKEY only allowed from localhost');
         return;
       case 'remote':
-        if (origin !== 'remote') throw permissionDenied(`Access Denied: ${command.verb} only allowed from whitelisted remote addresses`);
+        // The reference's own words; `remote` callers are whitelisted by the gate already.
+        if (origin !== 'remote') throw permissionDenied(`Access Denied: ${command.verb} not allowed from localhost`);
         return;
       case 'user':
         if (ctx.caller.kind === 'anonymous') throw new CceError(401);

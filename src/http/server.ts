@@ -12,6 +12,8 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { Gate } from '../auth/gate.js';
 import { cceRoute } from './cce-route.js';
 import { meetingFacade } from '../facades/meeting/plugin.js';
+import { Refusal } from '../errors.js';
+import { sendRefusal } from './refusal.js';
 
 export interface ServerParts {
   services: Services;
@@ -22,11 +24,10 @@ export interface ServerParts {
 function tlsOptions(s: Services): https.ServerOptions | undefined {
   const c = s.config;
   if (!c.cert_file || !c.key_file) return undefined;
-  return {
-    cert: readFileSync(c.cert_file),
-    key: readFileSync(c.key_file),
-    ...(c.ca_cert_file ? { ca: readFileSync(c.ca_cert_file) } : {}),
-  };
+  // ca_cert_file is the chain the server presents after its certificate (intermediates), as the reference uses it.
+  const cert = readFileSync(c.cert_file, 'utf8');
+  const chain = c.ca_cert_file ? readFileSync(c.ca_cert_file, 'utf8') : '';
+  return { cert: chain ? `${cert.trimEnd()}\n${chain}` : cert, key: readFileSync(c.key_file) };
 }
 
 export function buildServer({ services, dispatcher, gate }: ServerParts): FastifyInstance {
@@ -51,6 +52,9 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
       return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'origin not allowed' });
     }
     request.origin = origin;
+    // Banned after repeated authentication failures: refused whatever the credentials.
+    const wait = await services.auth.bans.secondsLeft(request.ip);
+    if (wait !== undefined) return sendRefusal(reply, new Refusal('banned', wait));
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -70,6 +74,7 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (err instanceof Refusal) return sendRefusal(reply, err);
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) request.log.error({ err }, 'internal error');
     const message = status === 500 ? 'internal error' : err.message;

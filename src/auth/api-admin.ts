@@ -1,0 +1,97 @@
+/**
+ * `api-admin`, the identity behind LOGIN tokens (the reference's gen_api_admin.pl):
+ * created at start if missing, a systemAdministrator, and a new random password
+ * at every start. Nobody may AUTH as it (Auth refuses its oid); the password is
+ * kept only so that an operator can recover it, encrypted with AES-256-GCM in
+ * `<state_dir>/api-admin.passwd` under the key in `<state_dir>/master.key`.
+ */
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Services } from '../services.js';
+import { SYSTEM, Hashed } from '../store/store.js';
+import { ConfigError } from '../config/load.js';
+import { hashPassword } from './passwords.js';
+import { randomSecret } from './secrets.js';
+import { USER_CLASS, API_ADMIN_NAME } from './auth.js';
+
+export const MASTER_KEY_FILE = 'master.key';
+export const API_ADMIN_PASSWORD_FILE = 'api-admin.passwd';
+/** The oid survives a rename by an admin: the identity is the object, not the name. */
+const OID_SETTING = 'api_admin_oid';
+const FORMAT = 'aes-256-gcm';
+const AAD = Buffer.from('cced api-admin.passwd v1');
+
+function writeSecretFile(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/** The 256-bit master key, created (0600) when missing; a damaged one stops start-up. */
+export function masterKey(stateDir: string): Buffer {
+  const file = path.join(stateDir, MASTER_KEY_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const key = randomBytes(32);
+    writeSecretFile(file, key.toString('hex') + '\n');
+    return key;
+  }
+  chmodSync(file, 0o600);
+  if (!/^[0-9a-f]{64}$/i.test(text.trim())) throw new ConfigError(`${file}: expected 64 hex digits (a 256-bit key); move it away to get a new one`);
+  return Buffer.from(text.trim(), 'hex');
+}
+
+/** `aes-256-gcm:<iv>:<tag>:<ciphertext>`, base64 each. */
+export function encryptPassword(key: Buffer, password: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv(FORMAT, key, iv).setAAD(AAD);
+  const ct = Buffer.concat([cipher.update(password, 'utf8'), cipher.final()]);
+  return [FORMAT, iv.toString('base64'), cipher.getAuthTag().toString('base64'), ct.toString('base64')].join(':');
+}
+
+export function decryptPassword(key: Buffer, text: string): string {
+  const [format, iv, tag, ct] = text.trim().split(':');
+  if (format !== FORMAT || iv === undefined || tag === undefined || ct === undefined) throw new Error(`not an ${FORMAT} record`);
+  const decipher = createDecipheriv(FORMAT, key, Buffer.from(iv, 'base64')).setAAD(AAD);
+  decipher.setAuthTag(Buffer.from(tag, 'base64'));
+  return Buffer.concat([decipher.update(Buffer.from(ct, 'base64')), decipher.final()]).toString('utf8');
+}
+
+/** The current api-admin password, decrypted (operator tooling and tests). */
+export function readApiAdminPassword(stateDir: string): string {
+  return decryptPassword(masterKey(stateDir), readFileSync(path.join(stateDir, API_ADMIN_PASSWORD_FILE), 'utf8'));
+}
+
+/** Creates api-admin if missing, rotates its password, and tells Auth its oid. */
+export async function ensureApiAdmin(s: Services): Promise<number> {
+  const key = masterKey(s.config.state_dir);
+  const password = randomSecret(24); // 32 characters of base64url
+  const hash = new Hashed(await hashPassword(password));
+  const remembered = Number(s.store.setting(OID_SETTING) ?? NaN);
+  const known = Number.isInteger(remembered) && s.store.exists(remembered) ? remembered : s.store.findOne(USER_CLASS, '', 'name', API_ADMIN_NAME);
+  const oid = await s.writer.submit(() => {
+    if (known !== undefined) {
+      // Rotated, and kept an administrator; `enabled` is left alone (disabling it is how an admin turns tokens off).
+      s.store.set(SYSTEM, known, '', { password: hash, systemAdministrator: '1', ui_enabled: '0' });
+      s.store.putSetting(OID_SETTING, String(known));
+      return known;
+    }
+    const created = s.store.create(SYSTEM, USER_CLASS, {
+      name: API_ADMIN_NAME,
+      fullName: 'API administrator (LOGIN tokens only)',
+      systemAdministrator: '1',
+      capabilities: '&adminUser&',
+      ui_enabled: '0',
+      password: hash,
+    });
+    s.store.putSetting(OID_SETTING, String(created));
+    return created;
+  });
+  writeSecretFile(path.join(s.config.state_dir, API_ADMIN_PASSWORD_FILE), encryptPassword(key, password) + '\n');
+  s.auth.apiAdminOid = oid;
+  s.log.info({ audit: 'API_ADMIN_NAME', user: API_ADMIN_NAME, oid, outcome: known === undefined ? 'created' : 'rotated' }, 'api-admin password rotated');
+  return oid;
+}

@@ -1,0 +1,18 @@
+/**
+ * The audit line of every AUTH / AUTHKEY / LOGIN / BYE / ENDKEY: source IP, user
+ * and outcome, never a password, secret, token or session id. A failed AUTH,
+ * AUTHKEY or LOGIN also counts toward a ban of the source IP.
+ */
+import type { CommandContext } from '../dispatch/types.js';
+
+export type AuditedVerb = 'AUTH' | 'AUTHKEY' | 'LOGIN' | 'BYE' | 'ENDKEY';
+/** `none`: nothing to end (BYE without a token). */
+export type AuditOutcome = 'ok' | 'fail' | 'none';
+
+const COUNTED: ReadonlySet<AuditedVerb> = new Set(['AUTH', 'AUTHKEY', 'LOGIN']);
+
+export async function auditAuth(ctx: CommandContext, verb: AuditedVerb, user: string, outcome: AuditOutcome): Promise<void> {
+  // The name is the client's input: bounded so a log line stays a log line.
+  ctx.log.info({ audit: verb, user: user.slice(0, 128), ip: ctx.ip, outcome }, `${verb} ${outcome}`);
+  if (outcome === 'fail' && COUNTED.has(verb)) await ctx.auth.bans.failed(ctx.ip);
+}
