@@ -43,6 +43,8 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
     listen_address: `${opts.host ?? '127.0.0.1'}:0`,
     // Tests do not need power-loss durability; the durability test sets FULL itself.
     db_synchronous: 'NORMAL',
+    // Many tests fail AUTH on purpose from 127.0.0.1; the ban tests set their own threshold.
+    api_auth_fails: '1000',
     ...opts.config,
   });
   const logs: string[] = [];
