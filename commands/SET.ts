@@ -2,6 +2,7 @@ import { Tokens, assignmentText, assignments, target } from '../src/dispatch/arg
 import { goodbye, type WriteCommand } from '../src/dispatch/types.js';
 import { hashWriteOnly } from '../src/auth/write-only.js';
 import { USER_CLASS } from '../src/auth/auth.js';
+import { Hashed } from '../src/store/store.js';
 
 interface SetArgs {
   oid: string;
@@ -32,9 +33,12 @@ export const SET: WriteCommand<SetArgs> = {
     return (scope) => {
       const id = scope.oid(oid);
       ctx.store.set(ctx.caller, id, ns, ready);
-      // Disabling a user ends its sessions and tokens at once.
-      if (ns === '' && ctx.store.objectClass(id).name === USER_CLASS && (ready.enabled === '0' || ready.enabled === false)) {
-        ctx.writer.afterCommit(() => ctx.auth.grants.revokeUser(id));
+      if (ns === '' && ctx.store.objectClass(id).name === USER_CLASS) {
+        // Disabling a user ends its sessions and tokens at once; a new password ends all but the caller's own.
+        if (ready.enabled === '0' || ready.enabled === false) ctx.writer.afterCommit(() => ctx.auth.grants.revokeUser(id));
+        else if (ready.password instanceof Hashed && ready.password.hash !== null) {
+          ctx.writer.afterCommit(() => ctx.auth.grants.revokeUser(id, ctx.caller.grant));
+        }
       }
       return goodbye();
     };

@@ -86,7 +86,7 @@ t.test('CREATE, DESTROY and SUSPEND are refused to a plain user', async (t) => {
 });
 
 t.test('FIND does not reveal matches on properties the caller may not read', async (t) => {
-  t.strictSame((await admin.cmd('FIND User capabilities = "adminUser"')).body.data.oidlist, ['2']);
+  t.strictSame((await admin.cmd('FIND User capabilities = "adminUser"')).body.data.oidlist, ['2', '3'], 'admin and api-admin');
   t.strictSame((await alice.client.cmd('FIND User capabilities = "adminUser"')).body, GOODBYE);
   t.strictSame((await alice.client.cmd('FIND User capabilities ~ "admin"')).body, GOODBYE);
   t.strictSame((await admin.cmd('FIND User capabilities = "reader"')).body.data.oidlist, [alice.oid, bob.oid]);
@@ -130,4 +130,39 @@ t.test('rights are re-read on every request', async (t) => {
   t.strictSame((await client.cmd('RESUME')).body, GOODBYE);
   t.strictSame((await admin.cmd(`SET ${oid} systemAdministrator="0"`)).body, GOODBYE);
   t.strictSame((await client.cmd('RESUME')).body, denied('RESUME'));
+});
+
+t.test('a user manager (adminUser capability) cannot touch a sysadmin, and pays no argon2 for trying', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.close());
+  const admin = await adminClient(d);
+  const mgr = await admin.cmd('CREATE User name="manager" capabilities="&adminUser&" password="mgr-pw"');
+  t.equal(mgr.status, 200);
+  const m = await new CceClient(d, 'manager').login('mgr-pw');
+  const denied = (what: string) => ({ status: 401, message: 'GOODBYE', data: { errors: [{ code: 304, message: `PERMISSION DENIED ${what}` }, { code: 401, message: 'FAIL' }] } });
+  const before = d.logs.length;
+  const pw = await m.cmd('SET 2 password="taken-over"');
+  t.equal(pw.status, 403);
+  t.same(pw.body, denied('password'));
+  t.same((await m.cmd('SET 2 enabled="0"')).body, denied('enabled'));
+  t.same((await m.cmd('DESTROY 2')).body, denied('DESTROY'));
+  t.notOk(d.logs.slice(before).some((l) => l.includes('"msg":"write"')), 'nothing was written');
+  // The admin's password is unchanged, and the manager still manages ordinary users.
+  t.ok((await new CceClient(d).login()).sessionid);
+  const plain = await m.cmd('CREATE User name="plain" password="p1"');
+  t.equal(plain.status, 200);
+  t.equal((await m.cmd(`SET ${plain.body.data.oid} password="p2"`)).status, 200);
+});
+
+t.test('a new password ends the other sessions of that user, not the one that changed it', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.close());
+  const admin = await adminClient(d);
+  const oid = (await admin.cmd('CREATE User name="rotator" password="old-pw"')).body.data.oid;
+  const first = await new CceClient(d, 'rotator').login('old-pw');
+  const second = await new CceClient(d, 'rotator').login('old-pw');
+  t.equal((await first.cmd(`SET ${oid} password="new-pw" oldpassword="old-pw"`)).status, 200);
+  t.equal((await first.cmd('WHOAMI')).body.data.oid, oid, 'the changing session lives on');
+  t.equal((await second.cmd('GET 1')).status, 401, 'the other session ended');
+  await new CceClient(d, 'rotator').login('new-pw');
 });

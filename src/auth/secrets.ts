@@ -57,10 +57,10 @@ export class SecretTable {
     return this.byHash.delete(digest(secret).toString('hex'));
   }
 
-  /** Ends every grant of a user (disabled, destroyed). */
-  revokeUser(userOid: number): number {
+  /** Ends every grant of a user (disabled, destroyed, new password), except `keep` (the caller's own). */
+  revokeUser(userOid: number, keep?: Grant): number {
     let n = 0;
-    for (const [k, e] of this.byHash) if (e.grant.userOid === userOid && this.byHash.delete(k)) n++;
+    for (const [k, e] of this.byHash) if (e.grant.userOid === userOid && e.grant !== keep && this.byHash.delete(k)) n++;
     return n;
   }
 

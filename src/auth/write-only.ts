@@ -25,6 +25,8 @@ export async function hashWriteOnly(
   if (writeOnly.length === 0) return values;
   const out = { ...values };
   for (const k of writeOnly) if (typeof values[k] !== 'string') throw badData(oid ?? 0, k, WHY_INVALID_DATA);
+  // Refuse before hashing: argon2 is deliberately costly, and a caller who may not write must not make us pay it.
+  if (oid !== undefined && store.exists(oid)) store.checkWritable(caller, oid, cls.namespaces.get(ns)!, writeOnly);
   const changesOwn = oid !== undefined && oid === caller.oid && !caller.admin && (values.password ?? '') !== '';
   if (changesOwn && !(await verifyPassword(store.credential(oid, 'password'), oldpassword))) {
     throw badData(oid, 'oldpassword', '[[base-cce.badOldPassword]]');

@@ -94,6 +94,7 @@ export class Store {
         'INSERT INTO credentials (oid, name, hash, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (oid, name) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at',
       ),
       credential: db.prepare('SELECT hash FROM credentials WHERE oid = ? AND name = ?'),
+      propValue: db.prepare('SELECT value FROM props WHERE oid = ? AND ns = ? AND name = ?'),
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
       putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
@@ -333,9 +334,7 @@ export class Store {
     const cls = this.objectClass(oid);
     const nsDef = this.namespaceDef(cls, ns);
     const canonical = this.canonicalize(cls, ns, values, oid);
-    for (const key of Object.keys(values)) {
-      if (!nsDef.properties.get(key)!.writeacl(subject, oid)) throw permissionDenied(ns ? `${ns}.${key}` : key);
-    }
+    this.checkWritable(subject, oid, nsDef, Object.keys(values));
     this.validate(cls, nsDef, ns, canonical.plain, oid, canonical.given);
     const now = Date.now();
     for (const [k, v] of canonical.plain) this.st.upsertProp!.run(oid, ns, k, cls.name, v);
@@ -346,11 +345,31 @@ export class Store {
 
   destroy(subject: AclSubject, oid: number): void {
     const cls = this.objectClass(oid);
-    if (!cls.destroyacl(subject, oid)) throw permissionDenied('DESTROY');
+    if (!cls.destroyacl(subject, oid) || this.protectedFrom(subject, oid)) throw permissionDenied('DESTROY');
     this.st.deleteProps!.run(oid);
     this.st.deleteCredentials!.run(oid);
     this.st.deleteObject!.run(oid);
     this.audit({ op: 'DESTROY', oid, class: cls.name, by: subject.oid });
+  }
+
+  /**
+   * Throws 304 naming the first property of `keys` the subject may not write on
+   * this object. Commands call it before costly preparation (password hashing).
+   */
+  checkWritable(subject: AclSubject, oid: number, nsDef: NamespaceDef, keys: readonly string[]): void {
+    const label = (key: string) => (nsDef.name ? `${nsDef.name}.${key}` : key);
+    const denied = this.protectedFrom(subject, oid) ? keys[0] : keys.find((k) => !nsDef.properties.get(k)?.writeacl(subject, oid));
+    if (denied !== undefined) throw permissionDenied(label(denied));
+  }
+
+  /**
+   * Only a sysadmin may change or destroy another sysadmin's object: a
+   * capability such as adminUser manages ordinary users, never its betters
+   * (otherwise it could set the admin's password and log in as the admin).
+   */
+  private protectedFrom(subject: AclSubject, oid: number): boolean {
+    if (subject.admin || subject.oid === oid) return false;
+    return (this.st.propValue!.get(oid, '', 'systemAdministrator') as { value: string } | undefined)?.value === '1';
   }
 
   /** Input values to canonical CCE strings; write-only ones must come pre-hashed. */
