@@ -9,8 +9,9 @@ import { failure, snapshot } from './helpers/replies.js';
 const d = await startDaemon({ config: { max_body_bytes: '1024' } });
 t.teardown(() => d.close());
 const admin = await adminClient(d);
-// Something to lose: a second object besides System and admin.
-await admin.cmd('CREATE User name="victim" fullName="V"');
+// Something to lose besides System, admin and api-admin. The cases below name it as oid 4.
+const victim = await admin.cmd('CREATE User name="victim" fullName="V"');
+if (victim.body.data.oid !== '4') throw new Error(`the victim is oid ${victim.body.data.oid}, the cases expect 4`);
 const url = `${d.url}/v2/cce`;
 const auth = () => ({ user: 'admin', sessionid: admin.sessionid });
 
@@ -27,7 +28,7 @@ async function unchanged(t: Test, fn: () => Promise<void>) {
 
 t.test('malformed JSON is HTTP 400 with a JSON body', (t) =>
   unchanged(t, async () => {
-    for (const raw of ['{bad', '{"cmd":"DESTROY 3"', '', '\u0000', '{"cmd":"DESTROY 3",}']) {
+    for (const raw of ['{bad', '{"cmd":"DESTROY 4"', '', '\u0000', '{"cmd":"DESTROY 4",}']) {
       const r = await http(url, raw);
       t.equal(r.status, 400, JSON.stringify(raw));
       t.match(r.headers['content-type'], /application\/json/);
@@ -35,7 +36,7 @@ t.test('malformed JSON is HTTP 400 with a JSON body', (t) =>
       noStack(t, r.text);
     }
     // curl -d sends form-urlencoded: the body is JSON whatever the Content-Type says.
-    const form = await http(url, `{"cmd":"GET 3","user":"admin","sessionid":"${admin.sessionid}"}`, { headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = await http(url, `{"cmd":"GET 4","user":"admin","sessionid":"${admin.sessionid}"}`, { headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     t.equal(form.status, 200);
     t.equal(form.body.data.DATA.name, 'victim');
     const formBad = await http(url, 'cmd=GET+3', { headers: { 'content-type': 'application/x-www-form-urlencoded' } });
@@ -46,7 +47,7 @@ t.test('malformed JSON is HTTP 400 with a JSON body', (t) =>
 
 t.test('a body over max_body_bytes is HTTP 413 with a JSON body', (t) =>
   unchanged(t, async () => {
-    const r = await http(url, { cmd: 'SET 3 fullName="x"', ...auth(), pad: 'x'.repeat(2000) });
+    const r = await http(url, { cmd: 'SET 4 fullName="x"', ...auth(), pad: 'x'.repeat(2000) });
     t.equal(r.status, 413);
     t.match(r.body, { statusCode: 413, error: 'Payload Too Large', code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
     noStack(t, r.text);
@@ -56,24 +57,24 @@ t.test('a body over max_body_bytes is HTTP 413 with a JSON body', (t) =>
 t.test('non-object bodies, missing cmd and wrong field types are 403 BAD PARAMETERS', (t) =>
   unchanged(t, async () => {
     const cases: [unknown, string][] = [
-      ['[{"cmd":"DESTROY 3"}]', 'Invalid input: expected object, received array'],
+      ['[{"cmd":"DESTROY 4"}]', 'Invalid input: expected object, received array'],
       ['5', 'Invalid input: expected object, received number'],
-      ['"DESTROY 3"', 'Invalid input: expected object, received string'],
+      ['"DESTROY 4"', 'Invalid input: expected object, received string'],
       ['null', 'Invalid input: expected object, received null'],
       ['true', 'Invalid input: expected object, received boolean'],
       [{}, 'cmd: Invalid input: expected string, received undefined'],
       [{ cmd: '' }, 'cmd: cmd is empty'],
       [{ cmd: '   ' }, 'cmd: cmd is empty'],
       [{ cmd: 5 }, 'cmd: Invalid input: expected string, received number'],
-      [{ cmd: ['DESTROY 3'] }, 'cmd: Invalid input: expected string, received array'],
-      [{ cmd: 'SET', oid: '3', args: 'x', ...auth() }, 'args: Invalid input: expected record, received string'],
-      [{ cmd: 'SET', oid: '3', args: { fullName: { nested: 1 } }, ...auth() }, 'args.fullName: Invalid input'],
+      [{ cmd: ['DESTROY 4'] }, 'cmd: Invalid input: expected string, received array'],
+      [{ cmd: 'SET', oid: '4', args: 'x', ...auth() }, 'args: Invalid input: expected record, received string'],
+      [{ cmd: 'SET', oid: '4', args: { fullName: { nested: 1 } }, ...auth() }, 'args.fullName: Invalid input'],
       [{ cmd: 'GETALL', oids: '1', ...auth() }, 'oids: Invalid input: expected array, received string'],
       [{ cmd: 'GETALL', oids: [-1], ...auth() }, 'oids.0: Too small: expected number to be >=0'],
-      [{ cmd: 'GET 3', user: 5, sessionid: admin.sessionid }, 'user: Invalid input: expected string, received number'],
-      [{ cmd: 'GET 3', format: 'xml', ...auth() }, 'format: Invalid option: expected one of "cce"|"json"'],
+      [{ cmd: 'GET 4', user: 5, sessionid: admin.sessionid }, 'user: Invalid input: expected string, received number'],
+      [{ cmd: 'GET 4', format: 'xml', ...auth() }, 'format: Invalid option: expected one of "cce"|"json"'],
       [{ cmd: 'FINDX', class: 'User', regex_args: { name: 1 }, ...auth() }, 'regex_args.name: Invalid input: expected string, received number'],
-      [{ cmd: 'DESTROY 3', ...auth(), oid: true }, 'oid: Invalid input'],
+      [{ cmd: 'DESTROY 4', ...auth(), oid: true }, 'oid: Invalid input'],
     ];
     for (const [body, why] of cases) {
       const r = await http(url, body);
@@ -91,7 +92,7 @@ t.test('non-object bodies, missing cmd and wrong field types are 403 BAD PARAMET
 
 t.test('newline injection in cmd is a 306 and runs nothing', (t) =>
   unchanged(t, async () => {
-    for (const cmd of ['GET 1\nDESTROY 3', 'GET 1\r\nDESTROY 3', 'SET 3 fullName="a"\nDESTROY 3', 'GET 1\u0000DESTROY 3', 'SET 3 fullName="a\nb"']) {
+    for (const cmd of ['GET 1\nDESTROY 4', 'GET 1\r\nDESTROY 4', 'SET 4 fullName="a"\nDESTROY 4', 'GET 1\u0000DESTROY 4', 'SET 4 fullName="a\nb"']) {
       const r = await http(url, { cmd, ...auth() });
       t.equal(r.status, 400);
       t.strictSame(r.body, failure([306, 'ERROR control character in command line'], [402, 'BAD COMMAND']), JSON.stringify(cmd));
@@ -102,21 +103,21 @@ t.test('newline injection in cmd is a 306 and runs nothing', (t) =>
 t.test('__proto__ and constructor keys do not pollute', (t) =>
   unchanged(t, async () => {
     const bodies = [
-      `{"cmd":"SET","oid":"3","user":"admin","sessionid":"${admin.sessionid}","args":{"__proto__":{"polluted":"yes"}}}`,
-      `{"cmd":"SET","oid":"3","user":"admin","sessionid":"${admin.sessionid}","__proto__":{"polluted":"yes"}}`,
-      `{"cmd":"GET 3","user":"admin","sessionid":"${admin.sessionid}","constructor":{"prototype":{"polluted":"yes"}}}`,
+      `{"cmd":"SET","oid":"4","user":"admin","sessionid":"${admin.sessionid}","args":{"__proto__":{"polluted":"yes"}}}`,
+      `{"cmd":"SET","oid":"4","user":"admin","sessionid":"${admin.sessionid}","__proto__":{"polluted":"yes"}}`,
+      `{"cmd":"GET 4","user":"admin","sessionid":"${admin.sessionid}","constructor":{"prototype":{"polluted":"yes"}}}`,
     ];
     for (const b of bodies) {
       const r = await http(url, b);
       t.ok(r.status < 500, `handled: ${r.status}`);
       noStack(t, r.text);
     }
-    const ctor = await http(url, { cmd: 'SET', oid: '3', args: { constructor: 'x' }, ...auth() });
-    t.strictSame(ctor.body, failure([302, 'BAD DATA 3 constructor "[[base-cce.unknownAttr]]"']));
+    const ctor = await http(url, { cmd: 'SET', oid: '4', args: { constructor: 'x' }, ...auth() });
+    t.strictSame(ctor.body, failure([302, 'BAD DATA 4 constructor "[[base-cce.unknownAttr]]"']));
     const proto = await http(url, { cmd: 'CREATE', class: 'User', args: { toString: 'x', name: 'p1' }, ...auth() });
     t.strictSame(proto.body, failure([302, 'BAD DATA 0 toString "[[base-cce.unknownAttr]]"']));
-    t.strictSame((await http(url, { cmd: 'SET 3 __proto__="x"', ...auth() })).body, failure([302, 'BAD DATA 3 __proto__ "[[base-cce.unknownAttr]]"']));
-    t.strictSame((await http(url, { cmd: 'SET 3 . __proto__ a="x"', ...auth() })).body, failure([303, 'UNKNOWN NAMESPACE __proto__']));
+    t.strictSame((await http(url, { cmd: 'SET 4 __proto__="x"', ...auth() })).body, failure([302, 'BAD DATA 4 __proto__ "[[base-cce.unknownAttr]]"']));
+    t.strictSame((await http(url, { cmd: 'SET 4 . __proto__ a="x"', ...auth() })).body, failure([303, 'UNKNOWN NAMESPACE __proto__']));
     t.strictSame((await http(url, { cmd: 'NAMES constructor', ...auth() })).body, failure([301, 'UNKNOWN CLASS constructor']));
     t.strictSame((await http(url, { cmd: 'FIND User hasOwnProperty = "x"', ...auth() })).body, failure([302, 'BAD DATA 0 hasOwnProperty "[[base-cce.unknownAttr]]"']));
     t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched');
@@ -138,7 +139,7 @@ t.test('unknown routes and methods are JSON 404s', (t) =>
 
 t.test('no reply carries a stack trace, whatever the input', (t) =>
   unchanged(t, async () => {
-    const lines = ['GET 1 ; x', 'FIND User name ~ "(?<"', 'SET 3 fullName="\\400"', 'GET 99999999999999999999', 'SET', 'CREATE User name=', '"unterminated'];
+    const lines = ['GET 1 ; x', 'FIND User name ~ "(?<"', 'SET 4 fullName="\\400"', 'GET 99999999999999999999', 'SET', 'CREATE User name=', '"unterminated'];
     for (const cmd of lines) {
       const r = await http(url, { cmd, ...auth() });
       t.ok(r.status >= 400 && r.status < 500, `${cmd}: ${r.status}`);

@@ -38,7 +38,7 @@ t.test('cced admin console on a state dir', async (t) => {
 
   const check = await cced(['check-config'], env);
   t.equal(check.code, 0, check.stderr);
-  t.match(check.stdout, /^configuration ok: listen 127\.0\.0\.1:9092, state .*, \d+ classes, 2 objects\n$/);
+  t.match(check.stdout, /^configuration ok: listen 127\.0\.0\.1:9092, state .*, \d+ classes, 3 objects\n$/);
 
   const mig = await cced(['migrate'], env);
   t.equal(mig.code, 0);
@@ -46,7 +46,7 @@ t.test('cced admin console on a state dir', async (t) => {
 
   const add = await cced(['user', 'add', 'carol', '--full-name', 'Carol C'], env);
   t.equal(add.code, 0, add.stderr);
-  t.match(add.stdout, /^created user carol \(oid 3\)/);
+  t.match(add.stdout, /^created user carol \(oid 4\)/);
 
   const dup = await cced(['user', 'add', 'carol'], env);
   t.equal(dup.code, 1);
@@ -63,7 +63,7 @@ t.test('cced admin console on a state dir', async (t) => {
   const dis = await cced(['user', 'disable', 'carol'], env);
   t.equal(dis.stdout, 'user carol disabled\n');
   const list = await cced(['user', 'list'], env);
-  t.equal(list.stdout, '2\tadmin\tenabled\tadmin\n3\tcarol\tdisabled\n');
+  t.equal(list.stdout, '2\tadmin\tenabled\tadmin\n3\tapi-admin\tenabled\tadmin\n4\tcarol\tdisabled\n');
   const en = await cced(['user', 'enable', 'carol'], env);
   t.equal(en.stdout, 'user carol enabled\n');
 
@@ -72,18 +72,18 @@ t.test('cced admin console on a state dir', async (t) => {
   t.teardown(() => d2.close());
   const carol = await new CceClient(d2, 'carol').login('carol-secret');
   const who = await carol.cmd('WHOAMI');
-  t.same(who.body, { status: 201, message: 'GOODBYE', data: { oid: '3' } });
+  t.same(who.body, { status: 201, message: 'GOODBYE', data: { oid: '4' } });
 
   const file = path.join(stateDir, 'export.jsonl');
   const exp = await cced(['export', file], env);
-  t.equal(exp.stdout, `exported 3 objects to ${file}\n`);
+  t.equal(exp.stdout, `exported 4 objects to ${file}\n`);
   t.equal(statSync(file).mode & 0o777, 0o600);
   const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  t.same(lines.map((l) => [l.oid, l.class]), [[1, 'System'], [2, 'User'], [3, 'User']]);
+  t.same(lines.map((l) => [l.oid, l.class]), [[1, 'System'], [2, 'User'], [3, 'User'], [4, 'User']]);
   t.notMatch(readFileSync(file, 'utf8'), /argon2/, 'no password hash is exported');
 
   const stdoutExport = await cced(['export'], env);
-  t.equal(stdoutExport.stdout.trim().split('\n').length, 3);
+  t.equal(stdoutExport.stdout.trim().split('\n').length, 4);
 
   // Import into a fresh store: new oids, same data; a bad line imports nothing.
   const other = mkdtempSync(path.join(tmpdir(), 'cced-cli-'));
@@ -163,14 +163,14 @@ t.test('the installed executables: cced and cce', async (t) => {
   const env = { CCED_STATE_DIR: stateDir, CCED_DB_SYNCHRONOUS: 'NORMAL' };
   const add = await runTs('src/cli/cced-bin.ts', ['user', 'add', 'dave'], { env });
   t.equal(add.code, 0, add.stderr);
-  t.match(add.stdout, /^created user dave \(oid 3\)/);
+  t.match(add.stdout, /^created user dave \(oid 4\)/);
   t.match(add.stderr, /"audit":"CREATE"/, 'console writes leave an audit line on stderr');
   const pw = await runTs('src/cli/cced-bin.ts', ['passwd', 'dave'], { env, input: 'dave-secret\n' });
   t.equal(pw.stdout, 'password of dave changed\n');
   t.notMatch(pw.stderr, /dave-secret/, 'the password is never logged');
   const who = await runTs('src/cli/cce-bin.ts', ['--user', 'dave', 'WHOAMI'], { env: { CCE_URL: d.url, CCE_PASSWORD: 'dave-secret' } });
   t.equal(who.code, 0, who.stderr);
-  t.equal(JSON.parse(who.stdout).data.oid, '3');
+  t.equal(JSON.parse(who.stdout).data.oid, '4');
   const fail = await runTs('src/cli/cce-bin.ts', ['GET', '42'], { env: { CCE_URL: d.url, CCE_PASSWORD: 'admin-test-password' } });
   t.equal(fail.code, 1, 'a failed command exits non-zero');
 });
