@@ -28,7 +28,7 @@ t.test('action=get: host, process and database figures', async (t) => {
   t.ok(m.process.rss_bytes > 0 && m.process.heap_used_bytes > 0);
   t.equal(m.node_version, process.versions.node);
   t.equal(m.db_metrics.connected, true);
-  t.equal(m.db_metrics.objects, 2, 'System and admin');
+  t.equal(m.db_metrics.objects, 3, 'System, admin and api-admin');
   t.ok(m.db_metrics.db_file_bytes > 0);
   t.type(m.db_metrics.wal_bytes, 'number');
   t.equal(m.db_metrics.commits, d.app.services.writer.commits);
@@ -78,7 +78,7 @@ t.test('action=prometheus: default and cced metrics, one registry per daemon', a
   t.match(r.text, /^cced_requests_total\{verb="PING",status="200"\} 2$/m);
   t.match(r.text, /^cced_requests_total\{verb="POST",status="200"\} 1$/m, 'the login');
   t.match(r.text, /^cced_requests_total\{verb="GET",status="404"\} 1$/m, 'unrouted requests count too');
-  t.match(r.text, /^cced_objects 2$/m);
+  t.match(r.text, /^cced_objects 3$/m);
   t.match(r.text, new RegExp(`^cced_writer_commits ${d1.app.services.writer.commits}$`, 'm'));
 
   // The second daemon counts only its own requests.
