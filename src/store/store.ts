@@ -21,6 +21,7 @@ import {
   unknownObject,
 } from '../errors.js';
 import { compareBy, type SortType } from './sort.js';
+import { unsafeRegexReason } from './safe-regex.js';
 
 /** The identity behind internal writes (bootstrap, maintenance): passes every ACL. */
 export const SYSTEM: AclSubject = Object.freeze({ oid: 0, admin: true, capabilities: [] });
@@ -424,6 +425,8 @@ export class Store {
     let re = this.regexCache.get(pattern);
     if (re) return re;
     if (pattern.length > MAX_REGEX_LENGTH) throw badParameters(`regex longer than ${MAX_REGEX_LENGTH} characters`);
+    const unsafe = unsafeRegexReason(pattern);
+    if (unsafe !== null) throw badParameters(`regex refused: ${unsafe}`);
     try {
       re = new RegExp(pattern, 'u');
     } catch (err) {
