@@ -9,8 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { request as httpsRequest } from 'node:https';
-import { startDaemon, ADMIN_PASSWORD, type HttpResult } from './helpers/daemon.js';
+import { startDaemon, http, ADMIN_PASSWORD, type HttpResult } from './helpers/daemon.js';
 import { remember, linesWithSecrets } from './helpers/gate.js';
 import { parseAccessFile } from '../src/auth/access-file.js';
 import { resolveConfig, ConfigError } from '../src/config/load.js';
@@ -46,23 +45,8 @@ function makeCertificates(): void {
 makeCertificates();
 
 /** POST over HTTPS, trusting only `ca`. */
-function httpsPost(url: string, body: unknown, ca: Buffer, opts: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify(body);
-    const req = httpsRequest(url, { method: 'POST', ca, headers: { 'content-type': 'application/json', ...opts.headers }, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed, text });
-      });
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+const httpsPost = (url: string, body: unknown, ca: Buffer, opts: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<HttpResult> =>
+  http(url, body, { ...opts, ca });
 
 t.test('HTTPS with a generated certificate; the chain comes from ca_cert_file', async (t) => {
   const d = await startDaemon({

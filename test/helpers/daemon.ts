@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { resolveConfig } from '../../src/config/load.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
@@ -90,18 +91,22 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Bind the client socket to this local address (simulates other hosts: 127.0.0.2, ...). */
   localAddress?: string;
+  /** For https URLs: the only certificate authority to trust. */
+  ca?: Buffer;
 }
 
 /** One HTTP request over a real socket; the body is sent as given (string) or as JSON. */
 export function http(url: string, body?: unknown, opts: RequestOptions = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-    const req = httpRequest(
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(
       url,
       {
         method: opts.method ?? (data === undefined ? 'GET' : 'POST'),
         headers: { ...(data !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
         ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+        ...(opts.ca ? { ca: opts.ca } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
