@@ -31,4 +31,5 @@ export async function meetingFacade(app: FastifyInstance, { services }: { servic
   deviceRoutes(route, services);
   deviceSettingRoutes(route, services);
   deviceStatusRoutes(route, services, heartbeats);
+  app.register(import('./flash-files.js'), { services });
 }
