@@ -26,10 +26,10 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
     return n === 0 || size === 0 ? 'unsatisfiable' : { start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Number(m[2]);
-  if (end < start) return undefined;
+  const last = m[2] === '' ? Infinity : Number(m[2]);
+  if (last < start) return undefined;
   if (start >= size) return 'unsatisfiable';
-  return { start, end: Math.min(end, size - 1) };
+  return { start, end: Math.min(last, size - 1) };
 }
 
 /** Weak comparison (If-None-Match): `*`, or any listed tag equal to ours once `W/` is dropped. */
