@@ -4,13 +4,16 @@
  * the Distribution `files` property, and filesForDevice.
  */
 import t, { type Test } from 'tap';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { adminClient, startDaemon, type CceClient, type HttpResult, type TestDaemon } from './helpers/daemon.js';
 import { adminRest, rest, type Rest } from './helpers/meeting.js';
 import { pattern, sendMultipart, sha256Of, type Part } from './helpers/multipart.js';
-import { filesForDevice } from '../src/flash/catalog.js';
+import { filesForDevice, syncFiles } from '../src/flash/catalog.js';
+import { FlashStorage } from '../src/flash/storage.js';
 import { noneMatch, parseRange, rangeStillValid } from '../src/flash/ranges.js';
 
 const TOKEN = 'device-token-1';
@@ -215,6 +218,7 @@ t.test('errors', async (t) => {
   bad(await w.admin.get('/api/flash/DEV-BARE/distribution-files'), 400, 'Device has no device type or distribution', 'no type');
   rmSync(path.join(w.root, 'rpi4', 'beta'), { recursive: true });
   bad(await w.admin.get('/api/flash/DEV-BETA/distribution-files'), 404, 'Distribution folder not found', 'missing folder');
+  bad(await w.admin.get('/api/flash/rpi4/beta/b.bin'), 404, 'File not found', 'download from a missing folder');
   // ...which an upload to that (existing) distribution creates again.
   t.equal((await upload(w, [...fields('rpi4', 'beta'), filePart('b.bin', small)])).status, 200);
   t.same((await w.admin.get('/api/flash/DEV-BETA/distribution-files')).body.files, ['b.bin']);
@@ -342,6 +346,64 @@ t.test('traversal: nothing outside flash_storage_root is read or written', async
   t.same(entries(elsewhere), ['sentinel.bin'], 'nothing written through the symlinked folder');
   t.equal(statSync(sentinel).mtimeMs, before.mtimeMs);
   t.same(entries(outside), [...outsideBefore, 'elsewhere'].sort(), 'nothing new next to the root');
+});
+
+t.test('odd things found in the store folder', async (t) => {
+  const w = await world(t);
+  const prod = path.join(w.root, 'rpi4', 'prod');
+  const auth = { authorization: `Bearer ${w.bearer}` };
+  const get = (p: string) => rawGet(w, p, auth);
+  const internal = { error: 'Internal error' };
+
+  // Not regular files: a folder, a FIFO (must not hang the request), a socket.
+  mkdirSync(path.join(prod, 'dir.bin'));
+  execFileSync('mkfifo', [path.join(prod, 'fifo.bin')]);
+  t.equal((await get('/api/flash/rpi4/prod/dir.bin')).status, 404);
+  t.equal((await get('/api/flash/rpi4/prod/fifo.bin')).status, 404);
+  const sock = createServer();
+  await new Promise<void>((r) => sock.listen(path.join(prod, 'sock.bin'), r));
+  t.teardown(() => sock.close());
+  const onSocket = await get('/api/flash/rpi4/prod/sock.bin');
+  t.equal(onSocket.status, 500);
+  t.same(JSON.parse(onSocket.body.toString()), internal);
+  t.same((await w.admin.get('/api/flash/DEV-0001/distribution-files')).body.files, [], 'none of them listed');
+
+  // An upload whose name is taken by a folder cannot be renamed into place: 500, and no temp file stays.
+  const r = await upload(w, [...fields(), filePart('dir.bin', Buffer.from('x'))]);
+  t.equal(r.status, 500);
+  t.same(r.body, internal);
+  t.notOk(entries(prod).some((n) => n.endsWith('.tmp')), 'temp file removed');
+
+  // Sidecars: a malformed one is recomputed; one that cannot be written is only a cache miss.
+  writeFileSync(path.join(prod, 'a.bin'), 'aaa');
+  writeFileSync(path.join(prod, '.a.bin.sha256'), '{}');
+  writeFileSync(path.join(prod, 'b.bin'), 'bbb');
+  mkdirSync(path.join(prod, '.b.bin.sha256', 'x'), { recursive: true });
+  const listed = await w.admin.get('/api/flash/DEV-0001/distribution-files');
+  t.same(listed.body.file_details, [
+    { name: 'a.bin', size: 3, sha256: await sha256Of(Buffer.from('aaa')) },
+    { name: 'b.bin', size: 3, sha256: await sha256Of(Buffer.from('bbb')) },
+  ]);
+  t.match(JSON.parse(readFileSync(path.join(prod, '.a.bin.sha256'), 'utf8')), { size: 3, sha256: listed.body.file_details[0].sha256 });
+
+  // A distribution folder that is a file, or a symlink loop.
+  writeFileSync(path.join(w.root, 'rpi4', 'plain'), 'not a folder');
+  await create(w.cce, 'Distribution', { name: 'plain', device_type: 'rpi4' });
+  t.ok(w.d.logs.some((l) => l.includes('flash: could not create the folder')), 'the catalog write stands, with a warning');
+  await create(w.cce, 'Device', { device_key: 'DEV-PLAIN', token_code: 'plain-token', device_type: 'rpi4', distribution: 'plain' });
+  t.equal((await w.admin.get('/api/flash/DEV-PLAIN/distribution-files')).status, 404);
+  t.equal((await get('/api/flash/rpi4/plain/x.bin')).status, 404);
+  await syncFiles(w.d.app.services, new FlashStorage(w.root), 'rpi4', 'plain');
+  const plain = w.d.app.services.store.findOne('Distribution', '', 'name', 'plain')!;
+  t.equal(w.d.app.services.store.rawValues(plain).files, '', 'a folder that is not there syncs as no files');
+  symlinkSync('loop', path.join(w.root, 'rpi4', 'loop'));
+  await create(w.cce, 'Distribution', { name: 'loop', device_type: 'rpi4' });
+  const loopDev = await create(w.cce, 'Device', { device_key: 'DEV-LOOP', token_code: 'loop-token', device_type: 'rpi4', distribution: 'loop' });
+  t.equal((await w.admin.get('/api/flash/DEV-LOOP/distribution-files')).status, 500);
+  await t.rejects(filesForDevice(w.d.app.services, loopDev), { code: 'ELOOP' }, 'flash-request sees an I/O error, not an empty list');
+
+  // The storage checks names itself too, whatever its callers checked.
+  t.throws(() => new FlashStorage(w.root).folder('rpi4', '..'), { statusCode: 400, message: 'Invalid name: ".."' });
 });
 
 t.test('range and validator helpers', async (t) => {

@@ -39,8 +39,8 @@ export function watchCatalog(services: Services, storage: FlashStorage): () => v
   return store.onWrite((e) => {
     if (e.class === DISTRIBUTION && e.by !== SYSTEM.oid && e.props?.includes(FILES_PROPERTY)) throw permissionDenied(FILES_PROPERTY);
     if (e.op !== 'CREATE' || (e.class !== DEVICE_TYPE && e.class !== DISTRIBUTION)) return;
-    const v = store.rawValues(e.oid);
-    const segments = e.class === DEVICE_TYPE ? [v.name ?? ''] : [v.device_type ?? '', v.name ?? ''];
+    const v = store.get(SYSTEM, e.oid).values;
+    const segments = e.class === DEVICE_TYPE ? [v.name] : [v.device_type, v.name];
     if (!segments.every(isSegment)) {
       log.info({ class: e.class, oid: e.oid }, 'flash: no folder for a name outside the file-name pattern');
       return;
@@ -77,9 +77,9 @@ export interface DeviceFiles {
  * type or no distribution, 404 when the folder is missing.
  */
 export async function filesOfDevice(services: Services, storage: FlashStorage, deviceOid: number): Promise<DeviceFiles> {
-  const v = services.store.rawValues(deviceOid);
-  const devicetype = v.device_type ?? '';
-  const distribution = v.distribution ?? '';
+  const v = services.store.get(SYSTEM, deviceOid).values;
+  const devicetype = v.device_type;
+  const distribution = v.distribution;
   if (devicetype === '' || distribution === '') throw new FlashError(400, 'Device has no device type or distribution');
   const details = await storage.list(devicetype, distribution);
   if (details === undefined) throw new FlashError(404, 'Distribution folder not found');
@@ -97,7 +97,7 @@ export async function filesForDevice(services: Services, deviceOid: number): Pro
     return await filesOfDevice(services, storage, deviceOid);
   } catch (err) {
     if (!(err instanceof FlashError)) throw err;
-    const v = services.store.rawValues(deviceOid);
-    return { devicetype: v.device_type ?? '', distribution: v.distribution ?? '', files: [], file_details: [] };
+    const v = services.store.get(SYSTEM, deviceOid).values;
+    return { devicetype: v.device_type, distribution: v.distribution, files: [], file_details: [] };
   }
 }

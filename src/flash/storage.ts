@@ -111,14 +111,10 @@ export class FlashStorage {
     if (dir === undefined) return undefined;
     const entries = await readdir(dir, { withFileTypes: true });
     const names = entries.filter((e) => e.isFile() && isSegment(e.name)).map((e) => e.name).sort();
-    const out: FileInfo[] = [];
-    for (const name of names) {
-      const file = await this.openFile(dir, name);
-      if (file === undefined) continue; // removed meanwhile
-      await file.handle.close();
-      out.push({ name: file.name, size: file.size, sha256: file.sha256 });
-    }
-    return out;
+    // A file removed between readdir and open is simply not listed.
+    const files = (await Promise.all(names.map((name) => this.openFile(dir, name)))).filter((f): f is OpenFile => f !== undefined);
+    await Promise.all(files.map((f) => f.handle.close()));
+    return files.map(({ name, size, sha256 }) => ({ name, size, sha256 }));
   }
 
   /** Opens one file for reading; undefined when it (or its folder) does not exist or is not a regular file. */
@@ -193,23 +189,23 @@ export class FlashStorage {
     const file = path.join(dir, name);
     let handle: FileHandle;
     try {
-      handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+      // O_NONBLOCK: opening a FIFO someone put there must not hang the request (it is then refused as not a regular file).
+      handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // ELOOP: the name is a symlink, which the store never creates: treat it as absent.
       if (code === 'ENOENT' || code === 'ELOOP') return undefined;
       throw err;
     }
+    let keep = false;
     try {
       const st = await handle.stat();
-      if (!st.isFile()) {
-        await handle.close();
-        return undefined;
-      }
-      return { name, size: st.size, sha256: await this.digestOf(file, handle, st), handle };
-    } catch (err) {
-      await handle.close();
-      throw err;
+      if (!st.isFile()) return undefined;
+      const sha256 = await this.digestOf(file, handle, st);
+      keep = true;
+      return { name, size: st.size, sha256, handle };
+    } finally {
+      if (!keep) await handle.close();
     }
   }
 
@@ -220,7 +216,8 @@ export class FlashStorage {
     const hash = createHash('sha256');
     for await (const chunk of createReadStream('', { fd: handle, start: 0, autoClose: false })) hash.update(chunk as Buffer);
     const sha256 = hash.digest('hex');
-    await this.writeSidecar(file, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256 });
+    // The sidecar is a cache: failing to write it (a read-only folder) costs a recomputation next time, nothing else.
+    await this.writeSidecar(file, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256 }).catch(() => undefined);
     return sha256;
   }
 

@@ -86,9 +86,8 @@ export default async function flashFiles(app: FastifyInstance, { services }: { s
       }
     } catch (err) {
       await upload?.staged.discard();
-      const e = err as { statusCode?: number; code?: string };
-      if (e.code === 'FST_REQ_FILE_TOO_LARGE') throw closing(reply, 413, 'File too large');
-      if (typeof e.statusCode === 'number' && !req.raw.complete) reply.header('connection', 'close');
+      // A file over the limit was refused by stageFile; what is left (cut body, parts limits) keeps multipart's status.
+      if (!req.raw.complete) reply.header('connection', 'close');
       throw err;
     }
     if (upload === undefined) throw fail(400, fields.has('devicetype') && fields.has('distribution') ? 'Missing file' : 'Missing devicetype, distribution or file');
