@@ -36,7 +36,9 @@ export function rssOf(pid: number): number {
 /** Starts the daemon on an ephemeral loopback port and resolves once it listens (bounded: 30 s). */
 export function spawnDaemon(env: Record<string, string> = {}): Promise<ChildDaemon> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'cced-child-'));
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, mainScript()], {
+  // Loader flags only (tap's are `--import=...`): `-e code` of a `node -e` caller must not run again.
+  const flags = process.execArgv.filter((a) => a.startsWith('--') && !/^--(eval|print)\b/.test(a));
+  const child: ChildProcess = spawn(process.execPath, [...flags, mainScript()], {
     env: {
       PATH: process.env.PATH ?? '',
       CCED_STATE_DIR: stateDir,

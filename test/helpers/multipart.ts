@@ -106,7 +106,13 @@ export function sendMultipart(url: string, parts: Part[], opts: SendOptions = {}
           return;
         }
         sent += chunk.length;
-        if (!req.write(chunk)) await new Promise<void>((r) => { req.once('drain', r); req.once('close', r); });
+        if (!req.write(chunk)) {
+          await new Promise<void>((r) => {
+            const go = () => { req.off('drain', go); req.off('close', go); r(); };
+            req.on('drain', go);
+            req.on('close', go);
+          });
+        }
         await opts.onChunk?.(sent);
       }
       req.end();
