@@ -41,6 +41,12 @@ export interface AuditEntry {
   by: number;
 }
 
+/**
+ * Told of every write right after it is made, inside its transaction (before
+ * the audit line): a listener that throws fails the write, which is rolled back.
+ */
+export type WriteListener = (e: AuditEntry) => void;
+
 export interface FindCriterion {
   ns: string;
   name: string;
@@ -70,6 +76,7 @@ export class Store {
   private readonly findStatements = new Map<string, Statement>();
   private readonly regexCache = new Map<string, RegExp>();
   private readonly userClassNames: string[];
+  private readonly writeListeners = new Set<WriteListener>();
 
   constructor(
     readonly db: Db,
@@ -326,7 +333,7 @@ export class Store {
       for (const [k, v] of vals) this.st.upsertProp!.run(oid, nsDef.name, k, cls.name, v);
     }
     this.writeHashes(oid, canonical.hashes, now);
-    this.audit({ op: 'CREATE', oid, class: cls.name, props: [...Object.keys(values)], by: subject.oid });
+    this.changed({ op: 'CREATE', oid, class: cls.name, props: [...Object.keys(values)], by: subject.oid });
     return oid;
   }
 
@@ -341,7 +348,7 @@ export class Store {
     for (const [k, v] of canonical.plain) this.st.upsertProp!.run(oid, ns, k, cls.name, v);
     this.writeHashes(oid, canonical.hashes, now);
     this.st.touch!.run(now, oid);
-    this.audit({ op: 'SET', oid, class: cls.name, ns, props: Object.keys(values), by: subject.oid });
+    this.changed({ op: 'SET', oid, class: cls.name, ns, props: Object.keys(values), by: subject.oid });
   }
 
   destroy(subject: AclSubject, oid: number): void {
@@ -350,7 +357,7 @@ export class Store {
     this.st.deleteProps!.run(oid);
     this.st.deleteCredentials!.run(oid);
     this.st.deleteObject!.run(oid);
-    this.audit({ op: 'DESTROY', oid, class: cls.name, by: subject.oid });
+    this.changed({ op: 'DESTROY', oid, class: cls.name, by: subject.oid });
   }
 
   /**
@@ -409,6 +416,17 @@ export class Store {
   }
 
   // ---- helpers ---------------------------------------------------------
+
+  /** Subscribes to every write (see WriteListener); returns the unsubscribe function. */
+  onWrite(listener: WriteListener): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
+  private changed(e: AuditEntry): void {
+    for (const listener of this.writeListeners) listener(e);
+    this.audit(e);
+  }
 
   private findStatement(sql: string): Statement {
     let s = this.findStatements.get(sql);

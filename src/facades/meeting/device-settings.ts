@@ -11,6 +11,7 @@ import type { Router } from './route.js';
 import { fail } from './replies.js';
 import { flag, keyParams, text } from './schemas.js';
 import { distributionExists, findDevice, findDeviceType, requireDevice, write } from './model.js';
+import { filesForDevice } from '../../flash/catalog.js';
 
 interface Setting<V> {
   path: string;
@@ -90,6 +91,7 @@ export function deviceSettingRoutes(route: Router, s: Services): void {
       store.set(who.subject, oid, '', { token_count: tokens - 1 });
       return tokens - 1;
     });
-    return { success: true, tokens_left: left };
+    // The answer also says what the device should fetch: its distribution's firmware files.
+    return { success: true, tokens_left: left, ...(await filesForDevice(s, oid)) };
   });
 }

@@ -16,6 +16,7 @@ import { Heartbeats } from './heartbeats.js';
 import { deviceTypeRoutes } from './device-types.js';
 import { userRoutes } from './users.js';
 import { metricsRoutes } from './metrics-routes.js';
+import flashFiles from './flash-files.js';
 
 export async function meetingFacade(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   app.setErrorHandler((err, req, reply) => {
@@ -37,4 +38,6 @@ export async function meetingFacade(app: FastifyInstance, { services }: { servic
   deviceTypeRoutes(route, services);
   userRoutes(route, services);
   metricsRoutes(route, services, app);
+  // Its own encapsulated context: multipart parsing is registered for the firmware paths only.
+  app.register(flashFiles, { services });
 }

@@ -1,0 +1,59 @@
+/**
+ * GET /api/flash/{device_type}/{distribution}/{filename}: a firmware file,
+ * streamed from disk, with Content-Length, ETag (the quoted sha256),
+ * If-None-Match (304), one byte range (206, 416) and If-Range, so a device on
+ * a bad link resumes where it stopped.
+ *
+ * Who: an admin's bearer token, or a device naming itself with X-Device-Key
+ * and proving it with X-Device-Token (the token alone would have to be looked
+ * up by its value; the key lets it be compared in constant time as on every
+ * device path), authorized, of this type and distribution. A download does not
+ * consume a flash token: POST .../flash-request does, once, and a resumed
+ * download must not cost another.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Services } from '../../services.js';
+import type { FlashStorage } from '../../flash/storage.js';
+import { noneMatch, parseRange, rangeStillValid } from '../../flash/ranges.js';
+import type { Router } from './route.js';
+import { fail } from './replies.js';
+import { bearerSecret, deviceOrAdmin, type Principal } from './auth.js';
+import { auditFlash, fileParams } from './flash-common.js';
+
+export const DEVICE_KEY_HEADER = 'x-device-key';
+
+function downloader(services: Services, req: FastifyRequest, type: string, dist: string): Principal {
+  const key = req.headers[DEVICE_KEY_HEADER];
+  if (bearerSecret(req) === undefined && typeof req.headers['x-device-token'] === 'string' && typeof key !== 'string') throw fail(401, 'Missing X-Device-Key');
+  const who = deviceOrAdmin(services, req, typeof key === 'string' ? key : '');
+  if (who.deviceOid === undefined) return who;
+  const v = services.store.rawValues(who.deviceOid);
+  if (v.authorized !== '1') throw fail(403, 'Device not authorized');
+  if (v.device_type !== type || v.distribution !== dist) throw fail(403, 'Not this device\'s distribution');
+  return who;
+}
+
+export function downloadRoute(route: Router, services: Services, storage: FlashStorage): void {
+  route('GET', '/api/flash/:type/:dist/:file', { access: 'public', params: fileParams }, async ({ req, reply, params }) => {
+    const who = downloader(services, req, params.type, params.dist);
+    req.cceCaller = who.label;
+    const file = await storage.open(params.type, params.dist, params.file);
+    if (file === undefined) throw fail(404, 'File not found');
+    const etag = `"${file.sha256}"`;
+    reply.header('etag', etag).header('accept-ranges', 'bytes');
+    const range = rangeStillValid(req.headers['if-range'] as string | undefined, etag) ? parseRange(req.headers.range, file.size) : undefined;
+    const notModified = noneMatch(req.headers['if-none-match'], etag);
+    if (notModified || range === 'unsatisfiable' || file.size === 0) await file.handle.close();
+    if (notModified) return reply.code(304).send();
+    if (range === 'unsatisfiable') {
+      reply.header('content-range', `bytes */${file.size}`);
+      throw fail(416, 'Range not satisfiable');
+    }
+    const { start, end } = range ?? { start: 0, end: file.size - 1 };
+    if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
+    auditFlash(req, 'FLASH_DOWNLOAD', who.label, { type: params.type, dist: params.dist, ...file }, { start, end });
+    // The handle is the one whose size and sha256 were read: a replacement meanwhile does not mix two files.
+    const body = file.size === 0 ? Buffer.alloc(0) : file.handle.createReadStream({ start, end, autoClose: true, highWaterMark: 256 * 1024 });
+    return reply.type('application/octet-stream').header('content-length', end - start + 1).send(body);
+  });
+}

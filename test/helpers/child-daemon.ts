@@ -1,0 +1,75 @@
+/**
+ * A real daemon in its own process (src/main.ts, configured by CCED_*
+ * variables), for measurements that must not include the client: its RSS is
+ * read from /proc/<pid>/status. process.execArgv carries tap's TypeScript
+ * loader in tests; the built bench runs dist/src/main.js with none.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ADMIN_PASSWORD } from './daemon.js';
+
+export interface ChildDaemon {
+  url: string;
+  pid: number;
+  stateDir: string;
+  /** Resident set size in bytes (VmRSS). */
+  rss(): number;
+  close(): Promise<void>;
+}
+
+/** main.ts next to this tree: test/helpers/ -> src/main.(ts|js). */
+function mainScript(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const ext = path.extname(fileURLToPath(import.meta.url));
+  return path.resolve(here, '..', '..', 'src', `main${ext}`);
+}
+
+export function rssOf(pid: number): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** Starts the daemon on an ephemeral loopback port and resolves once it listens (bounded: 30 s). */
+export function spawnDaemon(env: Record<string, string> = {}): Promise<ChildDaemon> {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'cced-child-'));
+  // Loader flags only (tap's are `--import=...`): `-e code` of a `node -e` caller must not run again.
+  const flags = process.execArgv.filter((a) => a.startsWith('--') && !/^--(eval|print)\b/.test(a));
+  const child: ChildProcess = spawn(process.execPath, [...flags, mainScript()], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      CCED_STATE_DIR: stateDir,
+      CCED_LISTEN_ADDRESS: '127.0.0.1:0',
+      CCED_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      CCED_DB_SYNCHRONOUS: 'NORMAL',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const close = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    const timer = setTimeout(() => { void close(); reject(new Error(`daemon did not listen within 30 s: ${stderr}`)); }, 30_000);
+    child.stderr!.on('data', (c: Buffer) => { stderr += String(c); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`daemon exited (${code}): ${stderr}`)); });
+    let buf = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      buf = (buf + String(c)).slice(-4096);
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
+      if (!m) return;
+      clearTimeout(timer);
+      // Keep draining stdout so the daemon never blocks on a full pipe.
+      child.stdout!.removeAllListeners('data');
+      child.stdout!.resume();
+      resolve({ url: m[1]!, pid: child.pid!, stateDir, rss: () => rssOf(child.pid!), close });
+    });
+  });
+}
