@@ -17,6 +17,8 @@ export interface ChildDaemon {
   stateDir: string;
   /** Resident set size in bytes (VmRSS). */
   rss(): number;
+  /** SIGKILL: no shutdown of any kind; the state dir stays for a restart. */
+  kill(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,9 +35,12 @@ export function rssOf(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-/** Starts the daemon on an ephemeral loopback port and resolves once it listens (bounded: 30 s). */
-export function spawnDaemon(env: Record<string, string> = {}): Promise<ChildDaemon> {
-  const stateDir = mkdtempSync(path.join(tmpdir(), 'cced-child-'));
+/**
+ * Starts the daemon on an ephemeral loopback port and resolves once it listens (bounded: 30 s).
+ * With `stateDir` it runs on that existing state (a restart) and close() leaves it in place.
+ */
+export function spawnDaemon(env: Record<string, string> = {}, opts: { stateDir?: string } = {}): Promise<ChildDaemon> {
+  const stateDir = opts.stateDir ?? mkdtempSync(path.join(tmpdir(), 'cced-child-'));
   // Loader flags only (tap's are `--import=...`): `-e code` of a `node -e` caller must not run again.
   const flags = process.execArgv.filter((a) => a.startsWith('--') && !/^--(eval|print)\b/.test(a));
   const child: ChildProcess = spawn(process.execPath, [...flags, mainScript()], {
@@ -53,7 +58,11 @@ export function spawnDaemon(env: Record<string, string> = {}): Promise<ChildDaem
   const close = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
-    rmSync(stateDir, { recursive: true, force: true });
+    if (opts.stateDir === undefined) rmSync(stateDir, { recursive: true, force: true });
+  };
+  const kill = async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
   };
   return new Promise((resolve, reject) => {
     let stderr = '';
@@ -69,7 +78,7 @@ export function spawnDaemon(env: Record<string, string> = {}): Promise<ChildDaem
       // Keep draining stdout so the daemon never blocks on a full pipe.
       child.stdout!.removeAllListeners('data');
       child.stdout!.resume();
-      resolve({ url: m[1]!, pid: child.pid!, stateDir, rss: () => rssOf(child.pid!), close });
+      resolve({ url: m[1]!, pid: child.pid!, stateDir, rss: () => rssOf(child.pid!), kill, close });
     });
   });
 }

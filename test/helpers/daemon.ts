@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type Agent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { resolveConfig } from '../../src/config/load.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
@@ -93,6 +93,8 @@ export interface RequestOptions {
   localAddress?: string;
   /** For https URLs: the only certificate authority to trust. */
   ca?: Buffer;
+  /** A keep-alive agent for bursts of requests. */
+  agent?: Agent;
 }
 
 /** One HTTP request over a real socket; the body is sent as given (string) or as JSON. */
@@ -107,6 +109,7 @@ export function http(url: string, body?: unknown, opts: RequestOptions = {}): Pr
         headers: { ...(data !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
         ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
         ...(opts.ca ? { ca: opts.ca } : {}),
+        ...(opts.agent ? { agent: opts.agent } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
