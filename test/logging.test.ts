@@ -6,6 +6,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startDaemon, adminClient, http, CceClient, ADMIN_PASSWORD } from './helpers/daemon.js';
+import { censorSecrets, createLogger, logRingOf } from '../src/log.js';
 
 interface Line {
   msg?: string;
@@ -111,4 +112,26 @@ t.test('a generated admin password is told once, never logged', async (t) => {
   const c = await new CceClient(d).login(password);
   t.equal((await c.cmd('WHOAMI')).body.data.oid, '2');
   t.notOk(d.logs.slice(1).some((l) => !l.startsWith('[tell]') && l.includes(password)));
+});
+
+t.test('secret keys are censored three levels deep, and only the objects on the way are copied', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger({ logging: true, debuglog: false }, { write: (l: string) => void lines.push(l) });
+  const headers = { 'x-client-secret': 'cs-1', 'x-device-token': 'dt-1', accept: 'json' };
+  const err = Object.assign(new Error('boom'), { code: 'E1' });
+  const given = { password: 'pw-1', user: { sessionid: 'sid-1', name: 'n' }, req: { headers }, a: { b: { c: { token: 'deep' } } }, err, list: [1] };
+  log.info(given, 'line');
+  const line = JSON.parse(lines[0]!);
+  t.equal(line.password, '[redacted]');
+  t.strictSame(line.user, { sessionid: '[redacted]', name: 'n' });
+  t.strictSame(line.req.headers, { 'x-client-secret': '[redacted]', 'x-device-token': '[redacted]', accept: 'json' });
+  t.strictSame(line.a, { b: { c: { token: 'deep' } } }, 'below three levels nothing is searched');
+  t.match(line.err, { message: 'boom', code: 'E1', stack: /Error: boom/ }, 'an Error reaches its serializer intact');
+  t.equal(given.password, 'pw-1', 'the logged object itself is left alone');
+  t.equal(headers['x-client-secret'], 'cs-1');
+  const plain = { verb: 'PING', nested: { ok: 1 } };
+  t.equal(censorSecrets(plain), plain, 'nothing to censor: the same object, no copy');
+  const bare = Object.assign(Object.create(null), { secret: 's' });
+  t.strictSame({ ...censorSecrets({ x: bare }).x as object }, { secret: '[redacted]' }, 'objects without a prototype are searched too');
+  t.equal(logRingOf(log)!.last(1)[0] + '\n', lines[0], 'the ring holds the line as written, without its newline');
 });

@@ -13,12 +13,16 @@ export class LogRing {
 
   /** pino's stream interface: one or more newline-terminated JSON lines. */
   write(chunk: string): void {
-    for (const line of chunk.split('\n')) {
-      if (line === '') continue;
-      if (this.lines.length < this.capacity) this.lines.push(line);
-      else this.lines[this.next] = line;
-      this.next = (this.next + 1) % this.capacity;
-    }
+    // pino writes one line per call: keep it without splitting (no array per line).
+    const nl = chunk.indexOf('\n');
+    if (nl > 0 && nl === chunk.length - 1) return this.push(chunk.slice(0, nl));
+    for (const line of chunk.split('\n')) if (line !== '') this.push(line);
+  }
+
+  private push(line: string): void {
+    if (this.lines.length < this.capacity) this.lines.push(line);
+    else this.lines[this.next] = line;
+    this.next = (this.next + 1) % this.capacity;
   }
 
   /** The newest `n` lines, oldest first (as `tail -n` prints them). */
