@@ -428,3 +428,23 @@ t.test('range and validator helpers', async (t) => {
   t.ok(rangeStillValid(undefined, '"a"'));
   t.notOk(rangeStillValid('Wed, 21 Oct 2015 07:28:00 GMT', '"a"'));
 });
+
+t.test('renaming a device type through the catalog takes its firmware folder along', async (t) => {
+  const w = await world(t);
+  const content = Buffer.from('rename me');
+  t.equal((await upload(w, [...fields(), filePart('fw.bin', content)])).status, 200);
+  const id = (await w.cce.cmd({ cmd: 'FINDX', class: 'DeviceType', args: { name: 'rpi4' } })).body.data.oidlist[0];
+  const put = await w.admin.put(`/api/device-types/${id}`, { name: 'rpi5' });
+  t.equal(put.status, 200, put.text);
+  t.notOk(existsSync(path.join(w.root, 'rpi4')), 'the old folder is gone');
+  t.same(readFileSync(path.join(w.root, 'rpi5', 'prod', 'fw.bin')), content, 'the firmware moved with it');
+  const listed = await w.admin.get('/api/flash/DEV-0001/distribution-files');
+  t.same(listed.body.files, ['fw.bin'], 'the device follows the rename and still finds its files');
+  t.ok(w.d.logs.some((l) => l.includes('"audit":"FLASH_RENAME"') && l.includes('"moved":true')));
+  // Renaming onto a name whose folder exists moves nothing (no overwrite).
+  mkdirSync(path.join(w.root, 'taken'));
+  t.equal((await w.admin.put(`/api/device-types/${id}`, { name: 'taken' })).status, 200);
+  t.ok(existsSync(path.join(w.root, 'rpi5', 'prod', 'fw.bin')), 'an existing folder is never overwritten');
+  const storage = new FlashStorage(w.root);
+  t.equal(await storage.renameFolder('absent', 'elsewhere'), false, 'no old folder: nothing to move');
+});

@@ -15,6 +15,7 @@ import { permissionDenied } from '../errors.js';
 import { DEVICE_TYPE, DISTRIBUTION } from '../facades/meeting/model.js';
 import { FlashError, FlashStorage, type FileInfo } from './storage.js';
 import { isSegment } from './names.js';
+import type { CatalogListener } from '../facades/meeting/catalog.js';
 
 export const FILES_PROPERTY = 'files';
 
@@ -52,6 +53,16 @@ export function watchCatalog(services: Services, storage: FlashStorage): () => v
       log.warn({ err, class: e.class, oid: e.oid }, 'flash: could not create the folder');
     }
   });
+}
+
+/** The catalog's after-commit listener: a renamed device type takes its firmware folder along. */
+export function followRenames(services: Services): CatalogListener {
+  const storage = new FlashStorage(services.config.flash_storage_root);
+  return async (change) => {
+    if (change.kind !== 'type-renamed' || !isSegment(change.from) || !isSegment(change.to)) return;
+    const moved = await storage.renameFolder(change.from, change.to);
+    services.log.info({ audit: 'FLASH_RENAME', from: change.from, to: change.to, moved }, 'flash: device type renamed');
+  };
 }
 
 /** Mirrors a distribution's folder into its `files` property (SYSTEM write, next group commit). */

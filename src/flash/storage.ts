@@ -91,6 +91,27 @@ export class FlashStorage {
     return dir;
   }
 
+  /**
+   * A renamed device type takes its folder (and firmware) along. Nothing to do
+   * when there is no old folder; never overwrites an existing one.
+   */
+  async renameFolder(from: string, to: string): Promise<boolean> {
+    const [src, dst] = [this.folder(from), this.folder(to)];
+    try {
+      await stat(dst);
+      return false;
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    try {
+      await rename(src, dst);
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+  }
+
   /** The existing folder of a distribution, or undefined when it is missing. */
   async existingFolder(type: string, dist: string): Promise<string | undefined> {
     const dir = this.folder(type, dist);

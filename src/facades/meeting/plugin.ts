@@ -17,6 +17,7 @@ import { deviceTypeRoutes } from './device-types.js';
 import { userRoutes } from './users.js';
 import { metricsRoutes } from './metrics-routes.js';
 import flashFiles from './flash-files.js';
+import { followRenames } from '../../flash/catalog.js';
 
 export async function meetingFacade(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   app.setErrorHandler((err, req, reply) => {
@@ -35,7 +36,7 @@ export async function meetingFacade(app: FastifyInstance, { services }: { servic
   deviceRoutes(route, services);
   deviceSettingRoutes(route, services);
   deviceStatusRoutes(route, services, heartbeats);
-  deviceTypeRoutes(route, services);
+  deviceTypeRoutes(route, services, [followRenames(services)]);
   userRoutes(route, services);
   metricsRoutes(route, services, app);
   // Its own encapsulated context: multipart parsing is registered for the firmware paths only.
