@@ -5,7 +5,7 @@
  * credentials; other addresses are not affected; the ban ends on time.
  */
 import t, { type Test } from 'tap';
-import { startDaemon, ADMIN_PASSWORD, ALL_LOGS, type TestDaemon, type HttpResult } from './helpers/daemon.js';
+import { startDaemon, http, ADMIN_PASSWORD, ALL_LOGS, type TestDaemon, type HttpResult } from './helpers/daemon.js';
 import { FAIL_ONLY, accessSecrets, auditLines, from, linesWithSecrets, login, remember } from './helpers/gate.js';
 import { Bans } from '../src/auth/bans.js';
 import { readApiAdminPassword } from '../src/auth/api-admin.js';
@@ -21,7 +21,7 @@ t.before(async () => {
   d = await startDaemon({
     config: {
       api_access: '127.0.0.2, 127.0.0.3',
-      local_addresses: '127.0.0.1, ::1, 127.0.0.4, 127.0.0.5, 127.0.0.6',
+      local_addresses: '127.0.0.1, ::1, 127.0.0.4, 127.0.0.5, 127.0.0.6, 127.0.0.7',
       api_auth_fails: '5',
       api_ban_time: String(BAN_S),
     },
@@ -104,6 +104,17 @@ t.test('five bad client secrets on LOGIN ban the address; the right secret is re
   const other = await from(d, '127.0.0.2', { cmd: 'LOGIN' }, accessSecrets(d).get('127.0.0.2')!);
   t.equal(other.body.message, 'TOKEN ISSUED', 'another whitelisted address is not affected');
   remember(other.body.data.token);
+});
+
+t.test('failed REST logins (/api/auth/login) count toward the same ban', async (t) => {
+  const ip = '127.0.0.7';
+  const restLogin = (password: string) => http(`${d.url}/api/auth/login`, { username: 'admin', password }, { localAddress: ip });
+  for (let i = 0; i < 5; i++) t.equal((await restLogin(WRONG)).status, 401, `bad REST login ${i + 1}`);
+  assertBanned(t, await restLogin(ADMIN_PASSWORD), 'the right password after five failures');
+  assertBanned(t, await auth(ip, ADMIN_PASSWORD), 'and AUTH on /v2/cce from the same address');
+  t.ok(d.logs.some((l) => l.includes('"audit":"LOGIN_REST"') && l.includes('"outcome":"fail"')), 'each failure is an audit line');
+  await new Promise((r) => setTimeout(r, BAN_S * 1000 + 200));
+  t.equal((await restLogin(ADMIN_PASSWORD)).status, 200, 'the ban ends on time');
 });
 
 t.test('a token sent with a wrong client secret counts as a failure', async (t) => {

@@ -12,10 +12,16 @@ import { presentUser } from './users.js';
 const loginBody = z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) });
 
 export function authRoutes(route: Router, services: Services): void {
-  route('POST', '/api/auth/login', { access: 'public', body: loginBody }, async ({ body }) => {
+  route('POST', '/api/auth/login', { access: 'public', body: loginBody }, async ({ req, body }) => {
     const oid = await services.auth.checkPassword(body.username, body.password);
     // A Meeting user whose `authorized` flag is off may not log in.
-    if (oid === undefined || services.store.rawValues(oid).authorized === '0') throw fail(401, 'Invalid credentials');
+    if (oid === undefined || services.store.rawValues(oid).authorized === '0') {
+      // The gate's ban rule covers this door too: a failed login counts like a failed AUTH.
+      req.log.info({ audit: 'LOGIN_REST', user: body.username, ip: req.ip, outcome: 'fail' }, 'authentication failed');
+      await services.auth.bans.failed(req.ip);
+      throw fail(401, 'Invalid credentials');
+    }
+    req.log.info({ audit: 'LOGIN_REST', user: body.username, ip: req.ip, outcome: 'ok' }, 'bearer token issued');
     const { secret, grant } = issueBearer(services, oid, body.username);
     return { success: true, token: secret, expires_at: new Date(grant.expires).toISOString() };
   });
