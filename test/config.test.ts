@@ -373,3 +373,9 @@ t.test('etc/cced.conf.example-remote parses and sets up a public TLS listener', 
   t.ok(c.api_access.length > 0, 'a whitelist is set');
   t.equal(c.state_dir, '/var/lib/cced');
 });
+
+t.test('address lists are checked when the configuration loads', async (t) => {
+  t.throws(() => resolveConfig({ trusted_proxies: '10.0.0.1, 10.0.0.300' }), { message: /^config: trusted_proxies: bad entry "10\.0\.0\.300"/ });
+  t.throws(() => resolveConfig({ local_addresses: '127.0.0.1, localhost' }), { message: /^config: local_addresses: expected IPv4\/IPv6 addresses/ });
+  t.same(resolveConfig({ trusted_proxies: '10.0.0.0/8, ::1' }).trusted_proxies, ['10.0.0.0/8', '::1']);
+});

@@ -4,6 +4,7 @@
  * coerced here; a bad value names its key.
  */
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { parseAccessEntry } from '../auth/gate.js';
 
 const bool = z
@@ -73,8 +74,11 @@ export const configSchema = z.strictObject({
   /** Comma-separated schema folders, loaded in order; the shipped schema/ when absent. */
   schema_dir: list.optional(),
   session_lifetime: int(1).default(3600),
-  local_addresses: list.default(['127.0.0.1', '::1']),
-  trusted_proxies: list.default([]),
+  local_addresses: list
+    .refine((entries) => entries.every((e) => isIP(e) !== 0), 'expected IPv4/IPv6 addresses')
+    .default(['127.0.0.1', '::1']),
+  /** Peers whose X-Forwarded-For is believed: addresses or CIDRs, checked like api_access. */
+  trusted_proxies: accessList.default([]),
   max_body_bytes: int(64).default(1024 * 1024),
   max_queue: int(1).default(10000),
   /** SQLite `synchronous`: FULL makes every acknowledged write survive power loss. */
