@@ -65,7 +65,11 @@ const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENO
 export class FlashStorage {
   readonly realRoot: string;
 
-  constructor(readonly root: string) {
+  /** `rootName` names the root in the 400 of a path escaping it (the config key the operator would look at). */
+  constructor(
+    readonly root: string,
+    private readonly rootName = 'flash_storage_root',
+  ) {
     mkdirSync(root, { recursive: true, mode: 0o750 });
     this.realRoot = realpathSync(root);
   }
@@ -203,7 +207,7 @@ export class FlashStorage {
   }
 
   private checkInside(real: string): void {
-    if (real !== this.realRoot && !real.startsWith(this.realRoot + path.sep)) throw new FlashError(400, 'Path escapes flash_storage_root');
+    if (real !== this.realRoot && !real.startsWith(this.realRoot + path.sep)) throw new FlashError(400, `Path escapes ${this.rootName}`);
   }
 
   private async openFile(dir: string, name: string): Promise<OpenFile | undefined> {
