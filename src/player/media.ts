@@ -54,7 +54,8 @@ export interface ItemMeta {
   order?: number | undefined;
 }
 
-const isMissing = (err: unknown) => ['ENOENT', 'ELOOP'].includes((err as NodeJS.ErrnoException).code ?? '');
+/** No such file, or a symlink where a file should be (O_NOFOLLOW). */
+const isMissing = (err: unknown) => ['ENOENT', 'ELOOP'].includes(String((err as NodeJS.ErrnoException).code));
 
 /** `YYYY-MM-DD HH:MM:SS` UTC, the Meeting document's timestamps. */
 const now = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
@@ -127,9 +128,9 @@ export class PlayerMedia {
       const dirs = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isDirectory() && isSegment(e.name) && e.name !== DEFAULT_DIR);
       for (const { name: dir } of dirs) {
         for (const f of (await this.storage.list(key, dir)) ?? []) {
-          const gone = await this.storage.remove(key, dir, f.name);
-          files += gone ? 1 : 0;
-          bytes += gone?.size ?? 0;
+          await this.storage.remove(key, dir, f.name);
+          files += 1;
+          bytes += f.size;
         }
       }
       const list = await this.load(key);
