@@ -7,8 +7,8 @@
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import path from 'node:path';
+import { rawRequest } from './helpers/raw.js';
 import { adminClient, startDaemon, type CceClient, type HttpResult, type TestDaemon } from './helpers/daemon.js';
 import { login, rest, type Rest } from './helpers/meeting.js';
 import { pattern, sendMultipart, sha256Of, type Part } from './helpers/multipart.js';
@@ -57,18 +57,7 @@ async function upload(w: World, parts: Part[], headers: Record<string, string> =
   return r;
 }
 
-/** A request with a raw path (no URL normalisation of `..` or `%2e`), its body as bytes. */
-function raw(w: World, rawPath: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: Buffer; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: w.d.port, path: rawPath, method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const raw = (w: World, rawPath: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(w.d.port, rawPath, headers, method);
 
 function bad(t: Test, r: { status: number; body: unknown }, status: number, error: string, what = error): void {
   t.equal(r.status, status, `${what}: status`);
