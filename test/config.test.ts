@@ -120,9 +120,9 @@ t.test('resolveConfig', async (t) => {
   t.test('defaults', async (t) => {
     const base = t.testdir({});
     const stateDir = path.join(base, 'var');
-    // The TLS paths are optional and absent (not undefined-valued) when unset,
+    // The TLS paths and player_storage_root (resolved by the player facade) are optional and absent (not undefined-valued) when unset,
     // although Config types them as present keys of type string | undefined.
-    const expected: Omit<Config, 'cert_file' | 'key_file' | 'ca_cert_file'> = {
+    const expected: Omit<Config, 'cert_file' | 'key_file' | 'ca_cert_file' | 'player_storage_root'> = {
       listen_address: { host: '127.0.0.1', port: 9092 },
       enable_http: false,
       logging: true,
@@ -146,6 +146,8 @@ t.test('resolveConfig', async (t) => {
       flash_storage_root: path.join(stateDir, 'flash'),
       flash_max_file_bytes: 512 * 1024 * 1024,
       flash_allowed_extensions: ['bin', 'img', 'gz', 'xz', 'zst', 'zip', 'tar', 'swu', 'raucb', 'json'],
+      player_max_file_bytes: 1024 * 1024 * 1024,
+      player_allowed_extensions: ['mp4', 'webm', 'mkv', 'mov', 'm4v', 'jpg', 'jpeg', 'png', 'webp'],
     };
     t.strictSame(resolveConfig({}, base), expected);
     t.equal(packageRoot(), path.resolve(repo), 'the package root is this repository');

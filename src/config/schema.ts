@@ -91,6 +91,10 @@ export const configSchema = z.strictObject({
   flash_storage_root: optionalPath,
   flash_max_file_bytes: int(1).default(512 * 1024 * 1024),
   flash_allowed_extensions: list.default(['bin', 'img', 'gz', 'xz', 'zst', 'zip', 'tar', 'swu', 'raucb', 'json']),
+  // Player media (digital signage). The root is resolved against state_dir by the player facade.
+  player_storage_root: optionalPath,
+  player_max_file_bytes: int(1).default(1024 * 1024 * 1024),
+  player_allowed_extensions: list.default(['mp4', 'webm', 'mkv', 'mov', 'm4v', 'jpg', 'jpeg', 'png', 'webp']),
 });
 
 /** The raw input: every key optional and a string, as it comes from a file or the environment. */

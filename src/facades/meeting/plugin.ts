@@ -17,6 +17,7 @@ import { deviceTypeRoutes } from './device-types.js';
 import { userRoutes } from './users.js';
 import { metricsRoutes } from './metrics-routes.js';
 import flashFiles from './flash-files.js';
+import playerFiles from './player.js';
 import { followRenames } from '../../flash/catalog.js';
 
 export async function meetingFacade(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
@@ -39,6 +40,7 @@ export async function meetingFacade(app: FastifyInstance, { services }: { servic
   deviceTypeRoutes(route, services, [followRenames(services)]);
   userRoutes(route, services);
   metricsRoutes(route, services, app);
-  // Its own encapsulated context: multipart parsing is registered for the firmware paths only.
+  // Each in its own encapsulated context: multipart parsing is registered for the firmware and player paths only.
   app.register(flashFiles, { services });
+  app.register(playerFiles, { services });
 }
