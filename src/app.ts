@@ -46,6 +46,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
   } catch (err) {
     // A start that fails half-way (a damaged master.key, a bad certificate) leaves nothing open behind it.
     auth?.close();
+    writer.close();
     db.close();
     throw err;
   }
@@ -62,7 +63,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       writer,
       events: new DeviceEvents(db),
       auth,
-      state: new DaemonState(store),
+      state: new DaemonState(store, writer),
       tokenValid: (grant, req) => clients.tokenValid(grant, req.ip, req.headers),
     };
     const dispatcher = new Dispatcher(services, COMMAND_TABLE);
@@ -78,6 +79,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       async close() {
         await server.close();
         auth!.close();
+        writer.close();
         db.close();
       },
     };

@@ -4,13 +4,17 @@
  * (only SUSPEND and RESUME of this daemon change it).
  */
 import type { Store } from './store/store.js';
+import type { Writer } from './store/writer.js';
 
 const KEY = 'suspended';
 
 export class DaemonState {
   private reason: string | undefined;
 
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    private readonly writer: Writer,
+  ) {
     this.reason = store.setting(KEY);
   }
 
@@ -19,13 +23,14 @@ export class DaemonState {
     return this.reason;
   }
 
-  suspend(reason: string): void {
-    this.store.putSetting(KEY, reason);
+  /** In force at once; resolves when persisted (through the writer: durable as any acknowledged write). */
+  suspend(reason: string): Promise<void> {
     this.reason = reason;
+    return this.writer.submit(() => this.store.putSetting(KEY, reason));
   }
 
-  resume(): void {
-    this.store.putSetting(KEY, undefined);
+  resume(): Promise<void> {
     this.reason = undefined;
+    return this.writer.submit(() => this.store.putSetting(KEY, undefined));
   }
 }
