@@ -144,6 +144,7 @@ t.test('resolveConfig', async (t) => {
       device_heartbeat_timeout: 180,
       heartbeat_flush_ms: 5,
       flash_storage_root: path.join(stateDir, 'flash'),
+      player_storage_root: path.join(stateDir, 'player'),
       flash_max_file_bytes: 512 * 1024 * 1024,
       flash_allowed_extensions: ['bin', 'img', 'gz', 'xz', 'zst', 'zip', 'tar', 'swu', 'raucb', 'json'],
       player_max_file_bytes: 1024 * 1024 * 1024,

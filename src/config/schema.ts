@@ -103,10 +103,11 @@ export type ConfigInput = Partial<Record<keyof typeof configSchema.shape, string
 type Parsed = z.output<typeof configSchema>;
 
 /** The configuration after defaults that depend on other keys are filled. */
-export type Config = Omit<Parsed, 'db_path' | 'schema_dir' | 'flash_storage_root'> & {
+export type Config = Omit<Parsed, 'db_path' | 'schema_dir' | 'flash_storage_root' | 'player_storage_root'> & {
   db_path: string;
   schema_dir: string[];
   flash_storage_root: string;
+  player_storage_root: string;
 };
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];

@@ -8,7 +8,6 @@
  * The document converts uploads with ffmpeg; cced stores them as sent (no
  * transcoding in the daemon) and only accepts `player_allowed_extensions`.
  */
-import path from 'node:path';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { MultipartFile } from '@fastify/multipart';
@@ -41,7 +40,7 @@ function refuseUnread(reply: FastifyReply, status: number, error: string) {
 export default async function playerFiles(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { config, store } = services;
   const allowed = new Set(config.player_allowed_extensions.map((e) => e.replace(/^\./, '').toLowerCase()));
-  const media = new PlayerMedia(path.resolve(config.state_dir, config.player_storage_root ?? 'player'), allowed);
+  const media = new PlayerMedia(config.player_storage_root, allowed);
 
   await app.register(multipart, {
     // Our own checks see the client's name as sent: busboy would otherwise keep only its basename.
