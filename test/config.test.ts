@@ -142,7 +142,7 @@ t.test('resolveConfig', async (t) => {
       db_synchronous: 'FULL',
       status_max_logs: 100,
       device_heartbeat_timeout: 180,
-      heartbeat_flush_ms: 5,
+      heartbeat_flush_ms: 0,
       flash_storage_root: path.join(stateDir, 'flash'),
       player_storage_root: path.join(stateDir, 'player'),
       flash_max_file_bytes: 512 * 1024 * 1024,

@@ -4,6 +4,10 @@ import { startDaemon } from './helpers/daemon.js';
 import { adminRest, deviceRest, newDevice, seedCatalog } from './helpers/meeting.js';
 import { Heartbeats, MAX_BATCH } from '../src/facades/meeting/heartbeats.js';
 import type { Services } from '../src/services.js';
+import { openDb } from '../src/store/db.js';
+import { Store, SYSTEM } from '../src/store/store.js';
+import { Writer } from '../src/store/writer.js';
+import { loadSchema } from '../src/schema/loader.js';
 
 t.test('concurrent beats over HTTP are coalesced into few transactions', async (t) => {
   const d = await startDaemon({ config: { heartbeat_flush_ms: '20' } });
@@ -61,8 +65,47 @@ t.test('a failed commit rejects every beat of the batch (nothing is acknowledged
   const failing = {
     config: { heartbeat_flush_ms: 1 },
     writer: { submit: () => Promise.reject(new Error('disk full')), savepoint: (fn: () => unknown) => fn() },
+    store: { onWrite: () => () => {} },
   } as unknown as Services;
   const hb = new Heartbeats(failing);
   const beat = { oid: 1, subject: { oid: 1, admin: false, capabilities: [] }, at: 0, ip: '10.0.0.1' };
   await t.rejects(Promise.all([hb.submit(beat), hb.submit(beat)]), { message: 'disk full' });
+  // Straight to the writer (heartbeat_flush_ms = 0): the same refusal.
+  const direct = new Heartbeats({ ...failing, config: { heartbeat_flush_ms: 0 } } as unknown as Services);
+  await t.rejects(direct.submit(beat), { message: 'disk full' });
+});
+
+t.test('remembered device credentials and last_seen follow every other write, this daemon\'s or another process\'s', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.close());
+  await seedCatalog(d);
+  const a = await adminRest(d);
+  const s = d.app.services;
+  const { key, token } = await newDevice(a);
+  const oid = s.store.findOne('Device', '', 'device_key', key)!;
+  const beat = (tok: string) => deviceRest(d, tok).post(`/api/devices/${key}/online`);
+  const connects = async () => (await a.get(`/api/devices/${key}/logs`)).body.length;
+  t.equal((await beat(token)).status, 200, 'first beat: credential and last_seen now remembered');
+  t.equal((await beat(token)).status, 200);
+  t.equal(await connects(), 1, 'one Connected event for a device that stays connected');
+  t.equal((await beat('not-the-token')).status, 403, 'a wrong token against a remembered credential');
+
+  // A new token through the facade: the old one stops working at once.
+  t.equal((await a.put(`/api/devices/${key}/token-code`, { token_code: 'fresh-token-1' })).status, 200);
+  t.equal((await beat(token)).status, 403);
+  t.equal((await beat('fresh-token-1')).status, 200);
+
+  // last_seen written by someone else (far in the past): the next beat opens a new connection.
+  await s.writer.submit(() => s.store.set({ oid: 0, admin: true, capabilities: [] }, oid, '', { last_seen: '2000-01-01T00:00:00.000Z' }));
+  t.equal((await beat('fresh-token-1')).status, 200);
+  t.equal(await connects(), 2, 'Connected again after the silence another writer recorded');
+
+  // Revoked by another connection to the file (the admin CLI's way): refused at the next beat.
+  const db = openDb(d.config.db_path);
+  t.teardown(() => db.close());
+  await new Writer(db).submit(() => new Store(db, loadSchema(d.config.schema_dir)).set(SYSTEM, oid, '', { revoked: '1' }));
+  t.equal((await beat('fresh-token-1')).status, 403);
+  const routine = d.logs.filter((l) => l.includes('"routine":true'));
+  t.ok(routine.length >= 4, 'heartbeats are audited...');
+  t.ok(routine.every((l) => l.includes('"level":20')), '...at debug level (the test logger shows debug)');
 });

@@ -21,6 +21,10 @@ export function openStore(config: Config, log: Logger): OpenStore {
   const syncWal = config.db_synchronous === 'FULL' && config.db_path !== ':memory:';
   const writer = new Writer(db, (err) => log.error({ err }, 'commit failed'), { syncWal });
   // An audit line says what was written, so it is written only once the write committed.
-  const store = new Store(db, schema, (e) => writer.afterCommit(() => log.info({ audit: e.op, ...e }, 'write')));
+  // Routine writes (heartbeats, thousands a second) are audited at debug level: their request lines remain.
+  const store = new Store(db, schema, (e) => {
+    if (e.routine && !log.isLevelEnabled('debug')) return;
+    writer.afterCommit(() => (e.routine ? log.debug({ audit: e.op, ...e }, 'write') : log.info({ audit: e.op, ...e }, 'write')));
+  });
   return { db, store, writer };
 }

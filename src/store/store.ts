@@ -39,6 +39,8 @@ export interface AuditEntry {
   /** Names only: values may be secret. */
   props?: string[];
   by: number;
+  /** A routine write (a heartbeat): its audit line is at debug level. */
+  routine?: true;
 }
 
 /**
@@ -348,8 +350,11 @@ export class Store {
     return oid;
   }
 
-  /** Sets properties of one namespace; all-or-nothing: every key is checked before anything is written. */
-  set(subject: AclSubject, oid: number, ns: string, values: Record<string, unknown>): void {
+  /**
+   * Sets properties of one namespace; all-or-nothing: every key is checked before anything is written.
+   * `routine`: a write repeated at machine rate (heartbeats), audited at debug level.
+   */
+  set(subject: AclSubject, oid: number, ns: string, values: Record<string, unknown>, { routine = false } = {}): void {
     const cls = this.objectClass(oid);
     const nsDef = this.namespaceDef(cls, ns);
     const canonical = this.canonicalize(cls, ns, values, oid);
@@ -359,7 +364,7 @@ export class Store {
     for (const [k, v] of canonical.plain) this.st.upsertProp!.run(oid, ns, k, cls.name, v);
     this.writeHashes(oid, canonical.hashes, now);
     this.st.touch!.run(now, oid);
-    this.changed({ op: 'SET', oid, class: cls.name, ns, props: Object.keys(values), by: subject.oid });
+    this.changed({ op: 'SET', oid, class: cls.name, ns, props: Object.keys(values), by: subject.oid, ...(routine ? { routine: true } : {}) });
   }
 
   destroy(subject: AclSubject, oid: number): void {
@@ -444,7 +449,12 @@ export class Store {
    */
   revision(className: string): number {
     // data_version only grows; scaled up, the local count (far below 2^32) cannot make two states collide.
-    return (this.dataVersion.get() as number) * 2 ** 32 + (this.revisions.get(className) ?? 0);
+    return this.externalVersion() * 2 ** 32 + (this.revisions.get(className) ?? 0);
+  }
+
+  /** SQLite's data_version: changes when another connection (the admin CLI) commits to the file. */
+  externalVersion(): number {
+    return this.dataVersion.get() as number;
   }
 
   private changed(e: AuditEntry): void {

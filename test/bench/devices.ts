@@ -15,7 +15,7 @@ export interface DevicesBenchContext {
   devices?: number;
   connections?: number;
   durationSec?: number;
-  /** heartbeat_flush_ms for the coalesced run (default 5, the config default). */
+  /** heartbeat_flush_ms for the coalesced run (default 5; the config default is 0, measured as the second run). */
   flushMs?: number;
   print?: (line: string) => void;
 }

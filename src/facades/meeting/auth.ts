@@ -10,7 +10,7 @@
  *   compared in constant time. A device acts as itself: its AclSubject's oid is
  *   the device's oid, so `ruleSelf` in schema/Device.json says what it may write.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import type { AclSubject } from '../../schema/types.js';
@@ -18,7 +18,7 @@ import type { Caller } from '../../auth/caller.js';
 import { describeCaller } from '../../auth/caller.js';
 import type { Grant } from '../../auth/secrets.js';
 import { fail } from './replies.js';
-import { findDevice } from './model.js';
+import { DeviceCredentials, digest } from './device-credentials.js';
 
 export const BEARER_ORIGIN = 'meeting-bearer';
 export const DEVICE_TOKEN_HEADER = 'x-device-token';
@@ -76,12 +76,6 @@ export function adminCaller(services: Services, req: FastifyRequest): Caller {
   return caller;
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** Constant-time equality of two secrets (their digests have the same length whatever the inputs). */
-export function sameSecret(given: string, expected: string): boolean {
-  return expected !== '' && timingSafeEqual(digest(given), digest(expected));
-}
 
 /**
  * A device-facing path: the device itself (`X-Device-Token`) or an
@@ -92,9 +86,9 @@ export function deviceOrAdmin(services: Services, req: FastifyRequest, key: stri
   if (bearerSecret(req) !== undefined) return userPrincipal(adminCaller(services, req));
   const token = req.headers[DEVICE_TOKEN_HEADER];
   if (typeof token !== 'string' || token === '') throw fail(401, 'Missing bearer token or X-Device-Token');
-  const oid = findDevice(services.store, key);
-  if (oid === undefined) throw fail(403, 'Invalid device credentials');
-  const v = services.store.rawValues(oid);
-  if (!sameSecret(token, v.token_code) || v.revoked === '1') throw fail(403, 'Invalid device credentials');
-  return { subject: { oid, admin: false, capabilities: [] }, label: `device:${key}`, deviceOid: oid };
+  const c = DeviceCredentials.of(services.store).lookup(key);
+  if (c === undefined) throw fail(403, 'Invalid device credentials');
+  const matches = c.tokenDigest !== undefined && timingSafeEqual(digest(token), c.tokenDigest);
+  if (!matches || c.revoked) throw fail(403, 'Invalid device credentials');
+  return { subject: { oid: c.oid, admin: false, capabilities: [] }, label: `device:${key}`, deviceOid: c.oid };
 }
