@@ -18,6 +18,7 @@ import { userRoutes } from './users.js';
 import { metricsRoutes } from './metrics-routes.js';
 import flashFiles from './flash-files.js';
 import { followRenames } from '../../flash/catalog.js';
+import { sshWorld } from './ssh-world.js';
 
 export async function meetingFacade(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   app.setErrorHandler((err, req, reply) => {
@@ -39,6 +40,7 @@ export async function meetingFacade(app: FastifyInstance, { services }: { servic
   deviceTypeRoutes(route, services, [followRenames(services)]);
   userRoutes(route, services);
   metricsRoutes(route, services, app);
+  sshWorld(route, services, app);
   // Its own encapsulated context: multipart parsing is registered for the firmware paths only.
   app.register(flashFiles, { services });
 }
