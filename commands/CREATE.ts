@@ -17,7 +17,7 @@ export const CREATE: WriteCommand<CreateArgs> = {
     const cls = className(input, t);
     return { cls, values: assignments(input, t) };
   },
-  describe: ({ cls, values }) => ['CREATE', cls, ...assignmentText(values)].join(' '),
+  describe: ({ cls, values }, secret) => ['CREATE', cls, ...assignmentText(values, secret)].join(' '),
   createsClass: ({ cls }) => cls,
   async prepare(ctx, { cls, values }) {
     const ready = await hashWriteOnly(ctx.store, ctx.caller, ctx.store.classDef(cls), '', undefined, values);

@@ -7,8 +7,8 @@ export const RESUME: ReadCommand<void> = {
   kind: 'read',
   access: 'admin',
   parse: none,
-  run(ctx) {
-    ctx.state.resume();
+  async run(ctx) {
+    await ctx.state.resume();
     ctx.log.info({ audit: 'RESUME', user: ctx.caller.name }, 'writes resumed');
     return goodbye();
   },

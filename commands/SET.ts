@@ -23,8 +23,8 @@ export const SET: WriteCommand<SetArgs> = {
     const { oldpassword, ...values } = assignments(input, t);
     return { oid, ns, values, oldpassword: String(oldpassword ?? input.envelope.oldpassword ?? '') };
   },
-  describe: ({ oid, ns, values }) =>
-    ['SET', oid, ...(ns ? ['.', ns] : []), ...assignmentText(values)].join(' '),
+  describe: ({ oid, ns, values }, secret) =>
+    ['SET', oid, ...(ns ? ['.', ns] : []), ...assignmentText(values, secret)].join(' '),
   async prepare(ctx, { oid, ns, values, oldpassword }) {
     // $n references resolve only inside the transaction; hashing needs the class, so it is looked up when it can be.
     const known = /^[0-9]+$/.test(oid) && ctx.store.exists(Number(oid)) ? Number(oid) : undefined;

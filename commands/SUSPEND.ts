@@ -6,8 +6,8 @@ export const SUSPEND: ReadCommand<string> = {
   kind: 'read',
   access: 'admin',
   parse: (input) => (input.tokens.length > 0 ? input.tokens.map((t) => t.value).join(' ') : (input.envelope.reason ?? '')),
-  run(ctx, reason) {
-    ctx.state.suspend(reason);
+  async run(ctx, reason) {
+    await ctx.state.suspend(reason);
     ctx.log.info({ audit: 'SUSPEND', user: ctx.caller.name, reason }, 'writes suspended');
     return goodbye();
   },

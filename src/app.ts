@@ -40,34 +40,48 @@ export interface AppOptions {
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
   const gate = new Gate(config.local_addresses, config.api_access);
   const { db, store, writer } = openStore(config, log);
-  const bans = new Bans(config.api_auth_fails, config.api_ban_time, log);
-  const secrets = syncAccessFile(path.join(config.state_dir, ACCESS_FILE), gate.access.map((e) => e.entry));
-  const clients = new ClientSecrets(gate.access, secrets, bans, log);
-  const auth = new Auth(store, config, { bans, clients });
-  const services: Services = {
-    config,
-    log,
-    store,
-    writer,
-    events: new DeviceEvents(db),
-    auth,
-    state: new DaemonState(store),
-    tokenValid: (grant, req) => clients.tokenValid(grant, req.ip, req.headers),
-  };
-  const dispatcher = new Dispatcher(services, COMMAND_TABLE);
-  const bootstrapped = await bootstrap(services, env, tell);
-  await ensureApiAdmin(services);
-  const server = buildServer({ services, dispatcher, gate });
-  return {
-    services,
-    server,
-    dispatcher,
-    gate,
-    bootstrapped,
-    async close() {
-      await server.close();
-      auth.close();
-      db.close();
-    },
-  };
+  let auth: Auth | undefined;
+  try {
+    return await assemble();
+  } catch (err) {
+    // A start that fails half-way (a damaged master.key, a bad certificate) leaves nothing open behind it.
+    auth?.close();
+    writer.close();
+    db.close();
+    throw err;
+  }
+
+  async function assemble(): Promise<App> {
+    const bans = new Bans(config.api_auth_fails, config.api_ban_time, log);
+    const secrets = syncAccessFile(path.join(config.state_dir, ACCESS_FILE), gate.access.map((e) => e.entry));
+    const clients = new ClientSecrets(gate.access, secrets, bans, log);
+    auth = new Auth(store, config, { bans, clients });
+    const services: Services = {
+      config,
+      log,
+      store,
+      writer,
+      events: new DeviceEvents(db),
+      auth,
+      state: new DaemonState(store, writer),
+      tokenValid: (grant, req) => clients.tokenValid(grant, req.ip, req.headers),
+    };
+    const dispatcher = new Dispatcher(services, COMMAND_TABLE);
+    const bootstrapped = await bootstrap(services, env, tell);
+    await ensureApiAdmin(services);
+    const server = buildServer({ services, dispatcher, gate });
+    return {
+      services,
+      server,
+      dispatcher,
+      gate,
+      bootstrapped,
+      async close() {
+        await server.close();
+        auth!.close();
+        writer.close();
+        db.close();
+      },
+    };
+  }
 }

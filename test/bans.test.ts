@@ -141,6 +141,25 @@ t.test('Bans on its own: failures past the ban change nothing; other errors surf
   await t.rejects(bans.failed('10.0.0.2'), { message: 'storage failed' });
 });
 
+t.test('Bans on its own: a new ban forgets the ones that ended unseen, and logs their end once', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger({ logging: true, debuglog: false }, new Writable({ write: (c, _e, done) => { lines.push(String(c)); done(); } }));
+  let clock = 1_000_000;
+  const bans = new Bans(1, 60, log, () => clock);
+  await bans.failed('10.0.0.1');
+  t.equal(bans.secondsLeft('10.0.0.1'), 60);
+  t.equal(bans.secondsLeft('10.0.0.9'), undefined, 'another address is not banned');
+  clock += 60_000;
+  await bans.failed('10.0.0.2');
+  const ends = lines.filter((l) => l.includes('"outcome":"end"'));
+  t.equal(ends.length, 1, 'the ended ban of 10.0.0.1 is logged when the next ban starts');
+  t.match(ends[0], /"ip":"10\.0\.0\.1"/);
+  t.equal(bans.secondsLeft('10.0.0.1'), undefined);
+  t.equal(lines.filter((l) => l.includes('"outcome":"end"')).length, 1, 'and not again');
+  clock += 59_001;
+  t.equal(bans.secondsLeft('10.0.0.2'), 1, 'at least one second while it lasts');
+});
+
 t.test('no secret, password, token or session id in any log line', async (t) => {
   t.ok(ALL_LOGS.length > 20);
   t.same(linesWithSecrets(), []);

@@ -559,8 +559,11 @@ t.test('SUSPEND and RESUME', async (t) => {
 });
 
 t.test('describe(): queued commands echo as one CSCP line without secrets', async (t) => {
-  t.equal(SET.describe({ oid: '5', ns: '', values: { fullName: 'A "B"', password: 'secret-pw' }, oldpassword: '' }), 'SET 5 fullName = "A \\"B\\"" password = "***"');
-  t.equal(SET.describe({ oid: '$0', ns: 'Email', values: { aliases: ['a', 'b'] }, oldpassword: '' }), 'SET $0 . Email aliases = "a,b"');
-  t.equal(CREATE.describe({ cls: 'User', values: { name: 'x', gui_theme_timer: 3 } }), 'CREATE User name = "x" gui_theme_timer = "3"');
-  t.equal(DESTROY.describe('7'), 'DESTROY 7');
+  // The shipped schema's secret properties: passwords, device tokens, access-point passwords...
+  const isSecret = (k: string) => ['password', 'token_code', 'ap_password'].includes(k);
+  t.equal(SET.describe({ oid: '5', ns: '', values: { fullName: 'A "B"', password: 'secret-pw' }, oldpassword: '' }, isSecret), 'SET 5 fullName = "A \\"B\\"" password = "***"');
+  t.equal(SET.describe({ oid: '$0', ns: 'Email', values: { aliases: ['a', 'b'] }, oldpassword: '' }, isSecret), 'SET $0 . Email aliases = "a,b"');
+  t.equal(CREATE.describe({ cls: 'User', values: { name: 'x', gui_theme_timer: 3 } }, isSecret), 'CREATE User name = "x" gui_theme_timer = "3"');
+  t.equal(DESTROY.describe('7', isSecret), 'DESTROY 7');
+  t.equal(CREATE.describe({ cls: 'Device', values: { device_key: 'K1', token_code: 'tok-123' } }, isSecret), 'CREATE Device device_key = "K1" token_code = "***"', 'device secrets are masked too');
 });

@@ -120,7 +120,7 @@ t.test('resolveConfig', async (t) => {
   t.test('defaults', async (t) => {
     const base = t.testdir({});
     const stateDir = path.join(base, 'var');
-    // The TLS paths are optional and absent (not undefined-valued) when unset,
+    // The TLS paths and player_storage_root (resolved by the player facade) are optional and absent (not undefined-valued) when unset,
     // although Config types them as present keys of type string | undefined.
     const expected: Omit<Config, 'cert_file' | 'key_file' | 'ca_cert_file' | 'ssh_listen_address'> = {
       listen_address: { host: '127.0.0.1', port: 9092 },
@@ -144,6 +144,7 @@ t.test('resolveConfig', async (t) => {
       device_heartbeat_timeout: 180,
       heartbeat_flush_ms: 5,
       flash_storage_root: path.join(stateDir, 'flash'),
+      player_storage_root: path.join(stateDir, 'player'),
       flash_max_file_bytes: 512 * 1024 * 1024,
       flash_allowed_extensions: ['bin', 'img', 'gz', 'xz', 'zst', 'zip', 'tar', 'swu', 'raucb', 'json'],
       tunnel_host: '127.0.0.1',
@@ -151,6 +152,8 @@ t.test('resolveConfig', async (t) => {
       tunnel_port_max: 9149,
       tunnel_lifetime: 3600,
       tunnel_max_last_seen: 60,
+      player_max_file_bytes: 1024 * 1024 * 1024,
+      player_allowed_extensions: ['mp4', 'webm', 'mkv', 'mov', 'm4v', 'jpg', 'jpeg', 'png', 'webp'],
     };
     t.strictSame(resolveConfig({}, base), expected);
     t.equal(packageRoot(), path.resolve(repo), 'the package root is this repository');
@@ -377,4 +380,10 @@ t.test('etc/cced.conf.example-remote parses and sets up a public TLS listener', 
   t.equal(c.ca_cert_file, '/etc/cced/certs/ca-certs');
   t.ok(c.api_access.length > 0, 'a whitelist is set');
   t.equal(c.state_dir, '/var/lib/cced');
+});
+
+t.test('address lists are checked when the configuration loads', async (t) => {
+  t.throws(() => resolveConfig({ trusted_proxies: '10.0.0.1, 10.0.0.300' }), { message: /^config: trusted_proxies: bad entry "10\.0\.0\.300"/ });
+  t.throws(() => resolveConfig({ local_addresses: '127.0.0.1, localhost' }), { message: /^config: local_addresses: expected IPv4\/IPv6 addresses/ });
+  t.same(resolveConfig({ trusted_proxies: '10.0.0.0/8, ::1' }).trusted_proxies, ['10.0.0.0/8', '::1']);
 });

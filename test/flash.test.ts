@@ -7,8 +7,8 @@ import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import path from 'node:path';
+import { rawRequest } from './helpers/raw.js';
 import { adminClient, startDaemon, type CceClient, type HttpResult, type TestDaemon } from './helpers/daemon.js';
 import { adminRest, rest, type Rest } from './helpers/meeting.js';
 import { pattern, sendMultipart, sha256Of, type Part } from './helpers/multipart.js';
@@ -60,18 +60,7 @@ async function upload(w: World, parts: Part[], headers: Record<string, string> =
   return r;
 }
 
-/** A GET with a raw path: no URL normalisation of `..` (node:http sends the path as given). */
-function rawGet(w: World, rawPath: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: Buffer; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: w.d.port, path: rawPath, method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const rawGet = (w: World, rawPath: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(w.d.port, rawPath, headers, method);
 
 const deviceHeaders = { 'x-device-key': 'DEV-0001', 'x-device-token': TOKEN };
 

@@ -3,7 +3,7 @@
  * savepoints, durability settings, migrations, sorting, settings.
  */
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openDb, migrate, type Db } from '../src/store/db.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
@@ -291,4 +291,32 @@ t.test('afterCommit: side effects happen only once their writes committed', asyn
   }));
   t.equal(store.setting('sp'), '1');
   t.notOk(seen.includes('never'));
+});
+
+t.test('syncWal: commits settle after the WAL fsync; an fsync error refuses the batch and every later write', async (t) => {
+  const dir = t.testdir({});
+  const db = openDb(path.join(dir, 'w.db'));
+  t.teardown(() => db.close());
+  const commitErrors: unknown[] = [];
+  const store = new Store(db, schema);
+  const writer = new Writer(db, (e) => commitErrors.push(e), { syncWal: true });
+  t.equal(db.pragma('synchronous', { simple: true }), 1, 'NORMAL: COMMIT itself does not fsync');
+  // Two batches while one fsync runs: the second waits for the next fsync, both settle.
+  const first = writer.submit(() => store.create(SYSTEM, 'User', { name: 'w1' }));
+  await new Promise((r) => setImmediate(r));
+  const second = writer.submit(() => store.create(SYSTEM, 'User', { name: 'w2' }));
+  t.ok((await first) > 0);
+  t.ok((await second) > 0);
+  // A descriptor that no longer exists: fsync fails with EBADF.
+  const wal = (writer as unknown as { wal: { fd: number } }).wal;
+  const closedFd = openSync(path.join(dir, 'gone'), 'w');
+  closeSync(closedFd);
+  const realFd = wal.fd;
+  wal.fd = closedFd;
+  await t.rejects(writer.submit(() => store.create(SYSTEM, 'User', { name: 'w3' })), { code: 306, message: /could not sync/ });
+  t.match(commitErrors, [{ code: 'EBADF' }]);
+  await t.rejects(writer.submit(() => store.create(SYSTEM, 'User', { name: 'w4' })), { code: 306, message: /restart the daemon/ });
+  t.equal(store.findOne('User', '', 'name', 'w4'), undefined, 'refused before running');
+  wal.fd = realFd;
+  writer.close();
 });

@@ -6,6 +6,10 @@
 import t from 'tap';
 import { startDaemon, adminClient, CceClient, ADMIN_PASSWORD, type TestDaemon } from './helpers/daemon.js';
 import { FAIL_ONLY, failed, linesWithSecrets, remember } from './helpers/gate.js';
+import { openDb } from '../src/store/db.js';
+import { Store, SYSTEM } from '../src/store/store.js';
+import { Writer } from '../src/store/writer.js';
+import { loadSchema } from '../src/schema/loader.js';
 
 remember(ADMIN_PASSWORD);
 const BOB_1 = remember('bob-first-password-1');
@@ -96,6 +100,31 @@ t.test('disabling a user ends its sessions and refuses its AUTH', async (t) => {
   t.notOk(await canLogin('carol', CAROL), 'AUTH refused');
   t.equal((await admin.cmd(`SET ${carol} enabled="1"`)).status, 200);
   t.ok(await canLogin('carol', CAROL), 'enabled again');
+});
+
+t.test('a caller is re-read after a User write by another process, and never remembered from a rolled-back one', async (t) => {
+  const c = await session('carol', CAROL);
+  t.equal((await c.cmd(`GET ${carol}`)).status, 200, 'the caller is now remembered on the session');
+  const { auth, store, writer } = d.app.services;
+  const grant = auth.grants.lookup(c.sessionid!)!;
+  // Disabled inside a transaction that is rolled back: refused inside it, not afterwards.
+  await writer.submit(() => {
+    t.throws(() =>
+      writer.savepoint(() => {
+        store.set(SYSTEM, carol, '', { enabled: '0' });
+        t.equal(auth.callerFor(grant, c.sessionid!), undefined, 'inside: disabled');
+        throw new Error('undo');
+      }),
+    );
+  });
+  t.equal((await c.cmd(`GET ${carol}`)).status, 200, 'the rollback left carol enabled, and so does the caller');
+  // The admin CLI writes through its own connection, as `cced user disable` does.
+  const db = openDb(d.config.db_path);
+  t.teardown(() => db.close());
+  await new Writer(db).submit(() => new Store(db, loadSchema(d.config.schema_dir)).set(SYSTEM, carol, '', { enabled: '0' }));
+  t.equal((await c.cmd(`GET ${carol}`)).status, 401, 'disabled by another process: refused at the next request');
+  await new Writer(db).submit(() => new Store(db, loadSchema(d.config.schema_dir)).set(SYSTEM, carol, '', { enabled: '1' }));
+  t.equal((await c.cmd(`GET ${carol}`)).status, 200, 'enabled again');
 });
 
 t.test('no secret, password, token or session id in any log line', async (t) => {

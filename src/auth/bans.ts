@@ -14,13 +14,18 @@ export const FAILURE_WINDOW_S = 15 * 60;
 
 export class Bans {
   private readonly limiter: RateLimiterMemory;
-  /** Bans started and not yet seen to end, so their end can be logged once. */
-  private readonly open = new Set<string>();
+  /**
+   * Banned addresses and when their ban ends (ms). The check on every request
+   * reads only this map, synchronously: empty (the common case), it costs
+   * nothing; the limiter, which has the same ban, is for counting failures.
+   */
+  private readonly banned = new Map<string, number>();
 
   constructor(
     private readonly fails: number,
     private readonly banSeconds: number,
     private readonly log: Logger,
+    private readonly now: () => number = Date.now,
   ) {
     this.limiter = new RateLimiterMemory({ points: fails, duration: FAILURE_WINDOW_S });
   }
@@ -34,17 +39,32 @@ export class Bans {
       throw r;
     });
     if (res === undefined || res.remainingPoints > 0) return;
+    this.endExpired();
+    this.banned.set(key, this.now() + this.banSeconds * 1000);
     await this.limiter.block(key, this.banSeconds);
-    this.open.add(key);
     this.log.warn({ audit: 'BAN', ip: key, outcome: 'start', seconds: this.banSeconds, failures: this.fails }, 'address banned');
   }
 
   /** Whole seconds until `ip`'s ban ends (at least 1), or undefined when it is not banned. */
-  async secondsLeft(ip: string): Promise<number | undefined> {
+  secondsLeft(ip: string): number | undefined {
+    if (this.banned.size === 0) return undefined;
     const key = normalizeIp(ip);
-    const res = await this.limiter.get(key);
-    if (res !== null && res.consumedPoints > this.fails) return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-    if (this.open.delete(key)) this.log.info({ audit: 'BAN', ip: key, outcome: 'end' }, 'ban ended');
+    const until = this.banned.get(key);
+    if (until === undefined) return undefined;
+    const ms = until - this.now();
+    if (ms > 0) return Math.max(1, Math.ceil(ms / 1000));
+    this.end(key);
     return undefined;
+  }
+
+  /** Forgets bans that ended without their address coming back (the map stays as small as the bans in force). */
+  private endExpired(): void {
+    const now = this.now();
+    for (const [key, until] of this.banned) if (until <= now) this.end(key);
+  }
+
+  private end(key: string): void {
+    this.banned.delete(key);
+    this.log.info({ audit: 'BAN', ip: key, outcome: 'end' }, 'ban ended');
   }
 }

@@ -49,6 +49,7 @@ export function parseAccessEntry(entry: string): AccessEntry {
 export class Gate {
   readonly local: ReadonlySet<string>;
   readonly access: readonly AccessEntry[];
+  private readonly origins = new Map<string, 'local' | 'remote' | 'none'>();
 
   constructor(localAddresses: readonly string[], apiAccess: readonly string[]) {
     this.local = new Set(localAddresses.map(normalizeIp));
@@ -56,9 +57,14 @@ export class Gate {
   }
 
   originOf(ip: string): 'local' | 'remote' | undefined {
+    // Asked on every request, for few distinct peers: the answer is remembered per address (bounded).
+    const known = this.origins.get(ip);
+    if (known !== undefined) return known === 'none' ? undefined : known;
     const n = normalizeIp(ip);
-    if (this.local.has(n)) return 'local';
-    return this.entryOf(n) ? 'remote' : undefined;
+    const origin = this.local.has(n) ? 'local' : this.entryOf(n) ? 'remote' : 'none';
+    if (this.origins.size >= CONTAINS_MEMO) this.origins.clear();
+    this.origins.set(ip, origin);
+    return origin === 'none' ? undefined : origin;
   }
 
   /** The first api_access entry holding this address. */

@@ -47,6 +47,7 @@ async function withStore<R>(configFile: string | undefined, env: NodeJS.ProcessE
   try {
     return await fn(s, config);
   } finally {
+    s.writer.close();
     s.db.close();
   }
 }

@@ -68,6 +68,7 @@ export function resolveConfig(input: ConfigInput, baseDir = process.cwd()): Conf
       path.resolve(baseDir, d),
     ),
     flash_storage_root: path.resolve(baseDir, c.flash_storage_root ?? path.join(stateDir, 'flash')),
+    player_storage_root: path.resolve(baseDir, c.player_storage_root ?? path.join(stateDir, 'player')),
   };
 }
 

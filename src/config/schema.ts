@@ -4,6 +4,7 @@
  * coerced here; a bad value names its key.
  */
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { parseAccessEntry } from '../auth/gate.js';
 
 const bool = z
@@ -73,8 +74,11 @@ export const configSchema = z.strictObject({
   /** Comma-separated schema folders, loaded in order; the shipped schema/ when absent. */
   schema_dir: list.optional(),
   session_lifetime: int(1).default(3600),
-  local_addresses: list.default(['127.0.0.1', '::1']),
-  trusted_proxies: list.default([]),
+  local_addresses: list
+    .refine((entries) => entries.every((e) => isIP(e) !== 0), 'expected IPv4/IPv6 addresses')
+    .default(['127.0.0.1', '::1']),
+  /** Peers whose X-Forwarded-For is believed: addresses or CIDRs, checked like api_access. */
+  trusted_proxies: accessList.default([]),
   max_body_bytes: int(64).default(1024 * 1024),
   max_queue: int(1).default(10000),
   /** SQLite `synchronous`: FULL makes every acknowledged write survive power loss. */
@@ -98,6 +102,10 @@ export const configSchema = z.strictObject({
   tunnel_lifetime: int(1).default(3600),
   /** A device whose last heartbeat is older than this many seconds may not get a tunnel (the document's 60 s). */
   tunnel_max_last_seen: int(1).default(60),
+  // Player media (digital signage).
+  player_storage_root: optionalPath,
+  player_max_file_bytes: int(1).default(1024 * 1024 * 1024),
+  player_allowed_extensions: list.default(['mp4', 'webm', 'mkv', 'mov', 'm4v', 'jpg', 'jpeg', 'png', 'webp']),
 });
 
 /** The raw input: every key optional and a string, as it comes from a file or the environment. */
@@ -106,10 +114,11 @@ export type ConfigInput = Partial<Record<keyof typeof configSchema.shape, string
 type Parsed = z.output<typeof configSchema>;
 
 /** The configuration after defaults that depend on other keys are filled. */
-export type Config = Omit<Parsed, 'db_path' | 'schema_dir' | 'flash_storage_root'> & {
+export type Config = Omit<Parsed, 'db_path' | 'schema_dir' | 'flash_storage_root' | 'player_storage_root'> & {
   db_path: string;
   schema_dir: string[];
   flash_storage_root: string;
+  player_storage_root: string;
 };
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];

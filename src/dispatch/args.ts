@@ -166,9 +166,9 @@ export function className(input: CommandInput, t: Tokens): string {
   return checkName(name, 'class name');
 }
 
-/** `k = "v" ...` as echoed in COMMIT results; write-only values never are. */
-export function assignmentText(values: Record<string, unknown>): string[] {
-  return Object.entries(values).map(([k, v]) => `${k} = ${quote(/password/i.test(k) ? '***' : Array.isArray(v) ? v.join(',') : String(v))}`);
+/** `k = "v" ...` as echoed in COMMIT results; secret values (passwords, device tokens...) never are. */
+export function assignmentText(values: Record<string, unknown>, secret: (key: string) => boolean): string[] {
+  return Object.entries(values).map(([k, v]) => `${k} = ${quote(secret(k) ? '***' : Array.isArray(v) ? v.join(',') : String(v))}`);
 }
 
 /** No arguments allowed. */

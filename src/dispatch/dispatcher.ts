@@ -132,7 +132,7 @@ export class Dispatcher {
     const queue = ctx.caller.grant?.queue as QueuedWrite[] | undefined;
     if (queue) {
       if (queue.length >= ctx.config.max_queue) throw badParameters(`the transaction queue is full (max_queue = ${ctx.config.max_queue})`);
-      queue.push({ command, args, text: command.describe(args) ?? envelope.cmd });
+      queue.push({ command, args, text: command.describe(args, ctx.store.isSecretName) });
       return { status: 100, message: 'QUEUED' };
     }
     const mutation = await command.prepare(ctx, args);

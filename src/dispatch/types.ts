@@ -82,7 +82,7 @@ export interface WriteCommand<A = unknown> extends CommandBase<A> {
   readonly kind: 'write';
   prepare(ctx: CommandContext, args: A): Promise<Mutation<Reply>>;
   /** The command as one CSCP line, echoed in COMMIT results. */
-  describe(args: A): string;
+  describe(args: A, secret: (key: string) => boolean): string;
   /** The class this command creates, when it creates an object (what a later `$n` will be). */
   createsClass?(args: A): string;
 }

@@ -16,7 +16,7 @@
  * sidecar is a cache and the file stays the truth.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { constants, createReadStream, createWriteStream, mkdirSync, realpathSync, type Stats } from 'node:fs';
+import { constants, createReadStream, createWriteStream, mkdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, realpath, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -61,11 +61,17 @@ interface Sidecar {
 const sidecarOf = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.sha256`);
 const tempIn = (dir: string, tag: string) => path.join(dir, `.${tag}-${randomUUID()}.tmp`);
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+/** mkdir's EEXIST: fine for a folder (or a symlink to one, which the realpath check then judges), an error for anything else. */
+const isExisting = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EEXIST';
 
 export class FlashStorage {
   readonly realRoot: string;
 
-  constructor(readonly root: string) {
+  /** `rootName` names the root in the 400 of a path escaping it (the config key the operator would look at). */
+  constructor(
+    readonly root: string,
+    private readonly rootName = 'flash_storage_root',
+  ) {
     mkdirSync(root, { recursive: true, mode: 0o750 });
     this.realRoot = realpathSync(root);
   }
@@ -76,19 +82,40 @@ export class FlashStorage {
     return path.join(this.root, ...segments);
   }
 
-  /** mkdir -p of a catalog folder (the store hook: synchronous, inside the catalog write's transaction). */
-  ensureFolderSync(...segments: string[]): void {
-    const dir = this.folder(...segments);
-    mkdirSync(dir, { recursive: true, mode: 0o750 });
-    this.checkInside(realpathSync(dir));
+  /**
+   * The folders from the root down to `segments`, outermost first (names
+   * checked). They are created one level at a time, each checked before the
+   * next: a plain `mkdir -p` through a symlinked folder would create folders
+   * outside the root before any check could refuse it.
+   */
+  private levels(segments: string[]): string[] {
+    this.folder(...segments);
+    return segments.map((_, i) => path.join(this.root, ...segments.slice(0, i + 1)));
   }
 
-  /** mkdir -p, then the realpath check; the folder's path. */
+  /** mkdir -p of a catalog folder (the store hook: synchronous, inside the catalog write's transaction). */
+  ensureFolderSync(...segments: string[]): void {
+    mkdirSync(this.root, { recursive: true, mode: 0o750 });
+    for (const level of this.levels(segments)) {
+      try {
+        mkdirSync(level, { mode: 0o750 });
+      } catch (err) {
+        if (!isExisting(err) || !statSync(level).isDirectory()) throw err;
+      }
+      this.checkInside(realpathSync(level));
+    }
+  }
+
+  /** mkdir -p, level by level, each level's realpath checked; the folder's path. */
   async ensureFolder(...segments: string[]): Promise<string> {
-    const dir = this.folder(...segments);
-    await mkdir(dir, { recursive: true, mode: 0o750 });
-    this.checkInside(await realpath(dir));
-    return dir;
+    await mkdir(this.root, { recursive: true, mode: 0o750 });
+    for (const level of this.levels(segments)) {
+      await mkdir(level, { mode: 0o750 }).catch(async (err: unknown) => {
+        if (!isExisting(err) || !(await stat(level)).isDirectory()) throw err;
+      });
+      this.checkInside(await realpath(level));
+    }
+    return this.folder(...segments);
   }
 
   /**
@@ -203,7 +230,7 @@ export class FlashStorage {
   }
 
   private checkInside(real: string): void {
-    if (real !== this.realRoot && !real.startsWith(this.realRoot + path.sep)) throw new FlashError(400, 'Path escapes flash_storage_root');
+    if (real !== this.realRoot && !real.startsWith(this.realRoot + path.sep)) throw new FlashError(400, `Path escapes ${this.rootName}`);
   }
 
   private async openFile(dir: string, name: string): Promise<OpenFile | undefined> {

@@ -17,7 +17,9 @@ export function openStore(config: Config, log: Logger): OpenStore {
   mkdirSync(config.state_dir, { recursive: true, mode: 0o700 });
   const schema = loadSchema(config.schema_dir);
   const db = openDb(config.db_path, { synchronous: config.db_synchronous });
-  const writer = new Writer(db, (err) => log.error({ err }, 'commit failed'));
+  // FULL: commits are fsynced off the event loop, and acknowledged only once durable (see WalSync in writer.ts).
+  const syncWal = config.db_synchronous === 'FULL' && config.db_path !== ':memory:';
+  const writer = new Writer(db, (err) => log.error({ err }, 'commit failed'), { syncWal });
   // An audit line says what was written, so it is written only once the write committed.
   const store = new Store(db, schema, (e) => writer.afterCommit(() => log.info({ audit: e.op, ...e }, 'write')));
   return { db, store, writer };

@@ -76,7 +76,14 @@ export class Store {
   private readonly findStatements = new Map<string, Statement>();
   private readonly regexCache = new Map<string, RegExp>();
   private readonly userClassNames: string[];
+  private readonly secretNames: ReadonlySet<string>;
+
+  /** Is a property of this name secret in any class (a password, a device token)? Echoes mask such values. */
+  readonly isSecretName = (name: string): boolean => this.secretNames.has(name);
   private readonly writeListeners = new Set<WriteListener>();
+  /** Writes per class through this Store (see revision()). */
+  private readonly revisions = new Map<string, number>();
+  private readonly dataVersion: Statement;
 
   constructor(
     readonly db: Db,
@@ -108,7 +115,11 @@ export class Store {
       deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
       count: db.prepare('SELECT count(*) AS n FROM objects'),
     };
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.userClassNames = [...schema.classes.keys()].sort();
+    const secrets = new Set<string>();
+    for (const cls of schema.classes.values()) for (const ns of cls.namespaces.values()) for (const p of ns.properties.values()) if (p.secret) secrets.add(p.name);
+    this.secretNames = secrets;
   }
 
   // ---- schema look-ups -------------------------------------------------
@@ -423,7 +434,21 @@ export class Store {
     return () => this.writeListeners.delete(listener);
   }
 
+  /**
+   * A number that changes whenever an object of `className` may have changed:
+   * writes through this Store (counted as they run, so a rolled-back one
+   * counts too: a spurious change, never a missed one) and commits by any
+   * other connection to the file (SQLite's data_version: the admin CLI
+   * disabling a user while the daemon runs). What is derived from such
+   * objects can be cached until the number moves.
+   */
+  revision(className: string): number {
+    // data_version only grows; scaled up, the local count (far below 2^32) cannot make two states collide.
+    return (this.dataVersion.get() as number) * 2 ** 32 + (this.revisions.get(className) ?? 0);
+  }
+
   private changed(e: AuditEntry): void {
+    this.revisions.set(e.class, (this.revisions.get(e.class) ?? 0) + 1);
     for (const listener of this.writeListeners) listener(e);
     this.audit(e);
   }

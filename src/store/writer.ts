@@ -4,7 +4,12 @@
  * own savepoint (a failing one is rolled back alone), and every promise settles
  * only after that transaction committed: an acknowledged write is on disk
  * (synchronous=FULL), yet a burst of writes costs one fsync, not one each.
+ *
+ * With `syncWal` (the daemon with db_synchronous=FULL), that fsync leaves the
+ * event loop: see WalSync below.
  */
+import { close, closeSync, fsync, fsyncSync, openSync } from 'node:fs';
+import path from 'node:path';
 import type { Db } from './db.js';
 import { CceError, badParameters } from '../errors.js';
 
@@ -37,6 +42,86 @@ const DIRECT: TxScope = {
   },
 };
 
+/**
+ * Durability of commits without blocking the event loop on fsync.
+ *
+ * The connection runs with synchronous=NORMAL in WAL mode: COMMIT appends the
+ * transaction's frames to the -wal file with write() and returns without an
+ * fsync. This class then fsyncs the -wal file on the libuv thread pool, and
+ * the batch's promises settle only when that fsync has completed. Why an
+ * acknowledged write is then on disk, as with synchronous=FULL:
+ * - fsync(2) flushes the file (the inode), whichever descriptor wrote to it:
+ *   every frame written before the fsync started, the WAL header included, is
+ *   durable once it returns. We acknowledge only batches committed before the
+ *   fsync started (later ones wait for the next fsync).
+ * - The WAL is only ever appended to, so a durable later commit implies the
+ *   earlier ones are durable too; recovery replays a valid prefix of it.
+ * - Checkpoints: with synchronous=NORMAL SQLite fsyncs the WAL before a
+ *   checkpoint and the database file after it, and restarts the WAL (writes
+ *   from its start again) only after a complete, synced checkpoint. So a
+ *   commit whose frames a restart overwrote is already in the synced database
+ *   file; the WAL file is truncated or rewritten in place, never replaced
+ *   while this connection is open, so the descriptor stays the right inode.
+ * - The directory entry of the -wal file is synced once, at start.
+ * What differs from synchronous=FULL: another request may read a committed
+ * write during the milliseconds before its fsync completes (FULL blocked the
+ * whole daemon meanwhile); a power loss in that window loses it, as it would
+ * lose the unacknowledged write itself. Afterwards effects (audit lines,
+ * revoked sessions) run at COMMIT, so the daemon's memory follows what
+ * readers see. An fsync error leaves durability unknown: the batch is
+ * refused (306) and so is every later write until restart.
+ */
+class WalSync {
+  private readonly fd: number;
+  private running = false;
+  private waiting: ((err: unknown) => void)[] = [];
+  private failed: unknown;
+
+  constructor(db: Db) {
+    // The -wal file exists once the connection has read (openDb ran the migrations' checks).
+    this.fd = openSync(`${db.name}-wal`, 'r');
+    const dir = openSync(path.dirname(db.name), 'r');
+    try {
+      fsyncSync(this.fd);
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+    db.pragma('synchronous = NORMAL');
+  }
+
+  get broken(): unknown {
+    return this.failed;
+  }
+
+  /** Calls `done` once everything committed so far is durable (with the error if that failed). */
+  after(done: (err: unknown) => void): void {
+    this.waiting.push(done);
+    if (!this.running) this.start();
+  }
+
+  close(): void {
+    close(this.fd, () => {});
+  }
+
+  private start(): void {
+    const batch = this.waiting;
+    this.waiting = [];
+    this.running = true;
+    fsync(this.fd, (err) => {
+      this.running = false;
+      if (err) this.failed ??= err;
+      for (const done of batch) done(this.failed);
+      if (this.waiting.length) this.start();
+    });
+  }
+}
+
+export interface WriterOptions {
+  /** fsync the WAL on the thread pool instead of in COMMIT (a file database in WAL mode; see WalSync). */
+  syncWal?: boolean;
+}
+
 export class Writer {
   private pending: Job[] = [];
   private scheduled = false;
@@ -46,16 +131,24 @@ export class Writer {
   private readonly begin;
   private readonly commit;
   private readonly rollback;
+  private readonly wal: WalSync | undefined;
   /** Transactions committed so far (the metrics read it). */
   commits = 0;
 
   constructor(
     private readonly db: Db,
     private readonly onCommitError: (err: unknown) => void = () => {},
+    { syncWal = false }: WriterOptions = {},
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
+    this.wal = syncWal ? new WalSync(db) : undefined;
+  }
+
+  /** Releases the WAL descriptor (before the database is closed). */
+  close(): void {
+    this.wal?.close();
   }
 
   /** Runs `m` in the next group transaction; resolves after it committed. */
@@ -112,6 +205,7 @@ export class Writer {
     this.pending = [];
     this.scheduled = false;
     try {
+      if (this.wal?.broken) throw new CceError(306, 'the store could not sync to disk; restart the daemon');
       this.begin.run();
     } catch (err) {
       for (const j of jobs) j.reject(err);
@@ -140,6 +234,14 @@ export class Writer {
       return;
     }
     for (const effect of effects) effect();
-    for (const j of jobs) (j.ok ? j.resolve : j.reject)(j.value);
+    const settle = () => {
+      for (const j of jobs) (j.ok ? j.resolve : j.reject)(j.value);
+    };
+    if (!this.wal) return settle();
+    this.wal.after((err) => {
+      if (err === undefined) return settle();
+      this.onCommitError(err);
+      for (const j of jobs) j.reject(new CceError(306, 'the store could not sync to disk'));
+    });
   }
 }

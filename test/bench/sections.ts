@@ -1,17 +1,54 @@
 /**
  * The sections `npm run bench` runs, in order. A new one is one import and one
  * line here; each receives a BenchContext (lib.ts) and reports rows with it.
+ * gate, tx and devices were written with their own entry points (their own
+ * servers and baselines, figures printed as lines); small adapters below turn
+ * their results into rows and their lines into notes.
  */
-import type { BenchSection } from './lib.js';
+import type { BenchContext, BenchSection, Measured } from './lib.js';
 import { core } from './core.js';
-// Written on other branches; add each line when its file lands on main:
-// import { benchGate } from './gate.js';
-// import { benchTx } from './tx.js';
-// import { benchDevices } from './devices.js';
+import { benchGate } from './gate.js';
+import { benchTx } from './tx.js';
+import { benchDevices } from './devices.js';
 
-export const SECTIONS: readonly BenchSection[] = [
-  core,
-  // benchGate,
-  // benchTx,
-  // benchDevices,
-];
+/** A row from figures a section measured itself: only req/s, p99 and its own baseline's req/s are known. */
+function figures(rps: number, p99: number, bareRps?: number): Measured {
+  return { rps, p50: NaN, p99, errors: 0, non2xx: 0, serverCpu: NaN, clientCpu: NaN, cpuPerRequest: NaN, ...(bareRps ? { pairedBaseline: bareRps } : {}) };
+}
+
+/** Those sections' own measurements last half of BENCH_DURATION (5 s by default), to keep the whole run short. */
+const halfDuration = (ctx: BenchContext) => Math.max(2, Math.round(ctx.options.duration / 2));
+
+/** Their printed lines start with the section's name, which the notes already show. */
+const noteOf = (ctx: BenchContext) => (line: string) => ctx.note(line.replace(/^\w+: /, ''));
+
+const gate: BenchSection = {
+  name: 'gate',
+  async run(ctx) {
+    // Its daemons run in this process, so it measures its own in-process bare handler: the ratio compares like with like.
+    const r = await benchGate({ connections: ctx.options.connections, duration: halfDuration(ctx), print: noteOf(ctx) });
+    ctx.report('GET 1 (token + client secret)', figures(r.token.rps, r.token.p99Ms, r.bareRps), 0.7, 'in-process daemon and bare handler');
+    ctx.report('GET 1 (session)', figures(r.session.rps, r.session.p99Ms, r.bareRps), undefined, 'in-process, for comparison');
+    ctx.report('AUTH (argon2id)', figures(r.auth.perSecond, r.auth.p99Ms), undefined, 'low by design');
+  },
+};
+
+const tx: BenchSection = {
+  name: 'tx',
+  async run(ctx) {
+    const r = await benchTx({ print: noteOf(ctx), runs: 5, batchesPerSession: 10 });
+    ctx.report('BEGIN + 10 SET + COMMIT', figures(r.batches.batchesPerSecond, NaN), undefined, `batches/s, ${r.batches.sessions} sessions; COMMIT of 1000 SETs: median ${r.commit1000.medianMs} ms`);
+  },
+};
+
+const devices: BenchSection = {
+  name: 'devices',
+  async run(ctx) {
+    const r = await benchDevices({ devices: ctx.options.objects, durationSec: halfDuration(ctx), print: noteOf(ctx) });
+    ctx.report('heartbeat (coalesced)', figures(r.heartbeatsPerSec, r.heartbeatP99Ms, r.bareReqPerSec), undefined, `beats/s at ${r.devices} devices, 200 connections; target 5000/s`);
+    ctx.report('heartbeat (flush_ms=0)', figures(r.heartbeatsPerSecNoCoalescer, NaN, r.bareReqPerSec), undefined, `${r.commitsPerSecNoCoalescer} commits/s`);
+    ctx.report('GET /api/devices?limit=100', figures(r.listReqPerSec, r.listP99Ms), undefined, `${r.devices} devices, 10 connections`);
+  },
+};
+
+export const SECTIONS: readonly BenchSection[] = [core, gate, tx, devices];

@@ -14,11 +14,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import type { FlashStorage } from '../../flash/storage.js';
-import { noneMatch, parseRange, rangeStillValid } from '../../flash/ranges.js';
 import type { Router } from './route.js';
 import { fail } from './replies.js';
 import { bearerSecret, deviceOrAdmin, type Principal } from './auth.js';
 import { auditFlash, fileParams } from './flash-common.js';
+import { sendFile } from './send-file.js';
 
 export const DEVICE_KEY_HEADER = 'x-device-key';
 
@@ -39,21 +39,6 @@ export function downloadRoute(route: Router, services: Services, storage: FlashS
     req.cceCaller = who.label;
     const file = await storage.open(params.type, params.dist, params.file);
     if (file === undefined) throw fail(404, 'File not found');
-    const etag = `"${file.sha256}"`;
-    reply.header('etag', etag).header('accept-ranges', 'bytes');
-    const range = rangeStillValid(req.headers['if-range'] as string | undefined, etag) ? parseRange(req.headers.range, file.size) : undefined;
-    const notModified = noneMatch(req.headers['if-none-match'], etag);
-    if (notModified || range === 'unsatisfiable' || file.size === 0) await file.handle.close();
-    if (notModified) return reply.code(304).send();
-    if (range === 'unsatisfiable') {
-      reply.header('content-range', `bytes */${file.size}`);
-      throw fail(416, 'Range not satisfiable');
-    }
-    const { start, end } = range ?? { start: 0, end: file.size - 1 };
-    if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
-    auditFlash(req, 'FLASH_DOWNLOAD', who.label, { type: params.type, dist: params.dist, ...file }, { start, end });
-    // The handle is the one whose size and sha256 were read: a replacement meanwhile does not mix two files.
-    const body = file.size === 0 ? Buffer.alloc(0) : file.handle.createReadStream({ start, end, autoClose: true, highWaterMark: 256 * 1024 });
-    return reply.type('application/octet-stream').header('content-length', end - start + 1).send(body);
+    return sendFile(req, reply, file, (r) => auditFlash(req, 'FLASH_DOWNLOAD', who.label, { type: params.type, dist: params.dist, ...file }, r));
   });
 }

@@ -17,6 +17,7 @@ import { deviceTypeRoutes } from './device-types.js';
 import { userRoutes } from './users.js';
 import { metricsRoutes } from './metrics-routes.js';
 import flashFiles from './flash-files.js';
+import playerFiles from './player.js';
 import { followRenames } from '../../flash/catalog.js';
 import { sshWorld } from './ssh-world.js';
 
@@ -41,6 +42,7 @@ export async function meetingFacade(app: FastifyInstance, { services }: { servic
   userRoutes(route, services);
   metricsRoutes(route, services, app);
   sshWorld(route, services, app);
-  // Its own encapsulated context: multipart parsing is registered for the firmware paths only.
+  // Each in its own encapsulated context: multipart parsing is registered for the firmware and player paths only.
   app.register(flashFiles, { services });
+  app.register(playerFiles, { services });
 }
