@@ -122,7 +122,7 @@ t.test('resolveConfig', async (t) => {
     const stateDir = path.join(base, 'var');
     // The TLS paths and player_storage_root (resolved by the player facade) are optional and absent (not undefined-valued) when unset,
     // although Config types them as present keys of type string | undefined.
-    const expected: Omit<Config, 'cert_file' | 'key_file' | 'ca_cert_file' | 'player_storage_root'> = {
+    const expected: Omit<Config, 'cert_file' | 'key_file' | 'ca_cert_file' | 'ssh_listen_address'> = {
       listen_address: { host: '127.0.0.1', port: 9092 },
       enable_http: false,
       logging: true,
@@ -147,6 +147,11 @@ t.test('resolveConfig', async (t) => {
       player_storage_root: path.join(stateDir, 'player'),
       flash_max_file_bytes: 512 * 1024 * 1024,
       flash_allowed_extensions: ['bin', 'img', 'gz', 'xz', 'zst', 'zip', 'tar', 'swu', 'raucb', 'json'],
+      tunnel_host: '127.0.0.1',
+      tunnel_port_min: 9050,
+      tunnel_port_max: 9149,
+      tunnel_lifetime: 3600,
+      tunnel_max_last_seen: 60,
       player_max_file_bytes: 1024 * 1024 * 1024,
       player_allowed_extensions: ['mp4', 'webm', 'mkv', 'mov', 'm4v', 'jpg', 'jpeg', 'png', 'webp'],
     };

@@ -92,7 +92,18 @@ export const configSchema = z.strictObject({
   flash_storage_root: optionalPath,
   flash_max_file_bytes: int(1).default(512 * 1024 * 1024),
   flash_allowed_extensions: list.default(['bin', 'img', 'gz', 'xz', 'zst', 'zip', 'tar', 'swu', 'raucb', 'json']),
-  // Player media (digital signage). The root is resolved against state_dir by the player facade.
+  // Reverse tunnels and the embedded SSH server (src/tunnels/).
+  /** host:port of the embedded SSH reverse-tunnel server; absent or empty = no SSH server (the default). */
+  ssh_listen_address: optionalPath.pipe(listen.optional()),
+  /** The host name put in tunnel URLs and in GET /api/ssh-hostkey. */
+  tunnel_host: z.string().trim().min(1).default('127.0.0.1'),
+  tunnel_port_min: int(1, 65535).default(9050),
+  tunnel_port_max: int(1, 65535).default(9149),
+  /** Seconds a reserved tunnel port lives; each new request for the same device and service extends it. */
+  tunnel_lifetime: int(1).default(3600),
+  /** A device whose last heartbeat is older than this many seconds may not get a tunnel (the document's 60 s). */
+  tunnel_max_last_seen: int(1).default(60),
+  // Player media (digital signage).
   player_storage_root: optionalPath,
   player_max_file_bytes: int(1).default(1024 * 1024 * 1024),
   player_allowed_extensions: list.default(['mp4', 'webm', 'mkv', 'mov', 'm4v', 'jpg', 'jpeg', 'png', 'webp']),

@@ -19,6 +19,7 @@ import { metricsRoutes } from './metrics-routes.js';
 import flashFiles from './flash-files.js';
 import playerFiles from './player.js';
 import { followRenames } from '../../flash/catalog.js';
+import { sshWorld } from './ssh-world.js';
 
 export async function meetingFacade(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   app.setErrorHandler((err, req, reply) => {
@@ -40,6 +41,7 @@ export async function meetingFacade(app: FastifyInstance, { services }: { servic
   deviceTypeRoutes(route, services, [followRenames(services)]);
   userRoutes(route, services);
   metricsRoutes(route, services, app);
+  sshWorld(route, services, app);
   // Each in its own encapsulated context: multipart parsing is registered for the firmware and player paths only.
   app.register(flashFiles, { services });
   app.register(playerFiles, { services });

@@ -1,0 +1,106 @@
+/**
+ * SSH keys (the document's "SSH Keys Management"): the keys an
+ * AuthorizedKeysCommand asks for, a device's key, the users' authorized_keys
+ * file, the server's host key, and the refused private-key download.
+ */
+import { z } from 'zod';
+import type { FastifyRequest } from 'fastify';
+import type { Services } from '../../services.js';
+import { SYSTEM } from '../../store/store.js';
+import type { Router } from './route.js';
+import { fail, parseWith } from './replies.js';
+import { keyParams } from './schemas.js';
+import { findDevice, requireDevice, write } from './model.js';
+import { sshApiCaller } from './ssh-credential.js';
+import { deviceUsable, registerDeviceKey, requirePublicKey, userSshKeys, type SshKeyView } from './ssh-key-model.js';
+import type { TunnelRuntime } from './tunnel-runtime.js';
+import { keyscanLine } from '../../tunnels/host-key.js';
+import { parsePublicKey } from '../../tunnels/public-key.js';
+
+const userQuery = z.object({ user: z.string().min(1).max(128) });
+const keyBody = z.object({ ssh_public_key: z.string().min(1).max(16384), user_name: z.string().min(1).max(128).optional() });
+
+/** A stored key as an authorized_keys line: the key, then its comment if it has one. */
+export const keyLine = (k: SshKeyView) => (k.comment ? `${k.pubkey} ${k.comment}` : k.pubkey);
+
+const TEXT = 'text/plain; charset=utf-8';
+
+export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): void {
+  const { store } = s;
+
+  /** The SSH-side caller of a read path (the document lets localhost read without the token), then the `user` query. */
+  function userOf(req: FastifyRequest): string {
+    req.cceCaller = sshApiCaller(s, req, rt.sshToken, true).label;
+    return parseWith(userQuery, req.query, 'query').user;
+  }
+
+  const authorizedDevice = (key: string) => {
+    const oid = findDevice(store, key);
+    return oid !== undefined && store.rawValues(oid).authorized === '1';
+  };
+
+  route('GET', '/api/ssh-keys', { access: 'public' }, ({ req }) => {
+    const keys = userSshKeys(store, userOf(req)).filter((k) => !k.revoked && deviceUsable(store, k.device_key) && authorizedDevice(k.device_key));
+    if (keys.length === 0) throw fail(404, 'No keys for this user');
+    return { keys: keys.map(keyLine) };
+  });
+
+  route('GET', '/api/ssh-keys/devices', { access: 'public' }, ({ req }) => ({
+    devices: userSshKeys(store, userOf(req)).map((k) => ({
+      device_key: k.device_key,
+      ssh_public_key: keyLine(k),
+      authorized: authorizedDevice(k.device_key) ? 1 : 0,
+      revoked: k.revoked ? 1 : 0,
+    })),
+  }));
+
+  route('PUT', '/api/devices/:key/ssh-key', { access: 'admin', params: keyParams, body: keyBody }, async ({ req, who, params, body }) => {
+    requireDevice(store, params.key);
+    const key = requirePublicKey(body.ssh_public_key, 'ssh_public_key');
+    const done = await write(s, () => registerDeviceKey(store, who.subject, params.key, key, body.user_name));
+    // Sessions opened with a key that is now revoked must not outlive it.
+    if (done.revokedOthers > 0) rt.ssh?.disconnect(params.key);
+    req.log.info({ audit: 'ssh-key', action: 'set', device_key: params.key, revoked_others: done.revokedOthers, by: who.label }, 'device ssh key set');
+    return { success: true };
+  });
+
+  // The document: "GET/DELETE /api/devices/{device_key}/ssh-key: not exposed, 501".
+  for (const method of ['GET', 'DELETE'] as const) {
+    route(method, '/api/devices/:key/ssh-key', { access: 'public' }, ({ reply }) => {
+      reply.code(501);
+      return { error: 'Not implemented' };
+    });
+  }
+
+  route('GET', '/api/users/authorized-keys', { access: 'public' }, ({ req, reply }) => {
+    if (req.origin !== 'local') throw fail(403, 'Local access only');
+    const users = store.find(SYSTEM, 'User', { criteria: [{ ns: '', name: 'authorized', op: '=', value: '1' }], sortprop: { ns: '', name: 'name' } });
+    const lines: string[] = [];
+    for (const oid of users) {
+      const v = store.rawValues(oid);
+      const key = v.enabled === '1' && v.ssh_pubkey ? parsePublicKey(v.ssh_pubkey) : undefined;
+      // The comment names the account, so a line in authorized_keys says whose key it is.
+      if (key) lines.push(`${key.canonical} ${v.name}\n`);
+    }
+    reply.type(TEXT);
+    return lines.join('');
+  });
+
+  /**
+   * The document serves a device's private key (.ppk) with its passphrase in a
+   * header. cced never holds a device's private key: a device makes its key
+   * pair itself and registers the public half (PUT .../ssh-key), so a leaked
+   * database or admin token cannot impersonate devices. The path answers 404
+   * ("private key absent", the document's own error) with that reason.
+   */
+  route('GET', '/api/devices/:key/private-ppk', { access: 'admin', params: keyParams }, ({ params }) => {
+    requireDevice(store, params.key);
+    throw fail(404, 'No private key: cced never stores device private keys; generate the key pair on the device and register its public key with PUT /api/devices/{device_key}/ssh-key');
+  });
+
+  route('GET', '/api/ssh-hostkey', { access: 'public' }, ({ reply }) => {
+    if (!rt.hostKey || !rt.sshAddress) throw fail(404, 'The embedded SSH server is disabled (ssh_listen_address)');
+    reply.type(TEXT);
+    return keyscanLine(s.config.tunnel_host, rt.sshAddress.port, rt.hostKey.public);
+  });
+}

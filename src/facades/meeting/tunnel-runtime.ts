@@ -1,0 +1,93 @@
+/**
+ * The long-lived side of tunnels, one per daemon: the ForceCommand token, the
+ * embedded SSH server (when `ssh_listen_address` is set) with its host key,
+ * and the sweeper that destroys expired tunnels and closes their forwards.
+ * Started when the HTTP server is ready, stopped when it closes.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { ParsedKey } from 'ssh2';
+import type { Services } from '../../services.js';
+import { loadHostKey, type HostKey } from '../../tunnels/host-key.js';
+import { TunnelSshServer, type TunnelAuthority } from '../../tunnels/ssh-server.js';
+import { parsePublicKey } from '../../tunnels/public-key.js';
+import { sweep, tunnelOnPort, type TunnelView } from '../../tunnels/ports.js';
+import { loadSshToken } from './ssh-credential.js';
+import { deviceSshKeys, deviceUsable } from './ssh-key-model.js';
+import { findDevice } from './model.js';
+
+export interface TunnelRuntime {
+  readonly sshToken: string;
+  /** Present when the SSH server is enabled. */
+  readonly hostKey?: HostKey;
+  readonly ssh?: TunnelSshServer;
+  /** Where the SSH server listens, once started. */
+  sshAddress?: AddressInfo;
+  /** Destroys the expired tunnels (and those of deleted devices) now; returns them. */
+  sweep(): Promise<TunnelView[]>;
+  /** Closes the forwards of tunnels that were destroyed, with their audit lines. */
+  released(tunnels: TunnelView[], why: string): void;
+}
+
+const runtimes = new WeakMap<Services, TunnelRuntime>();
+
+/** The tunnel runtime of a daemon (tests reach the SSH server's port through it). */
+export function tunnelRuntime(s: Services): TunnelRuntime {
+  const r = runtimes.get(s);
+  if (!r) throw new Error('tunnel runtime not started');
+  return r;
+}
+
+function authority(s: Services): TunnelAuthority {
+  return {
+    keysOf: (deviceKey) =>
+      deviceUsable(s.store, deviceKey)
+        ? deviceSshKeys(s.store, deviceKey).flatMap((k) => (k.revoked ? [] : [parsePublicKey(k.pubkey)?.parsed].filter((p): p is ParsedKey => p !== undefined)))
+        : [],
+    mayForward: (deviceKey, port) => deviceUsable(s.store, deviceKey) && tunnelOnPort(s.store, deviceKey, port, Date.now()) !== undefined,
+    failed: (ip) => void s.auth.bans.failed(ip).catch((err: unknown) => s.log.error({ err }, 'ban bookkeeping failed')),
+    banned: async (ip) => (await s.auth.bans.secondsLeft(ip)) !== undefined,
+  };
+}
+
+export function startTunnelRuntime(s: Services, app: FastifyInstance): TunnelRuntime {
+  const { config, log, store } = s;
+  if (config.tunnel_port_min > config.tunnel_port_max) {
+    throw new Error(`config: tunnel_port_min (${config.tunnel_port_min}) is above tunnel_port_max (${config.tunnel_port_max})`);
+  }
+  const hostKey = config.ssh_listen_address ? loadHostKey(config.state_dir) : undefined;
+  const ssh = hostKey ? new TunnelSshServer(hostKey.private, authority(s), log) : undefined;
+  const runtime: TunnelRuntime = {
+    sshToken: loadSshToken(config.state_dir),
+    hostKey,
+    ssh,
+    async sweep() {
+      // Nothing is destroyed while writes are suspended; expired tunnels stay hidden and unusable meanwhile.
+      if (s.state.suspended !== undefined) return [];
+      const gone = await s.writer.submit(() => sweep(store, Date.now(), (key) => findDevice(store, key) !== undefined));
+      runtime.released(gone, 'expired');
+      return gone;
+    },
+    released(tunnels, why) {
+      for (const t of tunnels) {
+        ssh?.release(t.port);
+        log.info({ audit: 'tunnel-close', device_key: t.device_key, service: t.service, port: t.port, why }, 'tunnel closed');
+      }
+    },
+  };
+  runtimes.set(s, runtime);
+  const every = Math.min(config.tunnel_lifetime, 60) * 1000;
+  const timer = setInterval(() => void runtime.sweep().catch((err: unknown) => log.error({ err }, 'tunnel sweep failed')), every);
+  timer.unref();
+  app.addHook('onReady', async () => {
+    if (ssh && config.ssh_listen_address) {
+      runtime.sshAddress = await ssh.listen(config.ssh_listen_address.host, config.ssh_listen_address.port);
+      log.info({ address: runtime.sshAddress.address, port: runtime.sshAddress.port }, 'ssh tunnel server listening');
+    }
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await ssh?.close();
+  });
+  return runtime;
+}

@@ -1,0 +1,33 @@
+/**
+ * The embedded SSH server's host key: ed25519, made at first start into
+ * `<state_dir>/ssh_host_ed25519_key` (OpenSSH format, 0600), and its public
+ * half as GET /api/ssh-hostkey serves it (an ssh-keyscan line).
+ */
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import { readOrCreateSecret } from './secret-file.js';
+
+const { utils } = ssh2;
+
+export const HOST_KEY_FILE = 'ssh_host_ed25519_key';
+
+export interface HostKey {
+  /** The private key text, for ssh2's Server. Never logged. */
+  private: string;
+  /** `ssh-ed25519 AAAA...` */
+  public: string;
+}
+
+export function loadHostKey(stateDir: string): HostKey {
+  const file = path.join(stateDir, HOST_KEY_FILE);
+  const text = readOrCreateSecret(file, () => utils.generateKeyPairSync('ed25519').private);
+  const parsed = utils.parseKey(text);
+  if (parsed instanceof Error || !parsed.isPrivateKey()) throw new Error(`${file} is not an OpenSSH private key`);
+  return { private: text, public: `${parsed.type} ${parsed.getPublicSSH().toString('base64')}` };
+}
+
+/** `host ssh-ed25519 AAAA...`, or `[host]:port ...` off port 22, as ssh-keyscan and known_hosts write it. */
+export function keyscanLine(host: string, port: number, publicKey: string): string {
+  const name = port === 22 ? host : `[${host}]:${port}`;
+  return `${name} ${publicKey}\n`;
+}

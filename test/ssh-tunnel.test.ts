@@ -1,0 +1,231 @@
+/**
+ * The embedded SSH reverse-tunnel server, driven by the real OpenSSH client
+ * (`ssh -N -R`) and by ssh2's Client in-process: a device's forward of its
+ * reserved port carries a TCP round trip; another port, a revoked key, a
+ * shell, exec, `ssh -L` and passwords are refused; forwards end when the
+ * tunnel expires, the session ends or the device's key is replaced.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import ssh2 from 'ssh2';
+import { adminClient, startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { adminRest, seedCatalog } from './helpers/meeting.js';
+import { keygen, onlineDevice, portRange } from './helpers/tunnels.js';
+import { tunnelRuntime } from '../src/facades/meeting/tunnel-runtime.js';
+
+const { Client } = ssh2;
+
+const sshFound = spawnSync('ssh', ['-V']).error === undefined;
+if (!sshFound) {
+  // Never a silent pass: this file's point is the real client.
+  t.fail('the OpenSSH client (`ssh`) is missing: install openssh-client (.ci/run does) to run the reverse-tunnel tests');
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'cced-ssh-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A local TCP server that echoes what it reads: the service inside the "device". */
+async function echoServer(t: { teardown(fn: () => unknown): void }): Promise<number> {
+  const server = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** Connects to 127.0.0.1:port, sends a line and returns what comes back (or the connection error's code). */
+function roundTrip(port: number, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let got = '';
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('connect', () => socket.write(text));
+    socket.on('data', (c) => {
+      got += c;
+      if (got.length >= text.length) socket.end();
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    socket.on('close', () => resolve(got));
+  });
+}
+
+interface Ssh {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; stderr: string }>;
+}
+
+/** `ssh -N -R <remote>:127.0.0.1:<local>` as the device, with only its key file. */
+function sshForward(d: TestDaemon, user: string, keyFile: string, remote: number, local: number): Ssh {
+  const args = [
+    '-N', '-F', '/dev/null', '-R', `${remote}:127.0.0.1:${local}`, '-i', keyFile, '-p', String(tunnelRuntime(d.app.services).sshAddress!.port),
+    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
+    '-o', 'ExitOnForwardFailure=yes', '-o', 'LogLevel=ERROR', `${user}@127.0.0.1`,
+  ];
+  const env = { ...process.env };
+  delete env.SSH_AUTH_SOCK;
+  const child = spawn('ssh', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr += c));
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+  return { child, exited };
+}
+
+/** Polls until `check` is true (at most ~10 s); returns its last answer. */
+async function until(check: () => Promise<boolean> | boolean): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+async function setup(t: { teardown(fn: () => unknown): void }, config: Record<string, string> = {}) {
+  const { min, ...range } = portRange();
+  const d = await startDaemon({ config: { ssh_listen_address: '127.0.0.1:0', ...range, ...config } });
+  t.teardown(() => d.close());
+  await seedCatalog(d);
+  const a = await adminRest(d);
+  const device = await onlineDevice(a, d);
+  const port = (await device.dev.post(`/api/devices/${device.key}/service`, { service: 'ssh' })).body.port as number;
+  return { d, a, ...device, port, min };
+}
+
+const live = (d: TestDaemon, port: number) => tunnelRuntime(d.app.services).ssh!.isLive(port);
+
+t.test('ssh -R of the reserved port carries a TCP round trip to the device', { skip: !sshFound && 'no ssh client' }, async (t) => {
+  const { d, a, key, dev, port } = await setup(t);
+  const k1 = keygen(dir, 'dev1');
+  t.equal((await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k1.pub })).status, 200);
+  const echo = await echoServer(t);
+
+  const ssh = sshForward(d, key, k1.file, port, echo);
+  t.teardown(() => ssh.child.kill());
+  const opened = await until(async () => (await dev.post(`/api/devices/${key}/service`, { service: 'ssh' })).status === 200 || ssh.child.exitCode !== null);
+  t.ok(opened && ssh.child.exitCode === null, 'POST .../service answers 200 once the device forwards the port');
+  t.equal(await roundTrip(port, 'hello through the tunnel\n'), 'hello through the tunnel\n', 'echo round trip');
+  t.equal(await roundTrip(port, 'and again\n'), 'and again\n', 'a second connection');
+  t.equal((await a.get('/api/tunnels')).body.tunnels[0].status, 'open');
+  t.strictSame((await dev.get(`/api/devices/${key}/tunnel-pending`)).body, { pending: false });
+  t.ok(d.logs.some((l) => l.includes('"audit":"tunnel-forward-open"')), 'audited');
+
+  ssh.child.kill();
+  await ssh.exited;
+  t.ok(await until(() => !live(d, port)), 'the forward ends with the session');
+  t.equal(await roundTrip(port, 'x'), 'ECONNREFUSED', 'nothing listens on the port any more');
+  t.equal((await dev.post(`/api/devices/${key}/service`, { service: 'ssh' })).status, 202, 'pending again');
+});
+
+t.test('another port, a revoked key, another device\u2019s name are refused', { skip: !sshFound && 'no ssh client' }, async (t) => {
+  const { d, a, key, port } = await setup(t);
+  const k1 = keygen(dir, 'dev2-old');
+  const k2 = keygen(dir, 'dev2-new');
+  await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k1.pub });
+  const echo = await echoServer(t);
+
+  const other = await sshForward(d, key, k1.file, port + 50, echo).exited;
+  t.not(other.code, 0, 'a port not reserved for the device: ssh exits');
+  t.match(other.stderr, /remote port forwarding failed for listen port/);
+  t.equal(await roundTrip(port + 50, 'x'), 'ECONNREFUSED');
+
+  // A running session with the old key ends when the key is replaced.
+  const running = sshForward(d, key, k1.file, port, echo);
+  t.ok(await until(() => live(d, port)), 'forwarding with the first key');
+  await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k2.pub });
+  const ended = await running.exited;
+  t.not(ended.code, null, 'the session of the revoked key was closed');
+  t.ok(await until(() => !live(d, port)));
+
+  const revoked = await sshForward(d, key, k1.file, port, echo).exited;
+  t.equal(revoked.code, 255);
+  t.match(revoked.stderr, /Permission denied \(publickey\)/, 'a revoked key is refused');
+
+  const b = await onlineDevice(a, d);
+  const stranger = await sshForward(d, b.key, k2.file, port, echo).exited;
+  t.match(stranger.stderr, /Permission denied \(publickey\)/, "a key of another device does not log in as this one");
+
+  const withNew = sshForward(d, key, k2.file, port, echo);
+  t.teardown(() => withNew.child.kill());
+  t.ok(await until(() => live(d, port)), 'the new key works');
+  t.equal(await roundTrip(port, 'new key\n'), 'new key\n');
+  t.ok(d.logs.some((l) => l.includes('"audit":"tunnel-forward-refused"')), 'refusals audited');
+});
+
+/** An ssh2 Client logged in as the device; rejects on an authentication failure. */
+function connect(d: TestDaemon, opts: Partial<ssh2.ConnectConfig>): Promise<ssh2.Client> {
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.on('ready', () => resolve(c));
+    c.on('error', reject);
+    c.on('close', () => reject(new Error('connection closed before login')));
+    c.connect({ host: '127.0.0.1', port: tunnelRuntime(d.app.services).sshAddress!.port, readyTimeout: 10_000, ...opts });
+  });
+}
+
+const refused = (f: (cb: (err: Error | null | undefined) => void) => void) => new Promise<boolean>((resolve) => f((err) => resolve(err !== undefined && err !== null)));
+
+t.test('in-process ssh2 client: only tcpip-forward of its own port; expiry closes the forward', async (t) => {
+  const { d, a, key, port } = await setup(t);
+  const k = keygen(dir, 'dev3');
+  await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k.pub });
+  const privateKey = readFileSync(k.file);
+  await t.rejects(connect(d, { username: key, password: 'anything' }), 'a password is refused');
+  await t.rejects(connect(d, { username: 'not a device', privateKey }), 'a user name that is no device key');
+
+  const c = await connect(d, { username: key, privateKey });
+  t.teardown(() => c.end());
+  t.ok(await refused((cb) => c.exec('id', (err) => cb(err))), 'exec refused');
+  t.ok(await refused((cb) => c.shell((err) => cb(err))), 'shell refused');
+  t.ok(await refused((cb) => c.forwardOut('127.0.0.1', 1, '127.0.0.1', 22, (err) => cb(err))), 'ssh -L (direct-tcpip) refused');
+  t.ok(await refused((cb) => c.forwardIn('127.0.0.1', 0, (err) => cb(err))), 'port 0 refused');
+  t.ok(await refused((cb) => c.unforwardIn('127.0.0.1', port, (err) => cb(err))), 'cancelling a forward it does not hold');
+
+  const echo = await echoServer(t);
+  c.on('tcp connection', (_info, accept) => {
+    const channel = accept();
+    const upstream = net.connect(echo, '127.0.0.1');
+    channel.pipe(upstream).pipe(channel);
+  });
+  t.notOk(await refused((cb) => c.forwardIn('localhost', port, (err) => cb(err))), 'its own port is accepted');
+  t.ok(await refused((cb) => c.forwardIn('localhost', port, (err) => cb(err))), 'but only once');
+  t.equal(await roundTrip(port, 'ssh2\n'), 'ssh2\n');
+  t.notOk(await refused((cb) => c.unforwardIn('localhost', port, (err) => cb(err))), 'cancel-tcpip-forward');
+  t.notOk(live(d, port));
+  t.notOk(await refused((cb) => c.forwardIn('localhost', port, (err) => cb(err))), 'forwarded again');
+
+  // The tunnel expires (set through /v2/cce), the sweeper releases it, and the forward is closed.
+  const oid = d.app.services.store.findOne('Tunnel', '', 'port', String(port));
+  await (await adminClient(d)).cmd(`SET ${oid} expires_at="2020-01-01T00:00:00Z"`);
+  await tunnelRuntime(d.app.services).sweep();
+  t.notOk(live(d, port), 'released on expiry');
+  t.equal(await roundTrip(port, 'x'), 'ECONNREFUSED');
+  t.ok(await refused((cb) => c.forwardIn('localhost', port, (err) => cb(err))), 'no tunnel: no forward');
+});
+
+t.test('a port already bound by another process is refused, not crashed on', async (t) => {
+  const { d, a, key, port } = await setup(t);
+  const k = keygen(dir, 'dev4');
+  await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k.pub });
+  const squatter = net.createServer();
+  await new Promise<void>((r) => squatter.listen(port, '127.0.0.1', r));
+  t.teardown(() => squatter.close());
+  const c = await connect(d, { username: key, privateKey: readFileSync(k.file) });
+  t.teardown(() => c.end());
+  t.ok(await refused((cb) => c.forwardIn('localhost', port, (err) => cb(err))));
+  t.ok(d.logs.some((l) => l.includes('tunnel port could not be bound')));
+});
+
+t.test('failed key logins count toward the gate\u2019s ban; a banned address is dropped', async (t) => {
+  const { d, a, key } = await setup(t, { api_auth_fails: '1' });
+  const good = keygen(dir, 'dev5');
+  const bad = keygen(dir, 'dev5-unknown');
+  await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: good.pub });
+  await t.rejects(connect(d, { username: key, privateKey: readFileSync(bad.file) }));
+  t.ok(await until(async () => (await d.app.services.auth.bans.secondsLeft('127.0.0.1')) !== undefined), 'banned');
+  await t.rejects(connect(d, { username: key, privateKey: readFileSync(good.file) }), 'even the right key is dropped while banned');
+});
+
