@@ -19,7 +19,12 @@ export interface Grant {
   queue?: unknown[];
 }
 
-const digest = (secret: string) => createHash('sha256').update(secret).digest();
+export const digest = (secret: string) => createHash('sha256').update(secret).digest();
+
+/** Constant-time equality of two secrets (compared as digests, so lengths leak nothing); '' never matches. */
+export function sameSecret(given: string, expected: string): boolean {
+  return expected !== '' && timingSafeEqual(digest(given), digest(expected));
+}
 
 export function randomSecret(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');

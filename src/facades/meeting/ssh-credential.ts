@@ -13,7 +13,8 @@ import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import { SYSTEM } from '../../store/store.js';
 import { readOrCreateSecret } from '../../tunnels/secret-file.js';
-import { adminCaller, bearerSecret, sameSecret, userPrincipal, type Principal } from './auth.js';
+import { adminCaller, bearerSecret, userPrincipal, type Principal } from './auth.js';
+import { sameSecret } from '../../auth/secrets.js';
 import { fail } from './replies.js';
 
 export const SSH_TOKEN_FILE = 'ssh-api-token';
