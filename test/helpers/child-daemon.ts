@@ -36,7 +36,7 @@ export function rssOf(pid: number): number {
 }
 
 /**
- * Starts the daemon on an ephemeral loopback port and resolves once it listens (bounded: 30 s).
+ * Starts the daemon on an ephemeral loopback port and resolves once it listens (bounded: 90 s, for a loaded CI machine where the TypeScript loader starts slowly).
  * With `stateDir` it runs on that existing state (a restart) and close() leaves it in place.
  */
 export function spawnDaemon(env: Record<string, string> = {}, opts: { stateDir?: string } = {}): Promise<ChildDaemon> {
@@ -66,7 +66,7 @@ export function spawnDaemon(env: Record<string, string> = {}, opts: { stateDir?:
   };
   return new Promise((resolve, reject) => {
     let stderr = '';
-    const timer = setTimeout(() => { void close(); reject(new Error(`daemon did not listen within 30 s: ${stderr}`)); }, 30_000);
+    const timer = setTimeout(() => { void close(); reject(new Error(`daemon did not listen within 90 s: ${stderr}`)); }, 90_000);
     child.stderr!.on('data', (c: Buffer) => { stderr += String(c); });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`daemon exited (${code}): ${stderr}`)); });
     let buf = '';
