@@ -11,9 +11,12 @@ import { benchGate } from './gate.js';
 import { benchTx } from './tx.js';
 import { benchDevices } from './devices.js';
 
-/** A row from figures a section measured itself: only req/s, p99 and its own baseline's req/s are known. */
-function figures(rps: number, p99: number, bareRps?: number): Measured {
-  return { rps, p50: NaN, p99, errors: 0, non2xx: 0, serverCpu: NaN, clientCpu: NaN, cpuPerRequest: NaN, ...(bareRps ? { pairedBaseline: bareRps } : {}) };
+/**
+ * A row from figures a section measured itself: only req/s, p99 and its own baseline's req/s are known.
+ * Without a baseline of its own (batches/s, AUTH, a list), the ratio means nothing: NaN prints '-'.
+ */
+function figures(rps: number, p99: number, bareRps = NaN): Measured {
+  return { rps, p50: NaN, p99, errors: 0, non2xx: 0, serverCpu: NaN, clientCpu: NaN, cpuPerRequest: NaN, pairedBaseline: bareRps };
 }
 
 /** Those sections' own measurements last half of BENCH_DURATION (5 s by default), to keep the whole run short. */
