@@ -1,4 +1,4 @@
-import { Tokens, className, structuredQuery } from '../src/dispatch/args.js';
+import { classQuery } from '../src/dispatch/args.js';
 import { ok, type ReadCommand } from '../src/dispatch/types.js';
 import { oidList } from '../src/dispatch/present.js';
 import type { FindQuery } from '../src/store/store.js';
@@ -8,11 +8,6 @@ export const FINDX: ReadCommand<{ cls: string; query: FindQuery }> = {
   verb: 'FINDX',
   kind: 'read',
   access: 'user',
-  parse(input) {
-    const t = new Tokens(input.tokens);
-    const cls = className(input, t);
-    t.end();
-    return { cls, query: structuredQuery(input) };
-  },
+  parse: classQuery,
   run: (ctx, { cls, query }) => ok({ oidlist: oidList(ctx, ctx.store.find(ctx.caller, cls, query)) }),
 };

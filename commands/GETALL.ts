@@ -1,4 +1,4 @@
-import { Tokens, className, structuredQuery } from '../src/dispatch/args.js';
+import { classQuery } from '../src/dispatch/args.js';
 import { ok, type ReadCommand } from '../src/dispatch/types.js';
 import { objectData, presentValues } from '../src/dispatch/present.js';
 import { plainOid } from '../src/store/writer.js';
@@ -18,10 +18,7 @@ export const GETALL: ReadCommand<GetAllArgs> = {
   parse(input) {
     const oids = input.envelope.oids;
     if (oids !== undefined && input.tokens.length === 0) return { oids: oids.map(plainOid) };
-    const t = new Tokens(input.tokens);
-    const cls = className(input, t);
-    t.end();
-    return { cls, query: structuredQuery(input) };
+    return classQuery(input);
   },
   run(ctx, args) {
     const oids = 'oids' in args ? args.oids : ctx.store.find(ctx.caller, args.cls, args.query);

@@ -1,4 +1,4 @@
-import { Tokens, checkName, className, structuredQuery } from '../src/dispatch/args.js';
+import { checkName, classQuery } from '../src/dispatch/args.js';
 import { ok, type ReadCommand } from '../src/dispatch/types.js';
 import { objectData } from '../src/dispatch/present.js';
 import type { FindQuery } from '../src/store/store.js';
@@ -9,11 +9,8 @@ export const GETOBJECT: ReadCommand<{ cls: string; query: FindQuery; ns: string 
   kind: 'read',
   access: 'user',
   parse(input) {
-    const t = new Tokens(input.tokens);
-    const cls = className(input, t);
-    t.end();
     const ns = input.envelope.namespace ?? '';
-    return { cls, query: structuredQuery(input), ns: ns === '' ? '' : checkName(ns, 'namespace') };
+    return { ...classQuery(input), ns: ns === '' ? '' : checkName(ns, 'namespace') };
   },
   run(ctx, { cls, query, ns }) {
     const [oid] = ctx.store.find(ctx.caller, cls, query);

@@ -159,6 +159,14 @@ export function structuredQuery(input: CommandInput): FindQuery {
   return q;
 }
 
+/** FINDX / GETOBJECT / GETALL: the class (line word or `class` field) and the structured criteria. */
+export function classQuery(input: CommandInput): { cls: string; query: FindQuery } {
+  const t = new Tokens(input.tokens);
+  const cls = className(input, t);
+  t.end();
+  return { cls, query: structuredQuery(input) };
+}
+
 /** The class name from the line's next word, else the envelope's class. */
 export function className(input: CommandInput, t: Tokens): string {
   const name = t.done ? input.envelope.class : t.word('a class name');
