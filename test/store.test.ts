@@ -3,7 +3,7 @@
  * savepoints, durability settings, migrations, sorting, settings.
  */
 import t from 'tap';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openDb, migrate, type Db } from '../src/store/db.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
@@ -319,4 +319,20 @@ t.test('syncWal: commits settle after the WAL fsync; an fsync error refuses the 
   t.equal(store.findOne('User', '', 'name', 'w4'), undefined, 'refused before running');
   wal.fd = realFd;
   writer.close();
+});
+
+t.test('the database file and its WAL are created owner-only whatever the umask', async (t) => {
+  const dir = t.testdir();
+  const old = process.umask(0o022);
+  try {
+    const file = path.join(dir, 'sub', 'cced.db');
+    const db = openDb(file);
+    db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+    t.equal(statSync(file).mode & 0o777, 0o600);
+    t.equal(statSync(file + '-wal').mode & 0o777, 0o600);
+    t.equal(statSync(path.dirname(file)).mode & 0o777, 0o700);
+    db.close();
+  } finally {
+    process.umask(old);
+  }
 });

@@ -1,6 +1,6 @@
 /** Opens the SQLite file, sets the pragmas and runs pending migrations. */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 
@@ -11,7 +11,12 @@ export interface OpenOptions {
 }
 
 export function openDb(file: string, { synchronous = 'FULL' }: OpenOptions = {}): Db {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  if (file !== ':memory:') {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    // The file holds password hashes: create it owner-only whatever the umask. SQLite gives its -wal and
+    // -shm files the mode of the database file, so they follow.
+    closeSync(openSync(file, 'a', 0o600));
+  }
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // FULL: an acknowledged commit survives power loss, not only a process crash.
