@@ -336,3 +336,20 @@ t.test('the database file and its WAL are created owner-only whatever the umask'
     process.umask(old);
   }
 });
+
+t.test('findOneWith: findOne and some values in one statement; rawValue: one stored value', async (t) => {
+  const { store, writer } = open();
+  const [first] = await writer.submit(() => [
+    store.create(SYSTEM, 'User', { name: 'fw1', fullName: 'Same', description: 'one' }),
+    store.create(SYSTEM, 'User', { name: 'fw2', fullName: 'Same' }),
+  ]);
+  t.strictSame(store.findOneWith('User', '', 'fullName', 'Same', ['name', 'description', 'nosuch']), {
+    oid: first,
+    values: { name: 'fw1', description: 'one' },
+  }, 'the first oid, as findOne; names not stored are absent');
+  t.equal(store.findOneWith('User', '', 'fullName', 'Nobody', ['name']), undefined);
+  t.throws(() => store.findOneWith('User', '', 'nosuch', 'x', []), { message: /nosuch/ }, 'an unknown property is 302, as in find');
+  t.throws(() => store.findOneWith('User', '', 'capabilities', 'x', []), { message: /array property/ });
+  t.equal(store.rawValue(first!, '', 'name'), 'fw1');
+  t.equal(store.rawValue(first!, '', 'nosuch'), undefined);
+});

@@ -71,7 +71,7 @@ export interface ObjectView {
 }
 
 const MAX_FIND_STATEMENTS = 256;
-const NOTHING_STORED: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+const NOTHING_STORED: Record<string, unknown> = Object.freeze({});
 const MAX_REGEX_LENGTH = 1024;
 
 export class Store {
@@ -116,6 +116,11 @@ export class Store {
       ),
       credential: db.prepare('SELECT hash FROM credentials WHERE oid = ? AND name = ?'),
       propValue: db.prepare('SELECT value FROM props WHERE oid = ? AND ns = ? AND name = ?'),
+      // findOne's query and a few of the found object's main-namespace values, in one statement.
+      findOneFields: db.prepare(
+        'SELECT d.oid, (SELECT json_group_object(p.name, p.value) FROM props p WHERE p.oid = d.oid AND p.ns = \'\' AND p.name IN (SELECT value FROM json_each(?))) ' +
+          'FROM props d WHERE d.class = ? AND d.ns = ? AND d.name = ? AND d.value = ? ORDER BY d.oid LIMIT 1',
+      ).raw(),
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
       putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
@@ -292,6 +297,29 @@ export class Store {
   findOne(className: string, ns: string, name: string, value: string): number | undefined {
     const [oid] = this.find(SYSTEM, className, { criteria: [{ ns, name, op: '=', value }] });
     return oid;
+  }
+
+  /**
+   * findOne for a non-array property, with the named main-namespace values of
+   * the object found (no ACL: internal look-ups), in one statement: what a
+   * device's first heartbeat needs to authenticate (a fleet's first minute is
+   * all first beats). A value not stored is absent from `values`.
+   */
+  findOneWith(className: string, ns: string, name: string, value: string, fields: readonly string[]): { oid: number; values: Record<string, string> } | undefined {
+    const cls = this.classDef(className);
+    const prop = this.propertyDef(cls, ns, name);
+    if (prop.array) throw new Error(`findOneWith: ${className}.${name} is an array property`);
+    const row = this.st.findOneFields!.get(JSON.stringify(fields), cls.name, ns, name, toCceString(prop, value) ?? value) as [number, string] | undefined;
+    if (!row) return undefined;
+    const stored = JSON.parse(row[1]) as Record<string, unknown>;
+    const values: Record<string, string> = {};
+    for (const f of fields) if (typeof stored[f] === 'string') values[f] = stored[f];
+    return { oid: row[0], values };
+  }
+
+  /** One stored value (no ACL, no default): internal decisions that need a single property. */
+  rawValue(oid: number, ns: string, name: string): string | undefined {
+    return (this.st.propValue!.get(oid, ns, name) as { value: string } | undefined)?.value;
   }
 
   /**

@@ -108,7 +108,7 @@ export class Heartbeats {
    */
   private apply(b: Beat): void {
     const { store, events, config } = this.s;
-    const previous = this.lastSeen.get(b.oid) ?? Date.parse(store.rawValues(b.oid).last_seen);
+    const previous = this.lastSeen.get(b.oid) ?? Date.parse(store.rawValue(b.oid, '', 'last_seen') ?? '');
     const values: Record<string, unknown> = { last_seen: new Date(b.at).toISOString(), ip_address: b.ip };
     if (b.services !== undefined) values.services = encodeArray(b.services);
     if (b.note !== undefined) values.note = b.note;
