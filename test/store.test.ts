@@ -353,3 +353,39 @@ t.test('findOneWith: findOne and some values in one statement; rawValue: one sto
   t.equal(store.rawValue(first!, '', 'name'), 'fw1');
   t.equal(store.rawValue(first!, '', 'nosuch'), undefined);
 });
+
+t.test('page totals follow creations, destructions, writes of the ordering property and other processes', async (t) => {
+  const dir = t.testdir();
+  const { db, store, writer } = open(openDb(path.join(dir, 'db.sqlite')));
+  const total = (prefix?: string) => store.page(SYSTEM, 'User', 'name', { limit: 10, offset: 0, ...(prefix ? { prefix } : {}) }).total;
+  const [a] = await writer.submit(() => [store.create(SYSTEM, 'User', { name: 'pa1' }), store.create(SYSTEM, 'User', { name: 'pa2' })]);
+  t.equal(total('pa'), 2);
+  await writer.submit(() => store.set(SYSTEM, a!, '', { fullName: 'not the ordering property' }));
+  t.equal(total('pa'), 2);
+  await writer.submit(() => store.set(SYSTEM, a!, '', { name: 'pb1' }));
+  t.equal(total('pa'), 1, 'a write of the ordering property moves it out of the prefix');
+  t.equal(total('pb'), 1);
+  const b = await writer.submit(() => store.create(SYSTEM, 'User', { name: 'pa3' }));
+  t.equal(total('pa'), 2, 'a creation counts');
+  await writer.submit(() => store.destroy(SYSTEM, b));
+  t.equal(total('pa'), 1, 'a destruction counts');
+  await writer.submit(() => {
+    store.create(SYSTEM, 'User', { name: 'pa4' });
+    t.equal(total('pa'), 2, 'inside the transaction, its own write counts');
+  });
+  t.equal(total('pa'), 2);
+  await t.rejects(
+    writer.submit(() => {
+      store.create(SYSTEM, 'User', { name: 'pa6' });
+      t.equal(total('pa'), 3);
+      throw new Error('rolled back');
+    }),
+  );
+  t.equal(total('pa'), 2, 'a total counted inside a rolled-back transaction is not remembered');
+  const other = openDb(path.join(dir, 'db.sqlite'));
+  const otherStore = new Store(other, schema);
+  await new Writer(other).submit(() => otherStore.create(SYSTEM, 'User', { name: 'pa5' }));
+  other.close();
+  t.equal(total('pa'), 3, 'another process committing is seen');
+  db.close();
+});

@@ -86,6 +86,14 @@ export class Store {
   private readonly writeListeners = new Set<WriteListener>();
   /** Writes per class through this Store (see revision()). */
   private readonly revisions = new Map<string, number>();
+  /**
+   * What can change a page's total (see page()): creations and destructions
+   * per class, and writes of the properties pages are ordered by, per
+   * `class\0name` (only those: a heartbeat's last_seen does not move a count).
+   */
+  private readonly memberships = new Map<string, number>();
+  private readonly pagedBy = new Set<string>();
+  private readonly pageTotals = new Map<string, { revision: number; total: number }>();
   private readonly dataVersion: Statement;
 
   constructor(
@@ -337,9 +345,30 @@ export class Store {
     const range = prefix === '' ? '' : ' AND value >= ? AND value < ?';
     const params: unknown[] = [cls.name, '', by, ...(prefix === '' ? [] : [prefix, prefixEnd(prefix)])];
     const where = `FROM props WHERE class = ? AND ns = ? AND name = ?${range}`;
-    const total = (this.findStatement(`SELECT count(*) AS n ${where}`).get(...params) as { n: number }).n;
+    const total = this.pageTotal(cls.name, by, prefix, () => (this.findStatement(`SELECT count(*) AS n ${where}`).get(...params) as { n: number }).n);
     const rows = this.findStatement(`SELECT oid ${where} ORDER BY value, oid LIMIT ? OFFSET ?`).all(...params, opts.limit, opts.offset) as { oid: number }[];
     return { total, oids: rows.map((r) => r.oid).filter((oid) => prop.readacl(subject, oid)) };
+  }
+
+  /**
+   * A page's total, counted (a scan of every entry: ~3.5 ms at 100k objects)
+   * only when an object of the class was created or destroyed, the ordering
+   * property written, or another process committed since the last count.
+   */
+  private pageTotal(className: string, by: string, prefix: string, count: () => number): number {
+    const propKey = `${className}\0${by}`;
+    this.pagedBy.add(propKey);
+    const revision = this.externalVersion() * 2 ** 32 + (this.memberships.get(className) ?? 0) + (this.memberships.get(propKey) ?? 0);
+    const key = `${propKey}\0${prefix}`;
+    const cached = this.pageTotals.get(key);
+    if (cached?.revision === revision) return cached.total;
+    const total = count();
+    // Counted inside a transaction, the total may include a write that is then rolled back: not remembered.
+    if (!this.db.inTransaction) {
+      if (this.pageTotals.size >= MAX_FIND_STATEMENTS) this.pageTotals.clear();
+      this.pageTotals.set(key, { revision, total });
+    }
+    return total;
   }
 
   credential(oid: number, name: string): string | undefined {
@@ -497,8 +526,14 @@ export class Store {
 
   private changed(e: AuditEntry): void {
     this.revisions.set(e.class, (this.revisions.get(e.class) ?? 0) + 1);
+    if (e.op !== 'SET') this.bump(e.class);
+    else if (e.ns === '') for (const p of e.props!) if (this.pagedBy.has(`${e.class}\0${p}`)) this.bump(`${e.class}\0${p}`);
     for (const listener of this.writeListeners) listener(e);
     this.audit(e);
+  }
+
+  private bump(key: string): void {
+    this.memberships.set(key, (this.memberships.get(key) ?? 0) + 1);
   }
 
   private findStatement(sql: string): Statement {
