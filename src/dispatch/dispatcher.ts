@@ -64,7 +64,7 @@ export class Dispatcher {
       this.checkAccess(command, ctx, req.origin);
       const input: CommandInput = { verb, tokens, envelope };
       const args = command.parse(input);
-      const reply = command.kind === 'read' ? await command.run(ctx, args) : await this.write(command, ctx, args, envelope);
+      const reply = command.kind === 'read' ? await command.run(ctx, args) : await this.write(command, ctx, args);
       return { reply, verb, caller };
     } catch (err) {
       if (err instanceof CceError) return { reply: errorReply(err), verb, caller };
@@ -126,7 +126,7 @@ export class Dispatcher {
   }
 
   /** Writes: refused while suspended, queued inside BEGIN, else run through the group-commit writer. */
-  private async write(command: WriteCommand, ctx: CommandContext, args: unknown, envelope: Envelope): Promise<Reply> {
+  private async write(command: WriteCommand, ctx: CommandContext, args: unknown): Promise<Reply> {
     const reason = ctx.state.suspended;
     if (reason !== undefined) throw new CceError(SUSPENDED_STATUS, JSON.stringify(reason));
     const queue = ctx.caller.grant?.queue as QueuedWrite[] | undefined;
