@@ -10,6 +10,7 @@ import { core } from './core.js';
 import { benchGate } from './gate.js';
 import { benchTx } from './tx.js';
 import { benchDevices } from './devices.js';
+import { benchFlash } from './flash.js';
 
 /**
  * A row from figures a section measured itself: only req/s, p99 and its own baseline's req/s are known.
@@ -55,4 +56,14 @@ const devices: BenchSection = {
   },
 };
 
-export const SECTIONS: readonly BenchSection[] = [core, gate, tx, devices];
+const flash: BenchSection = {
+  name: 'flash',
+  async run(ctx) {
+    // Throughput of one 200 MiB file, against `cp` of the same file on the same disk in the same run.
+    const r = await benchFlash({ print: noteOf(ctx) });
+    ctx.report('firmware upload (MiB/s)', figures(r.uploadMiBPerSec, NaN), undefined, `${r.sizeMiB} MiB; ${r.uploadRatioToCp.toFixed(2)}x cp (${r.cpMiBPerSec.toFixed(0)} MiB/s)`);
+    ctx.report('firmware download (MiB/s)', figures(r.downloadMiBPerSec, NaN), undefined, `${r.sizeMiB} MiB; ${r.downloadRatioToCp.toFixed(2)}x cp`);
+  },
+};
+
+export const SECTIONS: readonly BenchSection[] = [core, gate, tx, devices, flash];
