@@ -363,6 +363,10 @@ t.test('FIND, FINDX, GETOBJECT, GETALL', async (t) => {
   // admin (2) and api-admin (3), the identity behind LOGIN tokens, hold adminUser.
   t.strictSame((await admin.cmd('FIND User capabilities = "adminUser"')).body, list('2', '3'));
   t.strictSame((await admin.cmd('FIND User description = "sorttest" Email.aliases ~ "postmaster"')).body, list(s1));
+  // `~` on an array also looks at each element, decoded: anchors work and '+' is a '+', not '%2B'.
+  t.strictSame((await admin.cmd('FIND User description = "sorttest" Email.aliases ~ "^web[+]master$"')).body, list(s1, s2));
+  t.strictSame((await admin.cmd('FIND User description = "sorttest" Email.aliases ~ "2B"')).body, GOODBYE, 'the encoding (web%2Bmaster) is not what is matched');
+  t.strictSame((await admin.cmd({ cmd: 'FINDX', class: 'User', args: { description: 'sorttest' }, regex_args: { 'Email.aliases': '^post' } })).body.data.oidlist, [s1]);
   t.strictSame((await admin.cmd({ cmd: 'FIND User name = "alpha"', format: 'json' })).body.data, { oidlist: [Number(s2)] });
 
   const sorted = async (type: string, prop: string) => (await admin.cmd(`FIND User description = "sorttest" SORTTYPE ${type} SORTPROP ${prop}`)).body.data.oidlist;

@@ -8,7 +8,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
-import { toCceString, whyInvalid } from '../schema/values.js';
+import { decodeArray, toCceString, whyInvalid } from '../schema/values.js';
 import {
   WHY_INVALID_DATA,
   WHY_NOT_UNIQUE,
@@ -102,6 +102,11 @@ export class Store {
     private readonly audit: (e: AuditEntry) => void = () => {},
   ) {
     db.function('cce_regexp', { deterministic: true }, (pattern, value) => (this.regex(String(pattern)).test(String(value)) ? 1 : 0));
+    // On an array property `~` means "any element matches", as `=` means "any element equals".
+    db.function('cce_regexp_any', { deterministic: true }, (pattern, value) => {
+      const re = this.regex(String(pattern));
+      return (decodeArray(String(value)) ?? []).some((e) => re.test(e)) ? 1 : 0;
+    });
     this.st = {
       classOf: db.prepare('SELECT class FROM objects WHERE oid = ?'),
       propsOf: db.prepare('SELECT name, value FROM props WHERE oid = ? AND ns = ?'),
@@ -268,7 +273,7 @@ export class Store {
       let cond: string;
       if (c.op === '~') {
         this.regex(c.value);
-        cond = 'cce_regexp(?, p.value)';
+        cond = prop.array ? 'cce_regexp_any(?, p.value)' : 'cce_regexp(?, p.value)';
         params.push(c.ns, c.name, c.value);
       } else if (prop.array) {
         // Elements are URL-encoded, so '&' delimits them exactly: "any element equals".
