@@ -4,16 +4,14 @@
  * every command sent with that token must carry the same secret from inside the
  * same entry. Comparisons are constant time (SHA-256 digests of equal length).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Refusal } from '../errors.js';
 import type { AccessEntry } from './gate.js';
-import type { Grant } from './secrets.js';
+import { digest, type Grant } from './secrets.js';
 import type { Bans } from './bans.js';
 
 export const CLIENT_SECRET_HEADER = 'x-client-secret';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** The header's value when it was sent exactly once. */
 export function clientSecretOf(headers: Record<string, string | string[] | undefined>): string | undefined {

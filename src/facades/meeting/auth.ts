@@ -18,7 +18,8 @@ import type { Caller } from '../../auth/caller.js';
 import { describeCaller } from '../../auth/caller.js';
 import type { Grant } from '../../auth/secrets.js';
 import { fail } from './replies.js';
-import { DeviceCredentials, digest } from './device-credentials.js';
+import { DeviceCredentials } from './device-credentials.js';
+import { digest } from '../../auth/secrets.js';
 
 export const BEARER_ORIGIN = 'meeting-bearer';
 export const DEVICE_TOKEN_HEADER = 'x-device-token';

@@ -7,16 +7,14 @@
  * and all of them when another process commits to the database (the admin
  * CLI). Heartbeats write other fields, so they keep the entries.
  */
-import { createHash } from 'node:crypto';
 import type { Store } from '../../store/store.js';
 import { DEVICE } from './model.js';
+import { digest } from '../../auth/secrets.js';
 
 const CREDENTIAL_FIELDS = new Set(['device_key', 'token_code', 'revoked']);
 const AUTH_FIELDS = ['token_code', 'revoked'];
 /** Bounded: beyond it the map starts over (a re-read costs ~0.1 ms). */
 const MAX_ENTRIES = 200_000;
-
-export const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export interface DeviceCredential {
   oid: number;
