@@ -5,95 +5,33 @@
  * present or wholly absent, and every COMMIT answered 201 must be present.
  */
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keepAliveClient } from './helpers/keepalive.js';
 import { ADMIN_PASSWORD } from './helpers/daemon.js';
+import { spawnDaemon } from './helpers/child-daemon.js';
 
 const PER_COMMIT = 5000;
 const MAX_ROUNDS = 20;
-// Bounded in time too (tap kills a file after 120 s, and the machine is shared): a round costs 5-10 s.
+// Bounded in time too (a test file has 300 s, and the machine is shared): a round costs 5-10 s.
 const BUDGET_MS = 50_000;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const isTs = import.meta.url.endsWith('.ts');
-// Under tap the test runs as TypeScript: the child gets the same TypeScript loader; compiled, it runs dist/.
-const mainFile = path.join(here, '..', 'src', isTs ? 'main.ts' : 'main.js');
-const loader = process.execArgv.filter((a) => a.includes('typescript'));
-const repoRoot = path.resolve(here, isTs ? '..' : '../..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Child {
-  proc: ChildProcess;
-  exited: Promise<void>;
-  stderr: string[];
-}
-
-function startChild(stateDir: string, port: number): Child {
-  const env: NodeJS.ProcessEnv = {};
-  // Nothing of tap's coverage hooks in the child: it is killed -9 and must not depend on them.
-  for (const [k, v] of Object.entries(process.env)) if (!/^(NODE_OPTIONS|_TAPJS_|TAP|CCED_)/.test(k)) env[k] = v;
-  Object.assign(env, {
-    CCED_STATE_DIR: stateDir,
-    CCED_LISTEN_ADDRESS: `127.0.0.1:${port}`,
-    CCED_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    CCED_DB_SYNCHRONOUS: 'FULL',
-    CCED_LOGGING: 'false',
-    CCED_SCHEMA_DIR: `${path.join(repoRoot, 'schema')},${path.join(repoRoot, 'test', 'fixtures', 'schema')}`,
-  });
-  const proc = spawn(process.execPath, [...loader, mainFile], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const stderr: string[] = [];
-  proc.stderr!.on('data', (c) => stderr.push(String(c)));
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  return { proc, exited, stderr };
-}
-
-async function waitReady(url: string, child: Child): Promise<void> {
-  const c = keepAliveClient(url, 1);
-  try {
-    for (let i = 0; i < 400; i++) {
-      if (child.proc.exitCode !== null) throw new Error(`daemon exited: ${child.stderr.join('')}`);
-      const ok = await c.post({ cmd: 'PING' }).then((r) => r.body.status === 202, () => false);
-      if (ok) return;
-      await sleep(50);
-    }
-    throw new Error('daemon did not start within 20 s');
-  } finally {
-    c.close();
-  }
-}
-
-async function kill(child: Child): Promise<void> {
-  child.proc.kill('SIGKILL');
-  await child.exited;
-}
+const env = {
+  CCED_DB_SYNCHRONOUS: 'FULL',
+  CCED_SCHEMA_DIR: `${path.join(repoRoot, 'schema')},${path.join(repoRoot, 'test', 'fixtures', 'schema')}`,
+};
 
 type Moment = 'before' | 'during' | 'after';
 
 t.test('COMMIT survives kill -9 whole or not at all', async (t) => {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'cced-crash-'));
   t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  let child = startChild(stateDir, port);
-  t.teardown(() => { child.proc.kill('SIGKILL'); });
-  await waitReady(url, child);
+  let child = await spawnDaemon(env, { stateDir });
+  t.teardown(() => child.kill());
 
   const answered201 = new Set<number>();
   const sentCommit = new Set<number>();
@@ -105,7 +43,7 @@ t.test('COMMIT survives kill -9 whole or not at all', async (t) => {
   let unansweredPresent = 0;
   for (let round = 1; round <= MAX_ROUNDS && Date.now() - started < BUDGET_MS; round++) {
     rounds = round;
-    const c = keepAliveClient(url, 16);
+    const c = keepAliveClient(child.url, 16);
     const auth = await c.post({ cmd: 'AUTH', user: 'admin', password: ADMIN_PASSWORD });
     const cred = { user: 'admin', sessionid: auth.body.data.sessionid };
     t.same((await c.post({ cmd: 'BEGIN', ...cred })).body, { status: 201, message: 'BEGIN OK' });
@@ -131,14 +69,13 @@ t.test('COMMIT survives kill -9 whole or not at all', async (t) => {
       if (moment === 'after') await commit;
       else await sleep(Math.random() * commitMs * 1.5);
     }
-    await kill(child);
+    await child.kill();
     c.close();
     t0 = Date.now();
-    child = startChild(stateDir, port);
-    await waitReady(url, child);
+    child = await spawnDaemon(env, { stateDir });
     timing.restart += Date.now() - t0;
 
-    const check = keepAliveClient(url, 4);
+    const check = keepAliveClient(child.url, 4);
     const a = await check.post({ cmd: 'AUTH', user: 'admin', password: ADMIN_PASSWORD });
     const cred2 = { user: 'admin', sessionid: a.body.data.sessionid };
     for (let r = 1; r <= round; r++) {
@@ -154,5 +91,5 @@ t.test('COMMIT survives kill -9 whole or not at all', async (t) => {
   t.ok(rounds >= 2, `${rounds} rounds ran`);
   t.ok(answered201.has(1), 'the measured COMMIT was answered 201');
   t.comment(`rounds=${rounds} moments=${JSON.stringify(moments)} answered201=${answered201.size} unanswered-but-present=${unansweredPresent} commit(5000)=${commitMs}ms queue(5000)/round=${Math.round(timing.queue / rounds)}ms restart=${Math.round(timing.restart / rounds)}ms elapsed=${Date.now() - started}ms`);
-  await kill(child);
+  await child.kill();
 });
