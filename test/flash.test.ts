@@ -6,26 +6,20 @@
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { rawRequest } from './helpers/raw.js';
-import { adminClient, startDaemon, type CceClient, type HttpResult, type TestDaemon } from './helpers/daemon.js';
-import { adminRest, rest, type Rest } from './helpers/meeting.js';
+import { SENTINEL, entries, uploadTo, type FileWorld } from './helpers/files.js';
+import { adminClient, startDaemon, type CceClient, type HttpResult } from './helpers/daemon.js';
+import { adminRest, rest } from './helpers/meeting.js';
 import { pattern, sendMultipart, sha256Of, type Part } from './helpers/multipart.js';
 import { filesForDevice, syncFiles } from '../src/flash/catalog.js';
 import { FlashStorage } from '../src/flash/storage.js';
 import { noneMatch, parseRange, rangeStillValid } from '../src/flash/ranges.js';
 
 const TOKEN = 'device-token-1';
-const SENTINEL = 'SENTINEL-DO-NOT-READ';
 
-interface World {
-  d: TestDaemon;
-  cce: CceClient;
-  admin: Rest;
-  bearer: string;
-  root: string;
-}
+type World = FileWorld;
 
 async function create(cce: CceClient, cls: string, args: Record<string, unknown>): Promise<number> {
   const r = await cce.cmd({ cmd: 'CREATE', class: cls, args, format: 'json' });
@@ -54,18 +48,12 @@ const filePart = (filename: string, content: Buffer | (() => AsyncIterable<Buffe
   name: 'file', filename, content, size,
 });
 
-async function upload(w: World, parts: Part[], headers: Record<string, string> = { authorization: `Bearer ${w.bearer}` }): Promise<HttpResult> {
-  const r = await sendMultipart(`${w.d.url}/api/flash/upload`, parts, { headers });
-  if (r === 'cut') throw new Error('unexpected cut');
-  return r;
-}
+const upload = (w: World, parts: Part[], headers?: Record<string, string>) => uploadTo(w, '/api/flash/upload', parts, headers);
 
 const rawGet = (w: World, rawPath: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(w.d.port, rawPath, headers, method);
 
 const deviceHeaders = { 'x-device-key': 'DEV-0001', 'x-device-token': TOKEN };
 
-/** Everything under a folder, dotfiles included. */
-const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
 
 t.test('upload, list, download, replace, delete', async (t) => {
   const w = await world(t);

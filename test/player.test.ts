@@ -6,26 +6,20 @@
  */
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { rawRequest } from './helpers/raw.js';
-import { adminClient, startDaemon, type CceClient, type HttpResult, type TestDaemon } from './helpers/daemon.js';
-import { login, rest, type Rest } from './helpers/meeting.js';
+import { SENTINEL, entries, uploadTo, type FileWorld } from './helpers/files.js';
+import { adminClient, startDaemon, type HttpResult } from './helpers/daemon.js';
+import { login, rest } from './helpers/meeting.js';
 import { pattern, sendMultipart, sha256Of, type Part } from './helpers/multipart.js';
 import { PlayerMedia } from '../src/player/media.js';
 
 const TOKEN = 'player-token-1';
 const OTHER_TOKEN = 'player-token-2';
-const SENTINEL = 'SENTINEL-DO-NOT-READ';
 const EXTENSIONS = 'mp4, webm, mkv, mov, m4v, jpg, jpeg, png, webp';
 
-interface World {
-  d: TestDaemon;
-  cce: CceClient;
-  admin: Rest;
-  bearer: string;
-  root: string;
-}
+type World = FileWorld;
 
 async function world(t: Test, config: Record<string, string> = {}): Promise<World> {
   const d = await startDaemon({ config });
@@ -43,19 +37,13 @@ async function world(t: Test, config: Record<string, string> = {}): Promise<Worl
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const device = (token = TOKEN) => ({ 'x-device-token': token });
-/** Everything under a folder, dotfiles included. */
-const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
 
 const video = (filename: string, content: Buffer | (() => AsyncIterable<Buffer>), size = Buffer.isBuffer(content) ? content.length : 0): Part => ({
   name: 'video', filename, content, size,
 });
 const field = (name: string, value: string): Part => ({ name, value });
 
-async function upload(w: World, parts: Part[], headers: Record<string, string> = { authorization: `Bearer ${w.bearer}` }): Promise<HttpResult> {
-  const r = await sendMultipart(`${w.d.url}/api/player/upload`, parts, { headers });
-  if (r === 'cut') throw new Error('unexpected cut');
-  return r;
-}
+const upload = (w: World, parts: Part[], headers?: Record<string, string>) => uploadTo(w, '/api/player/upload', parts, headers);
 
 const raw = (w: World, rawPath: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(w.d.port, rawPath, headers, method);
 
