@@ -15,6 +15,7 @@ import { ClientSecrets } from './auth/client-secrets.js';
 import { ACCESS_FILE, syncAccessFile } from './auth/access-file.js';
 import { ensureApiAdmin } from './auth/api-admin.js';
 import { DaemonState } from './state.js';
+import { RequestCounts } from './metrics/request-counts.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { buildServer } from './http/server.js';
 import { COMMAND_TABLE } from '../commands/index.js';
@@ -64,6 +65,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       events: new DeviceEvents(db),
       auth,
       state: new DaemonState(store, writer),
+      requests: new RequestCounts(),
       tokenValid: (grant, req) => clients.tokenValid(grant, req.ip, req.headers),
     };
     const dispatcher = new Dispatcher(services, COMMAND_TABLE);

@@ -62,6 +62,42 @@ function tee(destination: DestinationStream, ring: LogRing): DestinationStream {
   };
 }
 
+/**
+ * pino's isoTime builds a Date and its ISO string for every line; at thousands
+ * of lines a second most lines share their millisecond with the previous one.
+ */
+let stampedMs = -1;
+let stamp = '';
+export function isoTimeCached(): string {
+  const now = Date.now();
+  if (now !== stampedMs) {
+    stampedMs = now;
+    stamp = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return stamp;
+}
+
+/**
+ * stdout, one write(2) per event-loop turn: the lines logged while a turn runs
+ * (a busy daemon answers several requests per turn) are joined and written
+ * synchronously when it ends, so nothing waits in memory across I/O. sonic-boom
+ * does the writing (partial writes, EAGAIN on a full pipe, EPIPE).
+ */
+function stdout(): DestinationStream {
+  const out = pino.destination({ dest: 1, sync: true });
+  const pending: string[] = [];
+  const flush = () => {
+    out.write(pending.join(''));
+    pending.length = 0;
+  };
+  process.once('exit', () => pending.length > 0 && flush());
+  return {
+    write(line: string) {
+      if (pending.push(line) === 1) setImmediate(flush);
+    },
+  };
+}
+
 export function createLogger(config: Pick<Config, 'logging' | 'debuglog'>, destination?: DestinationStream): Logger {
   const level = config.debuglog ? 'debug' : config.logging ? 'info' : 'warn';
   const ring = new LogRing();
@@ -70,9 +106,9 @@ export function createLogger(config: Pick<Config, 'logging' | 'debuglog'>, desti
       level,
       base: { service: 'cced' },
       formatters: { log: censorSecrets },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeCached,
     },
-    tee(destination ?? pino.destination(1), ring),
+    tee(destination ?? stdout(), ring),
   );
   rings.set(log, ring);
   return log;

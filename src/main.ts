@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     if (err) log.error({ err }, 'closing after an error');
     else log.info({ signal }, 'closing');
     await app.close();
+    log.info('closed');
   });
   const { host, port } = config.listen_address;
   await app.server.listen({ host, port });

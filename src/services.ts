@@ -8,6 +8,7 @@ import type { Auth } from './auth/auth.js';
 import type { DaemonState } from './state.js';
 import type { Grant } from './auth/secrets.js';
 import type { RequestInfo } from './dispatch/dispatcher.js';
+import type { RequestCounts } from './metrics/request-counts.js';
 
 export interface Services {
   config: Config;
@@ -18,6 +19,8 @@ export interface Services {
   events: DeviceEvents;
   auth: Auth;
   state: DaemonState;
+  /** Responses by verb and status (src/http/server.ts counts, /api/metrics reads). */
+  requests: RequestCounts;
   /** May this request use this token? (It must come with the client secret of the entry it was issued to.) */
   tokenValid(grant: Grant, req: RequestInfo): boolean;
 }

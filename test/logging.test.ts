@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startDaemon, adminClient, http, CceClient, ADMIN_PASSWORD } from './helpers/daemon.js';
 import { censorSecrets, createLogger, logRingOf } from '../src/log.js';
+import { spawnDaemon } from './helpers/child-daemon.js';
 
 interface Line {
   msg?: string;
@@ -134,4 +135,20 @@ t.test('secret keys are censored three levels deep, and only the objects on the 
   const bare = Object.assign(Object.create(null), { secret: 's' });
   t.strictSame({ ...censorSecrets({ x: bare }).x as object }, { secret: '[redacted]' }, 'objects without a prototype are searched too');
   t.equal(logRingOf(log)!.last(1)[0] + '\n', lines[0], 'the ring holds the line as written, without its newline');
+});
+
+t.test('a real daemon writes its lines to stdout, batched per event-loop turn, and flushes them when it stops', async (t) => {
+  const d = await spawnDaemon();
+  t.teardown(() => d.close());
+  const pings = await Promise.all(Array.from({ length: 30 }, () => http(`${d.url}/v2/cce`, { cmd: 'PING' })));
+  t.same(pings.map((r) => r.status), Array(30).fill(200));
+  await http(`${d.url}/v2/cce`, { cmd: 'AUTH', user: 'admin', password: ADMIN_PASSWORD });
+  await d.close();
+  const lines = d.stdout().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const requests = lines.filter((l) => l.msg === 'request');
+  t.equal(requests.filter((l) => l.verb === 'PING').length, 30, 'every PING line, each whole and on its own line');
+  t.equal(requests.filter((l) => l.verb === 'AUTH').length, 1);
+  t.ok(lines.every((l) => typeof l.time === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(l.time as string)), 'ISO timestamps');
+  t.equal(lines.at(-1)?.msg, 'closed', 'the lines of the shutdown itself are flushed before the process ends');
+  t.notOk(d.stdout().includes(ADMIN_PASSWORD));
 });

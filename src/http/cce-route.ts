@@ -21,7 +21,12 @@ declare module 'fastify' {
 
 export async function cceRoute(app: FastifyInstance, opts: { dispatcher: Dispatcher }): Promise<void> {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  const asBuffer = (_req: unknown, body: Buffer, done: (err: null, body: Buffer) => void) => done(null, body);
+  // The usual types by name as well as '*': fastify caches the parser found for a
+  // named type, but looks the catch-all up again (parsing the header) on every request.
+  for (const type of ['application/json', 'application/x-www-form-urlencoded', '*']) {
+    app.addContentTypeParser(type, { parseAs: 'buffer' }, asBuffer);
+  }
 
   app.post('/v2/cce', async (request, reply) => {
     let body: unknown;

@@ -64,8 +64,11 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
     done();
   });
 
+  // Every response, the gate's refusals and 404s included: counted for /api/metrics and logged.
   // Callback style like the gate: an async hook costs a promise and a microtask per request.
   app.addHook('onResponse', (request, reply, done) => {
+    const status = reply.statusCode;
+    services.requests.add(request.cceVerb ?? request.method, status);
     request.log.info(
       {
         method: request.method,
@@ -74,7 +77,7 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
         // Requests refused before the dispatcher (bad JSON, too large, no route) still say so.
         verb: request.cceVerb ?? '?',
         caller: request.cceCaller ?? 'anonymous',
-        status: reply.statusCode,
+        status,
         ms: Math.round(reply.elapsedTime * 100) / 100,
       },
       'request',

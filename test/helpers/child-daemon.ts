@@ -17,6 +17,8 @@ export interface ChildDaemon {
   stateDir: string;
   /** Resident set size in bytes (VmRSS). */
   rss(): number;
+  /** Everything the daemon wrote to stdout so far (its log lines). */
+  stdout(): string;
   /** SIGKILL: no shutdown of any kind; the state dir stays for a restart. */
   kill(): Promise<void>;
   close(): Promise<void>;
@@ -69,16 +71,17 @@ export function spawnDaemon(env: Record<string, string> = {}, opts: { stateDir?:
     const timer = setTimeout(() => { void close(); reject(new Error(`daemon did not listen within 90 s: ${stderr}`)); }, 90_000);
     child.stderr!.on('data', (c: Buffer) => { stderr += String(c); });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`daemon exited (${code}): ${stderr}`)); });
-    let buf = '';
+    // All of stdout is kept (and the pipe drained, so the daemon never blocks on it).
+    let out = '';
+    let listening = false;
     child.stdout!.on('data', (c: Buffer) => {
-      buf = (buf + String(c)).slice(-4096);
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
+      out += String(c);
+      if (listening) return;
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (!m) return;
+      listening = true;
       clearTimeout(timer);
-      // Keep draining stdout so the daemon never blocks on a full pipe.
-      child.stdout!.removeAllListeners('data');
-      child.stdout!.resume();
-      resolve({ url: m[1]!, pid: child.pid!, stateDir, rss: () => rssOf(child.pid!), kill, close });
+      resolve({ url: m[1]!, pid: child.pid!, stateDir, rss: () => rssOf(child.pid!), stdout: () => out, kill, close });
     });
   });
 }

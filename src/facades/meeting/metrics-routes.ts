@@ -18,7 +18,7 @@ const query = z.object({
 });
 
 export function metricsRoutes(route: Router, s: Services, app: FastifyInstance): void {
-  const prom = new PromMetrics(s, app.server);
+  const prom = new PromMetrics(s);
   app.addHook('onClose', async () => prom.close());
 
   route('GET', '/api/metrics', { access: 'admin', query }, async ({ query, reply }) => {
