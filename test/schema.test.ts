@@ -291,3 +291,9 @@ t.test('ACL expressions', async (t) => {
     t.throws(() => compileAcl(expr, 'user'), { name: 'Error', message: msg }, expr);
   }
 });
+
+t.test('loader: a property named __proto__ is never defined (values objects are keyed by property name)', async (t) => {
+  const dir = fixture(t, { 'a.json': '{"classes":[{"class":"A","properties":{"__proto__":{"type":"int"},"x":{}}}]}' });
+  const props = loadSchema([dir]).classes.get('A')!.namespaces.get('')!.properties;
+  t.same([...props.keys()], ['x']);
+});

@@ -389,3 +389,32 @@ t.test('page totals follow creations, destructions, writes of the ordering prope
   t.equal(total('pa'), 3, 'another process committing is seen');
   db.close();
 });
+
+t.test('GET reads remembered values only while their class is unchanged: own writes, rollbacks, other processes', async (t) => {
+  const dir = t.testdir();
+  const { db, store, writer } = open(openDb(path.join(dir, 'db.sqlite')));
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+  const fullName = (oid: number) => store.get(SYSTEM, oid).values.fullName;
+  const [oid, other] = await writer.submit(() => [store.create(SYSTEM, 'User', { name: 'gv1', fullName: 'One' }), store.create(SYSTEM, 'User', { name: 'gv2' })]);
+  t.equal(fullName(oid!), 'One');
+  await writer.submit(() => store.set(SYSTEM, other!, '', { fullName: 'Other' }));
+  t.equal(fullName(oid!), 'One', 'a write to another object of the class: read again, same value');
+  await writer.submit(() => store.set(SYSTEM, oid!, '', { fullName: 'Two' }));
+  t.equal(fullName(oid!), 'Two', 'its own write is seen at once');
+  await t.rejects(
+    writer.submit(() => {
+      store.set(SYSTEM, oid!, '', { fullName: 'Rolled back' });
+      t.equal(fullName(oid!), 'Rolled back', 'inside the transaction, its own write');
+      throw new Error('undo');
+    }),
+  );
+  t.equal(fullName(oid!), 'Two', 'what a rolled-back transaction read is not remembered');
+  await writer.submit(() => store.destroy(SYSTEM, other!));
+  t.throws(() => store.get(SYSTEM, other!), { message: /UNKNOWN OBJECT/ }, 'a destroyed object is gone, not remembered');
+  const otherDb = openDb(path.join(dir, 'db.sqlite'));
+  await new Writer(otherDb).submit(() => new Store(otherDb, schema).set(SYSTEM, oid!, '', { fullName: 'Three' }));
+  otherDb.close();
+  await nextTurn();
+  t.equal(fullName(oid!), 'Three', 'another process committing is seen from the next event-loop turn on');
+  db.close();
+});

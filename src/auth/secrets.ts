@@ -4,7 +4,7 @@
  * compared in constant time. Sessions slide (each use extends them); tokens do
  * not. Restarting the daemon ends them all.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface Grant {
   readonly kind: 'session' | 'token';
@@ -19,7 +19,8 @@ export interface Grant {
   queue?: unknown[];
 }
 
-export const digest = (secret: string) => createHash('sha256').update(secret).digest();
+/** SHA-256, one-shot (crypto.hash: no Hash object per call, unlike createHash). */
+export const digest = (secret: string): Buffer => hash('sha256', secret, 'buffer') as unknown as Buffer;
 
 /** Constant-time equality of two secrets (compared as digests, so lengths leak nothing); '' never matches. */
 export function sameSecret(given: string, expected: string): boolean {

@@ -6,7 +6,8 @@ import { toJsonValue } from '../schema/values.js';
 
 export function presentValues(ctx: Pick<CommandContext, 'format'>, ns: NamespaceDef, values: Record<string, string>): Record<string, unknown> {
   if (ctx.format !== 'json') return values;
-  const out: Record<string, unknown> = {};
+  // A clone filled in place keeps the fast properties of `values` (see objectData).
+  const out: Record<string, unknown> = { ...values };
   for (const k in values) out[k] = toJsonValue(ns.properties.get(k), values[k]!);
   return out;
 }
@@ -16,14 +17,12 @@ export function presentValues(ctx: Pick<CommandContext, 'format'>, ns: Namespace
  * carries CLASS, CLASSVER, NAMESPACE and OID; a named one CLASSVER and NAMESPACE.
  */
 export function objectData(ctx: Pick<CommandContext, 'format'>, view: ObjectView): Record<string, unknown> {
-  const meta: Record<string, unknown> =
-    view.ns.name === ''
-      ? { CLASS: view.cls.name, CLASSVER: view.cls.version, NAMESPACE: '', OID: ctx.format === 'json' ? view.oid : String(view.oid) }
-      : { CLASSVER: view.ns.version, NAMESPACE: view.ns.name };
-  // Values objects get their keys one by one (V8 dictionary mode): spreading one costs 37-69 µs, a loop ~1 µs.
+  // A literal with a spread keeps V8's fast properties (Store.readable's values have them); adding the
+  // values key by key to the meta object would turn it into a slow dictionary past a dozen keys.
   const values = presentValues(ctx, view.ns, view.values);
-  for (const k in values) meta[k] = values[k];
-  return meta;
+  return view.ns.name === ''
+    ? { CLASS: view.cls.name, CLASSVER: view.cls.version, NAMESPACE: '', OID: ctx.format === 'json' ? view.oid : String(view.oid), ...values }
+    : { CLASSVER: view.ns.version, NAMESPACE: view.ns.name, ...values };
 }
 
 /** Oids as the reference lists them: strings (numbers with "format":"json"). */

@@ -71,6 +71,9 @@ export interface ObjectView {
 }
 
 const MAX_FIND_STATEMENTS = 256;
+/** Namespaces whose stored values are remembered (see storedValues()). */
+const MAX_STORED_VIEWS = 10_000;
+const MAX_SHAPES_PER_NAMESPACE = 64;
 const NOTHING_STORED: Record<string, unknown> = Object.freeze({});
 const MAX_REGEX_LENGTH = 1024;
 
@@ -95,6 +98,8 @@ export class Store {
   private readonly pagedBy = new Set<string>();
   private readonly pageTotals = new Map<string, { revision: number; total: number }>();
   private readonly dataVersion: Statement;
+  private readonly shapes = new WeakMap<NamespaceDef, Map<string, Record<string, string>>>();
+  private readonly storedViews = new Map<string, { revision: number; cls: ClassDef; values: Record<string, unknown> }>();
 
   constructor(
     readonly db: Db,
@@ -195,11 +200,33 @@ export class Store {
 
   /** One namespace of an object, filtered by the subject's read ACLs. */
   get(subject: AclSubject, oid: number, ns = ''): ObjectView {
+    const { cls, values } = this.storedValues(oid, ns);
+    const nsDef = this.namespaceDef(cls, ns);
+    return { cls, ns: nsDef, oid, values: this.readable(subject, oid, nsDef, values) };
+  }
+
+  /**
+   * One namespace's stored values, remembered until its class changes (any
+   * write to the class, here or by another process): the objects read most
+   * (callers' own User objects, device types) are written rarely, and the one
+   * statement a GET needs costs more than the rest of it together (a WAL read
+   * lock each time). Bounded. Never filled inside a transaction, whose writes
+   * may still be rolled back; read there only while the class is unchanged,
+   * that is, equal to what is committed.
+   */
+  private storedValues(oid: number, ns: string): { cls: ClassDef; values: Record<string, unknown> } {
+    const key = `${oid}\0${ns}`;
+    const known = this.storedViews.get(key);
+    if (known !== undefined && known.revision === this.revision(known.cls.name)) return known;
     const row = this.st.classAndNs!.get(ns, oid) as [string, string] | undefined;
     if (!row) throw unknownObject(oid);
     const cls = this.classDef(row[0]);
-    const nsDef = this.namespaceDef(cls, ns);
-    return { cls, ns: nsDef, oid, values: this.readable(subject, oid, nsDef, JSON.parse(row[1]) as Record<string, unknown>) };
+    const view = { revision: this.revision(cls.name), cls, values: JSON.parse(row[1]) as Record<string, unknown> };
+    if (!this.db.inTransaction) {
+      if (this.storedViews.size >= MAX_STORED_VIEWS) this.storedViews.clear();
+      this.storedViews.set(key, view);
+    }
+    return view;
   }
 
   /** Main-namespace values with no ACL applied, for internal decisions (who is this caller?). */
@@ -241,13 +268,38 @@ export class Store {
    * (`constructor`) is never taken for a stored property.
    */
   private readable(subject: AclSubject, oid: number, nsDef: NamespaceDef, stored: Record<string, unknown>): Record<string, string> {
-    const out: Record<string, string> = {};
+    let hidden = '';
+    for (const prop of nsDef.properties.values()) if (!prop.readacl(subject, oid)) hidden += `${prop.name}\0`;
+    const out = { ...this.shape(nsDef, hidden) };
     for (const prop of nsDef.properties.values()) {
-      if (!prop.readacl(subject, oid)) continue;
+      if (hidden !== '' && !prop.readacl(subject, oid)) continue;
       const value = stored[prop.name];
       out[prop.name] = prop.writeOnly ? '' : typeof value === 'string' ? value : prop.default;
     }
     return out;
+  }
+
+  /**
+   * The keys of a namespace but `hidden` (names, each followed by \0), in
+   * schema order, with '' values: what readable() clones and fills. Made by
+   * JSON.parse, whose objects have V8's fast properties, and a clone filled
+   * key by key keeps them; an object built up key by key turns into a slow
+   * dictionary past a dozen keys, and JSON.stringify of the reply holding it
+   * then costs several times more.
+   */
+  private shape(nsDef: NamespaceDef, hidden: string): Record<string, string> {
+    let byHidden = this.shapes.get(nsDef);
+    if (byHidden === undefined) this.shapes.set(nsDef, (byHidden = new Map()));
+    let shape = byHidden.get(hidden);
+    if (shape === undefined) {
+      const skip = new Set(hidden.split('\0'));
+      const keys = [...nsDef.properties.keys()].filter((k) => !skip.has(k));
+      shape = JSON.parse(JSON.stringify(Object.fromEntries(keys.map((k) => [k, ''])))) as Record<string, string>;
+      // Bounded: one shape per combination of read ACL outcomes met.
+      if (byHidden.size >= MAX_SHAPES_PER_NAMESPACE) byHidden.clear();
+      byHidden.set(hidden, shape);
+    }
+    return shape;
   }
 
   /** Oids of a class matching every criterion, sorted as asked (oid order otherwise). */
@@ -524,10 +576,25 @@ export class Store {
     return this.externalVersion() * 2 ** 32 + (this.revisions.get(className) ?? 0);
   }
 
-  /** SQLite's data_version: changes when another connection (the admin CLI) commits to the file. */
+  /**
+   * SQLite's data_version: changes when another connection (the admin CLI)
+   * commits to the file. Read once per event-loop turn: each read is a read
+   * transaction of its own (~2-7 µs of WAL locking), and the requests served in
+   * one turn are concurrent anyway, so a commit by another process is seen by
+   * every request that arrives after it.
+   */
   externalVersion(): number {
-    return this.dataVersion.get() as number;
+    if (this.externalSeen === undefined) {
+      this.externalSeen = this.dataVersion.get() as number;
+      setImmediate(this.forgetExternal);
+    }
+    return this.externalSeen;
   }
+
+  private externalSeen: number | undefined;
+  private readonly forgetExternal = () => {
+    this.externalSeen = undefined;
+  };
 
   private changed(e: AuditEntry): void {
     this.revisions.set(e.class, (this.revisions.get(e.class) ?? 0) + 1);
