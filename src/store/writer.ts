@@ -10,6 +10,7 @@
  */
 import { close, closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { CceError, badParameters } from '../errors.js';
 
@@ -70,11 +71,19 @@ const DIRECT: TxScope = {
  * revoked sessions) run at COMMIT, so the daemon's memory follows what
  * readers see. An fsync error leaves durability unknown: the batch is
  * refused (306) and so is every later write until restart.
+ *
+ * While an fsync is in flight the Writer holds the next batch back and
+ * commits it when the fsync ends (whenIdle): a write arriving meanwhile would
+ * wait for the next fsync anyway, so its acknowledgement comes no later, and
+ * under load the batches grow instead of the commits multiplying (each commit
+ * appends whole pages to the WAL: ten one-row commits write the same B-tree
+ * pages ten times, and each is one more fsync to do).
  */
 class WalSync {
   private readonly fd: number;
   private running = false;
   private waiting: ((err: unknown) => void)[] = [];
+  private idle: (() => void)[] = [];
   private failed: unknown;
 
   constructor(db: Db) {
@@ -100,6 +109,12 @@ class WalSync {
     if (!this.running) this.start();
   }
 
+  /** Calls `fn` when no fsync is in flight: on the next turn of the event loop, or when the running one ends. */
+  whenIdle(fn: () => void): void {
+    if (this.running) this.idle.push(fn);
+    else setImmediate(fn);
+  }
+
   close(): void {
     close(this.fd, () => {});
   }
@@ -112,7 +127,10 @@ class WalSync {
       this.running = false;
       if (err) this.failed ??= err;
       for (const done of batch) done(this.failed);
-      if (this.waiting.length) this.start();
+      if (this.waiting.length) return this.start();
+      const idle = this.idle;
+      this.idle = [];
+      for (const fn of idle) fn();
     });
   }
 }
@@ -132,6 +150,7 @@ export class Writer {
   private readonly commit;
   private readonly rollback;
   private readonly wal: WalSync | undefined;
+  private readonly savepoints: { begin: Statement; release: Statement; undo: Statement }[] = [];
   /** Transactions committed so far (the metrics read it). */
   commits = 0;
 
@@ -157,7 +176,8 @@ export class Writer {
       this.pending.push({ run: () => m(scope), resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        if (this.wal) this.wal.whenIdle(this.flushPending);
+        else setImmediate(this.flushPending);
       }
     });
   }
@@ -167,12 +187,12 @@ export class Writer {
    * writes are undone, and so are the side effects it registered.
    */
   savepoint<R>(fn: () => R): R {
-    const name = `sp${this.depth++}`;
-    this.db.exec(`SAVEPOINT ${name}`);
+    const sp = this.savepointStatements(this.depth++);
+    sp.begin.run();
     this.effects.push([]);
     try {
       const r = fn();
-      this.db.exec(`RELEASE ${name}`);
+      sp.release.run();
       const done = this.effects.pop()!;
       const outer = this.effects.at(-1);
       // With no transaction around it, this RELEASE was the commit: its effects are due now.
@@ -180,13 +200,27 @@ export class Writer {
       else for (const effect of done) effect();
       return r;
     } catch (err) {
-      this.db.exec(`ROLLBACK TO ${name}`);
-      this.db.exec(`RELEASE ${name}`);
+      sp.undo.run();
+      sp.release.run();
       this.effects.pop();
       throw err;
     } finally {
       this.depth--;
     }
+  }
+
+  /** The statements of the savepoint at one nesting depth, prepared once (db.exec would parse them each time). */
+  private savepointStatements(depth: number): { begin: Statement; release: Statement; undo: Statement } {
+    let sp = this.savepoints[depth];
+    if (sp === undefined) {
+      const name = `sp${depth}`;
+      sp = this.savepoints[depth] = {
+        begin: this.db.prepare(`SAVEPOINT ${name}`),
+        release: this.db.prepare(`RELEASE ${name}`),
+        undo: this.db.prepare(`ROLLBACK TO ${name}`),
+      };
+    }
+    return sp;
   }
 
   /**
@@ -199,6 +233,8 @@ export class Writer {
     if (frame) frame.push(effect);
     else effect(); // outside any transaction (start-up, tests): nothing can undo it
   }
+
+  private readonly flushPending = () => this.flush();
 
   private flush(): void {
     const jobs = this.pending;
