@@ -8,6 +8,7 @@ import path from 'node:path';
 import { startDaemon, adminClient, http, CceClient, ADMIN_PASSWORD } from './helpers/daemon.js';
 import { censorSecrets, createLogger, logRingOf } from '../src/log.js';
 import { spawnDaemon } from './helpers/child-daemon.js';
+import { lazyChildLogger } from '../src/http/lazy-logger.js';
 
 interface Line {
   msg?: string;
@@ -151,4 +152,34 @@ t.test('a real daemon writes its lines to stdout, batched per event-loop turn, a
   t.ok(lines.every((l) => typeof l.time === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(l.time as string)), 'ISO timestamps');
   t.equal(lines.at(-1)?.msg, 'closed', 'the lines of the shutdown itself are flushed before the process ends');
   t.notOk(d.stdout().includes(ADMIN_PASSWORD));
+});
+
+t.test('request.log makes its child (with the reqId binding) only when a request logs at an enabled level', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger({ logging: true, debuglog: false }, { write: (l: string) => void lines.push(l) });
+  const made: unknown[] = [];
+  const counting = Object.assign(Object.create(log), { child: (b: object, o?: object) => (made.push(b), log.child(b, o)) });
+  const lazy = lazyChildLogger(counting, { reqId: 'req-7' }, {});
+  t.equal(lazy.level, 'info');
+  t.notOk((lazy as unknown as typeof log).isLevelEnabled('debug'));
+  lazy.debug('not logged at info');
+  t.same([made.length, lines.length], [0, 0], 'a disabled level: no child, no line');
+  lazy.warn({ ip: '127.0.0.2' }, 'refused');
+  lazy.info('again');
+  t.equal(made.length, 1, 'one child, made at the first line');
+  const [first, second] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.match(first, { level: 40, reqId: 'req-7', ip: '127.0.0.2', msg: 'refused' });
+  t.match(second, { level: 30, reqId: 'req-7', msg: 'again' });
+  const grand = lazy.child({ sub: 1 });
+  grand.error('nested');
+  t.match(JSON.parse(lines[2]!), { reqId: 'req-7', sub: 1, msg: 'nested' });
+  lazy.level = 'debug';
+  lazy.debug('now logged');
+  t.equal(JSON.parse(lines[3]!).msg, 'now logged', 'a level set on request.log applies to it');
+  t.equal(log.level, 'info', 'and not to the daemon');
+  t.ok((lazy as unknown as typeof log).isLevelEnabled('debug'));
+  for (const m of ['fatal', 'trace'] as const) lazy[m]('x');
+  t.equal(lines.length, 5, 'fatal logged, trace not');
+  lazy.silent('nothing');
+  t.equal(lines.length, 5);
 });

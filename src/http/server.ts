@@ -14,6 +14,7 @@ import { cceRoute } from './cce-route.js';
 import { meetingFacade } from '../facades/meeting/plugin.js';
 import { Refusal } from '../errors.js';
 import { sendRefusal } from './refusal.js';
+import { lazyChildLogger } from './lazy-logger.js';
 
 export interface ServerParts {
   services: Services;
@@ -37,6 +38,7 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
     loggerInstance: log,
     // One line per request comes from the onResponse hook below, with the verb and the caller.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: config.max_body_bytes,
     trustProxy: config.trusted_proxies.length > 0 ? config.trusted_proxies : false,
     ...(tls ? { https: tls } : {}),
@@ -69,8 +71,10 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
   app.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     services.requests.add(request.cceVerb ?? request.method, status);
-    request.log.info(
+    // Through the daemon's logger, naming the request id itself: no child logger for the common request.
+    log.info(
       {
+        reqId: request.id,
         method: request.method,
         url: request.routeOptions.url ?? request.url.split('?')[0],
         ip: request.ip,
