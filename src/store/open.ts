@@ -6,6 +6,7 @@ import { loadSchema } from '../schema/loader.js';
 import { openDb, type Db } from './db.js';
 import { Store } from './store.js';
 import { Writer } from './writer.js';
+import { backfillDefaults } from './backfill.js';
 
 export interface OpenStore {
   db: Db;
@@ -17,6 +18,8 @@ export function openStore(config: Config, log: Logger): OpenStore {
   mkdirSync(config.state_dir, { recursive: true, mode: 0o700 });
   const schema = loadSchema(config.schema_dir);
   const db = openDb(config.db_path, { synchronous: config.db_synchronous });
+  const filled = backfillDefaults(db, schema);
+  if (filled.rows > 0) log.info({ properties: filled.properties, rows: filled.rows }, 'stored the defaults of new schema properties for existing objects');
   // FULL: commits are fsynced off the event loop, and acknowledged only once durable (see WalSync in writer.ts).
   const syncWal = config.db_synchronous === 'FULL' && config.db_path !== ':memory:';
   const writer = new Writer(db, (err) => log.error({ err }, 'commit failed'), { syncWal });
