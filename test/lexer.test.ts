@@ -151,6 +151,14 @@ t.test('lex(quote(s)) gives back exactly s', async (t) => {
 
 t.test('a lone surrogate does not round-trip (documents the limit of the property above)', async (t) => {
   t.same(lex(quote('a\uD800b')), [str('a\uFFFDb')]);
+  t.same(lex('"a\uDC00b" "\\101\uD800"'), [str('a\uFFFDb'), str('A\uFFFD')], 'the same with and without escapes');
+});
+
+t.test('many quoted values in one line (each string is searched only to its own end)', async (t) => {
+  const values = Array.from({ length: 20_000 }, (_, i) => `v${i}`);
+  const tokens = lex(`SET 1 ${values.map((v, i) => `p${i}="${v}"`).join(' ')}`);
+  t.equal(tokens.length, 2 + values.length * 3);
+  t.same(tokens.at(-1), str(values.at(-1)!));
 });
 
 // Regression: spreading a long string's bytes into Array#push overflowed the call stack above ~120 kB.

@@ -21,7 +21,8 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '"': '"', '\\': '\\',
 };
 
-const isWordChar = (c: string) => /[A-Za-z0-9+_$-]/.test(c);
+/** A bare word, matched where the lexer stands (sticky): one match per word, not one test per character. */
+const WORD = /[A-Za-z0-9+_$-]+/y;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
@@ -39,10 +40,11 @@ export function lex(line: string): Token[] {
     }
     if (c === '~' || c === '.') { tokens.push({ type: 'op', value: c }); i++; continue; }
     if (c === '"') { i = readQuoted(line, i + 1, tokens); continue; }
-    if (isWordChar(c)) {
-      const start = i;
-      while (i < line.length && isWordChar(line[i]!)) i++;
-      tokens.push({ type: 'word', value: line.slice(start, i) });
+    WORD.lastIndex = i;
+    const word = WORD.exec(line);
+    if (word !== null) {
+      tokens.push({ type: 'word', value: word[0] });
+      i += word[0].length;
       continue;
     }
     throw parseError(`unexpected character ${JSON.stringify(c)} at ${i}`);
@@ -52,6 +54,14 @@ export function lex(line: string): Token[] {
 
 /** Reads a quoted string whose body starts at `i`; returns the index after the closing quote. */
 function readQuoted(line: string, i: number, tokens: Token[]): number {
+  // Most values have no escape: their text is the value (lone surrogates made U+FFFD, as the UTF-8 path below does).
+  // (Only the body is searched for a backslash: each string's own length, never the rest of the line.)
+  const close = line.indexOf('"', i);
+  const body = close === -1 ? '' : line.slice(i, close);
+  if (close !== -1 && !body.includes('\\')) {
+    tokens.push({ type: 'string', value: body.toWellFormed() });
+    return close + 1;
+  }
   let out = '';
   // Octal escapes produce raw bytes, so the value is assembled as bytes and decoded as UTF-8 at the end.
   // Chunks, not a spread into push(): spreading a long string's bytes overflows the call stack.

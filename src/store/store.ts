@@ -345,17 +345,18 @@ export class Store {
       params.push(sort.ns, sort.name);
     }
     sql += ' ORDER BY oid';
-    let rows = this.findStatement(sql).all(...params) as { oid: number; sortvalue?: string | null }[];
-    if (!subject.admin) {
-      // A caller must not find objects through a property it may not read (no oracle on secrets).
-      rows = rows.filter((r) => props.every((p) => p.readacl(subject, r.oid)));
+    // A caller must not find objects through a property it may not read (no oracle on secrets).
+    const readable = (oid: number) => subject.admin || props.every((p) => p.readacl(subject, oid));
+    if (!sortProp) {
+      // Oids only: plucked numbers, no row object per hit.
+      const oids = this.findStatement(sql, true).all(...params) as number[];
+      return subject.admin ? oids : oids.filter(readable);
     }
-    if (sortProp) {
-      const cmp = compareBy(q.sorttype ?? 'ascii');
-      // A value the caller may not read sorts as '': the order must not reveal it either.
-      const keyOf = (r: { oid: number; sortvalue?: string | null }) => (sortProp.readacl(subject, r.oid) ? (r.sortvalue ?? '') : '');
-      rows.sort((a, b) => cmp(keyOf(a), keyOf(b)) || a.oid - b.oid);
-    }
+    const rows = (this.findStatement(sql).all(...params) as { oid: number; sortvalue: string | null }[]).filter((r) => readable(r.oid));
+    const cmp = compareBy(q.sorttype ?? 'ascii');
+    // A value the caller may not read sorts as '': the order must not reveal it either.
+    const keyOf = (r: { oid: number; sortvalue: string | null }) => (sortProp.readacl(subject, r.oid) ? (r.sortvalue ?? '') : '');
+    rows.sort((a, b) => cmp(keyOf(a), keyOf(b)) || a.oid - b.oid);
     return rows.map((r) => r.oid);
   }
 
@@ -608,12 +609,14 @@ export class Store {
     this.memberships.set(key, (this.memberships.get(key) ?? 0) + 1);
   }
 
-  private findStatement(sql: string): Statement {
-    let s = this.findStatements.get(sql);
+  private findStatement(sql: string, pluck = false): Statement {
+    const key = pluck ? `pluck\0${sql}` : sql;
+    let s = this.findStatements.get(key);
     if (!s) {
       if (this.findStatements.size >= MAX_FIND_STATEMENTS) this.findStatements.clear();
       s = this.db.prepare(sql);
-      this.findStatements.set(sql, s);
+      if (pluck) s.pluck();
+      this.findStatements.set(key, s);
     }
     return s;
   }
