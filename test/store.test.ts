@@ -409,12 +409,20 @@ t.test('GET reads remembered values only while their class is unchanged: own wri
     }),
   );
   t.equal(fullName(oid!), 'Two', 'what a rolled-back transaction read is not remembered');
+  t.same([store.exists(other!), store.objectClass(other!).name], [true, 'User']);
   await writer.submit(() => store.destroy(SYSTEM, other!));
   t.throws(() => store.get(SYSTEM, other!), { message: /UNKNOWN OBJECT/ }, 'a destroyed object is gone, not remembered');
+  t.notOk(store.exists(other!), 'nor is its class');
+  t.throws(() => store.objectClass(other!), { message: /UNKNOWN OBJECT/ });
+  t.ok(store.exists(oid!));
   const otherDb = openDb(path.join(dir, 'db.sqlite'));
-  await new Writer(otherDb).submit(() => new Store(otherDb, schema).set(SYSTEM, oid!, '', { fullName: 'Three' }));
-  otherDb.close();
+  const otherStore = new Store(otherDb, schema);
+  await new Writer(otherDb).submit(() => otherStore.set(SYSTEM, oid!, '', { fullName: 'Three' }));
   await nextTurn();
   t.equal(fullName(oid!), 'Three', 'another process committing is seen from the next event-loop turn on');
+  await new Writer(otherDb).submit(() => otherStore.destroy(SYSTEM, oid!));
+  otherDb.close();
+  await nextTurn();
+  t.notOk(store.exists(oid!), 'and so is its destruction');
   db.close();
 });

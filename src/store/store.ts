@@ -99,6 +99,7 @@ export class Store {
   private readonly pageTotals = new Map<string, { revision: number; total: number }>();
   private readonly dataVersion: Statement;
   private readonly shapes = new WeakMap<NamespaceDef, Map<string, Record<string, string>>>();
+  private readonly oidClasses = new Map<number, { name: string; revision: number }>();
   private readonly storedViews = new Map<string, { revision: number; cls: ClassDef; values: Record<string, unknown> }>();
 
   constructor(
@@ -183,13 +184,35 @@ export class Store {
 
   /** The class of an existing object, or 300. */
   objectClass(oid: number): ClassDef {
-    const row = this.st.classOf!.get(oid) as { class: string } | undefined;
-    if (!row) throw unknownObject(oid);
-    return this.classDef(row.class);
+    const name = this.className(oid);
+    if (name === undefined) throw unknownObject(oid);
+    return this.classDef(name);
   }
 
   exists(oid: number): boolean {
-    return this.st.classOf!.get(oid) !== undefined;
+    return this.className(oid) !== undefined;
+  }
+
+  /**
+   * The class name of an object, remembered: an object never changes class and
+   * oids are never reused, so only a destruction (counted per class, with
+   * creations, in `memberships`) or another process's commit can make it stale.
+   * Not filled inside a transaction (its creations may be rolled back).
+   */
+  private className(oid: number): string | undefined {
+    const known = this.oidClasses.get(oid);
+    if (known !== undefined && known.revision === this.membershipRevision(known.name)) return known.name;
+    const row = this.st.classOf!.get(oid) as { class: string } | undefined;
+    if (row === undefined) return undefined;
+    if (!this.db.inTransaction) {
+      if (this.oidClasses.size >= MAX_STORED_VIEWS) this.oidClasses.clear();
+      this.oidClasses.set(oid, { name: row.class, revision: this.membershipRevision(row.class) });
+    }
+    return row.class;
+  }
+
+  private membershipRevision(className: string): number {
+    return this.externalVersion() * 2 ** 32 + (this.memberships.get(className) ?? 0);
   }
 
   /** Named namespaces (without the main one) of an object (digits) or a class. */
