@@ -71,8 +71,10 @@ export interface ObjectView {
 }
 
 const MAX_FIND_STATEMENTS = 256;
-/** Namespaces whose stored values are remembered (see storedValues()). */
-const MAX_STORED_VIEWS = 10_000;
+/** Namespaces whose stored values are remembered (see storedValues()): a few MiB at most. */
+const MAX_STORED_VIEWS = 4096;
+/** Oids whose class is remembered (see className()): ~100 bytes each. */
+const MAX_OID_CLASSES = 100_000;
 const MAX_SHAPES_PER_NAMESPACE = 64;
 const NOTHING_STORED: Record<string, unknown> = Object.freeze({});
 const MAX_REGEX_LENGTH = 1024;
@@ -205,7 +207,7 @@ export class Store {
     const row = this.st.classOf!.get(oid) as { class: string } | undefined;
     if (row === undefined) return undefined;
     if (!this.db.inTransaction) {
-      if (this.oidClasses.size >= MAX_STORED_VIEWS) this.oidClasses.clear();
+      if (this.oidClasses.size >= MAX_OID_CLASSES) this.oidClasses.clear();
       this.oidClasses.set(oid, { name: row.class, revision: this.membershipRevision(row.class) });
     }
     return row.class;
