@@ -127,18 +127,18 @@ export interface CceReply {
   data?: Record<string, any>;
 }
 
-export async function cce(target: Pick<Target, 'url'>, body: CceBody): Promise<CceReply> {
+export async function cce(target: Pick<Target, 'url'>, body: CceBody, headers: Record<string, string> = {}): Promise<CceReply> {
   const res = await fetch(`${target.url}/v2/cce`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
   return (await res.json()) as CceReply;
 }
 
 /** Throws unless the daemon answers `body` with `status`: a benchmark of error replies measures nothing. */
-export async function expectStatus(target: Pick<Target, 'url'>, body: CceBody, status: number): Promise<CceReply> {
-  const reply = await cce(target, body);
+export async function expectStatus(target: Pick<Target, 'url'>, body: CceBody, status: number, headers: Record<string, string> = {}): Promise<CceReply> {
+  const reply = await cce(target, body, headers);
   if (reply.status !== status) {
     throw new Error(`${body.cmd.split(' ')[0]}: expected status ${status}, got ${JSON.stringify(reply).slice(0, 300)}`);
   }
@@ -266,7 +266,8 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<BenchDaemon
  * Writes into a running daemon's store from this process: its SQLite file
  * opened a second time (WAL allows it), the same schema, and the Store API in
  * ONE writer transaction, so seeding 100,000 objects costs one commit. The
- * daemon keeps no object cache, so it then reads them like any others.
+ * daemon sees another connection's commit (SQLite's data_version) and drops
+ * whatever it remembered, so it then reads them like any others.
  */
 export async function seedStore<R>(d: BenchDaemon, fill: (store: Store) => R): Promise<R> {
   const db = openDb(d.dbPath);
@@ -308,6 +309,8 @@ export interface LoadOptions {
   warmup: number;
   connections: number;
   pipelining: number;
+  /** Extra request headers (X-Client-Secret), sent to the bare handler too so both get the same bytes. */
+  headers?: Record<string, string>;
 }
 
 /** utime + stime of a process in seconds, from /proc/<pid>/stat (clock ticks of 1/100 s on Linux). */
@@ -322,14 +325,14 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-async function fire(url: string, requests: CceBody[], o: { duration: number; connections: number; pipelining: number }) {
+async function fire(url: string, requests: CceBody[], o: Omit<LoadOptions, 'warmup'>) {
   return autocannon({
     url: `${url}/v2/cce`,
     connections: o.connections,
     pipelining: o.pipelining,
     duration: o.duration,
     // Each connection cycles through the bodies in order.
-    requests: requests.map((b) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) })),
+    requests: requests.map((b) => ({ method: 'POST', headers: { 'content-type': 'application/json', ...o.headers }, body: JSON.stringify(b) })),
   });
 }
 

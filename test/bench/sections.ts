@@ -1,13 +1,13 @@
 /**
  * The sections `npm run bench` runs, in order. A new one is one import and one
  * line here; each receives a BenchContext (lib.ts) and reports rows with it.
- * gate, tx and devices were written with their own entry points (their own
+ * tx, devices and flash were written with their own entry points (their own
  * servers and baselines, figures printed as lines); small adapters below turn
  * their results into rows and their lines into notes.
  */
 import type { BenchContext, BenchSection, Measured } from './lib.js';
 import { core } from './core.js';
-import { benchGate } from './gate.js';
+import { gate } from './gate.js';
 import { benchTx } from './tx.js';
 import { benchDevices } from './devices.js';
 import { benchFlash } from './flash.js';
@@ -25,17 +25,6 @@ const halfDuration = (ctx: BenchContext) => Math.max(2, Math.round(ctx.options.d
 
 /** Their printed lines start with the section's name, which the notes already show. */
 const noteOf = (ctx: BenchContext) => (line: string) => ctx.note(line.replace(/^\w+: /, ''));
-
-const gate: BenchSection = {
-  name: 'gate',
-  async run(ctx) {
-    // Its daemons run in this process, so it measures its own in-process bare handler: the ratio compares like with like.
-    const r = await benchGate({ connections: ctx.options.connections, duration: halfDuration(ctx), print: noteOf(ctx) });
-    ctx.report('GET 1 (token + client secret)', figures(r.token.rps, r.token.p99Ms, r.bareRps), 0.7, 'in-process daemon and bare handler');
-    ctx.report('GET 1 (session)', figures(r.session.rps, r.session.p99Ms, r.bareRps), undefined, 'in-process, for comparison');
-    ctx.report('AUTH (argon2id)', figures(r.auth.perSecond, r.auth.p99Ms), undefined, 'low by design');
-  },
-};
 
 const tx: BenchSection = {
   name: 'tx',
