@@ -247,7 +247,8 @@ export class Store {
     if (!row) throw unknownObject(oid);
     const cls = this.classDef(row[0]);
     const view = { revision: this.revision(cls.name), cls, values: JSON.parse(row[1]) as Record<string, unknown> };
-    if (!this.db.inTransaction) {
+    // Only real namespaces are remembered: a caller naming made-up ones must not fill (and flush) the map.
+    if (!this.db.inTransaction && cls.namespaces.has(ns)) {
       if (this.storedViews.size >= MAX_STORED_VIEWS) this.storedViews.clear();
       this.storedViews.set(key, view);
     }
