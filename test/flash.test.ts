@@ -423,5 +423,36 @@ t.test('renaming a device type through the catalog takes its firmware folder alo
   t.equal((await w.admin.put(`/api/device-types/${id}`, { name: 'taken' })).status, 200);
   t.ok(existsSync(path.join(w.root, 'rpi5', 'prod', 'fw.bin')), 'an existing folder is never overwritten');
   const storage = new FlashStorage(w.root);
-  t.equal(await storage.renameFolder('absent', 'elsewhere'), false, 'no old folder: nothing to move');
+  t.equal(storage.renameFolderSync('absent', 'elsewhere'), false, 'no old folder: nothing to move');
+});
+
+t.test('renaming a device type by /v2/cce SET, alone or in a COMMIT, does what the catalog path does; a rolled-back one does nothing', async (t) => {
+  const w = await world(t);
+  const content = Buffer.from('renamed by SET');
+  t.equal((await upload(w, [...fields(), filePart('fw.bin', content)])).status, 200);
+  const id = (await w.cce.cmd({ cmd: 'FINDX', class: 'DeviceType', args: { name: 'rpi4' } })).body.data.oidlist[0];
+  const findx = async (cls: string, type: string) => (await w.cce.cmd({ cmd: 'FINDX', class: cls, args: { device_type: type } })).body.data?.oidlist?.length ?? 0;
+
+  t.equal((await w.cce.cmd({ cmd: 'BEGIN' })).status, 200);
+  await w.cce.cmd(`SET ${id} name = "rpi6"`);
+  await w.cce.cmd('SET 999999 name = "nobody"');
+  t.equal((await w.cce.cmd({ cmd: 'COMMIT' })).status, 409);
+  t.ok(existsSync(path.join(w.root, 'rpi4', 'prod', 'fw.bin')), 'a rolled-back rename moves no folder');
+  t.same([await findx('Distribution', 'rpi4'), await findx('Device', 'rpi4')], [2, 1], 'nor any reference');
+  t.notOk(w.d.logs.some((l) => l.includes('"audit":"FLASH_RENAME"')));
+
+  t.equal((await w.cce.cmd(`SET ${id} name = "rpi6"`)).status, 200);
+  t.notOk(existsSync(path.join(w.root, 'rpi4')), 'the old folder is gone');
+  t.same(readFileSync(path.join(w.root, 'rpi6', 'prod', 'fw.bin')), content, 'the firmware moved with it');
+  t.same([await findx('Distribution', 'rpi6'), await findx('Device', 'rpi6'), await findx('Distribution', 'rpi4')], [2, 1, 0], 'distributions and devices follow');
+  t.same((await w.admin.get('/api/flash/DEV-0001/distribution-files')).body.files, ['fw.bin']);
+
+  t.equal((await w.cce.cmd({ cmd: 'BEGIN' })).status, 200);
+  await w.cce.cmd(`SET ${id} name = "rpi7"`);
+  t.equal((await w.cce.cmd({ cmd: 'COMMIT' })).status, 200);
+  t.ok(existsSync(path.join(w.root, 'rpi7', 'prod', 'fw.bin')), 'inside a COMMIT too');
+  t.same([await findx('Device', 'rpi7'), await findx('Device', 'rpi6')], [1, 0]);
+  t.equal(w.d.logs.filter((l) => l.includes('"audit":"FLASH_RENAME"') && l.includes('"moved":true')).length, 2);
+  t.equal((await w.cce.cmd(`SET ${id} platform = "arm64" name = "rpi7"`)).status, 200);
+  t.equal(w.d.logs.filter((l) => l.includes('"audit":"FLASH_RENAME"')).length, 2, 'a SET that leaves the name as it is renames nothing');
 });

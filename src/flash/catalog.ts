@@ -3,6 +3,8 @@
  * together, through the Store API only:
  * - creating a type or a distribution (by any path: the catalog's REST paths,
  *   /v2/cce CREATE) creates its folder, through the store's write hook;
+ * - renaming a type (by any path) carries the new name to its distributions
+ *   and devices in the same transaction, and moves its folder once committed;
  * - a Distribution's read-only `files` property mirrors its folder after every
  *   upload and delete, written by the SYSTEM subject; any other writer is
  *   refused (admins pass every ACL expression, so the hook enforces it);
@@ -12,10 +14,9 @@ import type { Services } from '../services.js';
 import type { Store } from '../store/store.js';
 import { SYSTEM } from '../store/store.js';
 import { permissionDenied } from '../errors.js';
-import { DEVICE_TYPE, DISTRIBUTION } from '../facades/meeting/model.js';
+import { DEVICE, DEVICE_TYPE, DISTRIBUTION } from '../facades/meeting/model.js';
 import { FlashError, FlashStorage, type FileInfo } from './storage.js';
 import { isSegment } from './names.js';
-import type { CatalogListener } from '../facades/meeting/catalog.js';
 
 export const FILES_PROPERTY = 'files';
 
@@ -30,12 +31,48 @@ export function findDistribution(store: Store, type: string, name: string): numb
   return oid;
 }
 
-/**
- * Subscribes to the store's writes: a new type or distribution gets its folder
- * (names the strict pattern refuses, e.g. with spaces, get none: they cannot
- * hold files); `files` is written by SYSTEM only. Returns the unsubscribe function.
- */
+/** Subscribes to the store's catalog writes (creations, renames); returns the unsubscribe function. */
 export function watchCatalog(services: Services, storage: FlashStorage): () => void {
+  const unwatchRenames = watchTypeRenames(services, storage);
+  const unwatchWrites = watchCreations(services, storage);
+  return () => {
+    unwatchRenames();
+    unwatchWrites();
+  };
+}
+
+/**
+ * A device type's new name reaches every Distribution and Device naming the
+ * old one, inside the renaming write (as its caller: a rename it may not carry
+ * through fails whole); once that commits, the type's folder follows.
+ */
+function watchTypeRenames(services: Services, storage: FlashStorage): () => void {
+  const { store, writer, log } = services;
+  return store.watchValue(DEVICE_TYPE, 'name', ({ subject, from, to }) => {
+    for (const cls of [DISTRIBUTION, DEVICE]) {
+      for (const oid of store.find(subject, cls, { criteria: [{ ns: '', name: 'device_type', op: '=', value: from }] })) {
+        store.set(subject, oid, '', { device_type: to });
+      }
+    }
+    if (!isSegment(from) || !isSegment(to)) return;
+    writer.afterCommit(() => {
+      try {
+        const moved = storage.renameFolderSync(from, to);
+        log.info({ audit: 'FLASH_RENAME', from, to, moved }, 'flash: device type renamed');
+      } catch (err) {
+        // The rename stands; the old folder stays where it was (an upload to the new name makes a new one).
+        log.warn({ err, from, to }, 'flash: could not move the folder of a renamed device type');
+      }
+    });
+  });
+}
+
+/**
+ * A new type or distribution gets its folder (names the strict pattern
+ * refuses, e.g. with spaces, get none: they cannot hold files); `files` is
+ * written by SYSTEM only.
+ */
+function watchCreations(services: Services, storage: FlashStorage): () => void {
   const { store, log } = services;
   return store.onWrite((e) => {
     if (e.class === DISTRIBUTION && e.by !== SYSTEM.oid && e.props?.includes(FILES_PROPERTY)) throw permissionDenied(FILES_PROPERTY);
@@ -53,16 +90,6 @@ export function watchCatalog(services: Services, storage: FlashStorage): () => v
       log.warn({ err, class: e.class, oid: e.oid }, 'flash: could not create the folder');
     }
   });
-}
-
-/** The catalog's after-commit listener: a renamed device type takes its firmware folder along. */
-export function followRenames(services: Services): CatalogListener {
-  const storage = new FlashStorage(services.config.flash_storage_root);
-  return async (change) => {
-    if (change.kind !== 'type-renamed' || !isSegment(change.from) || !isSegment(change.to)) return;
-    const moved = await storage.renameFolder(change.from, change.to);
-    services.log.info({ audit: 'FLASH_RENAME', from: change.from, to: change.to, moved }, 'flash: device type renamed');
-  };
 }
 
 /** Mirrors a distribution's folder into its `files` property (SYSTEM write, next group commit). */

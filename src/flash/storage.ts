@@ -16,7 +16,7 @@
  * sidecar is a cache and the file stays the truth.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { constants, createReadStream, createWriteStream, mkdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { constants, createReadStream, createWriteStream, mkdirSync, realpathSync, renameSync, statSync, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, realpath, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -120,18 +120,20 @@ export class FlashStorage {
 
   /**
    * A renamed device type takes its folder (and firmware) along. Nothing to do
-   * when there is no old folder; never overwrites an existing one.
+   * when there is no old folder; never overwrites an existing one. Synchronous:
+   * it runs as the rename commits (one rename(2)), so the reply to the rename
+   * finds the folder moved.
    */
-  async renameFolder(from: string, to: string): Promise<boolean> {
+  renameFolderSync(from: string, to: string): boolean {
     const [src, dst] = [this.folder(from), this.folder(to)];
     try {
-      await stat(dst);
+      statSync(dst);
       return false;
     } catch (err) {
       if (!isMissing(err)) throw err;
     }
     try {
-      await rename(src, dst);
+      renameSync(src, dst);
       return true;
     } catch (err) {
       if (isMissing(err)) return false;

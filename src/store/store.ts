@@ -49,6 +49,15 @@ export interface AuditEntry {
  */
 export type WriteListener = (e: AuditEntry) => void;
 
+/**
+ * Hears a SET that changed one main-namespace property (see watchValue), inside
+ * that write and after it, with the value before: a rename that other objects
+ * refer to can carry itself to them in the same transaction, whatever the
+ * path (/v2/cce, a BEGIN queue, a facade). It may write; if it throws, the SET
+ * fails and is rolled back with everything it did.
+ */
+export type ValueListener = (change: { subject: AclSubject; oid: number; from: string; to: string }) => void;
+
 export interface FindCriterion {
   ns: string;
   name: string;
@@ -89,6 +98,8 @@ export class Store {
   /** Is a property of this name secret in any class (a password, a device token)? Echoes mask such values. */
   readonly isSecretName = (name: string): boolean => this.secretNames.has(name);
   private readonly writeListeners = new Set<WriteListener>();
+  /** `class\0property` -> its ValueListeners. */
+  private readonly valueListeners = new Map<string, Set<ValueListener>>();
   /** Writes per class through this Store (see revision()). */
   private readonly revisions = new Map<string, number>();
   /**
@@ -511,11 +522,26 @@ export class Store {
     const canonical = this.canonicalize(cls, ns, values, oid);
     this.checkWritable(subject, oid, nsDef, Object.keys(values));
     this.validate(cls, nsDef, ns, canonical.plain, oid, canonical.given);
+    const watched = ns === '' ? this.watchedChanges(cls.name, oid, canonical.plain) : undefined;
     const now = Date.now();
     for (const [k, v] of canonical.plain) this.st.upsertProp!.run(oid, ns, k, cls.name, v);
     this.writeHashes(oid, canonical.hashes, now);
     this.st.touch!.run(now, oid);
     this.changed({ op: 'SET', oid, class: cls.name, ns, props: Object.keys(values), by: subject.oid, ...(routine ? { routine: true } : {}) });
+    for (const w of watched ?? []) for (const listener of w.listeners) listener({ subject, oid, from: w.from, to: w.to });
+  }
+
+  /** The watched properties this SET changes, with their values before it (read only when watched). */
+  private watchedChanges(className: string, oid: number, next: Map<string, string>) {
+    let out: { listeners: Set<ValueListener>; from: string; to: string }[] | undefined;
+    if (this.valueListeners.size === 0) return out;
+    for (const [name, to] of next) {
+      const listeners = this.valueListeners.get(`${className}\0${name}`);
+      if (listeners === undefined || listeners.size === 0) continue;
+      const from = this.rawValue(oid, '', name) ?? '';
+      if (from !== to) (out ??= []).push({ listeners, from, to });
+    }
+    return out;
   }
 
   destroy(subject: AclSubject, oid: number): void {
@@ -583,6 +609,15 @@ export class Store {
   }
 
   // ---- helpers ---------------------------------------------------------
+
+  /** Subscribes to changes of one main-namespace property (see ValueListener); returns the unsubscribe function. */
+  watchValue(className: string, name: string, listener: ValueListener): () => void {
+    const key = `${className}\0${name}`;
+    let listeners = this.valueListeners.get(key);
+    if (listeners === undefined) this.valueListeners.set(key, (listeners = new Set()));
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
 
   /** Subscribes to every write (see WriteListener); returns the unsubscribe function. */
   onWrite(listener: WriteListener): () => void {

@@ -2,8 +2,9 @@
  * The device catalog: DeviceType and Distribution objects, shared by
  * /api/device-types (the DeviceTypeController) and /api/flash/... (the Flash
  * side). Writes go through the store in one group commit each; after the
- * commit, every CatalogListener hears what was created or renamed, so the
- * firmware storage can keep one folder per type and distribution.
+ * commit, every CatalogListener hears what was created. A rename is carried
+ * to distributions, devices and the firmware folder by the store's value
+ * watcher (src/flash/catalog.ts), so it is the same by every path.
  */
 import type { Services } from '../../services.js';
 import type { AclSubject } from '../../schema/types.js';
@@ -14,7 +15,6 @@ import { DEVICE, DEVICE_TYPE, DISTRIBUTION, distributionExists, write } from './
 
 export type CatalogChange =
   | { kind: 'type-created'; type: string }
-  | { kind: 'type-renamed'; from: string; to: string }
   | { kind: 'distribution-created'; type: string; distribution: string };
 
 /** Called after the change is committed; a rejection makes the request a 500 (the document's "échec création"). */
@@ -100,20 +100,9 @@ export class Catalog {
     await onCatalogChange(this.listeners, [{ kind: 'distribution-created', type, distribution }]);
   }
 
-  /**
-   * Updates a live type. A new name is carried to the type's distributions and
-   * devices in the same transaction, so nothing points at the old name.
-   */
+  /** Updates a live type (a new name reaches its distributions, devices and folder: see the class comment). */
   async updateType(subject: AclSubject, oid: number, values: Record<string, unknown>): Promise<void> {
-    const { s } = this;
-    const to = values.name === undefined ? undefined : String(values.name);
-    const from = await write(s, () => {
-      const old = s.store.rawValues(requireTypeId(s, oid)).name!;
-      s.store.set(subject, oid, '', values);
-      if (to !== undefined && to !== old) this.retarget(subject, old, to);
-      return old;
-    });
-    if (to !== undefined && to !== from) await onCatalogChange(this.listeners, [{ kind: 'type-renamed', from, to }]);
+    await write(this.s, () => this.s.store.set(subject, requireTypeId(this.s, oid), '', values));
   }
 
   async deleteType(subject: AclSubject, oid: number): Promise<void> {
@@ -170,13 +159,4 @@ export class Catalog {
     await onCatalogChange(this.listeners, added.map((d) => ({ kind: 'distribution-created' as const, type: target, distribution: d.name })));
   }
 
-  /** Points a renamed type's distributions and devices at its new name (inside the renaming write). */
-  private retarget(subject: AclSubject, from: string, to: string): void {
-    const { store } = this.s;
-    for (const cls of [DISTRIBUTION, DEVICE]) {
-      for (const oid of store.find(subject, cls, { criteria: [{ ns: '', name: 'device_type', op: '=', value: from }] })) {
-        store.set(subject, oid, '', { device_type: to });
-      }
-    }
-  }
 }

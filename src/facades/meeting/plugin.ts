@@ -18,7 +18,6 @@ import { userRoutes } from './users.js';
 import { metricsRoutes } from './metrics-routes.js';
 import flashFiles from './flash-files.js';
 import playerFiles from './player.js';
-import { followRenames } from '../../flash/catalog.js';
 import { sshWorld } from './ssh-world.js';
 
 export async function meetingFacade(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
@@ -38,7 +37,7 @@ export async function meetingFacade(app: FastifyInstance, { services }: { servic
   deviceRoutes(route, services);
   deviceSettingRoutes(route, services);
   deviceStatusRoutes(route, services, heartbeats);
-  deviceTypeRoutes(route, services, [followRenames(services)]);
+  deviceTypeRoutes(route, services);
   userRoutes(route, services);
   metricsRoutes(route, services, app);
   sshWorld(route, services, app);
