@@ -68,7 +68,7 @@ function tee(destination: DestinationStream, ring: LogRing): DestinationStream {
  */
 let stampedMs = -1;
 let stamp = '';
-export function isoTimeCached(): string {
+function isoTimeCached(): string {
   const now = Date.now();
   if (now !== stampedMs) {
     stampedMs = now;

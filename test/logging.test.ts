@@ -138,7 +138,7 @@ t.test('secret keys are censored three levels deep, and only the objects on the 
   t.equal(logRingOf(log)!.last(1)[0] + '\n', lines[0], 'the ring holds the line as written, without its newline');
 });
 
-t.test('a real daemon writes its lines to stdout, batched per event-loop turn, and flushes them when it stops', async (t) => {
+t.test('a real daemon writes its lines to stdout, each whole, and flushes the last ones when it stops', async (t) => {
   const d = await spawnDaemon();
   t.teardown(() => d.close());
   const pings = await Promise.all(Array.from({ length: 30 }, () => http(`${d.url}/v2/cce`, { cmd: 'PING' })));

@@ -1,7 +1,7 @@
 /** Credentials of the Meeting facade: bearer tokens (401 missing, 403 invalid/expired/not admin), device tokens, the gate. */
 import t from 'tap';
 import { CceClient, adminClient, http, startDaemon, ADMIN_PASSWORD } from './helpers/daemon.js';
-import { adminRest, deviceRest, login, newDevice, rest, seedCatalog } from './helpers/meeting.js';
+import { catalogWorld, deviceRest, login, newDevice, rest } from './helpers/meeting.js';
 import { BEARER_ORIGIN } from '../src/facades/meeting/auth.js';
 
 t.test('bearer tokens', async (t) => {
@@ -74,10 +74,7 @@ t.test('POST /api/auth/login', async (t) => {
 });
 
 t.test('admin paths refuse a non-admin user; reads hide secret fields from it', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
   const { key, token } = await newDevice(a);
   const c = await adminClient(d);
   await c.cmd(`CREATE User name="bob" password="bob-pass-12"`);
@@ -102,10 +99,7 @@ t.test('admin paths refuse a non-admin user; reads hide secret fields from it', 
 });
 
 t.test('device tokens', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
   const { key, token } = await newDevice(a);
   const other = await newDevice(a);
 

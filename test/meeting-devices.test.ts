@@ -1,15 +1,12 @@
 /** Every device path of the Meeting facade: success shapes and each documented error, over HTTP. */
 import t from 'tap';
-import { adminClient, startDaemon } from './helpers/daemon.js';
-import { adminRest, newDevice, seedCatalog } from './helpers/meeting.js';
+import { adminClient } from './helpers/daemon.js';
+import { catalogWorld, newDevice } from './helpers/meeting.js';
 
 const SECRET = /^[A-Za-z0-9_-]{16}$/;
 
 t.test('keys, registration and the list', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
 
   const gen = await a.get('/api/devices/generate-key');
   t.equal(gen.status, 200);
@@ -73,10 +70,7 @@ t.test('keys, registration and the list', async (t) => {
 });
 
 t.test('one device: details, services, note, delete', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
   const { key, token, created } = await newDevice(a, { distribution: 'prod' });
 
   const got = await a.get(`/api/devices/${key}`);
@@ -115,10 +109,7 @@ t.test('one device: details, services, note, delete', async (t) => {
 });
 
 t.test('the catalog and distrib.json', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
   t.strictSame((await a.get('/api/devices/device-types')).body, { device_types: ['esp32', 'rpi4'] });
   t.strictSame((await a.get('/api/devices/device-types/rpi4/distributions')).body, { distributions: ['nightly', 'prod'] });
   t.strictSame((await a.get('/api/devices/device-types/esp32/distributions')).body, { distributions: [] });
@@ -142,10 +133,7 @@ t.test('the catalog and distrib.json', async (t) => {
 });
 
 t.test('flash-side settings and relations', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
   const { key } = await newDevice(a, { distribution: 'prod' });
   const parent = await newDevice(a);
   const other = await newDevice(a, { product_serial: 'TAKEN-1' });
@@ -198,10 +186,7 @@ t.test('flash-side settings and relations', async (t) => {
 });
 
 t.test('writes are refused while the daemon is suspended', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
   const { key } = await newDevice(a);
   const c = await adminClient(d);
   await c.cmd({ cmd: 'SUSPEND', reason: 'maintenance' });

@@ -1,7 +1,7 @@
 /** The heartbeat coalescer: batching by time and by size, each beat's own time, failures kept apart, durability order. */
 import t from 'tap';
 import { startDaemon } from './helpers/daemon.js';
-import { adminRest, deviceRest, newDevice, seedCatalog } from './helpers/meeting.js';
+import { adminRest, catalogWorld, deviceRest, newDevice, seedCatalog } from './helpers/meeting.js';
 import { Heartbeats, MAX_BATCH } from '../src/facades/meeting/heartbeats.js';
 import type { Services } from '../src/services.js';
 import { openDb } from '../src/store/db.js';
@@ -76,10 +76,7 @@ t.test('a failed commit rejects every beat of the batch (nothing is acknowledged
 });
 
 t.test('remembered device credentials and last_seen follow every other write, this daemon\'s or another process\'s', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
   const s = d.app.services;
   const { key, token } = await newDevice(a);
   const oid = s.store.findOne('Device', '', 'device_key', key)!;

@@ -2,8 +2,8 @@
 import t from 'tap';
 import { CceError, badData, WHY_NOT_UNIQUE, permissionDenied, unknownObject } from '../src/errors.js';
 import { FacadeError, fromStoreError, toFacadeError } from '../src/facades/meeting/replies.js';
-import { startDaemon, adminClient } from './helpers/daemon.js';
-import { adminRest, newDevice, seedCatalog } from './helpers/meeting.js';
+import { adminClient } from './helpers/daemon.js';
+import { catalogWorld, newDevice } from './helpers/meeting.js';
 
 t.test('fromStoreError', async (t) => {
   const cases: [CceError, number, string][] = [
@@ -22,10 +22,7 @@ t.test('fromStoreError', async (t) => {
 });
 
 t.test('unexpected errors answer 500 without details; a distrib_json that is not JSON too', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
   const { key } = await newDevice(a);
   const c = await adminClient(d);
   const oid = d.app.services.store.findOne('Device', '', 'device_key', key);

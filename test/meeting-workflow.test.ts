@@ -5,15 +5,12 @@
  */
 import t from 'tap';
 import { ALL_LOGS, adminClient, startDaemon } from './helpers/daemon.js';
-import { adminRest, deviceRest, newDevice, seedCatalog } from './helpers/meeting.js';
+import { adminRest, catalogWorld, deviceRest, newDevice, seedCatalog } from './helpers/meeting.js';
 
 const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
 t.test('onboarding: generate-key -> manual-create -> authorize -> tokens -> online -> availability -> logs -> purge-logs', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
 
   const { devicekey: key, token_code } = (await a.get('/api/devices/generate-key')).body;
   t.equal((await a.post('/api/devices/manual-create', { devicekey: key, token_code, device_type: 'rpi4', distribution: 'prod' })).status, 200);
@@ -105,10 +102,7 @@ t.test('status paths: errors, Disconnected, reconnection, the per-device cap', a
 });
 
 t.test('flash-request: 50 concurrent requests with 10 tokens, exactly 10 succeed', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
   const { key, token } = await newDevice(a);
   await a.put(`/api/devices/${key}/authorize`, { authorized: 1 });
   await a.put(`/api/devices/${key}/tokens`, { token_count: 10 });
@@ -122,10 +116,7 @@ t.test('flash-request: 50 concurrent requests with 10 tokens, exactly 10 succeed
 });
 
 t.test('the facade and SET on /v2/cce edit the same device', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
   const c = await adminClient(d);
   const { key } = await newDevice(a);
 
@@ -152,10 +143,7 @@ t.test('the facade and SET on /v2/cce edit the same device', async (t) => {
 
 t.test('no device secret reaches a log line', async (t) => {
   // Every daemon of this file wrote into ALL_LOGS; the secrets of a fresh device must not be in any line.
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
+  const { d, a } = await catalogWorld(t);
   const { key, token, created } = await newDevice(a);
   await deviceRest(d, token).post(`/api/devices/${key}/online`);
   await a.put(`/api/devices/${key}/token-code`, { token_code: 'rotated-secret-99' });

@@ -14,7 +14,7 @@ import type { Services } from '../services.js';
 import type { Store } from '../store/store.js';
 import { SYSTEM } from '../store/store.js';
 import { permissionDenied } from '../errors.js';
-import { DEVICE, DEVICE_TYPE, DISTRIBUTION } from '../facades/meeting/model.js';
+import { DEVICE, DEVICE_TYPE, DISTRIBUTION, retargetDeviceType } from '../facades/meeting/model.js';
 import { FlashError, FlashStorage, type FileInfo } from './storage.js';
 import { isSegment } from './names.js';
 
@@ -49,11 +49,7 @@ export function watchCatalog(services: Services, storage: FlashStorage): () => v
 function watchTypeRenames(services: Services, storage: FlashStorage): () => void {
   const { store, writer, log } = services;
   return store.watchValue(DEVICE_TYPE, 'name', ({ subject, from, to }) => {
-    for (const cls of [DISTRIBUTION, DEVICE]) {
-      for (const oid of store.find(subject, cls, { criteria: [{ ns: '', name: 'device_type', op: '=', value: from }] })) {
-        store.set(subject, oid, '', { device_type: to });
-      }
-    }
+    retargetDeviceType(store, subject, [DISTRIBUTION, DEVICE], from, to);
     if (!isSegment(from) || !isSegment(to)) return;
     writer.afterCommit(() => {
       try {

@@ -9,7 +9,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Level, LogFn, Logger } from 'pino';
 
-type Method = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+const METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type Method = (typeof METHODS)[number];
 
 class LazyChild {
   private made: Logger | undefined;
@@ -41,31 +42,20 @@ class LazyChild {
     return this.real.child(bindings, options);
   }
 
-  private log(method: Method, args: Parameters<LogFn>): void {
-    // A level the daemon does not log costs no child.
+  /** Each level method (defined below): a level the daemon does not log costs no child. */
+  log(method: Method, args: Parameters<LogFn>): void {
     if (this.made === undefined && this.options.level === undefined && !this.parent.isLevelEnabled(method)) return;
     (this.real[method] as (...a: unknown[]) => void)(...args);
   }
 
-  fatal(...args: Parameters<LogFn>): void {
-    this.log('fatal', args);
-  }
-  error(...args: Parameters<LogFn>): void {
-    this.log('error', args);
-  }
-  warn(...args: Parameters<LogFn>): void {
-    this.log('warn', args);
-  }
-  info(...args: Parameters<LogFn>): void {
-    this.log('info', args);
-  }
-  debug(...args: Parameters<LogFn>): void {
-    this.log('debug', args);
-  }
-  trace(...args: Parameters<LogFn>): void {
-    this.log('trace', args);
-  }
   silent(): void {}
+}
+
+interface LazyChild extends Record<Method, (...args: Parameters<LogFn>) => void> {}
+for (const method of METHODS) {
+  LazyChild.prototype[method] = function (this: LazyChild, ...args: Parameters<LogFn>) {
+    this.log(method, args);
+  };
 }
 
 /** fastify's `childLoggerFactory`. */

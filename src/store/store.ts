@@ -6,6 +6,7 @@
  * inside a transaction opened by the Writer.
  */
 import type { Statement } from 'better-sqlite3';
+import { RevisionMap } from './revision-map.js';
 import type { Db } from './db.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
 import { decodeArray, toCceString, whyInvalid } from '../schema/values.js';
@@ -86,6 +87,11 @@ const MAX_STORED_VIEWS = 4096;
 const MAX_OID_CLASSES = 100_000;
 const MAX_SHAPES_PER_NAMESPACE = 64;
 const NOTHING_STORED: Record<string, unknown> = Object.freeze({});
+
+interface StoredView {
+  cls: ClassDef;
+  values: Record<string, unknown>;
+}
 const MAX_REGEX_LENGTH = 1024;
 
 export class Store {
@@ -98,8 +104,8 @@ export class Store {
   /** Is a property of this name secret in any class (a password, a device token)? Echoes mask such values. */
   readonly isSecretName = (name: string): boolean => this.secretNames.has(name);
   private readonly writeListeners = new Set<WriteListener>();
-  /** `class\0property` -> its ValueListeners. */
-  private readonly valueListeners = new Map<string, Set<ValueListener>>();
+  /** class -> property -> its ValueListeners. */
+  private readonly valueListeners = new Map<string, Map<string, Set<ValueListener>>>();
   /** Writes per class through this Store (see revision()). */
   private readonly revisions = new Map<string, number>();
   /**
@@ -109,11 +115,13 @@ export class Store {
    */
   private readonly memberships = new Map<string, number>();
   private readonly pagedBy = new Set<string>();
-  private readonly pageTotals = new Map<string, { revision: number; total: number }>();
+  private readonly pageTotals = new RevisionMap<string, number>(MAX_FIND_STATEMENTS);
   private readonly dataVersion: Statement;
   private readonly shapes = new WeakMap<NamespaceDef, Map<string, Record<string, string>>>();
-  private readonly oidClasses = new Map<number, { name: string; revision: number }>();
-  private readonly storedViews = new Map<string, { revision: number; cls: ClassDef; values: Record<string, unknown> }>();
+  /** oid -> class name (see className()). */
+  private readonly oidClasses = new RevisionMap<number, string>(MAX_OID_CLASSES);
+  /** `oid\0ns` -> stored values (see storedValues()). */
+  private readonly storedViews = new RevisionMap<string, StoredView>(MAX_STORED_VIEWS);
 
   constructor(
     readonly db: Db,
@@ -213,19 +221,23 @@ export class Store {
    * Not filled inside a transaction (its creations may be rolled back).
    */
   private className(oid: number): string | undefined {
-    const known = this.oidClasses.get(oid);
-    if (known !== undefined && known.revision === this.membershipRevision(known.name)) return known.name;
+    const known = this.oidClasses.get(oid, this.membershipRevision);
+    if (known !== undefined) return known;
     const row = this.st.classOf!.get(oid) as { class: string } | undefined;
-    if (row === undefined) return undefined;
-    if (!this.db.inTransaction) {
-      if (this.oidClasses.size >= MAX_OID_CLASSES) this.oidClasses.clear();
-      this.oidClasses.set(oid, { name: row.class, revision: this.membershipRevision(row.class) });
-    }
-    return row.class;
+    if (row !== undefined) this.remember(this.oidClasses, oid, this.membershipRevision(row.class), row.class);
+    return row?.class;
   }
 
-  private membershipRevision(className: string): number {
-    return this.externalVersion() * 2 ** 32 + (this.memberships.get(className) ?? 0);
+  /** Like revision(), counting only creations and destructions (what can change a class's membership). */
+  private readonly membershipRevision = (className: string): number =>
+    this.externalVersion() * 2 ** 32 + (this.memberships.get(className) ?? 0);
+
+  /**
+   * Stores a derived value unless a transaction is open: what it read may be a
+   * write that is then rolled back (revisions count writes as they run).
+   */
+  private remember<K, V>(map: RevisionMap<K, V>, key: K, revision: number, value: V): void {
+    if (!this.db.inTransaction) map.set(key, revision, value);
   }
 
   /** Named namespaces (without the main one) of an object (digits) or a class. */
@@ -250,21 +262,20 @@ export class Store {
    * may still be rolled back; read there only while the class is unchanged,
    * that is, equal to what is committed.
    */
-  private storedValues(oid: number, ns: string): { cls: ClassDef; values: Record<string, unknown> } {
+  private storedValues(oid: number, ns: string): StoredView {
     const key = `${oid}\0${ns}`;
-    const known = this.storedViews.get(key);
-    if (known !== undefined && known.revision === this.revision(known.cls.name)) return known;
+    const known = this.storedViews.get(key, this.viewRevision);
+    if (known !== undefined) return known;
     const row = this.st.classAndNs!.get(ns, oid) as [string, string] | undefined;
     if (!row) throw unknownObject(oid);
     const cls = this.classDef(row[0]);
-    const view = { revision: this.revision(cls.name), cls, values: JSON.parse(row[1]) as Record<string, unknown> };
+    const view: StoredView = { cls, values: JSON.parse(row[1]) as Record<string, unknown> };
     // Only real namespaces are remembered: a caller naming made-up ones must not fill (and flush) the map.
-    if (!this.db.inTransaction && cls.namespaces.has(ns)) {
-      if (this.storedViews.size >= MAX_STORED_VIEWS) this.storedViews.clear();
-      this.storedViews.set(key, view);
-    }
+    if (cls.namespaces.has(ns)) this.remember(this.storedViews, key, this.revision(cls.name), view);
     return view;
   }
+
+  private readonly viewRevision = (view: StoredView): number => this.revision(view.cls.name);
 
   /** Main-namespace values with no ACL applied, for internal decisions (who is this caller?). */
   rawValues(oid: number, ns = ''): Record<string, string> {
@@ -453,16 +464,12 @@ export class Store {
   private pageTotal(className: string, by: string, prefix: string, count: () => number): number {
     const propKey = `${className}\0${by}`;
     this.pagedBy.add(propKey);
-    const revision = this.externalVersion() * 2 ** 32 + (this.memberships.get(className) ?? 0) + (this.memberships.get(propKey) ?? 0);
+    const revision = this.membershipRevision(className) + (this.memberships.get(propKey) ?? 0);
     const key = `${propKey}\0${prefix}`;
-    const cached = this.pageTotals.get(key);
-    if (cached?.revision === revision) return cached.total;
+    const cached = this.pageTotals.get(key, () => revision);
+    if (cached !== undefined) return cached;
     const total = count();
-    // Counted inside a transaction, the total may include a write that is then rolled back: not remembered.
-    if (!this.db.inTransaction) {
-      if (this.pageTotals.size >= MAX_FIND_STATEMENTS) this.pageTotals.clear();
-      this.pageTotals.set(key, { revision, total });
-    }
+    this.remember(this.pageTotals, key, revision, total);
     return total;
   }
 
@@ -534,9 +541,11 @@ export class Store {
   /** The watched properties this SET changes, with their values before it (read only when watched). */
   private watchedChanges(className: string, oid: number, next: Map<string, string>) {
     let out: { listeners: Set<ValueListener>; from: string; to: string }[] | undefined;
-    if (this.valueListeners.size === 0) return out;
+    // Most SETs (a heartbeat's) are of classes nobody watches: one look-up.
+    const byName = this.valueListeners.get(className);
+    if (byName === undefined) return out;
     for (const [name, to] of next) {
-      const listeners = this.valueListeners.get(`${className}\0${name}`);
+      const listeners = byName.get(name);
       if (listeners === undefined || listeners.size === 0) continue;
       const from = this.rawValue(oid, '', name) ?? '';
       if (from !== to) (out ??= []).push({ listeners, from, to });
@@ -612,9 +621,10 @@ export class Store {
 
   /** Subscribes to changes of one main-namespace property (see ValueListener); returns the unsubscribe function. */
   watchValue(className: string, name: string, listener: ValueListener): () => void {
-    const key = `${className}\0${name}`;
-    let listeners = this.valueListeners.get(key);
-    if (listeners === undefined) this.valueListeners.set(key, (listeners = new Set()));
+    let byName = this.valueListeners.get(className);
+    if (byName === undefined) this.valueListeners.set(className, (byName = new Map()));
+    let listeners = byName.get(name);
+    if (listeners === undefined) byName.set(name, (listeners = new Set()));
     listeners.add(listener);
     return () => listeners.delete(listener);
   }

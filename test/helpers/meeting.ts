@@ -1,5 +1,6 @@
 /** Helpers for the Meeting facade tests: a bearer token, and REST calls with it or a device token. */
-import { ADMIN_PASSWORD, adminClient, http, type HttpResult, type TestDaemon } from './daemon.js';
+import type { Test } from 'tap';
+import { ADMIN_PASSWORD, adminClient, http, startDaemon, type HttpResult, type TestDaemon } from './daemon.js';
 
 export interface Rest {
   get(path: string, headers?: Record<string, string>): Promise<HttpResult>;
@@ -48,6 +49,14 @@ export async function seedCatalog(d: TestDaemon): Promise<void> {
     const r = await c.cmd(cmd);
     if (r.body?.status !== 201) throw new Error(`${cmd}: ${r.text}`);
   }
+}
+
+/** A daemon closed when the test ends, with the catalog seeded (seedCatalog) and an admin's REST client. */
+export async function catalogWorld(t: Test): Promise<{ d: TestDaemon; a: Rest }> {
+  const d = await startDaemon();
+  t.teardown(() => d.close());
+  await seedCatalog(d);
+  return { d, a: await adminRest(d) };
 }
 
 /** A registered device (manual-create), returning its key and token code. */

@@ -11,7 +11,7 @@ import type { AclSubject } from '../../schema/types.js';
 import { toJsonValue } from '../../schema/values.js';
 import { SYSTEM } from '../../store/store.js';
 import { fail } from './replies.js';
-import { DEVICE, DEVICE_TYPE, DISTRIBUTION, distributionExists, write } from './model.js';
+import { DEVICE, DEVICE_TYPE, DISTRIBUTION, distributionExists, retargetDeviceType, write } from './model.js';
 
 export type CatalogChange =
   | { kind: 'type-created'; type: string }
@@ -150,9 +150,7 @@ export class Catalog {
       s.store.set(subject, origOid, '', inherited);
       const added = distributionsOf(s, fork.name!).filter((d) => !distributionExists(s.store, target, d.name));
       for (const d of added) insertDistribution(s, subject, target, d.name, d.description);
-      for (const dev of s.store.find(subject, DEVICE, { criteria: [{ ns: '', name: 'device_type', op: '=', value: fork.name! }] })) {
-        s.store.set(subject, dev, '', { device_type: target });
-      }
+      retargetDeviceType(s.store, subject, [DEVICE], fork.name!, target);
       s.store.set(subject, oid, '', { deleted: '1' });
       return { target, added };
     });

@@ -22,6 +22,15 @@ export const DEVICE_FIELDS = [
   'ap_password', 'http_pw_low', 'http_pw_medium', 'http_pw_high', 'services',
 ] as const;
 
+/** Points every object of `classes` whose `device_type` is `from` at `to` (inside the caller's write, as the caller). */
+export function retargetDeviceType(store: Store, subject: AclSubject, classes: readonly string[], from: string, to: string): void {
+  for (const cls of classes) {
+    for (const oid of store.find(subject, cls, { criteria: [{ ns: '', name: 'device_type', op: '=', value: from }] })) {
+      store.set(subject, oid, '', { device_type: to });
+    }
+  }
+}
+
 export function findDevice(store: Store, key: string): number | undefined {
   return store.findOne(DEVICE, '', 'device_key', key);
 }
