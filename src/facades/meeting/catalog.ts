@@ -1,10 +1,10 @@
 /**
  * The device catalog: DeviceType and Distribution objects, shared by
  * /api/device-types (the DeviceTypeController) and /api/flash/... (the Flash
- * side). Writes go through the store in one group commit each; after the
- * commit, every CatalogListener hears what was created. A rename is carried
- * to distributions, devices and the firmware folder by the store's value
- * watcher (src/flash/catalog.ts), so it is the same by every path.
+ * side). Writes go through the store in one group commit each. The firmware
+ * folders follow from the store's own hooks (src/flash/catalog.ts: a created
+ * type or distribution gets its folder, a renamed type carries its name to
+ * its distributions, devices and folder), so every path behaves alike.
  */
 import type { Services } from '../../services.js';
 import type { AclSubject } from '../../schema/types.js';
@@ -12,18 +12,6 @@ import { toJsonValue } from '../../schema/values.js';
 import { SYSTEM } from '../../store/store.js';
 import { fail } from './replies.js';
 import { DEVICE, DEVICE_TYPE, DISTRIBUTION, distributionExists, retargetDeviceType, write } from './model.js';
-
-export type CatalogChange =
-  | { kind: 'type-created'; type: string }
-  | { kind: 'distribution-created'; type: string; distribution: string };
-
-/** Called after the change is committed; a rejection makes the request a 500 (the document's "échec création"). */
-export type CatalogListener = (change: CatalogChange) => void | Promise<void>;
-
-/** Runs every listener on every change, in order. */
-export async function onCatalogChange(listeners: readonly CatalogListener[], changes: readonly CatalogChange[]): Promise<void> {
-  for (const change of changes) for (const listen of listeners) await listen(change);
-}
 
 /** Properties a fork takes from its original, and a merge gives back (name, prefix and status stay each type's own). */
 const INHERITED = ['platform', 'services', 'distribution', 'icon_path'] as const;
@@ -84,20 +72,14 @@ function insertDistribution(s: Services, subject: AclSubject, type: string, name
 }
 
 export class Catalog {
-  constructor(
-    private readonly s: Services,
-    private readonly listeners: readonly CatalogListener[] = [],
-  ) {}
+  constructor(private readonly s: Services) {}
 
-  async createType(subject: AclSubject, values: Record<string, unknown>): Promise<number> {
-    const oid = await write(this.s, () => insertType(this.s, subject, values));
-    await onCatalogChange(this.listeners, [{ kind: 'type-created', type: String(values.name) }]);
-    return oid;
+  createType(subject: AclSubject, values: Record<string, unknown>): Promise<number> {
+    return write(this.s, () => insertType(this.s, subject, values));
   }
 
   async createDistribution(subject: AclSubject, type: string, distribution: string): Promise<void> {
     await write(this.s, () => insertDistribution(this.s, subject, type, distribution));
-    await onCatalogChange(this.listeners, [{ kind: 'distribution-created', type, distribution }]);
   }
 
   /** Updates a live type (a new name reaches its distributions, devices and folder: see the class comment). */
@@ -112,20 +94,14 @@ export class Catalog {
   /** A new type copying the original's platform, services, distribution, icon and distributions; `forked_from` names the original. */
   async forkType(subject: AclSubject, oid: number, name: string, serialPrefix: string | undefined): Promise<number> {
     const { s } = this;
-    const { id, copied } = await write(s, () => {
+    return write(s, () => {
       const orig = s.store.rawValues(requireTypeId(s, oid));
       const values: Record<string, unknown> = { name, serial_prefix: serialPrefix ?? orig.serial_prefix, forked_from: String(oid) };
       for (const k of INHERITED) values[k] = orig[k];
       const id = insertType(s, subject, values);
-      const copied = distributionsOf(s, orig.name!);
-      for (const d of copied) insertDistribution(s, subject, name, d.name, d.description);
-      return { id, copied };
+      for (const d of distributionsOf(s, orig.name!)) insertDistribution(s, subject, name, d.name, d.description);
+      return id;
     });
-    await onCatalogChange(this.listeners, [
-      { kind: 'type-created', type: name },
-      ...copied.map((d) => ({ kind: 'distribution-created' as const, type: name, distribution: d.name })),
-    ]);
-    return id;
   }
 
   /**
@@ -137,7 +113,7 @@ export class Catalog {
    */
   async mergeType(subject: AclSubject, oid: number): Promise<void> {
     const { s } = this;
-    const { target, added } = await write(s, () => {
+    await write(s, () => {
       const fork = s.store.rawValues(requireTypeId(s, oid));
       if (!fork.forked_from) throw fail(400, 'Device type is not a fork');
       const origOid = Number(fork.forked_from);
@@ -152,9 +128,6 @@ export class Catalog {
       for (const d of added) insertDistribution(s, subject, target, d.name, d.description);
       retargetDeviceType(s.store, subject, [DEVICE], fork.name!, target);
       s.store.set(subject, oid, '', { deleted: '1' });
-      return { target, added };
     });
-    await onCatalogChange(this.listeners, added.map((d) => ({ kind: 'distribution-created' as const, type: target, distribution: d.name })));
   }
-
 }

@@ -10,7 +10,7 @@ import type { Router } from './route.js';
 import { fail } from './replies.js';
 import { text } from './schemas.js';
 import { deviceTypeNames, distributionNames, findDeviceType } from './model.js';
-import { Catalog, liveTypes, presentType, type CatalogListener } from './catalog.js';
+import { Catalog, liveTypes, presentType } from './catalog.js';
 
 const idParams = z.object({ id: z.string().regex(/^[1-9][0-9]{0,15}$/, 'a positive integer').transform(Number) });
 
@@ -38,8 +38,8 @@ function defined(body: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
 }
 
-export function deviceTypeRoutes(route: Router, s: Services, listeners: readonly CatalogListener[] = []): void {
-  const catalog = new Catalog(s, listeners);
+export function deviceTypeRoutes(route: Router, s: Services): void {
+  const catalog = new Catalog(s);
 
   route('GET', '/api/device-types', { access: 'user' }, ({ who }) => {
     const oids = liveTypes(s, who.subject);
