@@ -9,12 +9,14 @@ type GetAllArgs = { oids: number[] } | { cls: string; query: FindQuery };
 /**
  * GETALL: every namespace of many objects in one round trip, by `oids` or by
  * class + `args`. `data.objects[oid] = {OBJECT: {...}, <NS>: {...}}`; unknown
- * oids are left out.
+ * oids are left out. Without valid credentials it answers as the reference
+ * does: WHOAMI's envelope for nobody (`"oid":"-1"`), with HTTP 401.
  */
 export const GETALL: ReadCommand<GetAllArgs> = {
   verb: 'GETALL',
   kind: 'read',
   access: 'user',
+  unidentified: 'nobody',
   parse(input) {
     const oids = input.envelope.oids;
     if (oids !== undefined && input.tokens.length === 0) return { oids: oids.map(plainOid) };

@@ -3,8 +3,10 @@
  *
  * A command fails by throwing a `CceError`; the dispatcher turns it into the
  * reference's reply shape and picks the HTTP status from this table, in one
- * place (src/dispatch/reply.ts). `test/errors.test.ts` checks that every code
- * here is documented in the README.
+ * place (src/dispatch/reply.ts); each REST facade maps every code to its own
+ * document's reply in one place too (src/facades/meeting/replies.ts).
+ * `test/errors.test.ts` checks both directions: every code here is documented
+ * in the README's error table, and every code that table lists is here.
  */
 
 export interface ErrorSpec {
@@ -29,6 +31,9 @@ export const ERROR_CODES = {
   403: { word: 'BAD PARAMETERS', http: 400, meaning: 'wrong number, shape or type of arguments' },
   404: { word: 'Object not found', http: 404, meaning: 'GETOBJECT matched nothing' },
   409: { word: 'TRANSACTION FAILED', http: 409, meaning: 'a COMMIT failed and nothing of it was applied' },
+  // Not the client's doing: the only code that answers a 5xx besides 309. Outside the CCE ranges on purpose,
+  // so that no client reads it as a parse error (306) and retries the same line unchanged forever.
+  500: { word: 'STORAGE FAILURE', http: 503, meaning: 'the store could not commit or sync to disk: nothing of the write is durable' },
 } as const satisfies Record<number, ErrorSpec>;
 
 export type CceCode = keyof typeof ERROR_CODES;
@@ -68,6 +73,13 @@ export function badData(oid: string | number, key: string, why: string): CceErro
 export const WHY_UNKNOWN_ATTR = '[[base-cce.unknownAttr]]';
 export const WHY_INVALID_DATA = '[[base-cce.invalidData]]';
 export const WHY_NOT_UNIQUE = '[[base-cce.notUnique]]';
+
+/**
+ * A commit or fsync that failed (disk full, I/O error): the write is not
+ * durable and the client may retry later. After a failed fsync every write
+ * answers this until the daemon restarts (src/store/writer.ts).
+ */
+export const storageFailure = (why: string) => new CceError(500, why);
 
 /** A line that does not lex answers 306 then 402. */
 export function parseError(why: string): CceError {

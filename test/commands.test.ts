@@ -244,8 +244,8 @@ t.test('SET', async (t) => {
   t.strictSame(mixedUnknown.body, failure([302, 'BAD DATA 1 foo "[[base-cce.unknownAttr]]"']));
   t.equal((await admin.cmd('GET 1')).body.data.DATA.hostname, 'box1', 'nothing written');
 
-  t.strictSame((await admin.cmd('SET 1 . Snmp foo="1"')).body, failure([302, 'BAD DATA 1 Snmp.foo "[[base-cce.unknownAttr]]"']));
-  t.strictSame((await admin.cmd('SET 1 . Snmp enabled="yes"')).body, failure([302, 'BAD DATA 1 Snmp.enabled "[[base-cce.invalidData]]"']));
+  t.strictSame((await admin.cmd('SET 1 . Snmp foo="1"')).body, failure([302, 'BAD DATA 1 foo "[[base-cce.unknownAttr]]"']));
+  t.strictSame((await admin.cmd('SET 1 . Snmp enabled="yes"')).body, failure([302, 'BAD DATA 1 enabled "[[base-cce.invalidData]]"']));
   t.strictSame((await admin.cmd('SET 1 hostname="-bad-"')).body, failure([302, 'BAD DATA 1 hostname "[[base-cce.invalidData]]"']));
   t.strictSame((await admin.cmd('SET 1 hostname=""')).body, failure([302, 'BAD DATA 1 hostname "[[base-cce.invalidData]]"']), 'not optional');
   t.strictSame((await admin.cmd('SET 1 domainname=""')).body, GOODBYE, 'optional accepts ""');

@@ -1,13 +1,19 @@
 /**
  * The error table and the command table are documented and tested: every
- * code of src/errors.ts in README.md's "Errors and HTTP statuses" section, and
- * every verb of commands/index.ts in a test file and in the README.
+ * code of src/errors.ts in README.md's "Errors and HTTP statuses" table with
+ * its HTTP status and the Meeting API's reply (and every code of that table in
+ * src/errors.ts), and every verb of commands/index.ts in a test file and in
+ * the README.
  */
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ERROR_CODES } from '../src/errors.js';
+import { CceError, ERROR_CODES, type CceCode } from '../src/errors.js';
+import { MEETING_ERRORS } from '../src/facades/meeting/replies.js';
 import { COMMANDS } from '../commands/index.js';
+import { adminClient, startDaemon } from './helpers/daemon.js';
+import { failure } from './helpers/replies.js';
+import { adminRest, newDevice, seedCatalog } from './helpers/meeting.js';
 
 const readme = readFileSync('README.md', 'utf8');
 
@@ -28,15 +34,82 @@ function testFiles(dir: string): string[] {
   });
 }
 
-t.test('every error code is documented with its word and HTTP status', async (t) => {
-  const errors = section('Errors and HTTP statuses');
-  t.not(errors, '', 'README.md has an "## Errors and HTTP statuses" section');
-  const lines = errors.split('\n');
+/** The rows of the README's error table: `| code | message | HTTP | Meeting REST | when |`. */
+function errorRows(): { code: string; message: string; http: string; meeting: string }[] {
+  return section('Errors and HTTP statuses')
+    .split('\n')
+    .filter((l) => /^\| \d{3} \|/.test(l))
+    .map((l) => {
+      const [code, message, http, meeting] = l.split('|').slice(1).map((c) => c.trim());
+      return { code: code!, message: message!, http: http!, meeting: meeting! };
+    });
+}
+
+t.test('every error code is documented with its word, HTTP status and Meeting reply', async (t) => {
+  const rows = errorRows();
+  t.ok(rows.length > 0, 'README.md has an "## Errors and HTTP statuses" table');
   for (const [code, spec] of Object.entries(ERROR_CODES)) {
-    const line = lines.find((l) => new RegExp(`(^|\\D)${code}(\\D|$)`).test(l) && l.includes(spec.word));
-    t.ok(line, `${code} ${spec.word} is documented`);
-    if (line) t.match(line, new RegExp(`(^|\\D)${spec.http}(\\D|$)`), `${code}: HTTP ${spec.http} is documented`);
+    const row = rows.find((r) => r.code === code);
+    t.ok(row, `${code} ${spec.word} is documented`);
+    if (!row) continue;
+    t.ok(row.message.startsWith(spec.word), `${code}: the message starts with ${spec.word}`);
+    t.equal(row.http, String(spec.http), `${code}: HTTP ${spec.http} is documented`);
+    const meeting = MEETING_ERRORS[Number(code) as CceCode](new CceError(Number(code) as CceCode));
+    t.match(row.meeting, new RegExp(`^${meeting.status}\\b`), `${code}: the Meeting API's ${meeting.status} is documented`);
   }
+});
+
+t.test('every documented error code is in the table, once', async (t) => {
+  const codes = errorRows().map((r) => r.code);
+  for (const code of codes) t.ok(code in ERROR_CODES, `${code} (README) is in src/errors.ts`);
+  t.equal(new Set(codes).size, codes.length, 'no code twice in the README');
+});
+
+t.test('a 5xx only where the table says the daemon, not the client, is at fault', async (t) => {
+  for (const [code, spec] of Object.entries(ERROR_CODES)) {
+    const meeting = MEETING_ERRORS[Number(code) as CceCode](new CceError(Number(code) as CceCode));
+    t.equal(meeting.status >= 500, spec.http >= 500, `${code}: /v2/cce ${spec.http}, Meeting ${meeting.status}`);
+  }
+  t.strictSame(
+    Object.keys(ERROR_CODES).filter((c) => ERROR_CODES[Number(c) as CceCode].http >= 500),
+    ['309', '500'],
+    'only SUSPENDED and STORAGE FAILURE answer a 5xx',
+  );
+});
+
+t.test('a commit the disk refuses is a storage failure (HTTP 503) at every door, never a parse error', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.close());
+  await seedCatalog(d);
+  const admin = await adminClient(d);
+  const rest = await adminRest(d);
+  const { key } = await newDevice(rest);
+  // The disk fails at COMMIT (as with ENOSPC or EIO); SQLite rolls the transaction back.
+  const writer = d.app.services.writer as unknown as { commit: { run(): unknown } };
+  const real = writer.commit;
+  const diskFull = { run: () => { throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }); } };
+  writer.commit = diskFull;
+  t.teardown(() => { writer.commit = real; });
+
+  const storage = failure([500, 'STORAGE FAILURE the store could not commit']);
+  const set = await admin.cmd('SET 1 hostname="disk-full"');
+  t.equal(set.status, 503, '/v2/cce: HTTP 503');
+  t.strictSame(set.body, storage);
+  t.strictSame((await admin.cmd('BEGIN')).body, { status: 201, message: 'BEGIN OK' });
+  t.strictSame((await admin.cmd('CREATE User name="queued1"')).body, { status: 100, message: 'QUEUED' });
+  const commit = await admin.cmd('COMMIT');
+  t.equal(commit.status, 503, 'a COMMIT of a BEGIN queue: HTTP 503');
+  t.strictSame(commit.body, storage);
+  const note = await rest.put(`/api/devices/${key}/note`, { note: 'disk full' });
+  t.equal(note.status, 503, 'the Meeting API: HTTP 503');
+  t.strictSame(note.body, { error: 'Storage failure' });
+  t.ok(d.logs.some((l) => l.includes('"commit failed"') && l.includes('database or disk is full')), 'the cause is in the log');
+
+  writer.commit = real;
+  t.not((await admin.cmd('GET 1')).body.data.DATA.hostname, 'disk-full', 'nothing of the failed SET is there');
+  t.equal((await admin.cmd('FIND User name = "queued1"')).body.data, undefined, 'nor of the COMMIT');
+  t.equal((await rest.get(`/api/devices/${key}/note`)).body.note, '', 'nor of the PUT');
+  t.equal((await admin.cmd('SET 1 hostname="disk-ok"')).status, 200, 'the next write, once the disk is back, lands');
 });
 
 t.test('every command is tested and documented', async (t) => {

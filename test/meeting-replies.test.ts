@@ -1,6 +1,6 @@
 /** Store errors to the document's statuses, in one place; unexpected errors are a bare 500. */
 import t from 'tap';
-import { CceError, badData, WHY_NOT_UNIQUE, permissionDenied, unknownObject } from '../src/errors.js';
+import { CceError, badData, WHY_NOT_UNIQUE, permissionDenied, storageFailure, unknownObject } from '../src/errors.js';
 import { FacadeError, fromStoreError, toFacadeError } from '../src/facades/meeting/replies.js';
 import { adminClient } from './helpers/daemon.js';
 import { catalogWorld, newDevice } from './helpers/meeting.js';
@@ -14,6 +14,7 @@ t.test('fromStoreError', async (t) => {
     [permissionDenied('token_count'), 403, 'Permission denied'],
     [new CceError(309, '"backup"'), 503, 'Writes are suspended'],
     [new CceError(403, 'bad regex'), 400, 'BAD PARAMETERS bad regex'],
+    [storageFailure('the store could not commit'), 503, 'Storage failure'],
   ];
   for (const [err, status, error] of cases) t.strictSame({ ...fromStoreError(err) }, { ...new FacadeError(status, { error }) }, error);
   t.equal(toFacadeError(new Error('boom')), undefined);

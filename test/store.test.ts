@@ -87,7 +87,7 @@ t.test('a failed BEGIN or COMMIT rejects the whole batch', async (t) => {
     t.equal(r.status, 'rejected');
     const reason = (r as PromiseRejectedResult).reason;
     t.type(reason, CceError);
-    t.strictSame(reason.items, [{ code: 306, message: 'ERROR the store could not commit' }]);
+    t.strictSame(reason.items, [{ code: 500, message: 'STORAGE FAILURE the store could not commit' }]);
   }
   t.equal(commitErrors.length, 1);
   t.match(String(commitErrors[0]), /FOREIGN KEY/);
@@ -313,9 +313,9 @@ t.test('syncWal: commits settle after the WAL fsync; an fsync error refuses the 
   closeSync(closedFd);
   const realFd = wal.fd;
   wal.fd = closedFd;
-  await t.rejects(writer.submit(() => store.create(SYSTEM, 'User', { name: 'w3' })), { code: 306, message: /could not sync/ });
+  await t.rejects(writer.submit(() => store.create(SYSTEM, 'User', { name: 'w3' })), { code: 500, message: /^STORAGE FAILURE the store could not sync to disk$/ });
   t.match(commitErrors, [{ code: 'EBADF' }]);
-  await t.rejects(writer.submit(() => store.create(SYSTEM, 'User', { name: 'w4' })), { code: 306, message: /restart the daemon/ });
+  await t.rejects(writer.submit(() => store.create(SYSTEM, 'User', { name: 'w4' })), { code: 500, message: /^STORAGE FAILURE the store could not sync to disk; restart the daemon$/ });
   t.equal(store.findOne('User', '', 'name', 'w4'), undefined, 'refused before running');
   wal.fd = realFd;
   writer.close();

@@ -1,15 +1,16 @@
 /**
- * The audit line of every AUTH / AUTHKEY / LOGIN / BYE / ENDKEY: source IP, user
- * and outcome, never a password, secret, token or session id. A failed AUTH,
- * AUTHKEY or LOGIN also counts toward a ban of the source IP.
+ * The audit line of every AUTH / AUTHKEY / LOGIN / BYE / ENDKEY (and of a WHOAMI
+ * with a password): source IP, user and outcome, never a password, secret,
+ * token or session id. A failed AUTH, AUTHKEY, LOGIN or password WHOAMI also
+ * counts toward a ban of the source IP.
  */
 import type { CommandContext } from '../dispatch/types.js';
 
-export type AuditedVerb = 'AUTH' | 'AUTHKEY' | 'LOGIN' | 'BYE' | 'ENDKEY';
+export type AuditedVerb = 'AUTH' | 'AUTHKEY' | 'LOGIN' | 'BYE' | 'ENDKEY' | 'WHOAMI';
 /** `none`: nothing to end (BYE without a token). */
 export type AuditOutcome = 'ok' | 'fail' | 'none';
 
-const COUNTED: ReadonlySet<AuditedVerb> = new Set(['AUTH', 'AUTHKEY', 'LOGIN']);
+const COUNTED: ReadonlySet<AuditedVerb> = new Set(['AUTH', 'AUTHKEY', 'LOGIN', 'WHOAMI']);
 
 export async function auditAuth(ctx: CommandContext, verb: AuditedVerb, user: string, outcome: AuditOutcome): Promise<void> {
   // The name is the client's input: bounded so a log line stays a log line.

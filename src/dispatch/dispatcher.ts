@@ -8,7 +8,7 @@ import { CceError, badCommand, badParameters, permissionDenied } from '../errors
 import { ANONYMOUS, type Caller } from '../auth/caller.js';
 import { envelopeSchema, describeIssue, type Envelope } from './envelope.js';
 import { lex } from './lexer.js';
-import { errorReply } from './reply.js';
+import { Unidentified, errorReply } from './reply.js';
 import type { Command, CommandContext, CommandInput, Reply, WriteCommand } from './types.js';
 import type { Services } from '../services.js';
 
@@ -37,6 +37,9 @@ export interface QueuedWrite {
 }
 
 export const SUSPENDED_STATUS = 309;
+
+/** The refusal of a caller without valid credentials, in the command's own shape. */
+const unidentified = (command: Command): CceError => (command.unidentified === 'nobody' ? new Unidentified() : new CceError(401));
 
 export class Dispatcher {
   constructor(
@@ -100,6 +103,7 @@ export class Dispatcher {
       log: req.log,
       format: envelope.format ?? 'cce',
       ip: req.ip,
+      origin: req.origin,
       headers: req.headers,
     };
   }
@@ -116,10 +120,10 @@ export class Dispatcher {
         if (origin !== 'remote') throw permissionDenied(`Access Denied: ${command.verb} not allowed from localhost`);
         return;
       case 'user':
-        if (ctx.caller.kind === 'anonymous') throw new CceError(401);
+        if (ctx.caller.kind === 'anonymous') throw unidentified(command);
         return;
       case 'admin':
-        if (ctx.caller.kind === 'anonymous') throw new CceError(401);
+        if (ctx.caller.kind === 'anonymous') throw unidentified(command);
         if (!ctx.caller.admin) throw permissionDenied(command.verb);
         return;
     }

@@ -53,6 +53,8 @@ export interface CommandContext {
   format: 'cce' | 'json';
   /** The client's address as the gate decided it. */
   ip: string;
+  /** Where the caller is, as the gate decided: password credentials count only from `local`. */
+  origin: 'local' | 'remote';
   /** Headers a command may need (LOGIN reads X-Client-Secret). */
   headers: Record<string, string | string[] | undefined>;
   /** Inside COMMIT: the class of the object a `$n` reference will name (so SET $0 can hash a password). */
@@ -62,6 +64,12 @@ export interface CommandContext {
 interface CommandBase<A> {
   readonly verb: string;
   readonly access: Access;
+  /**
+   * How a `user` or `admin` command refuses a caller without valid credentials:
+   * `fail` (the default) as every failure, `401 FAIL`; `nobody` as WHOAMI
+   * answers nobody (`"oid":"-1"`), which is what the reference does for GETALL.
+   */
+  readonly unidentified?: 'fail' | 'nobody';
   /** Turns the input into arguments, or throws CceError 403 / 306. */
   parse(input: CommandInput): A;
 }

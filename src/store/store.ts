@@ -582,12 +582,18 @@ export class Store {
     return (this.st.propValue!.get(oid, '', 'systemAdministrator') as { value: string } | undefined)?.value === '1';
   }
 
-  /** Input values to canonical CCE strings; write-only ones must come pre-hashed. */
+  /**
+   * Input values to canonical CCE strings; write-only ones must come pre-hashed.
+   * A 302 names the key as the write gave it, bare on every namespace, as the
+   * reference does (`SET 1 . Snmp foo="1"` -> `BAD DATA 1 foo "..."`).
+   */
   private canonicalize(cls: ClassDef, ns: string, values: Record<string, unknown>, oid: number | string = 0) {
     const plain = new Map<string, string>();
     const hashes = new Map<string, string>();
+    const properties = this.namespaceDef(cls, ns).properties;
     for (const [key, raw] of Object.entries(values)) {
-      const prop = this.propertyDef(cls, ns, key, oid);
+      const prop = properties.get(key);
+      if (prop === undefined) throw badData(oid, key, WHY_UNKNOWN_ATTR);
       if (prop.writeOnly) {
         if (!(raw instanceof Hashed)) throw badData(oid, key, WHY_INVALID_DATA);
         if (raw.hash !== null) hashes.set(key, raw.hash);
@@ -600,15 +606,14 @@ export class Store {
     return { plain, hashes, given: new Set(Object.keys(values)) };
   }
 
-  /** Type and uniqueness checks; the first failure is a 302 naming the property. */
+  /** Type and uniqueness checks; the first failure is a 302 naming the property by its bare key (see canonicalize). */
   private validate(cls: ClassDef, nsDef: NamespaceDef, ns: string, values: Map<string, string>, oid: number, given: Set<string>): void {
     for (const [key, value] of values) {
       const prop = nsDef.properties.get(key)!;
-      const label = ns ? `${ns}.${key}` : key;
       const why = whyInvalid(prop, value);
-      if (why !== null) throw badData(oid, label, why);
+      if (why !== null) throw badData(oid, key, why);
       if (prop.unique && value !== '' && given.has(key) && this.st.uniqueHolder!.get(cls.name, ns, key, value, oid) !== undefined) {
-        throw badData(oid, label, WHY_NOT_UNIQUE);
+        throw badData(oid, key, WHY_NOT_UNIQUE);
       }
     }
   }

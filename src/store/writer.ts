@@ -12,7 +12,7 @@ import { close, closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { CceError, badParameters } from '../errors.js';
+import { badParameters, storageFailure } from '../errors.js';
 
 /** Resolves an oid argument: digits, or `$n` inside a COMMIT (the oid created by queued command n). */
 export interface TxScope {
@@ -70,7 +70,7 @@ const DIRECT: TxScope = {
  * lose the unacknowledged write itself. Afterwards effects (audit lines,
  * revoked sessions) run at COMMIT, so the daemon's memory follows what
  * readers see. An fsync error leaves durability unknown: the batch is
- * refused (306) and so is every later write until restart.
+ * refused (500 STORAGE FAILURE) and so is every later write until restart.
  *
  * While an fsync is in flight the Writer holds the next batch back and
  * commits it when the fsync ends (whenIdle): a write arriving meanwhile would
@@ -241,7 +241,7 @@ export class Writer {
     this.pending = [];
     this.scheduled = false;
     try {
-      if (this.wal?.broken) throw new CceError(306, 'the store could not sync to disk; restart the daemon');
+      if (this.wal?.broken) throw storageFailure('the store could not sync to disk; restart the daemon');
       this.begin.run();
     } catch (err) {
       for (const j of jobs) j.reject(err);
@@ -266,7 +266,7 @@ export class Writer {
       // The commit itself failed (disk full, I/O error): nothing of the batch is durable.
       if (this.db.inTransaction) this.rollback.run();
       this.onCommitError(err);
-      for (const j of jobs) j.reject(new CceError(306, 'the store could not commit'));
+      for (const j of jobs) j.reject(storageFailure('the store could not commit'));
       return;
     }
     for (const effect of effects) effect();
@@ -277,7 +277,7 @@ export class Writer {
     this.wal.after((err) => {
       if (err === undefined) return settle();
       this.onCommitError(err);
-      for (const j of jobs) j.reject(new CceError(306, 'the store could not sync to disk'));
+      for (const j of jobs) j.reject(storageFailure('the store could not sync to disk'));
     });
   }
 }

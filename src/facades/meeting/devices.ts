@@ -143,15 +143,17 @@ export function deviceRoutes(route: Router, s: Services): void {
     services: decodeArray(store.get(who.subject, requireDevice(store, params.key)).values.services),
   }));
 
-  route('GET', '/api/devices/:key/distrib-json', { access: 'user', params: keyParams }, ({ who, params }) => {
+  route('GET', '/api/devices/:key/distrib-json', { access: 'user', params: keyParams }, ({ who, params, reply }) => {
     const json = store.get(who.subject, requireDevice(store, params.key)).values.distrib_json;
     if (json === '') throw fail(404, 'distrib.json not found');
     try {
-      return JSON.parse(json) as unknown;
+      JSON.parse(json);
     } catch {
       // Only SET on /v2/cce can store text that is not JSON (the facade stores what it parsed).
       throw fail(500, 'distrib.json is not valid JSON');
     }
+    // The stored text as it is: returned as a value, a JSON string would go out as text/plain and null as nothing.
+    return reply.type('application/json; charset=utf-8').send(json);
   });
 
   route('PUT', '/api/devices/:key/distrib-json', { access: 'admin', params: keyParams, body: z.json() }, async ({ who, params, body }) => {

@@ -1,11 +1,12 @@
 /**
  * Replies in the Meeting document's shapes. Every failure is a thrown
  * `FacadeError` carrying its HTTP status and `{"error": "..."}` body; store
- * errors (CceError) are translated here, in one place, so a rule enforced by
- * the store (type, uniqueness, maxlength, ACL) answers the document's status.
+ * errors (CceError) are translated here, in one table (MEETING_ERRORS), so a
+ * rule enforced by the store (type, uniqueness, maxlength, ACL, suspension,
+ * a failed commit) answers the document's status.
  */
 import type { z } from 'zod';
-import { CceError, WHY_NOT_UNIQUE } from '../../errors.js';
+import { CceError, WHY_NOT_UNIQUE, type CceCode } from '../../errors.js';
 
 export class FacadeError extends Error {
   constructor(
@@ -36,23 +37,40 @@ function badDataOf(err: CceError): { prop: string; why: string } | undefined {
   return m ? { prop: m[1]!, why: m[2]! } : undefined;
 }
 
-/** A store error as the document's status: 404 unknown object, 409 taken, 400 invalid, 403 refused, 503 suspended. */
+/** One fixed reply for the code, whatever the detail. */
+const fixed = (status: number, error: string) => (): FacadeError => fail(status, error);
+/** The store's own words, for errors that only a request the facade passed on unchecked can cause. */
+const verbatim = (status: number) => (err: CceError) => fail(status, err.message);
+
+/**
+ * Every code of the error table (src/errors.ts) as the Meeting document
+ * answers it; the README's error table shows the same column. Typed over every
+ * code, so a new code does not compile until it is mapped here. A 5xx only
+ * where the table's own HTTP status is one (309, 500): never for a client's mistake.
+ */
+export const MEETING_ERRORS: { readonly [C in CceCode]: (err: CceError) => FacadeError } = {
+  300: fixed(404, 'Not found'),
+  301: verbatim(400),
+  302: (err) => {
+    const bad = badDataOf(err);
+    if (bad?.why === WHY_NOT_UNIQUE) return fail(409, `${bad.prop} already in use`);
+    return fail(400, bad ? `invalid ${bad.prop}` : err.message);
+  },
+  303: verbatim(400),
+  304: fixed(403, 'Permission denied'),
+  306: verbatim(400),
+  309: fixed(503, 'Writes are suspended'),
+  401: fixed(401, 'Unauthorized'),
+  402: verbatim(400),
+  403: verbatim(400),
+  404: fixed(404, 'Not found'),
+  409: verbatim(409),
+  500: fixed(503, 'Storage failure'),
+};
+
+/** A store error as the document's reply (MEETING_ERRORS). */
 export function fromStoreError(err: CceError): FacadeError {
-  switch (err.code) {
-    case 300:
-      return fail(404, 'Not found');
-    case 302: {
-      const bad = badDataOf(err);
-      if (bad?.why === WHY_NOT_UNIQUE) return fail(409, `${bad.prop} already in use`);
-      return fail(400, bad ? `invalid ${bad.prop}` : err.message);
-    }
-    case 304:
-      return fail(403, 'Permission denied');
-    case 309:
-      return fail(503, 'Writes are suspended');
-    default:
-      return fail(400, err.message);
-  }
+  return MEETING_ERRORS[err.code](err);
 }
 
 /** Any error thrown by a handler as a FacadeError; undefined for an unexpected one (a 500). */
