@@ -24,6 +24,16 @@ export function checkListen(config: Config): void {
     );
   }
   serverTimeouts(config);
+  checkBodyLimits(config);
+}
+
+/** One body of max_body_bytes must fit in an address's budget of bodies in flight. */
+export function checkBodyLimits(config: Config): void {
+  if (config.max_body_bytes_in_flight < config.max_body_bytes) {
+    throw new ConfigError(
+      `config: max_body_bytes_in_flight (${config.max_body_bytes_in_flight}) may not be less than max_body_bytes (${config.max_body_bytes})`,
+    );
+  }
 }
 
 /** The server's time limits, in the units node:http and fastify take. */

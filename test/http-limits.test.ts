@@ -18,10 +18,12 @@ import { afterHeaders, openSocket, openSockets, partialPost, statusOf, type RawS
 const PING = { cmd: 'PING' };
 const PONG = { status: 202, message: 'PONG' };
 
-/** Resolves once the socket has received a whole header block, rejecting after `waitMs`. */
+/** Resolves once the socket has received a whole response (headers and content-length bytes), or after `waitMs`. */
 async function firstResponse(s: RawSocket, waitMs = 15_000): Promise<Buffer> {
   for (let waited = 0; waited < waitMs; waited += 25) {
-    if (s.received().includes('\r\n\r\n')) return s.received();
+    const raw = s.received();
+    const length = /\r\ncontent-length: (\d+)\r\n/i.exec(raw.toString('latin1'));
+    if (length && Buffer.byteLength(afterHeaders(raw), 'latin1') >= Number(length[1])) return raw;
     if (s.isClosed()) break;
     await sleep(25);
   }
@@ -114,6 +116,44 @@ t.test('bodies before authentication', async (t) => {
   });
 });
 
+t.test('/v2/cce: large bodies in flight per address are bounded; small ones always pass', async (t) => {
+  const d = await startDaemon({ config: { max_body_bytes: '150000', max_body_bytes_in_flight: '200000', api_access: '127.0.0.2' } });
+  t.teardown(() => d.close());
+  const declared = 150_000;
+  // 140,000 bytes of a 150,000-byte body, then a stall: 140,000 - 16,384 free = 123,616 counted.
+  const first = await openSocket(d.port);
+  first.socket.write(partialPost('/v2/cce', declared, `{"cmd":"PING","pad":"${'x'.repeat(140_000)}`));
+  t.same((await http(`${d.url}/v2/cce`, PING)).body, PONG, 'a small body passes beside it');
+
+  // A second large body from the same address would take 83,616 more: over 200,000, refused at once.
+  const second = await openSocket(d.port);
+  second.socket.write(partialPost('/v2/cce', declared, `{"cmd":"PING","pad":"${'x'.repeat(100_000)}`));
+  const refused = await firstResponse(second);
+  t.equal(statusOf(refused), 429);
+  t.same(JSON.parse(afterHeaders(refused)), {
+    error: 'Too Many Requests',
+    statusCode: 429,
+    code: 'CCED_BODIES_IN_FLIGHT',
+    message: 'too many large request bodies in flight from this address (max_body_bytes_in_flight = 200000); retry when they are answered',
+  });
+  second.socket.destroy();
+  t.same((await http(`${d.url}/v2/cce`, PING)).body, PONG, 'small bodies still pass');
+
+  const whole = { cmd: 'PING', pad: 'y'.repeat(declared - 40) };
+  t.same((await http(`${d.url}/v2/cce`, whole, { localAddress: '127.0.0.2' })).body, PONG, 'another address has its own budget');
+
+  // Once the stalled body's connection is gone its bytes are released.
+  first.socket.destroy();
+  await first.closed();
+  let body: unknown;
+  for (let i = 0; i < 40 && body === undefined; i++) {
+    const r = await http(`${d.url}/v2/cce`, whole);
+    if (r.status === 429) await sleep(50);
+    else body = r.body;
+  }
+  t.same(body, PONG, 'a whole large body passes again');
+});
+
 t.test('431 for oversized headers: a HEAD gets no body, a GET its JSON', async (t) => {
   const d = await startDaemon();
   t.teardown(() => d.close());
@@ -148,7 +188,7 @@ t.test('the "origin not allowed" line names the path without its query string', 
   t.notOk(d.logs.some((l) => l.includes('query-secret-1234')), 'the query string is in no line');
 });
 
-t.test('start-up stops when headers_timeout exceeds request_timeout', async (t) => {
+t.test('start-up stops on limits that contradict each other', async (t) => {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'cced-limits-'));
   t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
   const r = await runTs('src/main.ts', [], {
@@ -156,4 +196,9 @@ t.test('start-up stops when headers_timeout exceeds request_timeout', async (t) 
   });
   t.equal(r.code, 2);
   t.equal(r.stderr, 'cced: config: headers_timeout (30) may not exceed request_timeout (10)\n');
+  const budget = await runTs('src/main.ts', [], {
+    env: { CCED_STATE_DIR: stateDir, CCED_LISTEN_ADDRESS: '127.0.0.1:0', CCED_MAX_BODY_BYTES: '2000000', CCED_MAX_BODY_BYTES_IN_FLIGHT: '1000000' },
+  });
+  t.equal(budget.code, 2);
+  t.equal(budget.stderr, 'cced: config: max_body_bytes_in_flight (1000000) may not be less than max_body_bytes (2000000)\n');
 });

@@ -96,6 +96,8 @@ export const configSchema = z.strictObject({
   max_connections: int(1).default(2048),
   /** Largest body of a route that authenticates nobody before reading it (Meeting login, device-key routes). */
   max_preauth_body_bytes: int(64).default(16 * 1024),
+  /** Bytes of /v2/cce bodies beyond max_preauth_body_bytes one address may have in flight at once (src/http/body-budget.ts). */
+  max_body_bytes_in_flight: int(64).default(64 * 1024 * 1024),
   /** Live sessions (AUTH) and live Meeting bearer tokens per user; the one closest to expiry ends first. */
   max_sessions_per_user: int(1).default(100),
   /** Live LOGIN tokens per api_access entry; the one closest to expiry ends first. */

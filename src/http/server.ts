@@ -18,7 +18,8 @@ import { lazyChildLogger } from './lazy-logger.js';
 import { capConnectionsPerIp } from './connections.js';
 import { clientErrorHandler } from './client-error.js';
 import { parseAccessEntry } from '../auth/gate.js';
-import { serverTimeouts } from '../listen.js';
+import { checkBodyLimits, serverTimeouts } from '../listen.js';
+import { BodyBudget } from './body-budget.js';
 
 export interface ServerParts {
   services: Services;
@@ -39,6 +40,7 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
   const { config, log } = services;
   const tls = tlsOptions(services);
   const timeouts = serverTimeouts(config);
+  checkBodyLimits(config);
   const app = Fastify({
     loggerInstance: log,
     // One line per request comes from the onResponse hook below, with the verb and the caller.
@@ -118,7 +120,7 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
 
-  app.register(cceRoute, { dispatcher });
+  app.register(cceRoute, { dispatcher, budget: new BodyBudget(config.max_body_bytes_in_flight, config.max_preauth_body_bytes) });
   app.register(meetingFacade, { services });
   return app;
 }
