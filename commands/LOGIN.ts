@@ -1,4 +1,4 @@
-import { Refusal } from '../src/errors.js';
+import { Refusal, permissionDenied } from '../src/errors.js';
 import { none } from '../src/dispatch/args.js';
 import type { ReadCommand } from '../src/dispatch/types.js';
 import { auditAuth } from '../src/auth/audit.js';
@@ -10,7 +10,8 @@ import { isoWithOffset } from '../src/auth/time.js';
  * LOGIN with header X-Client-Secret (whitelisted remote callers only): the secret
  * of the api_access entry holding the caller buys a token for api-admin, valid
  * token_lifetime seconds or until BYE. A wrong or missing secret is HTTP 401
- * `Unauthorized: invalid client secret` and counts toward a ban.
+ * `Unauthorized: invalid client secret` and counts toward a ban. While api-admin
+ * is disabled no token is issued: 304 PERMISSION DENIED (HTTP 403).
  */
 export const LOGIN: ReadCommand<void> = {
   verb: 'LOGIN',
@@ -22,6 +23,11 @@ export const LOGIN: ReadCommand<void> = {
     if (entry === undefined) {
       await auditAuth(ctx, 'LOGIN', API_ADMIN_NAME, 'fail');
       throw new Refusal('client-secret');
+    }
+    if (!ctx.auth.apiAdminEnabled()) {
+      // The right secret, so no ban; but no token for an identity that cannot act.
+      ctx.log.info({ audit: 'LOGIN', user: API_ADMIN_NAME, ip: ctx.ip, outcome: 'refused', why: 'api-admin disabled' }, 'LOGIN refused');
+      throw permissionDenied('LOGIN: api-admin is disabled');
     }
     const { secret, grant } = ctx.auth.startToken(entry.entry);
     await auditAuth(ctx, 'LOGIN', API_ADMIN_NAME, 'ok');

@@ -8,7 +8,7 @@ import type { Store } from '../store/store.js';
 import { decodeArray } from '../schema/values.js';
 import type { Caller } from './caller.js';
 import { verifyPassword } from './passwords.js';
-import { SecretTable, type Grant } from './secrets.js';
+import { SecretTable, type Grant, type GrantLimit } from './secrets.js';
 import type { Bans } from './bans.js';
 import type { ClientSecrets } from './client-secrets.js';
 
@@ -44,7 +44,7 @@ export class Auth {
   ) {
     this.bans = guards.bans;
     this.clients = guards.clients;
-    this.grants = new SecretTable(now);
+    this.grants = new SecretTable(now, (g) => this.limitOf(g));
     this.sweeper = setInterval(() => this.grants.sweep(), 60_000);
     this.sweeper.unref();
   }
@@ -81,6 +81,11 @@ export class Auth {
     });
   }
 
+  /** Whether api-admin exists and is enabled: a token for it would be worth nothing otherwise. */
+  apiAdminEnabled(): boolean {
+    return this.store.exists(this.apiAdminOid) && this.store.rawValues(this.apiAdminOid).enabled !== '0';
+  }
+
   /** A LOGIN token for api-admin, bound to the api_access entry it was issued from; it does not slide. */
   startToken(entry: string): { secret: string; grant: Grant } {
     return this.grants.issue({
@@ -91,6 +96,20 @@ export class Auth {
       lifetimeMs: this.config.token_lifetime * 1000,
       sliding: false,
     });
+  }
+
+  /**
+   * Who a new grant counts against: LOGIN tokens per api_access entry
+   * (max_tokens_per_client), AUTH sessions and Meeting bearer tokens per user
+   * (max_sessions_per_user, each kind its own count). At the bound the owner's
+   * grant closest to expiry ends rather than the new one being refused: a
+   * client or user that lost track of its grants (a crash, a script that never
+   * says BYE) can always start again, and what it drops is what it used least.
+   */
+  private limitOf(g: Omit<Grant, 'expires'>): GrantLimit {
+    if (g.kind === 'token' && g.userOid === this.apiAdminOid) return { key: `client ${g.origin}`, max: this.config.max_tokens_per_client };
+    const kind = g.kind === 'session' ? 'session' : `token ${g.origin}`;
+    return { key: `${kind} ${g.userOid}`, max: this.config.max_sessions_per_user };
   }
 
   /**

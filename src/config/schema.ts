@@ -81,6 +81,27 @@ export const configSchema = z.strictObject({
   trusted_proxies: accessList.default([]),
   max_body_bytes: int(64).default(1024 * 1024),
   max_queue: int(1).default(10000),
+  // Time and connection limits (src/listen.ts serverLimits). Seconds.
+  /** The whole request, headers and body, must arrive within this; 0 = no limit. Large uploads need the most. */
+  request_timeout: int(0).default(600),
+  /** The request headers must arrive within this (at most request_timeout when that is set). */
+  headers_timeout: int(1).default(20),
+  /** A connection with no traffic either way for this long is closed; 0 = never. */
+  connection_timeout: int(0).default(60),
+  /** An idle keep-alive connection is closed after this. */
+  keepalive_timeout: int(1).default(10),
+  /** Open connections from one peer address (trusted_proxies exempt); more are closed at once. */
+  max_connections_per_ip: int(1).default(256),
+  /** Open connections in all; more are closed at once. */
+  max_connections: int(1).default(2048),
+  /** Largest body of a route that authenticates nobody before reading it (Meeting login, device-key routes). */
+  max_preauth_body_bytes: int(64).default(16 * 1024),
+  /** Bytes of /v2/cce bodies beyond max_preauth_body_bytes one address may have in flight at once (src/http/body-budget.ts). */
+  max_body_bytes_in_flight: int(64).default(64 * 1024 * 1024),
+  /** Live sessions (AUTH) and live Meeting bearer tokens per user; the one closest to expiry ends first. */
+  max_sessions_per_user: int(1).default(100),
+  /** Live LOGIN tokens per api_access entry; the one closest to expiry ends first. */
+  max_tokens_per_client: int(1).default(1000),
   /** SQLite `synchronous`: FULL makes every acknowledged write survive power loss. */
   db_synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
   // The device world.

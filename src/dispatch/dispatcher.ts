@@ -75,7 +75,11 @@ export class Dispatcher {
     }
   }
 
-  /** A session (user + sessionid) or a token; anonymous when neither is given or valid. */
+  /**
+   * A session (user + sessionid) or a token (token); anonymous when neither is
+   * given or valid. Each secret only in its own field: a token sent as a
+   * sessionid, or a session as a token, is no credential.
+   */
   private authenticate(envelope: Envelope, req: RequestInfo): Caller {
     const { auth } = this.services;
     const secret = envelope.token ?? envelope.sessionid;
@@ -85,7 +89,7 @@ export class Dispatcher {
     if (grant.kind === 'session') {
       // A session is only good with its own user name and from a local address.
       if (req.origin !== 'local' || envelope.user !== grant.userName || envelope.token !== undefined) return ANONYMOUS;
-    } else if (!this.services.tokenValid(grant, req)) {
+    } else if (envelope.token === undefined || !this.services.tokenValid(grant, req)) {
       return ANONYMOUS;
     }
     return auth.callerFor(grant, secret) ?? ANONYMOUS;

@@ -8,6 +8,7 @@ import sjson from 'secure-json-parse';
 import type { Dispatcher, RequestInfo } from '../dispatch/dispatcher.js';
 import { httpStatusOf } from '../dispatch/reply.js';
 import { describeCaller } from '../auth/caller.js';
+import type { BodyBudget } from './body-budget.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-export async function cceRoute(app: FastifyInstance, opts: { dispatcher: Dispatcher }): Promise<void> {
+export async function cceRoute(app: FastifyInstance, opts: { dispatcher: Dispatcher; budget: BodyBudget }): Promise<void> {
   app.removeAllContentTypeParsers();
   const asBuffer = (_req: unknown, body: Buffer, done: (err: null, body: Buffer) => void) => done(null, body);
   // The usual types by name as well as '*': fastify caches the parser found for a
@@ -28,7 +29,8 @@ export async function cceRoute(app: FastifyInstance, opts: { dispatcher: Dispatc
     app.addContentTypeParser(type, { parseAs: 'buffer' }, asBuffer);
   }
 
-  app.post('/v2/cce', async (request, reply) => {
+  // Read before anyone is known (the credentials are in it): large bodies count against their address's budget.
+  app.post('/v2/cce', { preParsing: opts.budget.preParsing }, async (request, reply) => {
     let body: unknown;
     try {
       const raw = request.body instanceof Buffer ? request.body.toString('utf8') : '';

@@ -15,6 +15,11 @@ import { meetingFacade } from '../facades/meeting/plugin.js';
 import { Refusal } from '../errors.js';
 import { sendRefusal } from './refusal.js';
 import { lazyChildLogger } from './lazy-logger.js';
+import { capConnectionsPerIp } from './connections.js';
+import { clientErrorHandler } from './client-error.js';
+import { parseAccessEntry } from '../auth/gate.js';
+import { checkBodyLimits, serverTimeouts } from '../listen.js';
+import { BodyBudget } from './body-budget.js';
 
 export interface ServerParts {
   services: Services;
@@ -34,6 +39,8 @@ function tlsOptions(s: Services): https.ServerOptions | undefined {
 export function buildServer({ services, dispatcher, gate }: ServerParts): FastifyInstance {
   const { config, log } = services;
   const tls = tlsOptions(services);
+  const timeouts = serverTimeouts(config);
+  checkBodyLimits(config);
   const app = Fastify({
     loggerInstance: log,
     // One line per request comes from the onResponse hook below, with the verb and the caller.
@@ -41,8 +48,21 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
     childLoggerFactory: lazyChildLogger,
     bodyLimit: config.max_body_bytes,
     trustProxy: config.trusted_proxies.length > 0 ? config.trusted_proxies : false,
-    ...(tls ? { https: tls } : {}),
-  } as FastifyServerOptions) as unknown as FastifyInstance;
+    // No request may take for ever: header, whole-request, idle and keep-alive deadlines (src/listen.ts).
+    ...timeouts.fastify,
+    http: timeouts.http,
+    ...(tls ? { https: { ...tls, ...timeouts.http } } : {}),
+    clientErrorHandler,
+  } as unknown as FastifyServerOptions) as unknown as FastifyInstance;
+
+  // Connections: max_connections in all (node closes the excess on accept), max_connections_per_ip each.
+  app.server.maxConnections = config.max_connections;
+  const proxies = config.trusted_proxies.map(parseAccessEntry);
+  capConnectionsPerIp(app.server, {
+    perIp: config.max_connections_per_ip,
+    exempt: (ip) => proxies.some((p) => p.contains(ip)),
+    log,
+  });
 
   app.decorateRequest('origin', 'local');
 
@@ -52,7 +72,8 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
     const ip = request.ip;
     const origin = gate.originOf(ip);
     if (origin === undefined) {
-      request.log.warn({ ip, url: request.url }, 'origin not allowed');
+      // The path only: a query string may carry anything, secrets included.
+      request.log.warn({ ip, url: request.url.split('?')[0] }, 'origin not allowed');
       reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'origin not allowed' });
       return;
     }
@@ -99,7 +120,7 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
 
-  app.register(cceRoute, { dispatcher });
+  app.register(cceRoute, { dispatcher, budget: new BodyBudget(config.max_body_bytes_in_flight, config.max_preauth_body_bytes) });
   app.register(meetingFacade, { services });
   return app;
 }

@@ -56,16 +56,27 @@ function principal(services: Services, req: FastifyRequest, access: Access, para
   }
 }
 
+/** Params and principal, found before the body is read (preParsing) and used by the handler. */
+const early = new WeakMap<FastifyRequest, { params: unknown; who: Principal }>();
+
 export function router(app: FastifyInstance, services: Services): Router {
   return (method, url, spec, handler) => {
     app.route({
       method,
       url,
-      handler: async (req, reply) => {
+      // Nobody is authenticated before a public route reads its body: the small pre-authentication limit.
+      ...(spec.access === 'public' ? { bodyLimit: services.config.max_preauth_body_bytes } : {}),
+      // The others authenticate from headers before the body is read, so no unauthenticated body is buffered.
+      preParsing: async (req, _reply, payload) => {
         // Params first: a device path needs the key to authenticate; a bad key cannot name a device anyway.
         const params = parseWith(spec.params ?? none, req.params, 'params');
         const who = principal(services, req, spec.access, params);
         req.cceCaller = who.label;
+        early.set(req, { params, who });
+        return payload;
+      },
+      handler: async (req, reply) => {
+        const { params, who } = early.get(req)!;
         const query = parseWith(spec.query ?? none, req.query, 'query');
         const body = parseWith(spec.body ?? none, req.body, 'body');
         return handler({ req, reply, who, params, query, body } as RouteCtx<never, never, never>);
