@@ -2,7 +2,11 @@ import { Tokens } from '../src/dispatch/args.js';
 import { badParameters } from '../src/errors.js';
 import { goodbye, type WriteCommand } from '../src/dispatch/types.js';
 
-/** DESTROY <oid>: removes an object and every namespace of it; its oid is never reused. */
+/**
+ * DESTROY <oid>: removes an object and every namespace of it; its oid is never
+ * reused. Cascades (a device's keys and tunnels, a user's sessions) and soft
+ * deletes (a DeviceType) are the store's rules, as for every door.
+ */
 export const DESTROY: WriteCommand<string> = {
   verb: 'DESTROY',
   kind: 'write',
@@ -17,9 +21,7 @@ export const DESTROY: WriteCommand<string> = {
   describe: (oid) => `DESTROY ${oid}`,
   async prepare(ctx, oid) {
     return (scope) => {
-      const id = scope.oid(oid);
-      ctx.store.destroy(ctx.caller, id);
-      ctx.writer.afterCommit(() => ctx.auth.grants.revokeUser(id));
+      ctx.store.destroy(ctx.caller, scope.oid(oid));
       return goodbye();
     };
   },

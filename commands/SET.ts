@@ -1,8 +1,6 @@
 import { Tokens, assignmentText, assignments, target } from '../src/dispatch/args.js';
 import { goodbye, type WriteCommand } from '../src/dispatch/types.js';
 import { hashWriteOnly } from '../src/auth/write-only.js';
-import { USER_CLASS } from '../src/auth/auth.js';
-import { Hashed } from '../src/store/store.js';
 
 interface SetArgs {
   oid: string;
@@ -12,7 +10,11 @@ interface SetArgs {
   oldpassword: string;
 }
 
-/** SET <oid> [. <ns>] k="v" ...: every key is checked before anything is written. */
+/**
+ * SET <oid> [. <ns>] k="v" ...: every key is checked before anything is written.
+ * What a write entails beyond itself (a disabled user's sessions ending, a
+ * renamed type reaching its devices) is the store's rules', as for every door.
+ */
 export const SET: WriteCommand<SetArgs> = {
   verb: 'SET',
   kind: 'write',
@@ -31,15 +33,7 @@ export const SET: WriteCommand<SetArgs> = {
     const cls = known !== undefined ? ctx.store.objectClass(known) : ctx.pendingClass?.(oid);
     const ready = cls ? await hashWriteOnly(ctx.store, ctx.caller, cls, ns, known, values, oldpassword) : values;
     return (scope) => {
-      const id = scope.oid(oid);
-      ctx.store.set(ctx.caller, id, ns, ready);
-      if (ns === '' && ctx.store.objectClass(id).name === USER_CLASS) {
-        // Disabling a user ends its sessions and tokens at once; a new password ends all but the caller's own.
-        if (ready.enabled === '0' || ready.enabled === false) ctx.writer.afterCommit(() => ctx.auth.grants.revokeUser(id));
-        else if (ready.password instanceof Hashed && ready.password.hash !== null) {
-          ctx.writer.afterCommit(() => ctx.auth.grants.revokeUser(id, ctx.caller.grant));
-        }
-      }
+      ctx.store.set(ctx.caller, scope.oid(oid), ns, ready);
       return goodbye();
     };
   },

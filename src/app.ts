@@ -21,6 +21,9 @@ import { buildServer } from './http/server.js';
 import { COMMAND_TABLE } from '../commands/index.js';
 import type { Services } from './services.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
+import { installRules } from './rules.js';
+import { watchCatalog } from './flash/catalog.js';
+import { FlashStorage } from './flash/storage.js';
 
 export interface App {
   services: Services;
@@ -57,20 +60,27 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     const secrets = syncAccessFile(path.join(config.state_dir, ACCESS_FILE), gate.access.map((e) => e.entry));
     const clients = new ClientSecrets(gate.access, secrets, bans, log);
     auth = new Auth(store, config, { bans, clients });
+    const events = new DeviceEvents(db);
+    const grants = auth;
+    installRules({ store, writer, events, endGrants: (oid, keep) => grants.endGrants(oid, keep) });
     const services: Services = {
       config,
       log,
       store,
       writer,
-      events: new DeviceEvents(db),
+      events,
       auth,
       state: new DaemonState(store, writer),
       requests: new RequestCounts(),
       tokenValid: (grant, req) => clients.tokenValid(grant, req.ip, req.headers),
     };
     const dispatcher = new Dispatcher(services, COMMAND_TABLE);
+    // Firmware folders follow the catalog whatever the door (creations, renames).
+    watchCatalog(services, new FlashStorage(config.flash_storage_root));
     const bootstrapped = await bootstrap(services, env, tell);
     await ensureApiAdmin(services);
+    // Start-up's own writes are done: a suspension recorded by an earlier run is in force again.
+    services.state.restore();
     const server = buildServer({ services, dispatcher, gate });
     return {
       services,

@@ -1,7 +1,8 @@
 /**
- * Daemon-wide state that commands change: SUSPEND/RESUME, kept in the store so
- * a restart keeps it, and in memory so the check on every write costs no query
- * (only SUSPEND and RESUME of this daemon change it).
+ * Daemon-wide state that commands change: SUSPEND/RESUME. The rule itself is
+ * the Writer's (every write is refused while `writer.suspension` is set,
+ * whichever door submitted it); this class records it in the store so a
+ * restart keeps it. Held in memory, so the check on every write costs no query.
  */
 import type { Store } from './store/store.js';
 import type { Writer } from './store/writer.js';
@@ -9,28 +10,34 @@ import type { Writer } from './store/writer.js';
 const KEY = 'suspended';
 
 export class DaemonState {
-  private reason: string | undefined;
-
   constructor(
     private readonly store: Store,
     private readonly writer: Writer,
-  ) {
-    this.reason = store.setting(KEY);
-  }
+  ) {}
 
   /** The reason writes are suspended, or undefined when they are not. */
   get suspended(): string | undefined {
-    return this.reason;
+    return this.writer.suspension;
   }
 
-  /** In force at once; resolves when persisted (through the writer: durable as any acknowledged write). */
+  /**
+   * Puts back the suspension an earlier run recorded. The daemon calls it once
+   * its own start-up writes are done (the System object, the admin, api-admin's
+   * new password: system maintenance); the console at once.
+   */
+  restore(): this {
+    this.writer.suspension = this.store.setting(KEY);
+    return this;
+  }
+
+  /** In force at once; resolves when persisted (durable as any acknowledged write: a maintenance write). */
   suspend(reason: string): Promise<void> {
-    this.reason = reason;
-    return this.writer.submit(() => this.store.putSetting(KEY, reason));
+    this.writer.suspension = reason;
+    return this.writer.maintenance(() => this.store.putSetting(KEY, reason));
   }
 
   resume(): Promise<void> {
-    this.reason = undefined;
-    return this.writer.submit(() => this.store.putSetting(KEY, undefined));
+    this.writer.suspension = undefined;
+    return this.writer.maintenance(() => this.store.putSetting(KEY, undefined));
   }
 }

@@ -138,6 +138,10 @@ t.test('flash-side settings and relations', async (t) => {
   const parent = await newDevice(a);
   const other = await newDevice(a, { product_serial: 'TAKEN-1' });
   const put = (path: string, body: unknown) => a.put(`/api/devices/${key}/${path}`, body);
+  // A device's distribution is one of its own type's: esp32 gets a "nightly" too, so the type can change under it;
+  // esp8266 has none, so it cannot.
+  const cce = await adminClient(d);
+  for (const cmd of ['CREATE Distribution name="nightly" device_type="esp32"', 'CREATE DeviceType name="esp8266"']) t.equal((await cce.cmd(cmd)).body.status, 201);
 
   const ok: [string, Record<string, unknown>, Record<string, unknown>][] = [
     ['authorize', { authorized: 1 }, { success: true, authorized: 1 }],
@@ -175,6 +179,7 @@ t.test('flash-side settings and relations', async (t) => {
     ['bundles', { bundles: 'dev1' }, 400, 'bundles: Invalid input: expected array, received string'],
     ['product-serial', { product_serial: 'TAKEN-1' }, 409, 'product_serial already in use'],
     ['device-type', { device_type: 'nope' }, 400, 'Unknown device type'],
+    ['device-type', { device_type: 'esp8266' }, 400, 'Unknown distribution for this device type'],
   ];
   for (const [path, body, status, error] of bad) {
     const r = await put(path, body);

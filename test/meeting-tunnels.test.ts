@@ -140,9 +140,10 @@ t.test('expired tunnels are hidden, their ports reused, and the sweeper destroys
   t.equal(again.body.port, min, "the lowest port again: the first device's expired tunnel was released");
   await a.del(`/api/devices/${two.key}`);
   const swept = await tunnelRuntime(d.app.services).sweep();
-  // Both expired tunnels were released by the reservation above; the new one's device is gone now.
-  t.strictSame(swept.map((x) => x.port), [min], 'the deleted device\u2019s tunnel');
+  // Both expired tunnels were released by the reservation above; the new one went with its device.
+  t.strictSame(swept.map((x) => x.port), [], 'the deleted device\u2019s tunnel went with it: nothing left to sweep');
   t.equal(d.logs.filter((l) => l.includes('"audit":"tunnel-close"')).length, 3, 'an audit line for each closing');
+  t.ok(d.logs.some((l) => l.includes('"audit":"tunnel-close"') && l.includes(`"port":${min},"why":"destroyed"`)), 'the last one at the DELETE');
   t.strictSame(d.app.services.store.find({ oid: 0, admin: true, capabilities: [] }, 'Tunnel', { criteria: [] }), [], 'no Tunnel object left');
 });
 

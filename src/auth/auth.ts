@@ -19,12 +19,43 @@ export interface Guards {
 }
 
 export const USER_CLASS = 'User';
+
+/** The settings key of a user's grant epoch: grants issued before that time (ms) are void (src/users/lifecycle.ts). */
+export const grantEpochKey = (userOid: number) => `grants_epoch.${userOid}`;
+
+/** The grant table, remembering when each grant was issued (a user's grant epoch voids older ones). */
+class IssuedGrants extends SecretTable {
+  private readonly issuedAt = new WeakMap<Grant, number>();
+
+  constructor(
+    private readonly clock: () => number,
+    limitOf: ConstructorParameters<typeof SecretTable>[1],
+  ) {
+    super(clock, limitOf);
+  }
+
+  override issue(g: Omit<Grant, 'expires'>): { secret: string; grant: Grant } {
+    const issued = super.issue(g);
+    this.issuedAt.set(issued.grant, this.clock());
+    return issued;
+  }
+
+  /** Issued before `epoch` (ms)? */
+  issuedBefore(grant: Grant, epoch: number): boolean {
+    return (this.issuedAt.get(grant) ?? 0) < epoch;
+  }
+
+  /** Counts `grant` as issued now: it survives the epoch its own write set. */
+  renew(grant: Grant): void {
+    this.issuedAt.set(grant, this.clock());
+  }
+}
 /** The name api-admin is created with (src/auth/api-admin.ts). */
 export const API_ADMIN_NAME = 'api-admin';
 
 export class Auth {
   /** Sessions (AUTH) and tokens (LOGIN) share one table; a grant says which it is. */
-  readonly grants: SecretTable;
+  readonly grants: IssuedGrants;
   readonly bans: Bans;
   readonly clients: ClientSecrets;
   /**
@@ -44,7 +75,7 @@ export class Auth {
   ) {
     this.bans = guards.bans;
     this.clients = guards.clients;
-    this.grants = new SecretTable(now, (g) => this.limitOf(g));
+    this.grants = new IssuedGrants(now, (g) => this.limitOf(g));
     this.sweeper = setInterval(() => this.grants.sweep(), 60_000);
     this.sweeper.unref();
   }
@@ -113,6 +144,15 @@ export class Auth {
   }
 
   /**
+   * Ends a user's grants at once (src/users/lifecycle.ts decides when), but
+   * `keep`: the grant whose own write set the user's new password.
+   */
+  endGrants(userOid: number, keep: Grant | undefined): number {
+    if (keep !== undefined) this.grants.renew(keep);
+    return this.grants.revokeUser(userOid, keep);
+  }
+
+  /**
    * The caller behind a grant, or undefined when its user is gone or disabled.
    * Derived from the user object once and kept on the grant until any User
    * object changes (Store.revision), so a disabled user or a changed
@@ -133,6 +173,12 @@ export class Auth {
     if (!this.store.exists(grant.userOid)) return undefined;
     const v = this.store.rawValues(grant.userOid);
     if (v.enabled === '0') return undefined;
+    // A grant older than the user's last disabling or new password (by the console, say) is over.
+    const epoch = this.store.setting(grantEpochKey(grant.userOid));
+    if (epoch !== undefined && this.grants.issuedBefore(grant, Number(epoch))) {
+      this.grants.revoke(secret);
+      return undefined;
+    }
     // Frozen: one object now serves many requests.
     return Object.freeze({
       kind: grant.kind,

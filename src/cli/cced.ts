@@ -24,6 +24,9 @@ import { hashPassword } from '../auth/passwords.js';
 import { randomSecret } from '../auth/secrets.js';
 import { USER_CLASS } from '../auth/auth.js';
 import { CceError } from '../errors.js';
+import { DeviceEvents } from '../store/events.js';
+import { DaemonState } from '../state.js';
+import { installRules } from '../rules.js';
 
 export interface Io {
   out(s: string): void;
@@ -44,6 +47,10 @@ async function withStore<R>(configFile: string | undefined, env: NodeJS.ProcessE
   // Audit lines of console writes go to stderr, so stdout stays for results.
   const log = pino({ base: { service: 'cced-admin' } }, pino.destination(2));
   const s = openStore(config, log);
+  // The console is one more door: the core's rules hold here too (a new password ends the user's grants in
+  // the daemon, a suspended store refuses writes).
+  installRules({ ...s, events: new DeviceEvents(s.db) });
+  new DaemonState(s.store, s.writer).restore();
   try {
     return await fn(s, config);
   } finally {

@@ -3,8 +3,9 @@
  * together, through the Store API only:
  * - creating a type or a distribution (by any path: the catalog's REST paths,
  *   /v2/cce CREATE) creates its folder, through the store's write hook;
- * - renaming a type (by any path) carries the new name to its distributions
- *   and devices in the same transaction, and moves its folder once committed;
+ * - renaming a type (by any path) moves its folder once committed (the new
+ *   name reaching its distributions and devices is the core's rule:
+ *   src/devices/catalog.ts);
  * - a Distribution's read-only `files` property mirrors its folder after every
  *   upload and delete, written by the SYSTEM subject; any other writer is
  *   refused (admins pass every ACL expression, so the hook enforces it);
@@ -14,7 +15,7 @@ import type { Services } from '../services.js';
 import type { Store } from '../store/store.js';
 import { SYSTEM } from '../store/store.js';
 import { permissionDenied } from '../errors.js';
-import { DEVICE, DEVICE_TYPE, DISTRIBUTION, retargetDeviceType } from '../facades/meeting/model.js';
+import { DEVICE_TYPE, DISTRIBUTION } from '../devices/catalog.js';
 import { FlashError, FlashStorage, type FileInfo } from './storage.js';
 import { isSegment } from './names.js';
 
@@ -31,7 +32,7 @@ export function findDistribution(store: Store, type: string, name: string): numb
   return oid;
 }
 
-/** Subscribes to the store's catalog writes (creations, renames); returns the unsubscribe function. */
+/** Subscribes to the store's catalog writes (creations, renames); returns the unsubscribe function. The app installs it. */
 export function watchCatalog(services: Services, storage: FlashStorage): () => void {
   const unwatchRenames = watchTypeRenames(services, storage);
   const unwatchWrites = watchCreations(services, storage);
@@ -41,15 +42,10 @@ export function watchCatalog(services: Services, storage: FlashStorage): () => v
   };
 }
 
-/**
- * A device type's new name reaches every Distribution and Device naming the
- * old one, inside the renaming write (as its caller: a rename it may not carry
- * through fails whole); once that commits, the type's folder follows.
- */
+/** Once a type's rename commits, its folder follows. */
 function watchTypeRenames(services: Services, storage: FlashStorage): () => void {
   const { store, writer, log } = services;
-  return store.watchValue(DEVICE_TYPE, 'name', ({ subject, from, to }) => {
-    retargetDeviceType(store, subject, [DISTRIBUTION, DEVICE], from, to);
+  return store.watchValue(DEVICE_TYPE, 'name', ({ from, to }) => {
     if (!isSegment(from) || !isSegment(to)) return;
     writer.afterCommit(() => {
       try {

@@ -27,6 +27,15 @@ const propertyFile = z.strictObject({
   writeacl: z.string().optional(),
   secret: z.boolean().default(false),
   description: z.string().optional(),
+  references: z
+    .strictObject({
+      class: z.string().regex(NAME),
+      property: z.string().regex(NAME),
+      match: z.record(z.string().regex(NAME), z.string().regex(NAME)).default({}),
+      notSelf: z.boolean().default(false),
+    })
+    .optional(),
+  derivedFrom: z.strictObject({ property: z.string().regex(NAME), values: z.record(z.string(), z.string()) }).optional(),
 });
 
 const propertiesFile = z.record(z.string().regex(NAME, 'property names are letters, digits and _'), propertyFile);
@@ -43,6 +52,7 @@ const classFile = z.strictObject({
   description: z.string().optional(),
   createacl: z.string().optional(),
   destroyacl: z.string().optional(),
+  softDelete: z.string().regex(NAME).optional(),
   properties: propertiesFile.default({}),
   namespaces: z.record(z.string().regex(NAME, 'namespace names are letters, digits and _'), namespaceFile).default({}),
 });
@@ -65,6 +75,7 @@ interface MutableClass {
   version: string;
   createacl: ClassDef['createacl'];
   destroyacl: ClassDef['destroyacl'];
+  softDelete?: string;
   namespaces: Map<string, { name: string; version: string; properties: Map<string, PropertyDef> }>;
 }
 
@@ -91,11 +102,20 @@ function compileProperty(where: string, name: string, p: PropFile, typedefs: Map
     writeacl: acl(p.writeacl, 'admin', 'writeacl'),
     writeOnly: p.type === 'password',
     secret: p.secret || p.type === 'password',
+    ...(p.references ? { references: p.references } : {}),
+    ...(p.derivedFrom ? { derived: derivedDef(where, p.derivedFrom) } : {}),
   };
   if (p.default === undefined) return draft;
   const value = toCceString(draft, p.default);
   if (value === undefined || whyInvalid(draft, value) !== null) throw new SchemaError(`${where}: default ${JSON.stringify(p.default)} is not a valid ${p.type}`);
   return { ...draft, default: value };
+}
+
+function derivedDef(where: string, d: { property: string; values: Record<string, string> }) {
+  const toSource = new Map(Object.entries(d.values));
+  const fromSource = new Map([...toSource].map(([k, v]) => [v, k]));
+  if (fromSource.size !== toSource.size) throw new SchemaError(`${where}: derivedFrom: two values map to the same source value`);
+  return { from: d.property, toSource, fromSource };
 }
 
 function addClass(classes: Map<string, MutableClass>, file: string, c: ClassFile, typedefs: Map<string, TypeDef>) {
@@ -113,6 +133,7 @@ function addClass(classes: Map<string, MutableClass>, file: string, c: ClassFile
     };
     classes.set(c.class, cls);
   }
+  if (c.softDelete !== undefined) cls.softDelete = c.softDelete;
   const add = (ns: string, version: string, props: Record<string, PropFile>) => {
     let target = cls.namespaces.get(ns);
     if (!target) cls.namespaces.set(ns, (target = { name: ns, version, properties: new Map() }));
@@ -124,6 +145,35 @@ function addClass(classes: Map<string, MutableClass>, file: string, c: ClassFile
   };
   add('', c.version, c.properties);
   for (const [ns, def] of Object.entries(c.namespaces)) add(ns, def.version, def.properties);
+}
+
+/** References, derived properties and soft-delete flags name what exists, once every file is read. */
+function checkLinks(cls: MutableClass, classes: Map<string, MutableClass>): void {
+  const main = cls.namespaces.get('')!.properties;
+  if (cls.softDelete !== undefined && main.get(cls.softDelete)?.type.name !== 'boolean') {
+    throw new SchemaError(`${cls.name}: softDelete: ${cls.softDelete} is not a boolean property of the class`);
+  }
+  for (const ns of cls.namespaces.values()) {
+    for (const p of ns.properties.values()) {
+      const where = `${cls.name}.${ns.name ? ns.name + '.' : ''}${p.name}`;
+      if (p.derived) {
+        const source = ns.properties.get(p.derived.from);
+        if (!source || source.derived || source.array || source.writeOnly) throw new SchemaError(`${where}: derivedFrom: ${p.derived.from} is not a stored property beside it`);
+        for (const [mine, theirs] of p.derived.toSource) {
+          if (!p.type.check(mine) || !source.type.check(theirs)) throw new SchemaError(`${where}: derivedFrom: ${mine} -> ${theirs} breaks a type`);
+        }
+        if (!p.derived.fromSource.has(source.default)) throw new SchemaError(`${where}: derivedFrom: the default of ${p.derived.from} maps to nothing`);
+      }
+      const ref = p.references;
+      if (!ref) continue;
+      const target = classes.get(ref.class)?.namespaces.get('')!.properties;
+      if (!target?.has(ref.property)) throw new SchemaError(`${where}: references ${ref.class}.${ref.property}, which is not defined`);
+      if (ns.name !== '' || p.array) throw new SchemaError(`${where}: only single main-namespace properties may be references`);
+      for (const [theirs, mine] of Object.entries(ref.match)) {
+        if (!target.has(theirs) || !main.has(mine)) throw new SchemaError(`${where}: references: match ${theirs} = ${mine} names an undefined property`);
+      }
+    }
+  }
 }
 
 function compileAclOr(where: string, which: string, expr: string | undefined) {
@@ -178,6 +228,7 @@ export function loadSchema(dirs: readonly string[]): Schema {
     }
   }
   for (const [file, s] of parsed) for (const c of s.classes) addClass(classes, file, c, typedefs);
+  for (const cls of classes.values()) checkLinks(cls, classes);
   return { classes: classes as Map<string, ClassDef>, typedefs };
 }
 

@@ -37,6 +37,39 @@ export interface PropertyDef {
   readonly writeOnly: boolean;
   /** Secret-like values that must never appear in a log line. */
   readonly secret: boolean;
+  /** Must name an existing object (checked by the store on CREATE and SET); '' names none. */
+  readonly references?: ReferenceDef;
+  /** Not stored: another property of the namespace seen through a mapping of values (see DerivedDef). */
+  readonly derived?: DerivedDef;
+}
+
+/**
+ * A reference to another object by one of its properties: `Device.device_type`
+ * names a DeviceType by its `name`. `match` narrows the target to those whose
+ * properties equal the referring object's own (`{"device_type": "device_type"}`:
+ * a distribution of the device's own type); `notSelf` refuses the object itself.
+ * A soft-deleted target (ClassDef.softDelete) does not count.
+ */
+export interface ReferenceDef {
+  readonly class: string;
+  readonly property: string;
+  /** target property -> own property */
+  readonly match: Readonly<Record<string, string>>;
+  readonly notSelf: boolean;
+}
+
+/**
+ * A property that is another one seen differently (Meeting's `role` is
+ * `systemAdministrator`: "admin" for 1, "user" for 0): reads map the source's
+ * value, writes and FIND criteria map back to it, so the value is stored once.
+ */
+export interface DerivedDef {
+  /** The stored property of the same namespace. */
+  readonly from: string;
+  /** derived value -> source value */
+  readonly toSource: ReadonlyMap<string, string>;
+  /** source value -> derived value */
+  readonly fromSource: ReadonlyMap<string, string>;
 }
 
 export interface NamespaceDef {
@@ -51,6 +84,12 @@ export interface ClassDef {
   readonly version: string;
   readonly createacl: Acl;
   readonly destroyacl: Acl;
+  /**
+   * A boolean property of the main namespace that marks an object deleted: DESTROY
+   * sets it, FIND leaves such objects out unless a criterion names it, and a
+   * CREATE whose unique value a deleted object holds revives that object.
+   */
+  readonly softDelete?: string;
   /** Includes the main namespace under ''. */
   readonly namespaces: ReadonlyMap<string, NamespaceDef>;
 }

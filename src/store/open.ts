@@ -29,5 +29,6 @@ export function openStore(config: Config, log: Logger): OpenStore {
     if (e.routine && !log.isLevelEnabled('debug')) return;
     writer.afterCommit(() => (e.routine ? log.debug({ audit: e.op, ...e }, 'write') : log.info({ audit: e.op, ...e }, 'write')));
   });
+  writer.onBeforeCommit(() => store.sealOids());
   return { db, store, writer };
 }

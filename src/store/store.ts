@@ -23,6 +23,8 @@ import {
 } from '../errors.js';
 import { compareBy, type SortType } from './sort.js';
 import { unsafeRegexReason } from './safe-regex.js';
+import { derivedValue, underive, underivedCriterion } from './derived.js';
+import { checkReferences } from './references.js';
 
 /** The identity behind internal writes (bootstrap, maintenance): passes every ACL. */
 export const SYSTEM: AclSubject = Object.freeze({ oid: 0, admin: true, capabilities: [] });
@@ -44,11 +46,28 @@ export interface AuditEntry {
   routine?: true;
 }
 
+/** What a write listener may need beyond the audit entry. */
+export interface WriteDetail {
+  /** Who wrote (a Caller, when a door's caller wrote it). */
+  subject: AclSubject;
+  /** CREATE and SET: the canonical values written (write-only ones apart). */
+  values?: ReadonlyMap<string, string>;
+  /** CREATE and SET: the write-only properties given a new hash (name -> hash). */
+  hashed?: ReadonlyMap<string, string>;
+}
+
 /**
  * Told of every write right after it is made, inside its transaction (before
  * the audit line): a listener that throws fails the write, which is rolled back.
  */
-export type WriteListener = (e: AuditEntry) => void;
+export type WriteListener = (e: AuditEntry, detail: WriteDetail) => void;
+
+/**
+ * Told of a DESTROY inside it, before the object's rows go, with its stored
+ * main-namespace values: a cascade can destroy what hangs off the object in
+ * the same transaction; if it throws, the DESTROY fails.
+ */
+export type DestroyListener = (gone: { subject: AclSubject; oid: number; values: Record<string, string> }) => void;
 
 /**
  * Hears a SET that changed one main-namespace property (see watchValue), inside
@@ -104,6 +123,10 @@ export class Store {
   /** Is a property of this name secret in any class (a password, a device token)? Echoes mask such values. */
   readonly isSecretName = (name: string): boolean => this.secretNames.has(name);
   private readonly writeListeners = new Set<WriteListener>();
+  private readonly destroyListeners = new Map<string, Set<DestroyListener>>();
+  /** The highest oid this Store created, committed or not, and the highest known sealed (see sealOids()). */
+  private highestOid = 0;
+  private sealedOid = 0;
   /** class -> property -> its ValueListeners. */
   private readonly valueListeners = new Map<string, Map<string, Set<ValueListener>>>();
   /** Writes per class through this Store (see revision()). */
@@ -168,6 +191,8 @@ export class Store {
       putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
       count: db.prepare('SELECT count(*) AS n FROM objects'),
+      sealOids: db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'objects' AND seq < ?"),
+      sealOidsFirst: db.prepare("INSERT INTO sqlite_sequence (name, seq) SELECT 'objects', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'objects')"),
     };
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.userClassNames = [...schema.classes.keys()].sort();
@@ -321,8 +346,9 @@ export class Store {
     const out = { ...this.shape(nsDef, hidden) };
     for (const prop of nsDef.properties.values()) {
       if (hidden !== '' && !prop.readacl(subject, oid)) continue;
-      const value = stored[prop.name];
-      out[prop.name] = prop.writeOnly ? '' : typeof value === 'string' ? value : prop.default;
+      const value = stored[prop.derived?.from ?? prop.name];
+      if (prop.derived) out[prop.name] = derivedValue(prop, typeof value === 'string' ? value : undefined, nsDef.properties.get(prop.derived.from)!.default);
+      else out[prop.name] = prop.writeOnly ? '' : typeof value === 'string' ? value : prop.default;
     }
     return out;
   }
@@ -353,6 +379,10 @@ export class Store {
   /** Oids of a class matching every criterion, sorted as asked (oid order otherwise). */
   find(subject: AclSubject, className: string, q: FindQuery): number[] {
     const cls = this.classDef(className);
+    const given = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
+    const criteria = this.storedCriteria(cls, q.criteria, given);
+    if (criteria === null) return [];
+    q = { ...q, criteria };
     const props = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
     const params: unknown[] = [];
     const conds: string[] = [];
@@ -386,7 +416,8 @@ export class Store {
       conds.push(`EXISTS (SELECT 1 FROM props p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ? AND ${cond})`);
     });
     if (conds.length) sql += ' AND ' + conds.join(' AND ');
-    const sort = q.sortprop;
+    const sortDerived = q.sortprop && this.propertyDef(cls, q.sortprop.ns, q.sortprop.name).derived;
+    const sort = q.sortprop && sortDerived ? { ns: q.sortprop.ns, name: sortDerived.from } : q.sortprop;
     const sortProp = sort && this.propertyDef(cls, sort.ns, sort.name);
     if (sort) {
       sql = `SELECT m.oid AS oid, s.value AS sortvalue FROM (${sql}) m LEFT JOIN props s ON s.oid = m.oid AND s.ns = ? AND s.name = ?`;
@@ -403,9 +434,31 @@ export class Store {
     const rows = (this.findStatement(sql).all(...params) as { oid: number; sortvalue: string | null }[]).filter((r) => readable(r.oid));
     const cmp = compareBy(q.sorttype ?? 'ascii');
     // A value the caller may not read sorts as '': the order must not reveal it either.
-    const keyOf = (r: { oid: number; sortvalue: string | null }) => (sortProp.readacl(subject, r.oid) ? (r.sortvalue ?? '') : '');
+    const shown = (v: string | null) => (sortDerived ? (sortDerived.fromSource.get(v ?? sortProp.default) ?? '') : (v ?? ''));
+    const keyOf = (r: { oid: number; sortvalue: string | null }) => (sortProp.readacl(subject, r.oid) ? shown(r.sortvalue) : '');
     rows.sort((a, b) => cmp(keyOf(a), keyOf(b)) || a.oid - b.oid);
     return rows.map((r) => r.oid);
+  }
+
+  /**
+   * The criteria as SQL can run them: derived properties as their sources, and
+   * `<softDelete flag> = "0"` added unless a criterion names the flag (a deleted
+   * object is found only when asked for). `null` when nothing can match.
+   */
+  private storedCriteria(cls: ClassDef, criteria: readonly FindCriterion[], props: readonly PropertyDef[]): FindCriterion[] | null {
+    const out: FindCriterion[] = [];
+    for (const [i, c] of criteria.entries()) {
+      if (!props[i]!.derived) {
+        out.push(c);
+        continue;
+      }
+      const mapped = underivedCriterion(props[i]!, c, (p) => this.regex(p));
+      if (mapped === null) return null;
+      out.push(...mapped);
+    }
+    const flag = cls.softDelete;
+    if (flag !== undefined && !out.some((c) => c.ns === '' && c.name === flag)) out.push({ ns: '', name: flag, op: '=', value: '0' });
+    return out;
   }
 
   /** The first oid of a class whose property equals a value (no ACL: internal look-ups). */
@@ -493,48 +546,86 @@ export class Store {
   // ---- writes (inside a Writer transaction) ----------------------------
 
   /** Creates an object: main namespace from `values` over the defaults, named namespaces at their defaults. */
-  create(subject: AclSubject, className: string, values: Record<string, unknown>): number {
+  create(subject: AclSubject, className: string, given: Record<string, unknown>): number {
     const cls = this.classDef(className);
     if (!cls.createacl(subject, -1)) throw permissionDenied('CREATE');
     const main = this.namespaceDef(cls, '');
+    const values = underive(main, given, 0);
     const canonical = this.canonicalize(cls, '', values);
+    const revived = this.deletedHolder(cls, main, canonical.plain);
+    if (revived !== undefined) return this.revive(subject, cls, main, revived, values);
     // The values given at creation pass the same write ACLs as a SET would (target -1: the object is not
     // there yet, so ruleSelf never applies); otherwise createacl alone would let a user with the
     // adminUser capability create a systemAdministrator.
     for (const key of Object.keys(values)) {
       if (!main.properties.get(key)!.writeacl(subject, -1)) throw permissionDenied(key);
     }
-    const full = new Map<string, string>();
-    for (const prop of main.properties.values()) if (!prop.writeOnly) full.set(prop.name, prop.default);
+    const full = this.defaults(main);
     for (const [k, v] of canonical.plain) full.set(k, v);
-    this.validate(cls, main, '', full, 0, canonical.given);
+    this.validate(cls, main, '', full, 0, canonical.given, () => checkReferences(main, 0, canonical.given, (name) => full.get(name) ?? '', this.findLive));
     const now = Date.now();
     const oid = Number(this.st.insertObject!.run(cls.name, now, now).lastInsertRowid);
+    if (oid > this.highestOid) this.highestOid = oid;
     for (const nsDef of cls.namespaces.values()) {
-      const vals = nsDef.name === '' ? full : new Map([...nsDef.properties.values()].filter((p) => !p.writeOnly).map((p) => [p.name, p.default]));
+      const vals = nsDef.name === '' ? full : this.defaults(nsDef);
       for (const [k, v] of vals) this.st.upsertProp!.run(oid, nsDef.name, k, cls.name, v);
     }
     this.writeHashes(oid, canonical.hashes, now);
-    this.changed({ op: 'CREATE', oid, class: cls.name, props: [...Object.keys(values)], by: subject.oid });
+    this.changed({ op: 'CREATE', oid, class: cls.name, props: [...Object.keys(values)], by: subject.oid }, { subject, values: full, hashed: canonical.hashes });
     return oid;
   }
+
+  /** The stored properties of a namespace at their defaults (write-only and derived ones are not stored). */
+  private defaults(nsDef: NamespaceDef): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const p of nsDef.properties.values()) if (!p.writeOnly && !p.derived) out.set(p.name, p.default);
+    return out;
+  }
+
+  /** A soft-deleted object holding a unique value a CREATE gives (it is revived instead of a new one made). */
+  private deletedHolder(cls: ClassDef, main: NamespaceDef, values: ReadonlyMap<string, string>): number | undefined {
+    const flag = cls.softDelete;
+    if (flag === undefined) return undefined;
+    for (const [key, value] of values) {
+      if (!main.properties.get(key)!.unique || value === '') continue;
+      const holder = this.st.uniqueHolder!.get(cls.name, '', key, value, 0) as { oid: number } | undefined;
+      if (holder !== undefined && this.rawValue(holder.oid, '', flag) === '1') return holder.oid;
+    }
+    return undefined;
+  }
+
+  /** CREATE of a soft-deleted object's unique value: that object again, with the defaults under the values given. */
+  private revive(subject: AclSubject, cls: ClassDef, main: NamespaceDef, oid: number, values: Record<string, unknown>): number {
+    for (const key of Object.keys(values)) if (!main.properties.get(key)!.writeacl(subject, -1)) throw permissionDenied(key);
+    this.set(SYSTEM, oid, '', { ...Object.fromEntries(this.defaults(main)), ...values, [cls.softDelete!]: '0' });
+    return oid;
+  }
+
+  /** Internal look-ups of references: live objects only (a soft-deleted target does not count). */
+  private readonly findLive = (className: string, criteria: FindCriterion[]): number[] => this.find(SYSTEM, className, { criteria });
 
   /**
    * Sets properties of one namespace; all-or-nothing: every key is checked before anything is written.
    * `routine`: a write repeated at machine rate (heartbeats), audited at debug level.
    */
-  set(subject: AclSubject, oid: number, ns: string, values: Record<string, unknown>, { routine = false } = {}): void {
+  set(subject: AclSubject, oid: number, ns: string, given: Record<string, unknown>, { routine = false } = {}): void {
     const cls = this.objectClass(oid);
     const nsDef = this.namespaceDef(cls, ns);
+    const values = underive(nsDef, given, oid);
     const canonical = this.canonicalize(cls, ns, values, oid);
     this.checkWritable(subject, oid, nsDef, Object.keys(values));
-    this.validate(cls, nsDef, ns, canonical.plain, oid, canonical.given);
+    this.validate(cls, nsDef, ns, canonical.plain, oid, canonical.given, () =>
+      checkReferences(nsDef, oid, canonical.given, (name) => canonical.plain.get(name) ?? this.rawValue(oid, '', name) ?? '', this.findLive),
+    );
     const watched = ns === '' ? this.watchedChanges(cls.name, oid, canonical.plain) : undefined;
     const now = Date.now();
     for (const [k, v] of canonical.plain) this.st.upsertProp!.run(oid, ns, k, cls.name, v);
     this.writeHashes(oid, canonical.hashes, now);
     this.st.touch!.run(now, oid);
-    this.changed({ op: 'SET', oid, class: cls.name, ns, props: Object.keys(values), by: subject.oid, ...(routine ? { routine: true } : {}) });
+    this.changed(
+      { op: 'SET', oid, class: cls.name, ns, props: Object.keys(values), by: subject.oid, ...(routine ? { routine: true } : {}) },
+      { subject, values: canonical.plain, hashed: canonical.hashes },
+    );
     for (const w of watched ?? []) for (const listener of w.listeners) listener({ subject, oid, from: w.from, to: w.to });
   }
 
@@ -553,13 +644,38 @@ export class Store {
     return out;
   }
 
+  /**
+   * Destroys an object and its rows, after its DestroyListeners (cascades) ran;
+   * an object of a soft-deleted class is only marked deleted.
+   */
   destroy(subject: AclSubject, oid: number): void {
     const cls = this.objectClass(oid);
     if (!cls.destroyacl(subject, oid) || this.protectedFrom(subject, oid)) throw permissionDenied('DESTROY');
+    if (cls.softDelete !== undefined) return this.set(subject, oid, '', { [cls.softDelete]: '1' });
+    const listeners = this.destroyListeners.get(cls.name);
+    if (listeners !== undefined && listeners.size > 0) {
+      const values = this.rawValues(oid);
+      for (const listener of listeners) listener({ subject, oid, values });
+    }
     this.st.deleteProps!.run(oid);
     this.st.deleteCredentials!.run(oid);
     this.st.deleteObject!.run(oid);
-    this.changed({ op: 'DESTROY', oid, class: cls.name, by: subject.oid });
+    this.changed({ op: 'DESTROY', oid, class: cls.name, by: subject.oid }, { subject });
+  }
+
+  /**
+   * Keeps a rolled-back CREATE's oid from ever being handed out again: SQLite's
+   * AUTOINCREMENT counter is part of the transaction, so a rolled-back COMMIT
+   * (whose reply reported the oids it made) would leave them free. The Writer
+   * calls this in every transaction just before COMMIT: when this Store made an
+   * oid above what is known sealed, the counter is raised to it (one statement,
+   * only in transactions that created objects).
+   */
+  sealOids(): void {
+    if (this.highestOid <= this.sealedOid) return;
+    if (this.st.sealOids!.run(this.highestOid, this.highestOid).changes === 0) this.st.sealOidsFirst!.run(this.highestOid);
+    // If this COMMIT fails, none of its replies went out: the oids it made are no one's yet.
+    this.sealedOid = this.highestOid;
   }
 
   /**
@@ -606,12 +722,19 @@ export class Store {
     return { plain, hashes, given: new Set(Object.keys(values)) };
   }
 
-  /** Type and uniqueness checks; the first failure is a 302 naming the property by its bare key (see canonicalize). */
-  private validate(cls: ClassDef, nsDef: NamespaceDef, ns: string, values: Map<string, string>, oid: number, given: Set<string>): void {
+  /**
+   * Type, reference and uniqueness checks, in that order (a value must be well
+   * formed, name what exists, then be free); the first failure is a 302 naming
+   * the property by its bare key (see canonicalize).
+   */
+  private validate(cls: ClassDef, nsDef: NamespaceDef, ns: string, values: Map<string, string>, oid: number, given: Set<string>, references: () => void): void {
+    for (const [key, value] of values) {
+      const why = whyInvalid(nsDef.properties.get(key)!, value);
+      if (why !== null) throw badData(oid, key, why);
+    }
+    references();
     for (const [key, value] of values) {
       const prop = nsDef.properties.get(key)!;
-      const why = whyInvalid(prop, value);
-      if (why !== null) throw badData(oid, key, why);
       if (prop.unique && value !== '' && given.has(key) && this.st.uniqueHolder!.get(cls.name, ns, key, value, oid) !== undefined) {
         throw badData(oid, key, WHY_NOT_UNIQUE);
       }
@@ -630,6 +753,14 @@ export class Store {
     if (byName === undefined) this.valueListeners.set(className, (byName = new Map()));
     let listeners = byName.get(name);
     if (listeners === undefined) byName.set(name, (listeners = new Set()));
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  /** Subscribes to the DESTROY of objects of one class (see DestroyListener); returns the unsubscribe function. */
+  beforeDestroy(className: string, listener: DestroyListener): () => void {
+    let listeners = this.destroyListeners.get(className);
+    if (listeners === undefined) this.destroyListeners.set(className, (listeners = new Set()));
     listeners.add(listener);
     return () => listeners.delete(listener);
   }
@@ -673,11 +804,11 @@ export class Store {
     this.externalSeen = undefined;
   };
 
-  private changed(e: AuditEntry): void {
+  private changed(e: AuditEntry, detail: WriteDetail): void {
     this.revisions.set(e.class, (this.revisions.get(e.class) ?? 0) + 1);
     if (e.op !== 'SET') this.bump(e.class);
     else if (e.ns === '') for (const p of e.props!) if (this.pagedBy.has(`${e.class}\0${p}`)) this.bump(`${e.class}\0${p}`);
-    for (const listener of this.writeListeners) listener(e);
+    for (const listener of this.writeListeners) listener(e, detail);
     this.audit(e);
   }
 

@@ -12,7 +12,7 @@ import { close, closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { badParameters, storageFailure } from '../errors.js';
+import { CceError, badParameters, storageFailure } from '../errors.js';
 
 /** Resolves an oid argument: digits, or `$n` inside a COMMIT (the oid created by queued command n). */
 export interface TxScope {
@@ -23,6 +23,8 @@ export type Mutation<R> = (scope: TxScope) => R;
 
 interface Job {
   run: () => unknown;
+  /** System maintenance: runs while writes are suspended (see Writer.maintenance). */
+  maintenance: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   ok?: boolean;
@@ -35,6 +37,9 @@ export function plainOid(ref: string): number {
   if (!/^[1-9][0-9]{0,15}$/.test(ref) || !Number.isSafeInteger(Number(ref))) throw badParameters(`bad oid ${JSON.stringify(ref).slice(0, 40)}`);
   return Number(ref);
 }
+
+/** The refusal of every write while SUSPEND is in force: `309 SUSPENDED "reason"` (503 on the REST doors). */
+export const suspendedError = (reason: string) => new CceError(309, JSON.stringify(reason));
 
 const DIRECT: TxScope = {
   oid(ref) {
@@ -153,6 +158,14 @@ export class Writer {
   private readonly savepoints: { begin: Statement; release: Statement; undo: Statement }[] = [];
   /** Transactions committed so far (the metrics read it). */
   commits = 0;
+  /**
+   * Why writes are suspended (SUSPEND), or undefined. While set, every job
+   * fails with 309 when its turn comes, whatever door submitted it, except
+   * maintenance jobs. Kept in memory (src/state.ts sets it): no query per write.
+   */
+  suspension: string | undefined;
+  /** Run in every transaction after its jobs, just before COMMIT (see Store.sealOids). */
+  private readonly beforeCommit: (() => void)[] = [];
 
   constructor(
     private readonly db: Db,
@@ -172,8 +185,26 @@ export class Writer {
 
   /** Runs `m` in the next group transaction; resolves after it committed. */
   submit<R>(m: Mutation<R>, scope: TxScope = DIRECT): Promise<R> {
+    return this.enqueue(m, scope, false);
+  }
+
+  /**
+   * The one exemption from SUSPEND: a write of the daemon's own upkeep that
+   * must go through while writes are suspended (SUSPEND and RESUME recording
+   * themselves). Never for a client's data.
+   */
+  maintenance<R>(m: Mutation<R>): Promise<R> {
+    return this.enqueue(m, DIRECT, true);
+  }
+
+  /** Registers `fn` to run in every transaction just before its COMMIT (inside it: its writes commit with the batch). */
+  onBeforeCommit(fn: () => void): void {
+    this.beforeCommit.push(fn);
+  }
+
+  private enqueue<R>(m: Mutation<R>, scope: TxScope, maintenance: boolean): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.pending.push({ run: () => m(scope), resolve: resolve as (v: unknown) => void, reject });
+      this.pending.push({ run: () => m(scope), maintenance, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         if (this.wal) this.wal.whenIdle(this.flushPending);
@@ -251,6 +282,7 @@ export class Writer {
     this.effects.push(effects);
     for (const job of jobs) {
       try {
+        if (this.suspension !== undefined && !job.maintenance) throw suspendedError(this.suspension);
         job.value = this.savepoint(job.run);
         job.ok = true;
       } catch (err) {
@@ -260,6 +292,7 @@ export class Writer {
     }
     this.effects.pop();
     try {
+      for (const fn of this.beforeCommit) fn();
       this.commit.run();
       this.commits++;
     } catch (err) {

@@ -49,18 +49,12 @@ function distributionsOf(s: Services, type: string): { name: string; description
 
 /**
  * Creates a device type (inside a write). Its name is unique: a live type of
- * that name is a 409. A soft-deleted one still holds the name, so re-creating
- * it revives that object with the new values (and its old distributions).
+ * that name is a 409. A soft-deleted one still holds the name: the store's
+ * CREATE revives that object with the new values (and its old distributions).
  */
 function insertType(s: Services, subject: AclSubject, values: Record<string, unknown>): number {
-  const name = String(values.name);
-  const existing = s.store.findOne(DEVICE_TYPE, '', 'name', name);
-  if (existing === undefined) return s.store.create(subject, DEVICE_TYPE, values);
-  if (s.store.rawValues(existing).deleted !== '1') throw fail(409, 'Device type already exists');
-  const defaults: Record<string, unknown> = {};
-  for (const p of s.store.classDef(DEVICE_TYPE).namespaces.get('')!.properties.values()) defaults[p.name] = p.default;
-  s.store.set(subject, existing, '', { ...defaults, ...values, deleted: '0' });
-  return existing;
+  if (s.store.findOne(DEVICE_TYPE, '', 'name', String(values.name)) !== undefined) throw fail(409, 'Device type already exists');
+  return s.store.create(subject, DEVICE_TYPE, values);
 }
 
 /** A distribution of a live type (inside a write): 404 for an unknown type, 409 when that type has it already. */
@@ -87,8 +81,9 @@ export class Catalog {
     await write(this.s, () => this.s.store.set(subject, requireTypeId(this.s, oid), '', values));
   }
 
+  /** A soft delete, as DESTROY is for a DeviceType by any door (schema/Device.json). */
   async deleteType(subject: AclSubject, oid: number): Promise<void> {
-    await write(this.s, () => this.s.store.set(subject, requireTypeId(this.s, oid), '', { deleted: '1' }));
+    await write(this.s, () => this.s.store.destroy(subject, requireTypeId(this.s, oid)));
   }
 
   /** A new type copying the original's platform, services, distribution, icon and distributions; `forked_from` names the original. */
@@ -127,7 +122,7 @@ export class Catalog {
       const added = distributionsOf(s, fork.name!).filter((d) => !distributionExists(s.store, target, d.name));
       for (const d of added) insertDistribution(s, subject, target, d.name, d.description);
       retargetDeviceType(s.store, subject, [DEVICE], fork.name!, target);
-      s.store.set(subject, oid, '', { deleted: '1' });
+      s.store.destroy(subject, oid);
     });
   }
 }

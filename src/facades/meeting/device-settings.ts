@@ -5,12 +5,11 @@
  */
 import { z } from 'zod';
 import type { Services } from '../../services.js';
-import type { Store } from '../../store/store.js';
 import { encodeArray } from '../../schema/values.js';
 import type { Router } from './route.js';
 import { fail } from './replies.js';
 import { flag, keyParams, text } from './schemas.js';
-import { distributionExists, findDevice, findDeviceType, requireDevice, write } from './model.js';
+import { requireDevice, write } from './model.js';
 import { filesForDevice } from '../../flash/catalog.js';
 
 interface Setting<V> {
@@ -21,8 +20,6 @@ interface Setting<V> {
   toStore?: (v: V) => unknown;
   /** The reply's echo (default: the value itself). */
   echo?: (v: V) => unknown;
-  /** A cross-object rule checked inside the transaction (the store checks the value itself). */
-  check?: (store: Store, oid: number, v: V) => void;
 }
 
 const setting = <V>(s: Setting<V>) => s as Setting<unknown>;
@@ -30,38 +27,16 @@ const setting = <V>(s: Setting<V>) => s as Setting<unknown>;
 const SETTINGS = [
   setting({ path: 'authorize', field: 'authorized', schema: flag, toStore: String }),
   setting({ path: 'tokens', field: 'token_count', schema: z.number().int('token_count must be an integer').min(0) }),
-  setting({
-    path: 'distribution',
-    field: 'distribution',
-    schema: text(128),
-    check: (store, oid, v) => {
-      if (!distributionExists(store, store.rawValues(oid).device_type, v)) throw fail(400, 'Unknown distribution for this device type');
-    },
-  }),
+  // References (a distribution of the device's type, an existing parent other than itself, a live type)
+  // are the store's to check, as for every door (schema/Device.json).
+  setting({ path: 'distribution', field: 'distribution', schema: text(128) }),
   setting({ path: 'token-code', field: 'token_code', schema: text(128) }),
-  setting({
-    path: 'parent',
-    field: 'parent_device_key',
-    schema: z.string().max(128),
-    check: (store, oid, v) => {
-      if (v === '') return;
-      const parent = findDevice(store, v);
-      if (parent === undefined) throw fail(400, 'Parent device not found');
-      if (parent === oid) throw fail(400, 'A device cannot be its own parent');
-    },
-  }),
+  setting({ path: 'parent', field: 'parent_device_key', schema: z.string().max(128) }),
   setting({ path: 'ghost', field: 'ghost_candidate_url', schema: z.string().max(4096) }),
   // The document echoes bundles as a JSON string.
   setting({ path: 'bundles', field: 'bundles', schema: z.array(z.string().max(128)).max(1000), toStore: encodeArray, echo: (v) => JSON.stringify(v) }),
   setting({ path: 'product-serial', field: 'product_serial', schema: text(64) }),
-  setting({
-    path: 'device-type',
-    field: 'device_type',
-    schema: text(128),
-    check: (store, _oid, v) => {
-      if (findDeviceType(store, v) === undefined) throw fail(400, 'Unknown device type');
-    },
-  }),
+  setting({ path: 'device-type', field: 'device_type', schema: text(128) }),
 ];
 
 export function deviceSettingRoutes(route: Router, s: Services): void {
@@ -71,10 +46,7 @@ export function deviceSettingRoutes(route: Router, s: Services): void {
     route('PUT', `/api/devices/:key/${def.path}`, { access: 'admin', params: keyParams, body }, async ({ who, params, body }) => {
       const oid = requireDevice(store, params.key);
       const value = (body as Record<string, unknown>)[def.field];
-      await write(s, () => {
-        def.check?.(store, oid, value);
-        store.set(who.subject, oid, '', { [def.field]: def.toStore ? def.toStore(value) : value });
-      });
+      await write(s, () => store.set(who.subject, oid, '', { [def.field]: def.toStore ? def.toStore(value) : value }));
       return { success: true, [def.field]: def.echo ? def.echo(value) : value };
     });
   }

@@ -11,7 +11,7 @@ import type { Router } from './route.js';
 import { fail } from './replies.js';
 import { keyParams, text } from './schemas.js';
 import {
-  DEVICE, deviceTypeNames, distributionExists, distributionNames, findDeviceType, presentDevice, requireDevice, write,
+  DEVICE, deviceTypeNames, distributionNames, findDeviceType, presentDevice, requireDevice, write,
 } from './model.js';
 import { newDeviceKey, newDeviceSecrets, newProductSerial, newTokenCode } from './secrets.js';
 
@@ -52,21 +52,14 @@ interface NewDevice {
 
 /**
  * Creates a device with fresh access-point and HTTP secrets, inside one
- * transaction: its type (and distribution of that type) must exist (400), its
- * serial is drawn from the type's prefix when not given, and a used key or
- * serial is the store's uniqueness error (409).
+ * transaction: its serial is drawn from the type's prefix when not given; the
+ * store refuses a type or distribution that does not exist (400) and a used
+ * key or serial (409).
  */
 function createDevice(s: Services, subject: AclSubject, d: NewDevice) {
   return write(s, () => {
-    let serial = d.product_serial;
-    if (d.device_type !== undefined) {
-      const typeOid = findDeviceType(s.store, d.device_type);
-      if (typeOid === undefined) throw fail(400, 'Unknown device type');
-      serial ??= newProductSerial(s.store, s.store.rawValues(typeOid).serial_prefix);
-    }
-    if (d.distribution !== undefined && (d.device_type === undefined || !distributionExists(s.store, d.device_type, d.distribution))) {
-      throw fail(400, 'Unknown distribution for this device type');
-    }
+    const typeOid = d.device_type === undefined ? undefined : findDeviceType(s.store, d.device_type);
+    const serial = d.product_serial ?? (typeOid === undefined ? undefined : newProductSerial(s.store, s.store.rawValues(typeOid).serial_prefix));
     const secrets = newDeviceSecrets(d.devicekey);
     const values = {
       device_key: d.devicekey,
@@ -122,10 +115,8 @@ export function deviceRoutes(route: Router, s: Services): void {
 
   route('DELETE', '/api/devices/:key', { access: 'admin', params: keyParams }, async ({ who, params }) => {
     const oid = requireDevice(store, params.key);
-    await write(s, () => {
-      store.destroy(who.subject, oid);
-      s.events.purge(oid);
-    });
+    // Its SSH keys, tunnels and events go with it (src/devices/cascade.ts).
+    await write(s, () => store.destroy(who.subject, oid));
     return { success: true };
   });
 

@@ -15,7 +15,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import type { Services } from '../../services.js';
 import { FlashStorage, type StagedFile } from '../../flash/storage.js';
 import { extensionOf, isSegment } from '../../flash/names.js';
-import { filesOfDevice, findDistribution, syncFiles, watchCatalog } from '../../flash/catalog.js';
+import { filesOfDevice, findDistribution, syncFiles } from '../../flash/catalog.js';
 import { router } from './route.js';
 import { fail } from './replies.js';
 import { keyParams } from './schemas.js';
@@ -34,9 +34,8 @@ function closing(reply: FastifyReply, status: number, error: string) {
 
 export default async function flashFiles(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { config, store } = services;
+  // The folders follow the catalog through hooks the app installs (src/flash/catalog.ts watchCatalog).
   const storage = new FlashStorage(config.flash_storage_root);
-  const unwatch = watchCatalog(services, storage);
-  app.addHook('onClose', async () => unwatch());
   const allowed = new Set(config.flash_allowed_extensions.map((e) => e.replace(/^\./, '').toLowerCase()));
 
   await app.register(multipart, {

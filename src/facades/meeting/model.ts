@@ -1,19 +1,20 @@
 /**
  * The device world as the facade sees it, over the Store API only: look-ups by
  * natural key (device_key, type name), the document's presentation of a
- * device, and writes through the group-commit writer (refused while the daemon
- * is suspended, as /v2/cce writes are).
+ * device, and writes through the group-commit writer (which refuses them while
+ * the daemon is suspended: 309, answered 503 here).
  */
 import type { Services } from '../../services.js';
 import type { Store } from '../../store/store.js';
 import { SYSTEM } from '../../store/store.js';
 import type { AclSubject } from '../../schema/types.js';
 import { toJsonValue } from '../../schema/values.js';
-import { deviceNotFound, fail } from './replies.js';
+import { CceError } from '../../errors.js';
+import { WHY_SELF_REFERENCE, WHY_UNKNOWN_REFERENCE } from '../../store/references.js';
+import { DEVICE, DEVICE_TYPE, DISTRIBUTION } from '../../devices/catalog.js';
+import { deviceNotFound, fail, type FacadeError } from './replies.js';
 
-export const DEVICE = 'Device';
-export const DEVICE_TYPE = 'DeviceType';
-export const DISTRIBUTION = 'Distribution';
+export { DEVICE, DEVICE_TYPE, DISTRIBUTION, retargetDeviceType } from '../../devices/catalog.js';
 
 /** The fields of GET /api/devices/{key}, in the document's order. */
 export const DEVICE_FIELDS = [
@@ -21,15 +22,6 @@ export const DEVICE_FIELDS = [
   'token_count', 'note', 'ip_address', 'parent_device_key', 'bundles', 'ghost_candidate_url', 'ap_ssid',
   'ap_password', 'http_pw_low', 'http_pw_medium', 'http_pw_high', 'services',
 ] as const;
-
-/** Points every object of `classes` whose `device_type` is `from` at `to` (inside the caller's write, as the caller). */
-export function retargetDeviceType(store: Store, subject: AclSubject, classes: readonly string[], from: string, to: string): void {
-  for (const cls of classes) {
-    for (const oid of store.find(subject, cls, { criteria: [{ ns: '', name: 'device_type', op: '=', value: from }] })) {
-      store.set(subject, oid, '', { device_type: to });
-    }
-  }
-}
 
 export function findDevice(store: Store, key: string): number | undefined {
   return store.findOne(DEVICE, '', 'device_key', key);
@@ -77,8 +69,33 @@ export function presentDevice(values: Record<string, string>, store: Store): Rec
   return out;
 }
 
-/** Runs a synchronous store mutation in the next group commit; 503 while writes are suspended. */
-export function write<R>(services: Services, mutation: () => R): Promise<R> {
-  if (services.state.suspended !== undefined) throw fail(503, 'Writes are suspended');
-  return services.writer.submit(mutation);
+/** The document's words for the store's reference refusals (302 BAD DATA <oid> <property> "<why>"). */
+const REFERENCE_REPLIES: Record<string, Record<string, string>> = {
+  [WHY_UNKNOWN_REFERENCE]: {
+    device_type: 'Unknown device type',
+    distribution: 'Unknown distribution for this device type',
+    parent_device_key: 'Parent device not found',
+  },
+  [WHY_SELF_REFERENCE]: { parent_device_key: 'A device cannot be its own parent' },
+};
+
+/** A reference the store refused, as the document's 400; undefined for any other error. */
+function referenceReply(err: unknown): FacadeError | undefined {
+  if (!(err instanceof CceError) || err.code !== 302) return undefined;
+  const m = /^BAD DATA \S+ (\S+) "(.*)"$/.exec(err.message);
+  const words = m ? REFERENCE_REPLIES[m[2]!]?.[m[1]!] : undefined;
+  return words === undefined ? undefined : fail(400, words);
+}
+
+/**
+ * Runs a synchronous store mutation in the next group commit. The store's
+ * rules answer here as everywhere: suspended writes are 309 (503 here), a
+ * dangling reference 302 (the document's 400).
+ */
+export async function write<R>(services: Services, mutation: () => R): Promise<R> {
+  try {
+    return await services.writer.submit(mutation);
+  } catch (err) {
+    throw referenceReply(err) ?? err;
+  }
 }

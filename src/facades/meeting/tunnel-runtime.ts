@@ -2,7 +2,10 @@
  * The long-lived side of tunnels, one per daemon: the ForceCommand token, the
  * embedded SSH server (when `ssh_listen_address` is set) with its host key,
  * and the sweeper that destroys expired tunnels and closes their forwards.
- * Started when the HTTP server is ready, stopped when it closes.
+ * Whatever destroys a Tunnel or a Device (any door, the device cascade of
+ * src/devices/cascade.ts), its forward closes and the device's SSH session
+ * ends as soon as that commits. Started when the HTTP server is ready,
+ * stopped when it closes.
  */
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -11,7 +14,8 @@ import type { Services } from '../../services.js';
 import { loadHostKey, type HostKey } from '../../tunnels/host-key.js';
 import { TunnelSshServer, type TunnelAuthority } from '../../tunnels/ssh-server.js';
 import { parsePublicKey } from '../../tunnels/public-key.js';
-import { sweep, tunnelOnPort, type TunnelView } from '../../tunnels/ports.js';
+import { TUNNEL, sweep, tunnelOnPort, type TunnelView } from '../../tunnels/ports.js';
+import { DEVICE } from '../../devices/catalog.js';
 import { loadSshToken } from './ssh-credential.js';
 import { deviceSshKeys, deviceUsable } from './ssh-key-model.js';
 import { findDevice } from './model.js';
@@ -23,10 +27,8 @@ export interface TunnelRuntime {
   readonly ssh?: TunnelSshServer;
   /** Where the SSH server listens, once started. */
   sshAddress?: AddressInfo;
-  /** Destroys the expired tunnels (and those of deleted devices) now; returns them. */
+  /** Destroys the expired tunnels (and those of deleted devices) now; returns them (their forwards close as each DESTROY commits). */
   sweep(): Promise<TunnelView[]>;
-  /** Closes the forwards of tunnels that were destroyed, with their audit lines. */
-  released(tunnels: TunnelView[], why: string): void;
 }
 
 const runtimes = new WeakMap<Services, TunnelRuntime>();
@@ -50,6 +52,34 @@ function authority(s: Services): TunnelAuthority {
   };
 }
 
+/**
+ * Closes a destroyed Tunnel's forward (with its audit line) and a destroyed
+ * Device's sessions once the DESTROY commits, whatever destroyed it: the
+ * sweeper, a reservation reusing an expired port, the device cascade, a client.
+ */
+function hookDestroys(s: Services, ssh: TunnelSshServer | undefined): () => void {
+  const { store, writer, log } = s;
+  const offTunnel = store.beforeDestroy(TUNNEL, ({ values }) => {
+    const port = Number(values.port);
+    const why = Date.parse(values.expires_at ?? '') <= Date.now() ? 'expired' : 'destroyed';
+    writer.afterCommit(() => {
+      ssh?.release(port);
+      log.info({ audit: 'tunnel-close', device_key: values.device_key, service: values.service, port, why }, 'tunnel closed');
+    });
+  });
+  const offDevice = store.beforeDestroy(DEVICE, ({ values }) => {
+    const key = values.device_key ?? '';
+    writer.afterCommit(() => {
+      ssh?.disconnect(key);
+      log.info({ audit: 'device-gone', device_key: key }, 'device destroyed: its tunnels and ssh sessions are closed');
+    });
+  });
+  return () => {
+    offTunnel();
+    offDevice();
+  };
+}
+
 export function startTunnelRuntime(s: Services, app: FastifyInstance): TunnelRuntime {
   const { config, log, store } = s;
   if (config.tunnel_port_min > config.tunnel_port_max) {
@@ -64,18 +94,11 @@ export function startTunnelRuntime(s: Services, app: FastifyInstance): TunnelRun
     async sweep() {
       // Nothing is destroyed while writes are suspended; expired tunnels stay hidden and unusable meanwhile.
       if (s.state.suspended !== undefined) return [];
-      const gone = await s.writer.submit(() => sweep(store, Date.now(), (key) => findDevice(store, key) !== undefined));
-      runtime.released(gone, 'expired');
-      return gone;
-    },
-    released(tunnels, why) {
-      for (const t of tunnels) {
-        ssh?.release(t.port);
-        log.info({ audit: 'tunnel-close', device_key: t.device_key, service: t.service, port: t.port, why }, 'tunnel closed');
-      }
+      return s.writer.submit(() => sweep(store, Date.now(), (key) => findDevice(store, key) !== undefined));
     },
   };
   runtimes.set(s, runtime);
+  const unhook = hookDestroys(s, ssh);
   const every = Math.min(config.tunnel_lifetime, 60) * 1000;
   const timer = setInterval(() => void runtime.sweep().catch((err: unknown) => log.error({ err }, 'tunnel sweep failed')), every);
   timer.unref();
@@ -87,6 +110,7 @@ export function startTunnelRuntime(s: Services, app: FastifyInstance): TunnelRun
   });
   app.addHook('onClose', async () => {
     clearInterval(timer);
+    unhook();
     await ssh?.close();
   });
   return runtime;

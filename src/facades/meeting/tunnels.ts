@@ -91,7 +91,6 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
       if (!reserved) throw fail(503, 'No free tunnel port');
       return reserved;
     });
-    rt.released(r.released, 'expired');
     if (r.created) req.log.info({ audit: 'tunnel-open', device_key: deviceKey, service: svc, port: r.tunnel.port, by: who.label }, 'tunnel opened');
     return r.tunnel;
   }

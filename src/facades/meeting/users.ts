@@ -2,8 +2,11 @@
  * /api/users (the document's UserController): the same User objects as
  * /v2/cce, so a user created here can AUTH there. Passwords are hashed before
  * the transaction (hashWriteOnly) and never shown. The Meeting `role` is the
- * store's systemAdministrator flag seen from here: writing role=admin makes a
- * sysadmin, and the role shown is what the daemon actually grants.
+ * store's systemAdministrator flag seen through the schema (a derived
+ * property: schema/UserMeeting.json), so role=admin makes a sysadmin by any
+ * door, and the role shown is what the daemon actually grants. Disabling a
+ * user or changing its password ends its tokens: the core's rule
+ * (src/users/lifecycle.ts), as for every door.
  */
 import { z } from 'zod';
 import type { Services } from '../../services.js';
@@ -42,7 +45,7 @@ export function presentUser(s: Services, subject: AclSubject, oid: number) {
   return {
     id: oid,
     username: v.name,
-    role: v.systemAdministrator === '1' ? 'admin' : 'user',
+    role: v.role,
     ssh_pubkey: v.ssh_pubkey,
     authorized: Number(v.authorized),
   };
@@ -52,10 +55,7 @@ export function presentUser(s: Services, subject: AclSubject, oid: number) {
 async function toProperties(s: Services, subject: AclSubject, oid: number | undefined, f: UserFields): Promise<Record<string, unknown>> {
   const values: Record<string, unknown> = {};
   if (f.username !== undefined) values.name = f.username;
-  if (f.role !== undefined) {
-    values.role = f.role;
-    values.systemAdministrator = f.role === 'admin' ? '1' : '0';
-  }
+  if (f.role !== undefined) values.role = f.role;
   if (f.authorized !== undefined) values.authorized = String(f.authorized);
   if (f.ssh_pubkey !== undefined) values.ssh_pubkey = f.ssh_pubkey;
   if (f.password !== undefined) values.password = f.password;
@@ -98,8 +98,6 @@ export function userRoutes(route: Router, s: Services): void {
       checkNameFree(s, body.username, oid);
       store.set(who.subject, oid, '', values);
     });
-    // A de-authorized user, or one whose password changed, keeps no open session or token.
-    if (body.authorized === 0 || body.password !== undefined) s.auth.grants.revokeUser(oid);
     return { success: true };
   });
 }

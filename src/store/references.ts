@@ -1,0 +1,64 @@
+/**
+ * References declared in the schema (PropertyDef.references), checked by the
+ * store on CREATE and SET whatever the door: a Device's `device_type` names a
+ * live DeviceType, its `distribution` a Distribution of that type, its
+ * `parent_device_key` another Device. A reference is checked when it is
+ * written, or when a property its `match` depends on is (a new device_type
+ * re-checks the distribution). '' names nothing and is always valid.
+ */
+import type { NamespaceDef, PropertyDef } from '../schema/types.js';
+import { badData } from '../errors.js';
+import type { FindCriterion } from './store.js';
+
+/** The "why" of a 302 for a reference to nothing. */
+export const WHY_UNKNOWN_REFERENCE = '[[base-cce.unknownReference]]';
+/** The "why" of a 302 for an object that names itself where the schema says notSelf. */
+export const WHY_SELF_REFERENCE = '[[base-cce.selfReference]]';
+
+/** property written -> the referring properties of the namespace it may break, in schema order. */
+const triggers = new WeakMap<NamespaceDef, ReadonlyMap<string, readonly PropertyDef[]>>();
+
+function triggersOf(nsDef: NamespaceDef): ReadonlyMap<string, readonly PropertyDef[]> {
+  let map = triggers.get(nsDef);
+  if (map === undefined) {
+    const m = new Map<string, PropertyDef[]>();
+    for (const p of nsDef.properties.values()) {
+      if (!p.references) continue;
+      for (const name of new Set([p.name, ...Object.values(p.references.match)])) {
+        let list = m.get(name);
+        if (list === undefined) m.set(name, (list = []));
+        list.push(p);
+      }
+    }
+    triggers.set(nsDef, (map = m));
+  }
+  return map;
+}
+
+/**
+ * Throws 302 naming the first reference this write leaves dangling.
+ * `own(name)`: the object's value of a main-namespace property once written.
+ */
+export function checkReferences(
+  nsDef: NamespaceDef,
+  oid: number,
+  written: Iterable<string>,
+  own: (name: string) => string,
+  find: (className: string, criteria: FindCriterion[]) => number[],
+): void {
+  const map = triggersOf(nsDef);
+  if (map.size === 0) return;
+  let due: Set<PropertyDef> | undefined;
+  for (const name of written) for (const p of map.get(name) ?? []) (due ??= new Set()).add(p);
+  if (due === undefined) return;
+  for (const p of nsDef.properties.values()) {
+    if (!due.has(p)) continue;
+    const ref = p.references!;
+    const value = own(p.name);
+    if (value === '') continue;
+    if (ref.notSelf && own(ref.property) === value) throw badData(oid, p.name, WHY_SELF_REFERENCE);
+    const criteria: FindCriterion[] = [{ ns: '', name: ref.property, op: '=', value }];
+    for (const [theirs, mine] of Object.entries(ref.match)) criteria.push({ ns: '', name: theirs, op: '=', value: own(mine) });
+    if (find(ref.class, criteria).length === 0) throw badData(oid, p.name, WHY_UNKNOWN_REFERENCE);
+  }
+}

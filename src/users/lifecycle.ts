@@ -1,0 +1,40 @@
+/**
+ * One rule for a user's grants, whatever the door (/v2/cce SET or DESTROY, a
+ * COMMIT, the Meeting REST paths, the `cced` console): disabling a user
+ * (`enabled=0` or `authorized=0`), giving it a new password, or destroying it
+ * ends its sessions, LOGIN tokens and bearer tokens. A new password set by the
+ * user's own grant keeps that grant (the others end).
+ *
+ * Two halves, both from the store's write hook, both only once the write has
+ * committed (a rolled-back COMMIT ends nothing):
+ * - inside the write, the user's grant epoch is stored (a settings row): any
+ *   grant issued before it is void. This is what a write by another process
+ *   (the console) leaves for the daemon, which reads it with the user (Auth);
+ * - after the commit, the daemon ends the grants in memory at once.
+ */
+import type { Store, WriteDetail } from '../store/store.js';
+import type { Writer } from '../store/writer.js';
+import type { Grant } from '../auth/secrets.js';
+import type { Caller } from '../auth/caller.js';
+import { USER_CLASS, grantEpochKey } from '../auth/auth.js';
+
+/** Ends a user's grants in memory, but `keep` (the grant that wrote its own new password). */
+export type EndGrants = (userOid: number, keep: Grant | undefined) => void;
+
+/** What of this write ends the user's grants: all of them, all but the writer's own, or none. */
+function verdict(op: string, d: WriteDetail): 'all' | 'others' | undefined {
+  if (op === 'DESTROY') return 'all';
+  if (d.values?.get('enabled') === '0' || d.values?.get('authorized') === '0') return 'all';
+  return d.hashed?.has('password') ? 'others' : undefined;
+}
+
+export function installUserLifecycle(store: Store, writer: Writer, end?: EndGrants): () => void {
+  return store.onWrite((e, detail) => {
+    if (e.class !== USER_CLASS || (e.op === 'SET' && e.ns !== '') || e.op === 'CREATE') return;
+    const which = verdict(e.op, detail);
+    if (which === undefined) return;
+    const keep = which === 'others' ? (detail.subject as Partial<Caller>).grant : undefined;
+    if (e.op !== 'DESTROY') store.putSetting(grantEpochKey(e.oid), String(Date.now()));
+    if (end) writer.afterCommit(() => end(e.oid, keep));
+  });
+}
