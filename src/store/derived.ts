@@ -54,9 +54,9 @@ export function derivedValue(prop: PropertyDef, source: string | undefined, sour
  * source value whose mapped value matches. `null` when nothing can match;
  * undefined when every object matches (the criterion drops out).
  */
-export function underivedCriterion(prop: PropertyDef, c: FindCriterion, regex: (pattern: string) => RegExp): FindCriterion[] | null {
+export function underivedCriterion(prop: PropertyDef, c: FindCriterion, matches: (pattern: string, value: string) => boolean): FindCriterion[] | null {
   const d = prop.derived!;
-  const sources = c.op === '=' ? [d.toSource.get(c.value)].filter((v) => v !== undefined) : [...d.toSource].filter(([mine]) => regex(c.value).test(mine)).map(([, theirs]) => theirs);
+  const sources = c.op === '=' ? [d.toSource.get(c.value)].filter((v) => v !== undefined) : [...d.toSource].filter(([mine]) => matches(c.value, mine)).map(([, theirs]) => theirs);
   if (sources.length === 0) return null;
   if (sources.length === d.toSource.size) return [];
   if (sources.length === 1) return [{ ns: c.ns, name: d.from, op: '=', value: sources[0]! }];

@@ -15,14 +15,13 @@ import {
   WHY_NOT_UNIQUE,
   WHY_UNKNOWN_ATTR,
   badData,
-  badParameters,
   permissionDenied,
   unknownClass,
   unknownNamespace,
   unknownObject,
 } from '../errors.js';
 import { compareBy, type SortType } from './sort.js';
-import { unsafeRegexReason } from './safe-regex.js';
+import { ClientPatterns } from './safe-regex.js';
 import { derivedValue, underive, underivedCriterion } from './derived.js';
 import { checkReferences } from './references.js';
 
@@ -111,12 +110,12 @@ interface StoredView {
   cls: ClassDef;
   values: Record<string, unknown>;
 }
-const MAX_REGEX_LENGTH = 1024;
 
 export class Store {
   private readonly st: Record<string, Statement>;
   private readonly findStatements = new Map<string, Statement>();
-  private readonly regexCache = new Map<string, RegExp>();
+  /** FIND `~` patterns, on a linear-time engine (see safe-regex.ts). */
+  private readonly patterns = new ClientPatterns();
   private readonly userClassNames: string[];
   private readonly secretNames: ReadonlySet<string>;
 
@@ -151,11 +150,11 @@ export class Store {
     readonly schema: Schema,
     private readonly audit: (e: AuditEntry) => void = () => {},
   ) {
-    db.function('cce_regexp', { deterministic: true }, (pattern, value) => (this.regex(String(pattern)).test(String(value)) ? 1 : 0));
+    db.function('cce_regexp', { deterministic: true }, (pattern, value) => (this.patterns.test(String(pattern), String(value)) ? 1 : 0));
     // On an array property `~` means "any element matches", as `=` means "any element equals".
     db.function('cce_regexp_any', { deterministic: true }, (pattern, value) => {
-      const re = this.regex(String(pattern));
-      return (decodeArray(String(value)) ?? []).some((e) => re.test(e)) ? 1 : 0;
+      const p = String(pattern);
+      return (decodeArray(String(value)) ?? []).some((e) => this.patterns.test(p, e)) ? 1 : 0;
     });
     this.st = {
       classOf: db.prepare('SELECT class FROM objects WHERE oid = ?'),
@@ -402,7 +401,9 @@ export class Store {
       const prop = props[i]!;
       let cond: string;
       if (c.op === '~') {
-        this.regex(c.value);
+        // A refused pattern is 403 before any query runs; the search's matching time starts now.
+        this.patterns.compile(c.value);
+        this.patterns.startSearch();
         cond = prop.array ? 'cce_regexp_any(?, p.value)' : 'cce_regexp(?, p.value)';
         params.push(c.ns, c.name, c.value);
       } else if (prop.array) {
@@ -452,7 +453,7 @@ export class Store {
         out.push(c);
         continue;
       }
-      const mapped = underivedCriterion(props[i]!, c, (p) => this.regex(p));
+      const mapped = underivedCriterion(props[i]!, c, (p, v) => this.patterns.test(p, v));
       if (mapped === null) return null;
       out.push(...mapped);
     }
@@ -826,23 +827,6 @@ export class Store {
       this.findStatements.set(key, s);
     }
     return s;
-  }
-
-  /** Compiles (and caches) a client regex; a bad one is 403 before any query runs. */
-  private regex(pattern: string): RegExp {
-    let re = this.regexCache.get(pattern);
-    if (re) return re;
-    if (pattern.length > MAX_REGEX_LENGTH) throw badParameters(`regex longer than ${MAX_REGEX_LENGTH} characters`);
-    const unsafe = unsafeRegexReason(pattern);
-    if (unsafe !== null) throw badParameters(`regex refused: ${unsafe}`);
-    try {
-      re = new RegExp(pattern, 'u');
-    } catch (err) {
-      throw badParameters(`bad regex: ${(err as Error).message}`);
-    }
-    if (this.regexCache.size > 1000) this.regexCache.clear();
-    this.regexCache.set(pattern, re);
-    return re;
   }
 }
 

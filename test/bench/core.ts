@@ -3,7 +3,8 @@
  * property with a session, and FIND on an indexed property over 100,000
  * objects, each against the daemon with its default (durable) settings:
  * db_synchronous=FULL and one JSON log line per request. SET is measured once
- * more with db_synchronous=NORMAL for comparison (no target).
+ * more with db_synchronous=NORMAL for comparison (no target). FIND `~` with
+ * ordinary patterns follows (find-regex.ts).
  */
 import path from 'node:path';
 import { rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ import {
   type CceBody,
   type Session,
 } from './lib.js';
+import { measureFindRegex } from './find-regex.js';
 
 /** Objects sharing one `group` value: each FIND answers this many oids. */
 const GROUP_SIZE = 10;
@@ -85,6 +87,7 @@ export const core: BenchSection = {
         const hits = (found.data?.oidlist as unknown[] | undefined)?.length ?? 0;
         if (hits !== GROUP_SIZE) throw new Error(`FIND answered ${hits} oids, expected ${GROUP_SIZE}`);
         ctx.report('FIND indexed', await ctx.measure(d, finds), 0.6, `${hits} hits among ${oids.length} objects`);
+        await measureFindRegex(ctx, d, auth, oids.length, GROUP_SIZE);
       } finally {
         await d.close();
       }
