@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startDaemon, http } from './helpers/daemon.js';
+import { startDaemon, http, adminClient } from './helpers/daemon.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,6 +57,20 @@ t.test('a connection idle for connection_timeout is closed', async (t) => {
   t.same((await http(`${d.url}/v2/cce`, PING)).body, PONG);
 });
 
+t.test('connection_timeout does not cut a request the daemon is still working on', async (t) => {
+  const d = await startDaemon({ config: { connection_timeout: '1' } });
+  t.teardown(() => d.close());
+  const admin = await adminClient(d);
+  t.equal((await admin.cmd('BEGIN')).status, 200);
+  // 40 argon2 hashes at COMMIT: the reply is written only when all are done; nothing crosses the wire meanwhile.
+  for (let i = 0; i < 40; i++) await admin.cmd(`CREATE User name="idle${i}" password="idle-password-${i}"`);
+  const started = Date.now();
+  const commit = await admin.cmd('COMMIT');
+  t.comment(`COMMIT took ${Date.now() - started} ms with connection_timeout = 1 s`);
+  t.equal(commit.status, 200);
+  t.equal(commit.body.data.results.length, 40);
+});
+
 t.test('connections beyond max_connections_per_ip are closed at once; other addresses are served', async (t) => {
   const d = await startDaemon({ config: { max_connections_per_ip: '5', api_access: '127.0.0.2' } });
   t.teardown(() => d.close());
@@ -76,6 +90,15 @@ t.test('connections beyond max_connections_per_ip are closed at once; other addr
     pong = await http(`${d.url}/v2/cce`, PING).then((r) => r.body, () => sleep(50).then(() => undefined));
   }
   t.same(pong, PONG, 'once they close, the address is served again');
+});
+
+t.test('trusted proxies are not capped per address (their clients share it)', async (t) => {
+  const d = await startDaemon({ config: { max_connections_per_ip: '2', trusted_proxies: '127.0.0.1' } });
+  t.teardown(() => d.close());
+  const held = await openSockets(d.port, 4);
+  t.same((await http(`${d.url}/v2/cce`, PING)).body, PONG);
+  t.notOk(held.some((s) => s.isClosed()), 'four connections from the proxy, all open');
+  for (const s of held) s.socket.destroy();
 });
 
 t.test('connections beyond max_connections in all are closed at once', async (t) => {

@@ -16,6 +16,7 @@ import { Refusal } from '../errors.js';
 import { sendRefusal } from './refusal.js';
 import { lazyChildLogger } from './lazy-logger.js';
 import { capConnectionsPerIp } from './connections.js';
+import { closeIdleConnections } from './idle.js';
 import { clientErrorHandler } from './client-error.js';
 import { parseAccessEntry } from '../auth/gate.js';
 import { checkBodyLimits, serverTimeouts } from '../listen.js';
@@ -63,6 +64,7 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
     exempt: (ip) => proxies.some((p) => p.contains(ip)),
     log,
   });
+  if (config.connection_timeout > 0) closeIdleConnections(app);
 
   app.decorateRequest('origin', 'local');
 
