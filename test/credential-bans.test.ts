@@ -8,7 +8,11 @@
  * set and where they are presented. All over HTTP (and SSH) against a daemon,
  * from loopback addresses.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t, { type Test } from 'tap';
+import { SSH_TOKEN_FILE } from '../src/facades/meeting/ssh-credential.js';
 import { ADMIN_PASSWORD, http, startDaemon, type HttpResult, type TestDaemon } from './helpers/daemon.js';
 import { auditLines, from, linesWithSecrets, remember } from './helpers/gate.js';
 import { adminRest, login as restLogin, newDevice, rest, seedCatalog, type Rest } from './helpers/meeting.js';
@@ -157,6 +161,13 @@ t.test(`${PAIR_FAILS} failed AUTHs as admin from 127.0.0.1 leave admin's session
   assertBanned(t, await from(d, ip, { cmd: 'PING' }), 'PING once the address is banned');
   t.same((await from(d, ip, { cmd: 'WHOAMI', ...session })).body.data, { oid: '2' }, 'the admin session, still');
   t.equal((await from(d, ip, { cmd: 'AUTHKEY', ...session })).status, 200, 'AUTHKEY of the live session');
+});
+
+t.test('an ssh-api-token file shorter than 16 characters stops start-up', async (t) => {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'cced-short-ssh-token-'));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  writeFileSync(path.join(stateDir, SSH_TOKEN_FILE), 'guessable\n', { mode: 0o600 });
+  await t.rejects(startDaemon({ stateDir }), { message: `${path.join(stateDir, SSH_TOKEN_FILE)} holds fewer than 16 characters: write a longer token or delete it to make a new one` });
 });
 
 t.test('no secret, password, token or session id in any log line', async (t) => {

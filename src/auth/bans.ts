@@ -71,6 +71,7 @@ class BanList {
 }
 
 const SEP = '\u0000';
+const pairKeyOf = (c: Claim) => [c.kind, normalizeIp(c.ip), c.identity].join(SEP);
 
 export class Bans {
   private readonly pairLimiter: RateLimiterMemory;
@@ -99,7 +100,7 @@ export class Bans {
   /** Counts one failed claim; may start a ban of its pair, of its address, or both. */
   async failed(c: Claim): Promise<void> {
     const ip = normalizeIp(c.ip);
-    const pairKey = [c.kind, ip, c.identity].join(SEP);
+    const pairKey = pairKeyOf(c);
     const addressKey = c.kind + SEP + ip;
     const [pairFull, addressFull] = await Promise.all([reachedLimit(this.pairLimiter, pairKey), reachedLimit(this.addressLimiter, addressKey)]);
     const until = this.now() + this.limits.banSeconds * 1000;
@@ -137,7 +138,7 @@ export class Bans {
   /** Whole seconds until this claim's pair ban ends, or undefined. */
   pairBanLeft(c: Claim): number | undefined {
     if (this.pairs.size === 0) return undefined;
-    return this.pairs.secondsLeft([c.kind, normalizeIp(c.ip), c.identity].join(SEP));
+    return this.pairs.secondsLeft(pairKeyOf(c));
   }
 
   /** Whole seconds until this claim may be made again (its pair or its address is banned), or undefined. */
