@@ -1,9 +1,13 @@
 import { CceError, badParameters } from '../src/errors.js';
 import { none } from '../src/dispatch/args.js';
 import { goodbye, type ReadCommand } from '../src/dispatch/types.js';
-import { auditAuth } from '../src/auth/audit.js';
+import { auditAuth, verbClaim } from '../src/auth/audit.js';
 
-/** AUTH user + password (local callers only): opens a session, `data.sessionid`. A failure counts toward a ban. */
+/**
+ * AUTH user + password (local callers only): opens a session, `data.sessionid`.
+ * A failure counts toward a ban of (address, user); while that pair is banned
+ * the password is not even checked (429).
+ */
 export const AUTH: ReadCommand<{ user: string; password: string }> = {
   verb: 'AUTH',
   kind: 'read',
@@ -15,6 +19,7 @@ export const AUTH: ReadCommand<{ user: string; password: string }> = {
     return { user, password };
   },
   async run(ctx, { user, password }) {
+    ctx.auth.bans.refuse(verbClaim(ctx, 'AUTH', user)!);
     const oid = await ctx.auth.checkPassword(user, password);
     if (oid === undefined) {
       await auditAuth(ctx, 'AUTH', user, 'fail');

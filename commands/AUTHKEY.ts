@@ -1,9 +1,9 @@
 import { CceError, badParameters } from '../src/errors.js';
 import { none } from '../src/dispatch/args.js';
 import { goodbye, type ReadCommand } from '../src/dispatch/types.js';
-import { auditAuth } from '../src/auth/audit.js';
+import { auditAuth, verbClaim } from '../src/auth/audit.js';
 
-/** AUTHKEY user + sessionid (local callers only): is this session alive and this user's? A failure counts toward a ban. */
+/** AUTHKEY user + sessionid (local callers only): is this session alive and this user's? A failure counts toward a ban of (address, user). */
 export const AUTHKEY: ReadCommand<{ user: string; sessionid: string }> = {
   verb: 'AUTHKEY',
   kind: 'read',
@@ -17,6 +17,8 @@ export const AUTHKEY: ReadCommand<{ user: string; sessionid: string }> = {
   async run(ctx, { user, sessionid }) {
     const grant = ctx.auth.grants.lookup(sessionid);
     const alive = grant?.kind === 'session' && grant.userName === user && ctx.auth.callerFor(grant, sessionid) !== undefined;
+    // A live session is an established credential: no ban refuses it (on AUTHKEY as on any other command).
+    if (!alive) ctx.auth.bans.refuse(verbClaim(ctx, 'AUTHKEY', user)!);
     await auditAuth(ctx, 'AUTHKEY', user, alive ? 'ok' : 'fail');
     if (!alive) throw new CceError(401);
     return goodbye();

@@ -56,7 +56,10 @@ export async function createApp(config: Config, { log, env = process.env, tell =
   }
 
   async function assemble(): Promise<App> {
-    const bans = new Bans(config.api_auth_fails, config.api_ban_time, log);
+    const bans = new Bans(
+      { pairFails: config.api_auth_fails, addressFails: config.api_auth_fails_per_address ?? 10 * config.api_auth_fails, banSeconds: config.api_ban_time },
+      log,
+    );
     const secrets = syncAccessFile(path.join(config.state_dir, ACCESS_FILE), gate.access.map((e) => e.entry));
     const clients = new ClientSecrets(gate.access, secrets, bans, log);
     auth = new Auth(store, config, { bans, clients });

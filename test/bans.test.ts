@@ -1,13 +1,16 @@
 /**
- * Bans: api_auth_fails failed AUTH / AUTHKEY / LOGIN attempts (or bad client
- * secrets with a token) from one IP ban it for api_ban_time seconds: every
- * request from it gets HTTP 429 with Retry-After, even with the right
- * credentials; other addresses are not affected; the ban ends on time.
+ * Bans (src/auth/bans.ts): api_auth_fails failed claims of one identity with
+ * one kind of credential (AUTH's password, AUTHKEY, a client secret with LOGIN
+ * or a token) from one IP ban that claim there for api_ban_time seconds: it
+ * gets HTTP 429 with Retry-After, even when right; other identities, other
+ * kinds and other addresses are not affected; the ban ends on time.
+ * test/credential-bans.test.ts covers address bans and the device and SSH doors.
  */
 import t, { type Test } from 'tap';
 import { startDaemon, http, ADMIN_PASSWORD, ALL_LOGS, type TestDaemon, type HttpResult } from './helpers/daemon.js';
 import { FAIL_ONLY, accessSecrets, auditLines, from, linesWithSecrets, login, remember } from './helpers/gate.js';
 import { Bans } from '../src/auth/bans.js';
+import { claim } from '../src/auth/claims.js';
 import { readApiAdminPassword } from '../src/auth/api-admin.js';
 import { createLogger } from '../src/log.js';
 import { Writable } from 'node:stream';
@@ -42,10 +45,11 @@ function assertBanned(t: Test, r: HttpResult, what: string): void {
   });
 }
 
-/** Polls (bounded) until `ip` is no longer banned; a PING is the cheapest request. */
-async function waitForBanEnd(ip: string): Promise<void> {
+/** Polls (bounded) until AUTH as admin from `ip` is no longer banned; returns that AUTH's answer (a refused claim is not counted). */
+async function waitForBanEnd(ip: string): Promise<HttpResult> {
   for (let i = 0; i < 40; i++) {
-    if ((await from(d, ip, { cmd: 'PING' })).status !== 429) return;
+    const r = await auth(ip, ADMIN_PASSWORD);
+    if (r.status !== 429) return r;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${ip} still banned after 4 s`);
@@ -60,14 +64,13 @@ t.test('six bad passwords: the sixth answer is 429; the right password too until
   }
   assertBanned(t, await auth(ip, WRONG), 'the sixth bad password');
   assertBanned(t, await auth(ip, ADMIN_PASSWORD), 'the right password');
-  assertBanned(t, await from(d, ip, { cmd: 'PING' }), 'any request');
+  t.same((await from(d, ip, { cmd: 'PING' })).body, { status: 202, message: 'PONG' }, 'the address itself is not banned: PING answers');
   t.equal((await auth('127.0.0.4', ADMIN_PASSWORD)).status, 200, 'another address is not banned');
 
   const start = auditLines(d).find((l) => l.audit === 'BAN' && l.outcome === 'start' && l.ip === ip);
-  t.match(start, { seconds: BAN_S, failures: 5 }, 'ban start is audited');
+  t.match(start, { seconds: BAN_S, failures: 5, kind: 'password', user: 'admin', scope: 'pair' }, 'ban start is audited');
 
-  await waitForBanEnd(ip);
-  const ok = await auth(ip, ADMIN_PASSWORD);
+  const ok = await waitForBanEnd(ip);
   t.equal(ok.status, 200, 'the right password works once the ban is over');
   remember(ok.body.data.sessionid);
   t.ok(auditLines(d).some((l) => l.audit === 'BAN' && l.outcome === 'end' && l.ip === ip), 'ban end is audited when observed');
@@ -83,17 +86,20 @@ t.test('a success does not reset the count', async (t) => {
   assertBanned(t, await auth(ip, ADMIN_PASSWORD), 'banned after the fifth failure');
 });
 
-t.test('AUTHKEY failures and AUTH as api-admin count too', async (t) => {
+t.test('AUTHKEY failures and AUTH as api-admin count too, each on its own counter', async (t) => {
   const ip = '127.0.0.6';
   const apiAdminPassword = remember(readApiAdminPassword(d.config.state_dir));
-  t.equal((await auth(ip, WRONG)).status, 401);
   t.equal((await auth(ip, WRONG, 'nosuchuser')).status, 401, 'an unknown user');
-  for (let i = 0; i < 2; i++) {
-    const r = await from(d, ip, { cmd: 'AUTHKEY', user: 'admin', sessionid: 'no-such-session-0123456789abcdef' });
-    t.equal(r.status, 401);
-  }
-  t.equal((await auth(ip, apiAdminPassword, 'api-admin')).status, 401, 'api-admin with its right password');
-  assertBanned(t, await auth(ip, ADMIN_PASSWORD), 'banned');
+  const authkey = () => from(d, ip, { cmd: 'AUTHKEY', user: 'admin', sessionid: 'no-such-session-0123456789abcdef' });
+  for (let i = 0; i < 5; i++) t.equal((await authkey()).status, 401, `bad AUTHKEY ${i + 1}`);
+  assertBanned(t, await authkey(), 'the sixth AUTHKEY as admin');
+  const ok = await auth(ip, ADMIN_PASSWORD);
+  t.equal(ok.status, 200, 'AUTH as admin is another kind of claim: not banned');
+  remember(ok.body.data.sessionid);
+  t.equal((await from(d, ip, { cmd: 'AUTHKEY', user: 'admin', sessionid: ok.body.data.sessionid })).status, 200, 'a live session passes AUTHKEY even so');
+  for (let i = 0; i < 5; i++) t.equal((await auth(ip, apiAdminPassword, 'api-admin')).status, 401, 'api-admin with its right password');
+  assertBanned(t, await auth(ip, apiAdminPassword, 'api-admin'), 'api-admin is banned at this address');
+  t.equal((await auth(ip, WRONG, 'nosuchuser')).status, 401, 'the unknown user has one failure only');
 });
 
 t.test('five bad client secrets on LOGIN ban the address; the right secret is refused too', async (t) => {
@@ -124,40 +130,66 @@ t.test('a token sent with a wrong client secret counts as a failure', async (t) 
   assertBanned(t, await from(d, ip, { cmd: 'WHOAMI', token }, accessSecrets(d).get(ip)!), 'the token with its right secret');
 });
 
-t.test('Bans on its own: failures past the ban change nothing; other errors surface', async (t) => {
+function memoryLog(): { lines: string[]; log: ReturnType<typeof createLogger> } {
   const lines: string[] = [];
   const log = createLogger({ logging: true, debuglog: false }, new Writable({ write: (c, _e, done) => { lines.push(String(c)); done(); } }));
-  const bans = new Bans(2, 60, log);
-  t.equal(await bans.secondsLeft('10.0.0.1'), undefined);
-  await bans.failed('10.0.0.1');
-  t.equal(await bans.secondsLeft('10.0.0.1'), undefined, 'one failure of two');
-  await bans.failed('::ffff:10.0.0.1');
-  t.equal(await bans.secondsLeft('10.0.0.1'), 60, 'the IPv4-mapped form is the same address');
-  await bans.failed('10.0.0.1');
-  await bans.failed('10.0.0.1');
+  return { lines, log };
+}
+
+t.test('Bans on its own: failures past the ban change nothing; other errors surface', async (t) => {
+  const { lines, log } = memoryLog();
+  const bans = new Bans({ pairFails: 2, addressFails: 100, banSeconds: 60 }, log);
+  const bob = (ip: string) => claim('password', ip, 'bob');
+  t.equal(bans.banLeft(bob('10.0.0.1')), undefined);
+  await bans.failed(bob('10.0.0.1'));
+  t.equal(bans.banLeft(bob('10.0.0.1')), undefined, 'one failure of two');
+  await bans.failed(bob('::ffff:10.0.0.1'));
+  t.equal(bans.banLeft(bob('10.0.0.1')), 60, 'the IPv4-mapped form is the same address');
+  t.equal(bans.addressBanLeft('10.0.0.1'), undefined, 'the address itself is not banned');
+  t.equal(bans.banLeft(claim('password', '10.0.0.1', 'carol')), undefined, 'nor another user at it');
+  t.equal(bans.banLeft(claim('session', '10.0.0.1', 'bob')), undefined, 'nor another kind of claim');
+  await bans.failed(bob('10.0.0.1'));
+  await bans.failed(bob('10.0.0.1'));
   t.equal(lines.filter((l) => l.includes('"outcome":"start"')).length, 1, 'one ban start line');
-  t.ok((await bans.secondsLeft('10.0.0.1'))! <= 60);
-  (bans as unknown as { limiter: { consume(): Promise<never> } }).limiter.consume = () => Promise.reject(new Error('storage failed'));
-  await t.rejects(bans.failed('10.0.0.2'), { message: 'storage failed' });
+  t.ok(bans.banLeft(bob('10.0.0.1'))! <= 60);
+  (bans as unknown as { pairLimiter: { consume(): Promise<never> } }).pairLimiter.consume = () => Promise.reject(new Error('storage failed'));
+  await t.rejects(bans.failed(bob('10.0.0.2')), { message: 'storage failed' });
+  bans.count(bob('10.0.0.2'));
+  await new Promise((r) => setImmediate(r));
+  t.ok(lines.some((l) => l.includes('ban bookkeeping failed')), 'count() logs a bookkeeping error instead of throwing');
+});
+
+t.test('Bans on its own: one kind from one address, whatever the identities, bans the address', async (t) => {
+  const { lines, log } = memoryLog();
+  const bans = new Bans({ pairFails: 5, addressFails: 3, banSeconds: 30 }, log);
+  for (const key of ['DEV1', 'DEV2']) await bans.failed(claim('device-token', '10.0.0.5', key));
+  await bans.failed(claim('ssh-key', '10.0.0.5', 'DEV3'));
+  t.equal(bans.addressBanLeft('10.0.0.5'), undefined, 'two device-token failures and one ssh-key failure: counted apart');
+  await bans.failed(claim('device-token', '10.0.0.5', 'DEV4'));
+  t.equal(bans.addressBanLeft('10.0.0.5'), 30, 'the third device-token failure bans the address');
+  t.equal(bans.banLeft(claim('ssh-key', '10.0.0.5', 'DEV9')), 30, 'every claim from it waits');
+  t.throws(() => bans.refuse(claim('password', '10.0.0.5', 'admin')), { name: 'Refusal', retryAfterS: 30 });
+  t.doesNotThrow(() => bans.refusePair(claim('client-secret', '10.0.0.5', 'api-admin')), 'refusePair looks at the pair only');
+  t.match(lines.find((l) => l.includes('"scope":"address"')), /"kind":"device-token".*"failures":3/);
 });
 
 t.test('Bans on its own: a new ban forgets the ones that ended unseen, and logs their end once', async (t) => {
-  const lines: string[] = [];
-  const log = createLogger({ logging: true, debuglog: false }, new Writable({ write: (c, _e, done) => { lines.push(String(c)); done(); } }));
+  const { lines, log } = memoryLog();
   let clock = 1_000_000;
-  const bans = new Bans(1, 60, log, () => clock);
-  await bans.failed('10.0.0.1');
-  t.equal(bans.secondsLeft('10.0.0.1'), 60);
-  t.equal(bans.secondsLeft('10.0.0.9'), undefined, 'another address is not banned');
+  const bans = new Bans({ pairFails: 1, addressFails: 1, banSeconds: 60 }, log, () => clock);
+  const c = (ip: string) => claim('password', ip, 'bob');
+  await bans.failed(c('10.0.0.1'));
+  t.equal(bans.banLeft(c('10.0.0.1')), 60);
+  t.equal(bans.addressBanLeft('10.0.0.9'), undefined, 'another address is not banned');
   clock += 60_000;
-  await bans.failed('10.0.0.2');
+  await bans.failed(c('10.0.0.2'));
   const ends = lines.filter((l) => l.includes('"outcome":"end"'));
-  t.equal(ends.length, 1, 'the ended ban of 10.0.0.1 is logged when the next ban starts');
-  t.match(ends[0], /"ip":"10\.0\.0\.1"/);
-  t.equal(bans.secondsLeft('10.0.0.1'), undefined);
-  t.equal(lines.filter((l) => l.includes('"outcome":"end"')).length, 1, 'and not again');
+  t.equal(ends.length, 2, 'the ended pair and address bans of 10.0.0.1 are logged when the next bans start');
+  t.ok(ends.every((l) => /"ip":"10\.0\.0\.1"/.test(l)));
+  t.equal(bans.banLeft(c('10.0.0.1')), undefined);
+  t.equal(lines.filter((l) => l.includes('"outcome":"end"')).length, 2, 'and not again');
   clock += 59_001;
-  t.equal(bans.secondsLeft('10.0.0.2'), 1, 'at least one second while it lasts');
+  t.equal(bans.banLeft(c('10.0.0.2')), 1, 'at least one second while it lasts');
 });
 
 t.test('no secret, password, token or session id in any log line', async (t) => {

@@ -17,7 +17,7 @@ import { filesForDevice, syncFiles } from '../src/flash/catalog.js';
 import { FlashStorage } from '../src/flash/storage.js';
 import { noneMatch, parseRange, rangeStillValid } from '../src/flash/ranges.js';
 
-const TOKEN = 'device-token-1';
+const TOKEN = 'device-token-0001';
 
 type World = FileWorld;
 
@@ -148,7 +148,7 @@ t.test('upload, list, download, replace, delete', async (t) => {
   const svc = w.d.app.services;
   const dev = svc.store.findOne('Device', '', 'device_key', 'DEV-0001')!;
   t.same((await filesForDevice(svc, dev)).files, ['empty.json', 'manual.img']);
-  const bare = await create(w.cce, 'Device', { device_key: 'DEV-0002', token_code: 'other-token' });
+  const bare = await create(w.cce, 'Device', { device_key: 'DEV-0002', token_code: 'other-token-000001' });
   t.same(await filesForDevice(svc, bare), { devicetype: '', distribution: '', files: [], file_details: [] });
 
   // Audit lines: who, what, size, sha256.
@@ -189,14 +189,14 @@ t.test('errors', async (t) => {
   bad(await get({}), 401, 'Missing bearer token or X-Device-Token', 'no credentials');
   bad(await get({ 'x-device-token': TOKEN }), 401, 'Missing X-Device-Key', 'token without key');
   bad(await get({ 'x-device-key': 'DEV-0001', 'x-device-token': 'wrong-token' }), 403, 'Invalid device credentials', 'wrong token');
-  await create(w.cce, 'Device', { device_key: 'DEV-BETA', token_code: 'beta-token', authorized: true, device_type: 'rpi4', distribution: 'beta' });
-  bad(await get({ 'x-device-key': 'DEV-BETA', 'x-device-token': 'beta-token' }), 403, "Not this device's distribution", 'other distribution');
-  await create(w.cce, 'Device', { device_key: 'DEV-OFF1', token_code: 'off-token', authorized: false, device_type: 'rpi4', distribution: 'prod' });
-  bad(await get({ 'x-device-key': 'DEV-OFF1', 'x-device-token': 'off-token' }), 403, 'Device not authorized', 'not authorized');
+  await create(w.cce, 'Device', { device_key: 'DEV-BETA', token_code: 'beta-token-000001', authorized: true, device_type: 'rpi4', distribution: 'beta' });
+  bad(await get({ 'x-device-key': 'DEV-BETA', 'x-device-token': 'beta-token-000001' }), 403, "Not this device's distribution", 'other distribution');
+  await create(w.cce, 'Device', { device_key: 'DEV-OFF1', token_code: 'off-token-000001', authorized: false, device_type: 'rpi4', distribution: 'prod' });
+  bad(await get({ 'x-device-key': 'DEV-OFF1', 'x-device-token': 'off-token-000001' }), 403, 'Device not authorized', 'not authorized');
 
   // distribution-files.
   bad(await w.admin.get('/api/flash/NOPE-0000/distribution-files'), 404, 'Device not found', 'unknown device');
-  await create(w.cce, 'Device', { device_key: 'DEV-BARE', token_code: 'bare-token' });
+  await create(w.cce, 'Device', { device_key: 'DEV-BARE', token_code: 'bare-token-000001' });
   bad(await w.admin.get('/api/flash/DEV-BARE/distribution-files'), 400, 'Device has no device type or distribution', 'no type');
   rmSync(path.join(w.root, 'rpi4', 'beta'), { recursive: true });
   bad(await w.admin.get('/api/flash/DEV-BETA/distribution-files'), 404, 'Distribution folder not found', 'missing folder');
@@ -272,7 +272,7 @@ t.test('traversal: nothing outside flash_storage_root is read or written', async
   symlinkSync(elsewhere, path.join(w.root, 'rpi4', 'evil'));
   await create(w.cce, 'Distribution', { name: 'evil', device_type: 'rpi4' });
   symlinkSync(sentinel, path.join(w.root, 'rpi4', 'prod', 'link.bin'));
-  await create(w.cce, 'Device', { device_key: 'DEV-EVIL', token_code: 'evil-token', authorized: true, device_type: 'rpi4', distribution: 'evil' });
+  await create(w.cce, 'Device', { device_key: 'DEV-EVIL', token_code: 'evil-token-000001', authorized: true, device_type: 'rpi4', distribution: 'evil' });
 
   const paths: [string, number][] = [
     ['/api/flash/rpi4/prod/..%2F..%2Fsentinel.bin', 400],
@@ -298,7 +298,7 @@ t.test('traversal: nothing outside flash_storage_root is read or written', async
       t.notMatch(r.body.toString('latin1'), SENTINEL, `${method} ${p} reads nothing outside`);
     }
   }
-  t.equal((await rawGet(w, '/api/flash/rpi4/evil/sentinel.bin', { 'x-device-key': 'DEV-EVIL', 'x-device-token': 'evil-token' })).status, 400);
+  t.equal((await rawGet(w, '/api/flash/rpi4/evil/sentinel.bin', { 'x-device-key': 'DEV-EVIL', 'x-device-token': 'evil-token-000001' })).status, 400);
   t.equal((await w.admin.get('/api/flash/DEV-EVIL/distribution-files')).status, 400);
   t.same((await w.admin.get('/api/flash/DEV-0001/distribution-files')).body.files, [], 'the symlinked file is not listed');
 
@@ -370,7 +370,7 @@ t.test('odd things found in the store folder', async (t) => {
   writeFileSync(path.join(w.root, 'rpi4', 'plain'), 'not a folder');
   await create(w.cce, 'Distribution', { name: 'plain', device_type: 'rpi4' });
   t.ok(w.d.logs.some((l) => l.includes('flash: could not create the folder')), 'the catalog write stands, with a warning');
-  await create(w.cce, 'Device', { device_key: 'DEV-PLAIN', token_code: 'plain-token', device_type: 'rpi4', distribution: 'plain' });
+  await create(w.cce, 'Device', { device_key: 'DEV-PLAIN', token_code: 'plain-token-000001', device_type: 'rpi4', distribution: 'plain' });
   t.equal((await w.admin.get('/api/flash/DEV-PLAIN/distribution-files')).status, 404);
   t.equal((await get('/api/flash/rpi4/plain/x.bin')).status, 404);
   await syncFiles(w.d.app.services, new FlashStorage(w.root), 'rpi4', 'plain');
@@ -378,7 +378,7 @@ t.test('odd things found in the store folder', async (t) => {
   t.equal(w.d.app.services.store.rawValues(plain).files, '', 'a folder that is not there syncs as no files');
   symlinkSync('loop', path.join(w.root, 'rpi4', 'loop'));
   await create(w.cce, 'Distribution', { name: 'loop', device_type: 'rpi4' });
-  const loopDev = await create(w.cce, 'Device', { device_key: 'DEV-LOOP', token_code: 'loop-token', device_type: 'rpi4', distribution: 'loop' });
+  const loopDev = await create(w.cce, 'Device', { device_key: 'DEV-LOOP', token_code: 'loop-token-000001', device_type: 'rpi4', distribution: 'loop' });
   t.equal((await w.admin.get('/api/flash/DEV-LOOP/distribution-files')).status, 500);
   await t.rejects(filesForDevice(w.d.app.services, loopDev), { code: 'ELOOP' }, 'flash-request sees an I/O error, not an empty list');
 

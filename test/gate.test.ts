@@ -323,9 +323,9 @@ t.test('the access file', async (t) => {
   });
 
   t.test('parseAccessFile and syncAccessFile on their own', async (t) => {
-    t.same([...parseAccessFile('# comment\n\n2001:db8::1:abcdefgh12\n:nokey12345\nshort:abc\n10.0.0.0/8:ABCDEFGH\r\n')], [
-      ['2001:db8::1', 'abcdefgh12'],
-      ['10.0.0.0/8', 'ABCDEFGH'],
+    t.same([...parseAccessFile('# comment\n\n2001:db8::1:abcdefgh12345678\n:nokey1234567890123\nshort:abc\nfifteen:abcdefghijklmno\n10.0.0.0/8:ABCDEFGHIJKLMNOP\r\n')], [
+      ['2001:db8::1', 'abcdefgh12345678'],
+      ['10.0.0.0/8', 'ABCDEFGHIJKLMNOP'],
     ]);
     const dir = mkdtempSync(path.join(tmpdir(), 'cced-access-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));

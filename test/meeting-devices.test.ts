@@ -25,13 +25,13 @@ t.test('keys, registration and the list', async (t) => {
   t.match(typedDev.body, { device_name: 'kiosk', device_type: 'rpi4', distribution: 'prod', product_serial: /^RPI4-[0-9A-F]{8}$/ });
   t.strictSame((await a.post('/api/devices/generate-and-register', { device_type: 'nope' })).body, { error: 'Unknown device type' });
 
-  const body = { devicekey: 'ABCD0001', token_code: 'tok-0001', device_type: 'rpi4', distribution: 'nightly', product_serial: 'V1-S01-00123' };
+  const body = { devicekey: 'ABCD0001', token_code: 'tok-0001-abcdefgh', device_type: 'rpi4', distribution: 'nightly', product_serial: 'V1-S01-00123' };
   const made = await a.post('/api/devices/manual-create', body);
   t.equal(made.status, 200);
   t.strictSame(Object.keys(made.body), ['devicekey', 'token_code', 'ap_ssid', 'ap_password', 'http_pw_low', 'http_pw_medium', 'http_pw_high', 'device_type', 'distribution', 'product_serial']);
-  t.match(made.body, { devicekey: 'ABCD0001', token_code: 'tok-0001', ap_ssid: 'MEETING-CD0001', device_type: 'rpi4', distribution: 'nightly', product_serial: 'V1-S01-00123' });
+  t.match(made.body, { devicekey: 'ABCD0001', token_code: 'tok-0001-abcdefgh', ap_ssid: 'MEETING-CD0001', device_type: 'rpi4', distribution: 'nightly', product_serial: 'V1-S01-00123' });
   // Without a serial, one is drawn from the type's prefix (or SN- when it has none); without a distribution it stays empty.
-  const esp = await a.post('/api/devices/manual-create', { devicekey: 'ESP00001', token_code: 'tok-0002', device_type: 'esp32' });
+  const esp = await a.post('/api/devices/manual-create', { devicekey: 'ESP00001', token_code: 'tok-0002-abcdefgh', device_type: 'esp32' });
   t.match(esp.body, { product_serial: /^SN-[0-9A-F]{8}$/, distribution: '' });
 
   const dupKey = await a.post('/api/devices/manual-create', { ...body, product_serial: 'OTHER-1' });
@@ -148,7 +148,7 @@ t.test('flash-side settings and relations', async (t) => {
     ['authorize', { authorized: false }, { success: true, authorized: 0 }],
     ['tokens', { token_count: 3 }, { success: true, token_count: 3 }],
     ['distribution', { distribution: 'nightly' }, { success: true, distribution: 'nightly' }],
-    ['token-code', { token_code: 'abc456' }, { success: true, token_code: 'abc456' }],
+    ['token-code', { token_code: 'abc456-abcdefghij' }, { success: true, token_code: 'abc456-abcdefghij' }],
     ['parent', { parent_device_key: parent.key }, { success: true, parent_device_key: parent.key }],
     ['ghost', { ghost_candidate_url: 'https://ghost.example/1' }, { success: true, ghost_candidate_url: 'https://ghost.example/1' }],
     ['bundles', { bundles: ['dev1', 'dev2'] }, { success: true, bundles: '["dev1","dev2"]' }],
@@ -161,7 +161,7 @@ t.test('flash-side settings and relations', async (t) => {
     t.strictSame(r.body, reply, path);
   }
   t.match((await a.get(`/api/devices/${key}`)).body, {
-    authorized: false, token_count: 3, distribution: 'nightly', token_code: 'abc456', parent_device_key: parent.key,
+    authorized: false, token_count: 3, distribution: 'nightly', token_code: 'abc456-abcdefghij', parent_device_key: parent.key,
     ghost_candidate_url: 'https://ghost.example/1', bundles: ['dev1', 'dev2'], product_serial: 'V1-S01-00123', device_type: 'esp32',
   });
   t.strictSame((await put('parent', { parent_device_key: '' })).body, { success: true, parent_device_key: '' }, 'a parent can be cleared');

@@ -88,20 +88,20 @@ t.test('remembered device credentials and last_seen follow every other write, th
   t.equal((await beat('not-the-token')).status, 403, 'a wrong token against a remembered credential');
 
   // A new token through the facade: the old one stops working at once.
-  t.equal((await a.put(`/api/devices/${key}/token-code`, { token_code: 'fresh-token-1' })).status, 200);
+  t.equal((await a.put(`/api/devices/${key}/token-code`, { token_code: 'fresh-token-0001' })).status, 200);
   t.equal((await beat(token)).status, 403);
-  t.equal((await beat('fresh-token-1')).status, 200);
+  t.equal((await beat('fresh-token-0001')).status, 200);
 
   // last_seen written by someone else (far in the past): the next beat opens a new connection.
   await s.writer.submit(() => s.store.set({ oid: 0, admin: true, capabilities: [] }, oid, '', { last_seen: '2000-01-01T00:00:00.000Z' }));
-  t.equal((await beat('fresh-token-1')).status, 200);
+  t.equal((await beat('fresh-token-0001')).status, 200);
   t.equal(await connects(), 2, 'Connected again after the silence another writer recorded');
 
   // Revoked by another connection to the file (the admin CLI's way): refused at the next beat.
   const db = openDb(d.config.db_path);
   t.teardown(() => db.close());
   await new Writer(db).submit(() => new Store(db, loadSchema(d.config.schema_dir)).set(SYSTEM, oid, '', { revoked: '1' }));
-  t.equal((await beat('fresh-token-1')).status, 403);
+  t.equal((await beat('fresh-token-0001')).status, 403);
   const routine = d.logs.filter((l) => l.includes('"routine":true'));
   t.ok(routine.length >= 4, 'heartbeats are audited...');
   t.ok(routine.every((l) => l.includes('"level":20')), '...at debug level (the test logger shows debug)');

@@ -71,7 +71,7 @@ t.test('renaming a type carries its distributions and devices along', async (t) 
   await a.post('/api/flash/create-type', { devicetype: 'rpi4' });
   await a.post('/api/flash/create-distribution', { devicetype: 'rpi4', distribution: 'prod' });
   const c = await adminClient(d);
-  const dev = await c.cmd({ cmd: 'CREATE', class: 'Device', args: { device_key: 'DEV0001', token_code: 'secret-code', device_type: 'rpi4' } });
+  const dev = await c.cmd({ cmd: 'CREATE', class: 'Device', args: { device_key: 'DEV0001', token_code: 'secret-code-00001', device_type: 'rpi4' } });
   t.equal(dev.body.status, 201);
   const id = (await a.get('/api/device-types')).body.device_types[0].id;
   t.same((await a.put(`/api/device-types/${id}`, { name: 'rpi4b' })).body, { success: true });
@@ -112,7 +112,7 @@ t.test('fork and merge', async (t) => {
   await a.put(`/api/device-types/${forkId}`, { platform: 'arm64-v2', services: ['ssh', 'vnc'] });
   await a.post('/api/flash/create-distribution', { devicetype: 'RPI5-clone', distribution: 'nightly' });
   const c = await adminClient(d);
-  const dev = await c.cmd({ cmd: 'CREATE', class: 'Device', args: { device_key: 'DEV0002', token_code: 'secret-code', device_type: 'RPI5-clone' } });
+  const dev = await c.cmd({ cmd: 'CREATE', class: 'Device', args: { device_key: 'DEV0002', token_code: 'secret-code-00001', device_type: 'RPI5-clone' } });
 
   t.same((await a.post(`/api/device-types/${orig}/merge`)).body, { error: 'Device type is not a fork' });
   t.equal((await a.post(`/api/device-types/${orig}/merge`)).status, 400);

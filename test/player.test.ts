@@ -15,8 +15,8 @@ import { login, rest } from './helpers/meeting.js';
 import { pattern, sendMultipart, sha256Of, type Part } from './helpers/multipart.js';
 import { PlayerMedia } from '../src/player/media.js';
 
-const TOKEN = 'player-token-1';
-const OTHER_TOKEN = 'player-token-2';
+const TOKEN = 'player-token-0001';
+const OTHER_TOKEN = 'player-token-0002';
 const EXTENSIONS = 'mp4, webm, mkv, mov, m4v, jpg, jpeg, png, webp';
 
 type World = FileWorld;
@@ -161,7 +161,7 @@ t.test('the document\'s workflow: upload, playlist, each media, clear-cache, res
 t.test('credentials: the device itself or an admin; the upload an admin only', async (t) => {
   const w = await world(t);
   const cce = w.cce;
-  await cce.cmd({ cmd: 'CREATE', class: 'Device', args: { device_key: 'DEV-GONE', token_code: 'revoked-token', revoked: true }, format: 'json' });
+  await cce.cmd({ cmd: 'CREATE', class: 'Device', args: { device_key: 'DEV-GONE', token_code: 'revoked-token-0001', revoked: true }, format: 'json' });
   t.equal((await w.admin.post('/api/users', { username: 'viewer', password: 'viewer-pass', role: 'user', authorized: 1 })).status, 200);
   const userBearer = await login(w.d, 'viewer', 'viewer-pass');
   t.equal((await upload(w, [field('device_key', 'DEV-0001'), video('a.mp4', Buffer.from('a'))])).status, 200);
@@ -177,7 +177,7 @@ t.test('credentials: the device itself or an admin; the upload an admin only', a
     bad(t, await call(device(OTHER_TOKEN)), 403, 'Invalid device credentials', `${p} with another device's token`);
     bad(t, await call({ authorization: 'Bearer not-a-token' }), 403, 'Invalid or expired token', `${p} with a bad bearer token`);
     bad(t, await call({ authorization: `Bearer ${userBearer}` }), 403, 'Administrator rights required', `${p} as a non-admin user`);
-    const gone = await raw(w, p.replace('DEV-0001', 'DEV-GONE'), device('revoked-token'), method);
+    const gone = await raw(w, p.replace('DEV-0001', 'DEV-GONE'), device('revoked-token-0001'), method);
     t.equal(gone.status, 403, `${p}: a revoked device`);
     const unknown = await raw(w, p.replace('DEV-0001', 'DEV-9999'), { authorization: `Bearer ${w.bearer}` }, method);
     t.equal(unknown.status, 404, `${p}: an admin naming an unknown device`);

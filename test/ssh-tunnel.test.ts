@@ -16,6 +16,7 @@ import { adminClient, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { adminRest, seedCatalog } from './helpers/meeting.js';
 import { keygen, onlineDevice, portRange } from './helpers/tunnels.js';
 import { tunnelRuntime } from '../src/facades/meeting/tunnel-runtime.js';
+import { claim } from '../src/auth/claims.js';
 
 const { Client } = ssh2;
 
@@ -219,13 +220,13 @@ t.test('a port already bound by another process is refused, not crashed on', asy
   t.ok(d.logs.some((l) => l.includes('tunnel port could not be bound')));
 });
 
-t.test('failed key logins count toward the gate\u2019s ban; a banned address is dropped', async (t) => {
+t.test('failed key logins ban that device key at that address; a banned claim is dropped', async (t) => {
   const { d, a, key } = await setup(t, { api_auth_fails: '1' });
   const good = keygen(dir, 'dev5');
   const bad = keygen(dir, 'dev5-unknown');
   await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: good.pub });
   await t.rejects(connect(d, { username: key, privateKey: readFileSync(bad.file) }));
-  t.ok(await until(async () => (await d.app.services.auth.bans.secondsLeft('127.0.0.1')) !== undefined), 'banned');
+  t.ok(await until(async () => d.app.services.auth.bans.pairBanLeft(claim('ssh-key', '127.0.0.1', key)) !== undefined), 'banned');
   await t.rejects(connect(d, { username: key, privateKey: readFileSync(good.file) }), 'even the right key is dropped while banned');
 });
 

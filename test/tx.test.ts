@@ -322,7 +322,7 @@ t.test('side effects of a rolled-back COMMIT never happen: no logout, no audit l
 
 t.test('COMMIT results never echo a secret value (schema "secret": true)', async (t) => {
   await c.cmd({ cmd: 'BEGIN' });
-  await c.cmd('CREATE Device device_key="ECHO1" token_code="echo-secret-1" ap_password="echo-secret-2"');
+  await c.cmd('CREATE Device device_key="ECHO1" token_code="echo-secret-00001" ap_password="echo-secret-2"');
   const r = await c.cmd({ cmd: 'COMMIT' });
   t.equal(r.status, 200);
   t.equal(r.body.data.results[0].command, 'CREATE Device device_key = "ECHO1" token_code = "***" ap_password = "***"');

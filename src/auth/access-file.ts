@@ -7,6 +7,7 @@
  */
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
+import { MIN_TOKEN_LENGTH } from './claims.js';
 
 export const ACCESS_FILE = 'access';
 
@@ -20,10 +21,12 @@ export function newClientSecret(): string {
   return s;
 }
 
+const USABLE_SECRET = new RegExp(`^[\\x21-\\x7e]{${MIN_TOKEN_LENGTH},256}$`);
+
 /**
  * `entry:secret` lines to a map. The secret follows the LAST colon (IPv6 entries
- * hold colons, secrets never do). Lines without a usable secret are ignored:
- * their entry simply gets a new one.
+ * hold colons, secrets never do). Lines without a usable secret (printable, at
+ * least MIN_TOKEN_LENGTH characters) are ignored: their entry simply gets a new one.
  */
 export function parseAccessFile(text: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -33,7 +36,7 @@ export function parseAccessFile(text: string): Map<string, string> {
     const colon = line.lastIndexOf(':');
     const entry = line.slice(0, colon).trim();
     const secret = line.slice(colon + 1).trim();
-    if (colon > 0 && /^[\x21-\x7e]{8,256}$/.test(secret)) out.set(entry, secret);
+    if (colon > 0 && USABLE_SECRET.test(secret)) out.set(entry, secret);
   }
   return out;
 }

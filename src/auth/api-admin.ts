@@ -18,7 +18,7 @@ import { USER_CLASS, API_ADMIN_NAME } from './auth.js';
 export const MASTER_KEY_FILE = 'master.key';
 export const API_ADMIN_PASSWORD_FILE = 'api-admin.passwd';
 /** The oid survives a rename by an admin: the identity is the object, not the name. */
-const OID_SETTING = 'api_admin_oid';
+export const API_ADMIN_OID_SETTING = 'api_admin_oid';
 const FORMAT = 'aes-256-gcm';
 const AAD = Buffer.from('cced api-admin.passwd v1');
 
@@ -70,13 +70,13 @@ export async function ensureApiAdmin(s: Services): Promise<number> {
   const key = masterKey(s.config.state_dir);
   const password = randomSecret(24); // 32 characters of base64url
   const hash = new Hashed(await hashPassword(password));
-  const remembered = Number(s.store.setting(OID_SETTING) ?? NaN);
+  const remembered = Number(s.store.setting(API_ADMIN_OID_SETTING) ?? NaN);
   const known = Number.isInteger(remembered) && s.store.exists(remembered) ? remembered : s.store.findOne(USER_CLASS, '', 'name', API_ADMIN_NAME);
   const oid = await s.writer.submit(() => {
     if (known !== undefined) {
       // Rotated, and kept an administrator; `enabled` is left alone (disabling it is how an admin turns tokens off).
       s.store.set(SYSTEM, known, '', { password: hash, systemAdministrator: '1', ui_enabled: '0' });
-      s.store.putSetting(OID_SETTING, String(known));
+      s.store.putSetting(API_ADMIN_OID_SETTING, String(known));
       return known;
     }
     const created = s.store.create(SYSTEM, USER_CLASS, {
@@ -87,7 +87,7 @@ export async function ensureApiAdmin(s: Services): Promise<number> {
       ui_enabled: '0',
       password: hash,
     });
-    s.store.putSetting(OID_SETTING, String(created));
+    s.store.putSetting(API_ADMIN_OID_SETTING, String(created));
     return created;
   });
   writeSecretFile(path.join(s.config.state_dir, API_ADMIN_PASSWORD_FILE), encryptPassword(key, password) + '\n');

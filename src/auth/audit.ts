@@ -1,11 +1,13 @@
 /**
- * The audit line of every AUTH / AUTHKEY / LOGIN / BYE / ENDKEY (and of a WHOAMI
- * with a password): source IP, user and outcome, never a password, secret,
- * token or session id. A failed AUTH, AUTHKEY, LOGIN or password WHOAMI also
- * counts toward a ban of the source IP.
+ * Audit lines of credentials: every AUTH / AUTHKEY / LOGIN / BYE / ENDKEY (and a
+ * WHOAMI with a password), and every failed claim at any door (REST login,
+ * device token, SSH key, SSH token): the address, the claimed identity and the
+ * outcome, never a password, secret, token or session id. A failed claim also
+ * counts toward a ban (src/auth/bans.ts).
  */
 import type { BaseLogger } from 'pino';
 import type { Bans } from './bans.js';
+import { claim, type Claim, type CredentialKind } from './claims.js';
 
 /** What an audit line needs of a command's context, typed here: the gate serves every door and knows nothing of the dispatcher. */
 export interface AuditContext {
@@ -18,10 +20,27 @@ export type AuditedVerb = 'AUTH' | 'AUTHKEY' | 'LOGIN' | 'BYE' | 'ENDKEY' | 'WHO
 /** `none`: nothing to end (BYE without a token). */
 export type AuditOutcome = 'ok' | 'fail' | 'none';
 
-const COUNTED: ReadonlySet<AuditedVerb> = new Set(['AUTH', 'AUTHKEY', 'LOGIN', 'WHOAMI']);
+/** The credential kind each counted verb checks. */
+const KIND_OF: Partial<Record<AuditedVerb, CredentialKind>> = { AUTH: 'password', AUTHKEY: 'session', LOGIN: 'client-secret', WHOAMI: 'password' };
+
+/** The claim a verb makes for `user` (undefined for a verb that checks no credential). */
+export function verbClaim(ctx: Pick<AuditContext, 'ip'>, verb: AuditedVerb, user: string): Claim | undefined {
+  const kind = KIND_OF[verb];
+  return kind === undefined ? undefined : claim(kind, ctx.ip, user);
+}
 
 export async function auditAuth(ctx: AuditContext, verb: AuditedVerb, user: string, outcome: AuditOutcome): Promise<void> {
   // The name is the client's input: bounded so a log line stays a log line.
   ctx.log.info({ audit: verb, user: user.slice(0, 128), ip: ctx.ip, outcome }, `${verb} ${outcome}`);
-  if (outcome === 'fail' && COUNTED.has(verb)) await ctx.auth.bans.failed(ctx.ip);
+  const c = verbClaim(ctx, verb, user);
+  if (outcome === 'fail' && c) await ctx.auth.bans.failed(c);
+}
+
+/**
+ * One failed claim outside the command protocol: an audit line named `audit`
+ * with the address and the identity (as `identityField`), counted at once.
+ */
+export function auditFailedClaim(log: Pick<BaseLogger, 'info'>, bans: Bans, audit: string, c: Claim, identityField = 'user'): void {
+  log.info({ audit, [identityField]: c.identity, ip: c.ip, outcome: 'fail' }, 'credential refused');
+  bans.count(c);
 }

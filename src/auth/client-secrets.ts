@@ -10,6 +10,9 @@ import { Refusal } from '../errors.js';
 import type { AccessEntry } from './gate.js';
 import { digest, type Grant } from './secrets.js';
 import type { Bans } from './bans.js';
+import { auditFailedClaim } from './audit.js';
+import { claim, MIN_TOKEN_LENGTH, type Claim } from './claims.js';
+import { API_ADMIN_NAME } from './auth.js';
 
 export const CLIENT_SECRET_HEADER = 'x-client-secret';
 
@@ -34,9 +37,11 @@ export class ClientSecrets {
   /**
    * The entry that holds `ip` and whose secret is `given`, else undefined.
    * Every entry holding the address is compared, so the time does not depend on which matched.
+   * While this address may not present a client secret (its claims as api-admin are banned), a 429 Refusal.
    */
   match(ip: string, given: string | undefined): AccessEntry | undefined {
-    if (given === undefined || given.length === 0 || given.length > 256) return undefined;
+    this.bans.refusePair(secretClaim(ip));
+    if (given === undefined || given.length < MIN_TOKEN_LENGTH || given.length > 256) return undefined;
     const d = digest(given);
     let found: AccessEntry | undefined;
     for (const e of this.entries) {
@@ -54,11 +59,15 @@ export class ClientSecrets {
     const own = this.entries.find((e) => e.entry.entry === grant.origin);
     if (!own || !own.entry.contains(ip)) return false;
     if (this.match(ip, clientSecretOf(headers)) !== own.entry) {
-      this.log.info({ audit: 'TOKEN', user: grant.userName, ip, outcome: 'fail', why: 'client secret' }, 'token refused');
       // Counted at once: consume() updates the in-memory counter synchronously.
-      void this.bans.failed(ip);
+      auditFailedClaim(this.log, this.bans, 'TOKEN', secretClaim(ip));
       throw new Refusal('client-secret');
     }
     return true;
   }
+}
+
+/** A client secret claims api-admin, the identity behind every LOGIN token. */
+function secretClaim(ip: string): Claim {
+  return claim('client-secret', ip, API_ADMIN_NAME);
 }

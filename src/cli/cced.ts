@@ -7,6 +7,7 @@
  *   cced migrate                       run pending database migrations
  *   cced passwd <user>                 set a password (stdin, else a random one printed once)
  *   cced user list | add <name> [--admin] | enable <name> | disable <name>
+ *   cced set-admin <user> [--password] make a user an enabled sysadmin (password: stdin or CCED_ADMIN_PASSWORD)
  *   cced export [file]                 every object as JSON lines (password hashes never leave)
  *   cced import <file>                 create objects from such lines (new oids)
  *   cced serve                         run the daemon (what npm start does)
@@ -23,6 +24,8 @@ import { Hashed, SYSTEM } from '../store/store.js';
 import { hashPassword } from '../auth/passwords.js';
 import { randomSecret } from '../auth/secrets.js';
 import { USER_CLASS } from '../auth/auth.js';
+import { API_ADMIN_OID_SETTING } from '../auth/api-admin.js';
+import { decodeArray, encodeArray } from '../schema/values.js';
 import { CceError } from '../errors.js';
 import { DeviceEvents } from '../store/events.js';
 import { DaemonState } from '../state.js';
@@ -129,6 +132,29 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
   }
 
   program
+    .command('set-admin <user>')
+    .description('make an existing user an enabled systemAdministrator (repairs a store with none left); prints no secret')
+    .option('--password', 'also set its password: piped on standard input, else $CCED_ADMIN_PASSWORD')
+    .action((name: string, o: { password?: boolean }) =>
+      withStore(cfg(), env, async (s) => {
+        const oid = userOid(s, name);
+        if (String(oid) === s.store.setting(API_ADMIN_OID_SETTING)) throw new Error(`${name} is the identity behind LOGIN tokens: nobody can log in as it`);
+        const password = o.password ? await givenPassword(io, env) : undefined;
+        const hash = password === undefined ? undefined : new Hashed(await hashPassword(password));
+        const capabilities = decodeArray(s.store.rawValues(oid).capabilities ?? '') ?? [];
+        await s.writer.submit(() =>
+          s.store.set(SYSTEM, oid, '', {
+            systemAdministrator: '1',
+            enabled: '1',
+            capabilities: encodeArray([...new Set([...capabilities, 'adminUser'])]),
+            ...(hash ? { password: hash } : {}),
+          }),
+        );
+        io.out(`${name} is now an enabled system administrator${hash ? ' with the given password' : ''}\n`);
+      }),
+    );
+
+  program
     .command('export [file]')
     .description('write every object as one JSON line each (password hashes are not exported)')
     .action((file: string | undefined) =>
@@ -189,6 +215,14 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
     code = 1;
   }
   return code;
+}
+
+/** set-admin --password: piped on standard input, else CCED_ADMIN_PASSWORD; neither is an error (never a generated one to print). */
+async function givenPassword(io: Io, env: NodeJS.ProcessEnv): Promise<string> {
+  const piped = io.stdin ? (await io.stdin()).replace(/\r?\n$/, '') : '';
+  const password = piped || env.CCED_ADMIN_PASSWORD || '';
+  if (password === '') throw new Error('--password: pipe the password on standard input or set CCED_ADMIN_PASSWORD');
+  return password;
 }
 
 /** Reads all of standard input (for a piped password). */

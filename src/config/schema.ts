@@ -68,6 +68,8 @@ export const configSchema = z.strictObject({
   token_lifetime: int(1).default(300),
   api_auth_fails: int(1).default(5),
   api_ban_time: int(1).default(60),
+  /** Failures of one credential kind from one address that ban the address (src/auth/bans.ts); 10 × api_auth_fails when unset. */
+  api_auth_fails_per_address: int(1).optional(),
   // Ours.
   state_dir: z.string().trim().min(1).default('./var'),
   db_path: optionalPath,

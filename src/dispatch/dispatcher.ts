@@ -4,7 +4,7 @@
  * gate's verdict on the client address.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { CceError, badCommand, badParameters, permissionDenied } from '../errors.js';
+import { CceError, Refusal, badCommand, badParameters, permissionDenied } from '../errors.js';
 import { ANONYMOUS, type Caller } from '../auth/caller.js';
 import { envelopeSchema, describeIssue, type Envelope } from './envelope.js';
 import { lex } from './lexer.js';
@@ -63,6 +63,8 @@ export class Dispatcher {
         throw badCommand(first.value.slice(0, 40));
       }
       caller = this.authenticate(envelope, req);
+      // A banned address keeps the sessions and tokens it holds; nothing else from it runs (src/auth/bans.ts).
+      if (caller === ANONYMOUS) this.refuseBannedAddress(req.ip);
       const ctx = this.context(envelope, req, caller);
       this.checkAccess(command, ctx, req.origin);
       const input: CommandInput = { verb, tokens, envelope };
@@ -70,9 +72,17 @@ export class Dispatcher {
       const reply = command.kind === 'read' ? await command.run(ctx, args) : await this.write(command, ctx, args);
       return { reply, verb, caller };
     } catch (err) {
-      if (err instanceof CceError) return { reply: errorReply(err), verb, caller };
+      if (err instanceof CceError) {
+        if (caller === ANONYMOUS) this.refuseBannedAddress(req.ip);
+        return { reply: errorReply(err), verb, caller };
+      }
       throw err;
     }
+  }
+
+  private refuseBannedAddress(ip: string): void {
+    const wait = this.services.auth.bans.addressBanLeft(ip);
+    if (wait !== undefined) throw new Refusal('banned', wait);
   }
 
   /**

@@ -3,7 +3,7 @@
  * facades, one request log line each, and errors mapped to JSON without stack
  * traces.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type https from 'node:https';
@@ -35,6 +35,11 @@ function tlsOptions(s: Services): https.ServerOptions | undefined {
   const cert = readFileSync(c.cert_file, 'utf8');
   const chain = c.ca_cert_file ? readFileSync(c.ca_cert_file, 'utf8') : '';
   return { cert: chain ? `${cert.trimEnd()}\n${chain}` : cert, key: readFileSync(c.key_file) };
+}
+
+/** /v2/cce (a session or token in the body) or a bearer token (the Meeting paths). */
+function mayCarryEstablished(request: FastifyRequest): boolean {
+  return request.headers.authorization !== undefined || request.routeOptions.url === '/v2/cce';
 }
 
 export function buildServer({ services, dispatcher, gate }: ServerParts): FastifyInstance {
@@ -80,9 +85,10 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
       return;
     }
     request.origin = origin;
-    // Banned after repeated authentication failures: refused whatever the credentials.
-    const wait = services.auth.bans.secondsLeft(ip);
-    if (wait !== undefined) {
+    // A banned address keeps only what it established before the ban: a request that cannot carry a session,
+    // LOGIN token or bearer token is refused here; one that can is decided where that credential is checked.
+    const wait = services.auth.bans.addressBanLeft(ip);
+    if (wait !== undefined && !mayCarryEstablished(request)) {
       sendRefusal(reply, new Refusal('banned', wait));
       return;
     }

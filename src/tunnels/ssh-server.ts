@@ -31,10 +31,10 @@ export interface TunnelAuthority {
   keysOf(deviceKey: string): ParsedKey[];
   /** May this device forward this port now (its own live Tunnel)? */
   mayForward(deviceKey: string, port: number): boolean;
-  /** A connection ended without authenticating after offering keys (counts toward the gate's ban). */
-  failed(ip: string): void;
-  /** Is this address banned by the gate? */
-  banned(ip: string): Promise<boolean>;
+  /** A connection ended without authenticating after `user` was refused: one failed claim of (address, user). */
+  failed(ip: string, user: string): void;
+  /** May this address try to log in (as `user`) now? Not while the address, or that pair, is banned. */
+  mayTry(ip: string, user?: string): boolean;
 }
 
 interface Forward {
@@ -98,6 +98,8 @@ export class TunnelSshServer {
 
   private onConnection(client: Connection, info: ClientInfo): void {
     let rejects = 0;
+    /** The user name of the last refused attempt: the identity a failed connection claimed. */
+    let claimed = '';
     this.clients.set(client, undefined);
     const timer = setTimeout(() => client.end(), AUTH_TIMEOUT_MS);
     timer.unref();
@@ -109,14 +111,19 @@ export class TunnelSshServer {
       this.clients.delete(client);
       for (const [port, f] of this.forwards) if (f.client === client) this.release(port);
       if (deviceKey !== undefined) this.log.info({ audit: 'ssh-logout', device_key: deviceKey, ip: info.ip }, 'ssh session closed');
-      else if (rejects > 0) this.authority.failed(info.ip);
+      else if (rejects > 0) this.authority.failed(info.ip, claimed);
     });
-    void this.authority.banned(info.ip).then((banned) => {
-      if (banned) client.end();
-    });
+    if (!this.authority.mayTry(info.ip)) client.end();
     client.on('authentication', (ctx) => {
+      // A banned claim is not even checked (nor counted again): the connection ends.
+      if (!this.authority.mayTry(info.ip, ctx.username)) {
+        ctx.reject();
+        client.end();
+        return;
+      }
       if (this.authenticate(client, ctx)) return;
       rejects++;
+      claimed = ctx.username;
       if (ctx.method === 'publickey') this.log.info({ audit: 'ssh-auth', user: ctx.username.slice(0, 64), ip: info.ip, outcome: 'fail' }, 'ssh key refused');
       if (rejects > MAX_KEY_REJECTS) client.end();
     });

@@ -8,17 +8,20 @@ import type { Router } from './route.js';
 import { issueBearer } from './auth.js';
 import { fail } from './replies.js';
 import { presentUser } from './users.js';
+import { claim } from '../../auth/claims.js';
+import { auditFailedClaim } from '../../auth/audit.js';
 
 const loginBody = z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) });
 
 export function authRoutes(route: Router, services: Services): void {
   route('POST', '/api/auth/login', { access: 'public', body: loginBody }, async ({ req, body }) => {
+    // The same claim as AUTH's: both doors guess one password, so they share one counter.
+    const c = claim('password', req.ip, body.username);
+    services.auth.bans.refuse(c);
     const oid = await services.auth.checkPassword(body.username, body.password);
     // A Meeting user whose `authorized` flag is off may not log in.
     if (oid === undefined || services.store.rawValues(oid).authorized === '0') {
-      // The gate's ban rule covers this door too: a failed login counts like a failed AUTH.
-      req.log.info({ audit: 'LOGIN_REST', user: body.username, ip: req.ip, outcome: 'fail' }, 'authentication failed');
-      await services.auth.bans.failed(req.ip);
+      auditFailedClaim(req.log, services.auth.bans, 'LOGIN_REST', c);
       throw fail(401, 'Invalid credentials');
     }
     req.log.info({ audit: 'LOGIN_REST', user: body.username, ip: req.ip, outcome: 'ok' }, 'bearer token issued');

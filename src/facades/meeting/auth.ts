@@ -7,7 +7,8 @@
  *   kind of token (origin `meeting-bearer`), so a /v2/cce session or LOGIN token
  *   is not a bearer token and a bearer token is not usable on /v2/cce.
  * - Devices: their key (in the path) and `X-Device-Token: <token_code>`,
- *   compared in constant time. A device acts as itself: its AclSubject's oid is
+ *   compared in constant time; every failure is audited and counted toward a
+ *   ban of (address, device key) and of the address (src/auth/bans.ts). A device acts as itself: its AclSubject's oid is
  *   the device's oid, so `ruleSelf` in schema/Device.json says what it may write.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -20,9 +21,14 @@ import type { Grant } from '../../auth/secrets.js';
 import { fail } from './replies.js';
 import { DeviceCredentials } from './device-credentials.js';
 import { digest } from '../../auth/secrets.js';
+import { Refusal } from '../../errors.js';
+import { claim, MIN_TOKEN_LENGTH } from '../../auth/claims.js';
+import { auditFailedClaim } from '../../auth/audit.js';
 
 export const BEARER_ORIGIN = 'meeting-bearer';
 export const DEVICE_TOKEN_HEADER = 'x-device-token';
+/** The longest token_code the schema accepts (schema/Device.json, device_token). */
+const MAX_DEVICE_TOKEN = 128;
 
 /** Who a facade request runs as: the subject the store checks ACLs against, and a loggable label. */
 export interface Principal {
@@ -62,7 +68,12 @@ export function bearerCaller(services: Services, req: FastifyRequest): Caller {
   if (secret === undefined) throw fail(401, 'Missing bearer token');
   const grant = secret === '' ? undefined : services.auth.grants.lookup(secret);
   const caller = grant && grant.origin === BEARER_ORIGIN ? services.auth.callerFor(grant, secret) : undefined;
-  if (!caller) throw fail(403, 'Invalid or expired token');
+  if (!caller) {
+    // A banned address gets past the gate only with a bearer token, to use an established one: any other is refused.
+    const wait = services.auth.bans.addressBanLeft(req.ip);
+    if (wait !== undefined) throw new Refusal('banned', wait);
+    throw fail(403, 'Invalid or expired token');
+  }
   return caller;
 }
 
@@ -87,9 +98,14 @@ export function deviceOrAdmin(services: Services, req: FastifyRequest, key: stri
   if (bearerSecret(req) !== undefined) return userPrincipal(adminCaller(services, req));
   const token = req.headers[DEVICE_TOKEN_HEADER];
   if (typeof token !== 'string' || token === '') throw fail(401, 'Missing bearer token or X-Device-Token');
-  const c = DeviceCredentials.of(services.store).lookup(key);
-  if (c === undefined) throw fail(403, 'Invalid device credentials');
-  const matches = c.tokenDigest !== undefined && timingSafeEqual(digest(token), c.tokenDigest);
-  if (!matches || c.revoked) throw fail(403, 'Invalid device credentials');
+  const claimed = claim('device-token', req.ip, key);
+  services.auth.bans.refuse(claimed);
+  // A token shorter than the minimum is never compared (nor looked up): no stored token can match it.
+  const c = token.length >= MIN_TOKEN_LENGTH && token.length <= MAX_DEVICE_TOKEN ? DeviceCredentials.of(services.store).lookup(key) : undefined;
+  const matches = c?.tokenDigest !== undefined && timingSafeEqual(digest(token), c.tokenDigest);
+  if (!c || !matches || c.revoked) {
+    auditFailedClaim(req.log, services.auth.bans, 'DEVICE_TOKEN', claimed, 'device_key');
+    throw fail(403, 'Invalid device credentials');
+  }
   return { subject: { oid: c.oid, admin: false, capabilities: [] }, label: `device:${key}`, deviceOid: c.oid };
 }

@@ -19,9 +19,13 @@ import { metricsRoutes } from './metrics-routes.js';
 import flashFiles from './flash-files.js';
 import playerFiles from './player.js';
 import { sshWorld } from './ssh-world.js';
+import { Refusal } from '../../errors.js';
+import { sendRefusal } from '../../http/refusal.js';
 
 export async function meetingFacade(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   app.setErrorHandler((err, req, reply) => {
+    // A ban (429 with Retry-After) answers as it does on every path.
+    if (err instanceof Refusal) return sendRefusal(reply, err);
     const known = toFacadeError(err);
     if (known) {
       if (known.status === 401) reply.header('www-authenticate', 'Bearer');

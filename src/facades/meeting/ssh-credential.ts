@@ -5,7 +5,8 @@
  * only the daemon's user and root can read it), compared in constant time.
  * It is a file rather than a config key so that no secret sits in the config
  * file or its environment variables. An administrator's bearer token is
- * accepted in its place.
+ * accepted in its place. A wrong one is audited and counted toward a ban
+ * (src/auth/bans.ts) like any other credential.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -16,12 +17,18 @@ import { readOrCreateSecret } from '../../tunnels/secret-file.js';
 import { adminCaller, bearerSecret, userPrincipal, type Principal } from './auth.js';
 import { sameSecret } from '../../auth/secrets.js';
 import { fail } from './replies.js';
+import { claim, MIN_TOKEN_LENGTH } from '../../auth/claims.js';
+import { auditFailedClaim } from '../../auth/audit.js';
 
 export const SSH_TOKEN_FILE = 'ssh-api-token';
 export const SSH_TOKEN_HEADER = 'x-meeting-ssh-token';
 
 export function loadSshToken(stateDir: string): string {
-  return readOrCreateSecret(path.join(stateDir, SSH_TOKEN_FILE), () => randomBytes(32).toString('base64url') + '\n').trim();
+  const file = path.join(stateDir, SSH_TOKEN_FILE);
+  const token = readOrCreateSecret(file, () => randomBytes(32).toString('base64url') + '\n').trim();
+  // An operator may have written the file by hand: a guessable token is refused at start, not served.
+  if (token.length < MIN_TOKEN_LENGTH) throw new Error(`${file} holds fewer than ${MIN_TOKEN_LENGTH} characters: write a longer token or delete it to make a new one`);
+  return token;
 }
 
 /** The SSH token's holder acts as the daemon itself (SYSTEM) on the few paths that accept it. */
@@ -37,7 +44,12 @@ const LOCAL_READER: Principal = { subject: SYSTEM, label: 'local' };
 export function sshApiCaller(s: Services, req: FastifyRequest, token: string, localMayRead: boolean): Principal {
   const given = req.headers[SSH_TOKEN_HEADER];
   if (given !== undefined) {
-    if (typeof given !== 'string' || !sameSecret(given, token)) throw fail(401, 'Invalid X-Meeting-Ssh-Token');
+    const c = claim('ssh-token', req.ip, SSH_TOKEN_PRINCIPAL.label);
+    s.auth.bans.refuse(c);
+    if (typeof given !== 'string' || given.length < MIN_TOKEN_LENGTH || !sameSecret(given, token)) {
+      auditFailedClaim(req.log, s.auth.bans, 'SSH_TOKEN', c);
+      throw fail(401, 'Invalid X-Meeting-Ssh-Token');
+    }
     return SSH_TOKEN_PRINCIPAL;
   }
   if (bearerSecret(req) !== undefined) return userPrincipal(adminCaller(s, req));

@@ -19,6 +19,7 @@ import { DEVICE } from '../../devices/catalog.js';
 import { loadSshToken } from './ssh-credential.js';
 import { deviceSshKeys, deviceUsable } from './ssh-key-model.js';
 import { findDevice } from './model.js';
+import { claim } from '../../auth/claims.js';
 
 export interface TunnelRuntime {
   readonly sshToken: string;
@@ -47,8 +48,9 @@ function authority(s: Services): TunnelAuthority {
         ? deviceSshKeys(s.store, deviceKey).flatMap((k) => (k.revoked ? [] : [parsePublicKey(k.pubkey)?.parsed].filter((p): p is ParsedKey => p !== undefined)))
         : [],
     mayForward: (deviceKey, port) => deviceUsable(s.store, deviceKey) && tunnelOnPort(s.store, deviceKey, port, Date.now()) !== undefined,
-    failed: (ip) => void s.auth.bans.failed(ip).catch((err: unknown) => s.log.error({ err }, 'ban bookkeeping failed')),
-    banned: async (ip) => (await s.auth.bans.secondsLeft(ip)) !== undefined,
+    // SSH key failures have counters of their own: they never ban AUTH or the REST paths of the address.
+    failed: (ip, user) => s.auth.bans.count(claim('ssh-key', ip, user)),
+    mayTry: (ip, user) => (user === undefined ? s.auth.bans.addressBanLeft(ip) : s.auth.bans.banLeft(claim('ssh-key', ip, user))) === undefined,
   };
 }
 
