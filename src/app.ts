@@ -21,6 +21,7 @@ import { buildServer } from './http/server.js';
 import { COMMAND_TABLE } from '../commands/index.js';
 import type { Services } from './services.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
+import { passwordJobs } from './auth/passwords.js';
 
 export interface App {
   services: Services;
@@ -39,6 +40,7 @@ export interface AppOptions {
 }
 
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
+  passwordJobs.limit = config.password_hash_jobs;
   const gate = new Gate(config.local_addresses, config.api_access);
   const { db, store, writer } = openStore(config, log);
   let auth: Auth | undefined;

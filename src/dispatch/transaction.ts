@@ -12,6 +12,7 @@
 import { CceError, ERROR_CODES, badCommand, badParameters } from '../errors.js';
 import { plainOid, type Mutation, type TxScope } from '../store/writer.js';
 import type { ClassDef } from '../schema/types.js';
+import { passwordJobs } from '../auth/passwords.js';
 import type { QueuedWrite } from './dispatcher.js';
 import type { CommandContext, Reply } from './types.js';
 
@@ -75,16 +76,30 @@ async function prepareAll(ctx: CommandContext, queue: readonly QueuedWrite[]): P
     return cls === undefined ? undefined : ctx.store.schema.classes.get(cls);
   };
   const txCtx: CommandContext = { ...ctx, pendingClass };
-  return Promise.all(
-    queue.map(async ({ command, args, text }): Promise<Prepared> => {
-      try {
-        return { text, mutation: await command.prepare(txCtx, args) };
-      } catch (err) {
-        if (err instanceof CceError) return { text, error: err };
-        throw err;
-      }
-    }),
-  );
+  // No more prepares at once than argon2 jobs may run: a queue of 1,000 password SETs then holds only
+  // that many places in the pool's line, and an AUTH sent meanwhile waits behind those, not all 1,000.
+  return mapLimited(queue, passwordJobs.limit, async ({ command, args, text }): Promise<Prepared> => {
+    try {
+      return { text, mutation: await command.prepare(txCtx, args) };
+    } catch (err) {
+      if (err instanceof CceError) return { text, error: err };
+      throw err;
+    }
+  });
+}
+
+/** `fn` over every item, at most `limit` at once; the results in the items' order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /**
