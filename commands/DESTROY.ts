@@ -15,6 +15,9 @@ export const DESTROY: WriteCommand<string> = {
     return oid;
   },
   describe: (oid) => `DESTROY ${oid}`,
+  check(ctx, oid, target) {
+    ctx.store.checkWrite(ctx.caller, { op: 'DESTROY', target: target(oid) });
+  },
   async prepare(ctx, oid) {
     return (scope) => {
       const id = scope.oid(oid);

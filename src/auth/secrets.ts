@@ -15,8 +15,6 @@ export interface Grant {
   expires: number;
   readonly lifetimeMs: number;
   readonly sliding: boolean;
-  /** The BEGIN queue of this session or token, when one is open (see commands/BEGIN.ts). */
-  queue?: unknown[];
 }
 
 /** SHA-256, one-shot (crypto.hash: no Hash object per call, unlike createHash). */
@@ -33,6 +31,8 @@ export function randomSecret(bytes = 32): string {
 
 export class SecretTable {
   private readonly byHash = new Map<string, { hash: Buffer; grant: Grant }>();
+  /** grant -> its key in byHash (see holds()). */
+  private readonly keys = new WeakMap<Grant, string>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -41,7 +41,14 @@ export class SecretTable {
     const grant: Grant = { ...g, expires: this.now() + g.lifetimeMs };
     const hash = digest(secret);
     this.byHash.set(hash.toString('hex'), { hash, grant });
+    this.keys.set(grant, hash.toString('hex'));
     return { secret, grant };
+  }
+
+  /** Is this grant still valid (neither ended nor expired)? What a BEGIN queue holds counts only while it is. */
+  holds(grant: Grant): boolean {
+    const key = this.keys.get(grant);
+    return key !== undefined && this.byHash.get(key)?.grant === grant && grant.expires > this.now();
   }
 
   /** The live grant for a secret, extending it when sliding; undefined when unknown or expired. */

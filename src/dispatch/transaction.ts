@@ -13,8 +13,8 @@ import { CceError, ERROR_CODES, badCommand, badParameters } from '../errors.js';
 import { plainOid, type Mutation, type TxScope } from '../store/writer.js';
 import type { ClassDef } from '../schema/types.js';
 import { passwordJobs } from '../auth/passwords.js';
-import type { QueuedWrite } from './dispatcher.js';
-import type { CommandContext, Reply } from './types.js';
+import type { QueuedWrite, TxQueue } from './queues.js';
+import type { CommandContext, Reply, WriteTarget } from './types.js';
 
 /** One entry of a COMMIT's `data.results` (keys in the reference's order). */
 export interface TxResult {
@@ -29,8 +29,8 @@ export interface TxResult {
 export const TX_FAILED_MESSAGE = 'One or more commands in the transaction failed.';
 
 /** The BEGIN queue of the caller's session or token; 402 when none is open. */
-export function openQueue(ctx: CommandContext): QueuedWrite[] {
-  const queue = ctx.caller.grant?.queue as QueuedWrite[] | undefined;
+export function openQueue(ctx: CommandContext): TxQueue {
+  const queue = ctx.queues.of(ctx.caller.grant);
   if (!queue) throw badCommand('no transaction is open (BEGIN first)');
   return queue;
 }
@@ -49,20 +49,42 @@ function succeeded(command: string, index: number, reply: Reply): TxResult {
 
 const REF = /^\$(0|[1-9][0-9]{0,8})$/;
 
+/** The n of a `$n` reference made by queued command `index`; it must name an earlier command (403). */
+function refIndex(ref: string, index: number): number {
+  const m = REF.exec(ref);
+  if (!m) throw badParameters(`bad reference ${JSON.stringify(ref).slice(0, 40)}`);
+  const n = Number(m[1]);
+  if (n >= index) throw badParameters(`${ref} refers to a command that runs after this one (index ${index})`);
+  return n;
+}
+
+const createdNothing = (ref: string, n: number) => badParameters(`${ref}: command ${n} created no object`);
+
 /** `$n` -> the oid created by queued command n, which must have run before command `index`. */
 function scopeAt(index: number, created: ReadonlyMap<number, number>): TxScope {
   return {
     oid(ref) {
       if (!ref.startsWith('$')) return plainOid(ref);
-      const m = REF.exec(ref);
-      if (!m) throw badParameters(`bad reference ${JSON.stringify(ref).slice(0, 40)}`);
-      const n = Number(m[1]);
-      if (n >= index) throw badParameters(`${ref} refers to a command that runs after this one (index ${index})`);
+      const n = refIndex(ref, index);
       const oid = created.get(n);
-      if (oid === undefined) throw badParameters(`${ref}: command ${n} created no object`);
+      if (oid === undefined) throw createdNothing(ref, n);
       return oid;
     },
   };
+}
+
+/**
+ * What the oid argument of a write about to be queued names, checked as COMMIT
+ * will: digits (not yet whether such an object exists), or `$n` naming an
+ * earlier queued CREATE, whose class is returned.
+ */
+export function queuedTarget(ctx: CommandContext, queue: readonly QueuedWrite[], ref: string): WriteTarget {
+  if (!ref.startsWith('$')) return plainOid(ref);
+  const n = refIndex(ref, queue.length);
+  const q = queue[n]!;
+  const cls = q.command.createsClass?.(q.args);
+  if (cls === undefined) throw createdNothing(ref, n);
+  return ctx.store.classDef(cls);
 }
 
 type Prepared = { text: string; mutation: Mutation<Reply> } | { text: string; error: CceError };

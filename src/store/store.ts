@@ -59,6 +59,12 @@ export type WriteListener = (e: AuditEntry) => void;
  */
 export type ValueListener = (change: { subject: AclSubject; oid: number; from: string; to: string }) => void;
 
+/** A write to check before it runs (Store.checkWrite). */
+export type WriteCheck =
+  | { op: 'CREATE'; className: string; values: Record<string, unknown> }
+  | { op: 'SET'; target: number | ClassDef; ns: string; values: Record<string, unknown> }
+  | { op: 'DESTROY'; target: number | ClassDef };
+
 export interface FindCriterion {
   ns: string;
   name: string;
@@ -560,6 +566,42 @@ export class Store {
     this.st.deleteCredentials!.run(oid);
     this.st.deleteObject!.run(oid);
     this.changed({ op: 'DESTROY', oid, class: cls.name, by: subject.oid });
+  }
+
+  /**
+   * Would this write pass? The checks create(), set() and destroy() make before
+   * they write, in their order and with their errors, read-only: class, object,
+   * namespace, property names, ACLs, types. Not uniqueness: an earlier write in
+   * the same BEGIN queue may free the value (validate() then gets no keys as
+   * given). A queued write is checked here when queued and again, whole, when
+   * COMMIT runs it. Write-only values must be Hashed (any hash). The target of
+   * SET or DESTROY is an existing oid or the class of an object a queued CREATE
+   * will make, whose ACLs then see target -1 as CREATE's do.
+   */
+  checkWrite(subject: AclSubject, w: WriteCheck): void {
+    const noneGiven = new Set<string>();
+    if (w.op === 'CREATE') {
+      const cls = this.classDef(w.className);
+      if (!cls.createacl(subject, -1)) throw permissionDenied('CREATE');
+      const main = this.namespaceDef(cls, '');
+      const { plain } = this.canonicalize(cls, '', w.values);
+      this.checkWritable(subject, -1, main, Object.keys(w.values));
+      const defaults = [...main.properties.values()].filter((p) => !p.writeOnly).map((p): [string, string] => [p.name, p.default]);
+      this.validate(cls, main, '', new Map([...defaults, ...plain]), 0, noneGiven);
+      return;
+    }
+    const { target } = w;
+    const cls = typeof target === 'number' ? this.objectClass(target) : target;
+    const aclTarget = typeof target === 'number' ? target : -1;
+    if (w.op === 'DESTROY') {
+      if (!cls.destroyacl(subject, aclTarget) || this.protectedFrom(subject, aclTarget)) throw permissionDenied('DESTROY');
+      return;
+    }
+    const label = Math.max(aclTarget, 0);
+    const nsDef = this.namespaceDef(cls, w.ns);
+    const { plain } = this.canonicalize(cls, w.ns, w.values, label);
+    this.checkWritable(subject, aclTarget, nsDef, Object.keys(w.values));
+    this.validate(cls, nsDef, w.ns, plain, label, noneGiven);
   }
 
   /**
