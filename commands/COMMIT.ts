@@ -19,7 +19,12 @@ export const COMMIT: ReadCommand<void> = {
     const reason = ctx.state.suspended;
     if (reason !== undefined) throw new CceError(SUSPENDED_STATUS, JSON.stringify(reason));
     // Taken off the grant first: writes sent while this COMMIT runs are no longer part of it.
-    ctx.caller.grant!.queue = undefined;
-    return commitQueue(ctx, queue);
+    // Its bytes still count until the COMMIT ends: the writes are in memory until then.
+    ctx.queues.detach(queue);
+    try {
+      return await commitQueue(ctx, queue.writes);
+    } finally {
+      ctx.queues.close(queue);
+    }
   },
 };

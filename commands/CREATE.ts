@@ -1,6 +1,6 @@
 import { Tokens, assignmentText, assignments, className } from '../src/dispatch/args.js';
 import { goodbye, type WriteCommand } from '../src/dispatch/types.js';
-import { hashWriteOnly } from '../src/auth/write-only.js';
+import { checkWriteOnly, hashWriteOnly, unhashed } from '../src/auth/write-only.js';
 
 interface CreateArgs {
   cls: string;
@@ -19,6 +19,10 @@ export const CREATE: WriteCommand<CreateArgs> = {
   },
   describe: ({ cls, values }, secret) => ['CREATE', cls, ...assignmentText(values, secret)].join(' '),
   createsClass: ({ cls }) => cls,
+  check(ctx, { cls, values }) {
+    const writeOnly = checkWriteOnly(ctx.store, ctx.caller, ctx.store.classDef(cls), '', undefined, values);
+    ctx.store.checkWrite(ctx.caller, { op: 'CREATE', className: cls, values: unhashed(values, writeOnly) });
+  },
   async prepare(ctx, { cls, values }) {
     const ready = await hashWriteOnly(ctx.store, ctx.caller, ctx.store.classDef(cls), '', undefined, values);
     return () => {

@@ -19,6 +19,9 @@ export const DESTROY: WriteCommand<string> = {
     return oid;
   },
   describe: (oid) => `DESTROY ${oid}`,
+  check(ctx, oid, target) {
+    ctx.store.checkWrite(ctx.caller, { op: 'DESTROY', target: target(oid) });
+  },
   async prepare(ctx, oid) {
     return (scope) => {
       ctx.store.destroy(ctx.caller, scope.oid(oid));

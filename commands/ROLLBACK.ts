@@ -9,8 +9,8 @@ export const ROLLBACK: ReadCommand<void> = {
   access: 'user',
   parse: none,
   run(ctx) {
-    const discarded = openQueue(ctx).length;
-    ctx.caller.grant!.queue = undefined;
-    return { status: 201, message: 'ROLLBACK OK', data: { discarded } };
+    const queue = openQueue(ctx);
+    ctx.queues.close(queue);
+    return { status: 201, message: 'ROLLBACK OK', data: { discarded: queue.writes.length } };
   },
 };

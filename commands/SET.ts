@@ -1,6 +1,6 @@
 import { Tokens, assignmentText, assignments, target } from '../src/dispatch/args.js';
 import { goodbye, type WriteCommand } from '../src/dispatch/types.js';
-import { hashWriteOnly } from '../src/auth/write-only.js';
+import { checkWriteOnly, hashWriteOnly, unhashed } from '../src/auth/write-only.js';
 
 interface SetArgs {
   oid: string;
@@ -27,6 +27,13 @@ export const SET: WriteCommand<SetArgs> = {
   },
   describe: ({ oid, ns, values }, secret) =>
     ['SET', oid, ...(ns ? ['.', ns] : []), ...assignmentText(values, secret)].join(' '),
+  check(ctx, { oid, ns, values }, target) {
+    // The current password (a non-admin changing its own) is checked at COMMIT only: it costs a hash.
+    const t = target(oid);
+    const cls = typeof t === 'number' ? ctx.store.objectClass(t) : t;
+    const writeOnly = checkWriteOnly(ctx.store, ctx.caller, cls, ns, typeof t === 'number' ? t : undefined, values);
+    ctx.store.checkWrite(ctx.caller, { op: 'SET', target: t, ns, values: unhashed(values, writeOnly) });
+  },
   async prepare(ctx, { oid, ns, values, oldpassword }) {
     // $n references resolve only inside the transaction; hashing needs the class, so it is looked up when it can be.
     const known = /^[0-9]+$/.test(oid) && ctx.store.exists(Number(oid)) ? Number(oid) : undefined;

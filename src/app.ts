@@ -24,6 +24,7 @@ import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import { installRules } from './rules.js';
 import { watchCatalog } from './flash/catalog.js';
 import { FlashStorage } from './flash/storage.js';
+import { passwordJobs } from './auth/passwords.js';
 
 export interface App {
   services: Services;
@@ -42,6 +43,7 @@ export interface AppOptions {
 }
 
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
+  passwordJobs.limit = config.password_hash_jobs;
   const gate = new Gate(config.local_addresses, config.api_access);
   const { db, store, writer } = openStore(config, log);
   let auth: Auth | undefined;

@@ -17,8 +17,6 @@ export interface Grant {
   expires: number;
   readonly lifetimeMs: number;
   readonly sliding: boolean;
-  /** The BEGIN queue of this session or token, when one is open (see commands/BEGIN.ts). */
-  queue?: unknown[];
 }
 
 /** SHA-256, one-shot (crypto.hash: no Hash object per call, unlike createHash). */
@@ -48,6 +46,8 @@ interface Entry {
 
 export class SecretTable {
   private readonly byHash = new Map<string, Entry>();
+  /** grant -> its key in byHash (see holds()). */
+  private readonly keys = new WeakMap<Grant, string>();
   /**
    * Each owner's grants (hex digests) in order of expiry, soonest first: tokens
    * by issue time; a sliding session moves to the end whenever it is used. A
@@ -80,7 +80,14 @@ export class SecretTable {
       entry.owner = limit.key;
     }
     this.byHash.set(hex, entry);
+    this.keys.set(grant, hex);
     return { secret, grant };
+  }
+
+  /** Is this grant still valid (neither ended nor expired)? What a BEGIN queue holds counts only while it is. */
+  holds(grant: Grant): boolean {
+    const key = this.keys.get(grant);
+    return key !== undefined && this.byHash.get(key)?.grant === grant && grant.expires > this.now();
   }
 
   /** The live grant for a secret, extending it when sliding; undefined when unknown or expired. */

@@ -20,13 +20,9 @@ export async function hashWriteOnly(
   values: Record<string, unknown>,
   oldpassword = '',
 ): Promise<Record<string, unknown>> {
-  const props = cls.namespaces.get(ns)?.properties;
-  const writeOnly = Object.keys(values).filter((k) => props?.get(k)?.writeOnly);
+  const writeOnly = checkWriteOnly(store, caller, cls, ns, oid, values);
   if (writeOnly.length === 0) return values;
   const out = { ...values };
-  for (const k of writeOnly) if (typeof values[k] !== 'string') throw badData(oid ?? 0, k, WHY_INVALID_DATA);
-  // Refuse before hashing: argon2 is deliberately costly, and a caller who may not write must not make us pay it.
-  if (oid !== undefined && store.exists(oid)) store.checkWritable(caller, oid, cls.namespaces.get(ns)!, writeOnly);
   const changesOwn = oid !== undefined && oid === caller.oid && !caller.admin && (values.password ?? '') !== '';
   if (changesOwn && !(await verifyPassword(store.credential(oid, 'password'), oldpassword))) {
     throw badData(oid, 'oldpassword', '[[base-cce.badOldPassword]]');
@@ -35,5 +31,30 @@ export async function hashWriteOnly(
     const v = values[k] as string;
     out[k] = new Hashed(v === '' ? null : await hashPassword(v));
   }
+  return out;
+}
+
+/**
+ * The checks made before hashing, synchronous so that a write can be checked
+ * when it is queued too: write-only values are strings, and the caller may
+ * write them. Returns the write-only keys of `values`.
+ */
+export function checkWriteOnly(store: Store, caller: AclSubject, cls: ClassDef, ns: string, oid: number | undefined, values: Record<string, unknown>): string[] {
+  const props = cls.namespaces.get(ns)?.properties;
+  const writeOnly = Object.keys(values).filter((k) => props?.get(k)?.writeOnly);
+  for (const k of writeOnly) if (typeof values[k] !== 'string') throw badData(oid ?? 0, k, WHY_INVALID_DATA);
+  // Refuse before hashing: argon2 is deliberately costly, and a caller who may not write must not make us pay it.
+  if (writeOnly.length > 0 && oid !== undefined && store.exists(oid)) store.checkWritable(caller, oid, cls.namespaces.get(ns)!, writeOnly);
+  return writeOnly;
+}
+
+/** Stands for a hash still to be made, in values that are only checked (Store.checkWrite), never written. */
+const TO_BE_HASHED = new Hashed(null);
+
+/** `values` with each of the `writeOnly` keys standing for its hash to come. */
+export function unhashed(values: Record<string, unknown>, writeOnly: readonly string[]): Record<string, unknown> {
+  if (writeOnly.length === 0) return values;
+  const out = { ...values };
+  for (const k of writeOnly) out[k] = TO_BE_HASHED;
   return out;
 }

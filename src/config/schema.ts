@@ -39,6 +39,15 @@ const accessList = list.superRefine((entries, ctx) => {
   }
 });
 
+/**
+ * libuv's thread pool: UV_THREADPOOL_SIZE as the process started with it (default 4). It cannot be raised
+ * from here: the ES module loader reads our own files through that pool, so libuv has sized it before
+ * the first line of src/main.ts runs. Hence password_hash_jobs is held below it instead.
+ */
+const THREAD_POOL = Math.min(1024, Math.max(1, Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10) || 4));
+/** Threads never given to argon2: one for the WAL fsync, one for file and DNS work. */
+const THREADS_KEPT_FREE = 2;
+
 const optionalPath = z.string().trim().optional().transform((v) => (v === '' ? undefined : v));
 
 /** host:port, with IPv6 hosts in brackets. */
@@ -104,6 +113,18 @@ export const configSchema = z.strictObject({
   max_sessions_per_user: int(1).default(100),
   /** Live LOGIN tokens per api_access entry; the one closest to expiry ends first. */
   max_tokens_per_client: int(1).default(1000),
+  /** Bytes one BEGIN queue may hold (its writes' arguments and echoes); see src/dispatch/queues.ts. */
+  max_queue_bytes: int(1024).default(16 * 1024 * 1024),
+  /** Bytes all the open queues of one user may hold together, across its sessions and tokens. */
+  max_queue_bytes_per_user: int(1024).default(64 * 1024 * 1024),
+  /** Bytes every open queue of the daemon may hold together. */
+  max_queue_bytes_total: int(1024).default(256 * 1024 * 1024),
+  /** argon2 jobs (password hashes and checks) at once, at most UV_THREADPOOL_SIZE - 2 (src/auth/passwords.ts). */
+  password_hash_jobs: int(1)
+    .refine((n) => n <= THREAD_POOL - THREADS_KEPT_FREE, {
+      message: `at most ${THREAD_POOL - THREADS_KEPT_FREE}: libuv's thread pool has ${THREAD_POOL} threads (UV_THREADPOOL_SIZE) and ${THREADS_KEPT_FREE} stay free for the WAL fsync and file I/O`,
+    })
+    .prefault('2'),
   /** SQLite `synchronous`: FULL makes every acknowledged write survive power loss. */
   db_synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
   // The device world.

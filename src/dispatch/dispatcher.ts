@@ -11,6 +11,8 @@ import { lex } from './lexer.js';
 import { Unidentified, errorReply } from './reply.js';
 import type { Command, CommandContext, CommandInput, Reply, WriteCommand } from './types.js';
 import type { Services } from '../services.js';
+import { Queues } from './queues.js';
+import { queuedTarget } from './transaction.js';
 
 /** What the HTTP layer tells the dispatcher about a request. */
 export interface RequestInfo {
@@ -28,13 +30,7 @@ export interface Outcome {
   caller: Caller;
 }
 
-/** A write waiting in a BEGIN queue. */
-export interface QueuedWrite {
-  command: WriteCommand;
-  args: unknown;
-  /** The command as text, echoed in COMMIT results. */
-  text: string;
-}
+export type { QueuedWrite } from './queues.js';
 
 export const SUSPENDED_STATUS = 309;
 
@@ -42,10 +38,14 @@ export const SUSPENDED_STATUS = 309;
 const unidentified = (command: Command): CceError => (command.unidentified === 'nobody' ? new Unidentified() : new CceError(401));
 
 export class Dispatcher {
+  private readonly queues: Queues;
+
   constructor(
     private readonly services: Services,
     private readonly table: ReadonlyMap<string, Command>,
-  ) {}
+  ) {
+    this.queues = new Queues(services.config, (grant) => services.auth.grants.holds(grant));
+  }
 
   async handle(body: unknown, req: RequestInfo): Promise<Outcome> {
     let verb = '?';
@@ -113,6 +113,7 @@ export class Dispatcher {
       writer: s.writer,
       auth: s.auth,
       state: s.state,
+      queues: this.queues,
       caller,
       log: req.log,
       format: envelope.format ?? 'cce',
@@ -143,14 +144,21 @@ export class Dispatcher {
     }
   }
 
-  /** Writes: refused while suspended, queued inside BEGIN, else run through the group-commit writer. */
+  /**
+   * Writes: refused while suspended, queued inside BEGIN, else run through the group-commit writer.
+   * A queued write is refused at once when its queue or its user's queues are full, and, when the
+   * caller is not a sysadmin, when it cannot succeed (see WriteCommand.check). A sysadmin's writes
+   * are checked at COMMIT only, as the reference daemon does: the COMMIT reply then reports each one.
+   */
   private async write(command: WriteCommand, ctx: CommandContext, args: unknown): Promise<Reply> {
     const reason = ctx.state.suspended;
     if (reason !== undefined) throw new CceError(SUSPENDED_STATUS, JSON.stringify(reason));
-    const queue = ctx.caller.grant?.queue as QueuedWrite[] | undefined;
+    const queue = ctx.queues.of(ctx.caller.grant);
     if (queue) {
-      if (queue.length >= ctx.config.max_queue) throw badParameters(`the transaction queue is full (max_queue = ${ctx.config.max_queue})`);
-      queue.push({ command, args, text: command.describe(args, ctx.store.isSecretName) });
+      const check = () => {
+        if (!ctx.caller.admin) command.check?.(ctx, args, (ref) => queuedTarget(ctx, queue.writes, ref));
+      };
+      ctx.queues.add(queue, { command, args, text: command.describe(args, ctx.store.isSecretName) }, check);
       return { status: 100, message: 'QUEUED' };
     }
     const mutation = await command.prepare(ctx, args);

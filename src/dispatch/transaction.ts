@@ -12,8 +12,9 @@
 import { CceError, ERROR_CODES, badCommand, badParameters } from '../errors.js';
 import { plainOid, type Mutation, type TxScope } from '../store/writer.js';
 import type { ClassDef } from '../schema/types.js';
-import type { QueuedWrite } from './dispatcher.js';
-import type { CommandContext, Reply } from './types.js';
+import { passwordJobs } from '../auth/passwords.js';
+import type { QueuedWrite, TxQueue } from './queues.js';
+import type { CommandContext, Reply, WriteTarget } from './types.js';
 
 /** One entry of a COMMIT's `data.results` (keys in the reference's order). */
 export interface TxResult {
@@ -28,8 +29,8 @@ export interface TxResult {
 export const TX_FAILED_MESSAGE = 'One or more commands in the transaction failed.';
 
 /** The BEGIN queue of the caller's session or token; 402 when none is open. */
-export function openQueue(ctx: CommandContext): QueuedWrite[] {
-  const queue = ctx.caller.grant?.queue as QueuedWrite[] | undefined;
+export function openQueue(ctx: CommandContext): TxQueue {
+  const queue = ctx.queues.of(ctx.caller.grant);
   if (!queue) throw badCommand('no transaction is open (BEGIN first)');
   return queue;
 }
@@ -48,20 +49,42 @@ function succeeded(command: string, index: number, reply: Reply): TxResult {
 
 const REF = /^\$(0|[1-9][0-9]{0,8})$/;
 
+/** The n of a `$n` reference made by queued command `index`; it must name an earlier command (403). */
+function refIndex(ref: string, index: number): number {
+  const m = REF.exec(ref);
+  if (!m) throw badParameters(`bad reference ${JSON.stringify(ref).slice(0, 40)}`);
+  const n = Number(m[1]);
+  if (n >= index) throw badParameters(`${ref} refers to a command that runs after this one (index ${index})`);
+  return n;
+}
+
+const createdNothing = (ref: string, n: number) => badParameters(`${ref}: command ${n} created no object`);
+
 /** `$n` -> the oid created by queued command n, which must have run before command `index`. */
 function scopeAt(index: number, created: ReadonlyMap<number, number>): TxScope {
   return {
     oid(ref) {
       if (!ref.startsWith('$')) return plainOid(ref);
-      const m = REF.exec(ref);
-      if (!m) throw badParameters(`bad reference ${JSON.stringify(ref).slice(0, 40)}`);
-      const n = Number(m[1]);
-      if (n >= index) throw badParameters(`${ref} refers to a command that runs after this one (index ${index})`);
+      const n = refIndex(ref, index);
       const oid = created.get(n);
-      if (oid === undefined) throw badParameters(`${ref}: command ${n} created no object`);
+      if (oid === undefined) throw createdNothing(ref, n);
       return oid;
     },
   };
+}
+
+/**
+ * What the oid argument of a write about to be queued names, checked as COMMIT
+ * will: digits (not yet whether such an object exists), or `$n` naming an
+ * earlier queued CREATE, whose class is returned.
+ */
+export function queuedTarget(ctx: CommandContext, queue: readonly QueuedWrite[], ref: string): WriteTarget {
+  if (!ref.startsWith('$')) return plainOid(ref);
+  const n = refIndex(ref, queue.length);
+  const q = queue[n]!;
+  const cls = q.command.createsClass?.(q.args);
+  if (cls === undefined) throw createdNothing(ref, n);
+  return ctx.store.classDef(cls);
 }
 
 type Prepared = { text: string; mutation: Mutation<Reply> } | { text: string; error: CceError };
@@ -75,16 +98,30 @@ async function prepareAll(ctx: CommandContext, queue: readonly QueuedWrite[]): P
     return cls === undefined ? undefined : ctx.store.schema.classes.get(cls);
   };
   const txCtx: CommandContext = { ...ctx, pendingClass };
-  return Promise.all(
-    queue.map(async ({ command, args, text }): Promise<Prepared> => {
-      try {
-        return { text, mutation: await command.prepare(txCtx, args) };
-      } catch (err) {
-        if (err instanceof CceError) return { text, error: err };
-        throw err;
-      }
-    }),
-  );
+  // No more prepares at once than argon2 jobs may run: a queue of 1,000 password SETs then holds only
+  // that many places in the pool's line, and an AUTH sent meanwhile waits behind those, not all 1,000.
+  return mapLimited(queue, passwordJobs.limit, async ({ command, args, text }): Promise<Prepared> => {
+    try {
+      return { text, mutation: await command.prepare(txCtx, args) };
+    } catch (err) {
+      if (err instanceof CceError) return { text, error: err };
+      throw err;
+    }
+  });
+}
+
+/** `fn` over every item, at most `limit` at once; the results in the items' order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/schema.js';
-import type { Store } from '../store/store.js';
+import type { Store, WriteCheck } from '../store/store.js';
 import type { Writer, Mutation } from '../store/writer.js';
 import type { Auth } from '../auth/auth.js';
 import type { Caller } from '../auth/caller.js';
@@ -12,6 +12,7 @@ import type { Envelope } from './envelope.js';
 import type { Token } from './lexer.js';
 import type { DaemonState } from '../state.js';
 import type { ClassDef } from '../schema/types.js';
+import type { Queues } from './queues.js';
 
 /** A reply envelope exactly as the CCEd-NG API shapes it. */
 export interface Reply {
@@ -57,6 +58,8 @@ export interface CommandContext {
   origin: 'local' | 'remote';
   /** Headers a command may need (LOGIN reads X-Client-Secret). */
   headers: Record<string, string | string[] | undefined>;
+  /** The BEGIN queues of every session and token. */
+  queues: Queues;
   /** Inside COMMIT: the class of the object a `$n` reference will name (so SET $0 can hash a password). */
   pendingClass?(ref: string): ClassDef | undefined;
 }
@@ -93,7 +96,17 @@ export interface WriteCommand<A = unknown> extends CommandBase<A> {
   describe(args: A, secret: (key: string) => boolean): string;
   /** The class this command creates, when it creates an object (what a later `$n` will be). */
   createsClass?(args: A): string;
+  /**
+   * Inside BEGIN, for a caller who is not a sysadmin: the checks of this write
+   * that can be made before it runs (Store.checkWrite), throwing the error it
+   * would fail with at COMMIT, so that a write that cannot succeed is refused
+   * instead of queued. `target` resolves an oid argument (digits or `$n`).
+   */
+  check?(ctx: CommandContext, args: A, target: (ref: string) => WriteTarget): void;
 }
+
+/** What a queued write names: an existing oid, or the class a queued CREATE will make (`$n`). */
+export type WriteTarget = Extract<WriteCheck, { op: 'DESTROY' }>['target'];
 
 export type Command<A = any> = ReadCommand<A> | WriteCommand<A>;
 

@@ -77,6 +77,12 @@ export type DestroyListener = (gone: { subject: AclSubject; oid: number; values:
  */
 export type ValueListener = (change: { subject: AclSubject; oid: number; from: string; to: string }) => void;
 
+/** A write to check before it runs (Store.checkWrite). */
+export type WriteCheck =
+  | { op: 'CREATE'; className: string; values: Record<string, unknown> }
+  | { op: 'SET'; target: number | ClassDef; ns: string; values: Record<string, unknown> }
+  | { op: 'DESTROY'; target: number | ClassDef };
+
 export interface FindCriterion {
   ns: string;
   name: string;
@@ -104,6 +110,8 @@ const MAX_STORED_VIEWS = 4096;
 /** Oids whose class is remembered (see className()): ~100 bytes each. */
 const MAX_OID_CLASSES = 100_000;
 const MAX_SHAPES_PER_NAMESPACE = 64;
+/** References are checked when the write runs (see checkWrite). */
+const NO_REFERENCES = (): void => {};
 const NOTHING_STORED: Record<string, unknown> = Object.freeze({});
 
 interface StoredView {
@@ -677,6 +685,43 @@ export class Store {
     if (this.st.sealOids!.run(this.highestOid, this.highestOid).changes === 0) this.st.sealOidsFirst!.run(this.highestOid);
     // If this COMMIT fails, none of its replies went out: the oids it made are no one's yet.
     this.sealedOid = this.highestOid;
+  }
+
+  /**
+   * Would this write pass? The checks create(), set() and destroy() make before
+   * they write, in their order and with their errors, read-only: class, object,
+   * namespace, property names, ACLs, types. Not uniqueness: an earlier write in
+   * the same BEGIN queue may free the value (validate() then gets no keys as
+   * given). A queued write is checked here when queued and again, whole, when
+   * COMMIT runs it. Write-only values must be Hashed (any hash). The target of
+   * SET or DESTROY is an existing oid or the class of an object a queued CREATE
+   * will make, whose ACLs then see target -1 as CREATE's do. Not references
+   * either: they may name an object an earlier queued CREATE makes.
+   */
+  checkWrite(subject: AclSubject, w: WriteCheck): void {
+    const noneGiven = new Set<string>();
+    if (w.op === 'CREATE') {
+      const cls = this.classDef(w.className);
+      if (!cls.createacl(subject, -1)) throw permissionDenied('CREATE');
+      const main = this.namespaceDef(cls, '');
+      const { plain } = this.canonicalize(cls, '', w.values);
+      this.checkWritable(subject, -1, main, Object.keys(w.values));
+      const defaults = [...main.properties.values()].filter((p) => !p.writeOnly).map((p): [string, string] => [p.name, p.default]);
+      this.validate(cls, main, '', new Map([...defaults, ...plain]), 0, noneGiven, NO_REFERENCES);
+      return;
+    }
+    const { target } = w;
+    const cls = typeof target === 'number' ? this.objectClass(target) : target;
+    const aclTarget = typeof target === 'number' ? target : -1;
+    if (w.op === 'DESTROY') {
+      if (!cls.destroyacl(subject, aclTarget) || this.protectedFrom(subject, aclTarget)) throw permissionDenied('DESTROY');
+      return;
+    }
+    const label = Math.max(aclTarget, 0);
+    const nsDef = this.namespaceDef(cls, w.ns);
+    const { plain } = this.canonicalize(cls, w.ns, w.values, label);
+    this.checkWritable(subject, aclTarget, nsDef, Object.keys(w.values));
+    this.validate(cls, nsDef, w.ns, plain, label, noneGiven, NO_REFERENCES);
   }
 
   /**

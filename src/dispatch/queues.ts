@@ -1,0 +1,132 @@
+/**
+ * BEGIN queues, bounded in count and in bytes: per queue (`max_queue`,
+ * `max_queue_bytes`), per user across all its sessions and tokens
+ * (`max_queue_bytes_per_user`) and for the whole daemon
+ * (`max_queue_bytes_total`). Without the byte bounds one ordinary user once
+ * queued 2,129 SETs of ~1 MB each and the daemon died out of heap.
+ *
+ * A queue belongs to the session or token that sent BEGIN. Its bytes are given
+ * back when its COMMIT has ended or it rolls back, and when its session or token ends
+ * (ENDKEY, BYE, expiry, a disabled user...): the tally keeps no state of its
+ * own about that, it asks the grant table whether each grant is still valid
+ * whenever it counts a user's bytes (and everybody's, before refusing on the
+ * total), and drops the queues of ended grants then.
+ */
+import { badParameters, badCommand, type CceError } from '../errors.js';
+import type { Grant } from '../auth/secrets.js';
+import type { WriteCommand } from './types.js';
+
+/** A write waiting in a BEGIN queue. */
+export interface QueuedWrite {
+  command: WriteCommand;
+  args: unknown;
+  /** The command as text, echoed in COMMIT results. */
+  text: string;
+}
+
+export interface QueueLimits {
+  max_queue: number;
+  max_queue_bytes: number;
+  max_queue_bytes_per_user: number;
+  max_queue_bytes_total: number;
+}
+
+export class TxQueue {
+  readonly writes: QueuedWrite[] = [];
+  /** What the writes hold, as counted by writeBytes(). */
+  bytes = 0;
+  constructor(readonly grant: Grant) {}
+}
+
+/**
+ * What a queued write holds in memory, near enough: its arguments (the values
+ * as parsed from the envelope) and its echo text, as UTF-8 bytes.
+ */
+export function writeBytes(write: QueuedWrite): number {
+  return Buffer.byteLength(JSON.stringify(write.args) ?? '') + Buffer.byteLength(write.text);
+}
+
+export class Queues {
+  private readonly byGrant = new WeakMap<Grant, TxQueue>();
+  private readonly byUser = new Map<number, Set<TxQueue>>();
+  /** Bytes of every queue in byUser (ended grants' included until they are dropped). */
+  private total = 0;
+
+  constructor(
+    private readonly limits: QueueLimits,
+    /** Is this grant still valid? (SecretTable.holds) */
+    private readonly valid: (grant: Grant) => boolean,
+  ) {}
+
+  /** The open queue of a session or token. */
+  of(grant: Grant | undefined): TxQueue | undefined {
+    return grant === undefined ? undefined : this.byGrant.get(grant);
+  }
+
+  /** BEGIN: 402 when one is open already. */
+  open(grant: Grant): TxQueue {
+    if (this.byGrant.has(grant)) throw badCommand('a transaction is already open (COMMIT or ROLLBACK it first)');
+    const queue = new TxQueue(grant);
+    this.byGrant.set(grant, queue);
+    let mine = this.byUser.get(grant.userOid);
+    if (mine === undefined) this.byUser.set(grant.userOid, (mine = new Set()));
+    mine.add(queue);
+    return queue;
+  }
+
+  /** COMMIT: the queue leaves its grant (the next write runs directly); its bytes count until close(). */
+  detach(queue: TxQueue): void {
+    if (this.byGrant.get(queue.grant) === queue) this.byGrant.delete(queue.grant);
+  }
+
+  /** ROLLBACK, or a COMMIT that has ended: the queue leaves its grant and its bytes are given back. */
+  close(queue: TxQueue): void {
+    this.detach(queue);
+    const mine = this.byUser.get(queue.grant.userOid);
+    if (mine?.delete(queue) !== true) return;
+    this.total -= queue.bytes;
+    if (mine.size === 0) this.byUser.delete(queue.grant.userOid);
+  }
+
+  /**
+   * Adds a write, or throws 403 naming the limit it would pass; the queue is
+   * then as it was. `check` runs between the limits and the adding (the
+   * queue-time checks of the write itself).
+   */
+  add(queue: TxQueue, write: QueuedWrite, check: () => void = () => {}): void {
+    const { max_queue, max_queue_bytes, max_queue_bytes_per_user, max_queue_bytes_total } = this.limits;
+    if (queue.writes.length >= max_queue) throw full('the transaction queue is', `max_queue = ${max_queue}`);
+    const bytes = writeBytes(write);
+    if (queue.bytes + bytes > max_queue_bytes) throw full('the transaction queue is', `max_queue_bytes = ${max_queue_bytes}`);
+    if (this.userBytes(queue.grant.userOid) + bytes > max_queue_bytes_per_user) {
+      throw full("this user's transaction queues are", `max_queue_bytes_per_user = ${max_queue_bytes_per_user}`);
+    }
+    if (this.total + bytes > max_queue_bytes_total && this.dropEnded() + bytes > max_queue_bytes_total) {
+      throw full('the transaction queues of the daemon are', `max_queue_bytes_total = ${max_queue_bytes_total}`);
+    }
+    check();
+    queue.writes.push(write);
+    queue.bytes += bytes;
+    this.total += bytes;
+  }
+
+  /** Bytes of a user's queues whose grants are still valid; those of ended grants are dropped. */
+  private userBytes(userOid: number): number {
+    let sum = 0;
+    for (const queue of this.byUser.get(userOid) ?? []) {
+      if (this.valid(queue.grant)) sum += queue.bytes;
+      else this.close(queue);
+    }
+    return sum;
+  }
+
+  /** Drops every queue of an ended grant; returns the bytes left. */
+  private dropEnded(): number {
+    for (const userOid of [...this.byUser.keys()]) this.userBytes(userOid);
+    return this.total;
+  }
+}
+
+function full(what: string, limit: string): CceError {
+  return badParameters(`${what} full (${limit})`);
+}
