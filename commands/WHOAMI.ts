@@ -1,7 +1,7 @@
 import { none } from '../src/dispatch/args.js';
 import { nobody } from '../src/dispatch/reply.js';
 import { goodbye, type CommandContext, type ReadCommand } from '../src/dispatch/types.js';
-import { auditAuth } from '../src/auth/audit.js';
+import { auditAuth, verbClaim } from '../src/auth/audit.js';
 
 type Credentials = { user: string; password: string } | undefined;
 
@@ -9,7 +9,7 @@ type Credentials = { user: string; password: string } | undefined;
  * WHOAMI: the caller's oid, or "-1" (with the reference's 401 FAIL item) when
  * anonymous. As in the reference, `user` + `password` in the envelope name the
  * caller too (from a local address only, as AUTH; a wrong password counts
- * toward a ban as AUTH's does); a valid session or token in the same envelope wins.
+ * toward the same ban as AUTH's does); a valid session or token in the same envelope wins.
  */
 export const WHOAMI: ReadCommand<Credentials> = {
   verb: 'WHOAMI',
@@ -29,6 +29,8 @@ export const WHOAMI: ReadCommand<Credentials> = {
 
 async function byPassword(ctx: CommandContext, credentials: Credentials): Promise<number | undefined> {
   if (credentials === undefined || ctx.origin !== 'local') return undefined;
+  // The same claim as AUTH's: while (address, user) is banned the password is not even checked.
+  ctx.auth.bans.refuse(verbClaim(ctx, 'WHOAMI', credentials.user)!);
   const oid = await ctx.auth.checkPassword(credentials.user, credentials.password);
   await auditAuth(ctx, 'WHOAMI', credentials.user, oid === undefined ? 'fail' : 'ok');
   return oid;

@@ -82,7 +82,7 @@ t.test('WHOAMI checks a password only from a local address, and a wrong one coun
     t.strictSame((await from(d, ip, { cmd: 'WHOAMI', user: 'admin', password: `wrong-${i}` })).body, NOBODY, `failure ${i}`);
   }
   const banned = await from(d, ip, { cmd: 'WHOAMI', user: 'admin', password: ADMIN_PASSWORD });
-  t.equal(banned.status, 429, 'the address is banned, the right password is not even checked');
+  t.equal(banned.status, 429, '(address, admin) is banned, the right password is not even checked');
   t.equal((await from(d, '127.0.0.1', { cmd: 'PING' })).status, 200, 'other addresses are not');
 });
 

@@ -57,16 +57,6 @@ const RULES: readonly Rule[] = [
   { from: CORE, never: ['src/facades', 'src/http'], why: 'the core never depends on a door' },
 ];
 
-/**
- * Imports that break a rule today, `from -> to` as repository paths. Each is a
- * debt with a reason; the list shrinks to empty.
- */
-const KNOWN_VIOLATIONS: ReadonlyMap<string, string> = new Map([
-  // The catalog takes the device class names and the DeviceType rename cascade from the Meeting facade's model;
-  // both are moving below the doors (the device world becomes its own layer), and then this entry goes.
-  ['src/flash/catalog.ts -> src/facades/meeting/model.ts', 'the device world still lives in the Meeting facade'],
-]);
-
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.posix.join(dir, e.name);
@@ -155,16 +145,6 @@ t.test('the import reader sees every kind of import', async (t) => {
   );
 });
 
-t.test('no import goes back up a layer, except the known violations', async (t) => {
-  const found = violations(IMPORTS);
-  for (const [arrow, why] of found) {
-    t.ok(KNOWN_VIOLATIONS.has(arrow), `${arrow}: ${why}`);
-  }
-});
-
-t.test('every known violation still exists (fixed ones leave the list)', async (t) => {
-  const found = violations(IMPORTS);
-  for (const arrow of KNOWN_VIOLATIONS.keys()) {
-    t.ok(found.has(arrow), `${arrow} is still imported; once it is not, remove it from KNOWN_VIOLATIONS`);
-  }
+t.test('no import goes back up a layer', async (t) => {
+  t.strictSame([...violations(IMPORTS)].map(([arrow, why]) => `${arrow}: ${why}`), []);
 });
