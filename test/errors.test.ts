@@ -14,6 +14,7 @@ import { COMMANDS } from '../commands/index.js';
 import { adminClient, startDaemon } from './helpers/daemon.js';
 import { failure } from './helpers/replies.js';
 import { adminRest, newDevice, seedCatalog } from './helpers/meeting.js';
+import Database from 'better-sqlite3';
 
 const readme = readFileSync('README.md', 'utf8');
 
@@ -110,6 +111,23 @@ t.test('a commit the disk refuses is a storage failure (HTTP 503) at every door,
   t.equal((await admin.cmd('FIND User name = "queued1"')).body.data, undefined, 'nor of the COMMIT');
   t.equal((await rest.get(`/api/devices/${key}/note`)).body.note, '', 'nor of the PUT');
   t.equal((await admin.cmd('SET 1 hostname="disk-ok"')).status, 200, 'the next write, once the disk is back, lands');
+});
+
+t.test('a database another process keeps locked is a storage failure too, and writes resume when it lets go', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.close());
+  const admin = await adminClient(d);
+  // Another process (a console command, a backup tool) holds the write lock past busy_timeout (5 s).
+  const other = new Database(d.config.db_path);
+  t.teardown(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  const locked = await admin.cmd('SET 1 hostname="locked"');
+  t.equal(locked.status, 503);
+  t.strictSame(locked.body, failure([500, 'STORAGE FAILURE the store could not begin a transaction']));
+  t.ok(d.logs.some((l) => l.includes('"commit failed"') && l.includes('database is locked')), 'the cause is in the log');
+  other.exec('ROLLBACK');
+  t.equal((await admin.cmd('SET 1 hostname="unlocked"')).status, 200);
+  t.equal((await admin.cmd('GET 1')).body.data.DATA.hostname, 'unlocked');
 });
 
 t.test('every command is tested and documented', async (t) => {
