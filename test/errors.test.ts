@@ -46,6 +46,9 @@ function errorRows(): { code: string; message: string; http: string; meeting: st
     });
 }
 
+/** The Meeting API's reply to a bare error of this code. */
+const meetingReply = (code: string) => MEETING_ERRORS[Number(code) as CceCode](new CceError(Number(code) as CceCode));
+
 t.test('every error code is documented with its word, HTTP status and Meeting reply', async (t) => {
   const rows = errorRows();
   t.ok(rows.length > 0, 'README.md has an "## Errors and HTTP statuses" table');
@@ -55,7 +58,7 @@ t.test('every error code is documented with its word, HTTP status and Meeting re
     if (!row) continue;
     t.ok(row.message.startsWith(spec.word), `${code}: the message starts with ${spec.word}`);
     t.equal(row.http, String(spec.http), `${code}: HTTP ${spec.http} is documented`);
-    const meeting = MEETING_ERRORS[Number(code) as CceCode](new CceError(Number(code) as CceCode));
+    const meeting = meetingReply(code);
     t.match(row.meeting, new RegExp(`^${meeting.status}\\b`), `${code}: the Meeting API's ${meeting.status} is documented`);
   }
 });
@@ -68,7 +71,7 @@ t.test('every documented error code is in the table, once', async (t) => {
 
 t.test('a 5xx only where the table says the daemon, not the client, is at fault', async (t) => {
   for (const [code, spec] of Object.entries(ERROR_CODES)) {
-    const meeting = MEETING_ERRORS[Number(code) as CceCode](new CceError(Number(code) as CceCode));
+    const meeting = meetingReply(code);
     t.equal(meeting.status >= 500, spec.http >= 500, `${code}: /v2/cce ${spec.http}, Meeting ${meeting.status}`);
   }
   t.strictSame(
