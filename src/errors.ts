@@ -33,7 +33,7 @@ export const ERROR_CODES = {
   409: { word: 'TRANSACTION FAILED', http: 409, meaning: 'a COMMIT failed and nothing of it was applied' },
   // Not the client's doing: the only code that answers a 5xx besides 309. Outside the CCE ranges on purpose,
   // so that no client reads it as a parse error (306) and retries the same line unchanged forever.
-  500: { word: 'STORAGE FAILURE', http: 503, meaning: 'the store could not commit or sync to disk: nothing of the write is durable' },
+  500: { word: 'STORAGE FAILURE', http: 503, meaning: 'the store could not begin, commit or sync a transaction: nothing of the write is durable' },
 } as const satisfies Record<number, ErrorSpec>;
 
 export type CceCode = keyof typeof ERROR_CODES;
@@ -75,8 +75,9 @@ export const WHY_INVALID_DATA = '[[base-cce.invalidData]]';
 export const WHY_NOT_UNIQUE = '[[base-cce.notUnique]]';
 
 /**
- * A commit or fsync that failed (disk full, I/O error): the write is not
- * durable and the client may retry later. After a failed fsync every write
+ * A transaction the store could not begin (locked by another process), commit
+ * or fsync (disk full, I/O error): the write is not durable and the client may
+ * retry later. After a failed fsync every write
  * answers this until the daemon restarts (src/store/writer.ts).
  */
 export const storageFailure = (why: string) => new CceError(500, why);

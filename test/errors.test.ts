@@ -14,6 +14,7 @@ import { COMMANDS } from '../commands/index.js';
 import { adminClient, startDaemon } from './helpers/daemon.js';
 import { failure } from './helpers/replies.js';
 import { adminRest, newDevice, seedCatalog } from './helpers/meeting.js';
+import Database from 'better-sqlite3';
 
 const readme = readFileSync('README.md', 'utf8');
 
@@ -45,6 +46,9 @@ function errorRows(): { code: string; message: string; http: string; meeting: st
     });
 }
 
+/** The Meeting API's reply to a bare error of this code. */
+const meetingReply = (code: string) => MEETING_ERRORS[Number(code) as CceCode](new CceError(Number(code) as CceCode));
+
 t.test('every error code is documented with its word, HTTP status and Meeting reply', async (t) => {
   const rows = errorRows();
   t.ok(rows.length > 0, 'README.md has an "## Errors and HTTP statuses" table');
@@ -54,7 +58,7 @@ t.test('every error code is documented with its word, HTTP status and Meeting re
     if (!row) continue;
     t.ok(row.message.startsWith(spec.word), `${code}: the message starts with ${spec.word}`);
     t.equal(row.http, String(spec.http), `${code}: HTTP ${spec.http} is documented`);
-    const meeting = MEETING_ERRORS[Number(code) as CceCode](new CceError(Number(code) as CceCode));
+    const meeting = meetingReply(code);
     t.match(row.meeting, new RegExp(`^${meeting.status}\\b`), `${code}: the Meeting API's ${meeting.status} is documented`);
   }
 });
@@ -67,7 +71,7 @@ t.test('every documented error code is in the table, once', async (t) => {
 
 t.test('a 5xx only where the table says the daemon, not the client, is at fault', async (t) => {
   for (const [code, spec] of Object.entries(ERROR_CODES)) {
-    const meeting = MEETING_ERRORS[Number(code) as CceCode](new CceError(Number(code) as CceCode));
+    const meeting = meetingReply(code);
     t.equal(meeting.status >= 500, spec.http >= 500, `${code}: /v2/cce ${spec.http}, Meeting ${meeting.status}`);
   }
   t.strictSame(
@@ -110,6 +114,23 @@ t.test('a commit the disk refuses is a storage failure (HTTP 503) at every door,
   t.equal((await admin.cmd('FIND User name = "queued1"')).body.data, undefined, 'nor of the COMMIT');
   t.equal((await rest.get(`/api/devices/${key}/note`)).body.note, '', 'nor of the PUT');
   t.equal((await admin.cmd('SET 1 hostname="disk-ok"')).status, 200, 'the next write, once the disk is back, lands');
+});
+
+t.test('a database another process keeps locked is a storage failure too, and writes resume when it lets go', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.close());
+  const admin = await adminClient(d);
+  // Another process (a console command, a backup tool) holds the write lock past busy_timeout (5 s).
+  const other = new Database(d.config.db_path);
+  t.teardown(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  const locked = await admin.cmd('SET 1 hostname="locked"');
+  t.equal(locked.status, 503);
+  t.strictSame(locked.body, failure([500, 'STORAGE FAILURE the store could not begin a transaction']));
+  t.ok(d.logs.some((l) => l.includes('"commit failed"') && l.includes('database is locked')), 'the cause is in the log');
+  other.exec('ROLLBACK');
+  t.equal((await admin.cmd('SET 1 hostname="unlocked"')).status, 200);
+  t.equal((await admin.cmd('GET 1')).body.data.DATA.hostname, 'unlocked');
 });
 
 t.test('every command is tested and documented', async (t) => {

@@ -75,7 +75,8 @@ t.test('savepoints nest: an inner failure undoes only the inner writes', async (
 t.test('a failed BEGIN or COMMIT rejects the whole batch', async (t) => {
   const { db, store, writer, commitErrors } = open();
   db.exec('BEGIN');
-  await t.rejects(writer.submit(() => store.create(SYSTEM, 'User', { name: 'x1' })), { message: /within a transaction/ });
+  await t.rejects(writer.submit(() => store.create(SYSTEM, 'User', { name: 'x1' })), { code: 500, message: 'STORAGE FAILURE the store could not begin a transaction' });
+  t.match(String(commitErrors.shift()), /within a transaction/, 'the cause is reported');
   db.exec('ROLLBACK');
 
   // A deferred foreign key fails only at COMMIT: nothing of the batch may stay.

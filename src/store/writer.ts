@@ -271,11 +271,17 @@ export class Writer {
     const jobs = this.pending;
     this.pending = [];
     this.scheduled = false;
+    if (this.wal?.broken) {
+      for (const j of jobs) j.reject(storageFailure('the store could not sync to disk; restart the daemon'));
+      return;
+    }
     try {
-      if (this.wal?.broken) throw storageFailure('the store could not sync to disk; restart the daemon');
       this.begin.run();
     } catch (err) {
-      for (const j of jobs) j.reject(err);
+      // Nothing ran (the database is locked past busy_timeout by another process, or unreadable): the cause goes
+      // to the log, the client learns that the store, not its request, failed.
+      this.onCommitError(err);
+      for (const j of jobs) j.reject(storageFailure('the store could not begin a transaction'));
       return;
     }
     const effects: (() => void)[] = [];
