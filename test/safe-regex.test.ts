@@ -50,18 +50,25 @@ t.test('compiling: limits and errors are 403 with the reason', async (t) => {
   t.ok(compileClientPattern('\\A\\p{Greek}+\\z').test('αβγ'));
 });
 
-t.test('one search stops once its matching time is spent; the next starts afresh', async (t) => {
-  // A clock that moves 30 ms at every reading: each test takes 30 ms of a 100 ms budget.
+t.test('a search stops once past its deadline; the clock is read only after enough work', async (t) => {
+  // A clock that moves 30 ms at every reading, and a 100 ms limit.
   let clock = 0;
-  const patterns = new ClientPatterns(100, () => (clock += 30));
+  let readings = 0;
+  const patterns = new ClientPatterns(100, () => (readings++, (clock += 30)));
   patterns.startSearch();
-  for (let i = 0; i < 3; i++) t.equal(patterns.test('a', 'a'), true, `${(i + 1) * 30} ms spent`);
-  t.throws(() => patterns.test('a', 'b'), {
+  t.equal(readings, 1, 'the deadline is set');
+  for (let i = 0; i < 1000; i++) patterns.test('^(alice|bob)$', i % 2 ? 'alice' : 'carol');
+  t.equal(readings, 1, 'a thousand short tests do not read the clock');
+  // ~1M worst-case steps per test (1002 instructions x 1101 characters): the clock is read after each.
+  const big = 'a{1000}';
+  const long = 'a'.repeat(1100);
+  for (let i = 0; i < 3; i++) t.equal(patterns.test(big, long), true, `${(i + 2) * 30} ms on the clock`);
+  t.throws(() => patterns.test(big, long), {
     code: 403,
-    message: 'BAD PARAMETERS regex search stopped after 100 ms of matching: narrow it with an exact criterion or a simpler pattern',
+    message: 'BAD PARAMETERS regex search stopped after 100 ms: narrow it with an exact criterion or a simpler pattern',
   });
   patterns.startSearch();
-  t.equal(patterns.test('a', 'b'), false, 'a new search has its whole budget');
+  t.equal(patterns.test(big, long), true, 'a new search has a new deadline');
 });
 
 t.test('values longer than the limit never match; shorter ones are searched whole', async (t) => {
