@@ -149,6 +149,14 @@ t.test('references declared in the schema: checked on CREATE and SET by every do
     const file = path.join(d.config.state_dir, 'import.jsonl');
     writeFileSync(file, JSON.stringify({ oid: 99, class: 'Device', namespaces: { '': { device_key: 'ZZZZ0005', token_code: 'secret-5', device_type: 'no-such-type' } } }) + '\n');
     t.strictSame(await cced(d, ['import', file]), { code: 1, stdout: '', stderr: `cced: BAD DATA 0 device_type "${UNKNOWN_REF}"\n` });
+    // An export lists classes by name (Device before DeviceType): the import creates what is referenced first.
+    const lines = [
+      { oid: 97, class: 'Device', namespaces: { '': { device_key: 'ZZZZ0006', token_code: 'secret-6', device_type: 'imported', distribution: 'first' } } },
+      { oid: 98, class: 'DeviceType', namespaces: { '': { name: 'imported' } } },
+      { oid: 99, class: 'Distribution', namespaces: { '': { name: 'first', device_type: 'imported' } } },
+    ];
+    writeFileSync(file, lines.map((l) => JSON.stringify(l) + '\n').join(''));
+    t.strictSame(await cced(d, ['import', file]), { code: 0, stdout: 'imported 3 objects\n', stderr: '' });
   });
 });
 
@@ -288,6 +296,13 @@ t.test('the role is systemAdministrator seen from the Meeting API: one value, bo
   const admins = async () => (await c.cmd({ cmd: 'FINDX', class: 'User', args: { role: 'admin' } })).body.data.oidlist as string[];
   const before = await admins();
   t.ok(before.includes('2'), 'FINDX by role finds the admins');
+  const findx = async (extra: Record<string, unknown>) => (await c.cmd({ cmd: 'FINDX', class: 'User', args: {}, ...extra })).body.data.oidlist as string[];
+  const everyone = await findx({});
+  t.strictSame(await findx({ regex_args: { role: '^adm' } }), before, 'a regex on the role');
+  t.strictSame(await findx({ regex_args: { role: '.' } }), everyone, 'a regex every role matches');
+  t.strictSame(await findx({ regex_args: { role: '^root' } }), [], 'a regex no role matches');
+  t.strictSame(await findx({ args: { role: 'root' } }), [], 'a role that does not exist');
+  t.strictSame(await findx({ sortprop: 'role', sorttype: 'ascii' }), [...before, String(bob)], 'sorted by role: admin before user');
 
   t.strictSame((await c.cmd(`SET ${bob} role="admin"`)).body, GOODBYE);
   t.strictSame(await role(bob), ['admin', '1', 'admin'], '/v2/cce SET role grants it');

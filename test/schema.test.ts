@@ -76,6 +76,39 @@ t.test('loader: every error path names the file and the problem', async (t) => {
     ['typedef defined in two files', { 'a.json': { typedefs: { t1: { pattern: '.*' } } }, 'b.json': { typedefs: { t1: { pattern: '.*' } } } }, /b\.json: typedef t1 defined twice/],
     ['bad typedef json kind', { 'a.json': { typedefs: { t1: { pattern: '.*', json: 'date' } } } }, /typedefs\.t1\.json: Invalid option/],
     ['maxlength not positive', { 'a.json': { classes: [cls('A', { properties: { x: { maxlength: 0 } } })] } }, /maxlength: Too small/],
+    ['reference to nothing', { 'a.json': { classes: [cls('A', { properties: { x: { references: { class: 'Nope', property: 'name' } } } })] } }, /A\.x: references Nope\.name, which is not defined/],
+    [
+      'reference in a named namespace',
+      { 'a.json': { classes: [cls('A', { properties: { x: {} }, namespaces: { N: { properties: { y: { references: { class: 'A', property: 'x' } } } } } })] } },
+      /A\.N\.y: only single main-namespace properties may be references/,
+    ],
+    [
+      'reference matching an undefined property',
+      { 'a.json': { classes: [cls('A', { properties: { x: {}, y: { references: { class: 'A', property: 'x', match: { x: 'z' } } } } })] } },
+      /A\.y: references: match x = z names an undefined property/,
+    ],
+    [
+      'notSelf to another class',
+      { 'a.json': { classes: [cls('B', { properties: { k: {} } }), cls('A', { properties: { x: { references: { class: 'B', property: 'k', notSelf: true } } } })] } },
+      /A\.x: references: notSelf needs a reference to the class itself/,
+    ],
+    ['softDelete on a non-boolean', { 'a.json': { classes: [cls('A', { softDelete: 'x', properties: { x: {} } })] } }, /A: softDelete: x is not a boolean property of the class/],
+    ['derivedFrom nothing', { 'a.json': { classes: [cls('A', { properties: { r: { derivedFrom: { property: 'y', values: { a: '1' } } } } })] } }, /A\.r: derivedFrom: y is not a stored property beside it/],
+    [
+      'derivedFrom with two values for one',
+      { 'a.json': { classes: [cls('A', { properties: { f: { type: 'boolean', default: '0' }, r: { derivedFrom: { property: 'f', values: { a: '1', b: '1' } } } } })] } },
+      /A\.r: derivedFrom: two values map to the same source value/,
+    ],
+    [
+      'derivedFrom breaking a type',
+      { 'a.json': { classes: [cls('A', { properties: { f: { type: 'boolean', default: '0' }, r: { type: 'word', derivedFrom: { property: 'f', values: { a: '1', b: '2' } } } } })] } },
+      /A\.r: derivedFrom: b -> 2 breaks a type/,
+    ],
+    [
+      'derivedFrom missing the default',
+      { 'a.json': { classes: [cls('A', { properties: { f: { type: 'boolean', default: '0' }, r: { type: 'word', derivedFrom: { property: 'f', values: { a: '1' } } } } })] } },
+      /A\.r: derivedFrom: the default of f maps to nothing/,
+    ],
   ];
   for (const [name, files, re] of cases) {
     const dir = fixture(t, files);

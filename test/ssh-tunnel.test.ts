@@ -3,7 +3,7 @@
  * (`ssh -N -R`) and by ssh2's Client in-process: a device's forward of its
  * reserved port carries a TCP round trip; another port, a revoked key, a
  * shell, exec, `ssh -L` and passwords are refused; forwards end when the
- * tunnel expires, the session ends or the device's key is replaced.
+ * tunnel expires, the session ends, the device's key is replaced or the device is deleted.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,8 +13,8 @@ import path from 'node:path';
 import t from 'tap';
 import ssh2 from 'ssh2';
 import { adminClient, startDaemon, type TestDaemon } from './helpers/daemon.js';
-import { adminRest, seedCatalog } from './helpers/meeting.js';
-import { keygen, onlineDevice, portRange } from './helpers/tunnels.js';
+import { adminRest, rest, seedCatalog } from './helpers/meeting.js';
+import { keygen, onlineDevice, portRange, sshToken } from './helpers/tunnels.js';
 import { tunnelRuntime } from '../src/facades/meeting/tunnel-runtime.js';
 import { claim } from '../src/auth/claims.js';
 
@@ -154,6 +154,31 @@ t.test('another port, a revoked key, another device\u2019s name are refused', { 
   t.ok(await until(() => live(d, port)), 'the new key works');
   t.equal(await roundTrip(port, 'new key\n'), 'new key\n');
   t.ok(d.logs.some((l) => l.includes('"audit":"tunnel-forward-refused"')), 'refusals audited');
+});
+
+t.test('DELETE of a device closes its forward and session at once; a device re-created with its key does not inherit its SSH key', { skip: !sshFound && 'no ssh client' }, async (t) => {
+  const { d, a, key, port } = await setup(t);
+  const k = keygen(dir, 'dev-deleted');
+  t.equal((await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k.pub })).status, 200);
+  const echo = await echoServer(t);
+  const running = sshForward(d, key, k.file, port, echo);
+  t.teardown(() => running.child.kill());
+  t.ok(await until(() => live(d, port)), 'forwarding');
+  t.equal(await roundTrip(port, 'before\n'), 'before\n');
+
+  t.strictSame((await a.del(`/api/devices/${key}`)).body, { success: true });
+  t.notOk(live(d, port), 'the forward is closed by the time DELETE answers');
+  t.equal(await roundTrip(port, 'x'), 'ECONNREFUSED', 'nothing listens on the port any more');
+  const ended = await running.exited;
+  t.not(ended.code, null, 'the ssh session was ended by the daemon');
+
+  const ssh = rest(d, { 'x-meeting-ssh-token': sshToken(d) });
+  t.strictSame((await ssh.post('/api/forcecommand/validate_device_key', { pubkey: k.pub })).body, { status: 'invalid' }, 'the key went with the device');
+  t.equal((await a.post('/api/devices/manual-create', { devicekey: key, token_code: 'fresh-token-1', device_type: 'rpi4' })).status, 200, 're-created with the same key');
+  t.strictSame((await ssh.post('/api/forcecommand/validate_device_key', { pubkey: k.pub })).body, { status: 'invalid' }, 'and it does not come back');
+  const refused = await sshForward(d, key, k.file, port, echo).exited;
+  t.equal(refused.code, 255);
+  t.match(refused.stderr, /Permission denied \(publickey\)/, 'the old key does not log in as the new device');
 });
 
 /** An ssh2 Client logged in as the device; rejects on an authentication failure. */

@@ -30,6 +30,7 @@ import { CceError } from '../errors.js';
 import { DeviceEvents } from '../store/events.js';
 import { DaemonState } from '../state.js';
 import { installRules } from '../rules.js';
+import { referenceRanks } from '../store/references.js';
 
 export interface Io {
   out(s: string): void;
@@ -187,6 +188,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
             if (!r.success) throw new Error(`${file}:${i + 1}: ${r.error.issues[0]!.message}`);
             return r.data;
           });
+        // Referenced classes first (a Device names its DeviceType), each class in the file's order.
+        const rank = referenceRanks(s.store.schema);
+        entries.sort((x, y) => (rank.get(x.class) ?? 0) - (rank.get(y.class) ?? 0));
         const created = await s.writer.submit(() =>
           s.writer.savepoint(() =>
             entries.map((e) => {

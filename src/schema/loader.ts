@@ -169,6 +169,7 @@ function checkLinks(cls: MutableClass, classes: Map<string, MutableClass>): void
       const target = classes.get(ref.class)?.namespaces.get('')!.properties;
       if (!target?.has(ref.property)) throw new SchemaError(`${where}: references ${ref.class}.${ref.property}, which is not defined`);
       if (ns.name !== '' || p.array) throw new SchemaError(`${where}: only single main-namespace properties may be references`);
+      if (ref.notSelf && ref.class !== cls.name) throw new SchemaError(`${where}: references: notSelf needs a reference to the class itself`);
       for (const [theirs, mine] of Object.entries(ref.match)) {
         if (!target.has(theirs) || !main.has(mine)) throw new SchemaError(`${where}: references: match ${theirs} = ${mine} names an undefined property`);
       }

@@ -7,6 +7,9 @@
  * objects of its class that lack it, in one transaction. The properties met
  * are remembered in the settings table, so a start with an unchanged schema
  * costs one read; a store that predates that record is checked whole, once.
+ *
+ * Derived properties (schema `derivedFrom`) are never stored: rows a store
+ * kept for one before it became derived are dropped, so no stale copy remains.
  */
 import type { Db } from './db.js';
 import type { Schema } from '../schema/types.js';
@@ -27,6 +30,7 @@ export function backfillDefaults(db: Db, schema: Schema): Backfill {
     'INSERT INTO props (oid, ns, name, class, value) SELECT o.oid, ?, ?, o.class, ? FROM objects o WHERE o.class = ? ' +
       'AND NOT EXISTS (SELECT 1 FROM props p WHERE p.oid = o.oid AND p.ns = ? AND p.name = ?)',
   );
+  const dropDerived = db.prepare('DELETE FROM props WHERE class = ? AND ns = ? AND name = ?');
   return db.transaction(() => {
     const stored = getKnown.get(KNOWN_PROPERTIES_KEY) as string | undefined;
     const known = new Set<string>(stored === undefined ? [] : (JSON.parse(stored) as string[]));
@@ -38,6 +42,12 @@ export function backfillDefaults(db: Db, schema: Schema): Backfill {
           // Write-only values (passwords) live in the credentials table, never as rows.
           if (prop.writeOnly) continue;
           const key = [cls.name, ns.name, prop.name].filter((part) => part !== '').join('.');
+          if (prop.derived) {
+            // Known as stored: its rows go once (a derived property is remembered under its own mark).
+            if (!known.has(`${key}=derived`)) dropDerived.run(cls.name, ns.name, prop.name);
+            current.push(`${key}=derived`);
+            continue;
+          }
           current.push(key);
           if (known.has(key)) continue;
           const rows = insertMissing.run(ns.name, prop.name, prop.default, cls.name, ns.name, prop.name).changes;

@@ -6,7 +6,7 @@
  * written, or when a property its `match` depends on is (a new device_type
  * re-checks the distribution). '' names nothing and is always valid.
  */
-import type { NamespaceDef, PropertyDef } from '../schema/types.js';
+import type { NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
 import { badData } from '../errors.js';
 import type { FindCriterion } from './store.js';
 
@@ -61,4 +61,29 @@ export function checkReferences(
     for (const [theirs, mine] of Object.entries(ref.match)) criteria.push({ ns: '', name: theirs, op: '=', value: own(mine) });
     if (find(ref.class, criteria).length === 0) throw badData(oid, p.name, WHY_UNKNOWN_REFERENCE);
   }
+}
+
+/**
+ * Each class's place in an order where every class comes after the classes its
+ * references name (a reference to its own class aside): the order an import
+ * creates objects in, so a Device finds its DeviceType. Cycles keep file order.
+ */
+export function referenceRanks(schema: Schema): Map<string, number> {
+  const ranks = new Map<string, number>();
+  const visiting = new Set<string>();
+  const visit = (name: string): number => {
+    const known = ranks.get(name);
+    if (known !== undefined) return known;
+    if (visiting.has(name)) return 0;
+    visiting.add(name);
+    let rank = 0;
+    for (const p of schema.classes.get(name)?.namespaces.get('')?.properties.values() ?? []) {
+      if (p.references && p.references.class !== name) rank = Math.max(rank, visit(p.references.class) + 1);
+    }
+    visiting.delete(name);
+    ranks.set(name, rank);
+    return rank;
+  };
+  for (const name of schema.classes.keys()) visit(name);
+  return ranks;
 }

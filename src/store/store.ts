@@ -387,10 +387,11 @@ export class Store {
   find(subject: AclSubject, className: string, q: FindQuery): number[] {
     const cls = this.classDef(className);
     const given = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
-    const criteria = this.storedCriteria(cls, q.criteria, given);
+    // Most finds name stored properties of a class without soft delete: used as they are.
+    const criteria = cls.softDelete === undefined && !given.some((p) => p.derived) ? q.criteria : this.storedCriteria(cls, q.criteria, given);
     if (criteria === null) return [];
-    q = { ...q, criteria };
-    const props = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
+    const props = criteria === q.criteria ? given : criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
+    if (criteria !== q.criteria) q = { ...q, criteria };
     const params: unknown[] = [];
     const conds: string[] = [];
     // The first exact match on a non-array property drives the query through the (class, ns, name, value) index.
