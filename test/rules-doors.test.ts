@@ -100,18 +100,18 @@ t.test('references declared in the schema: checked on CREATE and SET by every do
   const badType = failed(302, `BAD DATA 0 device_type "${UNKNOWN_REF}"`);
 
   await t.test('/v2/cce CREATE: each dangling reference, in schema order', async (t) => {
-    const r = await c.cmd(`CREATE Device device_key="ZZZZ0001" token_code="secret-1" ${dangling}`);
+    const r = await c.cmd(`CREATE Device device_key="ZZZZ0001" token_code="device-secret-1-0123456789" ${dangling}`);
     t.equal(r.status, 422);
     t.strictSame(r.body, badType);
-    t.strictSame((await c.cmd('CREATE Device device_key="ZZZZ0001" token_code="secret-1" device_type="esp32" distribution="prod"')).body, failed(302, `BAD DATA 0 distribution "${UNKNOWN_REF}"`), 'prod is an rpi4 distribution');
-    t.strictSame((await c.cmd('CREATE Device device_key="ZZZZ0001" token_code="secret-1" device_type="gone"')).body, badType, 'a deleted type is no type');
-    t.strictSame((await c.cmd('CREATE Device device_key="ZZZZ0001" token_code="secret-1" parent_device_key="ZZZZ9999"')).body, failed(302, `BAD DATA 0 parent_device_key "${UNKNOWN_REF}"`));
-    t.strictSame((await c.cmd('CREATE Device device_key="ZZZZ0001" token_code="secret-1" parent_device_key="ZZZZ0001"')).body, failed(302, 'BAD DATA 0 parent_device_key "[[base-cce.selfReference]]"'));
+    t.strictSame((await c.cmd('CREATE Device device_key="ZZZZ0001" token_code="device-secret-1-0123456789" device_type="esp32" distribution="prod"')).body, failed(302, `BAD DATA 0 distribution "${UNKNOWN_REF}"`), 'prod is an rpi4 distribution');
+    t.strictSame((await c.cmd('CREATE Device device_key="ZZZZ0001" token_code="device-secret-1-0123456789" device_type="gone"')).body, badType, 'a deleted type is no type');
+    t.strictSame((await c.cmd('CREATE Device device_key="ZZZZ0001" token_code="device-secret-1-0123456789" parent_device_key="ZZZZ9999"')).body, failed(302, `BAD DATA 0 parent_device_key "${UNKNOWN_REF}"`));
+    t.strictSame((await c.cmd('CREATE Device device_key="ZZZZ0001" token_code="device-secret-1-0123456789" parent_device_key="ZZZZ0001"')).body, failed(302, 'BAD DATA 0 parent_device_key "[[base-cce.selfReference]]"'));
     t.strictSame((await c.cmd('CREATE Distribution name="x" device_type="no-such-type"')).body, badType);
     t.strictSame((await c.cmd('FIND Device')).body, GOODBYE, 'nothing was created');
   });
 
-  const ok = oidOf(await c.cmd('CREATE Device device_key="ZZZZ0001" token_code="secret-1" device_type="rpi4" distribution="prod"'));
+  const ok = oidOf(await c.cmd('CREATE Device device_key="ZZZZ0001" token_code="device-secret-1-0123456789" device_type="rpi4" distribution="prod"'));
   await t.test('/v2/cce SET: a new type re-checks the distribution; a device is not its own parent', async (t) => {
     t.strictSame((await c.cmd(`SET ${ok} device_type="esp32"`)).body, failed(302, `BAD DATA ${ok} distribution "${UNKNOWN_REF}"`));
     t.strictSame((await c.cmd(`SET ${ok} parent_device_key="ZZZZ0001"`)).body, failed(302, `BAD DATA ${ok} parent_device_key "[[base-cce.selfReference]]"`));
@@ -119,14 +119,14 @@ t.test('references declared in the schema: checked on CREATE and SET by every do
   });
 
   await t.test('COMMIT: the same refusal, and nothing of the queue lands', async (t) => {
-    const r = await commit(c, 'CREATE Device device_key="ZZZZ0002" token_code="secret-2"', `CREATE Device device_key="ZZZZ0003" token_code="secret-3" ${dangling}`);
+    const r = await commit(c, 'CREATE Device device_key="ZZZZ0002" token_code="device-secret-2-0123456789"', `CREATE Device device_key="ZZZZ0003" token_code="device-secret-3-0123456789" ${dangling}`);
     t.equal(r.status, 409);
     const command = 'CREATE Device device_key = "ZZZZ0003" token_code = "***" device_type = "no-such-type" distribution = "nope" parent_device_key = "ZZZZ9999"';
     t.strictSame(r.body.data.errors, [{ command, error: `Error: 302 BAD DATA 0 device_type "${UNKNOWN_REF}"`, index: 1, message: 'BAD DATA', status: 302 }]);
   });
 
   await t.test('Meeting: the document\u2019s 400s, from the same rule', async (t) => {
-    const body = (extra: Record<string, unknown>) => ({ devicekey: 'ZZZZ0004', token_code: 'secret-4', device_type: 'rpi4', ...extra });
+    const body = (extra: Record<string, unknown>) => ({ devicekey: 'ZZZZ0004', token_code: 'device-secret-4-0123456789', device_type: 'rpi4', ...extra });
     for (const [extra, error] of [
       [{ device_type: 'no-such-type', distribution: 'nope' }, 'Unknown device type'],
       [{ distribution: 'nope' }, 'Unknown distribution for this device type'],
@@ -147,11 +147,11 @@ t.test('references declared in the schema: checked on CREATE and SET by every do
 
   await t.test('console import: the same refusal', async (t) => {
     const file = path.join(d.config.state_dir, 'import.jsonl');
-    writeFileSync(file, JSON.stringify({ oid: 99, class: 'Device', namespaces: { '': { device_key: 'ZZZZ0005', token_code: 'secret-5', device_type: 'no-such-type' } } }) + '\n');
+    writeFileSync(file, JSON.stringify({ oid: 99, class: 'Device', namespaces: { '': { device_key: 'ZZZZ0005', token_code: 'device-secret-5-0123456789', device_type: 'no-such-type' } } }) + '\n');
     t.strictSame(await cced(d, ['import', file]), { code: 1, stdout: '', stderr: `cced: BAD DATA 0 device_type "${UNKNOWN_REF}"\n` });
     // An export lists classes by name (Device before DeviceType): the import creates what is referenced first.
     const lines = [
-      { oid: 97, class: 'Device', namespaces: { '': { device_key: 'ZZZZ0006', token_code: 'secret-6', device_type: 'imported', distribution: 'first' } } },
+      { oid: 97, class: 'Device', namespaces: { '': { device_key: 'ZZZZ0006', token_code: 'device-secret-6-0123456789', device_type: 'imported', distribution: 'first' } } },
       { oid: 98, class: 'DeviceType', namespaces: { '': { name: 'imported' } } },
       { oid: 99, class: 'Distribution', namespaces: { '': { name: 'first', device_type: 'imported' } } },
     ];
@@ -232,7 +232,7 @@ t.test('DESTROY of a device takes its SSH keys, tunnels and events along, by eve
     const dev = await equipped();
     t.equal((await a.get(`/api/devices/${dev.key}/logs`)).body.length, 1);
     t.strictSame((await c.cmd(`DESTROY ${dev.oid}`)).body, GOODBYE);
-    t.equal((await c.cmd(`CREATE Device device_key="${dev.key}" token_code="secret-again"`)).body.status, 201);
+    t.equal((await c.cmd(`CREATE Device device_key="${dev.key}" token_code="device-secret-again-0123456789"`)).body.status, 201);
     t.strictSame((await a.get(`/api/devices/${dev.key}/logs`)).body, []);
   });
 });
