@@ -71,7 +71,8 @@ t.test('hashing and verifying share the one pool: 8 of each at once run 2 at a t
 });
 
 t.test('password_hash_jobs: default 2, and never so many that the WAL fsync could wait for a thread', async (t) => {
-  const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10) || 4;
+  const env = process.env.UV_THREADPOOL_SIZE;
+  const pool = env === undefined ? 4 : Math.min(1024, Math.max(1, Number.parseInt(env, 10) || 0));
   t.equal(resolveConfig({}).password_hash_jobs, 2);
   t.equal(resolveConfig({ password_hash_jobs: String(pool - 2) }).password_hash_jobs, pool - 2);
   const err = t.throws(() => resolveConfig({ password_hash_jobs: String(pool - 1) })) as ConfigError;

@@ -189,7 +189,8 @@ t.test('a queued write that cannot succeed is refused at once; what passes is ch
 });
 
 t.test('a COMMIT of 200 password SETs runs at most 2 argon2 jobs at once; an admin SET and an AUTH meanwhile answer as usual', async (t) => {
-  const d: TestDaemon = await startDaemon();
+  // FULL: every write's fsync then runs on libuv's thread pool (WalSync), beside the argon2 jobs.
+  const d: TestDaemon = await startDaemon({ config: { db_synchronous: 'FULL' } });
   t.teardown(() => d.close());
   const { passwordJobs } = await import('../src/auth/passwords.js');
   const admin = await adminClient(d);
@@ -220,4 +221,32 @@ t.test('a COMMIT of 200 password SETs runs at most 2 argon2 jobs at once; an adm
   t.ok(await new CceClient(d, 'hashed').login('hashed-pw-200'), 'the last password queued is the one that holds');
   t.equal(await fullName(admin, witness), 'during the commit');
   t.comment(`during a COMMIT of 200 password SETs (${ms} ms): SET answered in ${set.ms} ms, AUTH in ${auth.ms} ms`);
+});
+
+t.test('Queues: closing twice gives the bytes back once; a committing queue whose session ends is dropped once', async (t) => {
+  const { Queues } = await import('../src/dispatch/queues.js');
+  const valid = new Set<object>();
+  const grant = (userOid: number) => {
+    const g = { kind: 'session', userOid, userName: `u${userOid}`, origin: 'local', expires: Infinity, lifetimeMs: 1, sliding: true } as const;
+    valid.add(g);
+    return g;
+  };
+  const queues = new Queues({ max_queue: 10, max_queue_bytes: 100, max_queue_bytes_per_user: 150, max_queue_bytes_total: 1000 }, (g) => valid.has(g));
+  const write = (text: string) => ({ command: {} as never, args: '', text });
+  const [a, b] = [grant(1), grant(1)];
+  const qa = queues.open(a);
+  queues.add(qa, write('x'.repeat(78)), () => {}); // 80 bytes with the args' '""'
+  queues.detach(qa); // a COMMIT under way: still counted
+  t.equal(queues.of(a), undefined);
+  const qb = queues.open(b);
+  t.throws(() => queues.add(qb, write('x'.repeat(78)), () => {}), { code: 403 }, '80 + 80 > 150');
+  valid.delete(a); // the committing session ends
+  queues.add(qb, write('x'.repeat(78)), () => {});
+  queues.close(qa); // the COMMIT ends after its bytes were dropped
+  queues.close(qa);
+  const qa2 = queues.open(grant(1));
+  t.throws(() => queues.add(qa2, write('x'.repeat(78)), () => {}), { code: 403 }, "b's 80 still count, once");
+  queues.close(qb);
+  queues.add(qa2, write('x'.repeat(78)), () => {});
+  t.throws(() => queues.open(qa2.grant), { code: 402 });
 });

@@ -44,7 +44,9 @@ const accessList = list.superRefine((entries, ctx) => {
  * from here: the ES module loader reads our own files through that pool, so libuv has sized it before
  * the first line of src/main.ts runs. Hence password_hash_jobs is held below it instead.
  */
-const THREAD_POOL = Math.min(1024, Math.max(1, Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10) || 4));
+const THREAD_POOL_ENV = process.env.UV_THREADPOOL_SIZE;
+/** As libuv reads it: 4 when unset, else the number, at least 1 and at most 1024. */
+const THREAD_POOL = THREAD_POOL_ENV === undefined ? 4 : Math.min(1024, Math.max(1, Number.parseInt(THREAD_POOL_ENV, 10) || 0));
 /** Threads never given to argon2: one for the WAL fsync, one for file and DNS work. */
 const THREADS_KEPT_FREE = 2;
 

@@ -43,7 +43,7 @@ export class TxQueue {
  * as parsed from the envelope) and its echo text, as UTF-8 bytes.
  */
 export function writeBytes(write: QueuedWrite): number {
-  return Buffer.byteLength(JSON.stringify(write.args) ?? '') + Buffer.byteLength(write.text);
+  return Buffer.byteLength(JSON.stringify(write.args)) + Buffer.byteLength(write.text);
 }
 
 export class Queues {
@@ -93,7 +93,7 @@ export class Queues {
    * then as it was. `check` runs between the limits and the adding (the
    * queue-time checks of the write itself).
    */
-  add(queue: TxQueue, write: QueuedWrite, check: () => void = () => {}): void {
+  add(queue: TxQueue, write: QueuedWrite, check: () => void): void {
     const { max_queue, max_queue_bytes, max_queue_bytes_per_user, max_queue_bytes_total } = this.limits;
     if (queue.writes.length >= max_queue) throw full('the transaction queue is', `max_queue = ${max_queue}`);
     const bytes = writeBytes(write);
