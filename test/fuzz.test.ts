@@ -9,6 +9,7 @@
 import t from 'tap';
 import { startWorld } from './harness/world.js';
 import { listRoutes } from './harness/routes.js';
+import { StoreWatch } from './harness/store-digest.js';
 import { describeFinding, runFuzz, type Finding } from './harness/fuzz-run.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 10_000);
@@ -30,6 +31,14 @@ t.test(`${CASES} generated requests: no 5xx, no crash, no change from a refusal`
   t.ok(routes.length > 50, `${routes.length} Meeting routes to fuzz`);
   const world = await startWorld();
   t.teardown(() => world.close());
+  // The oracle itself: a write it is told was refused shows up as a difference, row by row.
+  const watch = new StoreWatch(world.dbFile);
+  watch.ready();
+  t.equal((await world.client.cce({ cmd: 'CREATE User name="oracle-probe"', ...world.admin })).status, 200);
+  const diff = watch.check(true);
+  t.equal(diff?.tables.objects?.added.length, 1, 'the store oracle sees a committed write (one object added)');
+  t.equal(watch.check(true), undefined, 'and nothing when nothing changed');
+  watch.close();
   const stats = await runFuzz({ world, routes, cases: CASES, seed: SEED, budgetMs: BUDGET_MS });
   t.comment(`seed=${SEED} cases=${stats.cases} refused=${stats.refused} kinds=${JSON.stringify(stats.byKind)} statuses=${JSON.stringify(stats.statuses)} store-reads=${stats.storeReads} ${stats.ms} ms`);
   for (const f of stats.findings) t.fail(`${describeFinding(f)}\n  (reproduce: npm run fuzz -- --seed ${SEED} --cases ${stats.cases})`, known(f));
@@ -37,6 +46,6 @@ t.test(`${CASES} generated requests: no 5xx, no crash, no change from a refusal`
   t.equal(stats.findings.length, 0, 'no finding');
   t.ok(stats.cases >= Math.min(CASES, 1000), `${stats.cases} cases ran`);
   // Every kind of request was tried, and the daemon refused some and accepted some.
-  for (const kind of ['envelope', 'cscp', 'rest', 'regex', 'odd']) t.ok((stats.byKind[kind] ?? 0) > 0, `${kind} cases ran`);
+  for (const kind of ['envelope', 'cscp', 'write', 'rest', 'regex', 'odd']) t.ok((stats.byKind[kind] ?? 0) > 0, `${kind} cases ran`);
   t.ok(stats.refused > 0 && stats.refused < stats.cases, 'some requests were refused, some accepted');
 });

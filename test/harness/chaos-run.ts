@@ -33,7 +33,7 @@ export const CHAOS_ENV = {
   CCED_SCHEMA_DIR: `${path.join(repoRoot, 'schema')},${path.join(repoRoot, 'test', 'fixtures', 'schema')}`,
 };
 const SET_TARGETS = 4;
-const BATCH = 50;
+const BATCH = 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface ChaosStats {
@@ -201,8 +201,7 @@ export interface ChaosOptions {
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosStats> {
   const stats: ChaosStats = { rounds: 0, acked: { set: 0, create: 0, commit: 0, heartbeat: 0, upload: 0 }, problems: [], integrity: [], restartMs: [], killedAfterMs: [] };
-  const [minKill, maxKill] = o.killAfterMs ?? [300, 2000];
-  const started = Date.now();
+  const [minKill, maxKill] = o.killAfterMs ?? [600, 2000];
   const start = async () => {
     const child = await spawnDaemon(CHAOS_ENV, { stateDir: o.stateDir });
     reapOnExit(child.pid);
@@ -211,8 +210,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosStats> {
   let d = await start();
   let c = new HarnessClient(d.url, 5000, 64);
   const l = await setUp(d, c);
+  // The budget counts from here (a slow first start must not eat it), and never cuts below two rounds.
+  const started = Date.now();
+  const more = (round: number) => round <= Math.min(2, o.rounds) || Date.now() - started < (o.budgetMs ?? Infinity);
   try {
-    for (let round = 1; round <= o.rounds && Date.now() - started < (o.budgetMs ?? Infinity); round++) {
+    for (let round = 1; round <= o.rounds && more(round); round++) {
       let stopped = false;
       const creds = await credentials(d, c);
       const writers = writeUntilKilled(d, c, l, round, creds, () => stopped);

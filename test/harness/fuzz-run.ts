@@ -9,7 +9,7 @@
  * Timing is not judged here: the fuzz script measures PING beside it.
  */
 import fc from 'fast-check';
-import { cscpEnvelope, oddBody, regexEnvelope, structuredEnvelope } from './gen-cce.js';
+import { cscpEnvelope, oddBody, regexEnvelope, structuredEnvelope, writeEnvelope } from './gen-cce.js';
 import { restCase, type RestCase } from './gen-rest.js';
 import type { RouteDef } from './routes.js';
 import { StoreWatch, type StoreDiff } from './store-digest.js';
@@ -18,7 +18,7 @@ import { vocabulary, type Identity } from './vocabulary.js';
 import type { World } from './world.js';
 
 export type Case =
-  | { kind: 'envelope' | 'cscp' | 'regex'; as: Identity; envelope: Record<string, unknown> }
+  | { kind: 'envelope' | 'cscp' | 'write' | 'regex'; as: Identity; envelope: Record<string, unknown> }
   | ({ kind: 'rest' } & RestCase)
   | { kind: 'odd'; body: string; contentType: string };
 
@@ -63,12 +63,13 @@ const CHUNK = 500;
 
 export function caseArbitrary(world: World, routes: readonly RouteDef[]): fc.Arbitrary<Case> {
   const v = vocabulary(world);
-  const cce = (kind: 'envelope' | 'cscp', make: typeof structuredEnvelope) =>
+  const cce = (kind: 'envelope' | 'cscp' | 'write', make: typeof structuredEnvelope) =>
     fc.constantFrom(...IDENTITIES).chain((as) => make(v, as).map((envelope) => ({ kind, as, envelope }) as Case));
   return fc.oneof(
-    { weight: 30, arbitrary: cce('envelope', structuredEnvelope) },
-    { weight: 30, arbitrary: cce('cscp', cscpEnvelope) },
-    { weight: 28, arbitrary: restCase(v, routes).map((r) => ({ kind: 'rest', ...r }) as Case) },
+    { weight: 24, arbitrary: cce('envelope', structuredEnvelope) },
+    { weight: 24, arbitrary: cce('cscp', cscpEnvelope) },
+    { weight: 16, arbitrary: cce('write', writeEnvelope) },
+    { weight: 24, arbitrary: restCase(v, routes).map((r) => ({ kind: 'rest', ...r }) as Case) },
     { weight: 8, arbitrary: fc.tuple(fc.constantFrom(...IDENTITIES), regexEnvelope(v)).map(([as, envelope]) => ({ kind: 'regex', as, envelope }) as Case) },
     { weight: 4, arbitrary: oddBody.map((b) => ({ kind: 'odd', ...b }) as Case) },
   );

@@ -130,3 +130,23 @@ export const oddBody: fc.Arbitrary<{ body: string; contentType: string }> = fc.t
   ),
   fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data', 'application/json; charset=latin1', ''),
 ).map(([body, contentType]) => ({ body, contentType }));
+
+/**
+ * Writes that get past parsing: SET, CREATE and DESTROY with real classes, property names and plausible
+ * values, as a line or as fields, sometimes inside BEGIN ... COMMIT. These reach the store's rules (types,
+ * uniqueness, ACLs, references), where a refusal must leave nothing behind.
+ */
+export function writeEnvelope(v: Vocabulary, who: Identity): fc.Arbitrary<Record<string, unknown>> {
+  const oid = fc.constantFrom(...v.oids[who]);
+  const args = fc.dictionary(fc.constantFrom(...v.properties), propValue(v), { minKeys: 1, maxKeys: 3 });
+  const line = (args: Record<string, unknown>) =>
+    Object.entries(args).map(([k, val]) => `${k}="${String(val).replace(/["\\]/g, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, '')}"`).join(' ');
+  return fc.oneof(
+    fc.tuple(oid, fc.option(fc.constantFrom(...v.namespaces), { freq: 4 }), args, fc.boolean()).map(([o, ns, a, asLine]) =>
+      asLine ? { cmd: `SET ${o}${ns ? ` . ${ns}` : ''} ${line(a)}` } : { cmd: 'SET', oid: o, namespace: ns ?? '', args: a }),
+    fc.tuple(fc.constantFrom(...v.classes), args, fc.boolean()).map(([c, a, asLine]) => (asLine ? { cmd: `CREATE ${c} ${line(a)}` } : { cmd: 'CREATE', class: c, args: a })),
+    // The admin would soon have destroyed every target: its DESTROYs here aim at nothing (the other families still destroy).
+    (who === 'admin' ? fc.constant('999999999') : oid).map((o) => ({ cmd: `DESTROY ${o}` })),
+    fc.constantFrom({ cmd: 'BEGIN' }, { cmd: 'COMMIT' }, { cmd: 'ROLLBACK' }),
+  );
+}

@@ -122,7 +122,7 @@ async function ceiling(seconds: number): Promise<void> {
     const ping = await probe.stop();
     const samples = rss.stop();
     const max = Math.max(...samples.map((x) => x.rss));
-    console.log(`ceiling: slow bodies ${JSON.stringify(slow)}; BEGIN queues of 1 MiB SETs ${JSON.stringify(queues)}; LOGIN flood ${JSON.stringify(logins)}`);
+    console.log(`ceiling: slow bodies ${JSON.stringify(slow)}; BEGIN queues of ~1 MB SETs ${JSON.stringify(queues)}; LOGIN flood ${JSON.stringify(logins)}`);
     console.log(`ceiling: PING p50 ${ping.p50} ms, p99 ${ping.p99} ms, max ${ping.max} ms, failed ${ping.failed}`);
     console.log(`ceiling: RSS MiB by second: ${curve(samples)}; max ${mib(max)} MiB (ceiling ${args['ceiling-mib']} MiB)`);
     if (!alive(d.pid)) failures.push(`ceiling: the daemon died: ${d.stdout().split('\n').filter((l) => /heap|fatal|error/i.test(l)).slice(-3).join(' | ')}`);
