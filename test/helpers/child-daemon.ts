@@ -17,7 +17,7 @@ export interface ChildDaemon {
   stateDir: string;
   /** Resident set size in bytes (VmRSS). */
   rss(): number;
-  /** Everything the daemon wrote to stdout so far (its log lines). */
+  /** What the daemon wrote to stdout so far (its log lines; the latest 8 MiB or more of a long run). */
   stdout(): string;
   /** SIGKILL: no shutdown of any kind; the state dir stays for a restart. */
   kill(): Promise<void>;
@@ -30,6 +30,8 @@ function mainScript(): string {
   const ext = path.extname(fileURLToPath(import.meta.url));
   return path.resolve(here, '..', '..', 'src', `main${ext}`);
 }
+
+const STDOUT_KEEP = 8 << 20;
 
 export function rssOf(pid: number): number {
   const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -76,6 +78,8 @@ export function spawnDaemon(env: Record<string, string> = {}, opts: { stateDir?:
     let listening = false;
     child.stdout!.on('data', (c: Buffer) => {
       out += String(c);
+      // A soak writes millions of lines: keep the latest 8-16 MiB, whole lines only.
+      if (out.length > STDOUT_KEEP * 2) out = out.slice(out.indexOf('\n', out.length - STDOUT_KEEP) + 1);
       if (listening) return;
       const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (!m) return;
