@@ -108,3 +108,19 @@ t.test('renaming admin, then demoting the last administrator: restarts create no
   const plain = await cced(stateDir, ['set-admin', 'root']);
   t.equal(plain.stdout, 'root is now an enabled system administrator\n', 'without --password the password is left alone');
 });
+
+t.test('cced set-admin repairs a suspended store: the one console write SUSPEND lets through', async (t) => {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'cced-bootstrap-'));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const d = await startDaemon({ stateDir });
+  t.teardown(() => d.close());
+  t.equal((await asUser(d, 'admin', ADMIN_PASSWORD, 'SUSPEND backup'))?.status, 200);
+  t.strictSame(await cced(stateDir, ['user', 'disable', 'api-admin']), { code: 1, stdout: '', stderr: 'cced: SUSPENDED "backup"\n' }, 'other console writes are refused');
+
+  // The administrator lost the password while suspended: the repair sets a new one.
+  const repaired = await cced(stateDir, ['set-admin', 'admin', '--password'], `${ROOT_PASSWORD}\n`);
+  t.equal(repaired.code, 0, repaired.stderr);
+  t.equal(repaired.stdout, 'admin is now an enabled system administrator with the given password\n');
+  t.equal((await asUser(d, 'admin', ROOT_PASSWORD, 'RESUME'))?.status, 200, 'and the administrator can RESUME');
+  t.equal((await asUser(d, 'admin', ROOT_PASSWORD, 'SET 1 . Snmp readCommunity="resumed"'))?.status, 200, 'writes are accepted again');
+});

@@ -143,7 +143,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
         const password = o.password ? await givenPassword(io, env) : undefined;
         const hash = password === undefined ? undefined : new Hashed(await hashPassword(password));
         const capabilities = decodeArray(s.store.rawValues(oid).capabilities ?? '') ?? [];
-        await s.writer.submit(() =>
+        // A repair, so it goes through while writes are suspended: else a store suspended by an administrator
+        // who then lost the password could never be resumed.
+        await s.writer.maintenance(() =>
           s.store.set(SYSTEM, oid, '', {
             systemAdministrator: '1',
             enabled: '1',

@@ -11,7 +11,7 @@ import type { Services } from '../services.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { Gate } from '../auth/gate.js';
 import { cceRoute } from './cce-route.js';
-import { meetingFacade } from '../facades/meeting/plugin.js';
+import { FACADES } from '../facades/index.js';
 import { Refusal } from '../errors.js';
 import { sendRefusal } from './refusal.js';
 import { lazyChildLogger } from './lazy-logger.js';
@@ -129,6 +129,6 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
 
   app.register(cceRoute, { dispatcher, budget: new BodyBudget(config.max_body_bytes_in_flight, config.max_preauth_body_bytes) });
-  app.register(meetingFacade, { services });
+  for (const facade of FACADES) app.register(facade.plugin, { services });
   return app;
 }

@@ -191,7 +191,8 @@ export class Writer {
   /**
    * The one exemption from SUSPEND: a write of the daemon's own upkeep that
    * must go through while writes are suspended (SUSPEND and RESUME recording
-   * themselves). Never for a client's data.
+   * themselves, and the console's `cced set-admin`, the repair that lets an
+   * administrator in again to RESUME). Never for a client's data.
    */
   maintenance<R>(m: Mutation<R>): Promise<R> {
     return this.enqueue(m, DIRECT, true);

@@ -1,0 +1,17 @@
+/**
+ * Every REST facade the server mounts, in one table: a new facade is one
+ * folder under src/facades/ and one line here. Each is a fastify plugin over
+ * the daemon's services; it translates requests to the core and the core's
+ * answers (and error codes, src/errors.ts) to its document's shapes.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../services.js';
+import { meetingFacade } from './meeting/plugin.js';
+
+export interface Facade {
+  /** The folder under src/facades/ and the name in logs. */
+  readonly name: string;
+  readonly plugin: (app: FastifyInstance, opts: { services: Services }) => Promise<void>;
+}
+
+export const FACADES: readonly Facade[] = [{ name: 'meeting', plugin: meetingFacade }];
