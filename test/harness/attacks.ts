@@ -40,8 +40,9 @@ export async function bigQueues(
   untilMs: number,
 ): Promise<{ queued: number; refused: number; failed: number }> {
   const c = new HarnessClient(url, 30_000, creds.length);
-  // ~1 MB: just under the default body limit (max_body_bytes = 1 MiB) with the envelope around it.
-  const big = 'q'.repeat(1_000_000);
+  // ~1 MB per SET: an envelope field holds at most 64 KiB, so 15 array elements of 65,000 characters
+  // (just under the default body limit, max_body_bytes = 1 MiB, with the envelope around them).
+  const big = Array.from({ length: 15 }, () => 'q'.repeat(65_000));
   const out = { queued: 0, refused: 0, failed: 0 };
   await Promise.all(creds.map(async (cred) => {
     await c.cce({ cmd: 'BEGIN', ...cred });

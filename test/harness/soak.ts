@@ -47,7 +47,13 @@ async function session(c: HarnessClient, user: string, password: string) {
 function sampler(d: ChildDaemon, everyMs: number) {
   const t0 = Date.now();
   const samples: { s: number; rss: number }[] = [];
-  const take = () => { if (alive(d.pid)) samples.push({ s: Math.round((Date.now() - t0) / 1000), rss: d.rss() }); };
+  const take = () => {
+    try {
+      samples.push({ s: Math.round((Date.now() - t0) / 1000), rss: d.rss() });
+    } catch {
+      // The daemon is gone (a zombie has no VmRSS): the run reports it dead.
+    }
+  };
   take();
   const timer = setInterval(take, everyMs);
   return { samples, stop: () => { clearInterval(timer); take(); return samples; } };
