@@ -174,7 +174,7 @@ t.test('DELETE of a device closes its forward and session at once; a device re-c
 
   const ssh = rest(d, { 'x-meeting-ssh-token': sshToken(d) });
   t.strictSame((await ssh.post('/api/forcecommand/validate_device_key', { pubkey: k.pub })).body, { status: 'invalid' }, 'the key went with the device');
-  t.equal((await a.post('/api/devices/manual-create', { devicekey: key, token_code: 'fresh-token-1', device_type: 'rpi4' })).status, 200, 're-created with the same key');
+  t.equal((await a.post('/api/devices/manual-create', { devicekey: key, token_code: 'fresh-token-1-0123456789', device_type: 'rpi4' })).status, 200, 're-created with the same key');
   t.strictSame((await ssh.post('/api/forcecommand/validate_device_key', { pubkey: k.pub })).body, { status: 'invalid' }, 'and it does not come back');
   const refused = await sshForward(d, key, k.file, port, echo).exited;
   t.equal(refused.code, 255);

@@ -145,7 +145,7 @@ t.test('a queued write that cannot succeed is refused at once; what passes is ch
     const refused: [string, number, string][] = [
       ['SET $0 made_up="x"', 302, 'BAD DATA 0 made_up "[[base-cce.unknownAttr]]"'],
       ['SET $0 systemAdministrator="1"', 304, 'PERMISSION DENIED systemAdministrator'],
-      ['SET $0 . Email vacationMsgStart="tomorrow"', 302, 'BAD DATA 0 Email.vacationMsgStart "[[base-cce.invalidData]]"'],
+      ['SET $0 . Email vacationMsgStart="tomorrow"', 302, 'BAD DATA 0 vacationMsgStart "[[base-cce.invalidData]]"'],
       ['SET $1 fullName="x"', 403, 'BAD PARAMETERS $1: command 1 created no object'],
       ['SET $3 fullName="x"', 403, 'BAD PARAMETERS $3 refers to a command that runs after this one (index 3)'],
       ['SET $x fullName="x"', 403, 'BAD PARAMETERS bad reference "$x"'],
