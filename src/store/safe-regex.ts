@@ -24,7 +24,7 @@ export const MAX_PATTERN_LENGTH = 1024;
 export const MAX_PROGRAM_SIZE = 1500;
 /** Values (and array elements) longer than this, in UTF-16 units, never match `~`. */
 export const MAX_SEARCHED_LENGTH = 4096;
-/** Time a search with `~` may run (from its first pattern compiled) before it answers 403. */
+/** Time a search with `~` may run (from when its patterns are compiled and its query starts) before it answers 403. */
 export const SEARCH_TIME_LIMIT_MS = 2000;
 /** Worst-case steps (program size x value length, ~40-170 ns each) between two readings of the clock. */
 const CLOCK_EVERY_STEPS = 1 << 20;
