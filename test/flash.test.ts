@@ -170,6 +170,11 @@ t.test('errors', async (t) => {
   bad(await upload(w, [...fields(), filePart('a.bin', small)], {}), 401, 'Missing bearer token', 'no token');
   bad(await upload(w, [...fields(), filePart('a.bin', small)], { authorization: 'Bearer nope' }), 403, 'Invalid or expired token', 'bad token');
   bad(await w.admin.post('/api/flash/upload', { devicetype: 'rpi4' }), 400, 'multipart/form-data expected', 'JSON body');
+  // Said to be multipart, but not: the client's mistake, 400, never a 500.
+  for (const [contentType, body] of [['multipart/form-data', '"xD'], ['multipart/form-data', ''], ['multipart/form-data; boundary=x', '--x\r\ncut']]) {
+    const r = await fetch(`${w.d.url}/api/flash/upload`, { method: 'POST', headers: { 'content-type': contentType, authorization: `Bearer ${w.bearer}` }, body });
+    bad({ status: r.status, body: await r.json() } as HttpResult, 400, 'Malformed multipart body', `${contentType} ${JSON.stringify(body)}`);
+  }
   bad(await upload(w, [...fields('nope'), filePart('a.bin', small)]), 404, 'Unknown device type', 'unknown type');
   bad(await upload(w, [...fields('rpi4', 'nope'), filePart('a.bin', small)]), 404, 'Unknown distribution', 'unknown distribution');
   bad(await upload(w, [...fields(), filePart('a.exe', small)]), 400, 'File extension not allowed (allowed: bin, img, gz, xz, zst, zip, tar, swu, raucb, json)', 'extension');

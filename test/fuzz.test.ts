@@ -16,7 +16,9 @@ const CASES = Number(process.env.FUZZ_CASES ?? 10_000);
 // Bounded in time too (the whole suite has a budget; a loaded machine runs fewer cases).
 const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 75_000);
 
-const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000_007);
+// A fixed seed by default, so a suite run is reproducible and a red CI means a regression; `npm run fuzz`
+// draws a new seed each run to explore, and FUZZ_SEED=<n> replays any of them here.
+const SEED = Number(process.env.FUZZ_SEED ?? 179_249_608);
 
 t.test(`${CASES} generated requests: no 5xx, no crash, no change from a refusal`, async (t) => {
   const routes = await listRoutes();

@@ -220,6 +220,11 @@ t.test('upload errors: each status and message, nothing left on disk', async (t)
   for (const [parts, status, error] of cases) bad(t, await upload(w, parts), status, error);
   const json = await w.admin.post('/api/player/upload', { device_key: 'DEV-0001' });
   bad(t, json, 400, 'multipart/form-data expected');
+  // Said to be multipart, but not: the client's mistake, 400, never a 500.
+  for (const [contentType, body] of [['multipart/form-data', '"xD'], ['multipart/form-data', ''], ['multipart/form-data; boundary=x', '--x\r\ncut']]) {
+    const r = await fetch(`${w.d.url}/api/player/upload`, { method: 'POST', headers: { 'content-type': contentType, authorization: `Bearer ${w.bearer}` }, body });
+    bad(t, { status: r.status, body: await r.json() }, 400, 'Malformed multipart body', `${contentType} ${JSON.stringify(body)}`);
+  }
   bad(t, await upload(w, [key, video('a.mp4', small), video('b.mp4', small)]), 413, 'reach files limit', 'two videos');
   // Over the limit: declared, or counted while streaming (chunked).
   const big = video('big.mp4', pattern(3 << 20), 3 << 20);

@@ -21,7 +21,7 @@ import { fail } from './replies.js';
 import { keyParams } from './schemas.js';
 import { findDeviceType, requireDevice } from './model.js';
 import { downloadRoute } from './flash-download.js';
-import { auditFlash, fileParams } from './flash-common.js';
+import { asUploadError, auditFlash, fileParams } from './flash-common.js';
 
 /** Room for the multipart framing around the file (boundaries, part headers, the two small fields). */
 const MULTIPART_SLACK = 64 * 1024;
@@ -87,7 +87,7 @@ export default async function flashFiles(app: FastifyInstance, { services }: { s
       await upload?.staged.discard();
       // A file over the limit was refused by stageFile; what is left (cut body, parts limits) keeps multipart's status.
       if (!req.raw.complete) reply.header('connection', 'close');
-      throw err;
+      throw asUploadError(err);
     }
     if (upload === undefined) throw fail(400, fields.has('devicetype') && fields.has('distribution') ? 'Missing file' : 'Missing devicetype, distribution or file');
     const { type, dist, staged } = upload;

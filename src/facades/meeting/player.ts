@@ -17,6 +17,7 @@ import { isSegment } from '../../flash/names.js';
 import { PlayerMedia, UPLOAD_DIR, type StagedMedia } from '../../player/media.js';
 import { router } from './route.js';
 import { fail, parseWith } from './replies.js';
+import { asUploadError } from './flash-common.js';
 import { findDevice } from './model.js';
 import { auditPlayer, playerMediaRoutes } from './player-media.js';
 
@@ -88,7 +89,7 @@ export default async function playerFiles(app: FastifyInstance, { services }: { 
       await upload?.staged.discard();
       // What multipart refused itself (a cut body, a parts limit) keeps its status; an unread rest closes the connection.
       if (!req.raw.complete) reply.header('connection', 'close');
-      throw err;
+      throw asUploadError(err);
     }
     const { key, staged } = upload;
     const item = await media.add(key, staged, UPLOAD_DIR, meta);
