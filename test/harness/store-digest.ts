@@ -34,7 +34,9 @@ export class StoreWatch {
   }
 
   private tables(): string[] {
-    return (this.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all() as string[]);
+    // Not sqlite_sequence: a refused COMMIT raises the oid counter past the oids its reply reported, by design, so
+    // they are never handed to another object (Store.sealOids); no object, property or setting changes with it.
+    return (this.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name <> 'sqlite_sequence' ORDER BY name").pluck().all() as string[]);
   }
 
   /** Every table's rows as JSON lines, sorted: one read transaction, so one consistent picture. */
