@@ -1,6 +1,4 @@
 import { none } from '../src/dispatch/args.js';
-import { CceError } from '../src/errors.js';
-import { SUSPENDED_STATUS } from '../src/dispatch/dispatcher.js';
 import { commitQueue, openQueue } from '../src/dispatch/transaction.js';
 import type { ReadCommand } from '../src/dispatch/types.js';
 
@@ -16,8 +14,7 @@ export const COMMIT: ReadCommand<void> = {
   parse: none,
   async run(ctx) {
     const queue = openQueue(ctx);
-    const reason = ctx.state.suspended;
-    if (reason !== undefined) throw new CceError(SUSPENDED_STATUS, JSON.stringify(reason));
+    ctx.state.refuseWhileSuspended();
     // Taken off the grant first: writes sent while this COMMIT runs are no longer part of it.
     // Its bytes still count until the COMMIT ends: the writes are in memory until then.
     ctx.queues.detach(queue);

@@ -5,7 +5,7 @@
  * restart keeps it. Held in memory, so the check on every write costs no query.
  */
 import type { Store } from './store/store.js';
-import type { Writer } from './store/writer.js';
+import { suspendedError, type Writer } from './store/writer.js';
 
 const KEY = 'suspended';
 
@@ -18,6 +18,16 @@ export class DaemonState {
   /** The reason writes are suspended, or undefined when they are not. */
   get suspended(): string | undefined {
     return this.writer.suspension;
+  }
+
+  /**
+   * Refuses early, with the writer's own 309 (503 on the REST doors), work that
+   * would end in a refused write: a queued command, a COMMIT's password hashing,
+   * an upload's bytes on disk before its store write.
+   */
+  refuseWhileSuspended(): void {
+    const reason = this.writer.suspension;
+    if (reason !== undefined) throw suspendedError(reason);
   }
 
   /**

@@ -32,8 +32,6 @@ export interface Outcome {
 
 export type { QueuedWrite } from './queues.js';
 
-export const SUSPENDED_STATUS = 309;
-
 /** The refusal of a caller without valid credentials, in the command's own shape. */
 const unidentified = (command: Command): CceError => (command.unidentified === 'nobody' ? new Unidentified() : new CceError(401));
 
@@ -151,8 +149,7 @@ export class Dispatcher {
    * are checked at COMMIT only, as the reference daemon does: the COMMIT reply then reports each one.
    */
   private async write(command: WriteCommand, ctx: CommandContext, args: unknown): Promise<Reply> {
-    const reason = ctx.state.suspended;
-    if (reason !== undefined) throw new CceError(SUSPENDED_STATUS, JSON.stringify(reason));
+    ctx.state.refuseWhileSuspended();
     const queue = ctx.queues.of(ctx.caller.grant);
     if (queue) {
       const check = () => {

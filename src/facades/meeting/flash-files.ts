@@ -46,7 +46,7 @@ export default async function flashFiles(app: FastifyInstance, { services }: { s
   const route = router(app, services);
 
   const refuseWhileSuspended = () => {
-    if (services.state.suspended !== undefined) throw fail(503, 'Writes are suspended');
+    services.state.refuseWhileSuspended();
   };
 
   /** Checks a file part against the fields read before it, then streams it to a temp file. */

@@ -44,7 +44,7 @@ export function playerMediaRoutes(route: Router, services: Services, media: Play
   });
 
   route('POST', '/api/player/clear-cache/:key', { access: 'device', params: keyParams }, async ({ req, who, params }) => {
-    if (services.state.suspended !== undefined) throw fail(503, 'Writes are suspended');
+    services.state.refuseWhileSuspended();
     const key = deviceKeyOf(services, who, params.key);
     const removed = await media.clear(key);
     auditPlayer(req, 'PLAYER_CLEAR', who.label, key, removed);

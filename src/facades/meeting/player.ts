@@ -71,7 +71,7 @@ export default async function playerFiles(app: FastifyInstance, { services }: { 
   }
 
   route('POST', '/api/player/upload', { access: 'admin' }, async ({ req, reply, who }) => {
-    if (services.state.suspended !== undefined) throw fail(503, 'Writes are suspended');
+    services.state.refuseWhileSuspended();
     if (!req.isMultipart()) throw refuseUnread(reply, 400, 'multipart/form-data expected');
     if (Number(req.headers['content-length']) > config.player_max_file_bytes + MULTIPART_SLACK) throw refuseUnread(reply, 413, 'File too large');
     const fields = new Map<string, string>();
