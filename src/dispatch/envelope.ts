@@ -28,6 +28,8 @@ export const envelopeSchema = z.object({
   reason: str.optional(),
   oldpassword: str.optional(),
   format: z.enum(['cce', 'json']).optional(),
+  /** The cursor of a truncated FIND, FINDX or GETALL reply (src/dispatch/paging.ts). */
+  after: str.optional(),
 });
 
 export type Envelope = z.output<typeof envelopeSchema>;

@@ -96,6 +96,35 @@ export interface FindQuery {
   sortprop?: { ns: string; name: string };
 }
 
+/** Where a page of find results starts: after an oid (oid order), or past a count of sorted matches. */
+export type FindCursor = { oid: number } | { skip: number };
+
+export interface FindBounds {
+  limit: number;
+  /** Candidates examined at most, in oid order. */
+  maxScan: number;
+  after?: FindCursor;
+}
+
+export interface FindPage {
+  oids: number[];
+  /** Cut short: resume() continues it. */
+  more: boolean;
+  /** The cursor continuing after the first `i` oids of this page (i = its length: after the whole page). */
+  resume(i: number): FindCursor;
+}
+
+interface FindPlan {
+  subject: AclSubject;
+  sql: string;
+  params: unknown[];
+  /** `FROM ... WHERE ...` of the driving index's rows, and its parameters. */
+  candidates: string;
+  candidateParams: unknown[];
+  readable(oid: number): boolean;
+  sort?: { prop: PropertyDef; derived: PropertyDef['derived']; type: SortType };
+}
+
 export interface ObjectView {
   cls: ClassDef;
   ns: NamespaceDef;
@@ -105,6 +134,8 @@ export interface ObjectView {
 }
 
 const MAX_FIND_STATEMENTS = 256;
+/** Candidates per range query of a bounded find: a window's bound is one short index walk. */
+const FIND_WINDOW = 16_384;
 /** Namespaces whose stored values are remembered (see storedValues()): a few MiB at most. */
 const MAX_STORED_VIEWS = 4096;
 /** Oids whose class is remembered (see className()): ~100 bytes each. */
@@ -385,26 +416,107 @@ export class Store {
 
   /** Oids of a class matching every criterion, sorted as asked (oid order otherwise). */
   find(subject: AclSubject, className: string, q: FindQuery): number[] {
+    const plan = this.findPlan(subject, className, q);
+    if (plan === null) return [];
+    if (plan.sort) return this.sortedFind(plan);
+    // Oids only: plucked numbers, no row object per hit.
+    const oids = this.findStatement(plan.sql + ' ORDER BY oid', true).all(...plan.params) as number[];
+    return subject.admin ? oids : oids.filter(plan.readable);
+  }
+
+  /**
+   * find() in bounded pages: at most `limit` oids from where `after` left off,
+   * and, in oid order, at most `maxScan` candidates examined (so a criterion
+   * that matches little cannot walk a whole large class in one request). A cut
+   * page says `more`, and resume(i) continues after its i-th oid (i = its
+   * length: after everything it examined). A sorted query sorts every match
+   * and pages through that order.
+   */
+  findPage(subject: AclSubject, className: string, q: FindQuery, bounds: FindBounds): FindPage {
+    const plan = this.findPlan(subject, className, q);
+    if (plan === null) return { oids: [], more: false, resume: () => ({ skip: 0 }) };
+    if (plan.sort) {
+      const skip = bounds.after && 'skip' in bounds.after ? bounds.after.skip : 0;
+      const all = this.sortedFind(plan);
+      const oids = all.slice(skip, skip + bounds.limit);
+      return { oids, more: all.length > skip + bounds.limit, resume: (i) => ({ skip: skip + i }) };
+    }
+    return this.scanPage(plan, bounds);
+  }
+
+  /** An oid-ordered page: candidate windows of the driving index, each run as one range query. */
+  private scanPage(plan: FindPlan, { limit, maxScan, after }: FindBounds): FindPage {
+    const start = after && 'oid' in after ? after.oid : 0;
+    const window = Math.max(1, Math.min(maxScan, FIND_WINDOW));
+    const sql = `${plan.sql} AND d.oid > ? AND d.oid <= ? ORDER BY oid LIMIT ?`;
+    const windowEnd = this.findStatement(`SELECT oid ${plan.candidates} AND oid > ? ORDER BY oid LIMIT 1 OFFSET ?`, true);
+    const oids: number[] = [];
+    // After the first i oids; after all of them, wherever the scan stopped.
+    const page = (more: boolean, stoppedAt?: number): FindPage => ({
+      oids,
+      more,
+      resume: (i) => ({ oid: i === oids.length && stoppedAt !== undefined ? stoppedAt : i === 0 ? start : oids[i - 1]! }),
+    });
+    let from = start;
+    for (let scanned = window; ; scanned += window) {
+      const end = windowEnd.get(...plan.candidateParams, from, window - 1) as number | undefined;
+      // A window's hits in LIMITed runs: the caller may not read every one of them.
+      for (let at = from; ; ) {
+        const want = limit + 1 - oids.length;
+        const hits = this.findStatement(sql, true).all(...plan.params, at, end ?? Number.MAX_SAFE_INTEGER, want) as number[];
+        for (const oid of hits) if (plan.readable(oid)) oids.push(oid);
+        if (oids.length > limit) {
+          oids.length = limit;
+          return page(true);
+        }
+        if (hits.length < want) break;
+        at = hits[hits.length - 1]!;
+      }
+      if (end === undefined) return page(false);
+      if (scanned >= maxScan) return page(true, end);
+      from = end;
+    }
+  }
+
+  /** Every match of a sorted query, in the asked order. */
+  private sortedFind(plan: FindPlan): number[] {
+    const { subject, sort } = plan;
+    const rows = (this.findStatement(plan.sql + ' ORDER BY oid').all(...plan.params) as { oid: number; sortvalue: string | null }[]).filter((r) => plan.readable(r.oid));
+    const cmp = compareBy(sort!.type);
+    // A value the caller may not read sorts as '': the order must not reveal it either.
+    const shown = (v: string | null) => (sort!.derived ? (sort!.derived.fromSource.get(v ?? sort!.prop.default) ?? '') : (v ?? ''));
+    const keyOf = (r: { oid: number; sortvalue: string | null }) => (sort!.prop.readacl(subject, r.oid) ? shown(r.sortvalue) : '');
+    rows.sort((a, b) => cmp(keyOf(a), keyOf(b)) || a.oid - b.oid);
+    return rows.map((r) => r.oid);
+  }
+
+  /**
+   * The SQL of a find: `sql` selects matching oids (aliased d, without ORDER
+   * BY), `candidates` the rows of its driving index. `null` when nothing can match.
+   */
+  private findPlan(subject: AclSubject, className: string, q: FindQuery): FindPlan | null {
     const cls = this.classDef(className);
     const given = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
     // Most finds name stored properties of a class without soft delete: used as they are.
     const criteria = cls.softDelete === undefined && !given.some((p) => p.derived) ? q.criteria : this.storedCriteria(cls, q.criteria, given);
-    if (criteria === null) return [];
+    if (criteria === null) return null;
     const props = criteria === q.criteria ? given : criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
     if (criteria !== q.criteria) q = { ...q, criteria };
     const params: unknown[] = [];
     const conds: string[] = [];
     // The first exact match on a non-array property drives the query through the (class, ns, name, value) index.
     const driver = q.criteria.findIndex((c, i) => c.op === '=' && !props[i]!.array);
-    let sql: string;
+    let candidates: string;
     if (driver >= 0) {
       const d = q.criteria[driver]!;
-      sql = 'SELECT d.oid AS oid FROM props d WHERE d.class = ? AND d.ns = ? AND d.name = ? AND d.value = ?';
+      candidates = 'FROM props WHERE class = ? AND ns = ? AND name = ? AND value = ?';
       params.push(cls.name, d.ns, d.name, toCceString(props[driver]!, d.value) ?? d.value);
     } else {
-      sql = 'SELECT d.oid AS oid FROM objects d WHERE d.class = ?';
+      candidates = 'FROM objects WHERE class = ?';
       params.push(cls.name);
     }
+    const candidateParams = [...params];
+    let sql = `SELECT d.oid AS oid ${candidates.replace('FROM props', 'FROM props d').replace('FROM objects', 'FROM objects d')}`;
     q.criteria.forEach((c, i) => {
       if (i === driver) return;
       const prop = props[i]!;
@@ -426,28 +538,15 @@ export class Store {
       conds.push(`EXISTS (SELECT 1 FROM props p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ? AND ${cond})`);
     });
     if (conds.length) sql += ' AND ' + conds.join(' AND ');
-    const sortDerived = q.sortprop && this.propertyDef(cls, q.sortprop.ns, q.sortprop.name).derived;
-    const sort = q.sortprop && sortDerived ? { ns: q.sortprop.ns, name: sortDerived.from } : q.sortprop;
-    const sortProp = sort && this.propertyDef(cls, sort.ns, sort.name);
-    if (sort) {
-      sql = `SELECT m.oid AS oid, s.value AS sortvalue FROM (${sql}) m LEFT JOIN props s ON s.oid = m.oid AND s.ns = ? AND s.name = ?`;
-      params.push(sort.ns, sort.name);
-    }
-    sql += ' ORDER BY oid';
     // A caller must not find objects through a property it may not read (no oracle on secrets).
     const readable = (oid: number) => subject.admin || props.every((p) => p.readacl(subject, oid));
-    if (!sortProp) {
-      // Oids only: plucked numbers, no row object per hit.
-      const oids = this.findStatement(sql, true).all(...params) as number[];
-      return subject.admin ? oids : oids.filter(readable);
-    }
-    const rows = (this.findStatement(sql).all(...params) as { oid: number; sortvalue: string | null }[]).filter((r) => readable(r.oid));
-    const cmp = compareBy(q.sorttype ?? 'ascii');
-    // A value the caller may not read sorts as '': the order must not reveal it either.
-    const shown = (v: string | null) => (sortDerived ? (sortDerived.fromSource.get(v ?? sortProp.default) ?? '') : (v ?? ''));
-    const keyOf = (r: { oid: number; sortvalue: string | null }) => (sortProp.readacl(subject, r.oid) ? shown(r.sortvalue) : '');
-    rows.sort((a, b) => cmp(keyOf(a), keyOf(b)) || a.oid - b.oid);
-    return rows.map((r) => r.oid);
+    if (!q.sortprop) return { subject, sql, params, candidates, candidateParams, readable };
+    const derived = this.propertyDef(cls, q.sortprop.ns, q.sortprop.name).derived;
+    const sort = derived ? { ns: q.sortprop.ns, name: derived.from } : q.sortprop;
+    sql = `SELECT m.oid AS oid, s.value AS sortvalue FROM (${sql}) m LEFT JOIN props s ON s.oid = m.oid AND s.ns = ? AND s.name = ?`;
+    params.push(sort.ns, sort.name);
+    const prop = this.propertyDef(cls, sort.ns, sort.name);
+    return { subject, sql, params, candidates, candidateParams, readable, sort: { prop, derived, type: q.sorttype ?? 'ascii' } };
   }
 
   /**
