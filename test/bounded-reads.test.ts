@@ -142,7 +142,7 @@ t.test('a non-admin pages only through what it may read', async (t) => {
   const eve = await new CceClient(d, 'eve').login('eve-password');
   const whoami = (await eve.cmd('WHOAMI')).body.data.oid as string;
   // capabilities is readable by its owner only: eve finds herself, never another user through it.
-  const own = await follow(eve, { cmd: 'FINDX', class: 'User', args: {}, args: { capabilities: 'x' } }, (data) => data.oidlist);
+  const own = await follow(eve, { cmd: 'FINDX', class: 'User', args: { capabilities: 'x' } }, (data) => data.oidlist);
   t.strictSame(own.pages.flat(), [String(whoami)]);
 });
 

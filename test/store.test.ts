@@ -427,3 +427,29 @@ t.test('GET reads remembered values only while their class is unchanged: own wri
   t.notOk(store.exists(oid!), 'and so is its destruction');
   db.close();
 });
+
+t.test('the object count is kept by the store: exact after creates, destroys, rollbacks and an upgrade', async (t) => {
+  const { db, store, writer } = open();
+  const counted = () => (db.prepare('SELECT count(*) AS n FROM objects').get() as { n: number }).n;
+  const before = store.count();
+  t.equal(before, counted());
+  const a = await writer.submit(() => store.create(SYSTEM, 'User', { name: 'counted-a' }));
+  await writer.submit(() => store.create(SYSTEM, 'User', { name: 'counted-b' }));
+  await t.rejects(writer.submit(() => {
+    store.create(SYSTEM, 'User', { name: 'rolled-back' });
+    throw new Error('undo');
+  }));
+  await writer.submit(() => store.destroy(SYSTEM, a));
+  t.equal(store.count(), before + 1, 'two creates, one destroy; the rolled-back create is not counted');
+  t.equal(store.count(), counted());
+
+  // A database made before the count existed: the migration counts what it holds.
+  const file = path.join(t.testdir(), 'old.db');
+  const old = openDb(file);
+  old.exec('DROP TRIGGER objects_counted; DROP TRIGGER objects_uncounted; DROP TABLE class_counts; PRAGMA user_version = 2');
+  old.prepare("INSERT INTO objects (class, created_at, updated_at) VALUES ('User', 0, 0), ('User', 0, 0), ('Device', 0, 0)").run();
+  old.close();
+  const upgraded = openDb(file);
+  t.strictSame(upgraded.prepare('SELECT class, n FROM class_counts ORDER BY class').all(), [{ class: 'Device', n: 1 }, { class: 'User', n: 2 }]);
+  upgraded.close();
+});

@@ -228,7 +228,8 @@ export class Store {
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
       putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
-      count: db.prepare('SELECT count(*) AS n FROM objects'),
+      count: db.prepare('SELECT coalesce(sum(n), 0) AS n FROM class_counts'),
+      classCount: db.prepare('SELECT n FROM class_counts WHERE class = ?').pluck(),
       sealOids: db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'objects' AND seq < ?"),
       sealOidsFirst: db.prepare("INSERT INTO sqlite_sequence (name, seq) SELECT 'objects', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'objects')"),
     };
@@ -613,7 +614,11 @@ export class Store {
     const range = prefix === '' ? '' : ' AND value >= ? AND value < ?';
     const params: unknown[] = [cls.name, '', by, ...(prefix === '' ? [] : [prefix, prefixEnd(prefix)])];
     const where = `FROM props WHERE class = ? AND ns = ? AND name = ?${range}`;
-    const total = this.pageTotal(cls.name, by, prefix, () => (this.findStatement(`SELECT count(*) AS n ${where}`).get(...params) as { n: number }).n);
+    // Every object stores a row for each stored property (backfill.ts), so a whole class's total is its kept count.
+    const total =
+      prefix === '' && !prop.derived
+        ? this.classCount(cls.name)
+        : this.pageTotal(cls.name, by, prefix, () => (this.findStatement(`SELECT count(*) AS n ${where}`).get(...params) as { n: number }).n);
     const rows = this.findStatement(`SELECT oid ${where} ORDER BY value, oid LIMIT ? OFFSET ?`).all(...params, opts.limit, opts.offset) as { oid: number }[];
     return { total, oids: rows.map((r) => r.oid).filter((oid) => prop.readacl(subject, oid)) };
   }
@@ -637,6 +642,11 @@ export class Store {
 
   credential(oid: number, name: string): string | undefined {
     return (this.st.credential!.get(oid, name) as { hash: string } | undefined)?.hash;
+  }
+
+  /** Objects of one class: one row read, kept by the database (migration 3). */
+  classCount(className: string): number {
+    return (this.st.classCount!.get(className) as number | undefined) ?? 0;
   }
 
   count(): number {
