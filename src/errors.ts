@@ -6,7 +6,7 @@
  * place (src/dispatch/reply.ts); each REST facade maps every code to its own
  * document's reply in one place too (src/facades/meeting/replies.ts).
  * `test/errors.test.ts` checks both directions: every code here is documented
- * in the README's error table, and every code that table lists is here.
+ * in docs/errors.md's table, and every code that table lists is here.
  */
 
 export interface ErrorSpec {
@@ -14,7 +14,7 @@ export interface ErrorSpec {
   readonly word: string;
   /** HTTP status of a reply whose first error carries this code. */
   readonly http: number;
-  /** What it means, as documented in the README. */
+  /** What it means, as documented in docs/errors.md. */
   readonly meaning: string;
 }
 
