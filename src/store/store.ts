@@ -96,6 +96,12 @@ export interface FindQuery {
   sortprop?: { ns: string; name: string };
 }
 
+/** An entry of a page()'s order: the ordering property's value and the object's oid. */
+export interface PageMark {
+  value: string;
+  oid?: number;
+}
+
 /** Where a page of find results starts: after an oid (oid order), or past a count of sorted matches. */
 export type FindCursor = { oid: number } | { skip: number };
 
@@ -136,6 +142,8 @@ export interface ObjectView {
 const MAX_FIND_STATEMENTS = 256;
 /** Candidates per range query of a bounded find: a window's bound is one short index walk. */
 const FIND_WINDOW = 16_384;
+/** Page starts remembered for offset paging: a few hundred bytes each. */
+const MAX_PAGE_MARKS = 1024;
 /** Namespaces whose stored values are remembered (see storedValues()): a few MiB at most. */
 const MAX_STORED_VIEWS = 4096;
 /** Oids whose class is remembered (see className()): ~100 bytes each. */
@@ -177,6 +185,8 @@ export class Store {
   private readonly memberships = new Map<string, number>();
   private readonly pagedBy = new Set<string>();
   private readonly pageTotals = new RevisionMap<string, number>(MAX_FIND_STATEMENTS);
+  /** Where pages served lately start, by class, order, prefix and offset (see page()). */
+  private readonly pageMarks = new RevisionMap<string, PageMark>(MAX_PAGE_MARKS);
   private readonly dataVersion: Statement;
   private readonly shapes = new WeakMap<NamespaceDef, Map<string, Record<string, string>>>();
   /** oid -> class name (see className()). */
@@ -601,13 +611,21 @@ export class Store {
   }
 
   /**
-   * One page of a class's objects in the order of one main-namespace property,
-   * optionally only those whose value starts with `prefix`, with the total
-   * count: both are range scans of the (class, ns, name, value) index, so a
-   * page costs the same at 100k objects as at 100. Objects the subject may not
-   * read that property of are left out of the page.
+   * One page of a class's objects in the order of one main-namespace property
+   * (then oid), optionally only those whose value starts with `prefix`, with
+   * the total count. `after` (a value of that property, and the oid when it is
+   * not unique) starts the page right after that entry: an index seek, so a
+   * page costs the same at any depth. An `offset` walks the skipped entries,
+   * unless a page served earlier ended (or started) there and nothing the
+   * order depends on changed since: then it seeks too. Objects the subject may
+   * not read that property of are left out of the page.
    */
-  page(subject: AclSubject, className: string, by: string, opts: { prefix?: string; limit: number; offset: number }): { total: number; oids: number[] } {
+  page(
+    subject: AclSubject,
+    className: string,
+    by: string,
+    opts: { prefix?: string; limit: number; offset: number; after?: PageMark },
+  ): { total: number; oids: number[]; last?: PageMark } {
     const cls = this.classDef(className);
     const prop = this.propertyDef(cls, '', by);
     const prefix = opts.prefix ?? '';
@@ -619,8 +637,38 @@ export class Store {
       prefix === '' && !prop.derived
         ? this.classCount(cls.name)
         : this.pageTotal(cls.name, by, prefix, () => (this.findStatement(`SELECT count(*) AS n ${where}`).get(...params) as { n: number }).n);
-    const rows = this.findStatement(`SELECT oid ${where} ORDER BY value, oid LIMIT ? OFFSET ?`).all(...params, opts.limit, opts.offset) as { oid: number }[];
-    return { total, oids: rows.map((r) => r.oid).filter((oid) => prop.readacl(subject, oid)) };
+    const marks = `${cls.name}\0${by}\0${prefix}`;
+    const revision = this.orderRevision(cls.name, by);
+    const seek = opts.after ?? this.pageMarks.get(`${marks}\0${opts.offset}`, () => revision);
+    let rows: { oid: number; value: string }[];
+    if (seek !== undefined) {
+      // An entry right after the mark, in (value, oid) order: a range of the index.
+      const past = opts.after !== undefined ? '(value, oid) > (?, ?)' : '(value, oid) >= (?, ?)';
+      rows = this.findStatement(`SELECT oid, value ${where} AND ${past} ORDER BY value, oid LIMIT ?`).all(
+        ...params, seek.value, seek.oid ?? (opts.after ? Number.MAX_SAFE_INTEGER : 0), opts.limit,
+      ) as typeof rows;
+    } else {
+      rows = this.findStatement(`SELECT oid, value ${where} ORDER BY value, oid LIMIT ? OFFSET ?`).all(...params, opts.limit, opts.offset) as typeof rows;
+    }
+    const first = rows[0];
+    const end = rows.at(-1);
+    if (opts.after === undefined && first !== undefined) {
+      // Where this page starts and where the next one does: a later request for either offset seeks.
+      this.remember(this.pageMarks, `${marks}\0${opts.offset}`, revision, { value: first.value, oid: first.oid });
+      if (rows.length === opts.limit) this.remember(this.pageMarks, `${marks}\0${opts.offset + rows.length}`, revision, { value: end!.value, oid: end!.oid + 1 });
+    }
+    return {
+      total,
+      oids: rows.map((r) => r.oid).filter((oid) => prop.readacl(subject, oid)),
+      ...(end === undefined ? {} : { last: { value: end.value, oid: end.oid } }),
+    };
+  }
+
+  /** Changes when an object of the class comes or goes, when `by` is written, or when another process commits. */
+  private orderRevision(className: string, by: string): number {
+    const propKey = `${className}\0${by}`;
+    this.pagedBy.add(propKey);
+    return this.membershipRevision(className) + (this.memberships.get(propKey) ?? 0);
   }
 
   /**
@@ -629,10 +677,8 @@ export class Store {
    * property written, or another process committed since the last count.
    */
   private pageTotal(className: string, by: string, prefix: string, count: () => number): number {
-    const propKey = `${className}\0${by}`;
-    this.pagedBy.add(propKey);
-    const revision = this.membershipRevision(className) + (this.memberships.get(propKey) ?? 0);
-    const key = `${propKey}\0${prefix}`;
+    const revision = this.orderRevision(className, by);
+    const key = `${className}\0${by}\0${prefix}`;
     const cached = this.pageTotals.get(key, () => revision);
     if (cached !== undefined) return cached;
     const total = count();
