@@ -140,7 +140,7 @@ t.test('resolveConfig', async (t) => {
       max_body_bytes: 1024 * 1024,
       max_queue: 10000,
       max_results: 10000,
-      max_scan_rows: 200000,
+      max_scan_rows: 50000,
       max_reply_bytes: 32 * 1024 * 1024,
       request_timeout: 600,
       headers_timeout: 20,

@@ -458,7 +458,6 @@ export class Store {
   /** An oid-ordered page: candidate windows of the driving index, each run as one range query. */
   private scanPage(plan: FindPlan, { limit, maxScan, after }: FindBounds): FindPage {
     const start = after && 'oid' in after ? after.oid : 0;
-    const window = Math.max(1, Math.min(maxScan, FIND_WINDOW));
     const sql = `${plan.sql} AND d.oid > ? AND d.oid <= ? ORDER BY oid LIMIT ?`;
     const windowEnd = this.findStatement(`SELECT oid ${plan.candidates} AND oid > ? ORDER BY oid LIMIT 1 OFFSET ?`, true);
     const oids: number[] = [];
@@ -469,7 +468,9 @@ export class Store {
       resume: (i) => ({ oid: i === oids.length && stoppedAt !== undefined ? stoppedAt : i === 0 ? start : oids[i - 1]! }),
     });
     let from = start;
-    for (let scanned = window; ; scanned += window) {
+    for (let scanned = 0; ; ) {
+      const window = Math.max(1, Math.min(maxScan - scanned, FIND_WINDOW));
+      scanned += window;
       const end = windowEnd.get(...plan.candidateParams, from, window - 1) as number | undefined;
       // A window's hits in LIMITed runs: the caller may not read every one of them.
       for (let at = from; ; ) {
