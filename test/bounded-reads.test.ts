@@ -146,6 +146,21 @@ t.test('a non-admin pages only through what it may read', async (t) => {
   t.strictSame(own.pages.flat(), [String(whoami)]);
 });
 
+t.test('a sorted query sorts at most max_sort_rows candidates', async (t) => {
+  const d = await startDaemon({ config: { max_sort_rows: '5' } });
+  t.teardown(() => d.close());
+  const admin = await adminClient(d);
+  await users(d, admin, 6, (i) => (i < 3 ? 'team' : `solo ${i}`));
+  const why = 'BAD PARAMETERS sortprop: more than 5 objects to sort; narrow the criteria, or page without sortprop';
+  const before = (await admin.cmd({ cmd: 'FINDX', class: 'User', args: {} })).body;
+  t.strictSame((await admin.cmd({ cmd: 'FINDX', class: 'User', args: {}, sortprop: 'fullName' })).body, failure([403, why]), 'the whole class: too many');
+  t.strictSame((await admin.cmd('FIND User SORTPROP fullName')).body, failure([403, why]), 'the same through FIND');
+  const narrowed = await admin.cmd({ cmd: 'FINDX', class: 'User', args: { fullName: 'team' }, sortprop: 'name', sorttype: 'ascii' });
+  t.equal(narrowed.body.data.oidlist.length, 3, 'an indexed criterion selecting few: sorted');
+  t.notOk(narrowed.body.data.truncated);
+  t.strictSame((await admin.cmd({ cmd: 'FINDX', class: 'User', args: {} })).body, before, 'nothing changed');
+});
+
 t.test('a bad cursor is a clear error and changes nothing', async (t) => {
   const d = await startDaemon();
   t.teardown(() => d.close());

@@ -141,6 +141,7 @@ t.test('resolveConfig', async (t) => {
       max_queue: 10000,
       max_results: 10000,
       max_scan_rows: 50000,
+      max_sort_rows: 100000,
       max_reply_bytes: 32 * 1024 * 1024,
       request_timeout: 600,
       headers_timeout: 20,

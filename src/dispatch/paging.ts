@@ -1,7 +1,7 @@
 /**
  * Bounded reads: FIND, FINDX and GETALL answer at most `max_results` objects
  * (and GETALL at most about `max_reply_bytes`), examining at most
- * `max_scan_rows` candidates. A cut reply carries `"truncated": true` and
+ * `max_scan_rows` candidates (a sorted one sorts at most `max_sort_rows`). A cut reply carries `"truncated": true` and
  * `"next"`, a cursor the client sends back as the envelope's `after`:
  * `o:<oid>` continues in oid order, `i:<n>` past the first n of a sorted
  * order or of an `oids` list.
@@ -24,7 +24,7 @@ export function cursorText(cursor: FindCursor): string {
 }
 
 export function findBounds(ctx: Pick<CommandContext, 'config'>, after: FindCursor | undefined): FindBounds {
-  return { limit: ctx.config.max_results, maxScan: ctx.config.max_scan_rows, after };
+  return { limit: ctx.config.max_results, maxScan: ctx.config.max_scan_rows, maxSort: ctx.config.max_sort_rows, after };
 }
 
 /** The reply fields of a page of which the first `shown` oids were answered. */

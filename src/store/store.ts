@@ -15,6 +15,7 @@ import {
   WHY_NOT_UNIQUE,
   WHY_UNKNOWN_ATTR,
   badData,
+  badParameters,
   permissionDenied,
   unknownClass,
   unknownNamespace,
@@ -109,6 +110,8 @@ export interface FindBounds {
   limit: number;
   /** Candidates examined at most, in oid order. */
   maxScan: number;
+  /** Candidates a sorted query may sort at most; more is refused (403) rather than sorted on the event loop. */
+  maxSort?: number;
   after?: FindCursor;
 }
 
@@ -448,6 +451,10 @@ export class Store {
     if (plan === null) return { oids: [], more: false, resume: () => ({ skip: 0 }) };
     if (plan.sort) {
       const skip = bounds.after && 'skip' in bounds.after ? bounds.after.skip : 0;
+      const { maxSort = Infinity } = bounds;
+      if (maxSort !== Infinity && this.findStatement(`SELECT oid ${plan.candidates} LIMIT 1 OFFSET ?`, true).get(...plan.candidateParams, maxSort) !== undefined) {
+        throw badParameters(`sortprop: more than ${maxSort} objects to sort; narrow the criteria, or page without sortprop`);
+      }
       const all = this.sortedFind(plan);
       const oids = all.slice(skip, skip + bounds.limit);
       return { oids, more: all.length > skip + bounds.limit, resume: (i) => ({ skip: skip + i }) };
