@@ -45,7 +45,8 @@ export interface AppOptions {
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
   passwordJobs.limit = config.password_hash_jobs;
   const gate = new Gate(config.local_addresses, config.api_access);
-  const { db, store, writer } = openStore(config, log);
+  const opened = openStore(config, log, { defaults: 'background' });
+  const { db, store, writer } = opened;
   let auth: Auth | undefined;
   try {
     return await assemble();
@@ -87,6 +88,8 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     // Start-up's own writes are done: a suspension recorded by an earlier run is in force again.
     services.state.restore();
     const server = buildServer({ services, dispatcher, gate });
+    // Objects that predate a schema extension get its defaults stored while the daemon serves (finds already see them).
+    void opened.storeDefaults();
     return {
       services,
       server,
@@ -95,6 +98,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       bootstrapped,
       async close() {
         await server.close();
+        await opened.stopDefaults();
         auth!.close();
         writer.close();
         db.close();
