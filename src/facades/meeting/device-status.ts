@@ -9,8 +9,9 @@ import { normalizeIp } from '../../auth/gate.js';
 import type { Router } from './route.js';
 import { meetingTime } from './replies.js';
 import { keyParams } from './schemas.js';
-import { findDevice, requireDevice, write } from './model.js';
-import type { Heartbeats } from './heartbeats.js';
+import { write } from './model.js';
+import { findDevice, requireDevice } from '../../devices/lookups.js';
+import type { Heartbeats } from '../../devices/heartbeats.js';
 
 /** The document sends services as {"ssh": 1, "vnc": 0}; a plain list is accepted too. */
 const servicesField = z.union([

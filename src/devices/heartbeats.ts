@@ -10,10 +10,10 @@
  * straight to the writer (whose group commit then batches per event-loop turn).
  */
 import { hostname } from 'node:os';
-import type { Services } from '../../services.js';
-import type { AclSubject } from '../../schema/types.js';
-import { encodeArray } from '../../schema/values.js';
-import { DEVICE } from './model.js';
+import type { Services } from '../services.js';
+import type { AclSubject } from '../schema/types.js';
+import { encodeArray } from '../schema/values.js';
+import { DEVICE } from './classes.js';
 
 export const MAX_BATCH = 1000;
 /** Bound of the last-seen memory (beyond it, it starts over). */
