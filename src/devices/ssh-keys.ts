@@ -84,3 +84,20 @@ export function deviceUsable(store: Store, deviceKey: string): boolean {
   return oid !== undefined && store.rawValues(oid).revoked !== '1';
 }
 
+/** Does this device exist with `authorized=1`? */
+export function deviceAuthorized(store: Store, deviceKey: string): boolean {
+  const oid = findDevice(store, deviceKey);
+  return oid !== undefined && store.rawValues(oid).authorized === '1';
+}
+
+/** A user's keys that let them in now: not revoked, of a device that is usable and authorized. */
+export function usableUserKeys(store: Store, userName: string): SshKeyView[] {
+  return userSshKeys(store, userName).filter((k) => !k.revoked && deviceUsable(store, k.device_key) && deviceAuthorized(store, k.device_key));
+}
+
+/** The SshKey holding this key when it logs in as its device now (not revoked, the device usable). */
+export function activeSshKey(store: Store, key: PublicKeyLine): SshKeyView | undefined {
+  const found = findSshKey(store, key);
+  return found && !found.revoked && deviceUsable(store, found.device_key) ? found : undefined;
+}
+

@@ -16,7 +16,7 @@ import { sshApiCaller } from './ssh-credential.js';
 import type { Principal } from './auth.js';
 import { keyLine, requirePublicKey } from './ssh-keys.js';
 import { findDevice } from '../../devices/lookups.js';
-import { deviceSshKeys, deviceUsable, findSshKey, registerDeviceKey, removeDeviceKeys } from '../../devices/ssh-keys.js';
+import { activeSshKey, deviceSshKeys, registerDeviceKey, removeDeviceKeys } from '../../devices/ssh-keys.js';
 import type { TunnelRuntime } from '../../devices/tunnel-runtime.js';
 import { parsePublicKey } from '../../tunnels/public-key.js';
 
@@ -51,8 +51,8 @@ export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime
   route('POST', '/api/forcecommand/validate_device_key', { access: 'public' }, ({ req }) => {
     caller(req);
     const key = parsePublicKey(parseWith(validateBody, req.body, 'body').pubkey);
-    const found = key && findSshKey(store, key);
-    if (!found || found.revoked || !deviceUsable(store, found.device_key)) throw invalid();
+    const found = key && activeSshKey(store, key);
+    if (!found) throw invalid();
     return { status: 'ok', device_key: found.device_key };
   });
 

@@ -12,8 +12,8 @@ import { fail, parseWith } from './replies.js';
 import { keyParams } from './schemas.js';
 import { write } from './model.js';
 import { sshApiCaller } from './ssh-credential.js';
-import { findDevice, requireDevice } from '../../devices/lookups.js';
-import { deviceUsable, registerDeviceKey, userSshKeys, type SshKeyView } from '../../devices/ssh-keys.js';
+import { requireDevice } from '../../devices/lookups.js';
+import { deviceAuthorized, registerDeviceKey, usableUserKeys, userSshKeys, type SshKeyView } from '../../devices/ssh-keys.js';
 import type { TunnelRuntime } from '../../devices/tunnel-runtime.js';
 import { keyscanLine } from '../../tunnels/host-key.js';
 import { parsePublicKey, type PublicKeyLine } from '../../tunnels/public-key.js';
@@ -42,13 +42,8 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime, sshT
     return parseWith(userQuery, req.query, 'query').user;
   }
 
-  const authorizedDevice = (key: string) => {
-    const oid = findDevice(store, key);
-    return oid !== undefined && store.rawValues(oid).authorized === '1';
-  };
-
   route('GET', '/api/ssh-keys', { access: 'public' }, ({ req }) => {
-    const keys = userSshKeys(store, userOf(req)).filter((k) => !k.revoked && deviceUsable(store, k.device_key) && authorizedDevice(k.device_key));
+    const keys = usableUserKeys(store, userOf(req));
     if (keys.length === 0) throw fail(404, 'No keys for this user');
     return { keys: keys.map(keyLine) };
   });
@@ -57,7 +52,7 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime, sshT
     devices: userSshKeys(store, userOf(req)).map((k) => ({
       device_key: k.device_key,
       ssh_public_key: keyLine(k),
-      authorized: authorizedDevice(k.device_key) ? 1 : 0,
+      authorized: deviceAuthorized(store, k.device_key) ? 1 : 0,
       revoked: k.revoked ? 1 : 0,
     })),
   }));
