@@ -28,6 +28,8 @@ export interface TunnelRuntime {
   sshAddress?: AddressInfo;
   /** Destroys the expired tunnels (and those of deleted devices) now; returns them (their forwards close as each DESTROY commits). */
   sweep(): Promise<TunnelView[]>;
+  /** open when the device forwards the port right now (embedded SSH server), else what the agent last reported. */
+  statusOf(t: TunnelView): string;
   /** Opens the SSH server's listener (when enabled). */
   listen(): Promise<void>;
   /** Stops the sweeper, the destroy hooks and the SSH server. */
@@ -101,6 +103,11 @@ export function startTunnelRuntime(s: Services): TunnelRuntime {
       // Nothing is destroyed while writes are suspended; expired tunnels stay hidden and unusable meanwhile.
       if (s.state.suspended !== undefined) return [];
       return s.writer.submit(() => sweep(store, Date.now(), (key) => findDevice(store, key) !== undefined));
+    },
+    statusOf(t) {
+      if (!ssh) return t.status;
+      if (ssh.isLive(t.port)) return 'open';
+      return t.status === 'error' ? 'error' : 'pending';
     },
     async listen() {
       if (ssh && config.ssh_listen_address) {

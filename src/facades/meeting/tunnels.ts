@@ -21,13 +21,6 @@ import { deviceTunnels, liveTunnels, type TunnelView } from '../../tunnels/ports
 const service = z.enum(SERVICES, { error: 'expected one of ssh, vnc, http, scp' });
 const port = z.number().int().min(1).max(65535);
 
-/** open when the device forwards the port right now (embedded SSH server), else what the agent last reported. */
-function statusOf(t: TunnelView, rt: TunnelRuntime): string {
-  if (!rt.ssh) return t.status;
-  if (rt.ssh.isLive(t.port)) return 'open';
-  return t.status === 'error' ? 'error' : 'pending';
-}
-
 const serviceBody = z.object({ service, local_port: port.optional() });
 const statusBody = z.object({
   service,
@@ -60,14 +53,14 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime, sshT
       local_port: t.local_port,
       expires_at: meetingTime(t.expiresAt),
       url: t.url,
-      status: statusOf(t, rt),
+      status: rt.statusOf(t),
     })),
   }));
 
   route('POST', '/api/devices/:key/service', { access: 'device', params: keyParams, body: serviceBody }, async ({ req, reply, who, params, body }) => {
     const t = await open(req, who, params.key, body.service, body.local_port);
     // 202: reserved, but the device has not opened its forward yet (it will after its next poll).
-    reply.code(statusOf(t, rt) === 'open' ? 200 : 202);
+    reply.code(rt.statusOf(t) === 'open' ? 200 : 202);
     return { port: t.port, url: t.url };
   });
 
@@ -85,7 +78,7 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime, sshT
 
   route('GET', '/api/devices/:key/tunnel-pending', { access: 'device', params: keyParams }, ({ params }) => {
     requireDevice(store, params.key);
-    const t = deviceTunnels(store, params.key, Date.now()).find((x) => statusOf(x, rt) === 'pending');
+    const t = deviceTunnels(store, params.key, Date.now()).find((x) => rt.statusOf(x) === 'pending');
     if (!t) return { pending: false };
     return {
       pending: true,
