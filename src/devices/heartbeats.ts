@@ -1,5 +1,6 @@
 /**
- * Heartbeat coalescing (POST /api/devices/{key}/online at fleet scale).
+ * Heartbeat coalescing for a fleet's beats (the Meeting API's POST
+ * /api/devices/{key}/online; the route stays in its facade).
  *
  * Beats are buffered and applied together in one store transaction, every
  * `heartbeat_flush_ms` or as soon as MAX_BATCH beats wait, whichever comes
