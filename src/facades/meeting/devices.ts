@@ -20,6 +20,8 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).default(25).transform((n) => Math.min(n, 100)),
   offset: z.coerce.number().int().min(0).max(1e9).default(0),
   prefix: z.string().regex(/^[A-Za-z0-9_-]{0,64}$/, 'letters, digits, _ and - only').default('').transform((p) => p.toUpperCase()),
+  // A cursor: the page starts right after this device_key, the last of the page before (an index seek at any depth).
+  after: z.string().min(1).max(128).optional(),
 });
 
 const registerBody = z
@@ -45,7 +47,8 @@ export function deviceRoutes(route: Router, s: Services): void {
   const { store } = s;
 
   route('GET', '/api/devices', { access: 'user', query: listQuery }, ({ who, query }) => {
-    const { total, oids } = store.page(who.subject, DEVICE, 'device_key', query);
+    const { after, ...rest } = query;
+    const { total, oids } = store.page(who.subject, DEVICE, 'device_key', { ...rest, ...(after === undefined ? {} : { after: { value: after } }) });
     const objects = store.getMany(who.subject, oids);
     const devices = oids.map((oid) => presentDevice(objects.get(oid)!.namespaces.get('')!, store));
     return { devices, total, limit: query.limit, offset: query.offset };
