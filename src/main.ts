@@ -1,18 +1,18 @@
 /**
- * `npm start` / the systemd unit: load the configuration, refuse unsafe
- * listening, assemble the daemon, listen, and close cleanly on a signal.
+ * `npm start` / the systemd unit: load the configuration, run the start-up
+ * checks `cced check-config` runs too (src/config/check.ts), assemble the daemon, listen, and close cleanly on a signal.
  */
 import closeWithGrace from 'close-with-grace';
 import { loadConfig, ConfigError } from './config/load.js';
 import { createLogger } from './log.js';
 import { createApp } from './app.js';
-import { checkListen } from './listen.js';
+import { checkStartup } from './config/check.js';
 
 async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig();
-    checkListen(config);
+    checkStartup(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`cced: ${err.message}\n`);
