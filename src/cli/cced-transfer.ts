@@ -113,8 +113,12 @@ function parseExport(file: string): ExportFile {
 }
 
 const isOidProperty = (cls: string, name: string) => OID_PROPERTIES.some((p) => p.class === cls && p.name === name);
-/** Write-only values never travel as properties (hashes travel as credential lines). */
-const writable = (values: Record<string, string>) => Object.fromEntries(Object.entries(values).filter(([k]) => !/password/i.test(k)));
+
+/** Write-only values (passwords) never travel as properties, only their hashes as credential lines. */
+function writable(s: OpenStore, cls: string, ns: string, values: Record<string, string>): Record<string, string> {
+  const nsDef = s.store.namespaceDef(s.store.classDef(cls), ns);
+  return Object.fromEntries(Object.entries(values).filter(([k]) => !nsDef.properties.get(k)?.writeOnly));
+}
 
 /** The object already in the store an imported one is merged into, if any. */
 function mergeTarget(s: OpenStore, o: ObjectLine): number | undefined {
@@ -162,7 +166,7 @@ function importAll(s: OpenStore, data: ExportFile, progress: (done: number) => v
   order.forEach((o, i) => {
     const { '': main = {}, ...named } = o.namespaces;
     // An oid-valued property is written once every object has its oid (below), except when oids are kept.
-    const values = Object.fromEntries(Object.entries(writable(main)).map(([k, v]) => [k, !keep && isOidProperty(o.class, k) ? '' : v]));
+    const values = Object.fromEntries(Object.entries(writable(s, o.class, '', main)).map(([k, v]) => [k, !keep && isOidProperty(o.class, k) ? '' : v]));
     const into = keep ? undefined : mergeTarget(s, o);
     let oid: number;
     if (into !== undefined) {
@@ -173,7 +177,7 @@ function importAll(s: OpenStore, data: ExportFile, progress: (done: number) => v
       oid = s.store.create(SYSTEM, o.class, values);
       created.set(o.oid, oid);
     }
-    for (const [ns, v] of Object.entries(named)) s.store.set(SYSTEM, oid, ns, writable(v));
+    for (const [ns, v] of Object.entries(named)) s.store.set(SYSTEM, oid, ns, writable(s, o.class, ns, v));
     oidOf.set(o.oid, oid);
     if ((i + 1) % 10_000 === 0) progress(i + 1);
   });
