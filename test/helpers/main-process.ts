@@ -12,8 +12,10 @@ export interface MainProcess {
   /** Its stdout (log lines) so far. */
   stdout(): string;
   stderr(): string;
-  /** Sends the signal and resolves with the exit code once it has exited. */
+  /** Sends the signal (unless it has exited) and resolves with the exit code once it has exited. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code once it has exited, sending nothing. */
+  exited(): Promise<number | null>;
 }
 
 /** The environment of this process without any CCED_ variable. */
@@ -42,7 +44,7 @@ export function startMain(args: string[], env: Record<string, string>): Promise<
       if (!m) return;
       listening = true;
       clearTimeout(timer);
-      resolve({ url: m[1]!, child, stdout: () => out, stderr: () => err, stop });
+      resolve({ url: m[1]!, child, stdout: () => out, stderr: () => err, stop, exited: () => exited });
     });
   });
 }
