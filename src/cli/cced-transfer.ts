@@ -24,6 +24,9 @@ import { Refusal, withStore, type Console } from './cced-context.js';
 /** The export format this cced writes; 1 is the header-less format of earlier releases. */
 export const EXPORT_FORMAT = 2;
 
+/** A progress line on stderr every this many objects. */
+const PROGRESS_EVERY = 10_000;
+
 /** Properties whose value is the oid of another object: they follow their target through a remap. */
 export const OID_PROPERTIES: readonly { class: string; name: string }[] = [{ class: 'DeviceType', name: 'forked_from' }];
 
@@ -67,12 +70,13 @@ function isSecret({ store }: OpenStore, cls: string, ns: string, name: string): 
 }
 
 /** Every line of an export, as JSON. */
-function exportLines(s: OpenStore, withSecrets: boolean): string[] {
+function exportLines(s: OpenStore, withSecrets: boolean, progress: (done: number, of: number) => void): string[] {
   const { db } = s;
   const objects = db.prepare('SELECT oid, class FROM objects ORDER BY oid').all() as { oid: number; class: string }[];
   const props = db.prepare('SELECT ns, name, value FROM props WHERE oid = ? ORDER BY ns, name');
   const lines = [JSON.stringify({ cced_export: EXPORT_FORMAT, layout: MIGRATIONS.length, with_secrets: withSecrets, objects: objects.length })];
-  for (const o of objects) {
+  for (const [i, o] of objects.entries()) {
+    if (i > 0 && i % PROGRESS_EVERY === 0) progress(i, objects.length);
     const namespaces: Record<string, Record<string, string>> = {};
     for (const p of props.all(o.oid) as { ns: string; name: string; value: string }[]) {
       if (withSecrets || !isSecret(s, o.class, p.ns, p.name)) (namespaces[p.ns] ??= {})[p.name] = p.value;
@@ -179,7 +183,7 @@ function importAll(s: OpenStore, data: ExportFile, progress: (done: number) => v
     }
     for (const [ns, v] of Object.entries(named)) s.store.set(SYSTEM, oid, ns, writable(s, o.class, ns, v));
     oidOf.set(o.oid, oid);
-    if ((i + 1) % 10_000 === 0) progress(i + 1);
+    if ((i + 1) % PROGRESS_EVERY === 0) progress(i + 1);
   });
   const dangling: string[] = [];
   if (keep) {
@@ -218,7 +222,7 @@ export function transferCommands(program: Command, c: Console): void {
     .action((file: string | undefined, o: { withSecrets?: boolean }) =>
       withStore(c, (s) => {
         if (o.withSecrets && !file) throw new Refusal('--with-secrets writes to a file only (cced export FILE --with-secrets): hashes never go to a terminal or a pipe');
-        const lines = exportLines(s, o.withSecrets === true);
+        const lines = exportLines(s, o.withSecrets === true, (done, of) => c.io.info?.(`cced: ${done} of ${of} objects exported\n`));
         const text = lines.map((l) => l + '\n').join('');
         const objects = s.db.prepare('SELECT count(*) AS n FROM objects').get() as { n: number };
         if (!file) return c.io.out(text);
