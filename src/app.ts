@@ -2,17 +2,14 @@
  * Assembles a daemon from a Config: store, schema, auth, dispatcher, server.
  * main.ts runs it; tests build one per test on an ephemeral port.
  */
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { openStore } from './store/open.js';
 import { DeviceEvents } from './store/events.js';
 import { Auth } from './auth/auth.js';
-import { Gate } from './auth/gate.js';
 import { Bans } from './auth/bans.js';
-import { ClientSecrets } from './auth/client-secrets.js';
-import { ACCESS_FILE, syncAccessFile } from './auth/access-file.js';
+import { AccessReloader, accessSecrets, ReloadableClientSecrets, ReloadableGate, type AccessChange } from './access-reload.js';
 import { ensureApiAdmin } from './auth/api-admin.js';
 import { DaemonState } from './state.js';
 import { RequestCounts } from './metrics/request-counts.js';
@@ -30,8 +27,10 @@ export interface App {
   services: Services;
   server: FastifyInstance;
   dispatcher: Dispatcher;
-  gate: Gate;
+  gate: ReloadableGate;
   bootstrapped: BootstrapResult;
+  /** Puts new api_access entries, and the access file's secrets for them, in force (SIGHUP). */
+  reloadAccess(apiAccess: readonly string[]): AccessChange;
   close(): Promise<void>;
 }
 
@@ -44,7 +43,7 @@ export interface AppOptions {
 
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
   passwordJobs.limit = config.password_hash_jobs;
-  const gate = new Gate(config.local_addresses, config.api_access);
+  const gate = new ReloadableGate(config.local_addresses, config.api_access);
   const opened = openStore(config, log, { defaults: 'background' });
   const { db, store, writer } = opened;
   let auth: Auth | undefined;
@@ -63,8 +62,9 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       { pairFails: config.api_auth_fails, addressFails: config.api_auth_fails_per_address ?? 10 * config.api_auth_fails, banSeconds: config.api_ban_time },
       log,
     );
-    const secrets = syncAccessFile(path.join(config.state_dir, ACCESS_FILE), gate.access.map((e) => e.entry));
-    const clients = new ClientSecrets(gate.access, secrets, bans, log);
+    const secrets = accessSecrets(config.state_dir, gate);
+    const clients = new ReloadableClientSecrets(gate.entries, secrets, bans, log);
+    const access = new AccessReloader(config.state_dir, gate, clients, secrets);
     auth = new Auth(store, config, { bans, clients });
     const events = new DeviceEvents(db);
     const grants = auth;
@@ -96,6 +96,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       dispatcher,
       gate,
       bootstrapped,
+      reloadAccess: (apiAccess) => access.reload(apiAccess),
       async close() {
         await server.close();
         await opened.stopDefaults();

@@ -78,14 +78,15 @@ t.test('cced admin console on a state dir', async (t) => {
   const exp = await cced(['export', file], env);
   t.equal(exp.stdout, `exported 4 objects to ${file}\n`);
   t.equal(statSync(file).mode & 0o777, 0o600);
-  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const [head, ...lines] = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.strictSame(head, { cced_export: 2, layout: 2, with_secrets: false, objects: 4 }, 'a header line first');
   t.same(lines.map((l) => [l.oid, l.class]), [[1, 'System'], [2, 'User'], [3, 'User'], [4, 'User']]);
   t.notMatch(readFileSync(file, 'utf8'), /argon2/, 'no password hash is exported');
 
   const stdoutExport = await cced(['export'], env);
-  t.equal(stdoutExport.stdout.trim().split('\n').length, 4);
+  t.equal(stdoutExport.stdout.trim().split('\n').length, 5, 'the header and 4 objects');
 
-  // Import into a fresh store: new oids, same data; a bad line imports nothing.
+  // Import into a fresh (empty) store: the oids are kept, same data; a bad line imports nothing.
   const other = mkdtempSync(path.join(tmpdir(), 'cced-cli-'));
   const env2 = { CCED_STATE_DIR: other, CCED_DB_SYNCHRONOUS: 'NORMAL' };
   const renamed = lines.filter((l) => l.class === 'User' && l.namespaces[''].name === 'carol').map((l) => JSON.stringify({ ...l, namespaces: { ...l.namespaces, '': { ...l.namespaces[''], name: 'carol2' } } }));
@@ -98,7 +99,7 @@ t.test('cced admin console on a state dir', async (t) => {
   t.equal(bad.code, 1);
   t.match(bad.stderr, /bad\.jsonl:2: /);
   const list2 = await cced(['user', 'list'], env2);
-  t.equal(list2.stdout, '1\tcarol2\tenabled\n', 'only the good import landed; the bad file changed nothing');
+  t.equal(list2.stdout, '4\tcarol2\tenabled\n', 'only the good import landed, at its oid; the bad file changed nothing');
 
   const badConfig = await cced(['check-config'], { ...env, CCED_TOKEN_LIFETIME: 'soon' });
   t.equal(badConfig.code, 1);

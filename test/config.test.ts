@@ -149,6 +149,7 @@ t.test('resolveConfig', async (t) => {
       keepalive_timeout: 10,
       max_connections_per_ip: 256,
       max_connections: 2048,
+      shutdown_timeout: 10,
       max_preauth_body_bytes: 16 * 1024,
       max_body_bytes_in_flight: 64 * 1024 * 1024,
       max_sessions_per_user: 100,

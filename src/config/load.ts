@@ -1,6 +1,8 @@
 /**
- * Layered configuration: defaults < the config file < CCED_* environment variables.
- * The file is `--config FILE`, else CCED_CONFIG, else none (defaults alone work).
+ * Layered configuration: defaults < the config file < the instance's file < CCED_* environment variables.
+ * The file is `--config FILE`, else CCED_CONFIG, else none (defaults alone work). An instance
+ * (`--instance NAME`, else CCED_INSTANCE) adds `<file's name>.NAME.conf` beside that file, which must
+ * state its own state_dir: two instances on one host never share a store.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +18,7 @@ export class ConfigError extends Error {
 }
 
 /** Environment variables with the prefix that are not configuration keys. */
-const RESERVED_ENV = new Set(['CCED_CONFIG', 'CCED_ADMIN_PASSWORD', 'CCED_CERT_SOURCE']);
+const RESERVED_ENV = new Set(['CCED_CONFIG', 'CCED_INSTANCE', 'CCED_ADMIN_PASSWORD', 'CCED_CERT_SOURCE']);
 
 const isKey = (k: string): k is keyof ConfigInput => (CONFIG_KEYS as string[]).includes(k);
 
@@ -77,31 +79,84 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The config file named by `--config FILE` / `--config=FILE`, else CCED_CONFIG. */
-export function configFileFrom(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
+/** The value of `--NAME VALUE` / `--NAME=VALUE` in argv, if given. */
+function option(argv: string[], name: string, what: string): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--config') {
+    if (a === `--${name}`) {
       const next = argv[i + 1];
-      if (next === undefined) throw new ConfigError('--config needs a file name');
+      if (next === undefined) throw new ConfigError(`--${name} needs ${what}`);
       return next;
     }
-    if (a.startsWith('--config=')) return a.slice('--config='.length);
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
   }
-  return env.CCED_CONFIG || undefined;
+  return undefined;
 }
 
-export function loadConfig({ argv = process.argv.slice(2), env = process.env }: LoadOptions = {}): Config {
-  const file = configFileFrom(argv, env);
-  let fromFile: ConfigInput = {};
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
-    fromFile = parseConfigText(text, file);
+/** The config file named by `--config FILE` / `--config=FILE`, else CCED_CONFIG. */
+export function configFileFrom(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
+  return option(argv, 'config', 'a file name') ?? (env.CCED_CONFIG || undefined);
+}
+
+/** An instance name is part of a file name: letters, digits, '-' and '_'. */
+const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** The instance named by `--instance NAME` / `--instance=NAME`, else CCED_INSTANCE; undefined when none. */
+export function instanceFrom(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
+  const name = option(argv, 'instance', 'a name') ?? (env.CCED_INSTANCE || undefined);
+  if (name !== undefined && !INSTANCE_NAME.test(name)) {
+    throw new ConfigError(`instance: ${JSON.stringify(name)} is not a valid instance name (letters, digits, '-' and '_', at most 64)`);
   }
-  return resolveConfig({ ...fromFile, ...envInput(env) });
+  return name;
+}
+
+/** `/etc/cced/cced.conf` and `a` give `/etc/cced/cced.a.conf`. */
+export function instanceFile(baseFile: string, instance: string): string {
+  const ext = path.extname(baseFile);
+  return path.join(path.dirname(baseFile), `${path.basename(baseFile, ext)}.${instance}${ext}`);
+}
+
+function readConfigFile(file: string): ConfigInput {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parseConfigText(text, file);
+}
+
+/** A loaded configuration and where it came from (the console says which configuration and store it acts on). */
+export interface LoadedConfig {
+  config: Config;
+  /** The files read, in order (none: the built-in defaults). */
+  files: string[];
+  instance?: string;
+  /** The CCED_<KEY> variables that overrode a value. */
+  envKeys: string[];
+}
+
+export function loadConfigFrom({ argv = process.argv.slice(2), env = process.env }: LoadOptions = {}): LoadedConfig {
+  const file = configFileFrom(argv, env);
+  const instance = instanceFrom(argv, env);
+  const files: string[] = [];
+  let input: ConfigInput = {};
+  if (file !== undefined) {
+    input = readConfigFile(file);
+    files.push(file);
+  }
+  if (instance !== undefined) {
+    if (file === undefined) throw new ConfigError(`instance ${instance}: needs a configuration file (--config or CCED_CONFIG) to find cced.${instance}.conf beside it`);
+    const own = instanceFile(file, instance);
+    const overrides = readConfigFile(own);
+    if (overrides.state_dir === undefined) throw new ConfigError(`config: ${own}: an instance states its own state_dir (two instances never share a store)`);
+    input = { ...input, ...overrides };
+    files.push(own);
+  }
+  const fromEnv = envInput(env);
+  return { config: resolveConfig({ ...input, ...fromEnv }), files, ...(instance !== undefined ? { instance } : {}), envKeys: Object.keys(fromEnv) };
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  return loadConfigFrom(options).config;
 }

@@ -115,6 +115,8 @@ export const configSchema = z.strictObject({
   max_connections_per_ip: int(1).default(256),
   /** Open connections in all; more are closed at once. */
   max_connections: int(1).default(2048),
+  /** Seconds SIGTERM waits for requests in flight before the daemon exits without them (src/main.ts). */
+  shutdown_timeout: int(1).default(10),
   /** Largest body of a route that authenticates nobody before reading it (Meeting login, device-key routes). */
   max_preauth_body_bytes: int(64).default(16 * 1024),
   /** Bytes of /v2/cce bodies beyond max_preauth_body_bytes one address may have in flight at once (src/http/body-budget.ts). */

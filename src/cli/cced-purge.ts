@@ -1,0 +1,59 @@
+/**
+ * `cced purge [--apply] [--older-than DAYS]`: what is stale in the store. A dry run by default: it prints
+ * what it would remove and removes nothing; --apply removes it, in one transaction.
+ *
+ * Stored and stale: tunnel leases past their expires_at, and (with --older-than) device events older than
+ * DAYS days. Sessions, LOGIN tokens and bearer tokens are not stored (they live in the daemon's memory and
+ * end at expiry), and this store has no factory tokens: the report says so rather than leaving them out.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { SYSTEM } from '../store/store.js';
+import { withStore, type Console } from './cced-context.js';
+
+const DAY_MS = 86_400_000;
+
+function days(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number of days');
+  return Number(value);
+}
+
+export function purgeCommand(program: Command, c: Console): void {
+  program
+    .command('purge')
+    .description('remove expired tunnel leases and, with --older-than, old device events; a dry run unless --apply')
+    .option('--apply', 'remove them (without it: print what would be removed, remove nothing)')
+    .option('--older-than <days>', 'also device events older than DAYS days', days)
+    .action((o: { apply?: boolean; olderThan?: number }) =>
+      withStore(c, async ({ store, writer, db }) => {
+        const now = Date.now();
+        const leases = store.find(SYSTEM, 'Tunnel', { criteria: [] }).filter((oid) => {
+          const expires = Date.parse(store.rawValues(oid).expires_at ?? '');
+          return Number.isFinite(expires) && expires <= now;
+        });
+        const before = o.olderThan === undefined ? undefined : now - o.olderThan * DAY_MS;
+        const events = before === undefined ? 0 : (db.prepare('SELECT count(*) AS n FROM device_events WHERE at < ?').get(before) as { n: number }).n;
+        const verb = o.apply ? 'removed' : 'would remove';
+        for (const oid of leases) {
+          const v = store.rawValues(oid);
+          c.io.out(`${verb}: tunnel lease ${oid} (device ${v.device_key}, ${v.service}, port ${v.port}, expired ${v.expires_at})\n`);
+        }
+        c.io.out(`${verb}: ${leases.length} expired tunnel leases\n`);
+        c.io.out(
+          before === undefined
+            ? 'device events: kept (give --older-than DAYS to remove old ones)\n'
+            : `${verb}: ${events} device events older than ${o.olderThan} days (before ${new Date(before).toISOString()})\n`,
+        );
+        c.io.out('sessions, LOGIN tokens and bearer tokens: none stored (they live in the daemon and end at expiry)\n');
+        c.io.out('factory tokens: none (this store has none)\n');
+        if (!o.apply) {
+          c.io.out('dry run: nothing removed; run again with --apply to remove the above\n');
+          return;
+        }
+        await writer.submit(() => {
+          for (const oid of leases) store.destroy(SYSTEM, oid);
+          if (before !== undefined) db.prepare('DELETE FROM device_events WHERE at < ?').run(before);
+        });
+      }),
+    );
+}

@@ -1,0 +1,80 @@
+/**
+ * `cced purge` through the real executable on a real store: a dry run by default that prints what it
+ * would remove and removes nothing; --apply removes expired tunnel leases and, with --older-than, old
+ * device events, and nothing else.
+ */
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { startDaemon } from './helpers/daemon.js';
+import { runTs } from './helpers/spawn.js';
+import { withoutCced } from './helpers/main-process.js';
+import { SYSTEM } from '../src/store/store.js';
+
+const state = mkdtempSync(path.join(tmpdir(), 'cced-purge-'));
+t.teardown(() => rmSync(state, { recursive: true, force: true }));
+const cced = (args: string[]) => runTs('src/cli/cced-bin.ts', args, { env: { ...withoutCced(), CCED_STATE_DIR: state } });
+const DAY = 86_400_000;
+
+function counts() {
+  const db = new Database(path.join(state, 'cced.db'), { readonly: true });
+  try {
+    const n = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+    return { tunnels: n("SELECT count(*) AS n FROM objects WHERE class = 'Tunnel'"), events: n('SELECT count(*) AS n FROM device_events'), objects: n('SELECT count(*) AS n FROM objects') };
+  } finally {
+    db.close();
+  }
+}
+
+t.test('dry run, then --apply', async (t) => {
+  const d = await startDaemon({ stateDir: state });
+  const { store, writer, events } = d.app.services;
+  const now = Date.now();
+  const [expired] = await writer.submit(() => [
+    store.create(SYSTEM, 'Tunnel', { device_key: 'ABCD0001', service: 'ssh', port: '9050', expires_at: new Date(now - 60_000).toISOString() }),
+    store.create(SYSTEM, 'Tunnel', { device_key: 'ABCD0002', service: 'ssh', port: '9051', expires_at: new Date(now + 3_600_000).toISOString() }),
+  ]);
+  await writer.submit(() => {
+    for (const age of [40, 35, 1]) events.append(1, { at: now - age * DAY, event: 'Connected', host: 'h', remote: '10.0.0.1' }, 100);
+  });
+  await d.close();
+  const start = counts();
+
+  const dry = await cced(['purge']);
+  t.equal(dry.code, 0, dry.stderr);
+  t.equal(dry.stderr, `cced: configuration built-in defaults (no --config, no CCED_CONFIG), overridden by CCED_STATE_DIR; store ${state}/cced.db\n`);
+  const expiredLine = `tunnel lease ${expired} (device ABCD0001, ssh, port 9050, expired ${new Date(now - 60_000).toISOString()})`;
+  t.equal(
+    dry.stdout,
+    [
+      `would remove: ${expiredLine}`,
+      'would remove: 1 expired tunnel leases',
+      'device events: kept (give --older-than DAYS to remove old ones)',
+      'sessions, LOGIN tokens and bearer tokens: none stored (they live in the daemon and end at expiry)',
+      'factory tokens: none (this store has none)',
+      'dry run: nothing removed; run again with --apply to remove the above',
+      '',
+    ].join('\n'),
+  );
+  t.strictSame(counts(), start, 'a dry run removes nothing');
+
+  const dryOld = await cced(['purge', '--older-than', '30']);
+  t.match(dryOld.stdout, /\nwould remove: 2 device events older than 30 days \(before [-0-9T:.Z]+\)\n/);
+  t.strictSame(counts(), start);
+
+  const apply = await cced(['purge', '--apply', '--older-than', '30']);
+  t.equal(apply.code, 0, apply.stderr);
+  t.match(apply.stdout, `removed: ${expiredLine}\nremoved: 1 expired tunnel leases\nremoved: 2 device events older than 30 days`);
+  t.notMatch(apply.stdout, /dry run/);
+  t.strictSame(counts(), { tunnels: start.tunnels - 1, events: start.events - 2, objects: start.objects - 1 }, 'only the stale rows went');
+  t.match(apply.stderr, /"audit":"DESTROY"/, 'the removal is audited');
+
+  const usage = await cced(['purge', '--older-than', 'soon']);
+  t.equal(usage.code, 2);
+  t.match(usage.stderr, /option '--older-than <days>' argument 'soon' is invalid. expected a whole number of days/);
+  const help = await cced(['purge', '--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /--apply .*remove them/);
+});
