@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { startMain, withoutCced } from './helpers/main-process.js';
 import { runTs } from './helpers/spawn.js';
 import { ADMIN_PASSWORD, CceClient, type TestDaemon } from './helpers/daemon.js';
+import { MIGRATIONS } from '../src/store/migrations.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cced-backup-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,7 +59,7 @@ t.test('a backup during a stream of acknowledged writes, and its restore', async
   await Promise.all(writers);
   t.equal(backup.code, 0, backup.stderr);
   t.ok(ackedDuring > 0, `writes kept being acknowledged while the backup ran (${ackedDuring})`);
-  t.match(backup.stdout, new RegExp(`^backed up \\d+ objects \\(layout 2, integrity ok\\) to ${file}; 1 firmware and media files listed in ${file}.files.sha256\\n$`));
+  t.match(backup.stdout, new RegExp(`^backed up \\d+ objects \\(layout ${MIGRATIONS.length}, integrity ok\\) to ${file}; 1 firmware and media files listed in ${file}.files.sha256\\n$`));
   t.equal(statSync(file).mode & 0o777, 0o600);
   const copy = usersIn(file);
   t.equal(copy.integrity, 'ok', 'PRAGMA integrity_check');

@@ -6,6 +6,7 @@ import { startDaemon, ADMIN_PASSWORD, CceClient } from './helpers/daemon.js';
 import { runTs, type RunResult } from './helpers/spawn.js';
 import { run as runCced } from '../src/cli/cced.js';
 import { run as runCce } from '../src/cli/cce.js';
+import { MIGRATIONS } from '../src/store/migrations.js';
 
 // Most cases call the consoles' run() in-process (fast on a loaded machine); the executables themselves are
 // spawned in the last test to prove the entry points work as installed.
@@ -79,7 +80,7 @@ t.test('cced admin console on a state dir', async (t) => {
   t.equal(exp.stdout, `exported 4 objects to ${file}\n`);
   t.equal(statSync(file).mode & 0o777, 0o600);
   const [head, ...lines] = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  t.strictSame(head, { cced_export: 2, layout: 2, with_secrets: false, objects: 4 }, 'a header line first');
+  t.strictSame(head, { cced_export: 2, layout: MIGRATIONS.length, with_secrets: false, objects: 4 }, 'a header line first');
   t.same(lines.map((l) => [l.oid, l.class]), [[1, 'System'], [2, 'User'], [3, 'User'], [4, 'User']]);
   t.notMatch(readFileSync(file, 'utf8'), /argon2/, 'no password hash is exported');
 
