@@ -3,12 +3,14 @@
  * own examples use `curl -d`, which sends form-urlencoded), parsed with
  * prototype-poisoning protection; malformed JSON is HTTP 400 with a JSON body.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import sjson from 'secure-json-parse';
 import type { Dispatcher, RequestInfo } from '../dispatch/dispatcher.js';
 import { httpStatusOf } from '../dispatch/reply.js';
 import { describeCaller } from '../auth/caller.js';
 import type { BodyBudget } from './body-budget.js';
+import { CredentialRefused } from '../auth/credentials/index.js';
+import { STATUS_CODES } from 'node:http';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,9 +41,23 @@ export async function cceRoute(app: FastifyInstance, opts: { dispatcher: Dispatc
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `malformed JSON: ${(err as Error).message}` });
     }
     const info: RequestInfo = { ip: request.ip, origin: request.origin, headers: request.headers, log: request.log };
-    const { reply: out, verb, caller } = await opts.dispatcher.handle(body, info);
+    let outcome;
+    try {
+      outcome = await opts.dispatcher.handle(body, info);
+    } catch (err) {
+      // A credential presented and refused (an OIDC token): the status and words every door answers it with.
+      if (err instanceof CredentialRefused) return sendCredentialRefused(reply, err);
+      throw err;
+    }
+    const { reply: out, verb, caller } = outcome;
     request.cceVerb = verb;
     request.cceCaller = describeCaller(caller);
     return reply.code(httpStatusOf(out)).send(out);
   });
+}
+
+/** A refused credential: its status and message in the transport refusals' JSON shape; 401 names the scheme. */
+function sendCredentialRefused(reply: FastifyReply, refused: CredentialRefused): FastifyReply {
+  if (refused.status === 401) reply.header('www-authenticate', 'Bearer');
+  return reply.code(refused.status).send({ statusCode: refused.status, error: STATUS_CODES[refused.status], message: refused.message });
 }

@@ -29,8 +29,8 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
   const { store } = s;
 
   /** The SSH-side caller of a read path (the document lets localhost read without the token), then the `user` query. */
-  function userOf(req: FastifyRequest): string {
-    req.cceCaller = sshApiCaller(s, req, rt.sshToken, true).label;
+  async function userOf(req: FastifyRequest): Promise<string> {
+    req.cceCaller = (await sshApiCaller(s, req, rt.sshToken, true)).label;
     return parseWith(userQuery, req.query, 'query').user;
   }
 
@@ -39,14 +39,14 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
     return oid !== undefined && store.rawValues(oid).authorized === '1';
   };
 
-  route('GET', '/api/ssh-keys', { access: 'public' }, ({ req }) => {
-    const keys = userSshKeys(store, userOf(req)).filter((k) => !k.revoked && deviceUsable(store, k.device_key) && authorizedDevice(k.device_key));
+  route('GET', '/api/ssh-keys', { access: 'public' }, async ({ req }) => {
+    const keys = userSshKeys(store, await userOf(req)).filter((k) => !k.revoked && deviceUsable(store, k.device_key) && authorizedDevice(k.device_key));
     if (keys.length === 0) throw fail(404, 'No keys for this user');
     return { keys: keys.map(keyLine) };
   });
 
-  route('GET', '/api/ssh-keys/devices', { access: 'public' }, ({ req }) => ({
-    devices: userSshKeys(store, userOf(req)).map((k) => ({
+  route('GET', '/api/ssh-keys/devices', { access: 'public' }, async ({ req }) => ({
+    devices: userSshKeys(store, await userOf(req)).map((k) => ({
       device_key: k.device_key,
       ssh_public_key: keyLine(k),
       authorized: authorizedDevice(k.device_key) ? 1 : 0,
