@@ -47,7 +47,7 @@ export interface AppOptions {
 
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
   passwordJobs.limit = config.password_hash_jobs;
-  const gate = new Gate(config.local_addresses, config.api_access);
+  const gate = new Gate(config.local_addresses, config.api_access, config.device_access);
   const { db, store, writer } = openStore(config, log);
   let auth: Auth | undefined;
   try {

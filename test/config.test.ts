@@ -128,6 +128,8 @@ t.test('resolveConfig', async (t) => {
       logging: true,
       debuglog: false,
       api_access: [],
+      device_access: [],
+      rest_login_remote: false,
       token_lifetime: 300,
       api_auth_fails: 5,
       api_ban_time: 60,

@@ -131,6 +131,9 @@ t.test('OIDC tokens on the Meeting paths and on /v2/cce', async (t) => {
       ['user not authorized', await idp.sign({ preferred_username: 'dora' }), 'User disabled'],
       ['no user claim', await idp.sign({}), 'Token names no user (claim preferred_username)'],
       ['api-admin', await idp.sign({ preferred_username: 'api-admin' }), 'User disabled'],
+      ['not yet valid', await idp.sign({ preferred_username: 'alice', nbf: now + 600 }), 'Token not yet valid'],
+      ['a claim of the wrong type', await idp.sign({ preferred_username: 'alice', iat: 'yesterday' as unknown as number }), 'Token claim iat is invalid'],
+      ['not a JWT', 'bm90IGpzb24.bm90IGpzb24.c2ln', 'Malformed token'],
     ];
     for (const [name, token, words] of cases) {
       const doors = [
@@ -216,6 +219,11 @@ t.test('the discovery document must name the configured issuer exactly', async (
   const r = await rest(d, bearer(token)).get('/api/auth/me');
   t.equal(r.status, 503);
   t.match(r.body.error, /names the issuer .*, not the configured one/);
+  // No discovery document at all under that issuer.
+  const lost = await startDaemon({ config: oidcConfig(idp, { oidc_issuer: `${idp.issuer}-gone` }) });
+  t.teardown(() => lost.close());
+  const gone = await rest(lost, bearer(await idp.sign({ preferred_username: 'admin', iss: `${idp.issuer}-gone` }))).get('/api/auth/me');
+  t.strictSame(refusal(gone), [503, 'OIDC identity provider unavailable: its discovery document answered HTTP 404; try again later']);
 });
 
 t.test('oidc_auto_create makes an unknown user on its first valid token', async (t) => {

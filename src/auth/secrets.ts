@@ -14,6 +14,8 @@ export interface Grant {
   readonly userName: string;
   /** Where it was issued (a token is only valid from its own whitelist entry). */
   readonly origin: string;
+  /** Where a bearer grant may be used: `local`, or the api_access entry it was issued from (src/auth/origins.ts). */
+  readonly boundTo?: string;
   /** A systemAdministrator whatever its User says (an OIDC token's admin claim, src/auth/credentials/oidc.ts). */
   readonly admin?: boolean;
   expires: number;

@@ -99,6 +99,10 @@ export const configSchema = z.strictObject({
   logging: bool.default(true),
   debuglog: bool.default(false),
   api_access: accessList.default([]),
+  /** Addresses/CIDRs of devices in the field: they reach the device paths only (src/auth/origins.ts). */
+  device_access: accessList.default([]),
+  /** POST /api/auth/login from a whitelisted remote address (with its X-Client-Secret); off: local addresses only. */
+  rest_login_remote: bool.default(false),
   token_lifetime: int(1).default(300),
   api_auth_fails: int(1).default(5),
   api_ban_time: int(1).default(60),

@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { CceError, Refusal, badCommand, badParameters, permissionDenied } from '../errors.js';
 import { ANONYMOUS, type Caller } from '../auth/caller.js';
+import type { OriginClass } from '../auth/origins.js';
 import { envelopeSchema, describeIssue, type Envelope } from './envelope.js';
 import { lex } from './lexer.js';
 import { Unidentified, errorReply } from './reply.js';
@@ -17,8 +18,8 @@ import { queuedTarget } from './transaction.js';
 /** What the HTTP layer tells the dispatcher about a request. */
 export interface RequestInfo {
   ip: string;
-  /** `local` (loopback or local_addresses) or `remote` (inside api_access). */
-  origin: 'local' | 'remote';
+  /** `local` (loopback or local_addresses) or `remote` (inside api_access); the gate lets no other class reach /v2/cce. */
+  origin: OriginClass;
   headers: Record<string, string | string[] | undefined>;
   log: FastifyBaseLogger;
 }

@@ -10,15 +10,20 @@ import { httpStatusOf } from '../dispatch/reply.js';
 import { describeCaller } from '../auth/caller.js';
 import type { BodyBudget } from './body-budget.js';
 import { CredentialRefused } from '../auth/credentials/index.js';
+import type { DoorClass, OriginClass } from '../auth/origins.js';
 import { STATUS_CODES } from 'node:http';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the gate: where the client is. */
-    origin: 'local' | 'remote';
+    origin: OriginClass;
     /** For the request log line. */
     cceVerb?: string;
     cceCaller?: string;
+  }
+  interface FastifyContextConfig {
+    /** The door a route is, for the gate's origin policy (src/auth/origins.ts); `people` when unsaid. */
+    door?: DoorClass;
   }
 }
 
@@ -32,7 +37,7 @@ export async function cceRoute(app: FastifyInstance, opts: { dispatcher: Dispatc
   }
 
   // Read before anyone is known (the credentials are in it): large bodies count against their address's budget.
-  app.post('/v2/cce', { preParsing: opts.budget.preParsing }, async (request, reply) => {
+  app.post('/v2/cce', { preParsing: opts.budget.preParsing, config: { door: 'cce' } }, async (request, reply) => {
     let body: unknown;
     try {
       const raw = request.body instanceof Buffer ? request.body.toString('utf8') : '';

@@ -8,6 +8,7 @@
 import type { BaseLogger } from 'pino';
 import type { AclSubject } from '../../schema/types.js';
 import type { Caller } from '../caller.js';
+import type { OriginClass } from '../origins.js';
 
 export type RequestHeaders = Record<string, string | string[] | undefined>;
 
@@ -18,7 +19,7 @@ export type StrategyName = 'session' | 'login-token' | 'ssh-token' | 'oidc' | 'b
 export interface CredentialRequest {
   readonly ip: string;
   /** The gate's verdict on the address (src/auth/gate.ts). */
-  readonly origin: 'local' | 'remote';
+  readonly origin: OriginClass;
   readonly headers: RequestHeaders;
   /** /v2/cce's credential fields (and /v2/events' own). */
   readonly envelope?: { readonly user?: string | undefined; readonly sessionid?: string | undefined; readonly token?: string | undefined };

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Principal } from '../../auth/credentials/index.js';
 import { principalFor, type Access } from './principals.js';
+import type { DoorClass } from '../../auth/origins.js';
 
 export type { Access };
 
@@ -26,6 +27,8 @@ const none = z.unknown();
 
 interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
   access: Access;
+  /** The door for the gate's origin policy (src/auth/origins.ts): `device` for `device` access, else `people` unless said. */
+  door?: DoorClass;
   params?: P;
   query?: Q;
   body?: B;
@@ -54,6 +57,7 @@ export function makeRouter(app: FastifyInstance, services: Services, words: Faca
     app.route({
       method,
       url,
+      config: { door: spec.door ?? (spec.access === 'device' ? 'device' : 'people') },
       // Nobody is authenticated before a public route reads its body: the small pre-authentication limit.
       ...(spec.access === 'public' ? { bodyLimit: services.config.max_preauth_body_bytes } : {}),
       // The others authenticate from headers before the body is read, so no unauthenticated body is buffered.

@@ -33,9 +33,21 @@ export async function meetingAuth<T>(job: Promise<T>): Promise<T> {
   }
 }
 
-/** Issues a bearer token for a user (POST /api/auth/login); lives `session_lifetime` seconds, not sliding. */
-export function issueBearer(services: Services, userOid: number, userName: string): { secret: string; grant: Grant } {
-  return issueBearerGrant(services.auth, services.config, userOid, userName);
+/** Issues a bearer token for a user (POST /api/auth/login), usable from `boundTo` only; lives `session_lifetime` seconds, not sliding. */
+export function issueBearer(services: Services, userOid: number, userName: string, boundTo: string): { secret: string; grant: Grant } {
+  return issueBearerGrant(services.auth, services.config, userOid, userName, boundTo);
+}
+
+/**
+ * Where a password login may be made (the origin policy's `password-login`
+ * door, src/auth/origins.ts): a local address, or — with `rest_login_remote` —
+ * a whitelisted one with its entry's X-Client-Secret (else 401, counted as a
+ * failed LOGIN). Answers what the bearer token is bound to.
+ */
+export function passwordLoginOrigin(services: Services, req: FastifyRequest): string {
+  if (req.origin === 'local') return 'local';
+  if (req.origin !== 'remote' || !services.config.rest_login_remote) throw fail(403, 'Password login is only allowed from a local address');
+  return services.auth.clients.requireEntry(req.ip, req.headers, 'LOGIN_REST').entry;
 }
 
 /** The `<secret>` of `Authorization: Bearer <secret>` ('' when malformed), or undefined when the header is absent. */

@@ -34,7 +34,7 @@ async function downloader(services: Services, req: FastifyRequest, type: string,
 }
 
 export function downloadRoute(route: Router, services: Services, storage: FlashStorage): void {
-  route('GET', '/api/flash/:type/:dist/:file', { access: 'public', params: fileParams }, async ({ req, reply, params }) => {
+  route('GET', '/api/flash/:type/:dist/:file', { access: 'public', door: 'device', params: fileParams }, async ({ req, reply, params }) => {
     const who = await downloader(services, req, params.type, params.dist);
     req.cceCaller = who.label;
     const file = await storage.open(params.type, params.dist, params.file);
