@@ -32,7 +32,7 @@ export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime
   const { store } = s;
 
   async function caller(req: FastifyRequest): Promise<Principal> {
-    const who = await sshApiCaller(s, req, rt.sshToken, false);
+    const who = await sshApiCaller(s, req, false);
     req.cceCaller = who.label;
     return who;
   }

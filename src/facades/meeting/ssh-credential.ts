@@ -30,9 +30,9 @@ async function sshOrAdmin(s: Services, req: FastifyRequest, localMayRead: boolea
 /**
  * The X-Meeting-Ssh-Token (401 when wrong), else an admin bearer token, else
  * — when `localMayRead` and the request comes from a local address — the
- * local reader; otherwise 401. (`_token` is the runtime's copy of the token:
- * the chain reads the same file.)
+ * local reader; otherwise 401. The token is the one the tunnel runtime made
+ * (or checked) at start, read from the same file by the chain's strategy.
  */
-export function sshApiCaller(s: Services, req: FastifyRequest, _token: string, localMayRead: boolean): Promise<Principal> {
+export function sshApiCaller(s: Services, req: FastifyRequest, localMayRead: boolean): Promise<Principal> {
   return meetingAuth(sshOrAdmin(s, req, localMayRead));
 }

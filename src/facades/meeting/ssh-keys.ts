@@ -30,7 +30,7 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
 
   /** The SSH-side caller of a read path (the document lets localhost read without the token), then the `user` query. */
   async function userOf(req: FastifyRequest): Promise<string> {
-    req.cceCaller = (await sshApiCaller(s, req, rt.sshToken, true)).label;
+    req.cceCaller = (await sshApiCaller(s, req, true)).label;
     return parseWith(userQuery, req.query, 'query').user;
   }
 

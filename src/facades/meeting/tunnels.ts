@@ -116,7 +116,7 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
 
   route('POST', '/api/devices/:key/request-tunnel-port', { access: 'public', door: 'device', params: keyParams }, async ({ req, params }) => {
     // The ForceCommand script calls this with the SSH token; a device or an admin may too.
-    const who = req.headers[SSH_TOKEN_HEADER] !== undefined ? await sshApiCaller(s, req, rt.sshToken, false) : await deviceOrAdmin(s, req, params.key);
+    const who = req.headers[SSH_TOKEN_HEADER] !== undefined ? await sshApiCaller(s, req, false) : await deviceOrAdmin(s, req, params.key);
     req.cceCaller = who.label;
     const body = parseWith(portRequest, req.body, 'body');
     const query = parseWith(portRequest, req.query, 'query');
