@@ -12,6 +12,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { Gate, type AccessEntry } from './auth/gate.js';
+import type { OriginClass } from './auth/origins.js';
 import { ClientSecrets } from './auth/client-secrets.js';
 import { ACCESS_FILE, syncAccessFile } from './auth/access-file.js';
 import type { Bans } from './auth/bans.js';
@@ -24,12 +25,13 @@ export class ReloadableGate extends Gate {
   constructor(
     private readonly localAddresses: readonly string[],
     apiAccess: readonly string[],
+    private readonly deviceAccess: readonly string[] = [],
   ) {
-    super(localAddresses, apiAccess);
-    this.current = new Gate(localAddresses, apiAccess);
+    super(localAddresses, apiAccess, deviceAccess);
+    this.current = new Gate(localAddresses, apiAccess, deviceAccess);
   }
 
-  override originOf(ip: string): 'local' | 'remote' | undefined {
+  override originOf(ip: string): OriginClass | undefined {
     return this.current.originOf(ip);
   }
 
@@ -43,7 +45,7 @@ export class ReloadableGate extends Gate {
   }
 
   replace(apiAccess: readonly string[]): void {
-    this.current = new Gate(this.localAddresses, apiAccess);
+    this.current = new Gate(this.localAddresses, apiAccess, this.deviceAccess);
   }
 }
 

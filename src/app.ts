@@ -22,6 +22,9 @@ import { installRules } from './rules.js';
 import { watchCatalog } from './flash/catalog.js';
 import { FlashStorage } from './flash/storage.js';
 import { passwordJobs } from './auth/passwords.js';
+import { CredentialChain } from './auth/credentials/index.js';
+import { addSecretKeys } from './log.js';
+import type { Schema } from './schema/types.js';
 
 export interface App {
   services: Services;
@@ -43,7 +46,7 @@ export interface AppOptions {
 
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
   passwordJobs.limit = config.password_hash_jobs;
-  const gate = new ReloadableGate(config.local_addresses, config.api_access);
+  const gate = new ReloadableGate(config.local_addresses, config.api_access, config.device_access);
   const opened = openStore(config, log, { defaults: 'background' });
   const { db, store, writer } = opened;
   let auth: Auth | undefined;
@@ -69,6 +72,8 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     const events = new DeviceEvents(db);
     const grants = auth;
     installRules({ store, writer, events, endGrants: (oid, keep) => grants.endGrants(oid, keep) });
+    // The schema's secret properties are censored in every log line, whatever logs them.
+    addSecretKeys(secretProperties(store.schema));
     const services: Services = {
       config,
       log,
@@ -78,7 +83,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       auth,
       state: new DaemonState(store, writer),
       requests: new RequestCounts(),
-      tokenValid: (grant, req) => clients.tokenValid(grant, req.ip, req.headers),
+      credentials: new CredentialChain({ config, store, writer, auth, log, devices: {} }),
     };
     const dispatcher = new Dispatcher(services, COMMAND_TABLE);
     // Firmware folders follow the catalog whatever the door (creations, renames).
@@ -106,4 +111,9 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       },
     };
   }
+}
+
+/** The names of the properties the schema flags secret (write-only passwords included). */
+function secretProperties(schema: Schema): string[] {
+  return [...schema.classes.values()].flatMap((c) => [...c.namespaces.values()].flatMap((ns) => [...ns.properties.values()].filter((p) => p.secret).map((p) => p.name)));
 }

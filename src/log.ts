@@ -5,15 +5,23 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { LogRing } from './metrics/log-ring.js';
+import { CREDENTIAL_KEYS } from './auth/credentials/index.js';
 
-/** Keys whose value is censored wherever they appear in the first three levels of a logged object. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set([
-  'password', 'oldpassword', 'sessionid', 'token', 'secret', 'client_secret', 'authorization', 'cookie',
-  // Request headers that carry credentials (as in `req.headers["x-client-secret"]`).
-  'x-client-secret', 'x-device-token',
-  // The device world's secret-like values (src/facades/meeting).
-  'token_code', 'ap_password', 'http_pw_low', 'http_pw_medium', 'http_pw_high',
-]);
+/**
+ * Keys whose value is censored wherever they appear in the first three levels
+ * of a logged object, from one place each: the headers and envelope fields of
+ * every credential strategy (src/auth/credentials), the properties the schema
+ * flags `secret` (added when the schema is loaded: addSecretKeys), and the few
+ * words below, which name a secret in any request or command.
+ */
+const SECRET_WORDS = ['password', 'oldpassword', 'secret', 'client_secret', 'cookie'];
+const secretKeys = new Set<string>([...SECRET_WORDS, ...CREDENTIAL_KEYS]);
+export const SECRET_KEYS: ReadonlySet<string> = secretKeys;
+
+/** Censors these keys too (the schema's secret properties, src/app.ts). */
+export function addSecretKeys(keys: Iterable<string>): void {
+  for (const k of keys) secretKeys.add(k);
+}
 
 export const CENSOR = '[redacted]';
 

@@ -6,8 +6,7 @@ import type { Writer } from './store/writer.js';
 import type { DeviceEvents } from './store/events.js';
 import type { Auth } from './auth/auth.js';
 import type { DaemonState } from './state.js';
-import type { Grant } from './auth/secrets.js';
-import type { RequestInfo } from './dispatch/dispatcher.js';
+import type { CredentialChain } from './auth/credentials/index.js';
 import type { RequestCounts } from './metrics/request-counts.js';
 
 export interface Services {
@@ -21,6 +20,6 @@ export interface Services {
   state: DaemonState;
   /** Responses by verb and status (src/http/server.ts counts, /api/metrics reads). */
   requests: RequestCounts;
-  /** May this request use this token? (It must come with the client secret of the entry it was issued to.) */
-  tokenValid(grant: Grant, req: RequestInfo): boolean;
+  /** Who a request proves to be: every door asks this one chain (src/auth/credentials). */
+  credentials: CredentialChain;
 }

@@ -19,6 +19,8 @@ export interface Guards {
 }
 
 export const USER_CLASS = 'User';
+/** What a user name may be, wherever one is claimed (AUTH, REST login, an OIDC token). */
+export const USER_NAME = /^[A-Za-z0-9_.@+-]{1,128}$/;
 
 /** The settings key of a user's grant epoch: grants issued before that time (ms) are void (src/users/lifecycle.ts). */
 export const grantEpochKey = (userOid: number) => `grants_epoch.${userOid}`;
@@ -34,8 +36,8 @@ class IssuedGrants extends SecretTable {
     super(clock, limitOf);
   }
 
-  override issue(g: Omit<Grant, 'expires'>): { secret: string; grant: Grant } {
-    const issued = super.issue(g);
+  override issue(g: Omit<Grant, 'expires'>, secret?: string): { secret: string; grant: Grant } {
+    const issued = super.issue(g, secret);
     this.issuedAt.set(issued.grant, this.clock());
     return issued;
   }
@@ -85,7 +87,7 @@ export class Auth {
   }
 
   userOid(name: string): number | undefined {
-    if (!/^[A-Za-z0-9_.@+-]{1,128}$/.test(name)) return undefined;
+    if (!USER_NAME.test(name)) return undefined;
     return this.store.findOne(USER_CLASS, '', 'name', name);
   }
 
@@ -184,7 +186,7 @@ export class Auth {
       kind: grant.kind,
       oid: grant.userOid,
       name: v.name ?? grant.userName,
-      admin: v.systemAdministrator === '1',
+      admin: v.systemAdministrator === '1' || grant.admin === true,
       capabilities: Object.freeze(decodeArray(v.capabilities ?? '') ?? []),
       grant,
       secret,

@@ -13,8 +13,9 @@
  * - `device-token`: X-Device-Token on the device paths
  * - `ssh-key`: a public-key login to the tunnel SSH server
  * - `ssh-token`: X-Meeting-Ssh-Token
+ * - `oidc`: an OIDC bearer token that does not verify, or names a user who may not log in
  */
-export type CredentialKind = 'password' | 'session' | 'client-secret' | 'device-token' | 'ssh-key' | 'ssh-token';
+export type CredentialKind = 'password' | 'session' | 'client-secret' | 'device-token' | 'ssh-key' | 'ssh-token' | 'oidc';
 
 export interface Claim {
   kind: CredentialKind;

@@ -58,12 +58,27 @@ export class ClientSecrets {
   tokenValid(grant: Grant, ip: string, headers: Record<string, string | string[] | undefined>): boolean {
     const own = this.entries.find((e) => e.entry.entry === grant.origin);
     if (!own || !own.entry.contains(ip)) return false;
-    if (this.match(ip, clientSecretOf(headers)) !== own.entry) {
-      // Counted at once: consume() updates the in-memory counter synchronously.
-      auditFailedClaim(this.log, this.bans, 'TOKEN', secretClaim(ip));
-      throw new Refusal('client-secret');
-    }
+    if (this.match(ip, clientSecretOf(headers)) !== own.entry) this.refuse(ip, 'TOKEN');
     return true;
+  }
+
+  /**
+   * The entry whose secret the request carries, from inside it; else HTTP 401,
+   * audited as `audit` and counted toward a ban like a failed LOGIN.
+   */
+  requireEntry(ip: string, headers: Record<string, string | string[] | undefined>, audit: string): AccessEntry {
+    return this.match(ip, clientSecretOf(headers)) ?? this.refuse(ip, audit);
+  }
+
+  private refuse(ip: string, audit: string): never {
+    // Counted at once: consume() updates the in-memory counter synchronously.
+    auditFailedClaim(this.log, this.bans, audit, secretClaim(ip));
+    throw new Refusal('client-secret');
+  }
+
+  /** Is `ip` inside the api_access entry written `entry`? */
+  entryHolds(entry: string, ip: string): boolean {
+    return this.entries.some((e) => e.entry.entry === entry && e.entry.contains(ip));
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * The gate decides where a request comes from: `local` (a configured local
- * address), `remote` (inside an api_access entry), or nowhere allowed
- * (undefined: HTTP 403 before anything else runs). The address is the TCP peer;
+ * address), `remote` (inside an api_access entry), `device` (inside a
+ * device_access entry: the device paths only, src/auth/origins.ts), or nowhere
+ * allowed (undefined: HTTP 403 before anything else runs). The address is the TCP peer;
  * fastify only honours X-Forwarded-For when trusted_proxies names the peer.
  */
 import IPCIDR from 'ip-cidr';
 import { isIP } from 'node:net';
+import type { OriginClass } from './origins.js';
 
 /** `::ffff:1.2.3.4` is the IPv4 peer 1.2.3.4. */
 export function normalizeIp(ip: string): string {
@@ -49,19 +51,21 @@ export function parseAccessEntry(entry: string): AccessEntry {
 export class Gate {
   readonly local: ReadonlySet<string>;
   readonly access: readonly AccessEntry[];
-  private readonly origins = new Map<string, 'local' | 'remote' | 'none'>();
+  readonly devices: readonly AccessEntry[];
+  private readonly origins = new Map<string, OriginClass | 'none'>();
 
-  constructor(localAddresses: readonly string[], apiAccess: readonly string[]) {
+  constructor(localAddresses: readonly string[], apiAccess: readonly string[], deviceAccess: readonly string[] = []) {
     this.local = new Set(localAddresses.map(normalizeIp));
     this.access = apiAccess.map(parseAccessEntry);
+    this.devices = deviceAccess.map(parseAccessEntry);
   }
 
-  originOf(ip: string): 'local' | 'remote' | undefined {
+  originOf(ip: string): OriginClass | undefined {
     // Asked on every request, for few distinct peers: the answer is remembered per address (bounded).
     const known = this.origins.get(ip);
     if (known !== undefined) return known === 'none' ? undefined : known;
     const n = normalizeIp(ip);
-    const origin = this.local.has(n) ? 'local' : this.entryOf(n) ? 'remote' : 'none';
+    const origin = this.local.has(n) ? 'local' : this.entryOf(n) ? 'remote' : this.devices.some((e) => e.contains(n)) ? 'device' : 'none';
     if (this.origins.size >= CONTAINS_MEMO) this.origins.clear();
     this.origins.set(ip, origin);
     return origin === 'none' ? undefined : origin;

@@ -14,6 +14,10 @@ export interface Grant {
   readonly userName: string;
   /** Where it was issued (a token is only valid from its own whitelist entry). */
   readonly origin: string;
+  /** Where a bearer grant may be used: `local`, or the api_access entry it was issued from (src/auth/origins.ts). */
+  readonly boundTo?: string;
+  /** A systemAdministrator whatever its User says (an OIDC token's admin claim, src/auth/credentials/oidc.ts). */
+  readonly admin?: boolean;
   expires: number;
   readonly lifetimeMs: number;
   readonly sliding: boolean;
@@ -61,8 +65,8 @@ export class SecretTable {
     private readonly limitOf: (g: Omit<Grant, 'expires'>) => GrantLimit | undefined = () => undefined,
   ) {}
 
-  issue(g: Omit<Grant, 'expires'>): { secret: string; grant: Grant } {
-    const secret = randomSecret();
+  /** A new grant under a new random secret, or under `secret` when given (an OIDC token, verified once). */
+  issue(g: Omit<Grant, 'expires'>, secret = randomSecret()): { secret: string; grant: Grant } {
     const grant: Grant = { ...g, expires: this.now() + g.lifetimeMs };
     const hash = digest(secret);
     const hex = hash.toString('hex');
@@ -91,8 +95,8 @@ export class SecretTable {
   }
 
   /** The live grant for a secret, extending it when sliding; undefined when unknown or expired. */
-  lookup(secret: string): Grant | undefined {
-    if (secret.length === 0 || secret.length > 256) return undefined;
+  lookup(secret: string, maxLength = 256): Grant | undefined {
+    if (secret.length === 0 || secret.length > maxLength) return undefined;
     const hash = digest(secret);
     const hex = hash.toString('hex');
     const entry = this.byHash.get(hex);

@@ -66,6 +66,29 @@ const listen = z
     return { host: (m[1] ?? m[2])!, port };
   });
 
+/** Asymmetric JWS algorithms: with `none` or HMAC a token could be forged (HS256 signed with the public key). */
+export const OIDC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+const oidcAlgorithms = list.pipe(
+  z.array(z.enum(OIDC_ALGORITHMS, { message: `expected some of ${OIDC_ALGORITHMS.join(', ')} (none and HMAC are never accepted)` })).min(1),
+);
+
+/** An https URL (http only for a loopback host: a test or a local provider); '' when OIDC is off. */
+const oidcUrl = z
+  .string()
+  .trim()
+  .refine((v) => v === '' || isSafeIssuer(v), 'expected an https:// URL (http:// only on a loopback host)');
+
+export function isSafeIssuer(v: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return false;
+  }
+  const loopback = u.hostname === 'localhost' || u.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(u.hostname);
+  return u.protocol === 'https:' || (u.protocol === 'http:' && loopback);
+}
+
 export const configSchema = z.strictObject({
   // The reference's keys.
   listen_address: listen.prefault('127.0.0.1:9092'),
@@ -76,6 +99,10 @@ export const configSchema = z.strictObject({
   logging: bool.default(true),
   debuglog: bool.default(false),
   api_access: accessList.default([]),
+  /** Addresses/CIDRs of devices in the field: they reach the device paths only (src/auth/origins.ts). */
+  device_access: accessList.default([]),
+  /** POST /api/auth/login from a whitelisted remote address (with its X-Client-Secret); off: local addresses only. */
+  rest_login_remote: bool.default(false),
   token_lifetime: int(1).default(300),
   api_auth_fails: int(1).default(5),
   api_ban_time: int(1).default(60),
@@ -139,6 +166,24 @@ export const configSchema = z.strictObject({
     .prefault('2'),
   /** SQLite `synchronous`: FULL makes every acknowledged write survive power loss. */
   db_synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  // OIDC bearer tokens (src/auth/credentials/oidc.ts, docs/credentials.md).
+  /** The identity provider's issuer URL, exactly as its discovery document names it; empty = OIDC off. */
+  oidc_issuer: oidcUrl.default(''),
+  /** The client id every token's `aud` must contain (required when oidc_issuer is set). */
+  oidc_audience: z.string().trim().default(''),
+  /** The claim that names the cced User. */
+  oidc_user_claim: z.string().trim().min(1).default('preferred_username'),
+  /** A claim (e.g. groups, roles) whose value, or one of whose elements, equal to oidc_admin_value makes the caller a sysadmin. */
+  oidc_admin_claim: z.string().trim().default(''),
+  oidc_admin_value: z.string().trim().default(''),
+  /** Create an unknown user on its first valid token (a plain user, no password); off: refused. */
+  oidc_auto_create: bool.default(false),
+  /** Signature algorithms accepted; asymmetric only (none and HMAC never). */
+  oidc_algorithms: oidcAlgorithms.default(['RS256', 'ES256']),
+  /** Seconds of clock skew allowed on exp and nbf. */
+  oidc_clock_tolerance: int(0, 3600).default(30),
+  /** Seconds after a key-set fetch during which a token with an unknown kid does not fetch it again. */
+  oidc_jwks_cooldown: int(0, 86400).default(30),
   // The device world.
   status_max_logs: int(1).default(100),
   device_heartbeat_timeout: int(1).default(180),

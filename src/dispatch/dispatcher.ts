@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { CceError, Refusal, badCommand, badParameters, permissionDenied } from '../errors.js';
 import { ANONYMOUS, type Caller } from '../auth/caller.js';
+import type { OriginClass } from '../auth/origins.js';
 import { envelopeSchema, describeIssue, type Envelope } from './envelope.js';
 import { lex } from './lexer.js';
 import { Unidentified, errorReply } from './reply.js';
@@ -17,8 +18,8 @@ import { queuedTarget } from './transaction.js';
 /** What the HTTP layer tells the dispatcher about a request. */
 export interface RequestInfo {
   ip: string;
-  /** `local` (loopback or local_addresses) or `remote` (inside api_access). */
-  origin: 'local' | 'remote';
+  /** `local` (loopback or local_addresses) or `remote` (inside api_access); the gate lets no other class reach /v2/cce. */
+  origin: OriginClass;
   headers: Record<string, string | string[] | undefined>;
   log: FastifyBaseLogger;
 }
@@ -60,7 +61,8 @@ export class Dispatcher {
         verb = '?';
         throw badCommand(first.value.slice(0, 40));
       }
-      caller = this.authenticate(envelope, req);
+      // Who the envelope's credentials (or an OIDC bearer header) prove; one chain for every door (src/auth/credentials).
+      caller = await this.services.credentials.resolveCaller({ ...req, envelope });
       // A banned address keeps the sessions and tokens it holds; nothing else from it runs (src/auth/bans.ts).
       if (caller === ANONYMOUS) this.refuseBannedAddress(req.ip);
       const ctx = this.context(envelope, req, caller);
@@ -81,26 +83,6 @@ export class Dispatcher {
   private refuseBannedAddress(ip: string): void {
     const wait = this.services.auth.bans.addressBanLeft(ip);
     if (wait !== undefined) throw new Refusal('banned', wait);
-  }
-
-  /**
-   * A session (user + sessionid) or a token (token); anonymous when neither is
-   * given or valid. Each secret only in its own field: a token sent as a
-   * sessionid, or a session as a token, is no credential.
-   */
-  private authenticate(envelope: Envelope, req: RequestInfo): Caller {
-    const { auth } = this.services;
-    const secret = envelope.token ?? envelope.sessionid;
-    if (secret === undefined) return ANONYMOUS;
-    const grant = auth.grants.lookup(secret);
-    if (!grant) return ANONYMOUS;
-    if (grant.kind === 'session') {
-      // A session is only good with its own user name and from a local address.
-      if (req.origin !== 'local' || envelope.user !== grant.userName || envelope.token !== undefined) return ANONYMOUS;
-    } else if (envelope.token === undefined || !this.services.tokenValid(grant, req)) {
-      return ANONYMOUS;
-    }
-    return auth.callerFor(grant, secret) ?? ANONYMOUS;
   }
 
   private context(envelope: Envelope, req: RequestInfo, caller: Caller): CommandContext {

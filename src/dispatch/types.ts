@@ -8,6 +8,7 @@ import type { Store, WriteCheck } from '../store/store.js';
 import type { Writer, Mutation } from '../store/writer.js';
 import type { Auth } from '../auth/auth.js';
 import type { Caller } from '../auth/caller.js';
+import type { OriginClass } from '../auth/origins.js';
 import type { Envelope } from './envelope.js';
 import type { Token } from './lexer.js';
 import type { DaemonState } from '../state.js';
@@ -55,7 +56,7 @@ export interface CommandContext {
   /** The client's address as the gate decided it. */
   ip: string;
   /** Where the caller is, as the gate decided: password credentials count only from `local`. */
-  origin: 'local' | 'remote';
+  origin: OriginClass;
   /** Headers a command may need (LOGIN reads X-Client-Secret). */
   headers: Record<string, string | string[] | undefined>;
   /** The BEGIN queues of every session and token. */

@@ -8,6 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
 import { meetingFacade } from './meeting/plugin.js';
 
+/** The shared kit every facade builds its paths with (router, access levels over the credential chain). */
+export type { Router as FacadeRouter, Access as FacadeAccess } from './kit/router.js';
+
 export interface Facade {
   /** The folder under src/facades/ and the name in logs. */
   readonly name: string;

@@ -3,20 +3,27 @@
  * own examples use `curl -d`, which sends form-urlencoded), parsed with
  * prototype-poisoning protection; malformed JSON is HTTP 400 with a JSON body.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import sjson from 'secure-json-parse';
 import type { Dispatcher, RequestInfo } from '../dispatch/dispatcher.js';
 import { httpStatusOf } from '../dispatch/reply.js';
 import { describeCaller } from '../auth/caller.js';
 import type { BodyBudget } from './body-budget.js';
+import { CredentialRefused } from '../auth/credentials/index.js';
+import type { DoorClass, OriginClass } from '../auth/origins.js';
+import { STATUS_CODES } from 'node:http';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the gate: where the client is. */
-    origin: 'local' | 'remote';
+    origin: OriginClass;
     /** For the request log line. */
     cceVerb?: string;
     cceCaller?: string;
+  }
+  interface FastifyContextConfig {
+    /** The door a route is, for the gate's origin policy (src/auth/origins.ts); `people` when unsaid. */
+    door?: DoorClass;
   }
 }
 
@@ -30,7 +37,7 @@ export async function cceRoute(app: FastifyInstance, opts: { dispatcher: Dispatc
   }
 
   // Read before anyone is known (the credentials are in it): large bodies count against their address's budget.
-  app.post('/v2/cce', { preParsing: opts.budget.preParsing }, async (request, reply) => {
+  app.post('/v2/cce', { preParsing: opts.budget.preParsing, config: { door: 'cce' } }, async (request, reply) => {
     let body: unknown;
     try {
       const raw = request.body instanceof Buffer ? request.body.toString('utf8') : '';
@@ -39,9 +46,23 @@ export async function cceRoute(app: FastifyInstance, opts: { dispatcher: Dispatc
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `malformed JSON: ${(err as Error).message}` });
     }
     const info: RequestInfo = { ip: request.ip, origin: request.origin, headers: request.headers, log: request.log };
-    const { reply: out, verb, caller } = await opts.dispatcher.handle(body, info);
+    let outcome;
+    try {
+      outcome = await opts.dispatcher.handle(body, info);
+    } catch (err) {
+      // A credential presented and refused (an OIDC token): the status and words every door answers it with.
+      if (err instanceof CredentialRefused) return sendCredentialRefused(reply, err);
+      throw err;
+    }
+    const { reply: out, verb, caller } = outcome;
     request.cceVerb = verb;
     request.cceCaller = describeCaller(caller);
     return reply.code(httpStatusOf(out)).send(out);
   });
+}
+
+/** A refused credential: its status and message in the transport refusals' JSON shape; 401 names the scheme. */
+function sendCredentialRefused(reply: FastifyReply, refused: CredentialRefused): FastifyReply {
+  if (refused.status === 401) reply.header('www-authenticate', 'Bearer');
+  return reply.code(refused.status).send({ statusCode: refused.status, error: STATUS_CODES[refused.status], message: refused.message });
 }

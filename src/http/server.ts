@@ -19,6 +19,7 @@ import { capConnectionsPerIp } from './connections.js';
 import { closeIdleConnections } from './idle.js';
 import { clientErrorHandler } from './client-error.js';
 import { parseAccessEntry } from '../auth/gate.js';
+import { originAllowed } from '../auth/origins.js';
 import { checkBodyLimits, serverTimeouts } from '../listen.js';
 import { BodyBudget } from './body-budget.js';
 
@@ -81,6 +82,12 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
     if (origin === undefined) {
       // The path only: a query string may carry anything, secrets included.
       request.log.warn({ ip, url: request.url.split('?')[0] }, 'origin not allowed');
+      reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'origin not allowed' });
+      return;
+    }
+    // The origin policy: a class of address reaches only the doors the table opens to it (devices: the device paths).
+    if (!originAllowed(request.routeOptions.config?.door, origin)) {
+      request.log.warn({ ip, url: request.url.split('?')[0], origin }, 'origin not allowed at this door');
       reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'origin not allowed' });
       return;
     }

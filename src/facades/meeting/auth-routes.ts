@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Router } from './route.js';
-import { issueBearer } from './auth.js';
+import { issueBearer, passwordLoginOrigin } from './auth.js';
 import { fail } from './replies.js';
 import { presentUser } from './users.js';
 import { claim } from '../../auth/claims.js';
@@ -14,7 +14,8 @@ import { auditFailedClaim } from '../../auth/audit.js';
 const loginBody = z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) });
 
 export function authRoutes(route: Router, services: Services): void {
-  route('POST', '/api/auth/login', { access: 'public', body: loginBody }, async ({ req, body }) => {
+  route('POST', '/api/auth/login', { access: 'public', door: 'password-login', body: loginBody }, async ({ req, body }) => {
+    const boundTo = passwordLoginOrigin(services, req);
     // The same claim as AUTH's: both doors guess one password, so they share one counter.
     const c = claim('password', req.ip, body.username);
     services.auth.bans.refuse(c);
@@ -25,7 +26,7 @@ export function authRoutes(route: Router, services: Services): void {
       throw fail(401, 'Invalid credentials');
     }
     req.log.info({ audit: 'LOGIN_REST', user: body.username, ip: req.ip, outcome: 'ok' }, 'bearer token issued');
-    const { secret, grant } = issueBearer(services, oid, body.username);
+    const { secret, grant } = issueBearer(services, oid, body.username, boundTo);
     return { success: true, token: secret, expires_at: new Date(grant.expires).toISOString() };
   });
 

@@ -1,111 +1,65 @@
 /**
- * Credentials of the Meeting REST paths.
- *
- * - People: `Authorization: Bearer <token>`, a grant issued by POST
- *   /api/auth/login (`issueBearer`). Missing: 401; unknown, expired or not a
- *   bearer grant: 403 (the semantics of seeds/001). Bearer grants are their own
- *   kind of token (origin `meeting-bearer`), so a /v2/cce session or LOGIN token
- *   is not a bearer token and a bearer token is not usable on /v2/cce.
- * - Devices: their key (in the path) and `X-Device-Token: <token_code>`,
- *   compared in constant time; every failure is audited and counted toward a
- *   ban of (address, device key) and of the address (src/auth/bans.ts). A device acts as itself: its AclSubject's oid is
- *   the device's oid, so `ruleSelf` in schema/Device.json says what it may write.
+ * Credentials on the Meeting paths: the one chain (src/auth/credentials)
+ * through the kit's access levels (src/facades/kit/principals.ts), its
+ * refusals in the document's `{"error": "..."}` shape. People send
+ * `Authorization: Bearer <token>`: a grant of POST /api/auth/login or an OIDC
+ * token (missing: 401; refused: 403; identity provider unreachable: 503).
+ * Devices send their key (in the path) and `X-Device-Token`.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
-import type { AclSubject } from '../../schema/types.js';
-import type { Caller } from '../../auth/caller.js';
-import { describeCaller } from '../../auth/caller.js';
 import type { Grant } from '../../auth/secrets.js';
+import { CredentialRefused, type Principal } from '../../auth/credentials/index.js';
+import { bearerOf } from '../../auth/credentials/bearer.js';
+import { issueBearer as issueBearerGrant } from '../../auth/credentials/bearer-grant.js';
+import { deviceOrAdminOf } from '../kit/principals.js';
 import { fail } from './replies.js';
-import { DeviceCredentials } from './device-credentials.js';
-import { digest } from '../../auth/secrets.js';
-import { Refusal } from '../../errors.js';
-import { claim, MIN_TOKEN_LENGTH } from '../../auth/claims.js';
-import { auditFailedClaim } from '../../auth/audit.js';
 
-export const BEARER_ORIGIN = 'meeting-bearer';
-export const DEVICE_TOKEN_HEADER = 'x-device-token';
-/** The longest token_code the schema accepts (schema/Device.json, device_token). */
-const MAX_DEVICE_TOKEN = 128;
+export { BEARER_ORIGIN } from '../../auth/credentials/bearer-grant.js';
+export { DEVICE_TOKEN_HEADER } from '../../auth/credentials/device-token.js';
+export type { Principal };
 
-/** Who a facade request runs as: the subject the store checks ACLs against, and a loggable label. */
-export interface Principal {
-  subject: AclSubject;
-  /** For the request log line; never a secret. */
-  label: string;
-  /** The Caller behind a bearer token (absent for a device). */
-  caller?: Caller;
-  /** The authenticated device's oid (a device acting as itself). */
-  deviceOid?: number;
+/** A refused credential as the document answers it; anything else unchanged. */
+export function asMeetingError(err: unknown): unknown {
+  return err instanceof CredentialRefused ? fail(err.status, err.message) : err;
 }
 
-/** Issues a bearer token for a user (POST /api/auth/login); lives `session_lifetime` seconds, not sliding. */
-export function issueBearer(services: Services, userOid: number, userName: string): { secret: string; grant: Grant } {
-  return services.auth.grants.issue({
-    kind: 'token',
-    userOid,
-    userName,
-    origin: BEARER_ORIGIN,
-    lifetimeMs: services.config.session_lifetime * 1000,
-    sliding: false,
-  });
-}
-
-/** The `<secret>` of `Authorization: Bearer <secret>`, or undefined when the header is absent. */
-export function bearerSecret(req: FastifyRequest): string | undefined {
-  const h = req.headers.authorization;
-  if (h === undefined || h === '') return undefined;
-  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(h);
-  // A header of another scheme, or a malformed one, is a credential that does not verify.
-  return m ? m[1]! : '';
-}
-
-/** The person behind a bearer token: 401 when none is given, 403 when it does not verify. */
-export function bearerCaller(services: Services, req: FastifyRequest): Caller {
-  const secret = bearerSecret(req);
-  if (secret === undefined) throw fail(401, 'Missing bearer token');
-  const grant = secret === '' ? undefined : services.auth.grants.lookup(secret);
-  const caller = grant && grant.origin === BEARER_ORIGIN ? services.auth.callerFor(grant, secret) : undefined;
-  if (!caller) {
-    // A banned address gets past the gate only with a bearer token, to use an established one: any other is refused.
-    const wait = services.auth.bans.addressBanLeft(req.ip);
-    if (wait !== undefined) throw new Refusal('banned', wait);
-    throw fail(403, 'Invalid or expired token');
+/** Runs an authentication, its refusal in the document's words. */
+export async function meetingAuth<T>(job: Promise<T>): Promise<T> {
+  try {
+    return await job;
+  } catch (err) {
+    throw asMeetingError(err);
   }
-  return caller;
 }
 
-export function userPrincipal(caller: Caller): Principal {
-  return { subject: caller, label: describeCaller(caller), caller };
+/** Issues a bearer token for a user (POST /api/auth/login), usable from `boundTo` only; lives `session_lifetime` seconds, not sliding. */
+export function issueBearer(services: Services, userOid: number, userName: string, boundTo: string): { secret: string; grant: Grant } {
+  return issueBearerGrant(services.auth, services.config, userOid, userName, boundTo);
 }
 
-/** A bearer caller who must be a systemAdministrator (403 otherwise). */
-export function adminCaller(services: Services, req: FastifyRequest): Caller {
-  const caller = bearerCaller(services, req);
-  if (!caller.admin) throw fail(403, 'Administrator rights required');
-  return caller;
+/**
+ * Where a password login may be made (the origin policy's `password-login`
+ * door, src/auth/origins.ts): a local address, or — with `rest_login_remote` —
+ * a whitelisted one with its entry's X-Client-Secret (else 401, counted as a
+ * failed LOGIN). Answers what the bearer token is bound to.
+ */
+export function passwordLoginOrigin(services: Services, req: FastifyRequest): string {
+  if (req.origin === 'local') return 'local';
+  if (req.origin !== 'remote' || !services.config.rest_login_remote) throw fail(403, 'Password login is only allowed from a local address');
+  return services.auth.clients.requireEntry(req.ip, req.headers, 'LOGIN_REST').entry;
 }
 
+/** The `<secret>` of `Authorization: Bearer <secret>` ('' when malformed), or undefined when the header is absent. */
+export function bearerSecret(req: FastifyRequest): string | undefined {
+  return bearerOf(req.headers);
+}
 
 /**
  * A device-facing path: the device itself (`X-Device-Token`) or an
  * administrator's bearer token. A device that is unknown, revoked or whose
  * token does not match gets the same 403 (no oracle on which keys exist).
  */
-export function deviceOrAdmin(services: Services, req: FastifyRequest, key: string): Principal {
-  if (bearerSecret(req) !== undefined) return userPrincipal(adminCaller(services, req));
-  const token = req.headers[DEVICE_TOKEN_HEADER];
-  if (typeof token !== 'string' || token === '') throw fail(401, 'Missing bearer token or X-Device-Token');
-  const claimed = claim('device-token', req.ip, key);
-  services.auth.bans.refuse(claimed);
-  // A token shorter than the minimum is never compared (nor looked up): no stored token can match it.
-  const c = token.length >= MIN_TOKEN_LENGTH && token.length <= MAX_DEVICE_TOKEN ? DeviceCredentials.of(services.store).lookup(key) : undefined;
-  const matches = c?.tokenDigest !== undefined && timingSafeEqual(digest(token), c.tokenDigest);
-  if (!c || !matches || c.revoked) {
-    auditFailedClaim(req.log, services.auth.bans, 'DEVICE_TOKEN', claimed, 'device_key');
-    throw fail(403, 'Invalid device credentials');
-  }
-  return { subject: { oid: c.oid, admin: false, capabilities: [] }, label: `device:${key}`, deviceOid: c.oid };
+export function deviceOrAdmin(services: Services, req: FastifyRequest, key: string): Promise<Principal> {
+  return meetingAuth(deviceOrAdminOf(services, req, key));
 }

@@ -22,10 +22,10 @@ import { sendFile } from './send-file.js';
 
 export const DEVICE_KEY_HEADER = 'x-device-key';
 
-function downloader(services: Services, req: FastifyRequest, type: string, dist: string): Principal {
+async function downloader(services: Services, req: FastifyRequest, type: string, dist: string): Promise<Principal> {
   const key = req.headers[DEVICE_KEY_HEADER];
   if (bearerSecret(req) === undefined && typeof req.headers['x-device-token'] === 'string' && typeof key !== 'string') throw fail(401, 'Missing X-Device-Key');
-  const who = deviceOrAdmin(services, req, typeof key === 'string' ? key : '');
+  const who = await deviceOrAdmin(services, req, typeof key === 'string' ? key : '');
   if (who.deviceOid === undefined) return who;
   const v = services.store.rawValues(who.deviceOid);
   if (v.authorized !== '1') throw fail(403, 'Device not authorized');
@@ -34,8 +34,8 @@ function downloader(services: Services, req: FastifyRequest, type: string, dist:
 }
 
 export function downloadRoute(route: Router, services: Services, storage: FlashStorage): void {
-  route('GET', '/api/flash/:type/:dist/:file', { access: 'public', params: fileParams }, async ({ req, reply, params }) => {
-    const who = downloader(services, req, params.type, params.dist);
+  route('GET', '/api/flash/:type/:dist/:file', { access: 'public', door: 'device', params: fileParams }, async ({ req, reply, params }) => {
+    const who = await downloader(services, req, params.type, params.dist);
     req.cceCaller = who.label;
     const file = await storage.open(params.type, params.dist, params.file);
     if (file === undefined) throw fail(404, 'File not found');

@@ -29,17 +29,17 @@ const removeRequest = z.object({ device_key: deviceKey.optional() }).optional().
 const invalid = () => new FacadeError(401, { status: 'invalid' });
 const notFound = () => new FacadeError(404, { status: 'not_found' });
 
-export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime, sshToken: string): void {
+export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime): void {
   const { store } = s;
 
-  function caller(req: FastifyRequest): Principal {
-    const who = sshApiCaller(s, req, sshToken, false);
+  async function caller(req: FastifyRequest): Promise<Principal> {
+    const who = await sshApiCaller(s, req, false);
     req.cceCaller = who.label;
     return who;
   }
 
   route('POST', '/api/forcecommand/register_device_key', { access: 'public' }, async ({ req }) => {
-    const who = caller(req);
+    const who = await caller(req);
     const body = parseWith(registerBody, req.body, 'body');
     const key = requirePublicKey(body.pubkey, 'pubkey');
     const done = await write(s, () => registerDeviceKey(store, who.subject, body.device_key, key, body.user_name));
@@ -48,8 +48,8 @@ export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime
     return { status: 'ok' };
   });
 
-  route('POST', '/api/forcecommand/validate_device_key', { access: 'public' }, ({ req }) => {
-    caller(req);
+  route('POST', '/api/forcecommand/validate_device_key', { access: 'public' }, async ({ req }) => {
+    await caller(req);
     const key = parsePublicKey(parseWith(validateBody, req.body, 'body').pubkey);
     const found = key && activeSshKey(store, key);
     if (!found) throw invalid();
@@ -57,7 +57,7 @@ export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime
   });
 
   route('GET', '/api/forcecommand/get_device_key', { access: 'public' }, async ({ req, reply }) => {
-    const who = caller(req);
+    const who = await caller(req);
     const { device_key } = parseWith(deviceQuery, req.query, 'query');
     const oid = findDevice(store, device_key);
     if (oid === undefined) throw notFound();
@@ -74,7 +74,7 @@ export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime
   });
 
   route('DELETE', '/api/forcecommand/remove_device_key', { access: 'public' }, async ({ req }) => {
-    const who = caller(req);
+    const who = await caller(req);
     // The document sends a JSON body; `?device_key=` is accepted too, for clients that send no body with DELETE.
     const named = parseWith(removeRequest, req.body, 'body').device_key ?? parseWith(removeRequest, req.query, 'query').device_key;
     if (named === undefined) throw fail(400, 'device_key: missing');

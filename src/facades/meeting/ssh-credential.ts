@@ -1,58 +1,38 @@
 /**
- * The credential of the SSH-side callers (an AuthorizedKeysCommand, the
- * ForceCommand script): `X-Meeting-Ssh-Token: <token>`, the content of
- * `<state_dir>/ssh-api-token` (256 bits, made at first start, mode 0600, so
- * only the daemon's user and root can read it), compared in constant time.
- * It is a file rather than a config key so that no secret sits in the config
- * file or its environment variables. An administrator's bearer token is
- * accepted in its place. A wrong one is audited and counted toward a ban
- * (src/auth/bans.ts) like any other credential.
+ * The SSH-side callers (an AuthorizedKeysCommand, the ForceCommand script):
+ * `X-Meeting-Ssh-Token` (src/auth/credentials/ssh-token.ts), else an
+ * administrator's bearer token, else — on the read paths the document opens
+ * to localhost — a local caller without a credential.
  */
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import { SYSTEM } from '../../store/store.js';
-import { readOrCreateSecret } from '../../tunnels/secret-file.js';
-import { adminCaller, bearerSecret, userPrincipal, type Principal } from './auth.js';
-import { sameSecret } from '../../auth/secrets.js';
-import { fail } from './replies.js';
-import { claim, MIN_TOKEN_LENGTH } from '../../auth/claims.js';
-import { auditFailedClaim } from '../../auth/audit.js';
+import { CredentialRefused, type CredentialChain, type Principal } from '../../auth/credentials/index.js';
+import { credentialRequest, requireAdmin } from '../kit/principals.js';
+import { meetingAuth } from './auth.js';
 
-export const SSH_TOKEN_FILE = 'ssh-api-token';
-export const SSH_TOKEN_HEADER = 'x-meeting-ssh-token';
+export { SSH_TOKEN_FILE, SSH_TOKEN_HEADER, loadSshToken } from '../../auth/credentials/ssh-token.js';
 
-export function loadSshToken(stateDir: string): string {
-  const file = path.join(stateDir, SSH_TOKEN_FILE);
-  const token = readOrCreateSecret(file, () => randomBytes(32).toString('base64url') + '\n').trim();
-  // An operator may have written the file by hand: a guessable token is refused at start, not served.
-  if (token.length < MIN_TOKEN_LENGTH) throw new Error(`${file} holds fewer than ${MIN_TOKEN_LENGTH} characters: write a longer token or delete it to make a new one`);
-  return token;
-}
-
-/** The SSH token's holder acts as the daemon itself (SYSTEM) on the few paths that accept it. */
-const SSH_TOKEN_PRINCIPAL: Principal = { subject: SYSTEM, label: 'ssh-token' };
 /** A local caller without a credential, on the read paths the document opens to localhost. */
 const LOCAL_READER: Principal = { subject: SYSTEM, label: 'local' };
+
+const doors = new WeakMap<CredentialChain, ReturnType<CredentialChain['door']>>();
+
+async function sshOrAdmin(s: Services, req: FastifyRequest, localMayRead: boolean): Promise<Principal> {
+  let door = doors.get(s.credentials);
+  if (!door) doors.set(s.credentials, (door = s.credentials.door(['ssh-token', 'oidc', 'bearer-grant'])));
+  const who = await s.credentials.resolve(credentialRequest(req), door);
+  if (who) return who.via === 'ssh-token' ? who : requireAdmin(who);
+  if (localMayRead && req.origin === 'local') return LOCAL_READER;
+  throw new CredentialRefused(401, 'Missing X-Meeting-Ssh-Token');
+}
 
 /**
  * The X-Meeting-Ssh-Token (401 when wrong), else an admin bearer token, else
  * — when `localMayRead` and the request comes from a local address — the
- * local reader; otherwise 401.
+ * local reader; otherwise 401. The token is the one the tunnel runtime made
+ * (or checked) at start, read from the same file by the chain's strategy.
  */
-export function sshApiCaller(s: Services, req: FastifyRequest, token: string, localMayRead: boolean): Principal {
-  const given = req.headers[SSH_TOKEN_HEADER];
-  if (given !== undefined) {
-    const c = claim('ssh-token', req.ip, SSH_TOKEN_PRINCIPAL.label);
-    s.auth.bans.refuse(c);
-    if (typeof given !== 'string' || given.length < MIN_TOKEN_LENGTH || !sameSecret(given, token)) {
-      auditFailedClaim(req.log, s.auth.bans, 'SSH_TOKEN', c);
-      throw fail(401, 'Invalid X-Meeting-Ssh-Token');
-    }
-    return SSH_TOKEN_PRINCIPAL;
-  }
-  if (bearerSecret(req) !== undefined) return userPrincipal(adminCaller(s, req));
-  if (localMayRead && req.origin === 'local') return LOCAL_READER;
-  throw fail(401, 'Missing X-Meeting-Ssh-Token');
+export function sshApiCaller(s: Services, req: FastifyRequest, localMayRead: boolean): Promise<Principal> {
+  return meetingAuth(sshOrAdmin(s, req, localMayRead));
 }

@@ -33,23 +33,23 @@ export function requirePublicKey(line: string, field: string): PublicKeyLine {
 
 const TEXT = 'text/plain; charset=utf-8';
 
-export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime, sshToken: string): void {
+export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): void {
   const { store } = s;
 
   /** The SSH-side caller of a read path (the document lets localhost read without the token), then the `user` query. */
-  function userOf(req: FastifyRequest): string {
-    req.cceCaller = sshApiCaller(s, req, sshToken, true).label;
+  async function userOf(req: FastifyRequest): Promise<string> {
+    req.cceCaller = (await sshApiCaller(s, req, true)).label;
     return parseWith(userQuery, req.query, 'query').user;
   }
 
-  route('GET', '/api/ssh-keys', { access: 'public' }, ({ req }) => {
-    const keys = usableUserKeys(store, userOf(req));
+  route('GET', '/api/ssh-keys', { access: 'public' }, async ({ req }) => {
+    const keys = usableUserKeys(store, await userOf(req));
     if (keys.length === 0) throw fail(404, 'No keys for this user');
     return { keys: keys.map(keyLine) };
   });
 
-  route('GET', '/api/ssh-keys/devices', { access: 'public' }, ({ req }) => ({
-    devices: userSshKeys(store, userOf(req)).map((k) => ({
+  route('GET', '/api/ssh-keys/devices', { access: 'public' }, async ({ req }) => ({
+    devices: userSshKeys(store, await userOf(req)).map((k) => ({
       device_key: k.device_key,
       ssh_public_key: keyLine(k),
       authorized: deviceAuthorized(store, k.device_key) ? 1 : 0,

@@ -1,8 +1,7 @@
 /**
  * Tunnels, SSH keys and ForceCommand: their paths, registered together over
  * the daemon's tunnel runtime (src/devices/tunnel-runtime.ts), which listens
- * when the HTTP server is ready and stops when it closes, and the ForceCommand
- * token (X-Meeting-Ssh-Token) those paths accept.
+ * when the HTTP server is ready and stops when it closes.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services.js';
@@ -17,8 +16,9 @@ export function sshWorld(route: Router, s: Services, app: FastifyInstance): void
   const rt = startTunnelRuntime(s);
   app.addHook('onReady', () => rt.listen());
   app.addHook('onClose', () => rt.close());
-  const sshToken = loadSshToken(s.config.state_dir);
-  tunnelRoutes(route, s, rt, sshToken);
-  sshKeyRoutes(route, s, rt, sshToken);
-  forceCommandRoutes(route, s, rt, sshToken);
+  // Made at start, for the ForceCommand script to read; the credential chain checks it (src/auth/credentials/ssh-token.ts).
+  loadSshToken(s.config.state_dir);
+  tunnelRoutes(route, s, rt);
+  sshKeyRoutes(route, s, rt);
+  forceCommandRoutes(route, s, rt);
 }

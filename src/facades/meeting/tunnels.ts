@@ -34,7 +34,7 @@ const portRequest = z
   .optional()
   .transform((b) => b ?? {});
 
-export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime, sshToken: string): void {
+export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): void {
   const { store, config } = s;
 
   /** Reserves (or extends) the device's tunnel for a service, under the tunnel rule; 403 / 404 / 503. */
@@ -64,9 +64,9 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime, sshT
     return { port: t.port, url: t.url };
   });
 
-  route('POST', '/api/devices/:key/request-tunnel-port', { access: 'public', params: keyParams }, async ({ req, params }) => {
+  route('POST', '/api/devices/:key/request-tunnel-port', { access: 'public', door: 'device', params: keyParams }, async ({ req, params }) => {
     // The ForceCommand script calls this with the SSH token; a device or an admin may too.
-    const who = req.headers[SSH_TOKEN_HEADER] !== undefined ? sshApiCaller(s, req, sshToken, false) : deviceOrAdmin(s, req, params.key);
+    const who = req.headers[SSH_TOKEN_HEADER] !== undefined ? await sshApiCaller(s, req, false) : await deviceOrAdmin(s, req, params.key);
     req.cceCaller = who.label;
     const body = parseWith(portRequest, req.body, 'body');
     const query = parseWith(portRequest, req.query, 'query');

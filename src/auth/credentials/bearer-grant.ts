@@ -1,0 +1,50 @@
+/**
+ * A bearer grant: `Authorization: Bearer <token>` issued by POST
+ * /api/auth/login (`issueBearer`). Its own kind of grant (origin
+ * `meeting-bearer`): a /v2/cce session or LOGIN token is not a bearer grant.
+ * Unknown, expired or of another kind: 403 (seed 001's semantics); from a
+ * banned address, 429 (only an established grant passes a ban).
+ */
+import type { Config } from '../../config/schema.js';
+import type { Auth } from '../auth.js';
+import type { Grant } from '../secrets.js';
+import { Refusal } from '../../errors.js';
+import type { CredentialRequest, StrategyDef } from './deps.js';
+import { callerPrincipal } from './deps.js';
+import { CredentialRefused } from './types.js';
+import { AUTHORIZATION_HEADER, bearerOf } from './bearer.js';
+
+export const BEARER_ORIGIN = 'meeting-bearer';
+
+/**
+ * Issues a bearer grant for a user, usable only from where it was issued
+ * (`boundTo`: `local`, or the api_access entry); it lives `session_lifetime`
+ * seconds and does not slide.
+ */
+export function issueBearer(auth: Auth, config: Pick<Config, 'session_lifetime'>, userOid: number, userName: string, boundTo: string): { secret: string; grant: Grant } {
+  return auth.grants.issue({ kind: 'token', userOid, userName, origin: BEARER_ORIGIN, boundTo, lifetimeMs: config.session_lifetime * 1000, sliding: false });
+}
+
+/** Is the request where the grant may be used? */
+function fromBound(auth: Auth, grant: Grant, req: CredentialRequest): boolean {
+  if (grant.boundTo === undefined) return true;
+  if (grant.boundTo === 'local') return req.origin === 'local';
+  return req.origin === 'remote' && auth.clients.entryHolds(grant.boundTo, req.ip);
+}
+
+export const bearerGrant: StrategyDef = {
+  name: 'bearer-grant',
+  headers: [AUTHORIZATION_HEADER],
+  fields: [],
+  create: ({ auth }) => (req) => {
+    const secret = bearerOf(req.headers);
+    if (secret === undefined) return undefined;
+    const grant = secret === '' ? undefined : auth.grants.lookup(secret);
+    const found = grant?.origin === BEARER_ORIGIN ? callerPrincipal(auth.callerFor(grant, secret), 'bearer-grant') : undefined;
+    if (found && fromBound(auth, grant!, req)) return found;
+    if (found) throw new CredentialRefused(403, 'Token not valid from this address');
+    const wait = auth.bans.addressBanLeft(req.ip);
+    if (wait !== undefined) throw new Refusal('banned', wait);
+    throw new CredentialRefused(403, 'Invalid or expired token');
+  },
+};
