@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runTs } from './helpers/spawn.js';
+import { runCced, runDaemonToExit } from './helpers/main-process.js';
 import { spawnDaemon } from './helpers/child-daemon.js';
 import { loadSchema } from '../src/schema/loader.js';
 import { packageRoot } from '../src/paths.js';
@@ -19,10 +19,8 @@ const CLASSES = loadSchema([path.join(packageRoot(), 'schema')]).classes.size;
 const dir = mkdtempSync(path.join(tmpdir(), 'cced-check-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const f = (name: string) => path.join(dir, name);
-/** Only what the test gives: no CCED_* of the machine running it. */
-const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CCED_')));
-const cced = (args: string[], env: Record<string, string>) => runTs('src/cli/cced-bin.ts', args, { env: { ...clean, ...env } });
-const daemon = (env: Record<string, string>) => runTs('src/main.ts', [], { env: { ...clean, ...env } });
+const cced = runCced;
+const daemon = runDaemonToExit;
 
 t.test('a certificate and a key that do not belong together are refused by both', async (t) => {
   const key = (name: string) => execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', f(name)], { stdio: 'pipe' });

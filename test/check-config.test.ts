@@ -7,15 +7,13 @@ import t from 'tap';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runTs } from './helpers/spawn.js';
+import { runCced, runDaemonToExit } from './helpers/main-process.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cced-check-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const f = (name: string) => path.join(dir, name);
-/** Only what the test gives: no CCED_* of the machine running it. */
-const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CCED_')));
-const cced = (args: string[], env: Record<string, string>) => runTs('src/cli/cced-bin.ts', args, { env: { ...clean, ...env } });
-const daemon = (env: Record<string, string>) => runTs('src/main.ts', [], { env: { ...clean, ...env } });
+const cced = runCced;
+const daemon = runDaemonToExit;
 
 t.test('a configuration the daemon refuses is refused, with the daemon\'s own line', async (t) => {
   const state = f('never-made');
