@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
+import { runTs, type RunResult } from './spawn.js';
 
 export interface MainProcess {
   url: string;
@@ -48,3 +49,11 @@ export function startMain(args: string[], env: Record<string, string>): Promise<
     });
   });
 }
+
+/** The cced executable, with only the CCED_* variables given; resolves when it exits. */
+export const runCced = (args: string[], env: Record<string, string> = {}): Promise<RunResult> =>
+  runTs('src/cli/cced-bin.ts', args, { env: { ...withoutCced(), ...env } });
+
+/** The daemon run to its exit (a configuration it refuses), with only the CCED_* variables given. */
+export const runDaemonToExit = (env: Record<string, string>, args: string[] = []): Promise<RunResult> =>
+  runTs('src/main.ts', args, { env: { ...withoutCced(), ...env } });
