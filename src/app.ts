@@ -25,6 +25,7 @@ import { installRules } from './rules.js';
 import { watchCatalog } from './flash/catalog.js';
 import { FlashStorage } from './flash/storage.js';
 import { passwordJobs } from './auth/passwords.js';
+import { EventHub, registerHub } from './events/hub.js';
 
 export interface App {
   services: Services;
@@ -45,7 +46,13 @@ export interface AppOptions {
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
   passwordJobs.limit = config.password_hash_jobs;
   const gate = new Gate(config.local_addresses, config.api_access);
-  const { db, store, writer } = openStore(config, log);
+  const { db, store, writer, changes } = openStore(config, log);
+  // The change log's readers (EVENT, /v2/events) and its pruning.
+  const hub = new EventHub(changes, store.schema, writer, {
+    retention: { count: config.event_retention, seconds: config.event_retention_age },
+    onPruneError: (err) => log.error({ err }, 'pruning the change log failed'),
+  });
+  registerHub(store, hub);
   let auth: Auth | undefined;
   try {
     return await assemble();
@@ -86,6 +93,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     await ensureApiAdmin(services);
     // Start-up's own writes are done: a suspension recorded by an earlier run is in force again.
     services.state.restore();
+    hub.start();
     const server = buildServer({ services, dispatcher, gate });
     return {
       services,
@@ -94,6 +102,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       gate,
       bootstrapped,
       async close() {
+        hub.close();
         await server.close();
         auth!.close();
         writer.close();

@@ -28,6 +28,10 @@ export const envelopeSchema = z.object({
   reason: str.optional(),
   oldpassword: str.optional(),
   format: z.enum(['cce', 'json']).optional(),
+  // EVENT (commands/EVENT.ts checks their values).
+  since: z.union([str, z.number()]).optional(),
+  limit: z.union([str, z.number()]).optional(),
+  wait: z.union([str, z.number()]).optional(),
 });
 
 export type Envelope = z.output<typeof envelopeSchema>;

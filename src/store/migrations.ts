@@ -42,4 +42,17 @@ export const MIGRATIONS: readonly string[] = [
      remote TEXT NOT NULL
    );
    CREATE INDEX device_events_by_device ON device_events (device_oid, id);`,
+  // 3: the change log (src/store/changes.ts): one row per object and namespace a committed transaction touched,
+  // property names only (never values). AUTOINCREMENT: an id is never handed out twice, even once pruning
+  // emptied the table, so a client's Last-Event-ID always means the same place in the log.
+  `CREATE TABLE changes (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     class TEXT NOT NULL,
+     oid INTEGER NOT NULL,
+     ns TEXT NOT NULL,
+     props TEXT NOT NULL,
+     created INTEGER NOT NULL,
+     destroyed INTEGER NOT NULL
+   );`,
 ];

@@ -7,11 +7,13 @@ import { openDb, type Db } from './db.js';
 import { Store } from './store.js';
 import { Writer } from './writer.js';
 import { backfillDefaults } from './backfill.js';
+import { ChangeLog } from './changes.js';
 
 export interface OpenStore {
   db: Db;
   store: Store;
   writer: Writer;
+  changes: ChangeLog;
 }
 
 export function openStore(config: Config, log: Logger): OpenStore {
@@ -30,5 +32,8 @@ export function openStore(config: Config, log: Logger): OpenStore {
     writer.afterCommit(() => (e.routine ? log.debug({ audit: e.op, ...e }, 'write') : log.info({ audit: e.op, ...e }, 'write')));
   });
   writer.onBeforeCommit(() => store.sealOids());
-  return { db, store, writer };
+  // Every committed write, whatever the door, in the change log (src/store/changes.ts).
+  const changes = new ChangeLog(db, writer, config.event_heartbeat_interval * 1000);
+  store.onWrite(changes.record);
+  return { db, store, writer, changes };
 }
