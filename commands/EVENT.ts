@@ -53,6 +53,8 @@ export const EVENT: ReadCommand<Args> = {
       if (page.events.length > 0 || left <= 0) return ok({ events: page.events, last: String(page.last) });
       from = page.last;
       await hub.waitForChange(left);
+      // The daemon stopping ends the wait: an answer without reading the store it closes.
+      if (hub.closed) return ok({ events: [], last: String(from) });
     }
   },
 };

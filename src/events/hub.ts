@@ -45,6 +45,8 @@ export class EventHub {
   private scheduled = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private pruning = false;
+  /** The daemon stops: the store is about to close, nothing reads it any more. */
+  closed = false;
 
   constructor(
     readonly changes: ChangeLog,
@@ -65,6 +67,7 @@ export class EventHub {
   }
 
   close(): void {
+    this.closed = true;
     for (const t of this.timers) clearInterval(t);
     for (const reader of [...this.open]) reader.close();
     for (const w of this.waiters) w();
@@ -83,6 +86,7 @@ export class EventHub {
 
   /** Brings the hub to the log's head now and returns it; live readers get what was new. */
   head(): number {
+    if (this.closed) return this.cursor;
     const newest = this.changes.newest();
     if (this.live.size === 0) this.cursor = Math.max(this.cursor, newest);
     while (this.cursor < newest) {
@@ -153,7 +157,7 @@ export class EventHub {
   }
 
   private poke(): void {
-    if (this.scheduled || (this.live.size === 0 && this.waiters.size === 0)) return;
+    if (this.closed || this.scheduled || (this.live.size === 0 && this.waiters.size === 0)) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;

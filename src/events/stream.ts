@@ -23,7 +23,7 @@ export interface Sink {
   send(message: SseMessage): void;
   /** Bytes written and not yet taken by the client. */
   pending(): number;
-  /** Resolves when the client took what was pending (or the stream closed). */
+  /** Resolves when the socket takes more without buffering (at once if it does now), or the stream closed. */
   drained(): Promise<void>;
   close(): void;
 }
@@ -58,7 +58,7 @@ export class EventStream implements LiveReader {
       const page = this.hub.readPage(this.opts.caller, this.opts.filter, position, this.hub.head(), PAGE);
       for (const e of page.events) this.sink.send({ id: e.id, event: 'change', data: e });
       position = page.last;
-      if (this.sink.pending() > 0) await this.sink.drained();
+      await this.sink.drained();
     }
   }
 

@@ -179,9 +179,10 @@ function sseSink(reply: FastifyReply): Sink {
       arm();
     },
     pending: () => raw.writableLength + queuedBytes,
+    // 'drain' comes only after a write() that returned false: with nothing held back there is nothing to wait for.
     drained: () =>
       new Promise<void>((resolve) => {
-        if (raw.writableLength + queuedBytes === 0 || !reply.sse.isConnected) return resolve();
+        if ((queue.length === 0 && !raw.writableNeedDrain) || !reply.sse.isConnected) return resolve();
         const done = () => {
           raw.off('drain', done);
           raw.off('close', done);
