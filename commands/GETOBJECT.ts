@@ -13,7 +13,8 @@ export const GETOBJECT: ReadCommand<{ cls: string; query: FindQuery; ns: string 
     return { ...classQuery(input), ns: ns === '' ? '' : checkName(ns, 'namespace') };
   },
   run(ctx, { cls, query, ns }) {
-    const [oid] = ctx.store.find(ctx.caller, cls, query);
+    // The first match only: the scan stops there.
+    const [oid] = ctx.store.findPage(ctx.caller, cls, query, { limit: 1, maxScan: Infinity }).oids;
     if (oid === undefined) {
       ctx.store.namespaceDef(ctx.store.classDef(cls), ns);
       return { status: 404, message: 'Object not found' };

@@ -46,7 +46,8 @@ export interface AppOptions {
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
   passwordJobs.limit = config.password_hash_jobs;
   const gate = new Gate(config.local_addresses, config.api_access);
-  const { db, store, writer, changes } = openStore(config, log);
+  const opened = openStore(config, log, { defaults: 'background' });
+  const { db, store, writer, changes } = opened;
   // The change log's readers (EVENT, /v2/events) and its pruning.
   const hub = new EventHub(changes, store.schema, writer, {
     retention: { count: config.event_retention, seconds: config.event_retention_age },
@@ -95,6 +96,8 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     services.state.restore();
     hub.start();
     const server = buildServer({ services, dispatcher, gate });
+    // Objects that predate a schema extension get its defaults stored while the daemon serves (finds already see them).
+    void opened.storeDefaults();
     return {
       services,
       server,
@@ -104,6 +107,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       async close() {
         hub.close();
         await server.close();
+        await opened.stopDefaults();
         auth!.close();
         writer.close();
         db.close();

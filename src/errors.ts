@@ -6,7 +6,7 @@
  * place (src/dispatch/reply.ts); each REST facade maps every code to its own
  * document's reply in one place too (src/facades/meeting/replies.ts).
  * `test/errors.test.ts` checks both directions: every code here is documented
- * in the README's error table, and every code that table lists is here.
+ * in docs/errors.md's table, and every code that table lists is here.
  */
 
 export interface ErrorSpec {
@@ -14,7 +14,7 @@ export interface ErrorSpec {
   readonly word: string;
   /** HTTP status of a reply whose first error carries this code. */
   readonly http: number;
-  /** What it means, as documented in the README. */
+  /** What it means, as documented in docs/errors.md. */
   readonly meaning: string;
 }
 
@@ -100,5 +100,39 @@ export class Refusal extends Error {
   ) {
     super(kind === 'banned' ? 'banned' : 'invalid client secret');
     this.name = 'Refusal';
+  }
+}
+
+/**
+ * The device domain's refusals (src/devices), by stable name. The CCE codes
+ * above stay the reference's; no /v2/cce command raises these. Each REST
+ * facade answers every one in its document's shape from its own table (the
+ * Meeting API: MEETING_ERRORS), so a new code does not compile until each
+ * facade maps it; `http` is the status a door without a document of its own
+ * would answer.
+ */
+export const DEVICE_ERRORS = {
+  'device.unknown': { http: 404, meaning: 'no device has this device_key' },
+  'device.unauthorized': { http: 403, meaning: 'the device is not authorized (authorized=0) for what it asked' },
+  'device.revoked': { http: 403, meaning: 'the device is revoked' },
+  'device.no-tokens': { http: 403, meaning: 'the device has no flash tokens left (token_count=0)' },
+  'device.offline': { http: 403, meaning: 'the device has not sent a heartbeat within tunnel_max_last_seen' },
+  'device-type.unknown': { http: 404, meaning: 'no live (not soft-deleted) device type has this id or name' },
+  'device-type.exists': { http: 409, meaning: 'a device type of this name exists' },
+  'device-type.not-a-fork': { http: 400, meaning: 'a merge asked for a device type that is not a fork' },
+  'device-type.original-gone': { http: 404, meaning: 'the original of a fork to merge is deleted or gone' },
+  'distribution.exists': { http: 409, meaning: 'the device type has a distribution of this name' },
+  'ssh-key.taken': { http: 409, meaning: 'the public key is registered to another device' },
+  'tunnel.unknown': { http: 404, meaning: 'the device has no live tunnel for this service and port' },
+  'tunnel.no-free-port': { http: 503, meaning: 'every port of tunnel_port_min..tunnel_port_max is taken' },
+} as const satisfies Record<string, { readonly http: number; readonly meaning: string }>;
+
+export type DeviceCode = keyof typeof DEVICE_ERRORS;
+
+/** A refusal of the device domain, by code (DEVICE_ERRORS). */
+export class DeviceError extends Error {
+  constructor(readonly code: DeviceCode) {
+    super(`${code}: ${DEVICE_ERRORS[code].meaning}`);
+    this.name = 'DeviceError';
   }
 }

@@ -1,9 +1,9 @@
 /**
  * The error table and the command table are documented and tested: every
- * code of src/errors.ts in README.md's "Errors and HTTP statuses" table with
+ * code of src/errors.ts in docs/errors.md's "Errors and HTTP statuses" table with
  * its HTTP status and the Meeting API's reply (and every code of that table in
  * src/errors.ts), and every verb of commands/index.ts in a test file and in
- * the README.
+ * docs/protocol.md.
  */
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -16,16 +16,10 @@ import { failure } from './helpers/replies.js';
 import { adminRest, newDevice, seedCatalog } from './helpers/meeting.js';
 import Database from 'better-sqlite3';
 
-const readme = readFileSync('README.md', 'utf8');
-
-/** The text of one `## ` section of the README ('' when it is missing). */
-function section(title: string): string {
-  const lines = readme.split('\n');
-  const start = lines.findIndex((l) => l.trim() === `## ${title}`);
-  if (start < 0) return '';
-  const end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-  return lines.slice(start + 1, end < 0 ? undefined : end).join('\n');
-}
+/** docs/errors.md: the page is the error table's one section. */
+const errorsPage = readFileSync('docs/errors.md', 'utf8');
+/** docs/protocol.md documents every verb. */
+const protocolPage = readFileSync('docs/protocol.md', 'utf8');
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -35,9 +29,10 @@ function testFiles(dir: string): string[] {
   });
 }
 
-/** The rows of the README's error table: `| code | message | HTTP | Meeting REST | when |`. */
+/** The rows of docs/errors.md's table: `| code | message | HTTP | Meeting REST | when |`. */
 function errorRows(): { code: string; message: string; http: string; meeting: string }[] {
-  return section('Errors and HTTP statuses')
+  if (!errorsPage.startsWith('# Errors and HTTP statuses\n')) return [];
+  return errorsPage
     .split('\n')
     .filter((l) => /^\| \d{3} \|/.test(l))
     .map((l) => {
@@ -51,7 +46,7 @@ const meetingReply = (code: string) => MEETING_ERRORS[Number(code) as CceCode](n
 
 t.test('every error code is documented with its word, HTTP status and Meeting reply', async (t) => {
   const rows = errorRows();
-  t.ok(rows.length > 0, 'README.md has an "## Errors and HTTP statuses" table');
+  t.ok(rows.length > 0, 'docs/errors.md is the "Errors and HTTP statuses" table');
   for (const [code, spec] of Object.entries(ERROR_CODES)) {
     const row = rows.find((r) => r.code === code);
     t.ok(row, `${code} ${spec.word} is documented`);
@@ -65,8 +60,8 @@ t.test('every error code is documented with its word, HTTP status and Meeting re
 
 t.test('every documented error code is in the table, once', async (t) => {
   const codes = errorRows().map((r) => r.code);
-  for (const code of codes) t.ok(code in ERROR_CODES, `${code} (README) is in src/errors.ts`);
-  t.equal(new Set(codes).size, codes.length, 'no code twice in the README');
+  for (const code of codes) t.ok(code in ERROR_CODES, `${code} (docs/errors.md) is in src/errors.ts`);
+  t.equal(new Set(codes).size, codes.length, 'no code twice in docs/errors.md');
 });
 
 t.test('a 5xx only where the table says the daemon, not the client, is at fault', async (t) => {
@@ -137,7 +132,7 @@ t.test('every command is tested and documented', async (t) => {
   const tests = testFiles('test').map((f) => readFileSync(f, 'utf8')).join('\n');
   for (const { verb } of COMMANDS) {
     t.match(tests, new RegExp(`['"\`]${verb}\\b`), `${verb} is sent by a test`);
-    t.match(readme, new RegExp(`\\b${verb}\\b`), `${verb} is in README.md`);
+    t.match(protocolPage, new RegExp(`\\b${verb}\\b`), `${verb} is in docs/protocol.md`);
   }
   t.equal(new Set(COMMANDS.map((c) => c.verb)).size, COMMANDS.length, 'no verb twice in the table');
 });

@@ -66,7 +66,22 @@ t.test('keys, registration and the list', async (t) => {
   const pref = await a.get('/api/devices?prefix=abcd');
   t.strictSame({ total: pref.body.total, keys: pref.body.devices.map((x: any) => x.device_key) }, { total: 1, keys: ['ABCD0001'] });
   t.equal((await a.get('/api/devices?limit=1000')).body.limit, 100);
-  for (const q of ['limit=0', 'limit=x', 'offset=-1', 'prefix=a%25']) t.equal((await a.get(`/api/devices?${q}`)).status, 400, q);
+  for (const q of ['limit=0', 'limit=x', 'offset=-1', 'prefix=a%25', 'after=', `after=${'A'.repeat(129)}`]) t.equal((await a.get(`/api/devices?${q}`)).status, 400, q);
+
+  // A cursor: after=<the last device_key of a page> answers the next page, whatever its depth.
+  const keys = all.body.devices.map((x: any) => x.device_key);
+  const walked: string[] = [];
+  for (let after: string | undefined; ; ) {
+    const next = await a.get(`/api/devices?limit=3${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`);
+    t.equal(next.body.total, 4);
+    walked.push(...next.body.devices.map((x: any) => x.device_key));
+    if (next.body.devices.length < 3) break;
+    after = walked.at(-1);
+  }
+  t.strictSame(walked, keys, 'every device once, in order');
+  const afterFirst = await a.get(`/api/devices?limit=100&after=${keys[0]}`);
+  t.strictSame(afterFirst.body.devices.map((x: any) => x.device_key), keys.slice(1));
+  t.strictSame((await a.get(`/api/devices?after=${keys[0]}&prefix=${keys[0]!.slice(0, 4)}`)).body.devices.map((x: any) => x.device_key), keys.slice(1).filter((k: string) => k.startsWith(keys[0]!.slice(0, 4))), 'with a prefix');
 });
 
 t.test('one device: details, services, note, delete', async (t) => {

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { startDaemon } from './helpers/daemon.js';
 import { adminRest, catalogWorld, deviceRest, newDevice, seedCatalog } from './helpers/meeting.js';
-import { Heartbeats, MAX_BATCH } from '../src/facades/meeting/heartbeats.js';
+import { Heartbeats, MAX_BATCH } from '../src/devices/heartbeats.js';
 import type { Services } from '../src/services.js';
 import { openDb } from '../src/store/db.js';
 import { Store, SYSTEM } from '../src/store/store.js';

@@ -11,7 +11,7 @@ import t from 'tap';
 import { adminClient, http, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { adminRest, login, newDevice, rest, seedCatalog, type Rest } from './helpers/meeting.js';
 import { keygen, sshToken } from './helpers/tunnels.js';
-import { tunnelRuntime } from '../src/facades/meeting/tunnel-runtime.js';
+import { tunnelRuntime } from '../src/devices/tunnel-runtime.js';
 import { HOST_KEY_FILE, keyscanLine } from '../src/tunnels/host-key.js';
 import { SSH_TOKEN_FILE } from '../src/facades/meeting/ssh-credential.js';
 

@@ -8,8 +8,8 @@ import t from 'tap';
 import { adminClient, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { adminRest, deviceRest, login, newDevice, rest, seedCatalog, type Rest } from './helpers/meeting.js';
 import { onlineDevice, portRange, sshToken } from './helpers/tunnels.js';
-import { tunnelRuntime } from '../src/facades/meeting/tunnel-runtime.js';
-import { tunnelUrl } from '../src/facades/meeting/tunnels.js';
+import { tunnelRuntime } from '../src/devices/tunnel-runtime.js';
+import { tunnelUrl } from '../src/devices/tunnel-rule.js';
 import { resolveConfig } from '../src/config/load.js';
 
 const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;

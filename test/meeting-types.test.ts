@@ -176,7 +176,7 @@ t.test('flash catalog: create-type, create-distribution, lists', async (t) => {
 });
 
 t.test('every catalog change brings its firmware folders: creations, forks, renames and merges', async (t) => {
-  const { Catalog } = await import('../src/facades/meeting/catalog.js');
+  const { Catalog } = await import('../src/devices/catalog.js');
   const { SYSTEM } = await import('../src/store/store.js');
   const { entries } = await import('./helpers/files.js');
   const d = await startDaemon();

@@ -5,6 +5,11 @@
 import t from 'tap';
 import path from 'node:path';
 import { startDaemon, adminClient } from './helpers/daemon.js';
+import { openDb } from '../src/store/db.js';
+import { Store, SYSTEM } from '../src/store/store.js';
+import { Writer } from '../src/store/writer.js';
+import { loadSchema } from '../src/schema/loader.js';
+import { planDefaults, storeDefaults } from '../src/store/backfill.js';
 
 const thing = { class: 'Thing', properties: { name: { type: 'alphanum_plus' } } };
 const more = {
@@ -35,9 +40,11 @@ t.test('properties added by a schema extension get their defaults stored for exi
 
   const d2 = await start(v2);
   t.teardown(() => d2.close());
-  const backfill = d2.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'stored the defaults of new schema properties for existing objects');
-  t.match(backfill, { properties: ['Thing.color', 'Thing.note', 'Thing.Extra.level'], rows: 6 });
   const a2 = await adminClient(d2);
+  // Stored in the background, while the daemon already serves.
+  const told = () => d2.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'stored the defaults of new schema properties for existing objects');
+  while (told() === undefined) await new Promise((r) => setTimeout(r, 20));
+  t.match(told(), { properties: ['Thing.color', 'Thing.note', 'Thing.Extra.level'], rows: 6 });
   const created = (await a2.cmd('CREATE Thing name = "c"')).body.data!.oid;
   t.same((await a2.cmd('FIND Thing color = "red"')).body.data!.oidlist, [...old, created].map(String), 'old and new objects alike');
   t.same((await a2.cmd('FIND Thing note = ""')).body.data!.oidlist, [...old, created].map(String), 'an optional property without default: stored as ""');
@@ -51,4 +58,54 @@ t.test('properties added by a schema extension get their defaults stored for exi
   t.notOk(d3.logs.some((l) => l.includes('stored the defaults')), 'an unchanged schema stores nothing');
   const a3 = await adminClient(d3);
   t.same((await a3.cmd('FIND Thing color = "blue"')).body.data!.oidlist, [String(old[1])], 'what was set since stays');
+});
+
+t.test('until the defaults are stored, finds treat a missing row as the default', async (t) => {
+  const dir = t.testdir({
+    v1: { '10-thing.json': JSON.stringify({ classes: [thing] }) },
+    v2: { '10-thing.json': JSON.stringify({ classes: [thing] }), '20-more.json': JSON.stringify(more) },
+  });
+  const db = openDb(':memory:');
+  const writer = new Writer(db);
+  const v1 = loadSchema(['schema', path.join(dir, 'v1')]);
+  t.strictSame(planDefaults(db, v1), [], 'an empty store has nothing to fill');
+  const before = new Store(db, v1, () => {});
+  const old: number[] = [];
+  for (const name of ['a', 'b', 'c']) old.push(await writer.submit(() => before.create(SYSTEM, 'Thing', { name })));
+
+  const v2 = loadSchema(['schema', path.join(dir, 'v2')]);
+  const unstored = planDefaults(db, v2);
+  t.strictSame(unstored.map((u) => u.key), ['Thing.color', 'Thing.note', 'Thing.Extra.level']);
+  const store = new Store(db, v2, () => {});
+  store.defaultsUnstored(unstored.map((u) => u.prop));
+  const made = await writer.submit(() => store.create(SYSTEM, 'Thing', { name: 'd', color: 'green' }));
+  await writer.submit(() => store.set(SYSTEM, old[1]!, '', { color: 'blue' }));
+  const find = (...criteria: [string, string, '=' | '~', string][]) => store.find(SYSTEM, 'Thing', { criteria: criteria.map(([ns, name, op, value]) => ({ ns, name, op, value })) });
+  const answers = () => ({
+    red: find(['', 'color', '=', 'red']),
+    redByName: find(['', 'name', '=', 'a'], ['', 'color', '=', 'red']),
+    blue: find(['', 'color', '=', 'blue']),
+    rish: find(['', 'color', '~', '^r']),
+    level: find(['Extra', 'level', '=', '3']),
+    note: find(['', 'note', '=', '']),
+    sorted: store.find(SYSTEM, 'Thing', { criteria: [], sortprop: { ns: '', name: 'color' } }),
+  });
+  const expected = {
+    red: [old[0], old[2]],
+    redByName: [old[0]],
+    blue: [old[1]],
+    rish: [old[0], old[2]],
+    level: [old[0], old[1], old[2], made],
+    note: [old[0], old[1], old[2], made],
+    sorted: [old[1], made, old[0], old[2]],
+  };
+  t.strictSame(answers(), expected, 'rows missing: found by their defaults');
+  const stored: [string, number][] = [];
+  await storeDefaults(db, writer, unstored, (u, rows) => {
+    store.defaultStored(u.prop);
+    stored.push([u.key, rows]);
+  });
+  t.strictSame(stored, [['Thing.color', 2], ['Thing.note', 3], ['Thing.Extra.level', 3]], 'each missing row stored once');
+  t.strictSame(answers(), expected, 'rows stored: the same answers');
+  t.strictSame(planDefaults(db, v2), [], 'remembered: the next start has nothing to fill');
 });

@@ -13,7 +13,7 @@ import { ADMIN_PASSWORD, http, startDaemon, type TestDaemon } from './helpers/da
 import { adminRest, seedCatalog } from './helpers/meeting.js';
 import { keygen, onlineDevice, portRange } from './helpers/tunnels.js';
 import { auditLines, from, remember } from './helpers/gate.js';
-import { tunnelRuntime } from '../src/facades/meeting/tunnel-runtime.js';
+import { tunnelRuntime } from '../src/devices/tunnel-runtime.js';
 
 const FAILS = 5;
 const dir = mkdtempSync(path.join(tmpdir(), 'cced-ssh-bans-'));

@@ -15,7 +15,7 @@ import ssh2 from 'ssh2';
 import { adminClient, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { adminRest, rest, seedCatalog } from './helpers/meeting.js';
 import { keygen, onlineDevice, portRange, sshToken } from './helpers/tunnels.js';
-import { tunnelRuntime } from '../src/facades/meeting/tunnel-runtime.js';
+import { tunnelRuntime } from '../src/devices/tunnel-runtime.js';
 import { claim } from '../src/auth/claims.js';
 
 const { Client } = ssh2;

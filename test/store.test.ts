@@ -427,3 +427,59 @@ t.test('GET reads remembered values only while their class is unchanged: own wri
   t.notOk(store.exists(oid!), 'and so is its destruction');
   db.close();
 });
+
+t.test('the object count is kept by the store: exact after creates, destroys, rollbacks and an upgrade', async (t) => {
+  const { db, store, writer } = open();
+  const counted = () => (db.prepare('SELECT count(*) AS n FROM objects').get() as { n: number }).n;
+  const before = store.count();
+  t.equal(before, counted());
+  const a = await writer.submit(() => store.create(SYSTEM, 'User', { name: 'counted-a' }));
+  await writer.submit(() => store.create(SYSTEM, 'User', { name: 'counted-b' }));
+  await t.rejects(writer.submit(() => {
+    store.create(SYSTEM, 'User', { name: 'rolled-back' });
+    throw new Error('undo');
+  }));
+  await writer.submit(() => store.destroy(SYSTEM, a));
+  t.equal(store.count(), before + 1, 'two creates, one destroy; the rolled-back create is not counted');
+  t.equal(store.count(), counted());
+
+  // A database made before the count existed: the migration counts what it holds.
+  const file = path.join(t.testdir(), 'old.db');
+  const old = openDb(file);
+  old.exec('DROP TRIGGER objects_counted; DROP TRIGGER objects_uncounted; DROP TABLE class_counts; PRAGMA user_version = 2');
+  old.prepare("INSERT INTO objects (class, created_at, updated_at) VALUES ('User', 0, 0), ('User', 0, 0), ('Device', 0, 0)").run();
+  old.close();
+  const upgraded = openDb(file);
+  t.strictSame(upgraded.prepare('SELECT class, n FROM class_counts ORDER BY class').all(), [{ class: 'Device', n: 1 }, { class: 'User', n: 2 }]);
+  upgraded.close();
+});
+
+t.test('page(): offsets and marks answer what a walk of the index does, while the class changes', async (t) => {
+  const { db, store, writer } = open();
+  const walk = (limit: number, offset: number, prefix = '') =>
+    (db.prepare(`SELECT oid FROM props WHERE class = 'User' AND ns = '' AND name = 'fullName' AND value LIKE ? ORDER BY value, oid LIMIT ? OFFSET ?`)
+      .pluck().all(`${prefix}%`, limit, offset) as number[]);
+  const made: number[] = [];
+  for (let i = 0; i < 40; i++) made.push(await writer.submit(() => store.create(SYSTEM, 'User', { name: `p${i}`, fullName: `n${i % 7}` })));
+  const seen = (offset: number, prefix?: string) => store.page(SYSTEM, 'User', 'fullName', { limit: 6, offset, ...(prefix ? { prefix } : {}) });
+  // Pages in sequence (each start remembered by the one before), then again (remembered starts), then after changes.
+  for (const round of ['first', 'again']) {
+    for (let offset = 0; offset <= 42; offset += 6) t.strictSame(seen(offset).oids, walk(6, offset), `${round}: offset ${offset}`);
+  }
+  await writer.submit(() => store.destroy(SYSTEM, made[3]!));
+  await writer.submit(() => store.create(SYSTEM, 'User', { name: 'late', fullName: 'n0' }));
+  await writer.submit(() => store.set(SYSTEM, made[10]!, '', { fullName: 'a-first' }));
+  for (let offset = 0; offset <= 42; offset += 6) t.strictSame(seen(offset).oids, walk(6, offset), `after changes: offset ${offset}`);
+  t.strictSame(seen(6, 'n1').oids, walk(6, 6, 'n1'), 'a prefix pages alike');
+  const users = (db.prepare("SELECT count(*) FROM objects WHERE class = 'User'").pluck().get() as number);
+  t.equal(users, 40);
+  t.equal(seen(0).total, users, 'the total: 40 made, one destroyed, one created');
+
+  // `after`: right after an entry, by value (and oid when values repeat).
+  const firstPage = seen(0);
+  const next = store.page(SYSTEM, 'User', 'fullName', { limit: 6, offset: 0, after: firstPage.last! });
+  t.strictSame(next.oids, walk(6, 6), 'after the last entry of a page: the next page');
+  const byValue = store.page(SYSTEM, 'User', 'fullName', { limit: 100, offset: 0, after: { value: 'n3' } });
+  t.ok(byValue.oids.length > 0);
+  t.ok(byValue.oids.every((oid) => store.rawValues(oid).fullName! > 'n3'), 'a value alone: strictly after every entry of that value');
+});

@@ -94,6 +94,14 @@ export const configSchema = z.strictObject({
   trusted_proxies: accessList.default([]),
   max_body_bytes: int(64).default(1024 * 1024),
   max_queue: int(1).default(10000),
+  /** Objects one FIND, FINDX or GETALL answers at most; a cut reply carries a cursor (`next`). */
+  max_results: int(1).default(10000),
+  /** Candidates one FIND, FINDX or GETALL examines at most (in oid order) before answering a cut page. */
+  max_scan_rows: int(1).default(50000),
+  /** Candidates a sorted FIND, FINDX or GETALL sorts at most; more answer 403 (narrow the criteria). */
+  max_sort_rows: int(1).default(100000),
+  /** GETALL stops adding objects once its reply reaches about this size (at least one object is answered). */
+  max_reply_bytes: int(1024).default(32 * 1024 * 1024),
   // Time and connection limits (src/listen.ts serverLimits). Seconds.
   /** The whole request, headers and body, must arrive within this; 0 = no limit. Large uploads need the most. */
   request_timeout: int(0).default(600),

@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js';
 import { SYSTEM } from '../store/store.js';
 import type { DeviceEvents } from '../store/events.js';
 import { TUNNEL } from '../tunnels/ports.js';
-import { DEVICE, SSH_KEY } from './catalog.js';
+import { DEVICE, SSH_KEY } from './classes.js';
 
 export function installDeviceCascade(store: Store, events: DeviceEvents): () => void {
   return store.beforeDestroy(DEVICE, ({ oid, values }) => {

@@ -28,6 +28,8 @@ export const envelopeSchema = z.object({
   reason: str.optional(),
   oldpassword: str.optional(),
   format: z.enum(['cce', 'json']).optional(),
+  /** The cursor of a truncated FIND, FINDX or GETALL reply (src/dispatch/paging.ts). */
+  after: str.optional(),
   // EVENT (commands/EVENT.ts checks their values).
   since: z.union([str, z.number()]).optional(),
   limit: z.union([str, z.number()]).optional(),

@@ -15,7 +15,7 @@ import type { Services } from '../services.js';
 import type { Store } from '../store/store.js';
 import { SYSTEM } from '../store/store.js';
 import { permissionDenied } from '../errors.js';
-import { DEVICE_TYPE, DISTRIBUTION } from '../devices/catalog.js';
+import { DEVICE_TYPE, DISTRIBUTION } from '../devices/classes.js';
 import { FlashError, FlashStorage, type FileInfo } from './storage.js';
 import { isSegment } from './names.js';
 

@@ -42,7 +42,17 @@ export const MIGRATIONS: readonly string[] = [
      remote TEXT NOT NULL
    );
    CREATE INDEX device_events_by_device ON device_events (device_oid, id);`,
-  // 3: the change log (src/store/changes.ts): one row per object and namespace a committed transaction touched,
+  // 3: objects per class, kept by triggers in the writing transaction: a count is one row read at any size,
+  // exact across processes, and a rolled-back create or destroy never moved it.
+  `CREATE TABLE class_counts (class TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT INTO class_counts (class, n) SELECT class, count(*) FROM objects GROUP BY class;
+   CREATE TRIGGER objects_counted AFTER INSERT ON objects BEGIN
+     INSERT INTO class_counts (class, n) VALUES (NEW.class, 1) ON CONFLICT (class) DO UPDATE SET n = n + 1;
+   END;
+   CREATE TRIGGER objects_uncounted AFTER DELETE ON objects BEGIN
+     UPDATE class_counts SET n = n - 1 WHERE class = OLD.class;
+   END;`,
+  // 4: the change log (src/store/changes.ts): one row per object and namespace a committed transaction touched,
   // property names only (never values). AUTOINCREMENT: an id is never handed out twice, even once pruning
   // emptied the table, so a client's Last-Event-ID always means the same place in the log.
   `CREATE TABLE changes (

@@ -15,6 +15,7 @@ import {
   WHY_NOT_UNIQUE,
   WHY_UNKNOWN_ATTR,
   badData,
+  badParameters,
   permissionDenied,
   unknownClass,
   unknownNamespace,
@@ -96,6 +97,43 @@ export interface FindQuery {
   sortprop?: { ns: string; name: string };
 }
 
+/** An entry of a page()'s order: the ordering property's value and the object's oid. */
+export interface PageMark {
+  value: string;
+  oid?: number;
+}
+
+/** Where a page of find results starts: after an oid (oid order), or past a count of sorted matches. */
+export type FindCursor = { oid: number } | { skip: number };
+
+export interface FindBounds {
+  limit: number;
+  /** Candidates examined at most, in oid order. */
+  maxScan: number;
+  /** Candidates a sorted query may sort at most; more is refused (403) rather than sorted on the event loop. */
+  maxSort?: number;
+  after?: FindCursor;
+}
+
+export interface FindPage {
+  oids: number[];
+  /** Cut short: resume() continues it. */
+  more: boolean;
+  /** The cursor continuing after the first `i` oids of this page (i = its length: after the whole page). */
+  resume(i: number): FindCursor;
+}
+
+interface FindPlan {
+  subject: AclSubject;
+  sql: string;
+  params: unknown[];
+  /** `FROM ... WHERE ...` of the driving index's rows, and its parameters. */
+  candidates: string;
+  candidateParams: unknown[];
+  readable(oid: number): boolean;
+  sort?: { prop: PropertyDef; derived: PropertyDef['derived']; type: SortType };
+}
+
 export interface ObjectView {
   cls: ClassDef;
   ns: NamespaceDef;
@@ -105,6 +143,10 @@ export interface ObjectView {
 }
 
 const MAX_FIND_STATEMENTS = 256;
+/** Candidates per range query of a bounded find: a window's bound is one short index walk. */
+const FIND_WINDOW = 16_384;
+/** Page starts remembered for offset paging: a few hundred bytes each. */
+const MAX_PAGE_MARKS = 1024;
 /** Namespaces whose stored values are remembered (see storedValues()): a few MiB at most. */
 const MAX_STORED_VIEWS = 4096;
 /** Oids whose class is remembered (see className()): ~100 bytes each. */
@@ -146,6 +188,8 @@ export class Store {
   private readonly memberships = new Map<string, number>();
   private readonly pagedBy = new Set<string>();
   private readonly pageTotals = new RevisionMap<string, number>(MAX_FIND_STATEMENTS);
+  /** Where pages served lately start, by class, order, prefix and offset (see page()). */
+  private readonly pageMarks = new RevisionMap<string, PageMark>(MAX_PAGE_MARKS);
   private readonly dataVersion: Statement;
   private readonly shapes = new WeakMap<NamespaceDef, Map<string, Record<string, string>>>();
   /** oid -> class name (see className()). */
@@ -197,7 +241,8 @@ export class Store {
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
       putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
-      count: db.prepare('SELECT count(*) AS n FROM objects'),
+      count: db.prepare('SELECT coalesce(sum(n), 0) AS n FROM class_counts'),
+      classCount: db.prepare('SELECT n FROM class_counts WHERE class = ?').pluck(),
       sealOids: db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'objects' AND seq < ?"),
       sealOidsFirst: db.prepare("INSERT INTO sqlite_sequence (name, seq) SELECT 'objects', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'objects')"),
     };
@@ -385,26 +430,114 @@ export class Store {
 
   /** Oids of a class matching every criterion, sorted as asked (oid order otherwise). */
   find(subject: AclSubject, className: string, q: FindQuery): number[] {
+    const plan = this.findPlan(subject, className, q);
+    if (plan === null) return [];
+    if (plan.sort) return this.sortedFind(plan);
+    // Oids only: plucked numbers, no row object per hit.
+    const oids = this.findStatement(plan.sql + ' ORDER BY oid', true).all(...plan.params) as number[];
+    return subject.admin ? oids : oids.filter(plan.readable);
+  }
+
+  /**
+   * find() in bounded pages: at most `limit` oids from where `after` left off,
+   * and, in oid order, at most `maxScan` candidates examined (so a criterion
+   * that matches little cannot walk a whole large class in one request). A cut
+   * page says `more`, and resume(i) continues after its i-th oid (i = its
+   * length: after everything it examined). A sorted query sorts every match
+   * and pages through that order.
+   */
+  findPage(subject: AclSubject, className: string, q: FindQuery, bounds: FindBounds): FindPage {
+    const plan = this.findPlan(subject, className, q);
+    if (plan === null) return { oids: [], more: false, resume: () => ({ skip: 0 }) };
+    if (plan.sort) {
+      const skip = bounds.after && 'skip' in bounds.after ? bounds.after.skip : 0;
+      const { maxSort = Infinity } = bounds;
+      if (maxSort !== Infinity && this.findStatement(`SELECT oid ${plan.candidates} LIMIT 1 OFFSET ?`, true).get(...plan.candidateParams, maxSort) !== undefined) {
+        throw badParameters(`sortprop: more than ${maxSort} objects to sort; narrow the criteria, or page without sortprop`);
+      }
+      const all = this.sortedFind(plan);
+      const oids = all.slice(skip, skip + bounds.limit);
+      return { oids, more: all.length > skip + bounds.limit, resume: (i) => ({ skip: skip + i }) };
+    }
+    return this.scanPage(plan, bounds);
+  }
+
+  /** An oid-ordered page: candidate windows of the driving index, each run as one range query. */
+  private scanPage(plan: FindPlan, { limit, maxScan, after }: FindBounds): FindPage {
+    const start = after && 'oid' in after ? after.oid : 0;
+    const sql = `${plan.sql} AND d.oid > ? AND d.oid <= ? ORDER BY oid LIMIT ?`;
+    const windowEnd = this.findStatement(`SELECT oid ${plan.candidates} AND oid > ? ORDER BY oid LIMIT 1 OFFSET ?`, true);
+    const oids: number[] = [];
+    // After the first i oids; after all of them, wherever the scan stopped.
+    const page = (more: boolean, stoppedAt?: number): FindPage => ({
+      oids,
+      more,
+      resume: (i) => ({ oid: i === oids.length && stoppedAt !== undefined ? stoppedAt : i === 0 ? start : oids[i - 1]! }),
+    });
+    let from = start;
+    for (let scanned = 0; ; ) {
+      const window = Math.max(1, Math.min(maxScan - scanned, FIND_WINDOW));
+      scanned += window;
+      const end = windowEnd.get(...plan.candidateParams, from, window - 1) as number | undefined;
+      // A window's hits in LIMITed runs: the caller may not read every one of them.
+      for (let at = from; ; ) {
+        const want = limit + 1 - oids.length;
+        const hits = this.findStatement(sql, true).all(...plan.params, at, end ?? Number.MAX_SAFE_INTEGER, want) as number[];
+        for (const oid of hits) if (plan.readable(oid)) oids.push(oid);
+        if (oids.length > limit) {
+          oids.length = limit;
+          return page(true);
+        }
+        if (hits.length < want) break;
+        at = hits[hits.length - 1]!;
+      }
+      if (end === undefined) return page(false);
+      if (scanned >= maxScan) return page(true, end);
+      from = end;
+    }
+  }
+
+  /** Every match of a sorted query, in the asked order. */
+  private sortedFind(plan: FindPlan): number[] {
+    const { subject, sort } = plan;
+    const rows = (this.findStatement(plan.sql + ' ORDER BY oid').all(...plan.params) as { oid: number; sortvalue: string | null }[]).filter((r) => plan.readable(r.oid));
+    const cmp = compareBy(sort!.type);
+    // A value the caller may not read sorts as '': the order must not reveal it either.
+    const shown = (v: string | null) => (sort!.derived ? (sort!.derived.fromSource.get(v ?? sort!.prop.default) ?? '') : (v ?? sort!.prop.default));
+    const keyOf = (r: { oid: number; sortvalue: string | null }) => (sort!.prop.readacl(subject, r.oid) ? shown(r.sortvalue) : '');
+    rows.sort((a, b) => cmp(keyOf(a), keyOf(b)) || a.oid - b.oid);
+    return rows.map((r) => r.oid);
+  }
+
+  /**
+   * The SQL of a find: `sql` selects matching oids (aliased d, without ORDER
+   * BY), `candidates` the rows of its driving index. `null` when nothing can match.
+   */
+  private findPlan(subject: AclSubject, className: string, q: FindQuery): FindPlan | null {
     const cls = this.classDef(className);
     const given = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
     // Most finds name stored properties of a class without soft delete: used as they are.
     const criteria = cls.softDelete === undefined && !given.some((p) => p.derived) ? q.criteria : this.storedCriteria(cls, q.criteria, given);
-    if (criteria === null) return [];
+    if (criteria === null) return null;
     const props = criteria === q.criteria ? given : criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
     if (criteria !== q.criteria) q = { ...q, criteria };
     const params: unknown[] = [];
     const conds: string[] = [];
+    // An object may lack the row of a property the schema just gained (until backfill.ts stores it): it has the default.
+    const orMissing = q.criteria.map((c, i) => this.unstoredDefaults.has(props[i]!) && this.defaultMatches(props[i]!, c));
     // The first exact match on a non-array property drives the query through the (class, ns, name, value) index.
-    const driver = q.criteria.findIndex((c, i) => c.op === '=' && !props[i]!.array);
-    let sql: string;
+    const driver = q.criteria.findIndex((c, i) => c.op === '=' && !props[i]!.array && !orMissing[i]);
+    let candidates: string;
     if (driver >= 0) {
       const d = q.criteria[driver]!;
-      sql = 'SELECT d.oid AS oid FROM props d WHERE d.class = ? AND d.ns = ? AND d.name = ? AND d.value = ?';
+      candidates = 'FROM props WHERE class = ? AND ns = ? AND name = ? AND value = ?';
       params.push(cls.name, d.ns, d.name, toCceString(props[driver]!, d.value) ?? d.value);
     } else {
-      sql = 'SELECT d.oid AS oid FROM objects d WHERE d.class = ?';
+      candidates = 'FROM objects WHERE class = ?';
       params.push(cls.name);
     }
+    const candidateParams = [...params];
+    let sql = `SELECT d.oid AS oid ${candidates.replace('FROM props', 'FROM props d').replace('FROM objects', 'FROM objects d')}`;
     q.criteria.forEach((c, i) => {
       if (i === driver) return;
       const prop = props[i]!;
@@ -423,31 +556,43 @@ export class Store {
         cond = 'p.value = ?';
         params.push(c.ns, c.name, c.value);
       }
-      conds.push(`EXISTS (SELECT 1 FROM props p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ? AND ${cond})`);
+      const stored = `EXISTS (SELECT 1 FROM props p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ? AND ${cond})`;
+      if (!orMissing[i]) return void conds.push(stored);
+      conds.push(`(${stored} OR NOT EXISTS (SELECT 1 FROM props p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ?))`);
+      params.push(c.ns, c.name);
     });
     if (conds.length) sql += ' AND ' + conds.join(' AND ');
-    const sortDerived = q.sortprop && this.propertyDef(cls, q.sortprop.ns, q.sortprop.name).derived;
-    const sort = q.sortprop && sortDerived ? { ns: q.sortprop.ns, name: sortDerived.from } : q.sortprop;
-    const sortProp = sort && this.propertyDef(cls, sort.ns, sort.name);
-    if (sort) {
-      sql = `SELECT m.oid AS oid, s.value AS sortvalue FROM (${sql}) m LEFT JOIN props s ON s.oid = m.oid AND s.ns = ? AND s.name = ?`;
-      params.push(sort.ns, sort.name);
-    }
-    sql += ' ORDER BY oid';
     // A caller must not find objects through a property it may not read (no oracle on secrets).
     const readable = (oid: number) => subject.admin || props.every((p) => p.readacl(subject, oid));
-    if (!sortProp) {
-      // Oids only: plucked numbers, no row object per hit.
-      const oids = this.findStatement(sql, true).all(...params) as number[];
-      return subject.admin ? oids : oids.filter(readable);
-    }
-    const rows = (this.findStatement(sql).all(...params) as { oid: number; sortvalue: string | null }[]).filter((r) => readable(r.oid));
-    const cmp = compareBy(q.sorttype ?? 'ascii');
-    // A value the caller may not read sorts as '': the order must not reveal it either.
-    const shown = (v: string | null) => (sortDerived ? (sortDerived.fromSource.get(v ?? sortProp.default) ?? '') : (v ?? ''));
-    const keyOf = (r: { oid: number; sortvalue: string | null }) => (sortProp.readacl(subject, r.oid) ? shown(r.sortvalue) : '');
-    rows.sort((a, b) => cmp(keyOf(a), keyOf(b)) || a.oid - b.oid);
-    return rows.map((r) => r.oid);
+    if (!q.sortprop) return { subject, sql, params, candidates, candidateParams, readable };
+    const derived = this.propertyDef(cls, q.sortprop.ns, q.sortprop.name).derived;
+    const sort = derived ? { ns: q.sortprop.ns, name: derived.from } : q.sortprop;
+    sql = `SELECT m.oid AS oid, s.value AS sortvalue FROM (${sql}) m LEFT JOIN props s ON s.oid = m.oid AND s.ns = ? AND s.name = ?`;
+    params.push(sort.ns, sort.name);
+    const prop = this.propertyDef(cls, sort.ns, sort.name);
+    return { subject, sql, params, candidates, candidateParams, readable, sort: { prop, derived, type: q.sorttype ?? 'ascii' } };
+  }
+
+  /**
+   * Properties whose default is not yet stored for every object of their class
+   * (a schema extension, filled in the background by backfill.ts): finds treat
+   * a missing row as that default meanwhile.
+   */
+  private readonly unstoredDefaults = new Set<PropertyDef>();
+
+  defaultsUnstored(props: Iterable<PropertyDef>): void {
+    for (const p of props) this.unstoredDefaults.add(p);
+  }
+
+  defaultStored(prop: PropertyDef): void {
+    this.unstoredDefaults.delete(prop);
+  }
+
+  /** Would an object holding the property's default match the criterion? */
+  private defaultMatches(prop: PropertyDef, c: FindCriterion): boolean {
+    const values = prop.array ? (decodeArray(prop.default) ?? []) : [prop.default];
+    if (c.op === '~') return values.some((v) => this.patterns.test(c.value, v));
+    return prop.array ? values.includes(c.value) : (toCceString(prop, c.value) ?? c.value) === prop.default;
   }
 
   /**
@@ -501,22 +646,64 @@ export class Store {
   }
 
   /**
-   * One page of a class's objects in the order of one main-namespace property,
-   * optionally only those whose value starts with `prefix`, with the total
-   * count: both are range scans of the (class, ns, name, value) index, so a
-   * page costs the same at 100k objects as at 100. Objects the subject may not
-   * read that property of are left out of the page.
+   * One page of a class's objects in the order of one main-namespace property
+   * (then oid), optionally only those whose value starts with `prefix`, with
+   * the total count. `after` (a value of that property, and the oid when it is
+   * not unique) starts the page right after that entry: an index seek, so a
+   * page costs the same at any depth. An `offset` walks the skipped entries,
+   * unless a page served earlier ended (or started) there and nothing the
+   * order depends on changed since: then it seeks too. Objects the subject may
+   * not read that property of are left out of the page.
    */
-  page(subject: AclSubject, className: string, by: string, opts: { prefix?: string; limit: number; offset: number }): { total: number; oids: number[] } {
+  page(
+    subject: AclSubject,
+    className: string,
+    by: string,
+    opts: { prefix?: string; limit: number; offset: number; after?: PageMark },
+  ): { total: number; oids: number[]; last?: PageMark } {
     const cls = this.classDef(className);
     const prop = this.propertyDef(cls, '', by);
     const prefix = opts.prefix ?? '';
     const range = prefix === '' ? '' : ' AND value >= ? AND value < ?';
     const params: unknown[] = [cls.name, '', by, ...(prefix === '' ? [] : [prefix, prefixEnd(prefix)])];
     const where = `FROM props WHERE class = ? AND ns = ? AND name = ?${range}`;
-    const total = this.pageTotal(cls.name, by, prefix, () => (this.findStatement(`SELECT count(*) AS n ${where}`).get(...params) as { n: number }).n);
-    const rows = this.findStatement(`SELECT oid ${where} ORDER BY value, oid LIMIT ? OFFSET ?`).all(...params, opts.limit, opts.offset) as { oid: number }[];
-    return { total, oids: rows.map((r) => r.oid).filter((oid) => prop.readacl(subject, oid)) };
+    // Every object stores a row for each stored property (backfill.ts), so a whole class's total is its kept count.
+    const total =
+      prefix === '' && !prop.derived && !this.unstoredDefaults.has(prop)
+        ? this.classCount(cls.name)
+        : this.pageTotal(cls.name, by, prefix, () => (this.findStatement(`SELECT count(*) AS n ${where}`).get(...params) as { n: number }).n);
+    const marks = `${cls.name}\0${by}\0${prefix}`;
+    const revision = this.orderRevision(cls.name, by);
+    const seek = opts.after ?? this.pageMarks.get(`${marks}\0${opts.offset}`, () => revision);
+    let rows: { oid: number; value: string }[];
+    if (seek !== undefined) {
+      // An entry right after the mark, in (value, oid) order: a range of the index.
+      const past = opts.after !== undefined ? '(value, oid) > (?, ?)' : '(value, oid) >= (?, ?)';
+      rows = this.findStatement(`SELECT oid, value ${where} AND ${past} ORDER BY value, oid LIMIT ?`).all(
+        ...params, seek.value, seek.oid ?? (opts.after ? Number.MAX_SAFE_INTEGER : 0), opts.limit,
+      ) as typeof rows;
+    } else {
+      rows = this.findStatement(`SELECT oid, value ${where} ORDER BY value, oid LIMIT ? OFFSET ?`).all(...params, opts.limit, opts.offset) as typeof rows;
+    }
+    const first = rows[0];
+    const end = rows.at(-1);
+    if (opts.after === undefined && first !== undefined) {
+      // Where this page starts and where the next one does: a later request for either offset seeks.
+      this.remember(this.pageMarks, `${marks}\0${opts.offset}`, revision, { value: first.value, oid: first.oid });
+      if (rows.length === opts.limit) this.remember(this.pageMarks, `${marks}\0${opts.offset + rows.length}`, revision, { value: end!.value, oid: end!.oid + 1 });
+    }
+    return {
+      total,
+      oids: rows.map((r) => r.oid).filter((oid) => prop.readacl(subject, oid)),
+      ...(end === undefined ? {} : { last: { value: end.value, oid: end.oid } }),
+    };
+  }
+
+  /** Changes when an object of the class comes or goes, when `by` is written, or when another process commits. */
+  private orderRevision(className: string, by: string): number {
+    const propKey = `${className}\0${by}`;
+    this.pagedBy.add(propKey);
+    return this.membershipRevision(className) + (this.memberships.get(propKey) ?? 0);
   }
 
   /**
@@ -525,10 +712,8 @@ export class Store {
    * property written, or another process committed since the last count.
    */
   private pageTotal(className: string, by: string, prefix: string, count: () => number): number {
-    const propKey = `${className}\0${by}`;
-    this.pagedBy.add(propKey);
-    const revision = this.membershipRevision(className) + (this.memberships.get(propKey) ?? 0);
-    const key = `${propKey}\0${prefix}`;
+    const revision = this.orderRevision(className, by);
+    const key = `${className}\0${by}\0${prefix}`;
     const cached = this.pageTotals.get(key, () => revision);
     if (cached !== undefined) return cached;
     const total = count();
@@ -538,6 +723,11 @@ export class Store {
 
   credential(oid: number, name: string): string | undefined {
     return (this.st.credential!.get(oid, name) as { hash: string } | undefined)?.hash;
+  }
+
+  /** Objects of one class: one row read, kept by the database (migration 3). */
+  classCount(className: string): number {
+    return (this.st.classCount!.get(className) as number | undefined) ?? 0;
   }
 
   count(): number {

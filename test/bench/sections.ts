@@ -11,6 +11,7 @@ import { gate } from './gate.js';
 import { benchTx } from './tx.js';
 import { benchDevices } from './devices.js';
 import { benchFlash } from './flash.js';
+import { scale } from './scale.js';
 
 /**
  * A row from figures a section measured itself: only req/s, p99 and its own baseline's req/s are known.
@@ -55,4 +56,4 @@ const flash: BenchSection = {
   },
 };
 
-export const SECTIONS: readonly BenchSection[] = [core, gate, tx, devices, flash];
+export const SECTIONS: readonly BenchSection[] = [core, gate, tx, devices, flash, scale];

@@ -100,7 +100,7 @@ export function toRequest(c: Case, w: World): Sent {
   return { method: 'POST', path: '/v2/cce', headers: { 'content-type': 'application/json' }, body: JSON.stringify(e) };
 }
 
-/** 5xx replies the README documents for conditions that are not the client's mistake. */
+/** 5xx replies docs/errors.md documents for conditions that are not the client's mistake. */
 export function documented5xx(a: Answer): boolean {
   const j = a.json;
   if (a.status === 503 && j?.data?.errors?.[0]?.code === 309) return true;

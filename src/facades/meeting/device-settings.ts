@@ -1,15 +1,16 @@
 /**
  * One property per path (the document's flash-side settings and relations):
  * PUT /api/devices/{key}/<path> {"<field>": value} -> {"success": true, "<field>": echo}.
- * Plus POST .../flash-request, which consumes a token atomically.
+ * Plus POST .../flash-request, which spends a flash token (src/devices/flash-tokens.ts).
  */
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import { encodeArray } from '../../schema/values.js';
 import type { Router } from './route.js';
-import { fail } from './replies.js';
 import { flag, keyParams, text } from './schemas.js';
-import { requireDevice, write } from './model.js';
+import { write } from './model.js';
+import { requireDevice } from '../../devices/lookups.js';
+import { takeFlashToken } from '../../devices/flash-tokens.js';
 import { filesForDevice } from '../../flash/catalog.js';
 
 interface Setting<V> {
@@ -51,18 +52,9 @@ export function deviceSettingRoutes(route: Router, s: Services): void {
     });
   }
 
-  // Read, check and decrement in one synchronous mutation: the writer runs mutations one at a time, so no
-  // two requests can both take the last token.
   route('POST', '/api/devices/:key/flash-request', { access: 'device', params: keyParams }, async ({ who, params }) => {
     const oid = who.deviceOid ?? requireDevice(store, params.key);
-    const left = await write(s, () => {
-      const v = store.rawValues(oid);
-      if (v.authorized !== '1') throw fail(403, 'Device not authorized');
-      const tokens = Number(v.token_count);
-      if (tokens <= 0) throw fail(403, 'No tokens left');
-      store.set(who.subject, oid, '', { token_count: tokens - 1 });
-      return tokens - 1;
-    });
+    const left = await write(s, () => takeFlashToken(store, who.subject, oid));
     // The answer also says what the device should fetch: its distribution's firmware files.
     return { success: true, tokens_left: left, ...(await filesForDevice(s, oid)) };
   });

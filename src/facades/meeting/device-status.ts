@@ -1,7 +1,7 @@
 /**
  * Status, availability and connection logs: POST .../online (through the
- * heartbeat coalescer), last-seen, availability (computed at read time from
- * last_seen and device_heartbeat_timeout, never stored), logs, purge-logs.
+ * heartbeat coalescer, src/devices/heartbeats.ts), last-seen, availability
+ * (src/devices/availability.ts), logs, purge-logs.
  */
 import { z } from 'zod';
 import type { Services } from '../../services.js';
@@ -9,8 +9,10 @@ import { normalizeIp } from '../../auth/gate.js';
 import type { Router } from './route.js';
 import { meetingTime } from './replies.js';
 import { keyParams } from './schemas.js';
-import { findDevice, requireDevice, write } from './model.js';
-import type { Heartbeats } from './heartbeats.js';
+import { write } from './model.js';
+import { findDevice, requireDevice } from '../../devices/lookups.js';
+import type { Heartbeats } from '../../devices/heartbeats.js';
+import { availabilityOf, seenAt } from '../../devices/availability.js';
 
 /** The document sends services as {"ssh": 1, "vnc": 0}; a plain list is accepted too. */
 const servicesField = z.union([
@@ -24,9 +26,6 @@ const onlineBody = z
   .object({ ip_address: z.string().max(64).optional(), services: servicesField.optional(), note: z.string().optional() })
   .optional()
   .transform((b) => b ?? {});
-
-/** Stored last_seen (ISO) to ms, or undefined when the device never beat. */
-const seenAt = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);
 
 export function deviceStatusRoutes(route: Router, s: Services, heartbeats: Heartbeats): void {
   const { store } = s;
@@ -46,17 +45,13 @@ export function deviceStatusRoutes(route: Router, s: Services, heartbeats: Heart
 
   route('GET', '/api/devices/:key/availability', { access: 'user', params: keyParams }, ({ who, params }) => {
     const oid = findDevice(store, params.key);
-    const at = oid === undefined ? undefined : seenAt(store.get(who.subject, oid).values.last_seen);
-    if (oid === undefined || at === undefined) return { status: 'Unknown', last_heartbeat: null, since: null, uptime: null };
-    const age = Math.max(0, Math.floor((Date.now() - at) / 1000));
-    const available = age <= s.config.device_heartbeat_timeout;
-    // Available since the Connected event that opened this streak; disconnected since the last beat.
-    const opened = available ? s.events.latest(oid) : undefined;
+    const a = oid === undefined ? undefined : availabilityOf(s, who.subject, oid, Date.now());
+    if (a === undefined) return { status: 'Unknown', last_heartbeat: null, since: null, uptime: null };
     return {
-      status: available ? 'Available' : 'Disconnected',
-      last_heartbeat: meetingTime(at),
-      since: meetingTime(opened?.at ?? at),
-      uptime: age,
+      status: a.available ? 'Available' : 'Disconnected',
+      last_heartbeat: meetingTime(a.lastHeartbeat),
+      since: meetingTime(a.since),
+      uptime: a.age,
     };
   });
 

@@ -2,15 +2,18 @@
  * The catalog paths: /api/device-types (the document's DeviceTypeController)
  * and the catalog side of Flash (/api/flash/create-type, create-distribution,
  * device-types, {type}/distributions). Both read and write the same
- * DeviceType and Distribution objects through `Catalog`.
+ * DeviceType and Distribution objects through the device catalog
+ * (src/devices/catalog.ts).
  */
 import { z } from 'zod';
 import type { Services } from '../../services.js';
+import { toJsonValue } from '../../schema/values.js';
+import { DEVICE_TYPE } from '../../devices/classes.js';
+import { deviceTypeNames, distributionNames, findDeviceType, liveTypes } from '../../devices/lookups.js';
+import { Catalog } from '../../devices/catalog.js';
 import type { Router } from './route.js';
 import { fail } from './replies.js';
 import { text } from './schemas.js';
-import { deviceTypeNames, distributionNames, findDeviceType } from './model.js';
-import { Catalog, liveTypes, presentType } from './catalog.js';
 
 const idParams = z.object({ id: z.string().regex(/^[1-9][0-9]{0,15}$/, 'a positive integer').transform(Number) });
 
@@ -33,6 +36,17 @@ const forkBody = z.object({ name: text(128), serial_prefix: z.string().max(64).o
  */
 const safeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, _ and - only (at most 64)');
 
+/** A device type as /api/device-types shows it: its id and typed properties, without the soft-delete flag. */
+function presentType(s: Services, oid: number, values: Record<string, string>): Record<string, unknown> {
+  const props = s.store.classDef(DEVICE_TYPE).namespaces.get('')!.properties;
+  const out: Record<string, unknown> = { id: oid };
+  for (const [name, value] of Object.entries(values)) {
+    if (name === 'deleted') continue;
+    out[name] = name === 'forked_from' && value === '' ? null : toJsonValue(props.get(name), value);
+  }
+  return out;
+}
+
 /** The defined keys of a parsed body. */
 function defined(body: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
@@ -42,7 +56,7 @@ export function deviceTypeRoutes(route: Router, s: Services): void {
   const catalog = new Catalog(s);
 
   route('GET', '/api/device-types', { access: 'user' }, ({ who }) => {
-    const oids = liveTypes(s, who.subject);
+    const oids = liveTypes(s.store, who.subject);
     const objects = s.store.getMany(who.subject, oids);
     return { device_types: oids.map((oid) => presentType(s, oid, objects.get(oid)!.namespaces.get('')!)) };
   });

@@ -5,21 +5,23 @@
  */
 import { z } from 'zod';
 import type { Services } from '../../services.js';
-import type { AclSubject } from '../../schema/types.js';
 import { decodeArray, encodeArray } from '../../schema/values.js';
 import type { Router } from './route.js';
 import { fail } from './replies.js';
 import { keyParams, text } from './schemas.js';
-import {
-  DEVICE, deviceTypeNames, distributionNames, findDeviceType, presentDevice, requireDevice, write,
-} from './model.js';
-import { newDeviceKey, newDeviceSecrets, newProductSerial, newTokenCode } from './secrets.js';
+import { presentDevice, write } from './model.js';
+import { DEVICE } from '../../devices/classes.js';
+import { deviceTypeNames, distributionNames, findDeviceType, requireDevice } from '../../devices/lookups.js';
+import { newDeviceKey, newTokenCode } from '../../devices/secrets.js';
+import { createDevice } from '../../devices/registration.js';
 
 const listQuery = z.object({
   // The document's maximum is 100: larger asks are served 100.
   limit: z.coerce.number().int().min(1).default(25).transform((n) => Math.min(n, 100)),
   offset: z.coerce.number().int().min(0).max(1e9).default(0),
   prefix: z.string().regex(/^[A-Za-z0-9_-]{0,64}$/, 'letters, digits, _ and - only').default('').transform((p) => p.toUpperCase()),
+  // A cursor: the page starts right after this device_key, the last of the page before (an index seek at any depth).
+  after: z.string().min(1).max(128).optional(),
 });
 
 const registerBody = z
@@ -41,45 +43,12 @@ const manualBody = z.object({
   product_serial: text(64).optional(),
 });
 
-interface NewDevice {
-  devicekey: string;
-  token_code: string;
-  device_type?: string;
-  distribution?: string;
-  device_name?: string;
-  product_serial?: string;
-}
-
-/**
- * Creates a device with fresh access-point and HTTP secrets, inside one
- * transaction: its serial is drawn from the type's prefix when not given; the
- * store refuses a type or distribution that does not exist (400) and a used
- * key or serial (409).
- */
-function createDevice(s: Services, subject: AclSubject, d: NewDevice) {
-  return write(s, () => {
-    const typeOid = d.device_type === undefined ? undefined : findDeviceType(s.store, d.device_type);
-    const serial = d.product_serial ?? (typeOid === undefined ? undefined : newProductSerial(s.store, s.store.rawValues(typeOid).serial_prefix));
-    const secrets = newDeviceSecrets(d.devicekey);
-    const values = {
-      device_key: d.devicekey,
-      token_code: d.token_code,
-      device_type: d.device_type ?? '',
-      distribution: d.distribution ?? '',
-      device_name: d.device_name ?? '',
-      product_serial: serial ?? '',
-      ...secrets,
-    };
-    s.store.create(subject, DEVICE, values);
-    return { devicekey: d.devicekey, token_code: d.token_code, ...secrets, device_type: values.device_type, distribution: values.distribution, product_serial: values.product_serial };
-  });
-}
-
 export function deviceRoutes(route: Router, s: Services): void {
   const { store } = s;
 
   route('GET', '/api/devices', { access: 'user', query: listQuery }, ({ who, query }) => {
-    const { total, oids } = store.page(who.subject, DEVICE, 'device_key', query);
+    const { after, ...rest } = query;
+    const { total, oids } = store.page(who.subject, DEVICE, 'device_key', { ...rest, ...(after === undefined ? {} : { after: { value: after } }) });
     const objects = store.getMany(who.subject, oids);
     const devices = oids.map((oid) => presentDevice(objects.get(oid)!.namespaces.get('')!, store));
     return { devices, total, limit: query.limit, offset: query.offset };
@@ -88,12 +57,13 @@ export function deviceRoutes(route: Router, s: Services): void {
   route('GET', '/api/devices/generate-key', { access: 'admin' }, () => ({ devicekey: newDeviceKey(store), token_code: newTokenCode() }));
 
   route('POST', '/api/devices/generate-and-register', { access: 'admin', body: registerBody }, async ({ who, body }) => {
-    const created = await createDevice(s, who.subject, { ...body, devicekey: newDeviceKey(store), token_code: newTokenCode() });
+    const fresh = { ...body, devicekey: newDeviceKey(store), token_code: newTokenCode() };
+    const created = await write(s, () => createDevice(store, who.subject, fresh));
     const { device_type: _t, distribution: _d, product_serial: _p, ...reply } = created;
     return reply;
   });
 
-  route('POST', '/api/devices/manual-create', { access: 'admin', body: manualBody }, ({ who, body }) => createDevice(s, who.subject, body));
+  route('POST', '/api/devices/manual-create', { access: 'admin', body: manualBody }, ({ who, body }) => write(s, () => createDevice(store, who.subject, body)));
 
   route('GET', '/api/devices/device-types', { access: 'user' }, ({ who }) => ({ device_types: deviceTypeNames(store, who.subject) }));
 

@@ -19,7 +19,7 @@ import { filesOfDevice, findDistribution, syncFiles } from '../../flash/catalog.
 import { router } from './route.js';
 import { fail } from './replies.js';
 import { keyParams } from './schemas.js';
-import { findDeviceType, requireDevice } from './model.js';
+import { findDeviceType, requireDevice } from '../../devices/lookups.js';
 import { downloadRoute } from './flash-download.js';
 import { asUploadError, auditFlash, fileParams } from './flash-common.js';
 

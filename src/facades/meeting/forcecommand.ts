@@ -11,12 +11,13 @@ import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import type { Router } from './route.js';
 import { FacadeError, fail, parseWith } from './replies.js';
-import { findDevice, write } from './model.js';
+import { write } from './model.js';
 import { sshApiCaller } from './ssh-credential.js';
 import type { Principal } from './auth.js';
-import { deviceSshKeys, deviceUsable, findSshKey, registerDeviceKey, removeDeviceKeys, requirePublicKey } from './ssh-key-model.js';
-import { keyLine } from './ssh-keys.js';
-import type { TunnelRuntime } from './tunnel-runtime.js';
+import { keyLine, requirePublicKey } from './ssh-keys.js';
+import { findDevice } from '../../devices/lookups.js';
+import { activeSshKey, deviceSshKeys, registerDeviceKey, removeDeviceKeys } from '../../devices/ssh-keys.js';
+import type { TunnelRuntime } from '../../devices/tunnel-runtime.js';
 import { parsePublicKey } from '../../tunnels/public-key.js';
 
 const deviceKey = z.string().min(1).max(128);
@@ -28,11 +29,11 @@ const removeRequest = z.object({ device_key: deviceKey.optional() }).optional().
 const invalid = () => new FacadeError(401, { status: 'invalid' });
 const notFound = () => new FacadeError(404, { status: 'not_found' });
 
-export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime): void {
+export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime, sshToken: string): void {
   const { store } = s;
 
   function caller(req: FastifyRequest): Principal {
-    const who = sshApiCaller(s, req, rt.sshToken, false);
+    const who = sshApiCaller(s, req, sshToken, false);
     req.cceCaller = who.label;
     return who;
   }
@@ -50,8 +51,8 @@ export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime
   route('POST', '/api/forcecommand/validate_device_key', { access: 'public' }, ({ req }) => {
     caller(req);
     const key = parsePublicKey(parseWith(validateBody, req.body, 'body').pubkey);
-    const found = key && findSshKey(store, key);
-    if (!found || found.revoked || !deviceUsable(store, found.device_key)) throw invalid();
+    const found = key && activeSshKey(store, key);
+    if (!found) throw invalid();
     return { status: 'ok', device_key: found.device_key };
   });
 

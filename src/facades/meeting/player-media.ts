@@ -14,7 +14,7 @@ import type { Router } from './route.js';
 import type { Principal } from './auth.js';
 import { fail } from './replies.js';
 import { keyParams } from './schemas.js';
-import { requireDevice } from './model.js';
+import { requireDevice } from '../../devices/lookups.js';
 
 const segment = z.string().regex(SEGMENT, 'invalid name');
 const mediaParams = z.object({ key: segment, dir: segment, file: segment });

@@ -18,7 +18,7 @@ import { PlayerMedia, UPLOAD_DIR, type StagedMedia } from '../../player/media.js
 import { router } from './route.js';
 import { fail, parseWith } from './replies.js';
 import { asUploadError } from './flash-common.js';
-import { findDevice } from './model.js';
+import { findDevice } from '../../devices/lookups.js';
 import { auditPlayer, playerMediaRoutes } from './player-media.js';
 
 /** Room for the multipart framing around the video (boundaries, part headers, the four small fields). */

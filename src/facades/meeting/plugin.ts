@@ -12,7 +12,7 @@ import { authRoutes } from './auth-routes.js';
 import { deviceRoutes } from './devices.js';
 import { deviceSettingRoutes } from './device-settings.js';
 import { deviceStatusRoutes } from './device-status.js';
-import { Heartbeats } from './heartbeats.js';
+import { Heartbeats } from '../../devices/heartbeats.js';
 import { deviceTypeRoutes } from './device-types.js';
 import { userRoutes } from './users.js';
 import { metricsRoutes } from './metrics-routes.js';

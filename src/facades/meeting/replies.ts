@@ -6,7 +6,8 @@
  * a failed commit) answers the document's status.
  */
 import type { z } from 'zod';
-import { CceError, WHY_NOT_UNIQUE, type CceCode } from '../../errors.js';
+import { CceError, DeviceError, WHY_NOT_UNIQUE, type CceCode, type DeviceCode } from '../../errors.js';
+import { WHY_SELF_REFERENCE, WHY_UNKNOWN_REFERENCE } from '../../store/references.js';
 
 export class FacadeError extends Error {
   constructor(
@@ -20,7 +21,6 @@ export class FacadeError extends Error {
 
 export const fail = (status: number, error: string) => new FacadeError(status, { error });
 
-export const deviceNotFound = () => fail(404, 'Device not found');
 
 /** Parses one part of a request with zod; the first issue is the 400's message. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, part: 'body' | 'query' | 'params'): z.output<S> {
@@ -42,18 +42,32 @@ const fixed = (status: number, error: string) => (): FacadeError => fail(status,
 /** The store's own words, for errors that only a request the facade passed on unchecked can cause. */
 const verbatim = (status: number) => (err: CceError) => fail(status, err.message);
 
+/** The document's words for the store's reference refusals (302 BAD DATA <oid> <property> "<why>"), by why and property. */
+const REFERENCE_REPLIES: Record<string, Record<string, string>> = {
+  [WHY_UNKNOWN_REFERENCE]: {
+    device_type: 'Unknown device type',
+    distribution: 'Unknown distribution for this device type',
+    parent_device_key: 'Parent device not found',
+  },
+  [WHY_SELF_REFERENCE]: { parent_device_key: 'A device cannot be its own parent' },
+};
+
 /**
- * Every code of the error table (src/errors.ts) as the Meeting document
- * answers it; the README's error table shows the same column. Typed over every
- * code, so a new code does not compile until it is mapped here. A 5xx only
- * where the table's own HTTP status is one (309, 500): never for a client's mistake.
+ * Every code of the error tables (src/errors.ts: the CCE codes, then the
+ * device domain's) as the Meeting document answers it; the README's error
+ * table shows the same column for the CCE codes. Typed over every code, so a
+ * new code does not compile until it is mapped here. A 5xx only where the
+ * table's own HTTP status is one (309, 500, no free tunnel port): never for a
+ * client's mistake.
  */
-export const MEETING_ERRORS: { readonly [C in CceCode]: (err: CceError) => FacadeError } = {
+export const MEETING_ERRORS: { readonly [C in CceCode]: (err: CceError) => FacadeError } & { readonly [C in DeviceCode]: (err: DeviceError) => FacadeError } = {
   300: fixed(404, 'Not found'),
   301: verbatim(400),
   302: (err) => {
     const bad = badDataOf(err);
     if (bad?.why === WHY_NOT_UNIQUE) return fail(409, `${bad.prop} already in use`);
+    const reference = bad && REFERENCE_REPLIES[bad.why]?.[bad.prop];
+    if (reference !== undefined) return fail(400, reference);
     return fail(400, bad ? `invalid ${bad.prop}` : err.message);
   },
   303: verbatim(400),
@@ -66,6 +80,19 @@ export const MEETING_ERRORS: { readonly [C in CceCode]: (err: CceError) => Facad
   404: fixed(404, 'Not found'),
   409: verbatim(409),
   500: fixed(503, 'Storage failure'),
+  'device.unknown': fixed(404, 'Device not found'),
+  'device.unauthorized': fixed(403, 'Device not authorized'),
+  'device.revoked': fixed(403, 'Device revoked'),
+  'device.no-tokens': fixed(403, 'No tokens left'),
+  'device.offline': fixed(403, 'Device offline'),
+  'device-type.unknown': fixed(404, 'Device type not found'),
+  'device-type.exists': fixed(409, 'Device type already exists'),
+  'device-type.not-a-fork': fixed(400, 'Device type is not a fork'),
+  'device-type.original-gone': fixed(404, 'Original device type not found'),
+  'distribution.exists': fixed(409, 'Distribution already exists'),
+  'ssh-key.taken': fixed(409, 'Key already registered to another device'),
+  'tunnel.unknown': fixed(404, 'Tunnel not found'),
+  'tunnel.no-free-port': fixed(503, 'No free tunnel port'),
 };
 
 /** A store error as the document's reply (MEETING_ERRORS). */
@@ -73,10 +100,16 @@ export function fromStoreError(err: CceError): FacadeError {
   return MEETING_ERRORS[err.code](err);
 }
 
+/** A device domain refusal as the document's reply (MEETING_ERRORS). */
+export function fromDeviceError(err: DeviceError): FacadeError {
+  return MEETING_ERRORS[err.code](err);
+}
+
 /** Any error thrown by a handler as a FacadeError; undefined for an unexpected one (a 500). */
 export function toFacadeError(err: unknown): FacadeError | undefined {
   if (err instanceof FacadeError) return err;
   if (err instanceof CceError) return fromStoreError(err);
+  if (err instanceof DeviceError) return fromDeviceError(err);
   const e = err as { statusCode?: number; message?: string };
   // fastify's own refusals (malformed JSON, body too large, bad content type) keep their 4xx.
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return fail(e.statusCode, e.message ?? 'Bad request');

@@ -10,12 +10,13 @@ import { SYSTEM } from '../../store/store.js';
 import type { Router } from './route.js';
 import { fail, parseWith } from './replies.js';
 import { keyParams } from './schemas.js';
-import { findDevice, requireDevice, write } from './model.js';
+import { write } from './model.js';
 import { sshApiCaller } from './ssh-credential.js';
-import { deviceUsable, registerDeviceKey, requirePublicKey, userSshKeys, type SshKeyView } from './ssh-key-model.js';
-import type { TunnelRuntime } from './tunnel-runtime.js';
+import { requireDevice } from '../../devices/lookups.js';
+import { deviceAuthorized, registerDeviceKey, usableUserKeys, userSshKeys, type SshKeyView } from '../../devices/ssh-keys.js';
+import type { TunnelRuntime } from '../../devices/tunnel-runtime.js';
 import { keyscanLine } from '../../tunnels/host-key.js';
-import { parsePublicKey } from '../../tunnels/public-key.js';
+import { parsePublicKey, type PublicKeyLine } from '../../tunnels/public-key.js';
 
 const userQuery = z.object({ user: z.string().min(1).max(128) });
 const keyBody = z.object({ ssh_public_key: z.string().min(1).max(16384), user_name: z.string().min(1).max(128).optional() });
@@ -23,24 +24,26 @@ const keyBody = z.object({ ssh_public_key: z.string().min(1).max(16384), user_na
 /** A stored key as an authorized_keys line: the key, then its comment if it has one. */
 export const keyLine = (k: SshKeyView) => (k.comment ? `${k.pubkey} ${k.comment}` : k.pubkey);
 
+/** A public key line from a request, or 400 naming the field. */
+export function requirePublicKey(line: string, field: string): PublicKeyLine {
+  const key = parsePublicKey(line);
+  if (!key) throw fail(400, `invalid ${field}`);
+  return key;
+}
+
 const TEXT = 'text/plain; charset=utf-8';
 
-export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): void {
+export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime, sshToken: string): void {
   const { store } = s;
 
   /** The SSH-side caller of a read path (the document lets localhost read without the token), then the `user` query. */
   function userOf(req: FastifyRequest): string {
-    req.cceCaller = sshApiCaller(s, req, rt.sshToken, true).label;
+    req.cceCaller = sshApiCaller(s, req, sshToken, true).label;
     return parseWith(userQuery, req.query, 'query').user;
   }
 
-  const authorizedDevice = (key: string) => {
-    const oid = findDevice(store, key);
-    return oid !== undefined && store.rawValues(oid).authorized === '1';
-  };
-
   route('GET', '/api/ssh-keys', { access: 'public' }, ({ req }) => {
-    const keys = userSshKeys(store, userOf(req)).filter((k) => !k.revoked && deviceUsable(store, k.device_key) && authorizedDevice(k.device_key));
+    const keys = usableUserKeys(store, userOf(req));
     if (keys.length === 0) throw fail(404, 'No keys for this user');
     return { keys: keys.map(keyLine) };
   });
@@ -49,7 +52,7 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
     devices: userSshKeys(store, userOf(req)).map((k) => ({
       device_key: k.device_key,
       ssh_public_key: keyLine(k),
-      authorized: authorizedDevice(k.device_key) ? 1 : 0,
+      authorized: deviceAuthorized(store, k.device_key) ? 1 : 0,
       revoked: k.revoked ? 1 : 0,
     })),
   }));

@@ -1,60 +1,25 @@
 /**
  * Reverse tunnels (the document's "Tunnels" and request-tunnel-port): listing,
- * opening (a port reserved in the store by src/tunnels/ports.ts), the legacy
+ * opening under the tunnel rule (src/devices/tunnel-rule.ts), the legacy
  * pending poll, the agent's status report and the authorization pre-check.
- *
- * The tunnel rule, checked inside the reserving mutation so that it holds at
- * the instant the port is taken: the device is not revoked, `authorized=1`,
- * `token_count > 0` (the document: "only an authorized device WITH tokens may
- * be used for tunnel/flash"; opening a tunnel does not consume one) and its
- * last heartbeat is at most `tunnel_max_last_seen` seconds old.
  */
 import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import type { Router } from './route.js';
-import { fail, meetingTime, parseWith } from './replies.js';
+import { fail, fromDeviceError, meetingTime, parseWith } from './replies.js';
 import { keyParams } from './schemas.js';
-import { requireDevice, write } from './model.js';
+import { write } from './model.js';
 import { deviceOrAdmin, type Principal } from './auth.js';
 import { SSH_TOKEN_HEADER, sshApiCaller } from './ssh-credential.js';
-import type { TunnelRuntime } from './tunnel-runtime.js';
-import { DEFAULT_LOCAL_PORT, deviceTunnels, liveTunnels, report, reserve, type TunnelView } from '../../tunnels/ports.js';
+import { DeviceError } from '../../errors.js';
+import { requireDevice } from '../../devices/lookups.js';
+import type { TunnelRuntime } from '../../devices/tunnel-runtime.js';
+import { SERVICES, openTunnel, reportTunnel, tunnelRefusal } from '../../devices/tunnel-rule.js';
+import { deviceTunnels, liveTunnels, type TunnelView } from '../../tunnels/ports.js';
 
-export const SERVICES = ['ssh', 'vnc', 'http', 'scp'] as const;
 const service = z.enum(SERVICES, { error: 'expected one of ssh, vnc, http, scp' });
 const port = z.number().int().min(1).max(65535);
-
-/** Why this device may not have a tunnel now, or undefined when it may. */
-export function tunnelRefusal(v: Record<string, string>, now: number, maxLastSeenS: number): string | undefined {
-  if (v.revoked === '1') return 'Device revoked';
-  if (v.authorized !== '1') return 'Device not authorized';
-  if (!(Number(v.token_count) > 0)) return 'No tokens left';
-  const seen = Date.parse(v.last_seen ?? '');
-  if (!Number.isFinite(seen) || now - seen > maxLastSeenS * 1000) return 'Device offline';
-  return undefined;
-}
-
-/** How a person reaches the tunnel; the forward itself is bound on the daemon host. */
-export function tunnelUrl(svc: string, host: string, p: number): string {
-  switch (svc) {
-    case 'ssh':
-      return `ssh -p ${p} device@${host}`;
-    case 'scp':
-      return `scp -P ${p} <file> device@${host}:`;
-    case 'vnc':
-      return `vnc://${host}:${p}`;
-    default:
-      return `http://${host}:${p}/`;
-  }
-}
-
-/** open when the device forwards the port right now (embedded SSH server), else what the agent last reported. */
-function statusOf(t: TunnelView, rt: TunnelRuntime): string {
-  if (!rt.ssh) return t.status;
-  if (rt.ssh.isLive(t.port)) return 'open';
-  return t.status === 'error' ? 'error' : 'pending';
-}
 
 const serviceBody = z.object({ service, local_port: port.optional() });
 const statusBody = z.object({
@@ -69,28 +34,13 @@ const portRequest = z
   .optional()
   .transform((b) => b ?? {});
 
-export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): void {
+export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime, sshToken: string): void {
   const { store, config } = s;
 
   /** Reserves (or extends) the device's tunnel for a service, under the tunnel rule; 403 / 404 / 503. */
   async function open(req: FastifyRequest, who: Principal, deviceKey: string, svc: string, localPort?: number): Promise<TunnelView> {
     const now = Date.now();
-    const r = await write(s, () => {
-      const oid = requireDevice(store, deviceKey);
-      const why = tunnelRefusal(store.rawValues(oid), now, config.tunnel_max_last_seen);
-      if (why) throw fail(403, why);
-      const reserved = reserve(store, {
-        deviceKey,
-        service: svc,
-        localPort: localPort ?? DEFAULT_LOCAL_PORT[svc]!,
-        url: (p) => tunnelUrl(svc, config.tunnel_host, p),
-        now,
-        lifetimeMs: config.tunnel_lifetime * 1000,
-        range: { min: config.tunnel_port_min, max: config.tunnel_port_max },
-      });
-      if (!reserved) throw fail(503, 'No free tunnel port');
-      return reserved;
-    });
+    const r = await write(s, () => openTunnel(store, config, { deviceKey, service: svc, localPort, now }));
     if (r.created) req.log.info({ audit: 'tunnel-open', device_key: deviceKey, service: svc, port: r.tunnel.port, by: who.label }, 'tunnel opened');
     return r.tunnel;
   }
@@ -103,20 +53,20 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
       local_port: t.local_port,
       expires_at: meetingTime(t.expiresAt),
       url: t.url,
-      status: statusOf(t, rt),
+      status: rt.statusOf(t),
     })),
   }));
 
   route('POST', '/api/devices/:key/service', { access: 'device', params: keyParams, body: serviceBody }, async ({ req, reply, who, params, body }) => {
     const t = await open(req, who, params.key, body.service, body.local_port);
     // 202: reserved, but the device has not opened its forward yet (it will after its next poll).
-    reply.code(statusOf(t, rt) === 'open' ? 200 : 202);
+    reply.code(rt.statusOf(t) === 'open' ? 200 : 202);
     return { port: t.port, url: t.url };
   });
 
   route('POST', '/api/devices/:key/request-tunnel-port', { access: 'public', params: keyParams }, async ({ req, params }) => {
     // The ForceCommand script calls this with the SSH token; a device or an admin may too.
-    const who = req.headers[SSH_TOKEN_HEADER] !== undefined ? sshApiCaller(s, req, rt.sshToken, false) : deviceOrAdmin(s, req, params.key);
+    const who = req.headers[SSH_TOKEN_HEADER] !== undefined ? sshApiCaller(s, req, sshToken, false) : deviceOrAdmin(s, req, params.key);
     req.cceCaller = who.label;
     const body = parseWith(portRequest, req.body, 'body');
     const query = parseWith(portRequest, req.query, 'query');
@@ -128,7 +78,7 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
 
   route('GET', '/api/devices/:key/tunnel-pending', { access: 'device', params: keyParams }, ({ params }) => {
     requireDevice(store, params.key);
-    const t = deviceTunnels(store, params.key, Date.now()).find((x) => statusOf(x, rt) === 'pending');
+    const t = deviceTunnels(store, params.key, Date.now()).find((x) => rt.statusOf(x) === 'pending');
     if (!t) return { pending: false };
     return {
       pending: true,
@@ -140,11 +90,7 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
     requireDevice(store, params.key);
     const at = Date.now();
     const status = body.error ? 'error' : 'open';
-    await write(s, () => {
-      const t = deviceTunnels(store, params.key, at).find((x) => x.port === body.port && x.service === body.service);
-      if (!t) throw fail(404, 'Tunnel not found');
-      report(store, t.oid, { status, error: body.error ?? '', upnp: body.upnp ?? '', at });
-    });
+    await write(s, () => reportTunnel(store, params.key, { service: body.service, port: body.port, status, error: body.error ?? '', upnp: body.upnp ?? '', at }));
     req.log.info({ audit: 'tunnel-status', device_key: params.key, service: body.service, port: body.port, status, by: who.label }, 'tunnel status reported');
     return {
       ok: true,
@@ -155,7 +101,7 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
   route('POST', '/api/devices/:key/authorize-tunnel', { access: 'device', params: keyParams }, ({ params }) => {
     const v = store.rawValues(requireDevice(store, params.key));
     const why = tunnelRefusal(v, Date.now(), config.tunnel_max_last_seen);
-    if (why) return { ok: false, error: why };
+    if (why) return { ok: false, error: fromDeviceError(new DeviceError(why)).body.error };
     return { ok: true, device_key: params.key, authorized: 1, token_count: Number(v.token_count) };
   });
 }

@@ -1,5 +1,6 @@
 /**
- * Heartbeat coalescing (POST /api/devices/{key}/online at fleet scale).
+ * Heartbeat coalescing for a fleet's beats (the Meeting API's POST
+ * /api/devices/{key}/online; the route stays in its facade).
  *
  * Beats are buffered and applied together in one store transaction, every
  * `heartbeat_flush_ms` or as soon as MAX_BATCH beats wait, whichever comes
@@ -10,10 +11,10 @@
  * straight to the writer (whose group commit then batches per event-loop turn).
  */
 import { hostname } from 'node:os';
-import type { Services } from '../../services.js';
-import type { AclSubject } from '../../schema/types.js';
-import { encodeArray } from '../../schema/values.js';
-import { DEVICE } from './model.js';
+import type { Services } from '../services.js';
+import type { AclSubject } from '../schema/types.js';
+import { encodeArray } from '../schema/values.js';
+import { DEVICE } from './classes.js';
 
 export const MAX_BATCH = 1000;
 /** Bound of the last-seen memory (beyond it, it starts over). */

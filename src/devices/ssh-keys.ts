@@ -1,19 +1,19 @@
 /**
- * Device SSH keys as SshKey objects (the document's `device_keys` table): one
- * active key per device, mirrored in Device.ssh_public_key. Registering a new
+ * SSH key ownership: device SSH keys as SshKey objects (the Meeting document's
+ * `device_keys` table): one active key per device, mirrored in
+ * Device.ssh_public_key. Registering a new
  * key revokes the device's others; removing deletes them all. Keys are stored
  * canonical (`<type> <base64>`, the comment apart) so the same key with
  * another comment is still the same key for uniqueness and look-ups.
  * Synchronous: run inside a writer mutation.
  */
-import type { Store } from '../../store/store.js';
-import { SYSTEM } from '../../store/store.js';
-import type { AclSubject } from '../../schema/types.js';
-import { parsePublicKey, type PublicKeyLine } from '../../tunnels/public-key.js';
-import { fail } from './replies.js';
-import { findDevice } from './model.js';
-
-export const SSH_KEY = 'SshKey';
+import type { Store } from '../store/store.js';
+import { SYSTEM } from '../store/store.js';
+import type { AclSubject } from '../schema/types.js';
+import type { PublicKeyLine } from '../tunnels/public-key.js';
+import { DeviceError } from '../errors.js';
+import { SSH_KEY } from './classes.js';
+import { findDevice } from './lookups.js';
 
 export interface SshKeyView {
   oid: number;
@@ -41,13 +41,6 @@ export function findSshKey(store: Store, key: PublicKeyLine): SshKeyView | undef
   return oid === undefined ? undefined : sshKeyOf(store, oid);
 }
 
-/** A public key line from a request, or 400 naming the field. */
-export function requirePublicKey(line: string, field: string): PublicKeyLine {
-  const key = parsePublicKey(line);
-  if (!key) throw fail(400, `invalid ${field}`);
-  return key;
-}
-
 /** The outcome of a registration: whether other keys of the device were revoked (their sessions must end). */
 export interface Registered {
   revokedOthers: number;
@@ -56,13 +49,13 @@ export interface Registered {
 /**
  * Makes `key` the device's active key: un-revokes it if the device had it,
  * creates it otherwise, revokes the device's other keys, and mirrors it into
- * Device.ssh_public_key. 404 unknown device, 409 a key of another device.
+ * Device.ssh_public_key. Refused for an unknown device and for a key of another device.
  */
 export function registerDeviceKey(store: Store, subject: AclSubject, deviceKey: string, key: PublicKeyLine, userName?: string): Registered {
   const deviceOid = findDevice(store, deviceKey);
-  if (deviceOid === undefined) throw fail(404, 'Device not found');
+  if (deviceOid === undefined) throw new DeviceError('device.unknown');
   const existing = findSshKey(store, key);
-  if (existing && existing.device_key !== deviceKey) throw fail(409, 'Key already registered to another device');
+  if (existing && existing.device_key !== deviceKey) throw new DeviceError('ssh-key.taken');
   let revokedOthers = 0;
   for (const other of deviceSshKeys(store, deviceKey)) {
     if (other.oid === existing?.oid || other.revoked) continue;
@@ -89,5 +82,22 @@ export function removeDeviceKeys(store: Store, subject: AclSubject, deviceKey: s
 export function deviceUsable(store: Store, deviceKey: string): boolean {
   const oid = findDevice(store, deviceKey);
   return oid !== undefined && store.rawValues(oid).revoked !== '1';
+}
+
+/** Does this device exist with `authorized=1`? */
+export function deviceAuthorized(store: Store, deviceKey: string): boolean {
+  const oid = findDevice(store, deviceKey);
+  return oid !== undefined && store.rawValues(oid).authorized === '1';
+}
+
+/** A user's keys that let them in now: not revoked, of a device that is usable and authorized. */
+export function usableUserKeys(store: Store, userName: string): SshKeyView[] {
+  return userSshKeys(store, userName).filter((k) => !k.revoked && deviceUsable(store, k.device_key) && deviceAuthorized(store, k.device_key));
+}
+
+/** The SshKey holding this key when it logs in as its device now (not revoked, the device usable). */
+export function activeSshKey(store: Store, key: PublicKeyLine): SshKeyView | undefined {
+  const found = findSshKey(store, key);
+  return found && !found.revoked && deviceUsable(store, found.device_key) ? found : undefined;
 }
 

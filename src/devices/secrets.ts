@@ -1,7 +1,8 @@
 /** Fresh device credentials: key, token code, Wi-Fi access point and HTTP passwords. */
 import { randomBytes } from 'node:crypto';
-import type { Store } from '../../store/store.js';
-import { findDevice } from './model.js';
+import type { Store } from '../store/store.js';
+import { DEVICE } from './classes.js';
+import { findDevice } from './lookups.js';
 
 const MAX_TRIES = 16;
 
@@ -33,7 +34,7 @@ export function newDeviceSecrets(key: string) {
 export function newProductSerial(store: Store, prefix: string): string {
   for (let i = 0; i < MAX_TRIES; i++) {
     const serial = `${prefix || 'SN'}-${randomBytes(4).toString('hex').toUpperCase()}`;
-    if (store.findOne('Device', '', 'product_serial', serial) === undefined) return serial;
+    if (store.findOne(DEVICE, '', 'product_serial', serial) === undefined) return serial;
   }
   /* c8 ignore next */
   throw new Error('could not draw an unused product serial');

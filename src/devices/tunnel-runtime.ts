@@ -1,28 +1,26 @@
 /**
- * The long-lived side of tunnels, one per daemon: the ForceCommand token, the
- * embedded SSH server (when `ssh_listen_address` is set) with its host key,
- * and the sweeper that destroys expired tunnels and closes their forwards.
+ * The long-lived side of tunnels, one per daemon: the embedded SSH server
+ * (when `ssh_listen_address` is set) with its host key and the authority it
+ * asks (which keys a device may log in with, which ports it may forward), and
+ * the sweeper that destroys expired tunnels and closes their forwards.
  * Whatever destroys a Tunnel or a Device (any door, the device cascade of
- * src/devices/cascade.ts), its forward closes and the device's SSH session
- * ends as soon as that commits. Started when the HTTP server is ready,
- * stopped when it closes.
+ * cascade.ts), its forward closes and the device's SSH session ends as soon
+ * as that commits. Created by the door that serves tunnels; it listens once
+ * the daemon is ready and stops when it closes.
  */
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import type { ParsedKey } from 'ssh2';
-import type { Services } from '../../services.js';
-import { loadHostKey, type HostKey } from '../../tunnels/host-key.js';
-import { TunnelSshServer, type TunnelAuthority } from '../../tunnels/ssh-server.js';
-import { parsePublicKey } from '../../tunnels/public-key.js';
-import { TUNNEL, sweep, tunnelOnPort, type TunnelView } from '../../tunnels/ports.js';
-import { DEVICE } from '../../devices/catalog.js';
-import { loadSshToken } from './ssh-credential.js';
-import { deviceSshKeys, deviceUsable } from './ssh-key-model.js';
-import { findDevice } from './model.js';
-import { claim } from '../../auth/claims.js';
+import type { Services } from '../services.js';
+import { loadHostKey, type HostKey } from '../tunnels/host-key.js';
+import { TunnelSshServer, type TunnelAuthority } from '../tunnels/ssh-server.js';
+import { parsePublicKey } from '../tunnels/public-key.js';
+import { TUNNEL, sweep, tunnelOnPort, type TunnelView } from '../tunnels/ports.js';
+import { claim } from '../auth/claims.js';
+import { DEVICE } from './classes.js';
+import { findDevice } from './lookups.js';
+import { deviceSshKeys, deviceUsable } from './ssh-keys.js';
 
 export interface TunnelRuntime {
-  readonly sshToken: string;
   /** Present when the SSH server is enabled. */
   readonly hostKey?: HostKey;
   readonly ssh?: TunnelSshServer;
@@ -30,6 +28,12 @@ export interface TunnelRuntime {
   sshAddress?: AddressInfo;
   /** Destroys the expired tunnels (and those of deleted devices) now; returns them (their forwards close as each DESTROY commits). */
   sweep(): Promise<TunnelView[]>;
+  /** open when the device forwards the port right now (embedded SSH server), else what the agent last reported. */
+  statusOf(t: TunnelView): string;
+  /** Opens the SSH server's listener (when enabled). */
+  listen(): Promise<void>;
+  /** Stops the sweeper, the destroy hooks and the SSH server. */
+  close(): Promise<void>;
 }
 
 const runtimes = new WeakMap<Services, TunnelRuntime>();
@@ -82,15 +86,17 @@ function hookDestroys(s: Services, ssh: TunnelSshServer | undefined): () => void
   };
 }
 
-export function startTunnelRuntime(s: Services, app: FastifyInstance): TunnelRuntime {
+/** The runtime of a daemon: its sweeper runs and its destroy hooks are installed from now until close(). */
+export function startTunnelRuntime(s: Services): TunnelRuntime {
   const { config, log, store } = s;
   if (config.tunnel_port_min > config.tunnel_port_max) {
     throw new Error(`config: tunnel_port_min (${config.tunnel_port_min}) is above tunnel_port_max (${config.tunnel_port_max})`);
   }
   const hostKey = config.ssh_listen_address ? loadHostKey(config.state_dir) : undefined;
   const ssh = hostKey ? new TunnelSshServer(hostKey.private, authority(s), log) : undefined;
+  const unhook = hookDestroys(s, ssh);
+  const every = Math.min(config.tunnel_lifetime, 60) * 1000;
   const runtime: TunnelRuntime = {
-    sshToken: loadSshToken(config.state_dir),
     hostKey,
     ssh,
     async sweep() {
@@ -98,22 +104,25 @@ export function startTunnelRuntime(s: Services, app: FastifyInstance): TunnelRun
       if (s.state.suspended !== undefined) return [];
       return s.writer.submit(() => sweep(store, Date.now(), (key) => findDevice(store, key) !== undefined));
     },
+    statusOf(t) {
+      if (!ssh) return t.status;
+      if (ssh.isLive(t.port)) return 'open';
+      return t.status === 'error' ? 'error' : 'pending';
+    },
+    async listen() {
+      if (ssh && config.ssh_listen_address) {
+        runtime.sshAddress = await ssh.listen(config.ssh_listen_address.host, config.ssh_listen_address.port);
+        log.info({ address: runtime.sshAddress.address, port: runtime.sshAddress.port }, 'ssh tunnel server listening');
+      }
+    },
+    async close() {
+      clearInterval(timer);
+      unhook();
+      await ssh?.close();
+    },
   };
   runtimes.set(s, runtime);
-  const unhook = hookDestroys(s, ssh);
-  const every = Math.min(config.tunnel_lifetime, 60) * 1000;
   const timer = setInterval(() => void runtime.sweep().catch((err: unknown) => log.error({ err }, 'tunnel sweep failed')), every);
   timer.unref();
-  app.addHook('onReady', async () => {
-    if (ssh && config.ssh_listen_address) {
-      runtime.sshAddress = await ssh.listen(config.ssh_listen_address.host, config.ssh_listen_address.port);
-      log.info({ address: runtime.sshAddress.address, port: runtime.sshAddress.port }, 'ssh tunnel server listening');
-    }
-  });
-  app.addHook('onClose', async () => {
-    clearInterval(timer);
-    unhook();
-    await ssh?.close();
-  });
   return runtime;
 }

@@ -1,0 +1,201 @@
+/**
+ * Fleet scale: the same cases at 10k, 100k (and, with BENCH_SCALE_MAX=1000000,
+ * 1M) devices, each against the real daemon (a child process, default
+ * durable settings), with the growth from the smallest fleet to the largest.
+ * Seeded through the Store API on the daemon's own file (lib.ts seedStore),
+ * 50,000 devices per transaction. Every figure is printed as a note line and
+ * as one table: what a case costs must not grow with the fleet.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { SYSTEM } from '../../src/store/store.js';
+import { cce, cpuSeconds, expectStatus, seedStore, tempStateDir, type BenchContext, type BenchDaemon, type BenchSection, type Session } from './lib.js';
+import { deviceKeyOf, tokenOf } from './devices-ids.js';
+
+const SEED_BATCH = 50_000;
+const CLIENTS = 200;
+
+type Figures = Map<string, string>;
+
+function run(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => autocannon(opts, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+/** Wall time of `fn`, in ms. */
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function get(d: BenchDaemon, pathAndQuery: string, token: string): Promise<{ ms: number; bytes: number; status: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${d.url}${pathAndQuery}`, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.arrayBuffer();
+  return { ms: performance.now() - t0, bytes: body.byteLength, status: res.status };
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function seedDevices(d: BenchDaemon, devices: number): Promise<void> {
+  await seedStore(d, (store) => store.create(SYSTEM, 'DeviceType', { name: 'bench', serial_prefix: 'BENCH' }));
+  for (let from = 0; from < devices; from += SEED_BATCH) {
+    await seedStore(d, (store) => {
+      for (let i = from; i < Math.min(devices, from + SEED_BATCH); i++) {
+        store.create(SYSTEM, 'Device', { device_key: deviceKeyOf(i), token_code: tokenOf(i), device_type: 'bench', authorized: '1' });
+      }
+    });
+  }
+}
+
+/** Heartbeats from CLIENTS connections over the whole fleet: beats/s, p99 and the daemon's CPU per beat. */
+async function beat(d: BenchDaemon, devices: number, opts: { duration?: number; amount?: number }) {
+  let i = 0;
+  const cpu0 = cpuSeconds(d.pid);
+  const r = await run({
+    url: d.url,
+    connections: CLIENTS,
+    ...opts,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const n = (i = (i + 7919) % devices);
+          return { ...req, path: `/api/devices/${deviceKeyOf(n)}/online`, headers: { 'x-device-token': tokenOf(n), 'content-type': 'application/json' }, body: '{}' };
+        },
+      },
+    ],
+  });
+  const cpu = cpuSeconds(d.pid) - cpu0;
+  return { perSec: r.requests.average, p99: r.latency.p99, usPerBeat: (cpu / r.requests.total) * 1e6, failures: r.non2xx + r.errors + r.timeouts };
+}
+
+async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures> {
+  const f: Figures = new Map();
+  const stateDir = tempStateDir();
+  const extension = path.join(stateDir, 'extension');
+  let d = await ctx.startDaemon({ stateDir });
+  try {
+    f.set('seed (Store API, 50k per transaction)', ms(await timed(() => seedDevices(d, devices))));
+    await d.close();
+    const started = performance.now();
+    d = await ctx.startDaemon({ stateDir });
+    f.set('start (until PING answers)', ms(performance.now() - started));
+
+    const admin: Session = await d.adminSession();
+    const login = await fetch(`${d.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'bench-admin-password' }) });
+    const { token } = (await login.json()) as { token: string };
+
+    const cold = await beat(d, devices, { duration: Math.max(2, Math.round(ctx.options.duration / 2)) });
+    f.set('heartbeats, cold (beats/s; p99)', `${cold.perSec.toFixed(0)}/s; ${cold.p99} ms`);
+    f.set('heartbeat, cold: daemon CPU per beat', `${cold.usPerBeat.toFixed(0)} µs`);
+    // Every device beats once (untimed), as a fleet does each minute, then the steady state is measured.
+    await beat(d, devices, { amount: devices });
+    f.set('RSS after every device beat once', `${rssMiB(d.pid).toFixed(0)} MiB`);
+    const warm = await beat(d, devices, { duration: Math.max(2, Math.round(ctx.options.duration / 2)) });
+    f.set('heartbeats, warm (beats/s; p99)', `${warm.perSec.toFixed(0)}/s; ${warm.p99} ms`);
+    f.set('heartbeat, warm: daemon CPU per beat', `${warm.usPerBeat.toFixed(0)} µs`);
+    if (cold.failures + warm.failures > 0) ctx.note(`scale ${devices}: ${cold.failures + warm.failures} heartbeats failed`);
+
+    const deep = `/api/devices?limit=100&offset=${devices - 100}`;
+    const firstDeep = await get(d, deep, token);
+    const againDeep: number[] = [];
+    for (let i = 0; i < 9; i++) againDeep.push((await get(d, deep, token)).ms);
+    f.set('device list at the last offset: first; again (median)', `${ms(firstDeep.ms)}; ${ms(median(againDeep))}`);
+
+    const afterCreate: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await expectStatus(d, { cmd: `CREATE Device device_key = "SCALE${i}${devices}" token_code = "scale-token-${i}-${devices}"`, ...admin }, 201);
+      afterCreate.push((await get(d, '/api/devices?limit=100', token)).ms);
+    }
+    f.set('device list, first page after a CREATE (median)', ms(median(afterCreate)));
+
+    const regex: number[] = [];
+    let truncated = false;
+    for (let i = 0; i < 5; i++) {
+      regex.push(await timed(async () => {
+        const r = await cce(d, { cmd: 'FINDX', class: 'Device', args: {}, regex_args: { device_name: `^zz${i}` }, ...admin });
+        truncated = r.data?.truncated === true;
+      }));
+    }
+    f.set('FINDX regex only, one page (median)', `${ms(median(regex))}${truncated ? ' (cut at max_scan_rows)' : ''}`);
+
+    let bytes = 0;
+    const getallMs = await timed(async () => {
+      const res = await fetch(`${d.url}/v2/cce`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cmd: 'GETALL', class: 'Device', ...admin }) });
+      bytes = (await res.arrayBuffer()).byteLength;
+    });
+    f.set('GETALL Device, one page: time; reply', `${ms(getallMs)}; ${(bytes / 1e6).toFixed(1)} MB`);
+
+    const scrapes: number[] = [];
+    for (let i = 0; i < 20; i++) scrapes.push((await get(d, '/api/metrics?action=prometheus', token)).ms);
+    f.set('GET /api/metrics prometheus (median)', ms(median(scrapes)));
+
+    await measureCommit(d, admin, devices, f);
+
+    // A schema extension adds a property to Device: the start must not wait for the fleet's defaults.
+    mkdirSync(extension, { recursive: true });
+    writeFileSync(path.join(extension, 'extend.json'), JSON.stringify({ classes: [{ class: 'Device', extend: true, properties: { scale_mark: { type: 'alphanum_plus', default: 'none' } } }] }));
+    await d.close();
+    const extended = performance.now();
+    d = await ctx.startDaemon({ stateDir, extraSchemaDirs: [extension] });
+    f.set('start after a schema extension (until PING answers)', ms(performance.now() - extended));
+    return f;
+  } finally {
+    await d.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** A COMMIT of 10,000 queued SETs while a client keeps reading: the COMMIT's time and the reads' p99 and max. */
+async function measureCommit(d: BenchDaemon, admin: Session, devices: number, f: Figures): Promise<void> {
+  const found = await expectStatus(d, { cmd: 'FINDX', class: 'Device', args: { device_type: 'bench' }, ...admin }, 201);
+  const oids = (found.data!.oidlist as string[]).slice(0, 10_000);
+  await expectStatus(d, { cmd: 'BEGIN', ...admin }, 201);
+  for (let i = 0; i < oids.length; i += 100) {
+    await Promise.all(oids.slice(i, i + 100).map((oid) => cce(d, { cmd: `SET ${oid} note = "commit ${devices}"`, ...admin })));
+  }
+  const reads: number[] = [];
+  let committing = true;
+  const reader = (async () => {
+    while (committing) reads.push(await timed(() => cce(d, { cmd: `GET ${oids[0]}`, ...admin })));
+  })();
+  const commitMs = await timed(() => expectStatus(d, { cmd: 'COMMIT', ...admin }, 201));
+  committing = false;
+  await reader;
+  reads.sort((a, b) => a - b);
+  f.set(`COMMIT of ${oids.length} queued SETs`, ms(commitMs));
+  f.set('GET during that COMMIT: p99; max', `${ms(reads[Math.floor(reads.length * 0.99)] ?? NaN)}; ${ms(reads.at(-1) ?? NaN)}`);
+}
+
+/** The first number of a figure ("123.4 ms; 5 ms" -> 123.4). */
+const lead = (s: string | undefined) => (s === undefined ? NaN : Number.parseFloat(s));
+
+export const scale: BenchSection = {
+  name: 'scale',
+  async run(ctx) {
+    const max = Number(process.env.BENCH_SCALE_MAX ?? 100_000);
+    const sizes = [10_000, 100_000, 1_000_000].filter((n) => n <= max);
+    const results: [number, Figures][] = [];
+    for (const n of sizes) {
+      process.stderr.write(`bench: scale: ${n} devices\n`);
+      results.push([n, await measureFleet(ctx, n)]);
+    }
+    const cases = [...results[0]![1].keys()];
+    const head = ['case', ...sizes.map((n) => `${n / 1000}k devices`), `growth ${sizes[0]! / 1000}k -> ${sizes.at(-1)! / 1000}k`];
+    const rows = cases.map((c) => {
+      const cells = results.map(([, f]) => f.get(c) ?? '-');
+      const growth = lead(cells.at(-1)) / lead(cells[0]);
+      return [c, ...cells, Number.isFinite(growth) && !c.startsWith('seed') ? `${growth.toFixed(2)}x` : ''];
+    });
+    const widths = head.map((_, i) => Math.max(...[head, ...rows].map((r) => r[i]!.length)));
+    for (const row of [head, widths.map((w) => '-'.repeat(w)), ...rows]) ctx.note(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  },
+};
