@@ -10,9 +10,11 @@
  * Credentials in a query string are refused (query strings end up in logs).
  * The gate has run before (src/http/server.ts); a caller without valid
  * credentials gets the /v2/cce failure envelope with HTTP 401 before any event.
- * Resume: Last-Event-ID (or `since`). Framing, keep-alive comments and the
- * Last-Event-ID header come from @fastify/sse; src/events/stream.ts decides
- * what is sent.
+ * Resume: Last-Event-ID (or `since`). @fastify/sse opens the stream (headers),
+ * sends the keep-alive comments and closes it; src/events/stream.ts decides
+ * what is sent and frames it once per page and kind of reader (the plugin's
+ * send() frames each event for each stream again: at 100 streams that cost
+ * more server CPU than the writes themselves).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fastifySSE } from '@fastify/sse';
@@ -26,7 +28,7 @@ import { ANONYMOUS, describeCaller } from '../auth/caller.js';
 import { sendRefusal } from './refusal.js';
 import { hubOf } from '../events/hub.js';
 import { streamCaller, type StreamCredentials } from '../events/caller.js';
-import { EventStream, type SseMessage, type Sink } from '../events/stream.js';
+import { EventStream, type Sink } from '../events/stream.js';
 import type { EventFilter } from '../events/view.js';
 
 /** Query parameters that carry secrets: a request naming one is refused before anything else. */
@@ -133,7 +135,8 @@ export async function eventsRoute(app: FastifyInstance, { services }: { services
     await stream.start(parsed.since);
   };
 
-  const sse = { kind: 'manual' as const, serializer: (s: string) => s };
+  // Frames are written whole by the sink below; the plugin opens the stream, sends the keep-alives, closes it.
+  const sse = { kind: 'manual' as const };
   app.get('/v2/events', { sse }, handler);
   app.post('/v2/events', { sse, bodyLimit: config.max_preauth_body_bytes }, handler);
 }
@@ -145,22 +148,22 @@ function eventIdOf(text: string): number {
 }
 
 /**
- * @fastify/sse as a Sink. While the socket asks to drain, frames wait in a
- * queue here (counted in pending()) rather than in more write() calls, each of
- * which would leave a listener on the socket until it drains.
+ * The stream @fastify/sse opened, as a Sink. Frames are written as they are
+ * (built once per page and kind of reader: src/events/stream.ts), one write
+ * per page; while the socket asks to drain they wait in a queue here, counted
+ * in pending(), instead of piling up in more write() calls.
  */
 function sseSink(reply: FastifyReply): Sink {
   const raw = reply.raw;
-  let queue: { message: SseMessage; data: string }[] = [];
+  let queue: string[] = [];
   let queuedBytes = 0;
   let armed = false;
-  const write = (message: SseMessage, data: string) => void reply.sse.send({ id: message.id, event: message.event, data }).catch(() => {});
   const flush = () => {
     armed = false;
     while (queue.length > 0 && !raw.writableNeedDrain && reply.sse.isConnected) {
       const next = queue.shift()!;
-      queuedBytes -= next.data.length;
-      write(next.message, next.data);
+      queuedBytes -= next.length;
+      raw.write(next);
     }
     if (queue.length > 0) arm();
   };
@@ -170,12 +173,14 @@ function sseSink(reply: FastifyReply): Sink {
     raw.once('drain', flush);
   };
   return {
-    send(message) {
+    write(frames) {
       if (!reply.sse.isConnected) return;
-      const data = JSON.stringify(message.data);
-      if (queue.length === 0 && !raw.writableNeedDrain) return write(message, data);
-      queue.push({ message, data });
-      queuedBytes += data.length;
+      if (queue.length === 0 && !raw.writableNeedDrain) {
+        raw.write(frames);
+        return;
+      }
+      queue.push(frames);
+      queuedBytes += frames.length;
       arm();
     },
     pending: () => raw.writableLength + queuedBytes,

@@ -11,6 +11,7 @@ import { gate } from './gate.js';
 import { benchTx } from './tx.js';
 import { benchDevices } from './devices.js';
 import { benchFlash } from './flash.js';
+import { events } from './events.js';
 import { scale } from './scale.js';
 
 /**
@@ -56,4 +57,4 @@ const flash: BenchSection = {
   },
 };
 
-export const SECTIONS: readonly BenchSection[] = [core, gate, tx, devices, flash, scale];
+export const SECTIONS: readonly BenchSection[] = [core, gate, tx, devices, flash, scale, events];
