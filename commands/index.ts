@@ -12,6 +12,7 @@ import { COMMIT } from './COMMIT.js';
 import { CREATE } from './CREATE.js';
 import { DESTROY } from './DESTROY.js';
 import { ENDKEY } from './ENDKEY.js';
+import { EVENT } from './EVENT.js';
 import { FIND } from './FIND.js';
 import { FINDX } from './FINDX.js';
 import { GET } from './GET.js';
@@ -49,6 +50,7 @@ export const COMMANDS: readonly Command[] = [
   BEGIN,
   COMMIT,
   ROLLBACK,
+  EVENT,
 ];
 
 export const COMMAND_TABLE: ReadonlyMap<string, Command> = new Map(COMMANDS.map((c) => [c.verb, c]));

@@ -25,6 +25,7 @@ import { passwordJobs } from './auth/passwords.js';
 import { CredentialChain } from './auth/credentials/index.js';
 import { addSecretKeys } from './log.js';
 import type { Schema } from './schema/types.js';
+import { EventHub, registerHub } from './events/hub.js';
 
 export interface App {
   services: Services;
@@ -48,7 +49,13 @@ export async function createApp(config: Config, { log, env = process.env, tell =
   passwordJobs.limit = config.password_hash_jobs;
   const gate = new ReloadableGate(config.local_addresses, config.api_access, config.device_access);
   const opened = openStore(config, log, { defaults: 'background' });
-  const { db, store, writer } = opened;
+  const { db, store, writer, changes } = opened;
+  // The change log's readers (EVENT, /v2/events) and its pruning.
+  const hub = new EventHub(changes, store.schema, writer, {
+    retention: { count: config.event_retention, seconds: config.event_retention_age },
+    onPruneError: (err) => log.error({ err }, 'pruning the change log failed'),
+  });
+  registerHub(store, hub);
   let auth: Auth | undefined;
   try {
     return await assemble();
@@ -92,6 +99,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     await ensureApiAdmin(services);
     // Start-up's own writes are done: a suspension recorded by an earlier run is in force again.
     services.state.restore();
+    hub.start();
     const server = buildServer({ services, dispatcher, gate });
     // Objects that predate a schema extension get its defaults stored while the daemon serves (finds already see them).
     void opened.storeDefaults();
@@ -103,6 +111,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       bootstrapped,
       reloadAccess: (apiAccess) => access.reload(apiAccess),
       async close() {
+        hub.close();
         await server.close();
         await opened.stopDefaults();
         auth!.close();

@@ -6,6 +6,7 @@
  * users that may not log in, and failed tokens counted toward the bans.
  */
 import t from 'tap';
+import { SseClient } from './helpers/sse.js';
 import { SignJWT, base64url } from 'jose';
 import { adminClient, http, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { rest } from './helpers/meeting.js';
@@ -67,6 +68,13 @@ t.test('OIDC tokens on the Meeting paths and on /v2/cce', async (t) => {
     const who = await cceWhoami(d2, token);
     t.equal(who.status, 200);
     t.equal(Number(who.body.data.oid), alice);
+    // The event stream takes the same bearer header.
+    const stream = await SseClient.open(d2.url, { headers: bearer(token), query: 'class=User' });
+    t.teardown(() => stream.close());
+    t.equal(stream.status, 200, 'GET /v2/events with the bearer token');
+    await c.cmd(`SET ${alice} fullName="Alice A"`);
+    const [change] = await stream.waitFor(1);
+    t.match(change!.data, { class: 'User', oid: String(alice), properties: ['fullName'] }, 'the stream runs as alice');
     const get = await http(`${d2.url}/v2/cce`, { cmd: `GET ${alice}` }, { headers: bearer(token) });
     t.equal(get.status, 200);
     t.equal(get.body.data.DATA.name, 'alice');
@@ -142,8 +150,10 @@ t.test('OIDC tokens on the Meeting paths and on /v2/cce', async (t) => {
         await rest(d2, bearer(token)).get('/api/devices/NOSUCHKEY/tunnel-pending'),
         await rest(d2, bearer(token)).get('/api/ssh-keys?user=alice'),
         await cceWhoami(d2, token),
+        await http(`${d2.url}/v2/events`, undefined, { headers: bearer(token) }),
       ];
       for (const r of doors) t.strictSame(refusal(r), [403, words], name);
+      t.equal(doors[5]!.body.error, 'Forbidden', `${name}: /v2/events answers as /v2/cce`);
       t.equal(doors[4]!.body.error, 'Forbidden', `${name}: /v2/cce's refusal shape`);
     }
     t.notOk(d2.logs.some((l) => cases.some(([, token]) => l.includes(token))), 'no token in any log line');

@@ -446,7 +446,7 @@ t.test('the object count is kept by the store: exact after creates, destroys, ro
   // A database made before the count existed: the migration counts what it holds.
   const file = path.join(t.testdir(), 'old.db');
   const old = openDb(file);
-  old.exec('DROP TRIGGER objects_counted; DROP TRIGGER objects_uncounted; DROP TABLE class_counts; PRAGMA user_version = 2');
+  old.exec('DROP TRIGGER objects_counted; DROP TRIGGER objects_uncounted; DROP TABLE class_counts; DROP TABLE changes; PRAGMA user_version = 2');
   old.prepare("INSERT INTO objects (class, created_at, updated_at) VALUES ('User', 0, 0), ('User', 0, 0), ('Device', 0, 0)").run();
   old.close();
   const upgraded = openDb(file);

@@ -5,14 +5,16 @@
  *   CCE_PASSWORD=... cce GET 1 . Snmp          # AUTH, the command, ENDKEY
  *   export CCE_SESSION=$(CCE_PASSWORD=... cce login); cce GET 1
  *   cce --fields '{"class":"User","args":{"name":"bob"}}' FINDX
+ *   cce watch --class Device --since 120       # one JSON line per change (src/cli/watch.ts)
  *
  * Prints the reply as JSON; exits 0 when the command succeeded, 1 when it
  * failed, 2 when the daemon could not be reached or the input was bad.
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { watch } from './watch.js';
 
 export interface ClientOptions {
   url: string;
@@ -31,21 +33,12 @@ interface Reply {
 }
 
 export function post(opts: ClientOptions, body: Record<string, unknown>): Promise<{ http: number; reply: Reply | string }> {
-  const url = new URL('/v2/cce', opts.url);
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = send(
-      url,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(payload),
-          ...(opts.secret ? { 'x-client-secret': opts.secret } : {}),
-        },
-        ...(opts.ca ? { ca: readFileSync(opts.ca) } : {}),
-      },
+    const req = postJson(
+      new URL('/v2/cce', opts.url),
+      opts,
+      payload,
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -62,8 +55,27 @@ export function post(opts: ClientOptions, body: Record<string, unknown>): Promis
       },
     );
     req.on('error', reject);
-    req.end(payload);
   });
+}
+
+/** Sends `payload` as a JSON POST (with X-Client-Secret and the --ca certificate when given); the caller handles the response. */
+export function postJson(url: URL, opts: Pick<ClientOptions, 'secret' | 'ca'>, payload: string, onResponse: (res: IncomingMessage) => void): ClientRequest {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const req = send(
+    url,
+    {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+        ...(opts.secret ? { 'x-client-secret': opts.secret } : {}),
+      },
+      ...(opts.ca ? { ca: readFileSync(opts.ca) } : {}),
+    },
+    onResponse,
+  );
+  req.end(payload);
+  return req;
 }
 
 function credentials(o: ClientOptions): Record<string, unknown> {
@@ -81,7 +93,7 @@ async function login(o: ClientOptions): Promise<string> {
 }
 
 /** Runs one command line; returns the exit code. */
-export async function run(argv: string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function run(argv: string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void, signal?: AbortSignal): Promise<number> {
   const program = new Command('cce')
     .description('send a command to cced (POST /v2/cce) and print the reply')
     .option('--url <url>', 'daemon address', env.CCE_URL ?? 'http://127.0.0.1:9092')
@@ -93,7 +105,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, out: (s: strin
     .option('--ca <file>', 'CA certificate to trust for https')
     .option('--fields <json>', 'extra envelope fields as a JSON object (class, args, oids, ...)')
     .option('--format <format>', '"json" for typed values')
-    .argument('<command...>', 'the command line, e.g. GET 1 . Snmp; "login" prints a session id')
+    .option('--class <class>', 'watch: only changes of this class')
+    .option('--oid <oid>', 'watch: only changes of this object')
+    .option('--namespace <ns>', 'watch: only changes of this namespace')
+    .option('--since <id>', 'watch: start after this change id (default: from now)')
+    .option('--count <n>', 'watch: stop after this many changes')
+    .argument('<command...>', 'the command line, e.g. GET 1 . Snmp; "login" prints a session id; "watch" prints changes as they come')
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: err });
   try {
@@ -101,7 +118,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, out: (s: strin
   } catch (e) {
     return (e as { exitCode?: number }).exitCode === 0 ? 0 : 2;
   }
-  const flags = program.opts<{ url: string; user: string; passwordFile?: string; session?: string; token?: string; secret?: string; ca?: string; fields?: string; format?: string }>();
+  const flags = program.opts<{
+    url: string; user: string; passwordFile?: string; session?: string; token?: string; secret?: string; ca?: string; fields?: string; format?: string;
+    class?: string; oid?: string; namespace?: string; since?: string; count?: string;
+  }>();
   const opts: ClientOptions = {
     url: flags.url,
     user: flags.user,
@@ -126,6 +146,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, out: (s: strin
     const needsLogin = !opts.token && !opts.session && opts.password !== undefined;
     if (needsLogin) opts.session = await login(opts);
     try {
+      if (line.toLowerCase() === 'watch') {
+        const count = flags.count === undefined ? undefined : Number(flags.count);
+        if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new Error('--count must be a positive whole number');
+        const filter = { class: flags.class, oid: flags.oid, namespace: flags.namespace };
+        return await watch({ url: opts.url, credentials: credentials(opts), secret: opts.secret, ca: opts.ca, filter, since: flags.since, count, signal }, out, err);
+      }
       const { http, reply } = await post(opts, { cmd: line, ...fields, ...credentials(opts), ...(flags.format ? { format: flags.format } : {}) });
       out((typeof reply === 'string' ? reply : JSON.stringify(reply, null, 2)) + '\n');
       return http >= 200 && http < 300 ? 0 : 1;

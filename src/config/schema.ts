@@ -189,6 +189,21 @@ export const configSchema = z.strictObject({
   device_heartbeat_timeout: int(1).default(180),
   // 0: each beat goes to the writer, whose per-turn group commit batched better than a timer window (bench: devices).
   heartbeat_flush_ms: int(0, 1000).default(0),
+  // The change log and its readers (EVENT, /v2/events; src/store/changes.ts, src/events/).
+  /** Newest changes kept in the log; 0 = no bound by count (then event_retention_age must bound it). */
+  event_retention: int(0).default(100_000),
+  /** Seconds a change is kept; 0 = no bound by age. */
+  event_retention_age: int(0).default(7 * 24 * 3600),
+  /** Seconds between two recorded last_seen changes of one device (heartbeats are coalesced). */
+  event_heartbeat_interval: int(0).default(60),
+  /** Longest long-poll of EVENT, in seconds (a larger `wait` is cut to it). */
+  event_max_wait: int(0, 3600).default(30),
+  /** Seconds between keep-alive comments on an idle /v2/events stream. */
+  event_keepalive: int(1, 3600).default(15),
+  /** Open /v2/events streams per client address (trusted_proxies exempt). */
+  event_streams_per_ip: int(1).default(16),
+  /** Bytes a /v2/events stream may have waiting for a slow reader; beyond it the stream is closed. */
+  event_stream_buffer_bytes: int(4096).default(1024 * 1024),
   // Firmware files.
   flash_storage_root: optionalPath,
   flash_max_file_bytes: int(1).default(512 * 1024 * 1024),

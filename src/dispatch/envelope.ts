@@ -30,6 +30,10 @@ export const envelopeSchema = z.object({
   format: z.enum(['cce', 'json']).optional(),
   /** The cursor of a truncated FIND, FINDX or GETALL reply (src/dispatch/paging.ts). */
   after: str.optional(),
+  // EVENT (commands/EVENT.ts checks their values).
+  since: z.union([str, z.number()]).optional(),
+  limit: z.union([str, z.number()]).optional(),
+  wait: z.union([str, z.number()]).optional(),
 });
 
 export type Envelope = z.output<typeof envelopeSchema>;

@@ -3,15 +3,15 @@
  * own examples use `curl -d`, which sends form-urlencoded), parsed with
  * prototype-poisoning protection; malformed JSON is HTTP 400 with a JSON body.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
 import type { Dispatcher, RequestInfo } from '../dispatch/dispatcher.js';
 import { httpStatusOf } from '../dispatch/reply.js';
 import { describeCaller } from '../auth/caller.js';
 import type { BodyBudget } from './body-budget.js';
+import { sendCredentialRefused } from './refusal.js';
 import { CredentialRefused } from '../auth/credentials/index.js';
 import type { DoorClass, OriginClass } from '../auth/origins.js';
-import { STATUS_CODES } from 'node:http';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -59,10 +59,4 @@ export async function cceRoute(app: FastifyInstance, opts: { dispatcher: Dispatc
     request.cceCaller = describeCaller(caller);
     return reply.code(httpStatusOf(out)).send(out);
   });
-}
-
-/** A refused credential: its status and message in the transport refusals' JSON shape; 401 names the scheme. */
-function sendCredentialRefused(reply: FastifyReply, refused: CredentialRefused): FastifyReply {
-  if (refused.status === 401) reply.header('www-authenticate', 'Bearer');
-  return reply.code(refused.status).send({ statusCode: refused.status, error: STATUS_CODES[refused.status], message: refused.message });
 }

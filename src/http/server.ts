@@ -11,6 +11,7 @@ import type { Services } from '../services.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { Gate } from '../auth/gate.js';
 import { cceRoute } from './cce-route.js';
+import { eventsRoute } from './events-route.js';
 import { FACADES } from '../facades/index.js';
 import { Refusal } from '../errors.js';
 import { sendRefusal } from './refusal.js';
@@ -38,9 +39,10 @@ function tlsOptions(s: Services): https.ServerOptions | undefined {
   return { cert: chain ? `${cert.trimEnd()}\n${chain}` : cert, key: readFileSync(c.key_file) };
 }
 
-/** /v2/cce (a session or token in the body) or a bearer token (the Meeting paths). */
+/** /v2/cce and /v2/events (a session or token in the body or headers) or a bearer token (the Meeting paths). */
 function mayCarryEstablished(request: FastifyRequest): boolean {
-  return request.headers.authorization !== undefined || request.routeOptions.url === '/v2/cce';
+  const url = request.routeOptions.url;
+  return request.headers.authorization !== undefined || url === '/v2/cce' || url === '/v2/events';
 }
 
 export function buildServer({ services, dispatcher, gate }: ServerParts): FastifyInstance {
@@ -136,6 +138,7 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
 
   app.register(cceRoute, { dispatcher, budget: new BodyBudget(config.max_body_bytes_in_flight, config.max_preauth_body_bytes) });
+  app.register(eventsRoute, { services });
   for (const facade of FACADES) app.register(facade.plugin, { services });
   return app;
 }

@@ -52,4 +52,17 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER objects_uncounted AFTER DELETE ON objects BEGIN
      UPDATE class_counts SET n = n - 1 WHERE class = OLD.class;
    END;`,
+  // 4: the change log (src/store/changes.ts): one row per object and namespace a committed transaction touched,
+  // property names only (never values). AUTOINCREMENT: an id is never handed out twice, even once pruning
+  // emptied the table, so a client's Last-Event-ID always means the same place in the log.
+  `CREATE TABLE changes (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     class TEXT NOT NULL,
+     oid INTEGER NOT NULL,
+     ns TEXT NOT NULL,
+     props TEXT NOT NULL,
+     created INTEGER NOT NULL,
+     destroyed INTEGER NOT NULL
+   );`,
 ];

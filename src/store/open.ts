@@ -7,11 +7,13 @@ import { openDb, type Db } from './db.js';
 import { Store } from './store.js';
 import { Writer } from './writer.js';
 import { planDefaults, storeDefaults, storeDefaultsNow, type UnstoredDefault } from './backfill.js';
+import { ChangeLog } from './changes.js';
 
 export interface OpenStore {
   db: Db;
   store: Store;
   writer: Writer;
+  changes: ChangeLog;
   /** With `defaults: 'background'`: stores the defaults a schema extension added, then resolves; stopped by stopDefaults(). */
   storeDefaults(): Promise<void>;
   stopDefaults(): Promise<void>;
@@ -49,6 +51,9 @@ export function openStore(config: Config, log: Logger, { defaults = 'now' }: Ope
     writer.afterCommit(() => (e.routine ? log.debug({ audit: e.op, ...e }, 'write') : log.info({ audit: e.op, ...e }, 'write')));
   });
   writer.onBeforeCommit(() => store.sealOids());
+  // Every committed write, whatever the door, in the change log (src/store/changes.ts).
+  const changes = new ChangeLog(db, writer, config.event_heartbeat_interval * 1000);
+  store.onWrite(changes.record);
   store.defaultsUnstored(unstored.map((u) => u.prop));
   if (defaults === 'now') {
     storeDefaultsNow(db, unstored, stored);
@@ -60,6 +65,7 @@ export function openStore(config: Config, log: Logger, { defaults = 'now' }: Ope
     db,
     store,
     writer,
+    changes,
     storeDefaults() {
       if (defaults === 'now' || unstored.length === 0) return filling;
       filling = storeDefaults(db, writer, unstored, stored, () => stopped).then(told, (err: unknown) => {

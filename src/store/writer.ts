@@ -151,6 +151,16 @@ export class Writer {
   private depth = 0;
   /** Side effects of the open savepoints, innermost last; they run only if everything around them commits. */
   private effects: (() => void)[][] = [];
+  /**
+   * Work staged by the open savepoints (see stage()), innermost last, kept
+   * like `effects` (dropped with a rolled-back savepoint) but run inside the
+   * transaction, just before its COMMIT.
+   */
+  private staged: (() => void)[][] = [];
+  /** Called once a batch is durable (after its fsync, or its COMMIT without WalSync). */
+  private readonly durable: (() => void)[] = [];
+  /** A batch committed and not yet durable: readers may see writes whose acknowledgement is still due. */
+  settling = false;
   private readonly begin;
   private readonly commit;
   private readonly rollback;
@@ -203,6 +213,30 @@ export class Writer {
     this.beforeCommit.push(fn);
   }
 
+  /** Registers `fn` to run after every batch that committed, once it is durable (when its writes are acknowledged). */
+  onDurable(fn: () => void): void {
+    this.durable.push(fn);
+  }
+
+  /**
+   * Stages work of the running mutation to run inside its transaction just
+   * before COMMIT, after every job of the batch and before the onBeforeCommit
+   * hooks, only if the mutation's savepoint was kept: the change log
+   * (src/store/changes.ts) merges a batch's writes there, and a rolled-back
+   * write leaves nothing staged. Outside any transaction it runs at once,
+   * followed by the onBeforeCommit hooks (as a commit would).
+   */
+  stage(work: () => void): void {
+    const frame = this.staged.at(-1);
+    if (frame) frame.push(work);
+    else this.runStaged([work]);
+  }
+
+  private runStaged(work: readonly (() => void)[]): void {
+    for (const fn of work) fn();
+    for (const fn of this.beforeCommit) fn();
+  }
+
   private enqueue<R>(m: Mutation<R>, scope: TxScope, maintenance: boolean): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ run: () => m(scope), maintenance, resolve: resolve as (v: unknown) => void, reject });
@@ -222,8 +256,15 @@ export class Writer {
     const sp = this.savepointStatements(this.depth++);
     sp.begin.run();
     this.effects.push([]);
+    const staged: (() => void)[] = [];
+    this.staged.push(staged);
     try {
       const r = fn();
+      this.staged.pop();
+      const outerStaged = this.staged.at(-1);
+      // With no transaction around it, the RELEASE below commits: the staged work goes in first.
+      if (outerStaged) outerStaged.push(...staged);
+      else this.runStaged(staged);
       sp.release.run();
       const done = this.effects.pop()!;
       const outer = this.effects.at(-1);
@@ -235,6 +276,7 @@ export class Writer {
       sp.undo.run();
       sp.release.run();
       this.effects.pop();
+      if (this.staged.at(-1) === staged) this.staged.pop();
       throw err;
     } finally {
       this.depth--;
@@ -287,6 +329,8 @@ export class Writer {
     }
     const effects: (() => void)[] = [];
     this.effects.push(effects);
+    const staged: (() => void)[] = [];
+    this.staged.push(staged);
     for (const job of jobs) {
       try {
         if (this.suspension !== undefined && !job.maintenance) throw suspendedError(this.suspension);
@@ -297,13 +341,16 @@ export class Writer {
         job.value = err;
       }
     }
-    this.effects.pop();
+    this.staged.pop();
     try {
-      for (const fn of this.beforeCommit) fn();
+      // The effects frame stays open meanwhile: what the staged work registers happens after COMMIT too.
+      this.runStaged(staged);
+      this.effects.pop();
       this.commit.run();
       this.commits++;
     } catch (err) {
       // The commit itself failed (disk full, I/O error): nothing of the batch is durable.
+      if (this.effects.at(-1) === effects) this.effects.pop();
       if (this.db.inTransaction) this.rollback.run();
       this.onCommitError(err);
       for (const j of jobs) j.reject(storageFailure('the store could not commit'));
@@ -311,9 +358,12 @@ export class Writer {
     }
     for (const effect of effects) effect();
     const settle = () => {
+      this.settling = false;
+      for (const fn of this.durable) fn();
       for (const j of jobs) (j.ok ? j.resolve : j.reject)(j.value);
     };
     if (!this.wal) return settle();
+    this.settling = true;
     this.wal.after((err) => {
       if (err === undefined) return settle();
       this.onCommitError(err);

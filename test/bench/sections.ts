@@ -12,6 +12,7 @@ import { benchTx } from './tx.js';
 import { benchDevices } from './devices.js';
 import { benchFlash } from './flash.js';
 import { oidc } from './oidc.js';
+import { events } from './events.js';
 import { scale } from './scale.js';
 
 /**
@@ -57,4 +58,4 @@ const flash: BenchSection = {
   },
 };
 
-export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, scale];
+export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, events, scale];

@@ -1,0 +1,202 @@
+/**
+ * The change log: every committed transaction records, in itself, one row per
+ * object and namespace it touched (class, oid, namespace, the names of the
+ * properties written, created/destroyed), whatever the door (/v2/cce, COMMIT,
+ * the facades, the console, heartbeats). Names only: values may be secret.
+ *
+ * Writes reach it through Store.onWrite; each is staged in its savepoint
+ * (Writer.stage), so a rolled-back write, alone or with its COMMIT, records
+ * nothing. The staged writes of a batch are merged per object and namespace
+ * and inserted just before COMMIT: a COMMIT that sets three properties of an
+ * object in three commands is one change.
+ *
+ * Heartbeats are coalesced: a routine write (Store.set with `routine`) records
+ * `last_seen` at most once per `event_heartbeat_interval` per object, and its
+ * other properties only when their value differs from the last one recorded.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './db.js';
+import type { Writer } from './writer.js';
+import type { AuditEntry, WriteDetail } from './store.js';
+
+/** One recorded change, as read back. */
+export interface Change {
+  id: number;
+  /** Milliseconds since the epoch, when its transaction committed. */
+  at: number;
+  class: string;
+  oid: number;
+  ns: string;
+  props: string[];
+  created: boolean;
+  destroyed: boolean;
+}
+
+export interface Retention {
+  /** Newest changes kept; 0 = no bound by count. */
+  count: number;
+  /** Seconds a change is kept; 0 = no bound by age. */
+  seconds: number;
+}
+
+/** The property whose every write a heartbeat makes: recorded at most once per interval. */
+const HEARTBEAT_CLOCK = 'last_seen';
+/** Objects whose last recorded heartbeat values are remembered (~200 bytes each). */
+const MAX_REMEMBERED_BEATS = 100_000;
+/** Rows one pruning transaction deletes at most: a short job among the writers' batches. */
+export const PRUNE_CHUNK = 5000;
+const PRUNED_THROUGH = 'changes_pruned_through';
+
+interface Pending {
+  class: string;
+  oid: number;
+  ns: string;
+  props: Set<string>;
+  created: boolean;
+  destroyed: boolean;
+}
+
+interface Beat {
+  at: number;
+  values: Map<string, string>;
+}
+
+type Row = Omit<Change, 'props' | 'created' | 'destroyed'> & { props: string; created: number; destroyed: number };
+
+export class ChangeLog {
+  private readonly st: Record<'insert' | 'after' | 'sequence' | 'oldest' | 'ageBound' | 'prune' | 'prunedThrough' | 'setPruned', Statement>;
+  /** The batch being committed: `oid\0ns` -> its merged change, in the order first touched. */
+  private pending = new Map<string, Pending>();
+  private beats = new Map<number, Beat>();
+  /** The highest id inserted by the transaction committing now, and the highest known durable. */
+  private committing = 0;
+  private durableHigh = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly writer: Writer,
+    private readonly heartbeatIntervalMs: number,
+  ) {
+    this.st = {
+      insert: db.prepare('INSERT INTO changes (at, class, oid, ns, props, created, destroyed) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      after: db.prepare('SELECT id, at, class, oid, ns, props, created, destroyed FROM changes WHERE id > ? AND id <= ? ORDER BY id LIMIT ?'),
+      sequence: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").pluck(),
+      oldest: db.prepare('SELECT min(id) FROM changes').pluck(),
+      // Within one chunk from the oldest: the newest id older than the cutoff (rows are in time order).
+      ageBound: db.prepare('SELECT max(id) FROM changes WHERE id < ? AND at < ?').pluck(),
+      prune: db.prepare('DELETE FROM changes WHERE id <= ?'),
+      prunedThrough: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
+      setPruned: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    };
+    writer.onBeforeCommit(() => this.insertPending());
+    writer.onDurable(() => {
+      if (this.committing > this.durableHigh) this.durableHigh = this.committing;
+      this.committing = 0;
+    });
+  }
+
+  /** The Store write listener (Store.onWrite): stages the write in its savepoint. */
+  readonly record = (e: AuditEntry, detail: WriteDetail): void => {
+    // Copied now: the caller's maps are not ours to keep.
+    const props = e.op === 'DESTROY' ? [] : [...(e.props ?? [])];
+    const values = e.routine ? new Map(detail.values) : undefined;
+    this.writer.stage(() => this.collect(e, props, values));
+  };
+
+  private collect(e: AuditEntry, props: string[], routineValues: Map<string, string> | undefined): void {
+    const ns = e.ns ?? '';
+    if (routineValues !== undefined) {
+      props = this.newsOfBeat(e.oid, props, routineValues);
+      if (props.length === 0) return;
+    }
+    const key = `${e.oid}\0${ns}`;
+    let p = this.pending.get(key);
+    if (p === undefined) this.pending.set(key, (p = { class: e.class, oid: e.oid, ns, props: new Set(), created: false, destroyed: false }));
+    for (const name of props) p.props.add(name);
+    if (e.op === 'CREATE') p.created = true;
+    if (e.op === 'DESTROY') p.destroyed = true;
+  }
+
+  /** What of a heartbeat is news: last_seen once per interval, other properties when their value moved. */
+  private newsOfBeat(oid: number, props: string[], values: Map<string, string>): string[] {
+    const now = Date.now();
+    const last = this.beats.get(oid);
+    const news = props.filter((name) =>
+      name === HEARTBEAT_CLOCK ? last === undefined || now - last.at >= this.heartbeatIntervalMs : last?.values.get(name) !== values.get(name),
+    );
+    if (news.length === 0) return news;
+    // Remembered once committed: a beat rolled back must not hide the next one.
+    const clocked = news.includes(HEARTBEAT_CLOCK);
+    this.writer.afterCommit(() => {
+      if (this.beats.size >= MAX_REMEMBERED_BEATS) this.beats.clear();
+      const merged = new Map(last?.values);
+      for (const name of news) if (name !== HEARTBEAT_CLOCK) merged.set(name, values.get(name) ?? '');
+      this.beats.set(oid, { at: clocked || last === undefined ? now : last.at, values: merged });
+    });
+    return news;
+  }
+
+  private insertPending(): void {
+    // Reset per batch: an id of a batch whose COMMIT failed must never count as durable.
+    this.committing = 0;
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    const at = Date.now();
+    let high = 0;
+    for (const p of batch.values()) {
+      const r = this.st.insert.run(at, p.class, p.oid, p.ns, JSON.stringify([...p.props]), p.created ? 1 : 0, p.destroyed ? 1 : 0);
+      high = Number(r.lastInsertRowid);
+    }
+    this.committing = high;
+  }
+
+  /**
+   * The newest id a reader may be told of: everything at or below it is
+   * committed and durable. While a batch of this process awaits its fsync,
+   * the newest known durable; otherwise the log's own counter (which also
+   * counts commits by other processes, the console's).
+   */
+  newest(): number {
+    if (this.writer.settling) return this.durableHigh;
+    const seq = (this.st.sequence.get() as number | undefined) ?? 0;
+    if (seq > this.durableHigh) this.durableHigh = seq;
+    return this.durableHigh;
+  }
+
+  /** Changes with `from < id <= to`, oldest first, at most `limit`. */
+  after(from: number, to: number, limit: number): Change[] {
+    return (this.st.after.all(from, to, limit) as Row[]).map((r) => ({
+      ...r,
+      props: JSON.parse(r.props) as string[],
+      created: r.created === 1,
+      destroyed: r.destroyed === 1,
+    }));
+  }
+
+  /** The highest id pruning removed (0 when none): a reader positioned below it missed changes. */
+  prunedThrough(): number {
+    return Number(this.st.prunedThrough.get(PRUNED_THROUGH) ?? 0);
+  }
+
+  /**
+   * Deletes the oldest changes beyond the retention, at most PRUNE_CHUNK, in
+   * one short maintenance job (it runs while writes are suspended too: upkeep).
+   * Resolves to how many rows went; call again while it returns PRUNE_CHUNK.
+   */
+  async prune(retention: Retention): Promise<number> {
+    return this.writer.maintenance(() => {
+      const oldest = this.st.oldest.get() as number | null;
+      if (oldest === null) return 0;
+      const window = oldest + PRUNE_CHUNK;
+      let bound = 0;
+      if (retention.count > 0) bound = Math.max(bound, this.newest() - retention.count);
+      if (retention.seconds > 0) bound = Math.max(bound, (this.st.ageBound.get(window, Date.now() - retention.seconds * 1000) as number | null) ?? 0);
+      bound = Math.min(bound, window - 1);
+      if (bound < oldest) return 0;
+      const gone = this.st.prune.run(bound).changes;
+      this.st.setPruned.run(PRUNED_THROUGH, String(Math.max(bound, this.prunedThrough())));
+      return gone;
+    });
+  }
+}
