@@ -148,6 +148,8 @@ export const PANTAHUB_ERRORS = {
   // Claiming and naming.
   'pantahub.bad-challenge': { http: 403, meaning: 'the challenge is wrong, used or expired, or the device is owned' },
   'pantahub.nick-taken': { http: 409, meaning: 'the owner has another device of this nick' },
+  // Changing a device: a public device is visible to all, changeable by its owner (user-meta, nick, public) or itself (device-meta).
+  'pantahub.not-owner': { http: 403, meaning: 'the device is visible to the caller but not the caller\'s to change' },
   // Logging in (a user or a device): one answer whichever part was wrong.
   'pantahub.bad-login': { http: 401, meaning: 'no user or device with these credentials' },
 } as const satisfies Record<string, { readonly http: number; readonly meaning: string }>;

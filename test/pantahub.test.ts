@@ -5,7 +5,8 @@
  * logged-in user, device login with its secret, and the seed's reply bodies
  * field by field. The secret is shown only in the reply that set it.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
+import type { ConfigInput } from '../src/config/schema.js';
 import { ALL_LOGS, adminClient, http, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { makeUser } from './helpers/replies.js';
 
@@ -24,14 +25,18 @@ async function token(d: TestDaemon, username: string, password: string): Promise
   return r.body.token as string;
 }
 
-t.test('register, claim, list, device login', async (t) => {
-  const d = await startDaemon();
+/** A daemon with the users user1 and user2, each logged in (its Pantahub token). */
+async function twoUsers(t: Test, config: ConfigInput = {}): Promise<{ d: TestDaemon; user1: string; user2: string }> {
+  const d = await startDaemon({ config });
   t.teardown(() => d.close());
   const admin = await adminClient(d);
   await makeUser(admin, 'user1', 'user1-password');
   await makeUser(admin, 'user2', 'user2-password');
-  const user1 = await token(d, 'user1', 'user1-password');
-  const user2 = await token(d, 'user2', 'user2-password');
+  return { d, user1: await token(d, 'user1', 'user1-password'), user2: await token(d, 'user2', 'user2-password') };
+}
+
+t.test('register, claim, list, device login', async (t) => {
+  const { d, user1, user2 } = await twoUsers(t);
 
   // The device registers itself: a challenge, no owner, its secret shown this once.
   const reg = await call(d, 'POST', '/devices/', { secret: 'mysec1' });
@@ -148,11 +153,7 @@ t.test('register, claim, list, device login', async (t) => {
 });
 
 t.test('an expired challenge is refused', async (t) => {
-  const d = await startDaemon({ config: { pantahub_challenge_ttl: '1' } });
-  t.teardown(() => d.close());
-  const admin = await adminClient(d);
-  await makeUser(admin, 'user1', 'user1-password');
-  const user1 = await token(d, 'user1', 'user1-password');
+  const { d, user1 } = await twoUsers(t, { pantahub_challenge_ttl: '1' });
   const dev = (await call(d, 'POST', '/devices/', { secret: 'mysec1' })).body;
   await new Promise((r) => setTimeout(r, 1100));
   const late = await call(d, 'PUT', `/devices/${dev.id}?challenge=${dev.challenge}`, undefined, user1);
@@ -166,4 +167,71 @@ t.test('pantahub_prefix moves the paths', async (t) => {
   const reg = await call(d, 'POST', '/pantahub/devices/', { secret: 'mysec1' });
   t.equal(reg.status, 200);
   t.equal(reg.body.owner, '');
+});
+
+t.test('an owner updates its device: secret, user-meta, device-meta, public, nick, delete', async (t) => {
+  const { d, user1, user2 } = await twoUsers(t);
+  const dev = (await call(d, 'POST', '/devices/', { secret: 'yourdevicesecret' }, user1)).body;
+  const other = (await call(d, 'POST', '/devices/', { secret: 'anotherdevice' }, user1)).body;
+
+  // A new secret: shown in this reply, the old one stops working.
+  const put = await call(d, 'PUT', `/devices/${dev.id}`, { secret: 'mynewsecret1' }, user1);
+  t.equal(put.status, 200);
+  const { challenge: _none, ...registered } = dev;
+  t.match(put.body['time-modified'], ISO);
+  t.same(put.body, { ...registered, secret: 'mynewsecret1', 'time-modified': put.body['time-modified'] });
+  t.equal((await call(d, 'POST', '/auth/login', { username: `prn:::devices:/${dev.id}`, password: 'yourdevicesecret' })).status, 401);
+  const dtoken = await token(d, `prn:::devices:/${dev.id}`, 'mynewsecret1');
+  const nothing = await call(d, 'PUT', `/devices/${dev.id}`, {}, user1);
+  t.same([nothing.status, nothing.body], [400, { Error: 'Nothing to update' }]);
+
+  // user-meta: the owner's; the seed's reply is the meta itself.
+  const um = await call(d, 'PUT', `/devices/${dev.id}/user-meta`, { some: 'user', meta: 'datafields' }, user1);
+  t.same([um.status, um.body], [200, { meta: 'datafields', some: 'user' }]);
+  t.same((await call(d, 'GET', `/devices/${dev.id}`, undefined, user1)).body['user-meta'], { meta: 'datafields', some: 'user' });
+  t.same((await call(d, 'GET', `/devices/${dev.id}/user-meta`, undefined, user1)).body, { meta: 'datafields', some: 'user' });
+  const patched = await call(d, 'PATCH', `/devices/${dev.id}/user-meta`, { some: null, more: 1 }, user1);
+  t.same(patched.body, { meta: 'datafields', more: 1 });
+  const deviceWritesUserMeta = await call(d, 'PUT', `/devices/${dev.id}/user-meta`, { x: 1 }, dtoken);
+  t.same([deviceWritesUserMeta.status, deviceWritesUserMeta.body], [403, { Error: 'Forbidden' }]);
+
+  // device-meta: the device itself only.
+  const dm = await call(d, 'PUT', `/devices/${dev.id}/device-meta`, { some: 'device', meta: 'datafields', work: 'too' }, dtoken);
+  t.same([dm.status, dm.body], [200, { meta: 'datafields', some: 'device', work: 'too' }]);
+  const userWritesDeviceMeta = await call(d, 'PUT', `/devices/${dev.id}/device-meta`, { x: 1 }, user1);
+  t.same([userWritesDeviceMeta.status, userWritesDeviceMeta.body], [403, { Error: 'Forbidden' }]);
+  const otherDevice = await call(d, 'PUT', `/devices/${other.id}/device-meta`, { x: 1 }, dtoken);
+  t.same([otherDevice.status, otherDevice.body], [404, { Error: 'Not Found' }]);
+  t.same((await call(d, 'GET', `/devices/${dev.id}`, undefined, user1)).body['device-meta'], { meta: 'datafields', some: 'device', work: 'too' });
+
+  // public: only the owner switches it; a public device is visible to others, not changeable by them.
+  t.equal((await call(d, 'PUT', `/devices/${dev.id}/public`, undefined, dtoken)).status, 403);
+  const pub = await call(d, 'PUT', `/devices/${dev.id}/public`, undefined, user1);
+  t.same([pub.status, pub.body.public], [200, true]);
+  t.equal((await call(d, 'GET', `/devices/${dev.id}`, undefined, user2)).body.public, true);
+  const foreign = await call(d, 'PUT', `/devices/${dev.id}/user-meta`, { x: 1 }, user2);
+  t.same([foreign.status, foreign.body], [403, { Error: 'Forbidden' }]);
+  t.equal((await call(d, 'GET', `/devices/${dev.id}/user-meta`, undefined, user2)).status, 403);
+  const priv = await call(d, 'DELETE', `/devices/${dev.id}/public`, undefined, user1);
+  t.same([priv.status, priv.body.public], [200, false]);
+  t.equal((await call(d, 'GET', `/devices/${dev.id}`, undefined, user2)).status, 404);
+
+  // nick: the seed's PATCH reply, and 409 when another of the owner's devices has it.
+  const nick = await call(d, 'PATCH', `/devices/${dev.id}/`, { nick: 'mynewnick' }, user1);
+  t.equal(nick.status, 200);
+  t.same(Object.keys(nick.body), ['device-meta', 'id', 'nick', 'owner', 'prn', 'public', 'time-created', 'time-modified', 'user-meta']);
+  t.equal(nick.body.nick, 'mynewnick');
+  const taken = await call(d, 'PATCH', `/devices/${other.id}`, { nick: 'mynewnick' }, user1);
+  t.same([taken.status, taken.body], [409, { Error: 'Device unique constraint violated' }]);
+  t.same(JSON.parse(taken.text), { Error: 'Device unique constraint violated' });
+  // Unique per owner only: user2 may have a device of that nick.
+  const own2 = (await call(d, 'POST', '/devices/', { secret: 'user2device' }, user2)).body;
+  t.equal((await call(d, 'PATCH', `/devices/${own2.id}`, { nick: 'mynewnick' }, user2)).status, 200);
+
+  // Delete: the owner only; afterwards the id is unknown.
+  t.equal((await call(d, 'DELETE', `/devices/${dev.id}`, undefined, user2)).status, 404);
+  const del = await call(d, 'DELETE', `/devices/${dev.id}`, undefined, user1);
+  t.same([del.status, del.body.id], [200, dev.id]);
+  t.equal((await call(d, 'GET', `/devices/${dev.id}`, undefined, user1)).status, 404);
+  t.same((await call(d, 'GET', '/devices/', undefined, user1)).body.map((x: { id: string }) => x.id), [other.id]);
 });

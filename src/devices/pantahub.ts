@@ -157,3 +157,70 @@ export async function deviceLogin(store: Store, id: string, secret: string): Pro
   const ok = await verifyPassword(hash, secret);
   return ok && oid !== undefined && store.exists(oid) ? readDevice(store, oid) : undefined;
 }
+
+/** The device `id` when `who` may change it: its owner (a user), or the device itself with `self`. */
+function changeable(store: Store, id: string, who: PantahubCaller, self = false): PantahubDevice {
+  const d = visibleDevice(store, id, who);
+  const allowed = self ? who.deviceOid === d.oid : who.user !== undefined && d.owner === who.user;
+  if (!allowed) throw new PantahubError('pantahub.not-owner');
+  return d;
+}
+
+/** Writes Pantahub fields of a device `who` may change, in one transaction; answers the device after. */
+function change(store: Store, writer: Writer, id: string, who: PantahubCaller, values: (d: PantahubDevice) => Record<string, unknown>, self = false): Promise<PantahubDevice> {
+  return writer.submit(() => {
+    const d = changeable(store, id, who, self);
+    store.set(SYSTEM, d.oid, PANTAHUB_NS, { ...values(d), time_modified: new Date().toISOString() });
+    return readDevice(store, d.oid);
+  });
+}
+
+/** The owner renames a device; a nick another of its devices has is `nick-taken`. */
+export function renameDevice(store: Store, writer: Writer, id: string, who: PantahubCaller, nick: string): Promise<PantahubDevice> {
+  return change(store, writer, id, who, (d) => {
+    if (nickTaken(store, d.owner, nick, d.oid)) throw new PantahubError('pantahub.nick-taken');
+    return { nick };
+  });
+}
+
+/** The owner makes a device public, or private again. */
+export function setPublic(store: Store, writer: Writer, id: string, who: PantahubCaller, value: boolean): Promise<PantahubDevice> {
+  return change(store, writer, id, who, () => ({ public: value ? '1' : '0' }));
+}
+
+/** The owner gives a device a new secret (hashed before the transaction). */
+export async function setSecret(store: Store, writer: Writer, id: string, who: PantahubCaller, secret: string): Promise<PantahubDevice> {
+  changeable(store, id, who);
+  const hash = await hashPassword(secret);
+  return change(store, writer, id, who, () => ({ secret: new Hashed(hash) }));
+}
+
+export type MetaKind = 'user' | 'device';
+
+/**
+ * Replaces (`merge` false) or merges into (`merge` true: a null value removes
+ * its key) a device's user-meta (its owner) or device-meta (the device itself).
+ */
+export async function setMeta(store: Store, writer: Writer, id: string, who: PantahubCaller, kind: MetaKind, given: Record<string, unknown>, merge: boolean): Promise<Record<string, unknown>> {
+  let out: Record<string, unknown> = {};
+  await change(
+    store, writer, id, who,
+    (d) => {
+      const next: Record<string, unknown> = merge ? { ...(kind === 'user' ? d.userMeta : d.deviceMeta), ...given } : { ...given };
+      for (const [k, v] of Object.entries(next)) if (v === null && merge) delete next[k];
+      out = next;
+      return { [`${kind}_meta`]: JSON.stringify(next) };
+    },
+    kind === 'device',
+  );
+  return out;
+}
+
+/** The owner deletes a device (the Device object and everything that cascades from it). */
+export function deleteDevice(store: Store, writer: Writer, id: string, who: PantahubCaller): Promise<PantahubDevice> {
+  return writer.submit(() => {
+    const d = changeable(store, id, who);
+    store.destroy(SYSTEM, d.oid);
+    return d;
+  });
+}

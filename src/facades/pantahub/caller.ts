@@ -27,3 +27,10 @@ export async function userOf(s: Services, req: FastifyRequest): Promise<string> 
   if (who.user !== undefined) return who.user;
   throw who.deviceOid === undefined ? new PantahubReply(401, 'Not Authorized') : new PantahubReply(403, 'Forbidden');
 }
+
+/** A device logged in as itself: 401 without a token, 403 for a user's. */
+export async function deviceOf(s: Services, req: FastifyRequest): Promise<PantahubCaller> {
+  const who = await callerOf(s, req);
+  if (who.deviceOid !== undefined) return who;
+  throw who.user === undefined ? new PantahubReply(401, 'Not Authorized') : new PantahubReply(403, 'Forbidden');
+}

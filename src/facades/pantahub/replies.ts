@@ -24,6 +24,7 @@ const PANTAHUB_REPLIES: { readonly [C in PantahubCode]: string } = {
   'pantahub.bad-id': 'Invalid device id',
   'pantahub.bad-challenge': 'Invalid challenge',
   'pantahub.nick-taken': 'Device unique constraint violated',
+  'pantahub.not-owner': 'Forbidden',
   'pantahub.bad-login': 'Incorrect Username or Password',
 };
 
