@@ -136,3 +136,33 @@ export class DeviceError extends Error {
     this.name = 'DeviceError';
   }
 }
+
+/**
+ * The Pantahub device registry's refusals (src/devices/pantahub.ts), by stable
+ * name; the Pantahub facade answers each as `{"Error": ...}` with `http`.
+ */
+export const PANTAHUB_ERRORS = {
+  // Finding a device: an unknown id and another owner's private device are one answer, so ids cannot be probed.
+  'pantahub.unknown': { http: 404, meaning: 'no device with this id that the caller may see' },
+  'pantahub.bad-id': { http: 400, meaning: 'the id is not 24 lowercase hex digits' },
+  // Claiming and naming.
+  'pantahub.bad-challenge': { http: 403, meaning: 'the challenge is wrong, used or expired, or the device is owned' },
+  'pantahub.nick-taken': { http: 409, meaning: 'the owner has another device of this nick' },
+  // Changing a device: a public device is visible to all, changeable by its owner (user-meta, nick, public) or itself (device-meta).
+  'pantahub.not-owner': { http: 403, meaning: 'the device is visible to the caller but not the caller\'s to change' },
+  // Logging in (a user or a device): one answer whichever part was wrong.
+  'pantahub.bad-login': { http: 401, meaning: 'no user or device with these credentials' },
+} as const satisfies Record<string, { readonly http: number; readonly meaning: string }>;
+
+export type PantahubCode = keyof typeof PANTAHUB_ERRORS;
+
+/** A refusal of the Pantahub registry, by code (PANTAHUB_ERRORS). */
+export class PantahubError extends Error {
+  override readonly name = 'PantahubError';
+  readonly http: number;
+  constructor(readonly code: PantahubCode) {
+    const { http, meaning } = PANTAHUB_ERRORS[code];
+    super(`${code}: ${meaning}`);
+    this.http = http;
+  }
+}

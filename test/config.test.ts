@@ -130,6 +130,8 @@ t.test('resolveConfig', async (t) => {
       api_access: [],
       device_access: [],
       rest_login_remote: false,
+      pantahub_prefix: '',
+      pantahub_challenge_ttl: 86400,
       token_lifetime: 300,
       api_auth_fails: 5,
       api_ban_time: 60,

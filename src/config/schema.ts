@@ -103,6 +103,10 @@ export const configSchema = z.strictObject({
   device_access: accessList.default([]),
   /** POST /api/auth/login from a whitelisted remote address (with its X-Client-Secret); off: local addresses only. */
   rest_login_remote: bool.default(false),
+  /** Where the Pantahub facade's paths start (/auth/login, /devices/...): '' is the root (docs/pantahub.md). */
+  pantahub_prefix: z.string().trim().regex(/^(\/[A-Za-z0-9._-]+)*$/, 'expected "" or /segment[/segment...]').default(''),
+  /** Seconds a self-registered Pantahub device's claim challenge stays valid. */
+  pantahub_challenge_ttl: int(1).default(86400),
   token_lifetime: int(1).default(300),
   api_auth_fails: int(1).default(5),
   api_ban_time: int(1).default(60),

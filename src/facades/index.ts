@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
 import { meetingFacade } from './meeting/plugin.js';
+import { pantahubFacade } from './pantahub/plugin.js';
 
 /** The shared kit every facade builds its paths with (router, access levels over the credential chain). */
 export type { Router as FacadeRouter, Access as FacadeAccess } from './kit/router.js';
@@ -17,4 +18,7 @@ export interface Facade {
   readonly plugin: (app: FastifyInstance, opts: { services: Services }) => Promise<void>;
 }
 
-export const FACADES: readonly Facade[] = [{ name: 'meeting', plugin: meetingFacade }];
+export const FACADES: readonly Facade[] = [
+  { name: 'meeting', plugin: meetingFacade },
+  { name: 'pantahub', plugin: pantahubFacade },
+];

@@ -8,11 +8,10 @@
 import type { Config } from '../../config/schema.js';
 import type { Auth } from '../auth.js';
 import type { Grant } from '../secrets.js';
-import { Refusal } from '../../errors.js';
 import type { CredentialRequest, StrategyDef } from './deps.js';
 import { callerPrincipal } from './deps.js';
 import { CredentialRefused } from './types.js';
-import { AUTHORIZATION_HEADER, bearerOf } from './bearer.js';
+import { AUTHORIZATION_HEADER, bearerGrantOf, refuseBearer } from './bearer.js';
 
 export const BEARER_ORIGIN = 'meeting-bearer';
 
@@ -37,14 +36,12 @@ export const bearerGrant: StrategyDef = {
   headers: [AUTHORIZATION_HEADER],
   fields: [],
   create: ({ auth }) => (req) => {
-    const secret = bearerOf(req.headers);
-    if (secret === undefined) return undefined;
-    const grant = secret === '' ? undefined : auth.grants.lookup(secret);
+    const sent = bearerGrantOf(auth, req);
+    if (sent === undefined) return undefined;
+    const { secret, grant } = sent;
     const found = grant?.origin === BEARER_ORIGIN ? callerPrincipal(auth.callerFor(grant, secret), 'bearer-grant') : undefined;
     if (found && fromBound(auth, grant!, req)) return found;
     if (found) throw new CredentialRefused(403, 'Token not valid from this address');
-    const wait = auth.bans.addressBanLeft(req.ip);
-    if (wait !== undefined) throw new Refusal('banned', wait);
-    throw new CredentialRefused(403, 'Invalid or expired token');
+    return refuseBearer(auth, req, 403);
   },
 };

@@ -1,5 +1,8 @@
 /** `Authorization: Bearer <x>`, read once for the two strategies that accept it (bearer grants and OIDC). */
-import type { RequestHeaders } from './types.js';
+import type { Auth } from '../auth.js';
+import type { Grant } from '../secrets.js';
+import { Refusal } from '../../errors.js';
+import { CredentialRefused, type CredentialRequest, type RequestHeaders } from './types.js';
 
 export const AUTHORIZATION_HEADER = 'authorization';
 
@@ -14,3 +17,17 @@ export function bearerOf(headers: RequestHeaders): string | undefined {
 
 /** Three base64url segments: a JWS in compact form. Grants are one base64url word, so the two never meet. */
 export const looksLikeJwt = (token: string): boolean => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
+
+/** The bearer secret sent and the grant it names (undefined when unknown or expired); undefined when no bearer is sent. */
+export function bearerGrantOf(auth: Auth, req: CredentialRequest): { secret: string; grant: Grant | undefined } | undefined {
+  const secret = bearerOf(req.headers);
+  if (secret === undefined) return undefined;
+  return { secret, grant: secret === '' ? undefined : auth.grants.lookup(secret) };
+}
+
+/** A bearer that proves nothing: 429 from a banned address (only an established grant passes a ban), else `status`. */
+export function refuseBearer(auth: Auth, req: CredentialRequest, status: 401 | 403): never {
+  const wait = auth.bans.addressBanLeft(req.ip);
+  if (wait !== undefined) throw new Refusal('banned', wait);
+  throw new CredentialRefused(status, 'Invalid or expired token');
+}

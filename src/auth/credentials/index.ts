@@ -18,9 +18,10 @@ import { loginToken } from './login-token.js';
 import { sshToken } from './ssh-token.js';
 import { oidc } from './oidc.js';
 import { bearerGrant } from './bearer-grant.js';
+import { pantahubToken } from './pantahub-token.js';
 import { deviceToken } from './device-token.js';
 
-export const CREDENTIAL_TABLE: readonly StrategyDef[] = [session, loginToken, sshToken, oidc, bearerGrant, deviceToken];
+export const CREDENTIAL_TABLE: readonly StrategyDef[] = [session, loginToken, sshToken, oidc, bearerGrant, pantahubToken, deviceToken];
 
 /** Every request header and envelope field that carries a credential: src/log.ts censors them. */
 export const CREDENTIAL_KEYS: readonly string[] = [...new Set(CREDENTIAL_TABLE.flatMap((d) => [...d.headers, ...d.fields]))];

@@ -13,7 +13,7 @@ import type { OriginClass } from '../origins.js';
 export type RequestHeaders = Record<string, string | string[] | undefined>;
 
 /** The names of the strategies, in the order of the one table (src/auth/credentials/index.ts). */
-export type StrategyName = 'session' | 'login-token' | 'ssh-token' | 'oidc' | 'bearer-grant' | 'device-token';
+export type StrategyName = 'session' | 'login-token' | 'ssh-token' | 'oidc' | 'bearer-grant' | 'pantahub-token' | 'device-token';
 
 /** What the chain reads of a request, whatever the door. */
 export interface CredentialRequest {

@@ -35,7 +35,7 @@ interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
 }
 
 export type Router = <P extends z.ZodType = typeof none, Q extends z.ZodType = typeof none, B extends z.ZodType = typeof none>(
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   url: string,
   spec: Spec<P, Q, B>,
   handler: (ctx: RouteCtx<z.output<P>, z.output<Q>, z.output<B>>) => unknown,

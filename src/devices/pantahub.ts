@@ -1,0 +1,226 @@
+/**
+ * The Pantahub device registry's rules (seed 004), below any door: a Pantahub
+ * device is a Device of the store whose device_key is its id in upper case,
+ * with its Pantahub fields in the Device class's `Pantahub` namespace
+ * (schema/DevicePantahub.json). Devices register themselves with a secret
+ * (stored argon2id-hashed, shown only in the reply that set it) and show a
+ * challenge; a user claims an unowned device with that challenge (single-use,
+ * expiring; the writer runs one transaction at a time, so of two claims
+ * exactly one wins). Nicks are unique per owner. The domain writes as SYSTEM
+ * after checking its own rules; refusals are PANTAHUB_ERRORS.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { SYSTEM, Hashed, type Store } from '../store/store.js';
+import type { Writer } from '../store/writer.js';
+import { PantahubError } from '../errors.js';
+import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { DEVICE } from './classes.js';
+import { newDeviceKey, newTokenCode } from './secrets.js';
+import { newChallenge, newNick } from './pantahub-words.js';
+
+export const PANTAHUB_NS = 'Pantahub';
+const ID = /^[0-9a-f]{24}$/;
+const MAX_TRIES = 16;
+
+/** A Pantahub device as the domain sees it (never its secret). */
+export interface PantahubDevice {
+  oid: number;
+  id: string;
+  /** The owning User's name; '' while unclaimed. */
+  owner: string;
+  nick: string;
+  challenge: string;
+  public: boolean;
+  userMeta: Record<string, unknown>;
+  deviceMeta: Record<string, unknown>;
+  timeCreated: string;
+  timeModified: string;
+}
+
+/** Who asks: a user (by name), a device acting as itself (its oid), or nobody. */
+export interface PantahubCaller {
+  user?: string;
+  deviceOid?: number;
+}
+
+const meta = (text: string | undefined): Record<string, unknown> => JSON.parse(text || '{}') as Record<string, unknown>;
+
+export function readDevice(store: Store, oid: number): PantahubDevice {
+  const v = store.rawValues(oid, PANTAHUB_NS);
+  return {
+    oid,
+    id: v.id!,
+    owner: v.owner ?? '',
+    nick: v.nick ?? '',
+    challenge: v.challenge ?? '',
+    public: v.public === '1',
+    userMeta: meta(v.user_meta),
+    deviceMeta: meta(v.device_meta),
+    timeCreated: v.time_created ?? '',
+    timeModified: v.time_modified ?? '',
+  };
+}
+
+/** The oid of the Pantahub device `id`; a malformed id is `bad-id`, an unknown one `unknown`. */
+export function requirePantahubDevice(store: Store, id: string): number {
+  if (!ID.test(id)) throw new PantahubError('pantahub.bad-id');
+  const oid = store.findOne(DEVICE, PANTAHUB_NS, 'id', id);
+  if (oid === undefined) throw new PantahubError('pantahub.unknown');
+  return oid;
+}
+
+/** The device, when the caller may see it (its owner, the device itself, or anyone for a public one); else the same 404 as an unknown id. */
+export function visibleDevice(store: Store, id: string, who: PantahubCaller): PantahubDevice {
+  const d = readDevice(store, requirePantahubDevice(store, id));
+  const mine = (who.user !== undefined && d.owner === who.user) || who.deviceOid === d.oid;
+  if (!mine && !d.public) throw new PantahubError('pantahub.unknown');
+  return d;
+}
+
+/** The devices a user owns, in creation order. */
+export function ownedDevices(store: Store, user: string): PantahubDevice[] {
+  return store.find(SYSTEM, DEVICE, { criteria: [{ ns: PANTAHUB_NS, name: 'owner', op: '=', value: user }] }).map((oid) => readDevice(store, oid));
+}
+
+function nickTaken(store: Store, owner: string, nick: string, except: number): boolean {
+  if (owner === '') return false;
+  return ownedDevices(store, owner).some((d) => d.nick === nick && d.oid !== except);
+}
+
+/** A nick none of the owner's other devices has. */
+function freshNick(store: Store, owner: string, except: number): string {
+  for (let i = 0; i < MAX_TRIES; i++) {
+    const nick = newNick();
+    if (!nickTaken(store, owner, nick, except)) return nick;
+  }
+  /* c8 ignore next */
+  throw new PantahubError('pantahub.nick-taken');
+}
+
+export interface Registration {
+  /** The owner when a logged-in user registers it; absent for self-registration. */
+  owner?: string;
+  secret: string;
+  deviceMeta?: Record<string, unknown>;
+}
+
+/**
+ * A new device. Self-registered: unowned, with a challenge valid `challengeTtlMs`.
+ * Registered by a user: owned at once, no challenge.
+ */
+export async function registerDevice(store: Store, writer: Writer, r: Registration, challengeTtlMs: number): Promise<PantahubDevice> {
+  // argon2 before the transaction: a transaction must not await.
+  const hash = await hashPassword(r.secret);
+  return writer.submit(() => {
+    const key = newDeviceKey(store);
+    const oid = store.create(SYSTEM, DEVICE, { device_key: key, token_code: newTokenCode() });
+    const now = new Date();
+    const owner = r.owner ?? '';
+    store.set(SYSTEM, oid, PANTAHUB_NS, {
+      id: key.toLowerCase(),
+      secret: new Hashed(hash),
+      challenge: owner === '' ? newChallenge() : '',
+      challenge_expires: owner === '' ? new Date(now.getTime() + challengeTtlMs).toISOString() : '',
+      owner,
+      nick: freshNick(store, owner, oid),
+      device_meta: JSON.stringify(r.deviceMeta ?? {}),
+      time_created: now.toISOString(),
+      time_modified: now.toISOString(),
+    });
+    return readDevice(store, oid);
+  });
+}
+
+const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/**
+ * `user` claims the unowned device `id` with its challenge. A wrong, used or
+ * expired challenge, or an owned device, is `bad-challenge`; an unknown id `unknown`.
+ */
+export function claimDevice(store: Store, writer: Writer, id: string, user: string, challenge: string): Promise<PantahubDevice> {
+  return writer.submit(() => {
+    const oid = requirePantahubDevice(store, id);
+    const v = store.rawValues(oid, PANTAHUB_NS);
+    const stored = v.challenge ?? '';
+    const expired = (v.challenge_expires ?? '') !== '' && Date.parse(v.challenge_expires!) <= Date.now();
+    if (v.owner !== '' || stored === '' || expired || !sameText(stored, challenge)) throw new PantahubError('pantahub.bad-challenge');
+    const nick = nickTaken(store, user, v.nick ?? '', oid) ? freshNick(store, user, oid) : v.nick;
+    store.set(SYSTEM, oid, PANTAHUB_NS, { owner: user, challenge: '', challenge_expires: '', nick, time_modified: new Date().toISOString() });
+    return readDevice(store, oid);
+  });
+}
+
+/** The device whose `prn:::devices:/<id>` and secret these are, or undefined (the same time spent either way). */
+export async function deviceLogin(store: Store, id: string, secret: string): Promise<PantahubDevice | undefined> {
+  const oid = ID.test(id) ? store.findOne(DEVICE, PANTAHUB_NS, 'id', id) : undefined;
+  const hash = oid === undefined ? undefined : store.credential(oid, 'secret');
+  const ok = await verifyPassword(hash, secret);
+  return ok && oid !== undefined && store.exists(oid) ? readDevice(store, oid) : undefined;
+}
+
+/** The device `id` when `who` may change it: its owner (a user), or the device itself with `self`. */
+function changeable(store: Store, id: string, who: PantahubCaller, self = false): PantahubDevice {
+  const d = visibleDevice(store, id, who);
+  const allowed = self ? who.deviceOid === d.oid : who.user !== undefined && d.owner === who.user;
+  if (!allowed) throw new PantahubError('pantahub.not-owner');
+  return d;
+}
+
+/** Writes Pantahub fields of a device `who` may change, in one transaction; answers the device after. */
+function change(store: Store, writer: Writer, id: string, who: PantahubCaller, values: (d: PantahubDevice) => Record<string, unknown>, self = false): Promise<PantahubDevice> {
+  return writer.submit(() => {
+    const d = changeable(store, id, who, self);
+    store.set(SYSTEM, d.oid, PANTAHUB_NS, { ...values(d), time_modified: new Date().toISOString() });
+    return readDevice(store, d.oid);
+  });
+}
+
+/** The owner renames a device; a nick another of its devices has is `nick-taken`. */
+export function renameDevice(store: Store, writer: Writer, id: string, who: PantahubCaller, nick: string): Promise<PantahubDevice> {
+  return change(store, writer, id, who, (d) => {
+    if (nickTaken(store, d.owner, nick, d.oid)) throw new PantahubError('pantahub.nick-taken');
+    return { nick };
+  });
+}
+
+/** The owner makes a device public, or private again. */
+export function setPublic(store: Store, writer: Writer, id: string, who: PantahubCaller, value: boolean): Promise<PantahubDevice> {
+  return change(store, writer, id, who, () => ({ public: value ? '1' : '0' }));
+}
+
+/** The owner gives a device a new secret (hashed before the transaction). */
+export async function setSecret(store: Store, writer: Writer, id: string, who: PantahubCaller, secret: string): Promise<PantahubDevice> {
+  changeable(store, id, who);
+  const hash = await hashPassword(secret);
+  return change(store, writer, id, who, () => ({ secret: new Hashed(hash) }));
+}
+
+export type MetaKind = 'user' | 'device';
+
+/**
+ * Replaces (`merge` false) or merges into (`merge` true: a null value removes
+ * its key) a device's user-meta (its owner) or device-meta (the device itself).
+ */
+export async function setMeta(store: Store, writer: Writer, id: string, who: PantahubCaller, kind: MetaKind, given: Record<string, unknown>, merge: boolean): Promise<Record<string, unknown>> {
+  let out: Record<string, unknown> = {};
+  await change(
+    store, writer, id, who,
+    (d) => {
+      const next: Record<string, unknown> = merge ? { ...(kind === 'user' ? d.userMeta : d.deviceMeta), ...given } : { ...given };
+      for (const [k, v] of Object.entries(next)) if (v === null && merge) delete next[k];
+      out = next;
+      return { [`${kind}_meta`]: JSON.stringify(next) };
+    },
+    kind === 'device',
+  );
+  return out;
+}
+
+/** The owner deletes a device (the Device object and everything that cascades from it). */
+export function deleteDevice(store: Store, writer: Writer, id: string, who: PantahubCaller): Promise<PantahubDevice> {
+  return writer.submit(() => {
+    const d = changeable(store, id, who);
+    store.destroy(SYSTEM, d.oid);
+    return d;
+  });
+}

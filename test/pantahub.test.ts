@@ -1,0 +1,237 @@
+/**
+ * The Pantahub device registry (seed 004) over HTTP against a running daemon:
+ * self-registration with a challenge, the claim (a wrong challenge refused,
+ * single-use), the owner's list, another user sees nothing, registration by a
+ * logged-in user, device login with its secret, and the seed's reply bodies
+ * field by field. The secret is shown only in the reply that set it.
+ */
+import t, { type Test } from 'tap';
+import type { ConfigInput } from '../src/config/schema.js';
+import { ALL_LOGS, adminClient, http, startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { makeUser } from './helpers/replies.js';
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const HEX24 = /^[0-9a-f]{24}$/;
+const NICK = /^[a-z]+_[a-z]+_[a-z]+$/;
+const CHALLENGE = /^[a-z]+-[a-z]+-[a-z]+-[a-z2-9]{5}$/;
+
+const call = (d: TestDaemon, method: string, path: string, body?: unknown, token?: string) =>
+  http(`${d.url}${path}`, body, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+
+async function token(d: TestDaemon, username: string, password: string): Promise<string> {
+  const r = await call(d, 'POST', '/auth/login', { username, password });
+  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
+  t.same(Object.keys(r.body), ['token'], 'the login reply is {"token": ...}');
+  return r.body.token as string;
+}
+
+/** A daemon with the users user1 and user2, each logged in (its Pantahub token). */
+async function twoUsers(t: Test, config: ConfigInput = {}): Promise<{ d: TestDaemon; user1: string; user2: string }> {
+  const d = await startDaemon({ config });
+  t.teardown(() => d.close());
+  const admin = await adminClient(d);
+  await makeUser(admin, 'user1', 'user1-password');
+  await makeUser(admin, 'user2', 'user2-password');
+  return { d, user1: await token(d, 'user1', 'user1-password'), user2: await token(d, 'user2', 'user2-password') };
+}
+
+t.test('register, claim, list, device login', async (t) => {
+  const { d, user1, user2 } = await twoUsers(t);
+
+  // The device registers itself: a challenge, no owner, its secret shown this once.
+  const reg = await call(d, 'POST', '/devices/', { secret: 'mysec1' });
+  t.equal(reg.status, 200);
+  const dev = reg.body;
+  t.match(dev, { id: HEX24, nick: NICK, challenge: CHALLENGE, 'time-created': ISO });
+  t.same(dev, {
+    challenge: dev.challenge,
+    'device-meta': {},
+    id: dev.id,
+    nick: dev.nick,
+    owner: '',
+    prn: `prn:::devices:/${dev.id}`,
+    public: false,
+    secret: 'mysec1',
+    'time-created': dev['time-created'],
+    'time-modified': dev['time-created'],
+    'user-meta': {},
+  });
+
+  // Before the claim nobody's list has it, and the device is private: the same 404 as an unknown id.
+  t.same((await call(d, 'GET', '/devices/', undefined, user1)).body, []);
+  const hidden = await call(d, 'GET', `/devices/${dev.id}`, undefined, user1);
+  t.same([hidden.status, hidden.body], [404, { Error: 'Not Found' }]);
+  const unknown = await call(d, 'GET', `/devices/${'0'.repeat(24)}`, undefined, user1);
+  t.same([unknown.status, unknown.body], [404, { Error: 'Not Found' }]);
+  const malformed = await call(d, 'GET', '/devices/XYZ', undefined, user1);
+  t.same([malformed.status, malformed.body], [400, { Error: 'Invalid device id' }]);
+
+  // A wrong challenge is refused; a claim needs a logged-in user.
+  const wrong = await call(d, 'PUT', `/devices/${dev.id}?challenge=not-the-challenge`, undefined, user1);
+  t.same([wrong.status, wrong.body], [403, { Error: 'Invalid challenge' }]);
+  const anonymous = await call(d, 'PUT', `/devices/${dev.id}?challenge=${dev.challenge}`);
+  t.same([anonymous.status, anonymous.body], [401, { Error: 'Not Authorized' }]);
+
+  const claimed = await call(d, 'PUT', `/devices/${dev.id}?challenge=${dev.challenge}`, undefined, user1);
+  t.equal(claimed.status, 200);
+  t.match(claimed.body['time-modified'], ISO);
+  t.same(claimed.body, {
+    challenge: '',
+    'device-meta': {},
+    id: dev.id,
+    nick: dev.nick,
+    owner: 'prn:pantahub.com:auth:/user1',
+    prn: `prn:::devices:/${dev.id}`,
+    public: false,
+    'time-created': dev['time-created'],
+    'time-modified': claimed.body['time-modified'],
+    'user-meta': {},
+  });
+  // Single-use: the same challenge again (by anyone) is refused.
+  const again = await call(d, 'PUT', `/devices/${dev.id}?challenge=${dev.challenge}`, undefined, user2);
+  t.same([again.status, again.body], [403, { Error: 'Invalid challenge' }]);
+
+  // Only yours: user1 lists it (no secret), user2 sees nothing and cannot read it.
+  const { challenge: _c, ...owned } = claimed.body;
+  t.same((await call(d, 'GET', '/devices/', undefined, user1)).body, [owned]);
+  t.same((await call(d, 'GET', '/devices', undefined, user1)).body, [owned]);
+  t.same((await call(d, 'GET', `/devices/${dev.id}`, undefined, user1)).body, owned);
+  t.same((await call(d, 'GET', '/devices/', undefined, user2)).body, []);
+  const probe = await call(d, 'GET', `/devices/${dev.id}`, undefined, user2);
+  t.same([probe.status, probe.body], [404, { Error: 'Not Found' }]);
+  const noToken = await call(d, 'GET', '/devices/');
+  t.same([noToken.status, noToken.body], [401, { Error: 'Not Authorized' }]);
+
+  // The device logs in with its prn and secret and reads itself.
+  const badDevice = await call(d, 'POST', '/auth/login', { username: `prn:::devices:/${dev.id}`, password: 'wrong-secret' });
+  t.same([badDevice.status, badDevice.body], [401, { Error: 'Incorrect Username or Password' }]);
+  const dtoken = await token(d, `prn:::devices:/${dev.id}`, 'mysec1');
+  t.same((await call(d, 'GET', `/devices/${dev.id}`, undefined, dtoken)).body, claimed.body);
+  // A device's token is not a user's: it lists nothing and claims nothing.
+  const asDevice = await call(d, 'GET', '/devices/', undefined, dtoken);
+  t.same([asDevice.status, asDevice.body], [403, { Error: 'Forbidden' }]);
+  const badToken = await call(d, 'GET', '/devices/', undefined, 'not-a-token');
+  t.same([badToken.status, badToken.body], [401, { Error: 'Invalid or expired token' }]);
+  // A Meeting bearer token is not a Pantahub token (nor the other way round).
+  const meetingToken = (await http(`${d.url}/api/auth/login`, { username: 'user1', password: 'user1-password' })).body.token as string;
+  const meetingBearer = await call(d, 'GET', '/devices/', undefined, meetingToken);
+  t.same([meetingBearer.status, meetingBearer.body], [401, { Error: 'Invalid or expired token' }]);
+  t.equal((await call(d, 'GET', '/api/auth/me', undefined, user1)).status, 403);
+  const badUser = await call(d, 'POST', '/auth/login', { username: 'user1', password: 'nope' });
+  t.same([badUser.status, badUser.body], [401, { Error: 'Incorrect Username or Password' }]);
+
+  // A logged-in user's registration is owned at once, no challenge.
+  const mine = await call(d, 'POST', '/devices/', { secret: 'yourdevicesecret', 'device-meta': { arch: 'arm' } }, user2);
+  t.equal(mine.status, 200);
+  t.same(mine.body, {
+    challenge: '',
+    'device-meta': { arch: 'arm' },
+    id: mine.body.id,
+    nick: mine.body.nick,
+    owner: 'prn:pantahub.com:auth:/user2',
+    prn: `prn:::devices:/${mine.body.id}`,
+    public: false,
+    secret: 'yourdevicesecret',
+    'time-created': mine.body['time-created'],
+    'time-modified': mine.body['time-created'],
+    'user-meta': {},
+  });
+  t.same((await call(d, 'GET', '/devices/', undefined, user2)).body.map((x: { id: string }) => x.id), [mine.body.id]);
+
+  // No registration without a secret keeps none: one is drawn and shown once.
+  const drawn = await call(d, 'POST', '/devices/');
+  t.equal(drawn.status, 200);
+  t.match(drawn.body.secret, /^[A-Za-z0-9_-]{16}$/);
+  await token(d, `prn:::devices:/${drawn.body.id}`, drawn.body.secret);
+
+  // Stored hashed: the store's rows and every log line hold neither secret.
+  const rows = JSON.stringify(d.app.services.store.db.prepare('SELECT * FROM props').all());
+  for (const secret of ['mysec1', 'yourdevicesecret', drawn.body.secret]) {
+    t.notOk(rows.includes(`"${secret}"`), `${secret} is not stored in clear`);
+    t.notOk(ALL_LOGS.some((l) => l.includes(secret)), `${secret} is in no log line`);
+  }
+});
+
+t.test('an expired challenge is refused', async (t) => {
+  const { d, user1 } = await twoUsers(t, { pantahub_challenge_ttl: '1' });
+  const dev = (await call(d, 'POST', '/devices/', { secret: 'mysec1' })).body;
+  await new Promise((r) => setTimeout(r, 1100));
+  const late = await call(d, 'PUT', `/devices/${dev.id}?challenge=${dev.challenge}`, undefined, user1);
+  t.same([late.status, late.body], [403, { Error: 'Invalid challenge' }]);
+});
+
+t.test('pantahub_prefix moves the paths', async (t) => {
+  const d = await startDaemon({ config: { pantahub_prefix: '/pantahub' } });
+  t.teardown(() => d.close());
+  t.equal((await call(d, 'POST', '/devices/', { secret: 'mysec1' })).status, 404);
+  const reg = await call(d, 'POST', '/pantahub/devices/', { secret: 'mysec1' });
+  t.equal(reg.status, 200);
+  t.equal(reg.body.owner, '');
+});
+
+t.test('an owner updates its device: secret, user-meta, device-meta, public, nick, delete', async (t) => {
+  const { d, user1, user2 } = await twoUsers(t);
+  const dev = (await call(d, 'POST', '/devices/', { secret: 'yourdevicesecret' }, user1)).body;
+  const other = (await call(d, 'POST', '/devices/', { secret: 'anotherdevice' }, user1)).body;
+
+  // A new secret: shown in this reply, the old one stops working.
+  const put = await call(d, 'PUT', `/devices/${dev.id}`, { secret: 'mynewsecret1' }, user1);
+  t.equal(put.status, 200);
+  const { challenge: _none, ...registered } = dev;
+  t.match(put.body['time-modified'], ISO);
+  t.same(put.body, { ...registered, secret: 'mynewsecret1', 'time-modified': put.body['time-modified'] });
+  t.equal((await call(d, 'POST', '/auth/login', { username: `prn:::devices:/${dev.id}`, password: 'yourdevicesecret' })).status, 401);
+  const dtoken = await token(d, `prn:::devices:/${dev.id}`, 'mynewsecret1');
+  const nothing = await call(d, 'PUT', `/devices/${dev.id}`, {}, user1);
+  t.same([nothing.status, nothing.body], [400, { Error: 'Nothing to update' }]);
+
+  // user-meta: the owner's; the seed's reply is the meta itself.
+  const um = await call(d, 'PUT', `/devices/${dev.id}/user-meta`, { some: 'user', meta: 'datafields' }, user1);
+  t.same([um.status, um.body], [200, { meta: 'datafields', some: 'user' }]);
+  t.same((await call(d, 'GET', `/devices/${dev.id}`, undefined, user1)).body['user-meta'], { meta: 'datafields', some: 'user' });
+  t.same((await call(d, 'GET', `/devices/${dev.id}/user-meta`, undefined, user1)).body, { meta: 'datafields', some: 'user' });
+  const patched = await call(d, 'PATCH', `/devices/${dev.id}/user-meta`, { some: null, more: 1 }, user1);
+  t.same(patched.body, { meta: 'datafields', more: 1 });
+  const deviceWritesUserMeta = await call(d, 'PUT', `/devices/${dev.id}/user-meta`, { x: 1 }, dtoken);
+  t.same([deviceWritesUserMeta.status, deviceWritesUserMeta.body], [403, { Error: 'Forbidden' }]);
+
+  // device-meta: the device itself only.
+  const dm = await call(d, 'PUT', `/devices/${dev.id}/device-meta`, { some: 'device', meta: 'datafields', work: 'too' }, dtoken);
+  t.same([dm.status, dm.body], [200, { meta: 'datafields', some: 'device', work: 'too' }]);
+  const userWritesDeviceMeta = await call(d, 'PUT', `/devices/${dev.id}/device-meta`, { x: 1 }, user1);
+  t.same([userWritesDeviceMeta.status, userWritesDeviceMeta.body], [403, { Error: 'Forbidden' }]);
+  const otherDevice = await call(d, 'PUT', `/devices/${other.id}/device-meta`, { x: 1 }, dtoken);
+  t.same([otherDevice.status, otherDevice.body], [404, { Error: 'Not Found' }]);
+  t.same((await call(d, 'GET', `/devices/${dev.id}`, undefined, user1)).body['device-meta'], { meta: 'datafields', some: 'device', work: 'too' });
+
+  // public: only the owner switches it; a public device is visible to others, not changeable by them.
+  t.equal((await call(d, 'PUT', `/devices/${dev.id}/public`, undefined, dtoken)).status, 403);
+  const pub = await call(d, 'PUT', `/devices/${dev.id}/public`, undefined, user1);
+  t.same([pub.status, pub.body.public], [200, true]);
+  t.equal((await call(d, 'GET', `/devices/${dev.id}`, undefined, user2)).body.public, true);
+  const foreign = await call(d, 'PUT', `/devices/${dev.id}/user-meta`, { x: 1 }, user2);
+  t.same([foreign.status, foreign.body], [403, { Error: 'Forbidden' }]);
+  t.equal((await call(d, 'GET', `/devices/${dev.id}/user-meta`, undefined, user2)).status, 403);
+  const priv = await call(d, 'DELETE', `/devices/${dev.id}/public`, undefined, user1);
+  t.same([priv.status, priv.body.public], [200, false]);
+  t.equal((await call(d, 'GET', `/devices/${dev.id}`, undefined, user2)).status, 404);
+
+  // nick: the seed's PATCH reply, and 409 when another of the owner's devices has it.
+  const nick = await call(d, 'PATCH', `/devices/${dev.id}/`, { nick: 'mynewnick' }, user1);
+  t.equal(nick.status, 200);
+  t.same(Object.keys(nick.body), ['device-meta', 'id', 'nick', 'owner', 'prn', 'public', 'time-created', 'time-modified', 'user-meta']);
+  t.equal(nick.body.nick, 'mynewnick');
+  const taken = await call(d, 'PATCH', `/devices/${other.id}`, { nick: 'mynewnick' }, user1);
+  t.same([taken.status, taken.body], [409, { Error: 'Device unique constraint violated' }]);
+  t.same(JSON.parse(taken.text), { Error: 'Device unique constraint violated' });
+  // Unique per owner only: user2 may have a device of that nick.
+  const own2 = (await call(d, 'POST', '/devices/', { secret: 'user2device' }, user2)).body;
+  t.equal((await call(d, 'PATCH', `/devices/${own2.id}`, { nick: 'mynewnick' }, user2)).status, 200);
+
+  // Delete: the owner only; afterwards the id is unknown.
+  t.equal((await call(d, 'DELETE', `/devices/${dev.id}`, undefined, user2)).status, 404);
+  const del = await call(d, 'DELETE', `/devices/${dev.id}`, undefined, user1);
+  t.same([del.status, del.body.id], [200, dev.id]);
+  t.equal((await call(d, 'GET', `/devices/${dev.id}`, undefined, user1)).status, 404);
+  t.same((await call(d, 'GET', '/devices/', undefined, user1)).body.map((x: { id: string }) => x.id), [other.id]);
+});
