@@ -32,6 +32,36 @@ interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
   params?: P;
   query?: Q;
   body?: B;
+  /** What the API reference says beyond the schemas (src/api-reference): summary, reply, the path's own errors. */
+  doc?: RouteDoc;
+}
+
+/** The route as the API reference reads it from fastify's route config. */
+export interface RouteDeclaration {
+  access: Access;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  doc?: RouteDoc;
+}
+
+export interface RouteDoc {
+  summary?: string;
+  /** The success reply's body (200 JSON). */
+  reply?: z.ZodType;
+  /** Statuses this path answers besides the ones of its access level and its schemas, with what they mean. */
+  errors?: Record<number, string>;
+  /** A multipart/form-data body: field name to what it carries (`file` is the file part). */
+  multipart?: Record<string, string>;
+  /** A reply that is not JSON (a file download): its media type. */
+  replyType?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route declared through the facade kit, for the API reference. */
+    api?: RouteDeclaration;
+  }
 }
 
 export type Router = <P extends z.ZodType = typeof none, Q extends z.ZodType = typeof none, B extends z.ZodType = typeof none>(
@@ -57,7 +87,10 @@ export function makeRouter(app: FastifyInstance, services: Services, words: Faca
     app.route({
       method,
       url,
-      config: { door: spec.door ?? (spec.access === 'device' ? 'device' : 'people') },
+      config: {
+        door: spec.door ?? (spec.access === 'device' ? 'device' : 'people'),
+        api: { access: spec.access, params: spec.params, query: spec.query, body: spec.body, doc: spec.doc },
+      },
       // Nobody is authenticated before a public route reads its body: the small pre-authentication limit.
       ...(spec.access === 'public' ? { bodyLimit: services.config.max_preauth_body_bytes } : {}),
       // The others authenticate from headers before the body is read, so no unauthenticated body is buffered.
