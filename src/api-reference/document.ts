@@ -1,31 +1,16 @@
 /**
  * The OpenAPI 3.1 document of the daemon, built from the routes fastify knows
- * (routes.ts): a route declared through the facade kit is described from its
- * own declaration (access, zod params/query/body, reply, errors); /v2/cce from
+ * (routes.ts): a route that carries a declaration (declaration.ts; the facade
+ * kit writes one for each of its routes: credential, zod params/query/body,
+ * reply, errors) is described from it; /v2/cce from
  * the envelope and the command table (cce.ts); the reference's own paths from
  * page.ts. A route none of these describes is left out, and
  * test/openapi.test.ts fails on it.
  */
-import type { Access, RouteDeclaration } from '../facades/kit/router.js';
+import type { RouteDeclaration } from './declaration.js';
 import type { KnownRoute } from './routes.js';
 import { fieldsOf, jsonSchemaOf, type JsonSchema } from './schema.js';
 import { ccePathItem } from './cce.js';
-
-/** What each access level asks for and how it can be refused (src/facades/kit/principals.ts). */
-const ACCESS: Record<Access, { security: JsonSchema[]; errors: Record<number, string>; words: string }> = {
-  public: { security: [], errors: {}, words: 'Anyone the gate lets in.' },
-  user: { security: [{ bearer: [] }], errors: { 401: 'No bearer token, or a refused one' }, words: 'A person: an OIDC token or a bearer grant.' },
-  admin: {
-    security: [{ bearer: [] }],
-    errors: { 401: 'No bearer token, or a refused one', 403: 'The caller is not a systemAdministrator' },
-    words: 'A systemAdministrator (an OIDC token or a bearer grant).',
-  },
-  device: {
-    security: [{ deviceToken: [] }, { bearer: [] }],
-    errors: { 401: 'Neither a bearer token nor the X-Device-Token of this device', 403: 'A person who is not a systemAdministrator' },
-    words: 'The device named by the path with its X-Device-Token, or a systemAdministrator.',
-  },
-};
 
 /** Every path answers these, whoever declared it (the gate, src/http/server.ts). */
 const GATE_ERRORS: Record<number, string> = {
@@ -54,11 +39,12 @@ function parameters(url: string, d: RouteDeclaration): JsonSchema[] {
 }
 
 function requestBody(d: RouteDeclaration): JsonSchema | undefined {
-  if (d.doc?.multipart) {
-    const properties = Object.fromEntries(
-      Object.entries(d.doc.multipart).map(([name, description]) => [name, name === 'file' ? { type: 'string', format: 'binary', description } : { type: 'string', description }]),
-    );
-    return { required: true, content: { 'multipart/form-data': { schema: { type: 'object', properties, required: Object.keys(properties) } } } };
+  const form = d.doc?.multipart;
+  if (form) {
+    const properties: Record<string, JsonSchema> = Object.fromEntries(Object.entries(form.fields).map(([name, description]) => [name, { type: 'string', description }]));
+    properties[form.file] = { type: 'string', format: 'binary', description: 'The file; after the text fields' };
+    const required = Object.keys(properties).filter((n) => !form.optional?.includes(n));
+    return { required: true, content: { 'multipart/form-data': { schema: { type: 'object', properties, required } } } };
   }
   if (!d.body) return undefined;
   // An optional body's schema accepts undefined: JSON Schema then has no type, the body is not required.
@@ -66,7 +52,7 @@ function requestBody(d: RouteDeclaration): JsonSchema | undefined {
 }
 
 function operation(method: string, url: string, d: RouteDeclaration): JsonSchema {
-  const access = ACCESS[d.access];
+  const access = d.credential;
   const errors: Record<number, string> = { ...GATE_ERRORS, ...access.errors };
   if (d.params || d.query || d.body || d.doc?.multipart) errors[400] = 'A path parameter, the query or the body does not match its schema';
   if (d.body || d.doc?.multipart) errors[413] = 'The body is larger than allowed';

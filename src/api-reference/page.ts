@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { KnownRoute } from './routes.js';
 import { buildDocument } from './document.js';
+import { ANYONE } from './declaration.js';
 
 const require = createRequire(import.meta.url);
 const uiDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -57,18 +58,18 @@ export async function apiReference(app: FastifyInstance, { routes }: { routes: r
   let document: string | undefined;
   const files = new Map<string, Buffer>();
 
-  app.get('/api/openapi.json', { config: { api: { access: 'public', doc: { summary: 'This document (OpenAPI 3.1)' } } } }, (_req, reply) => {
+  app.get('/api/openapi.json', { config: { api: { credential: ANYONE, doc: { summary: 'This document (OpenAPI 3.1)' } } } }, (_req, reply) => {
     document ??= JSON.stringify(buildDocument(routes, version));
     return reply.type('application/json; charset=utf-8').send(document);
   });
 
-  app.get('/api', { config: { api: { access: 'public', doc: { summary: 'The API reference page (Swagger UI)', replyType: 'text/html' } } } }, (_req, reply) =>
+  app.get('/api', { config: { api: { credential: ANYONE, doc: { summary: 'The API reference page (Swagger UI)', replyType: 'text/html' } } } }, (_req, reply) =>
     reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).send(PAGE),
   );
 
   app.get(
     '/api/assets/:file',
-    { config: { api: { access: 'public', params: assetParams, doc: { summary: 'A script or style of the reference page', replyType: 'application/octet-stream', errors: { 404: 'No such asset' } } } } },
+    { config: { api: { credential: ANYONE, params: assetParams, doc: { summary: 'A script or style of the reference page', replyType: 'application/octet-stream', errors: { 404: 'No such asset' } } } } },
     (req, reply) => {
       const parsed = assetParams.safeParse(req.params);
       if (!parsed.success) return reply.code(404).send({ error: 'No such asset' });

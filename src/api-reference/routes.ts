@@ -4,13 +4,13 @@
  * from this list, so a route cannot exist without the document seeing it.
  */
 import type { FastifyInstance, HTTPMethods } from 'fastify';
-import type { RouteDeclaration } from '../facades/kit/router.js';
+import type { RouteDeclaration } from './declaration.js';
 
 export interface KnownRoute {
   method: string;
   /** Fastify's form: `/api/devices/:key`. */
   url: string;
-  /** The facade kit's declaration, when the route was declared through it. */
+  /** What the route says of itself for the reference (the facade kit writes one for each of its routes). */
   api?: RouteDeclaration;
 }
 

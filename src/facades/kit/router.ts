@@ -9,7 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Principal } from '../../auth/credentials/index.js';
-import { principalFor, type Access } from './principals.js';
+import { principalFor, CREDENTIALS, type Access } from './principals.js';
+import type { RouteDoc } from '../../api-reference/declaration.js';
 import type { DoorClass } from '../../auth/origins.js';
 
 export type { Access };
@@ -34,34 +35,6 @@ interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
   body?: B;
   /** What the API reference says beyond the schemas (src/api-reference): summary, reply, the path's own errors. */
   doc?: RouteDoc;
-}
-
-/** The route as the API reference reads it from fastify's route config. */
-export interface RouteDeclaration {
-  access: Access;
-  params?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType;
-  doc?: RouteDoc;
-}
-
-export interface RouteDoc {
-  summary?: string;
-  /** The success reply's body (200 JSON). */
-  reply?: z.ZodType;
-  /** Statuses this path answers besides the ones of its access level and its schemas, with what they mean. */
-  errors?: Record<number, string>;
-  /** A multipart/form-data body: field name to what it carries (`file` is the file part). */
-  multipart?: Record<string, string>;
-  /** A reply that is not JSON (a file download): its media type. */
-  replyType?: string;
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** A route declared through the facade kit, for the API reference. */
-    api?: RouteDeclaration;
-  }
 }
 
 export type Router = <P extends z.ZodType = typeof none, Q extends z.ZodType = typeof none, B extends z.ZodType = typeof none>(
@@ -89,7 +62,7 @@ export function makeRouter(app: FastifyInstance, services: Services, words: Faca
       url,
       config: {
         door: spec.door ?? (spec.access === 'device' ? 'device' : 'people'),
-        api: { access: spec.access, params: spec.params, query: spec.query, body: spec.body, doc: spec.doc },
+        api: { credential: CREDENTIALS[spec.access], params: spec.params, query: spec.query, body: spec.body, doc: spec.doc },
       },
       // Nobody is authenticated before a public route reads its body: the small pre-authentication limit.
       ...(spec.access === 'public' ? { bodyLimit: services.config.max_preauth_body_bytes } : {}),
