@@ -110,6 +110,7 @@ t.test('the document is OpenAPI 3.1, its entries built from the declarations', a
   t.strictSame(Object.keys(manual.responses).sort(), ['200', '400', '401', '403', '413', '429']);
   t.equal(doc.paths['/api/devices/generate-and-register'].post.requestBody.required, false);
   t.strictSame(doc.paths['/api/auth/login'].post.security, []);
+  t.strictSame(Object.keys(doc.paths['/api/assets/{file}'].get.responses).sort(), ['200', '403', '404', '429'], 'an unknown asset is 404, not 400');
 
   // The multipart uploads (registered through the kit without a JSON body).
   t.strictSame(doc.paths['/api/flash/upload'].post.requestBody.content['multipart/form-data'].schema.required, ['devicetype', 'distribution', 'file']);

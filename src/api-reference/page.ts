@@ -51,7 +51,8 @@ const PAGE = `<!doctype html>
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:";
 
-const assetParams = z.object({ file: z.enum(['start.js', ...Object.keys(ASSETS)]) });
+const assetNames = ['start.js', ...Object.keys(ASSETS)];
+const assetParams = z.object({ file: z.enum(assetNames) });
 
 export async function apiReference(app: FastifyInstance, { routes }: { routes: readonly KnownRoute[] }): Promise<void> {
   // Built once, on first ask: by then every route is registered.
@@ -69,7 +70,8 @@ export async function apiReference(app: FastifyInstance, { routes }: { routes: r
 
   app.get(
     '/api/assets/:file',
-    { config: { api: { credential: ANYONE, params: assetParams, doc: { summary: 'A script or style of the reference page', replyType: 'application/octet-stream', errors: { 404: 'No such asset' } } } } },
+    // The file names are not declared as a schema: an unknown one is 404 No such asset, not a 400.
+    { config: { api: { credential: ANYONE, doc: { summary: `A script or style of the reference page: ${assetNames.join(', ')}`, replyType: 'application/octet-stream', errors: { 404: 'No such asset' } } } } },
     (req, reply) => {
       const parsed = assetParams.safeParse(req.params);
       if (!parsed.success) return reply.code(404).send({ error: 'No such asset' });
