@@ -23,6 +23,8 @@ import { parseAccessEntry } from '../auth/gate.js';
 import { originAllowed } from '../auth/origins.js';
 import { checkBodyLimits, serverTimeouts } from '../listen.js';
 import { BodyBudget } from './body-budget.js';
+import { collectRoutes } from '../api-reference/routes.js';
+import { apiReference } from '../api-reference/page.js';
 
 export interface ServerParts {
   services: Services;
@@ -137,6 +139,9 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
 
+  // Before any route: the API reference sees every route registered after this.
+  const routes = collectRoutes(app);
+  app.register(apiReference, { routes });
   app.register(cceRoute, { dispatcher, budget: new BodyBudget(config.max_body_bytes_in_flight, config.max_preauth_body_bytes) });
   app.register(eventsRoute, { services });
   for (const facade of FACADES) app.register(facade.plugin, { services });

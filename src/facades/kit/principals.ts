@@ -15,6 +15,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import type { CredentialChain, CredentialRequest, Principal } from '../../auth/credentials/index.js';
 import { CredentialRefused } from '../../auth/credentials/index.js';
+import { ANYONE as ANY_CALLER, type Credential } from '../../api-reference/declaration.js';
 
 export type Access = 'public' | 'user' | 'admin' | 'device';
 
@@ -55,6 +56,22 @@ export async function deviceOrAdminOf(s: Services, req: FastifyRequest, key: str
   if (!who) throw new CredentialRefused(401, 'Missing bearer token or X-Device-Token');
   return who.deviceOid === undefined ? requireAdmin(who) : who;
 }
+
+/** Each level as the API reference states it: the schemes it accepts and the refusals below. */
+export const CREDENTIALS: Record<Access, Credential> = {
+  public: ANY_CALLER,
+  user: { security: [{ bearer: [] }], errors: { 401: 'No bearer token, or a refused one' }, words: 'A person: an OIDC token or a bearer grant.' },
+  admin: {
+    security: [{ bearer: [] }],
+    errors: { 401: 'No bearer token, or a refused one', 403: 'The caller is not a systemAdministrator' },
+    words: 'A systemAdministrator (an OIDC token or a bearer grant).',
+  },
+  device: {
+    security: [{ deviceToken: [] }, { bearer: [] }],
+    errors: { 401: 'Neither a bearer token nor the X-Device-Token of this device', 403: 'A person who is not a systemAdministrator' },
+    words: 'The device named by the path with its X-Device-Token, or a systemAdministrator.',
+  },
+};
 
 export async function principalFor(s: Services, req: FastifyRequest, access: Access, params: unknown): Promise<Principal> {
   switch (access) {

@@ -9,7 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Principal } from '../../auth/credentials/index.js';
-import { principalFor, type Access } from './principals.js';
+import { principalFor, CREDENTIALS, type Access } from './principals.js';
+import type { RouteDoc } from '../../api-reference/declaration.js';
 import type { DoorClass } from '../../auth/origins.js';
 
 export type { Access };
@@ -32,6 +33,8 @@ interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
   params?: P;
   query?: Q;
   body?: B;
+  /** What the API reference says beyond the schemas (src/api-reference): summary, reply, the path's own errors. */
+  doc?: RouteDoc;
 }
 
 export type Router = <P extends z.ZodType = typeof none, Q extends z.ZodType = typeof none, B extends z.ZodType = typeof none>(
@@ -57,7 +60,10 @@ export function makeRouter(app: FastifyInstance, services: Services, words: Faca
     app.route({
       method,
       url,
-      config: { door: spec.door ?? (spec.access === 'device' ? 'device' : 'people') },
+      config: {
+        door: spec.door ?? (spec.access === 'device' ? 'device' : 'people'),
+        api: { credential: CREDENTIALS[spec.access], params: spec.params, query: spec.query, body: spec.body, doc: spec.doc },
+      },
       // Nobody is authenticated before a public route reads its body: the small pre-authentication limit.
       ...(spec.access === 'public' ? { bodyLimit: services.config.max_preauth_body_bytes } : {}),
       // The others authenticate from headers before the body is read, so no unauthenticated body is buffered.

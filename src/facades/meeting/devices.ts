@@ -17,7 +17,7 @@ import { createDevice } from '../../devices/registration.js';
 
 const listQuery = z.object({
   // The document's maximum is 100: larger asks are served 100.
-  limit: z.coerce.number().int().min(1).default(25).transform((n) => Math.min(n, 100)),
+  limit: z.coerce.number().int().min(1).default(25).transform((n) => Math.min(n, 100)).describe('Page size; larger asks are served 100'),
   offset: z.coerce.number().int().min(0).max(1e9).default(0),
   prefix: z.string().regex(/^[A-Za-z0-9_-]{0,64}$/, 'letters, digits, _ and - only').default('').transform((p) => p.toUpperCase()),
   // A cursor: the page starts right after this device_key, the last of the page before (an index seek at any depth).
@@ -43,10 +43,18 @@ const manualBody = z.object({
   product_serial: text(64).optional(),
 });
 
+/** The list's reply (for the API reference; the handler builds it). */
+const listReply = z.object({
+  devices: z.array(z.record(z.string(), z.unknown())),
+  total: z.number().int(),
+  limit: z.number().int().max(100),
+  offset: z.number().int(),
+});
+
 export function deviceRoutes(route: Router, s: Services): void {
   const { store } = s;
 
-  route('GET', '/api/devices', { access: 'user', query: listQuery }, ({ who, query }) => {
+  route('GET', '/api/devices', { access: 'user', query: listQuery, doc: { summary: 'List devices, by device_key', reply: listReply } }, ({ who, query }) => {
     const { after, ...rest } = query;
     const { total, oids } = store.page(who.subject, DEVICE, 'device_key', { ...rest, ...(after === undefined ? {} : { after: { value: after } }) });
     const objects = store.getMany(who.subject, oids);
@@ -72,7 +80,7 @@ export function deviceRoutes(route: Router, s: Services): void {
     return { distributions: distributionNames(store, who.subject, params.type) };
   });
 
-  route('GET', '/api/devices/:key', { access: 'user', params: keyParams }, ({ who, params }) =>
+  route('GET', '/api/devices/:key', { access: 'user', params: keyParams, doc: { summary: 'One device', errors: { 404: 'Device not found' } } }, ({ who, params }) =>
     presentDevice(store.get(who.subject, requireDevice(store, params.key)).values, store),
   );
 

@@ -70,7 +70,13 @@ export default async function flashFiles(app: FastifyInstance, { services }: { s
     return { type, dist, staged };
   }
 
-  route('POST', '/api/flash/upload', { access: 'admin' }, async ({ req, reply, who }) => {
+  const uploadDoc = {
+    summary: 'Upload a firmware file into a distribution',
+    multipart: { fields: { devicetype: 'The device type', distribution: 'The distribution of that type' }, file: 'file' },
+    errors: { 404: 'Unknown device type or distribution', 503: 'Writes are suspended' },
+  };
+
+  route('POST', '/api/flash/upload', { access: 'admin', doc: uploadDoc }, async ({ req, reply, who }) => {
     refuseWhileSuspended();
     if (!req.isMultipart()) throw closing(reply, 400, 'multipart/form-data expected');
     const declared = Number(req.headers['content-length']);
