@@ -71,7 +71,7 @@ t.test('the document is OpenAPI 3.1, its entries built from the declarations', a
   for (const [p, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
     t.match(p, /^\//, `${p} starts with /`);
     for (const [method, op] of Object.entries(item)) {
-      t.ok(['get', 'put', 'post', 'delete'].includes(method), `${method} ${p} is an HTTP method`);
+      t.ok(['get', 'put', 'post', 'patch', 'delete'].includes(method), `${method} ${p} is an HTTP method`);
       t.ok(op.responses && Object.keys(op.responses).length > 0, `${method} ${p} has responses`);
       for (const status of Object.keys(op.responses)) t.match(status, /^[1-5]\d\d$/);
       t.notOk(ids.has(op.operationId), `${op.operationId} is unique`);

@@ -3,7 +3,7 @@
  * (routes.ts): a route that carries a declaration (declaration.ts; the facade
  * kit writes one for each of its routes: credential, zod params/query/body,
  * reply, errors) is described from it; /v2/cce from
- * the envelope and the command table (cce.ts); the reference's own paths from
+ * the envelope and the command table (cce.ts), /v2/events from events.ts; the reference's own paths from
  * page.ts. A route none of these describes is left out, and
  * test/openapi.test.ts fails on it.
  */
@@ -11,6 +11,7 @@ import type { RouteDeclaration } from './declaration.js';
 import type { KnownRoute } from './routes.js';
 import { fieldsOf, jsonSchemaOf, type JsonSchema } from './schema.js';
 import { ccePathItem } from './cce.js';
+import { eventsOperation } from './events.js';
 
 /** Every path answers these, whoever declared it (the gate, src/http/server.ts). */
 const GATE_ERRORS: Record<number, string> = {
@@ -68,7 +69,8 @@ function operation(method: string, url: string, d: RouteDeclaration): JsonSchema
   }
   const body = requestBody(d);
   return {
-    operationId: `${method.toLowerCase()}${openApiPath(url).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+    // `/devices/` and `/devices` are two paths: the trailing slash is spelled out.
+    operationId: `${method.toLowerCase()}${openApiPath(url).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}${url.endsWith('/') && url !== '/' ? 'Slash' : ''}`,
     tags: [url.split('/')[2] ?? 'api'],
     summary: d.doc?.summary ?? `${method} ${url}`,
     description: `Credential: ${access.words}`,
@@ -88,6 +90,7 @@ export function buildDocument(routes: readonly KnownRoute[], version: string): J
     if (r.method === 'HEAD') continue; // fastify answers HEAD for every GET: documented with the GET
     if (r.api) add(r.method, r.url, operation(r.method, r.url, r.api));
     else if (r.method === 'POST' && r.url === '/v2/cce') paths['/v2/cce'] = ccePathItem();
+    else if ((r.method === 'GET' || r.method === 'POST') && r.url === '/v2/events') add(r.method, r.url, eventsOperation(r.method));
   }
   return {
     openapi: '3.1.0',
