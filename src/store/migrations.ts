@@ -52,4 +52,24 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER objects_uncounted AFTER DELETE ON objects BEGIN
      UPDATE class_counts SET n = n - 1 WHERE class = OLD.class;
    END;`,
+  // 4: sessions, LOGIN tokens and bearer grants (src/auth/grant-rows.ts), so a restart or a second process on
+  // the same store keeps them until expiry. A grant is found by the SHA-256 of its secret; the secret itself is
+  // never stored. `owner` is the key its limit counts under (max_sessions_per_user, max_tokens_per_client).
+  `CREATE TABLE grants (
+     digest BLOB PRIMARY KEY,
+     kind TEXT NOT NULL CHECK (kind IN ('session', 'token')),
+     user_oid INTEGER NOT NULL,
+     user_name TEXT NOT NULL,
+     origin TEXT NOT NULL,
+     bound_to TEXT,
+     admin INTEGER NOT NULL DEFAULT 0,
+     owner TEXT,
+     issued_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     lifetime_ms INTEGER NOT NULL,
+     sliding INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX grants_by_user ON grants (user_oid);
+   CREATE INDEX grants_by_owner ON grants (owner, expires_at);
+   CREATE INDEX grants_by_expiry ON grants (expires_at);`,
 ];
