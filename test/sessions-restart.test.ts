@@ -92,6 +92,24 @@ t.test('an expired grant does not come back after a restart', async (t) => {
   t.match((await runCced(['purge'], env)).stdout, /would remove: 0 expired sessions and tokens/);
 });
 
+t.test('a session used within its lifetime lives on across a restart: its stored expiry slides too', async (t) => {
+  const dir = stateDir(t);
+  const config = { session_lifetime: '4' };
+  const first = await startDaemon({ stateDir: dir, config });
+  const c = await new CceClient(first).login();
+  // Used every 1.5 s for 4.5 s: past its first expiry, alive because each use extended it.
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setTimeout(r, 1500));
+    t.equal((await c.cmd('WHOAMI')).body.data.oid, '2');
+  }
+  await first.close();
+  const second = await startDaemon({ stateDir: dir, config });
+  t.teardown(() => second.close());
+  const again = new CceClient(second);
+  again.sessionid = c.sessionid;
+  t.equal((await again.cmd('WHOAMI')).body.data.oid, '2', 'still valid after the restart');
+});
+
 t.test('`cced user disable` in another process ends the running daemon\'s session and bearer token', async (t) => {
   const d = await startDaemon({});
   t.teardown(() => d.close());

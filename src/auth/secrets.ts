@@ -62,6 +62,12 @@ interface Entry {
 /** A sliding grant's stored expiry is moved when it lags by more than this share of its lifetime (or a minute). */
 const TOUCH_SHARE = 10;
 const TOUCH_MAX_MS = 60_000;
+/**
+ * At most this many grants read from the store are kept here; past it the one
+ * read longest ago is forgotten (it is read again when next used). Grants
+ * issued here are bounded by the per-owner limits instead.
+ */
+export const MAX_ADOPTED = 50_000;
 
 export class SecretTable {
   private readonly byHash = new Map<string, Entry>();
@@ -73,6 +79,8 @@ export class SecretTable {
    * full owner loses its first one when a new one is issued.
    */
   private readonly byOwner = new Map<string, Set<string>>();
+  /** Grants read from the store (not issued here), oldest read first: what MAX_ADOPTED bounds. */
+  private readonly adopted = new Set<string>();
   /** The store's version each owner's stored grants were read at (a limit counts them all). */
   private readonly ownersRead = new Map<string, number>();
 
@@ -234,6 +242,13 @@ export class SecretTable {
     }
     this.byHash.set(hex, entry);
     this.keys.set(row.grant, hex);
+    this.adopted.add(hex);
+    if (this.adopted.size > MAX_ADOPTED) {
+      const oldest = this.adopted.values().next().value!;
+      this.drop(oldest);
+      // Its owner's count is read from the store again before the next limit decision.
+      this.ownersRead.clear();
+    }
     return entry;
   }
 
@@ -259,6 +274,7 @@ export class SecretTable {
     const entry = this.byHash.get(hex);
     if (entry === undefined) return false;
     this.byHash.delete(hex);
+    this.adopted.delete(hex);
     if (entry.owner !== undefined) {
       const owned = this.byOwner.get(entry.owner)!;
       owned.delete(hex);
