@@ -118,6 +118,8 @@ export class SecretTable {
       }
       void this.stored?.remove(ended);
       owned.add(hex);
+      // Dropping the last one (a bound of 1) removed the set from byOwner: put it back.
+      this.byOwner.set(limit.key, owned);
       entry.owner = limit.key;
     }
     this.byHash.set(hex, entry);
