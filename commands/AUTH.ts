@@ -25,7 +25,9 @@ export const AUTH: ReadCommand<{ user: string; password: string }> = {
       await auditAuth(ctx, 'AUTH', user, 'fail');
       throw new CceError(401);
     }
-    const { secret } = ctx.auth.startSession(oid, user, ctx.ip);
+    const { secret, saved } = ctx.auth.startSession(oid, user, ctx.ip);
+    // Handed out only once stored: a restart right after the reply keeps it.
+    await saved;
     await auditAuth(ctx, 'AUTH', user, 'ok');
     return goodbye({ sessionid: secret });
   },

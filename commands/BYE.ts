@@ -11,7 +11,7 @@ export const BYE: ReadCommand<void> = {
   async run(ctx) {
     const { caller } = ctx;
     const isToken = caller.grant?.kind === 'token' && caller.secret !== undefined;
-    if (isToken) ctx.auth.grants.revoke(caller.secret!);
+    if (isToken) await ctx.auth.grants.revoke(caller.secret!);
     await auditAuth(ctx, 'BYE', caller.name, isToken ? 'ok' : 'none');
     return goodbye();
   },

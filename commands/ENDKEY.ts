@@ -18,7 +18,7 @@ export const ENDKEY: ReadCommand<void> = {
       await auditAuth(ctx, 'ENDKEY', ctx.caller.name, 'fail');
       throw new CceError(401);
     }
-    ctx.auth.grants.revoke(caller.secret);
+    await ctx.auth.grants.revoke(caller.secret);
     await auditAuth(ctx, 'ENDKEY', caller.name, 'ok');
     return goodbye();
   },

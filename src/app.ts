@@ -75,7 +75,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     const secrets = accessSecrets(config.state_dir, gate);
     const clients = new ReloadableClientSecrets(gate.entries, secrets, bans, log);
     const access = new AccessReloader(config.state_dir, gate, clients, secrets);
-    auth = new Auth(store, config, { bans, clients });
+    auth = new Auth(store, config, { bans, clients, writer, storeFailed: (err) => log.error({ err }, 'a grant could not be stored') });
     const events = new DeviceEvents(db);
     const grants = auth;
     installRules({ store, writer, events, endGrants: (oid, keep) => grants.endGrants(oid, keep) });

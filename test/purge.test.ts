@@ -1,7 +1,7 @@
 /**
  * `cced purge` through the real executable on a real store: a dry run by default that prints what it
- * would remove and removes nothing; --apply removes expired tunnel leases and, with --older-than, old
- * device events, and nothing else.
+ * would remove and removes nothing; --apply removes expired tunnel leases (and expired sessions and
+ * tokens: test/sessions-restart.test.ts) and, with --older-than, old device events, and nothing else.
  */
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,7 +52,7 @@ t.test('dry run, then --apply', async (t) => {
       `would remove: ${expiredLine}`,
       'would remove: 1 expired tunnel leases',
       'device events: kept (give --older-than DAYS to remove old ones)',
-      'sessions, LOGIN tokens and bearer tokens: none stored (they live in the daemon and end at expiry)',
+      'would remove: 0 expired sessions and tokens',
       'factory tokens: none (this store has none)',
       'dry run: nothing removed; run again with --apply to remove the above',
       '',

@@ -9,6 +9,8 @@ import { decodeArray } from '../schema/values.js';
 import type { Caller } from './caller.js';
 import { verifyPassword } from './passwords.js';
 import { SecretTable, type Grant, type GrantLimit } from './secrets.js';
+import { StoredGrants } from './grant-rows.js';
+import type { Writer } from '../store/writer.js';
 import type { Bans } from './bans.js';
 import type { ClientSecrets } from './client-secrets.js';
 
@@ -16,6 +18,10 @@ import type { ClientSecrets } from './client-secrets.js';
 export interface Guards {
   bans: Bans;
   clients: ClientSecrets;
+  /** Where grants are stored (src/auth/grant-rows.ts); without it they live in memory only. */
+  writer?: Writer;
+  /** A grant's row that could not be written (the store is failing). */
+  storeFailed?: (err: unknown) => void;
 }
 
 export const USER_CLASS = 'User';
@@ -25,39 +31,13 @@ export const USER_NAME = /^[A-Za-z0-9_.@+-]{1,128}$/;
 /** The settings key of a user's grant epoch: grants issued before that time (ms) are void (src/users/lifecycle.ts). */
 export const grantEpochKey = (userOid: number) => `grants_epoch.${userOid}`;
 
-/** The grant table, remembering when each grant was issued (a user's grant epoch voids older ones). */
-class IssuedGrants extends SecretTable {
-  private readonly issuedAt = new WeakMap<Grant, number>();
-
-  constructor(
-    private readonly clock: () => number,
-    limitOf: ConstructorParameters<typeof SecretTable>[1],
-  ) {
-    super(clock, limitOf);
-  }
-
-  override issue(g: Omit<Grant, 'expires'>, secret?: string): { secret: string; grant: Grant } {
-    const issued = super.issue(g, secret);
-    this.issuedAt.set(issued.grant, this.clock());
-    return issued;
-  }
-
-  /** Issued before `epoch` (ms)? */
-  issuedBefore(grant: Grant, epoch: number): boolean {
-    return (this.issuedAt.get(grant) ?? 0) < epoch;
-  }
-
-  /** Counts `grant` as issued now: it survives the epoch its own write set. */
-  renew(grant: Grant): void {
-    this.issuedAt.set(grant, this.clock());
-  }
-}
 /** The name api-admin is created with (src/auth/api-admin.ts). */
 export const API_ADMIN_NAME = 'api-admin';
 
 export class Auth {
   /** Sessions (AUTH) and tokens (LOGIN) share one table; a grant says which it is. */
-  readonly grants: IssuedGrants;
+  readonly grants: SecretTable;
+  private readonly stored: StoredGrants | undefined;
   readonly bans: Bans;
   readonly clients: ClientSecrets;
   /**
@@ -77,13 +57,15 @@ export class Auth {
   ) {
     this.bans = guards.bans;
     this.clients = guards.clients;
-    this.grants = new IssuedGrants(now, (g) => this.limitOf(g));
+    this.stored = guards.writer && new StoredGrants(store, guards.writer, guards.storeFailed ?? (() => {}));
+    this.grants = new SecretTable(now, (g) => this.limitOf(g), this.stored);
     this.sweeper = setInterval(() => this.grants.sweep(), 60_000);
     this.sweeper.unref();
   }
 
   close(): void {
     clearInterval(this.sweeper);
+    this.stored?.close();
   }
 
   userOid(name: string): number | undefined {
@@ -103,7 +85,7 @@ export class Auth {
     return this.store.rawValues(oid).enabled === '0' ? undefined : oid;
   }
 
-  startSession(userOid: number, userName: string, origin: string): { secret: string; grant: Grant } {
+  startSession(userOid: number, userName: string, origin: string): { secret: string; grant: Grant; saved: Promise<void> } {
     return this.grants.issue({
       kind: 'session',
       userOid,
@@ -120,7 +102,7 @@ export class Auth {
   }
 
   /** A LOGIN token for api-admin, bound to the api_access entry it was issued from; it does not slide. */
-  startToken(entry: string): { secret: string; grant: Grant } {
+  startToken(entry: string): { secret: string; grant: Grant; saved: Promise<void> } {
     return this.grants.issue({
       kind: 'token',
       userOid: this.apiAdminOid,
@@ -177,8 +159,8 @@ export class Auth {
     if (v.enabled === '0') return undefined;
     // A grant older than the user's last disabling or new password (by the console, say) is over.
     const epoch = this.store.setting(grantEpochKey(grant.userOid));
-    if (epoch !== undefined && this.grants.issuedBefore(grant, Number(epoch))) {
-      this.grants.revoke(secret);
+    if (epoch !== undefined && this.grants.issuedAt(grant) < Number(epoch)) {
+      void this.grants.revoke(secret);
       return undefined;
     }
     // Frozen: one object now serves many requests.

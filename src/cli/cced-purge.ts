@@ -2,14 +2,16 @@
  * `cced purge [--apply] [--older-than DAYS]`: what is stale in the store. A dry run by default: it prints
  * what it would remove and removes nothing; --apply removes it, in one transaction.
  *
- * Stored and stale: tunnel leases past their expires_at, and (with --older-than) device events older than
- * DAYS days. Sessions, LOGIN tokens and bearer tokens are not stored (they live in the daemon's memory and
- * end at expiry), and this store has no factory tokens: the report says so rather than leaving them out.
+ * Stored and stale: tunnel leases past their expires_at, sessions, LOGIN tokens and bearer tokens past
+ * their expiry (src/auth/grant-rows.ts; a daemon forgets them at expiry, their rows stay until here), and
+ * (with --older-than) device events older than DAYS days. This store has no factory tokens: the report
+ * says so rather than leaving them out.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { SYSTEM } from '../store/store.js';
 import { withStore, type Console } from './cced-context.js';
+import { grantStatements } from '../auth/grant-rows.js';
 
 const DAY_MS = 86_400_000;
 
@@ -21,7 +23,7 @@ function days(value: string): number {
 export function purgeCommand(program: Command, c: Console): void {
   program
     .command('purge')
-    .description('remove expired tunnel leases and, with --older-than, old device events; a dry run unless --apply')
+    .description('remove expired tunnel leases, sessions and tokens and, with --older-than, old device events; a dry run unless --apply')
     .option('--apply', 'remove them (without it: print what would be removed, remove nothing)')
     .option('--older-than <days>', 'also device events older than DAYS days', days)
     .action((o: { apply?: boolean; olderThan?: number }) =>
@@ -33,6 +35,8 @@ export function purgeCommand(program: Command, c: Console): void {
         });
         const before = o.olderThan === undefined ? undefined : now - o.olderThan * DAY_MS;
         const events = before === undefined ? 0 : (db.prepare('SELECT count(*) AS n FROM device_events WHERE at < ?').get(before) as { n: number }).n;
+        const grants = grantStatements(db);
+        const expiredGrants = grants.expired.get(now) as number;
         const verb = o.apply ? 'removed' : 'would remove';
         for (const oid of leases) {
           const v = store.rawValues(oid);
@@ -44,7 +48,7 @@ export function purgeCommand(program: Command, c: Console): void {
             ? 'device events: kept (give --older-than DAYS to remove old ones)\n'
             : `${verb}: ${events} device events older than ${o.olderThan} days (before ${new Date(before).toISOString()})\n`,
         );
-        c.io.out('sessions, LOGIN tokens and bearer tokens: none stored (they live in the daemon and end at expiry)\n');
+        c.io.out(`${verb}: ${expiredGrants} expired sessions and tokens\n`);
         c.io.out('factory tokens: none (this store has none)\n');
         if (!o.apply) {
           c.io.out('dry run: nothing removed; run again with --apply to remove the above\n');
@@ -53,6 +57,7 @@ export function purgeCommand(program: Command, c: Console): void {
         await writer.submit(() => {
           for (const oid of leases) store.destroy(SYSTEM, oid);
           if (before !== undefined) db.prepare('DELETE FROM device_events WHERE at < ?').run(before);
+          grants.removeExpired.run(now);
         });
       }),
     );

@@ -65,4 +65,25 @@ export const MIGRATIONS: readonly string[] = [
      created INTEGER NOT NULL,
      destroyed INTEGER NOT NULL
    );`,
+  // 5: sessions, LOGIN tokens and bearer grants (src/auth/grant-rows.ts), so a restart or a second process on
+  // the same store keeps them until expiry. A grant is found by the SHA-256 of its secret; the secret itself is
+  // never stored. `owner` is the key its limit counts under (max_sessions_per_user, max_tokens_per_client).
+  // IF NOT EXISTS: a store taken back to an older layout by hand (test/store.test.ts) keeps its grants.
+  `CREATE TABLE IF NOT EXISTS grants (
+     digest BLOB PRIMARY KEY,
+     kind TEXT NOT NULL CHECK (kind IN ('session', 'token')),
+     user_oid INTEGER NOT NULL,
+     user_name TEXT NOT NULL,
+     origin TEXT NOT NULL,
+     bound_to TEXT,
+     admin INTEGER NOT NULL DEFAULT 0,
+     owner TEXT,
+     issued_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     lifetime_ms INTEGER NOT NULL,
+     sliding INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX IF NOT EXISTS grants_by_user ON grants (user_oid);
+   CREATE INDEX IF NOT EXISTS grants_by_owner ON grants (owner, expires_at);
+   CREATE INDEX IF NOT EXISTS grants_by_expiry ON grants (expires_at);`,
 ];

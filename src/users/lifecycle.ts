@@ -17,24 +17,35 @@ import type { Writer } from '../store/writer.js';
 import type { Grant } from '../auth/secrets.js';
 import type { Caller } from '../auth/caller.js';
 import { USER_CLASS, grantEpochKey } from '../auth/auth.js';
+import { removeUserGrants } from '../auth/grant-rows.js';
+import { API_ADMIN_OID_SETTING } from '../auth/api-admin.js';
+import { digest } from '../auth/secrets.js';
 
 /** Ends a user's grants in memory, but `keep` (the grant that wrote its own new password). */
 export type EndGrants = (userOid: number, keep: Grant | undefined) => void;
 
-/** What of this write ends the user's grants: all of them, all but the writer's own, or none. */
-function verdict(op: string, d: WriteDetail): 'all' | 'others' | undefined {
+/**
+ * What of this write ends the user's grants: all of them, all but the writer's own, or none.
+ * api-admin's password is rotated at every start and opens nothing (its LOGIN tokens come from
+ * an api_access entry's secret): a new one leaves its tokens alone, as a restart must.
+ */
+function verdict(store: Store, op: string, oid: number, d: WriteDetail): 'all' | 'others' | undefined {
   if (op === 'DESTROY') return 'all';
   if (d.values?.get('enabled') === '0' || d.values?.get('authorized') === '0') return 'all';
-  return d.hashed?.has('password') ? 'others' : undefined;
+  if (!d.hashed?.has('password') || store.setting(API_ADMIN_OID_SETTING) === String(oid)) return undefined;
+  return 'others';
 }
 
 export function installUserLifecycle(store: Store, writer: Writer, end?: EndGrants): () => void {
   return store.onWrite((e, detail) => {
     if (e.class !== USER_CLASS || (e.op === 'SET' && e.ns !== '') || e.op === 'CREATE') return;
-    const which = verdict(e.op, detail);
+    const which = verdict(store, e.op, e.oid, detail);
     if (which === undefined) return;
     const keep = which === 'others' ? (detail.subject as Partial<Caller>).grant : undefined;
     if (e.op !== 'DESTROY') store.putSetting(grantEpochKey(e.oid), String(Date.now()));
+    // The stored grants end with this write, whichever process makes it: another process's cache sees it.
+    const kept = which === 'others' ? (detail.subject as Partial<Caller>).secret : undefined;
+    removeUserGrants(store.db, e.oid, kept === undefined ? undefined : digest(kept));
     if (end) writer.afterCommit(() => end(e.oid, keep));
   });
 }

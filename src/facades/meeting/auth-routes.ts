@@ -26,13 +26,15 @@ export function authRoutes(route: Router, services: Services): void {
       throw fail(401, 'Invalid credentials');
     }
     req.log.info({ audit: 'LOGIN_REST', user: body.username, ip: req.ip, outcome: 'ok' }, 'bearer token issued');
-    const { secret, grant } = issueBearer(services, oid, body.username, boundTo);
+    const { secret, grant, saved } = issueBearer(services, oid, body.username, boundTo);
+    // Handed out only once stored: a restart right after the reply keeps it.
+    await saved;
     return { success: true, token: secret, expires_at: new Date(grant.expires).toISOString() };
   });
 
-  route('POST', '/api/auth/logout', { access: 'user' }, ({ who }) => {
+  route('POST', '/api/auth/logout', { access: 'user' }, async ({ who }) => {
     // A 'user' route's principal always carries the bearer caller and its secret.
-    services.auth.grants.revoke(who.caller!.secret!);
+    await services.auth.grants.revoke(who.caller!.secret!);
     return { success: true };
   });
 

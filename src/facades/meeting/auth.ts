@@ -34,7 +34,7 @@ export async function meetingAuth<T>(job: Promise<T>): Promise<T> {
 }
 
 /** Issues a bearer token for a user (POST /api/auth/login), usable from `boundTo` only; lives `session_lifetime` seconds, not sliding. */
-export function issueBearer(services: Services, userOid: number, userName: string, boundTo: string): { secret: string; grant: Grant } {
+export function issueBearer(services: Services, userOid: number, userName: string, boundTo: string): { secret: string; grant: Grant; saved: Promise<void> } {
   return issueBearerGrant(services.auth, services.config, userOid, userName, boundTo);
 }
 
