@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { Tokens } from '../src/dispatch/args.js';
 import { ok, type ReadCommand } from '../src/dispatch/types.js';
-import { CceError, badParameters } from '../src/errors.js';
-import { hubOf } from '../src/events/hub.js';
+import { badParameters } from '../src/errors.js';
 
 /** An id: digits, as a string or a number (the SSE stream's `id:` lines and `last` are strings). */
 const id = z.union([z.string().regex(/^(0|[1-9][0-9]{0,15})$/), z.number().int().nonnegative()]).transform(Number).pipe(z.number().max(Number.MAX_SAFE_INTEGER));
@@ -41,8 +40,7 @@ export const EVENT: ReadCommand<Args> = {
     return parsed.data;
   },
   async run(ctx, { since, limit, wait }) {
-    const hub = hubOf(ctx.store);
-    if (hub === undefined) throw new CceError(402, 'EVENT is not available here');
+    const hub = ctx.changes;
     const deadline = Date.now() + Math.min(wait, ctx.config.event_max_wait) * 1000;
     if (since === undefined) return ok({ events: [], last: String(hub.head()) });
     let from = since;

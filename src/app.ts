@@ -25,7 +25,7 @@ import { passwordJobs } from './auth/passwords.js';
 import { CredentialChain } from './auth/credentials/index.js';
 import { addSecretKeys } from './log.js';
 import type { Schema } from './schema/types.js';
-import { EventHub, registerHub } from './events/hub.js';
+import { EventHub } from './events/hub.js';
 
 export interface App {
   services: Services;
@@ -55,7 +55,6 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     retention: { count: config.event_retention, seconds: config.event_retention_age },
     onPruneError: (err) => log.error({ err }, 'pruning the change log failed'),
   });
-  registerHub(store, hub);
   let auth: Auth | undefined;
   try {
     return await assemble();
@@ -87,6 +86,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       store,
       writer,
       events,
+      changes: hub,
       auth,
       state: new DaemonState(store, writer),
       requests: new RequestCounts(),

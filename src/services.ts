@@ -1,4 +1,5 @@
 /** The long-lived parts of a running daemon, built once in src/app.ts. */
+import type { EventHub } from './events/hub.js';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { Store } from './store/store.js';
@@ -16,6 +17,8 @@ export interface Services {
   writer: Writer;
   /** Device connection events (their own append-only table). */
   events: DeviceEvents;
+  /** The change log's readers (EVENT, /v2/events) and its pruning (src/events/hub.ts). */
+  changes: EventHub;
   auth: Auth;
   state: DaemonState;
   /** Responses by verb and status (src/http/server.ts counts, /api/metrics reads). */

@@ -121,6 +121,5 @@ t.test('a console write (cced, its own connection to the file) reaches a subscri
 
 /** Open /v2/events streams of the daemon. */
 async function streams(d: Awaited<ReturnType<typeof startDaemon>>): Promise<number> {
-  const { hubOf } = await import('../src/events/hub.js');
-  return hubOf(d.app.services.store)!.readers;
+  return d.app.services.changes.readers;
 }

@@ -11,7 +11,6 @@ import { adminClient, http, startDaemon, type CceClient, type TestDaemon } from 
 import { makeUser } from './helpers/replies.js';
 import { accessSecrets, login as loginToken } from './helpers/gate.js';
 import { SseClient } from './helpers/sse.js';
-import { hubOf } from '../src/events/hub.js';
 
 const FAIL_401 = { status: 401, message: 'GOODBYE', data: { errors: [{ code: 401, message: 'FAIL' }] } };
 
@@ -190,7 +189,7 @@ t.test('a client further behind than the retention gets reset, then what follows
   const admin = await adminClient(d);
   const start = await head(admin);
   await createUsers(admin, 'r', 30);
-  await hubOf(d.app.services.store)!.pruneNow();
+  await d.app.services.changes.pruneNow();
   const newest = await head(admin);
   t.equal(newest, start + 30);
   t.ok((d.app.services.store.db.prepare('SELECT count(*) AS n FROM changes').get() as { n: number }).n <= 10, 'at most event_retention kept');
@@ -221,7 +220,7 @@ t.test('200 concurrent streams each get every change of a COMMIT, exactly', asyn
   const got = await Promise.all(streams.map((s) => s.waitFor(100)));
   const want = Array.from({ length: 100 }, (_, i) => String(start + 1 + i));
   t.ok(got.every((frames) => frames.length === 100 && frames.every((f, i) => f.id === want[i])), 'all 200 got the 100 ids in order');
-  t.equal(hubOf(d.app.services.store)!.readers, 200);
+  t.equal(d.app.services.changes.readers, 200);
 });
 
 t.test('a reader that stops reading is closed once its buffer is full; the others and the writers go on', async (t) => {
@@ -231,7 +230,7 @@ t.test('a reader that stops reading is closed once its buffer is full; the other
   const slow = await SseClient.open(d.url, { headers: sessionHeaders(admin), paused: true });
   const reader = await SseClient.open(d.url, { headers: sessionHeaders(admin), query: 'oid=1' });
   t.teardown(() => reader.close());
-  const hub = hubOf(d.app.services.store)!;
+  const hub = d.app.services.changes;
   t.equal(hub.readers, 2);
   // Until the kernel's socket buffers are full and 64 KiB wait in the daemon: bounded at 40 batches.
   const filler = { fullName: 'x', description: 'y', localePreference: 'en_US', stylePreference: 's', gui_theme: 'g' };

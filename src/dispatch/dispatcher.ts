@@ -94,6 +94,7 @@ export class Dispatcher {
       auth: s.auth,
       state: s.state,
       queues: this.queues,
+      changes: s.changes,
       caller,
       log: req.log,
       format: envelope.format ?? 'cce',

@@ -14,6 +14,7 @@ import type { Token } from './lexer.js';
 import type { DaemonState } from '../state.js';
 import type { ClassDef } from '../schema/types.js';
 import type { Queues } from './queues.js';
+import type { EventHub } from '../events/hub.js';
 
 /** A reply envelope exactly as the CCEd-NG API shapes it. */
 export interface Reply {
@@ -61,6 +62,8 @@ export interface CommandContext {
   headers: Record<string, string | string[] | undefined>;
   /** The BEGIN queues of every session and token. */
   queues: Queues;
+  /** The change log's readers (EVENT). */
+  changes: EventHub;
   /** Inside COMMIT: the class of the object a `$n` reference will name (so SET $0 can hash a password). */
   pendingClass?(ref: string): ClassDef | undefined;
 }

@@ -196,17 +196,3 @@ export class EventHub {
     }
   }
 }
-
-/**
- * The hub of each Store, so a command finds it from its context without a new
- * field the dispatcher would have to pass (src/app.ts registers it).
- */
-const HUBS = new WeakMap<object, EventHub>();
-
-export function registerHub(store: object, hub: EventHub): void {
-  HUBS.set(store, hub);
-}
-
-export function hubOf(store: object): EventHub | undefined {
-  return HUBS.get(store);
-}

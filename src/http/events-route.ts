@@ -26,7 +26,6 @@ import { errorReply, httpStatusOf } from '../dispatch/reply.js';
 import { CceError, Refusal, badParameters } from '../errors.js';
 import { ANONYMOUS, describeCaller } from '../auth/caller.js';
 import { sendCredentialRefused, sendRefusal } from './refusal.js';
-import { hubOf } from '../events/hub.js';
 import { CredentialRefused } from '../auth/credentials/index.js';
 import { EventStream, type Sink } from '../events/stream.js';
 import type { EventFilter } from '../events/view.js';
@@ -51,7 +50,7 @@ type Parsed = { creds: StreamCredentials; filter: EventFilter; since: number | u
 
 export async function eventsRoute(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { config, store } = services;
-  const hub = hubOf(store)!;
+  const hub = services.changes;
   await app.register(fastifySSE, { heartbeatInterval: config.event_keepalive * 1000 });
   app.removeAllContentTypeParsers();
   // JSON whatever the Content-Type says, as /v2/cce (curl -d sends form-urlencoded).
