@@ -6,7 +6,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { openStore } from './store/open.js';
-import { DeviceEvents } from './store/events.js';
 import { Auth } from './auth/auth.js';
 import { Bans } from './auth/bans.js';
 import { AccessReloader, accessSecrets, ReloadableClientSecrets, ReloadableGate, type AccessChange } from './access-reload.js';
@@ -49,7 +48,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
   passwordJobs.limit = config.password_hash_jobs;
   const gate = new ReloadableGate(config.local_addresses, config.api_access, config.device_access);
   const opened = openStore(config, log, { defaults: 'background' });
-  const { db, store, writer, changes } = opened;
+  const { store, writer, changes, events } = opened;
   // The change log's readers (EVENT, /v2/events) and its pruning.
   const hub = new EventHub(changes, store.schema, writer, {
     retention: { count: config.event_retention, seconds: config.event_retention_age },
@@ -61,8 +60,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
   } catch (err) {
     // A start that fails half-way (a damaged master.key, a bad certificate) leaves nothing open behind it.
     auth?.close();
-    writer.close();
-    db.close();
+    opened.close();
     throw err;
   }
 
@@ -75,7 +73,6 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     const clients = new ReloadableClientSecrets(gate.entries, secrets, bans, log);
     const access = new AccessReloader(config.state_dir, gate, clients, secrets);
     auth = new Auth(store, config, { bans, clients, writer, storeFailed: (err) => log.error({ err }, 'a grant could not be stored') });
-    const events = new DeviceEvents(db);
     const grants = auth;
     installRules({ store, writer, events, endGrants: (oid, keep) => grants.endGrants(oid, keep) });
     // The schema's secret properties are censored in every log line, whatever logs them.
@@ -115,8 +112,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
         await server.close();
         await opened.stopDefaults();
         auth!.close();
-        writer.close();
-        db.close();
+        opened.close();
       },
     };
   }

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { startMain, withoutCced } from './helpers/main-process.js';
 import { runTs } from './helpers/spawn.js';
 import { ADMIN_PASSWORD, CceClient, type TestDaemon } from './helpers/daemon.js';
-import { MIGRATIONS } from '../src/store/migrations.js';
+import { MIGRATIONS } from '../src/store/sqlite/migrations.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cced-backup-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

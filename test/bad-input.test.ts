@@ -5,6 +5,7 @@
 import t, { type Test } from 'tap';
 import { startDaemon, adminClient, http } from './helpers/daemon.js';
 import { failure, snapshot } from './helpers/replies.js';
+import { sqliteOf } from './helpers/sqlite.js';
 
 const d = await startDaemon({ config: { max_body_bytes: '1024' } });
 t.teardown(() => d.close());
@@ -162,7 +163,7 @@ t.test('an internal failure is a JSON 500 without details, and is logged', async
   t.teardown(() => broken.close());
   const c = await adminClient(broken);
   // The database going away under the daemon is not the client's mistake.
-  broken.app.services.store.db.close();
+  sqliteOf(broken.app.services.store).close();
   const r = await c.cmd('GET 1');
   t.equal(r.status, 500);
   t.strictSame(r.body, { statusCode: 500, error: 'Internal Server Error', message: 'internal error' });

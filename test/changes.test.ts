@@ -6,7 +6,8 @@
  */
 import t from 'tap';
 import path from 'node:path';
-import { openDb, type Db } from '../src/store/db.js';
+import { openDb, type Db } from '../src/store/sqlite/db.js';
+import { sqliteBackend } from '../src/store/sqlite/backend.js';
 import { Store, SYSTEM } from '../src/store/store.js';
 import { Writer } from '../src/store/writer.js';
 import { ChangeLog, PRUNE_CHUNK } from '../src/store/changes.js';
@@ -15,10 +16,10 @@ import { loadSchema } from '../src/schema/loader.js';
 const schema = loadSchema(['schema']);
 
 function open(db: Db = openDb(':memory:'), opts: { syncWal?: boolean; heartbeatMs?: number } = {}) {
-  const store = new Store(db, schema);
-  const writer = new Writer(db, () => {}, { syncWal: opts.syncWal ?? false });
+  const store = new Store(sqliteBackend(db), schema);
+  const writer = new Writer(sqliteBackend(db), () => {}, { syncWal: opts.syncWal ?? false });
   writer.onBeforeCommit(() => store.sealOids());
-  const changes = new ChangeLog(db, writer, opts.heartbeatMs ?? 60_000);
+  const changes = new ChangeLog(sqliteBackend(db), writer, opts.heartbeatMs ?? 60_000);
   store.onWrite(changes.record);
   const rows = () => changes.after(0, Number.MAX_SAFE_INTEGER, 1_000_000).map((c) => ({ oid: c.oid, ns: c.ns, props: c.props, created: c.created, destroyed: c.destroyed }));
   return { db, store, writer, changes, rows };

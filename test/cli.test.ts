@@ -6,7 +6,7 @@ import { startDaemon, ADMIN_PASSWORD, CceClient } from './helpers/daemon.js';
 import { runTs, type RunResult } from './helpers/spawn.js';
 import { run as runCced } from '../src/cli/cced.js';
 import { run as runCce } from '../src/cli/cce.js';
-import { MIGRATIONS } from '../src/store/migrations.js';
+import { MIGRATIONS } from '../src/store/sqlite/migrations.js';
 
 // Most cases call the consoles' run() in-process (fast on a loaded machine); the executables themselves are
 // spawned in the last test to prove the entry points work as installed.

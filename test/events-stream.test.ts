@@ -11,6 +11,7 @@ import { adminClient, http, startDaemon, type CceClient, type TestDaemon } from 
 import { makeUser } from './helpers/replies.js';
 import { accessSecrets, login as loginToken } from './helpers/gate.js';
 import { SseClient } from './helpers/sse.js';
+import { sqliteOf } from './helpers/sqlite.js';
 
 const FAIL_401 = { status: 401, message: 'GOODBYE', data: { errors: [{ code: 401, message: 'FAIL' }] } };
 
@@ -192,7 +193,7 @@ t.test('a client further behind than the retention gets reset, then what follows
   await d.app.services.changes.pruneNow();
   const newest = await head(admin);
   t.equal(newest, start + 30);
-  t.ok((d.app.services.store.db.prepare('SELECT count(*) AS n FROM changes').get() as { n: number }).n <= 10, 'at most event_retention kept');
+  t.ok((sqliteOf(d.app.services.store).prepare('SELECT count(*) AS n FROM changes').get() as { n: number }).n <= 10, 'at most event_retention kept');
 
   const polled = await admin.cmd({ cmd: 'EVENT', since: String(start) });
   t.strictSame(polled.body.data, { events: [], last: String(newest), reset: true });

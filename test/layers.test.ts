@@ -31,6 +31,11 @@
  *
  * No violation is tolerated. And the server mounts facades from one table
  * (src/facades/index.ts): nothing else imports a facade.
+ *
+ * The store's backends: every line of SQL, every prepared statement and every
+ * import of better-sqlite3 is under src/store/sqlite/ (one folder per
+ * backend), and nothing outside src/store imports a backend folder: the rest
+ * of the daemon sees the Store, the Writer and the store's own modules only.
  */
 import t from 'tap';
 import ts from 'typescript';
@@ -221,5 +226,56 @@ t.test('facades are mounted from one table: only src/facades/index.ts imports a 
   const table = readFileSync('src/facades/index.ts', 'utf8');
   for (const folder of folders) t.ok(table.includes(`'./${path.posix.basename(folder)}/`), `${folder} is in the table`);
   const outside = IMPORTS.filter(([from, to]) => !within(from, 'src/facades') && folders.some((f) => within(to, f)));
+  t.strictSame(outside.map(([from, to]) => `${from} -> ${to}`), []);
+});
+
+/** One folder per backend, each holding all of its SQL. */
+const BACKENDS = ['src/store/sqlite'];
+
+/** Text that is SQL: a statement's opening words, as a string or template literal holds them. */
+const SQL = /\b(SELECT\s[\s\S]*\bFROM\s|INSERT\s+(OR\s+\w+\s+)?INTO\s|UPDATE\s+\S+\s+SET\s|DELETE\s+FROM\s|CREATE\s+(TABLE|INDEX|TRIGGER)\s|DROP\s+(TABLE|INDEX|TRIGGER)\s|PRAGMA\s+\w|BEGIN\s+(IMMEDIATE|EXCLUSIVE|DEFERRED)\b|SAVEPOINT\s+\w|ROLLBACK\s+TO\s)/;
+
+/** The string and template literals of a source file; a template's substitutions read as `?`. */
+function literals(text: string): string[] {
+  const scanner = ts.createScanner(ts.ScriptTarget.Latest, true, ts.LanguageVariant.Standard, text);
+  const out: string[] = [];
+  const open: string[] = [];
+  for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
+    if (kind === ts.SyntaxKind.CloseBraceToken && open.length > 0) kind = scanner.reScanTemplateToken(false);
+    if (kind === ts.SyntaxKind.StringLiteral || kind === ts.SyntaxKind.NoSubstitutionTemplateLiteral) out.push(scanner.getTokenValue());
+    else if (kind === ts.SyntaxKind.TemplateHead) open.push(scanner.getTokenValue());
+    else if (kind === ts.SyntaxKind.TemplateMiddle) open.push(`${open.pop()}?${scanner.getTokenValue()}`);
+    else if (kind === ts.SyntaxKind.TemplateTail) out.push(`${open.pop()}?${scanner.getTokenValue()}`);
+  }
+  return out;
+}
+
+/** What of a file only a backend may hold: SQL in a literal, a statement prepared from a string, a pragma. */
+function databaseUse(text: string): string[] {
+  const found = literals(text).filter((l) => SQL.test(l)).map((l) => `SQL ${JSON.stringify(l.slice(0, 60))}`);
+  if (/\.(prepare|pragma)\(\s*['"`]/.test(text)) found.push('a statement prepared or a pragma run');
+  return found;
+}
+
+t.test('the database detector sees SQL, prepared statements and pragmas, and nothing else', async (t) => {
+  t.strictSame(databaseUse("const x = db.prepare('SELECT oid FROM objects WHERE class = ?');"), ['SQL "SELECT oid FROM objects WHERE class = ?"', 'a statement prepared or a pragma run']);
+  t.strictSame(databaseUse('run(`UPDATE ${table} SET oid = -oid WHERE oid < ${0}`);'), ['SQL "UPDATE ? SET oid = -oid WHERE oid < ?"'], 'a template is read whole');
+  t.ok(databaseUse("db.pragma('journal_mode = WAL');").length > 0);
+  t.ok(databaseUse("db.exec('BEGIN EXCLUSIVE');").length > 0);
+  t.ok(databaseUse("const q = 'INSERT OR REPLACE INTO grants (a) VALUES (1)';").length > 0);
+  t.strictSame(databaseUse("await command.prepare(ctx, args); const why = 'select an item from the list'; // SELECT x FROM y"), [], 'a method named prepare, English, a comment');
+});
+
+t.test('all SQL is in a backend folder: no SQL, statement or better-sqlite3 import elsewhere', async (t) => {
+  const outside = FILES.filter((f) => !BACKENDS.some((b) => within(f, b)));
+  const found = outside.flatMap((f) => databaseUse(readFileSync(f, 'utf8')).map((what) => `${f}: ${what}`));
+  t.strictSame(found, []);
+  const drivers = IMPORTS.filter(([from, to]) => to === 'pkg:better-sqlite3' && !BACKENDS.some((b) => within(from, b)));
+  t.strictSame(drivers.map(([from]) => from), [], 'better-sqlite3 is imported by the SQLite backend only');
+  t.ok(FILES.some((f) => within(f, 'src/store/sqlite') && databaseUse(readFileSync(f, 'utf8')).length > 0), 'the backend folder is where the SQL is');
+});
+
+t.test('nothing outside src/store imports a backend folder', async (t) => {
+  const outside = IMPORTS.filter(([from, to]) => !within(from, 'src/store') && BACKENDS.some((b) => within(to, b)));
   t.strictSame(outside.map(([from, to]) => `${from} -> ${to}`), []);
 });

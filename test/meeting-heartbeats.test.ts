@@ -4,7 +4,8 @@ import { startDaemon } from './helpers/daemon.js';
 import { adminRest, catalogWorld, deviceRest, newDevice, seedCatalog } from './helpers/meeting.js';
 import { Heartbeats, MAX_BATCH } from '../src/devices/heartbeats.js';
 import type { Services } from '../src/services.js';
-import { openDb } from '../src/store/db.js';
+import { openDb } from '../src/store/sqlite/db.js';
+import { sqliteBackend } from '../src/store/sqlite/backend.js';
 import { Store, SYSTEM } from '../src/store/store.js';
 import { Writer } from '../src/store/writer.js';
 import { loadSchema } from '../src/schema/loader.js';
@@ -100,7 +101,7 @@ t.test('remembered device credentials and last_seen follow every other write, th
   // Revoked by another connection to the file (the admin CLI's way): refused at the next beat.
   const db = openDb(d.config.db_path);
   t.teardown(() => db.close());
-  await new Writer(db).submit(() => new Store(db, loadSchema(d.config.schema_dir)).set(SYSTEM, oid, '', { revoked: '1' }));
+  await new Writer(sqliteBackend(db)).submit(() => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).set(SYSTEM, oid, '', { revoked: '1' }));
   t.equal((await beat('fresh-token-0001')).status, 403);
   const routine = d.logs.filter((l) => l.includes('"routine":true'));
   t.ok(routine.length >= 4, 'heartbeats are audited...');

@@ -9,6 +9,7 @@ import t, { type Test } from 'tap';
 import type { ConfigInput } from '../src/config/schema.js';
 import { ALL_LOGS, adminClient, http, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { makeUser } from './helpers/replies.js';
+import { sqliteOf } from './helpers/sqlite.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const HEX24 = /^[0-9a-f]{24}$/;
@@ -145,7 +146,7 @@ t.test('register, claim, list, device login', async (t) => {
   await token(d, `prn:::devices:/${drawn.body.id}`, drawn.body.secret);
 
   // Stored hashed: the store's rows and every log line hold neither secret.
-  const rows = JSON.stringify(d.app.services.store.db.prepare('SELECT * FROM props').all());
+  const rows = JSON.stringify(sqliteOf(d.app.services.store).prepare('SELECT * FROM props').all());
   for (const secret of ['mysec1', 'yourdevicesecret', drawn.body.secret]) {
     t.notOk(rows.includes(`"${secret}"`), `${secret} is not stored in clear`);
     t.notOk(ALL_LOGS.some((l) => l.includes(secret)), `${secret} is in no log line`);

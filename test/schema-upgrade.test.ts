@@ -5,7 +5,8 @@
 import t from 'tap';
 import path from 'node:path';
 import { startDaemon, adminClient } from './helpers/daemon.js';
-import { openDb } from '../src/store/db.js';
+import { openDb } from '../src/store/sqlite/db.js';
+import { sqliteBackend } from '../src/store/sqlite/backend.js';
 import { Store, SYSTEM } from '../src/store/store.js';
 import { Writer } from '../src/store/writer.js';
 import { loadSchema } from '../src/schema/loader.js';
@@ -66,17 +67,17 @@ t.test('until the defaults are stored, finds treat a missing row as the default'
     v2: { '10-thing.json': JSON.stringify({ classes: [thing] }), '20-more.json': JSON.stringify(more) },
   });
   const db = openDb(':memory:');
-  const writer = new Writer(db);
+  const writer = new Writer(sqliteBackend(db));
   const v1 = loadSchema(['schema', path.join(dir, 'v1')]);
-  t.strictSame(planDefaults(db, v1), [], 'an empty store has nothing to fill');
-  const before = new Store(db, v1, () => {});
+  t.strictSame(planDefaults(sqliteBackend(db), v1), [], 'an empty store has nothing to fill');
+  const before = new Store(sqliteBackend(db), v1, () => {});
   const old: number[] = [];
   for (const name of ['a', 'b', 'c']) old.push(await writer.submit(() => before.create(SYSTEM, 'Thing', { name })));
 
   const v2 = loadSchema(['schema', path.join(dir, 'v2')]);
-  const unstored = planDefaults(db, v2);
+  const unstored = planDefaults(sqliteBackend(db), v2);
   t.strictSame(unstored.map((u) => u.key), ['Thing.color', 'Thing.note', 'Thing.Extra.level']);
-  const store = new Store(db, v2, () => {});
+  const store = new Store(sqliteBackend(db), v2, () => {});
   store.defaultsUnstored(unstored.map((u) => u.prop));
   const made = await writer.submit(() => store.create(SYSTEM, 'Thing', { name: 'd', color: 'green' }));
   await writer.submit(() => store.set(SYSTEM, old[1]!, '', { color: 'blue' }));
@@ -101,11 +102,11 @@ t.test('until the defaults are stored, finds treat a missing row as the default'
   };
   t.strictSame(answers(), expected, 'rows missing: found by their defaults');
   const stored: [string, number][] = [];
-  await storeDefaults(db, writer, unstored, (u, rows) => {
+  await storeDefaults(sqliteBackend(db), writer, unstored, (u, rows) => {
     store.defaultStored(u.prop);
     stored.push([u.key, rows]);
   });
   t.strictSame(stored, [['Thing.color', 2], ['Thing.note', 3], ['Thing.Extra.level', 3]], 'each missing row stored once');
   t.strictSame(answers(), expected, 'rows stored: the same answers');
-  t.strictSame(planDefaults(db, v2), [], 'remembered: the next start has nothing to fill');
+  t.strictSame(planDefaults(sqliteBackend(db), v2), [], 'remembered: the next start has nothing to fill');
 });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { startDaemon, http, CceClient, ADMIN_PASSWORD, type TestDaemon } from './helpers/daemon.js';
 import { accessSecrets, from, login } from './helpers/gate.js';
 import { runCced } from './helpers/main-process.js';
+import { sqliteOf } from './helpers/sqlite.js';
 
 const REMOTE = '127.0.0.2';
 
@@ -125,7 +126,7 @@ t.test('`cced user disable` in another process ends the running daemon\'s sessio
   t.equal(r.code, 0, r.stderr);
   t.equal((await bob.cmd('WHOAMI')).body.data.oid, '-1', 'the session is over');
   t.equal(await me(), 403, 'the bearer token is over');
-  const rows = d.app.services.store.db.prepare('SELECT count(*) FROM grants WHERE user_name = ?').pluck().get('bob');
+  const rows = sqliteOf(d.app.services.store).prepare('SELECT count(*) FROM grants WHERE user_name = ?').pluck().get('bob');
   t.equal(rows, 0, 'their rows are gone');
 });
 

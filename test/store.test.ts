@@ -5,8 +5,9 @@
 import t from 'tap';
 import { closeSync, openSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { openDb, migrate, type Db } from '../src/store/db.js';
-import { MIGRATIONS } from '../src/store/migrations.js';
+import { openDb, migrate, type Db } from '../src/store/sqlite/db.js';
+import { sqliteBackend } from '../src/store/sqlite/backend.js';
+import { MIGRATIONS } from '../src/store/sqlite/migrations.js';
 import { Store, SYSTEM, Hashed, type AuditEntry } from '../src/store/store.js';
 import { Writer, plainOid } from '../src/store/writer.js';
 import { compareBy, SORT_TYPES } from '../src/store/sort.js';
@@ -18,9 +19,9 @@ const schema = loadSchema(['schema']);
 
 function open(db: Db = openDb(':memory:')) {
   const audit: AuditEntry[] = [];
-  const store = new Store(db, schema, (e) => audit.push(e));
+  const store = new Store(sqliteBackend(db), schema, (e) => audit.push(e));
   const commitErrors: unknown[] = [];
-  const writer = new Writer(db, (e) => commitErrors.push(e));
+  const writer = new Writer(sqliteBackend(db), (e) => commitErrors.push(e));
   return { db, store, writer, audit, commitErrors };
 }
 
@@ -192,7 +193,7 @@ t.test('store: reads, writes, settings, count', async (t) => {
   t.equal(store.setting('k'), 'v2');
   store.putSetting('k', undefined);
   t.equal(store.setting('k'), undefined);
-  t.doesNotThrow(() => new Store(db, schema), 'the audit callback is optional');
+  t.doesNotThrow(() => new Store(sqliteBackend(db), schema), 'the audit callback is optional');
 });
 
 t.test('a newer schema: defaults for rows it added, objects of a dropped class are skipped', async (t) => {
@@ -200,8 +201,8 @@ t.test('a newer schema: defaults for rows it added, objects of a dropped class a
     'a.json': JSON.stringify({ classes: [{ class: 'Gadget', createacl: 'ruleAll', properties: { name: { type: 'word', optional: true } } }, { class: 'Gone' }] }),
   });
   const db = openDb(':memory:');
-  const v1 = new Store(db, loadSchema([dir]));
-  const w = new Writer(db);
+  const v1 = new Store(sqliteBackend(db), loadSchema([dir]));
+  const w = new Writer(sqliteBackend(db));
   const g = await w.submit(() => v1.create(SYSTEM, 'Gadget', { name: 'g1' }));
   const gone = await w.submit(() => v1.create(SYSTEM, 'Gone', {}));
   writeFileSync(
@@ -209,7 +210,7 @@ t.test('a newer schema: defaults for rows it added, objects of a dropped class a
     JSON.stringify({ classes: [{ class: 'Gadget', extend: true, properties: { color: { type: 'word', default: 'red' } }, namespaces: { Extra: { properties: { on: { type: 'boolean', default: '1' } } } } }] }),
   );
   writeFileSync(path.join(dir, 'a.json'), JSON.stringify({ classes: [{ class: 'Gadget', createacl: 'ruleAll', properties: { name: { type: 'word', optional: true } } }] }));
-  const v2 = new Store(db, loadSchema([dir]));
+  const v2 = new Store(sqliteBackend(db), loadSchema([dir]));
   t.strictSame(v2.get(SYSTEM, g).values, { name: 'g1', color: 'red' });
   t.strictSame(v2.get(SYSTEM, g, 'Extra').values, { on: '1' });
   const many = v2.getMany(SYSTEM, [g, gone]);
@@ -299,8 +300,8 @@ t.test('syncWal: commits settle after the WAL fsync; an fsync error refuses the 
   const db = openDb(path.join(dir, 'w.db'));
   t.teardown(() => db.close());
   const commitErrors: unknown[] = [];
-  const store = new Store(db, schema);
-  const writer = new Writer(db, (e) => commitErrors.push(e), { syncWal: true });
+  const store = new Store(sqliteBackend(db), schema);
+  const writer = new Writer(sqliteBackend(db), (e) => commitErrors.push(e), { syncWal: true });
   t.equal(db.pragma('synchronous', { simple: true }), 1, 'NORMAL: COMMIT itself does not fsync');
   // Two batches while one fsync runs: the second waits for the next fsync, both settle.
   const first = writer.submit(() => store.create(SYSTEM, 'User', { name: 'w1' }));
@@ -384,8 +385,8 @@ t.test('page totals follow creations, destructions, writes of the ordering prope
   );
   t.equal(total('pa'), 2, 'a total counted inside a rolled-back transaction is not remembered');
   const other = openDb(path.join(dir, 'db.sqlite'));
-  const otherStore = new Store(other, schema);
-  await new Writer(other).submit(() => otherStore.create(SYSTEM, 'User', { name: 'pa5' }));
+  const otherStore = new Store(sqliteBackend(other), schema);
+  await new Writer(sqliteBackend(other)).submit(() => otherStore.create(SYSTEM, 'User', { name: 'pa5' }));
   other.close();
   t.equal(total('pa'), 3, 'another process committing is seen');
   db.close();
@@ -417,11 +418,11 @@ t.test('GET reads remembered values only while their class is unchanged: own wri
   t.throws(() => store.objectClass(other!), { message: /UNKNOWN OBJECT/ });
   t.ok(store.exists(oid!));
   const otherDb = openDb(path.join(dir, 'db.sqlite'));
-  const otherStore = new Store(otherDb, schema);
-  await new Writer(otherDb).submit(() => otherStore.set(SYSTEM, oid!, '', { fullName: 'Three' }));
+  const otherStore = new Store(sqliteBackend(otherDb), schema);
+  await new Writer(sqliteBackend(otherDb)).submit(() => otherStore.set(SYSTEM, oid!, '', { fullName: 'Three' }));
   await nextTurn();
   t.equal(fullName(oid!), 'Three', 'another process committing is seen from the next event-loop turn on');
-  await new Writer(otherDb).submit(() => otherStore.destroy(SYSTEM, oid!));
+  await new Writer(sqliteBackend(otherDb)).submit(() => otherStore.destroy(SYSTEM, oid!));
   otherDb.close();
   await nextTurn();
   t.notOk(store.exists(oid!), 'and so is its destruction');

@@ -15,7 +15,7 @@ import { adminRest, deviceRest, newDevice, seedCatalog } from './helpers/meeting
 import { runTs } from './helpers/spawn.js';
 import { withoutCced } from './helpers/main-process.js';
 import { remember } from './helpers/gate.js';
-import { MIGRATIONS } from '../src/store/migrations.js';
+import { MIGRATIONS } from '../src/store/sqlite/migrations.js';
 
 remember(ADMIN_PASSWORD);
 const dir = mkdtempSync(path.join(tmpdir(), 'cced-transfer-'));

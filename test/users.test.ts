@@ -6,7 +6,8 @@
 import t from 'tap';
 import { startDaemon, adminClient, CceClient, ADMIN_PASSWORD, type TestDaemon } from './helpers/daemon.js';
 import { FAIL_ONLY, failed, linesWithSecrets, remember } from './helpers/gate.js';
-import { openDb } from '../src/store/db.js';
+import { openDb } from '../src/store/sqlite/db.js';
+import { sqliteBackend } from '../src/store/sqlite/backend.js';
 import { Store, SYSTEM } from '../src/store/store.js';
 import { Writer } from '../src/store/writer.js';
 import { loadSchema } from '../src/schema/loader.js';
@@ -121,9 +122,9 @@ t.test('a caller is re-read after a User write by another process, and never rem
   // The admin CLI writes through its own connection, as `cced user disable` does.
   const db = openDb(d.config.db_path);
   t.teardown(() => db.close());
-  await new Writer(db).submit(() => new Store(db, loadSchema(d.config.schema_dir)).set(SYSTEM, carol, '', { enabled: '0' }));
+  await new Writer(sqliteBackend(db)).submit(() => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).set(SYSTEM, carol, '', { enabled: '0' }));
   t.equal((await c.cmd(`GET ${carol}`)).status, 401, 'disabled by another process: refused at the next request');
-  await new Writer(db).submit(() => new Store(db, loadSchema(d.config.schema_dir)).set(SYSTEM, carol, '', { enabled: '1' }));
+  await new Writer(sqliteBackend(db)).submit(() => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).set(SYSTEM, carol, '', { enabled: '1' }));
   t.equal((await c.cmd(`GET ${carol}`)).status, 200, 'enabled again');
 });
 

@@ -149,7 +149,7 @@ export class Auth {
     if (cached?.revision === revision) return cached.caller;
     const caller = this.readCaller(grant, secret);
     // Read inside a transaction, the user may be a write that is then rolled back: not remembered.
-    if (!this.store.db.inTransaction) this.callers.set(grant, { revision, caller });
+    if (!this.store.inTransaction()) this.callers.set(grant, { revision, caller });
     return caller;
   }
 

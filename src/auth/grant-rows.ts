@@ -7,11 +7,13 @@
  * connection has committed (SQLite's data_version): a request with a known
  * session costs no SQL.
  *
+ * The rows live behind the store's port (src/store/port.ts GrantRows; the
+ * SQL is src/store/sqlite/grants.ts); this file turns them into Grants.
+ *
  * Writes go through the writer as upkeep (exempt from SUSPEND, like other
  * maintenance): a client may still log in and out while writes are suspended.
  */
-import type { Statement } from 'better-sqlite3';
-import type { Db } from '../store/db.js';
+import type { GrantRecord, GrantRows } from '../store/port.js';
 import type { Store } from '../store/store.js';
 import type { Writer } from '../store/writer.js';
 import type { Grant } from './secrets.js';
@@ -23,22 +25,7 @@ export interface GrantRow {
   issuedAt: number;
 }
 
-interface RawRow {
-  digest: Buffer;
-  kind: 'session' | 'token';
-  user_oid: number;
-  user_name: string;
-  origin: string;
-  bound_to: string | null;
-  admin: number;
-  owner: string | null;
-  issued_at: number;
-  expires_at: number;
-  lifetime_ms: number;
-  sliding: number;
-}
-
-function fromRaw(r: RawRow): GrantRow {
+function fromRaw(r: GrantRecord): GrantRow {
   const grant: Grant = {
     kind: r.kind,
     userOid: r.user_oid,
@@ -51,48 +38,6 @@ function fromRaw(r: RawRow): GrantRow {
     sliding: r.sliding === 1,
   };
   return { grant, owner: r.owner ?? undefined, issuedAt: r.issued_at };
-}
-
-/** The statements on the grants table, prepared once per connection. */
-export class GrantStatements {
-  readonly insert: Statement;
-  readonly get: Statement;
-  readonly ofOwner: Statement;
-  readonly remove: Statement;
-  readonly removeUser: Statement;
-  readonly touch: Statement;
-  readonly expired: Statement;
-  readonly removeExpired: Statement;
-
-  constructor(db: Db) {
-    this.insert = db.prepare(
-      `INSERT OR REPLACE INTO grants (digest, kind, user_oid, user_name, origin, bound_to, admin, owner, issued_at, expires_at, lifetime_ms, sliding)
-       VALUES (@digest, @kind, @user_oid, @user_name, @origin, @bound_to, @admin, @owner, @issued_at, @expires_at, @lifetime_ms, @sliding)`,
-    );
-    this.get = db.prepare('SELECT * FROM grants WHERE digest = ?');
-    this.ofOwner = db.prepare('SELECT * FROM grants WHERE owner = ? AND expires_at > ? ORDER BY expires_at, issued_at');
-    this.remove = db.prepare('DELETE FROM grants WHERE digest = ?');
-    // `IS NOT`: a NULL keep (no grant kept) keeps none.
-    this.removeUser = db.prepare('DELETE FROM grants WHERE user_oid = ? AND digest IS NOT ?');
-    this.touch = db.prepare('UPDATE grants SET expires_at = ? WHERE digest = ? AND expires_at < ?');
-    this.expired = db.prepare('SELECT count(*) FROM grants WHERE expires_at <= ?').pluck();
-    this.removeExpired = db.prepare('DELETE FROM grants WHERE expires_at <= ?');
-  }
-}
-
-const statements = new WeakMap<Db, GrantStatements>();
-export function grantStatements(db: Db): GrantStatements {
-  let s = statements.get(db);
-  if (s === undefined) statements.set(db, (s = new GrantStatements(db)));
-  return s;
-}
-
-/**
- * Ends a user's stored grants inside the running write (src/users/lifecycle.ts):
- * they end with the write that disabled the user, in whichever process made it.
- */
-export function removeUserGrants(db: Db, userOid: number, keep: Buffer | undefined): number {
-  return grantStatements(db).removeUser.run(userOid, keep ?? null).changes;
 }
 
 /** What SecretTable asks of the store. */
@@ -109,7 +54,7 @@ export interface GrantPersistence {
 
 /** GrantPersistence over the store, writing through the writer. */
 export class StoredGrants implements GrantPersistence {
-  private readonly sql: GrantStatements;
+  private readonly rows: GrantRows;
   private closed = false;
 
   constructor(
@@ -118,7 +63,7 @@ export class StoredGrants implements GrantPersistence {
     /** A write that failed (the store is failing): reported, never thrown at a request. */
     private readonly failed: (err: unknown) => void,
   ) {
-    this.sql = grantStatements(store.db);
+    this.rows = store.grants;
   }
 
   /** No more writes: the daemon is closing its database. */
@@ -131,16 +76,16 @@ export class StoredGrants implements GrantPersistence {
   }
 
   load(digest: Buffer): GrantRow | undefined {
-    const r = this.sql.get.get(digest) as RawRow | undefined;
+    const r = this.rows.get(digest);
     return r && fromRaw(r);
   }
 
   owned(owner: string, now: number): { digest: Buffer; row: GrantRow }[] {
-    return (this.sql.ofOwner.all(owner, now) as RawRow[]).map((r) => ({ digest: r.digest, row: fromRaw(r) }));
+    return this.rows.ofOwner(owner, now).map((r) => ({ digest: r.digest, row: fromRaw(r) }));
   }
 
   save(digest: Buffer, { grant: g, owner, issuedAt }: GrantRow): Promise<void> {
-    const row = {
+    const row: GrantRecord = {
       digest,
       kind: g.kind,
       user_oid: g.userOid,
@@ -154,15 +99,15 @@ export class StoredGrants implements GrantPersistence {
       lifetime_ms: g.lifetimeMs,
       sliding: g.sliding ? 1 : 0,
     };
-    return this.write(() => void this.sql.insert.run(row));
+    return this.write(() => this.rows.put(row));
   }
 
   remove(digests: Buffer[]): Promise<void> {
-    return digests.length ? this.write(() => digests.forEach((d) => this.sql.remove.run(d))) : Promise.resolve();
+    return digests.length ? this.write(() => digests.forEach((d) => this.rows.remove(d))) : Promise.resolve();
   }
 
   touch(digest: Buffer, expires: number): void {
-    void this.write(() => void this.sql.touch.run(expires, digest, expires));
+    void this.write(() => this.rows.extend(digest, expires));
   }
 
   private write(run: () => void): Promise<void> {

@@ -7,7 +7,6 @@ import pino from 'pino';
 import { loadConfigFrom, type LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openStore, type OpenStore } from '../store/open.js';
-import { DeviceEvents } from '../store/events.js';
 import { DaemonState } from '../state.js';
 import { installRules } from '../rules.js';
 
@@ -60,12 +59,11 @@ export async function withStore<R>(c: Console, fn: (s: OpenStore, config: Config
   const s = openStore(config, log);
   // The console is one more door: the core's rules hold here too (a new password ends the user's grants in
   // the daemon, a suspended store refuses writes).
-  installRules({ ...s, events: new DeviceEvents(s.db) });
+  installRules(s);
   new DaemonState(s.store, s.writer).restore();
   try {
     return await fn(s, config);
   } finally {
-    s.writer.close();
-    s.db.close();
+    s.close();
   }
 }

@@ -11,7 +11,6 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { SYSTEM } from '../store/store.js';
 import { withStore, type Console } from './cced-context.js';
-import { grantStatements } from '../auth/grant-rows.js';
 
 const DAY_MS = 86_400_000;
 
@@ -27,16 +26,15 @@ export function purgeCommand(program: Command, c: Console): void {
     .option('--apply', 'remove them (without it: print what would be removed, remove nothing)')
     .option('--older-than <days>', 'also device events older than DAYS days', days)
     .action((o: { apply?: boolean; olderThan?: number }) =>
-      withStore(c, async ({ store, writer, db }) => {
+      withStore(c, async ({ store, writer, events: deviceEvents }) => {
         const now = Date.now();
         const leases = store.find(SYSTEM, 'Tunnel', { criteria: [] }).filter((oid) => {
           const expires = Date.parse(store.rawValues(oid).expires_at ?? '');
           return Number.isFinite(expires) && expires <= now;
         });
         const before = o.olderThan === undefined ? undefined : now - o.olderThan * DAY_MS;
-        const events = before === undefined ? 0 : (db.prepare('SELECT count(*) AS n FROM device_events WHERE at < ?').get(before) as { n: number }).n;
-        const grants = grantStatements(db);
-        const expiredGrants = grants.expired.get(now) as number;
+        const events = before === undefined ? 0 : deviceEvents.countBefore(before);
+        const expiredGrants = store.grants.expired(now);
         const verb = o.apply ? 'removed' : 'would remove';
         for (const oid of leases) {
           const v = store.rawValues(oid);
@@ -56,8 +54,8 @@ export function purgeCommand(program: Command, c: Console): void {
         }
         await writer.submit(() => {
           for (const oid of leases) store.destroy(SYSTEM, oid);
-          if (before !== undefined) db.prepare('DELETE FROM device_events WHERE at < ?').run(before);
-          grants.removeExpired.run(now);
+          if (before !== undefined) deviceEvents.deleteBefore(before);
+          store.grants.removeExpired(now);
         });
       }),
     );

@@ -12,13 +12,12 @@
  * name, a DeviceType's name) matches one already there is merged into it, the others get new oids, and
  * every oid-valued property, device event and hash follows its object.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { SYSTEM } from '../store/store.js';
 import type { OpenStore } from '../store/open.js';
-import { referenceRanks } from '../store/references.js';
-import { MIGRATIONS } from '../store/migrations.js';
+import { oidReferences, referenceRanks } from '../store/references.js';
 import { Refusal, withStore, type Console } from './cced-context.js';
 
 /** The export format this cced writes; 1 is the header-less format of earlier releases. */
@@ -26,9 +25,8 @@ export const EXPORT_FORMAT = 2;
 
 /** A progress line on stderr every this many objects. */
 const PROGRESS_EVERY = 10_000;
-
-/** Properties whose value is the oid of another object: they follow their target through a remap. */
-export const OID_PROPERTIES: readonly { class: string; name: string }[] = [{ class: 'DeviceType', name: 'forked_from' }];
+/** Bytes of lines gathered before one write: an export holds this much, whatever the store's size. */
+const WRITE_CHUNK = 1 << 16;
 
 const header = z.strictObject({
   cced_export: z.number().int().min(2).max(EXPORT_FORMAT),
@@ -69,25 +67,68 @@ function isSecret({ store }: OpenStore, cls: string, ns: string, name: string): 
   }
 }
 
-/** Every line of an export, as JSON. */
-function exportLines(s: OpenStore, withSecrets: boolean, progress: (done: number, of: number) => void): string[] {
-  const { db } = s;
-  const objects = db.prepare('SELECT oid, class FROM objects ORDER BY oid').all() as { oid: number; class: string }[];
-  const props = db.prepare('SELECT ns, name, value FROM props WHERE oid = ? ORDER BY ns, name');
-  const lines = [JSON.stringify({ cced_export: EXPORT_FORMAT, layout: MIGRATIONS.length, with_secrets: withSecrets, objects: objects.length })];
-  for (const [i, o] of objects.entries()) {
-    if (i > 0 && i % PROGRESS_EVERY === 0) progress(i, objects.length);
-    const namespaces: Record<string, Record<string, string>> = {};
-    for (const p of props.all(o.oid) as { ns: string; name: string; value: string }[]) {
-      if (withSecrets || !isSecret(s, o.class, p.ns, p.name)) (namespaces[p.ns] ??= {})[p.name] = p.value;
+/**
+ * Writes every line of an export to `sink`, one object at a time, from one
+ * state of the store (a read transaction: the daemon keeps writing meanwhile).
+ * Returns how many objects it wrote.
+ */
+function exportLines(s: OpenStore, withSecrets: boolean, sink: (line: string) => void, progress: (done: number, of: number) => void): number {
+  const { transfer } = s;
+  return transfer.snapshot(() => {
+    const total = s.store.count();
+    sink(JSON.stringify({ cced_export: EXPORT_FORMAT, layout: transfer.layout(), with_secrets: withSecrets, objects: total }));
+    let done = 0;
+    for (const o of transfer.objects()) {
+      if (done > 0 && done % PROGRESS_EVERY === 0) progress(done, total);
+      const namespaces: Record<string, Record<string, string>> = {};
+      for (const p of transfer.properties(o.oid)) {
+        if (withSecrets || !isSecret(s, o.className, p.ns, p.name)) (namespaces[p.ns] ??= {})[p.name] = p.value;
+      }
+      sink(JSON.stringify({ oid: o.oid, class: o.className, namespaces }));
+      done++;
     }
-    lines.push(JSON.stringify({ oid: o.oid, class: o.class, namespaces }));
+    for (const e of transfer.events()) sink(JSON.stringify({ event: e }));
+    if (withSecrets) for (const c of transfer.credentials()) sink(JSON.stringify({ credential: c }));
+    return done;
+  });
+}
+
+/** Lines gathered into chunks of about WRITE_CHUNK bytes for `write`; flush() writes the rest. */
+function chunked(write: (text: string) => void): { line: (l: string) => void; flush: () => void } {
+  let parts: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (parts.length) write(parts.join(''));
+    parts = [];
+    size = 0;
+  };
+  return {
+    line(l) {
+      parts.push(l, '\n');
+      size += l.length + 1;
+      if (size >= WRITE_CHUNK) flush();
+    },
+    flush,
+  };
+}
+
+/** Creates FILE owner-only (never over an existing one) and writes the export into it as it is read. */
+function exportToFile(s: OpenStore, file: string, withSecrets: boolean, progress: (done: number, of: number) => void): number {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new Refusal(`${file} exists: an export is written to a new file only (created 0600)`);
   }
-  for (const e of db.prepare('SELECT device_oid, at, event, host, remote FROM device_events ORDER BY id').all()) lines.push(JSON.stringify({ event: e }));
-  if (withSecrets) {
-    for (const c of db.prepare('SELECT oid, name, hash, updated_at FROM credentials ORDER BY oid, name').all()) lines.push(JSON.stringify({ credential: c }));
+  try {
+    const out = chunked((text) => writeSync(fd, text));
+    const objects = exportLines(s, withSecrets, out.line, progress);
+    out.flush();
+    return objects;
+  } finally {
+    closeSync(fd);
   }
-  return lines;
 }
 
 function parseExport(file: string): ExportFile {
@@ -116,7 +157,6 @@ function parseExport(file: string): ExportFile {
   return out;
 }
 
-const isOidProperty = (cls: string, name: string) => OID_PROPERTIES.some((p) => p.class === cls && p.name === name);
 
 /** Write-only values (passwords) never travel as properties, only their hashes as credential lines. */
 function writable(s: OpenStore, cls: string, ns: string, values: Record<string, string>): Record<string, string> {
@@ -138,18 +178,6 @@ function mergeTarget(s: OpenStore, o: ObjectLine): number | undefined {
   return undefined;
 }
 
-/** Moves freshly created objects to the oids they had in the export (the store was empty, so none is taken). */
-function keepOids(s: OpenStore, created: ReadonlyMap<number, number>): void {
-  const tables = ['objects', 'props', 'credentials'];
-  const park = tables.map((t) => s.db.prepare(`UPDATE ${t} SET oid = ? WHERE oid = ?`));
-  for (const [old, now] of created) if (old !== now) for (const st of park) st.run(-old, now);
-  for (const t of tables) s.db.prepare(`UPDATE ${t} SET oid = -oid WHERE oid < 0`).run();
-  const top = Math.max(0, ...created.keys());
-  if (s.db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'objects' AND seq < ?").run(top, top).changes === 0) {
-    s.db.prepare("INSERT INTO sqlite_sequence (name, seq) SELECT 'objects', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'objects')").run(top);
-  }
-}
-
 interface ImportResult {
   created: number;
   merged: number;
@@ -160,6 +188,9 @@ interface ImportResult {
 function importAll(s: OpenStore, data: ExportFile, progress: (done: number) => void): ImportResult {
   const keep = s.store.count() === 0;
   const rank = referenceRanks(s.store.schema);
+  // Properties whose value is another object's oid (schema references by oid): they follow their target.
+  const byOid = oidReferences(s.store.schema);
+  const isOidProperty = (cls: string, name: string) => byOid.get(cls)?.has(name) === true;
   // System first (it is oid 1), then referenced classes before the classes that name them, each in oid order.
   const order = [...data.objects].sort(
     (x, y) => Number(y.class === 'System') - Number(x.class === 'System') || (rank.get(x.class) ?? 0) - (rank.get(y.class) ?? 0) || x.oid - y.oid,
@@ -169,8 +200,8 @@ function importAll(s: OpenStore, data: ExportFile, progress: (done: number) => v
   let merged = 0;
   order.forEach((o, i) => {
     const { '': main = {}, ...named } = o.namespaces;
-    // An oid-valued property is written once every object has its oid (below), except when oids are kept.
-    const values = Object.fromEntries(Object.entries(writable(s, o.class, '', main)).map(([k, v]) => [k, !keep && isOidProperty(o.class, k) ? '' : v]));
+    // An oid-valued property is written once every object has its final oid (below): its target must exist then.
+    const values = Object.fromEntries(Object.entries(writable(s, o.class, '', main)).map(([k, v]) => [k, isOidProperty(o.class, k) ? '' : v]));
     const into = keep ? undefined : mergeTarget(s, o);
     let oid: number;
     if (into !== undefined) {
@@ -187,29 +218,24 @@ function importAll(s: OpenStore, data: ExportFile, progress: (done: number) => v
   });
   const dangling: string[] = [];
   if (keep) {
-    keepOids(s, created);
+    s.transfer.keepOids(created);
     for (const old of oidOf.keys()) oidOf.set(old, old);
-  } else {
-    for (const o of data.objects) {
-      for (const [name, value] of Object.entries(o.namespaces[''] ?? {})) {
-        if (!isOidProperty(o.class, name) || value === '') continue;
-        const target = oidOf.get(Number(value));
-        if (target === undefined) dangling.push(`${o.class} ${o.oid} ${name}=${value}`);
-        s.store.set(SYSTEM, oidOf.get(o.oid)!, '', { [name]: target === undefined ? '' : String(target) });
-      }
+  }
+  for (const o of data.objects) {
+    for (const [name, value] of Object.entries(o.namespaces[''] ?? {})) {
+      if (!isOidProperty(o.class, name) || value === '') continue;
+      const target = oidOf.get(Number(value));
+      if (target === undefined) dangling.push(`${o.class} ${o.oid} ${name}=${value}`);
+      else s.store.set(SYSTEM, oidOf.get(o.oid)!, '', { [name]: String(target) });
     }
   }
-  const addEvent = s.db.prepare('INSERT INTO device_events (device_oid, at, event, host, remote) VALUES (?, ?, ?, ?, ?)');
   for (const e of data.events) {
     const device = oidOf.get(e.device_oid);
-    if (device !== undefined) addEvent.run(device, e.at, e.event, e.host, e.remote);
+    if (device !== undefined) s.transfer.addEvent(device, e);
   }
-  const addCredential = s.db.prepare(
-    'INSERT INTO credentials (oid, name, hash, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (oid, name) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at',
-  );
   for (const c of data.credentials) {
     const oid = oidOf.get(c.oid);
-    if (oid !== undefined) addCredential.run(oid, c.name, c.hash, c.updated_at);
+    if (oid !== undefined) s.transfer.putCredential({ ...c, oid });
   }
   return { created: created.size, merged, kept: keep, dangling };
 }
@@ -222,17 +248,14 @@ export function transferCommands(program: Command, c: Console): void {
     .action((file: string | undefined, o: { withSecrets?: boolean }) =>
       withStore(c, (s) => {
         if (o.withSecrets && !file) throw new Refusal('--with-secrets writes to a file only (cced export FILE --with-secrets): hashes never go to a terminal or a pipe');
-        const lines = exportLines(s, o.withSecrets === true, (done, of) => c.io.info?.(`cced: ${done} of ${of} objects exported\n`));
-        const text = lines.map((l) => l + '\n').join('');
-        const objects = s.db.prepare('SELECT count(*) AS n FROM objects').get() as { n: number };
-        if (!file) return c.io.out(text);
-        try {
-          writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          throw new Refusal(`${file} exists: an export is written to a new file only (created 0600)`);
+        const progress = (done: number, of: number) => c.io.info?.(`cced: ${done} of ${of} objects exported\n`);
+        if (!file) {
+          const out = chunked(c.io.out);
+          exportLines(s, o.withSecrets === true, out.line, progress);
+          return out.flush();
         }
-        c.io.out(`exported ${objects.n} objects to ${file}${o.withSecrets ? ', secrets and password hashes included' : ''}\n`);
+        const objects = exportToFile(s, file, o.withSecrets === true, progress);
+        c.io.out(`exported ${objects} objects to ${file}${o.withSecrets ? ', secrets and password hashes included' : ''}\n`);
       }),
     );
 

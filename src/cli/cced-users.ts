@@ -3,7 +3,6 @@
  * store's rules like any other door.
  */
 import type { Command } from 'commander';
-import { migrate } from '../store/db.js';
 import { Hashed, SYSTEM } from '../store/store.js';
 import type { OpenStore } from '../store/open.js';
 import { hashPassword } from '../auth/passwords.js';
@@ -22,8 +21,8 @@ function userOid(s: OpenStore, name: string): number {
 export function userCommands(program: Command, c: Console): void {
   const { env } = c;
   program.command('migrate').description('run pending database migrations').action(() =>
-    withStore(c, ({ db }) => {
-      c.io.out(`database at layout version ${db.pragma('user_version', { simple: true })} (${migrate(db)} applied now)\n`);
+    withStore(c, (s) => {
+      c.io.out(`database at layout version ${s.layout().version} (${s.migrate()} applied now)\n`);
     }),
   );
 

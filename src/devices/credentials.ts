@@ -58,7 +58,7 @@ export class DeviceCredentials {
     const v = found.values;
     c = { oid: found.oid, tokenDigest: v.token_code ? digest(v.token_code) : undefined, revoked: v.revoked === '1' };
     // Read inside a transaction, the values may be a write that is then rolled back: not remembered.
-    if (!this.store.db.inTransaction) {
+    if (!this.store.inTransaction()) {
       if (this.byKey.size >= MAX_ENTRIES) this.byKey.clear();
       this.byKey.set(key, c);
     }

@@ -167,7 +167,12 @@ function checkLinks(cls: MutableClass, classes: Map<string, MutableClass>): void
       const ref = p.references;
       if (!ref) continue;
       const target = classes.get(ref.class)?.namespaces.get('')!.properties;
-      if (!target?.has(ref.property)) throw new SchemaError(`${where}: references ${ref.class}.${ref.property}, which is not defined`);
+      // `oid`: the object itself, by its oid (src/store/references.ts).
+      const byOid = ref.property === 'oid';
+      if (!target || (!byOid && !target.has(ref.property))) throw new SchemaError(`${where}: references ${ref.class}.${ref.property}, which is not defined`);
+      if (byOid && (p.type.name !== 'uint' || ref.notSelf || Object.keys(ref.match).length > 0)) {
+        throw new SchemaError(`${where}: a reference by oid is a uint property, without match or notSelf`);
+      }
       if (ns.name !== '' || p.array) throw new SchemaError(`${where}: only single main-namespace properties may be references`);
       if (ref.notSelf && ref.class !== cls.name) throw new SchemaError(`${where}: references: notSelf needs a reference to the class itself`);
       for (const [theirs, mine] of Object.entries(ref.match)) {

@@ -13,7 +13,7 @@
  * Derived properties (schema `derivedFrom`) are never stored: rows a store
  * kept for one before it became derived are dropped, so no stale copy remains.
  */
-import type { Db } from './db.js';
+import type { ObjectRows, StoreBackend } from './port.js';
 import type { PropertyDef, Schema } from '../schema/types.js';
 import type { Writer } from './writer.js';
 
@@ -35,12 +35,10 @@ const FILL_WINDOW = 5000;
  * default rows may be missing. A class without objects needs none: its
  * properties count as stored at once.
  */
-export function planDefaults(db: Db, schema: Schema): UnstoredDefault[] {
-  const getKnown = db.prepare('SELECT value FROM settings WHERE key = ?').pluck();
-  const objectsOf = db.prepare('SELECT n FROM class_counts WHERE class = ?').pluck();
-  const dropDerived = db.prepare('DELETE FROM props WHERE class = ? AND ns = ? AND name = ?');
-  return db.transaction(() => {
-    const stored = getKnown.get(KNOWN_PROPERTIES_KEY) as string | undefined;
+export function planDefaults(backend: StoreBackend, schema: Schema): UnstoredDefault[] {
+  const { objects, defaults } = backend;
+  return defaults.atomically(() => {
+    const stored = objects.setting(KNOWN_PROPERTIES_KEY);
     const known = new Set<string>(stored === undefined ? [] : (JSON.parse(stored) as string[]));
     const current: string[] = [];
     const unstored: UnstoredDefault[] = [];
@@ -52,9 +50,9 @@ export function planDefaults(db: Db, schema: Schema): UnstoredDefault[] {
           const key = [cls.name, ns.name, prop.name].filter((part) => part !== '').join('.');
           if (prop.derived) {
             // Known as stored: its rows go once (a derived property is remembered under its own mark).
-            if (!known.has(`${key}=derived`)) dropDerived.run(cls.name, ns.name, prop.name);
+            if (!known.has(`${key}=derived`)) defaults.dropProperty(cls.name, ns.name, prop.name);
             current.push(`${key}=derived`);
-          } else if (known.has(key) || !((objectsOf.get(cls.name) as number | undefined) ?? 0)) {
+          } else if (known.has(key) || objects.classCount(cls.name) === 0) {
             current.push(key);
           } else {
             unstored.push({ key, cls: cls.name, ns: ns.name, prop });
@@ -62,9 +60,9 @@ export function planDefaults(db: Db, schema: Schema): UnstoredDefault[] {
         }
       }
     }
-    writeKnown(db, current);
+    writeKnown(objects, current);
     return unstored;
-  })();
+  });
 }
 
 /**
@@ -73,13 +71,13 @@ export function planDefaults(db: Db, schema: Schema): UnstoredDefault[] {
  * property as stored and tells `done`. Stops between windows once `stop()` says so.
  */
 export async function storeDefaults(
-  db: Db,
+  backend: StoreBackend,
   writer: Writer,
   unstored: readonly UnstoredDefault[],
   done: (u: UnstoredDefault, rows: number) => void,
   stop: () => boolean = () => false,
 ): Promise<void> {
-  const fill = filler(db);
+  const fill = filler(backend);
   for (const u of unstored) {
     let rows = 0;
     for (let from = 0; ; ) {
@@ -95,37 +93,30 @@ export async function storeDefaults(
 }
 
 /** The same at once, in one transaction (the console, which serves nobody meanwhile). */
-export function storeDefaultsNow(db: Db, unstored: readonly UnstoredDefault[], done: (u: UnstoredDefault, rows: number) => void): void {
-  const fill = filler(db);
-  db.transaction(() => {
+export function storeDefaultsNow(backend: StoreBackend, unstored: readonly UnstoredDefault[], done: (u: UnstoredDefault, rows: number) => void): void {
+  const fill = filler(backend);
+  backend.defaults.atomically(() => {
     for (const u of unstored) {
       const rows = fill.insert(u, 0, undefined);
       fill.known(u);
       done(u, rows);
     }
-  })();
+  });
 }
 
-function filler(db: Db) {
-  const windowEnd = db.prepare('SELECT oid FROM objects WHERE class = ? AND oid > ? ORDER BY oid LIMIT 1 OFFSET ?').pluck();
-  const insertMissing = db.prepare(
-    'INSERT INTO props (oid, ns, name, class, value) SELECT o.oid, ?, ?, o.class, ? FROM objects o WHERE o.class = ? AND o.oid > ? AND o.oid <= ? ' +
-      'AND NOT EXISTS (SELECT 1 FROM props p WHERE p.oid = o.oid AND p.ns = ? AND p.name = ?)',
-  );
-  const getKnown = db.prepare('SELECT value FROM settings WHERE key = ?').pluck();
+function filler({ objects, defaults }: StoreBackend) {
   return {
-    windowEnd: (cls: string, from: number) => windowEnd.get(cls, from, FILL_WINDOW - 1) as number | undefined,
+    windowEnd: (cls: string, from: number) => defaults.windowEnd(cls, from, FILL_WINDOW - 1),
     insert: (u: UnstoredDefault, from: number, end: number | undefined) =>
-      insertMissing.run(u.ns, u.prop.name, u.prop.default, u.cls, from, end ?? Number.MAX_SAFE_INTEGER, u.ns, u.prop.name).changes,
+      defaults.fill(u.cls, u.ns, u.prop.name, u.prop.default, from, end ?? Number.MAX_SAFE_INTEGER),
     known(u: UnstoredDefault) {
-      const known = JSON.parse((getKnown.get(KNOWN_PROPERTIES_KEY) as string | undefined) ?? '[]') as string[];
-      writeKnown(db, [...new Set([...known, u.key])]);
+      const known = JSON.parse(objects.setting(KNOWN_PROPERTIES_KEY) ?? '[]') as string[];
+      writeKnown(objects, [...new Set([...known, u.key])]);
     },
   };
 }
 
-function writeKnown(db: Db, keys: string[]): void {
+function writeKnown(objects: ObjectRows, keys: string[]): void {
   const next = JSON.stringify([...keys].sort());
-  const stored = db.prepare('SELECT value FROM settings WHERE key = ?').pluck().get(KNOWN_PROPERTIES_KEY);
-  if (next !== stored) db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(KNOWN_PROPERTIES_KEY, next);
+  if (next !== objects.setting(KNOWN_PROPERTIES_KEY)) objects.putSetting(KNOWN_PROPERTIES_KEY, next);
 }

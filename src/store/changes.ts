@@ -14,8 +14,7 @@
  * `last_seen` at most once per `event_heartbeat_interval` per object, and its
  * other properties only when their value differs from the last one recorded.
  */
-import type { Statement } from 'better-sqlite3';
-import type { Db } from './db.js';
+import type { ChangeRow, ChangeRows, ObjectRows, StoreBackend } from './port.js';
 import type { Writer } from './writer.js';
 import type { AuditEntry, WriteDetail } from './store.js';
 
@@ -61,10 +60,9 @@ interface Beat {
   values: Map<string, string>;
 }
 
-type Row = Omit<Change, 'props' | 'created' | 'destroyed'> & { props: string; created: number; destroyed: number };
-
 export class ChangeLog {
-  private readonly st: Record<'insert' | 'after' | 'sequence' | 'oldest' | 'ageBound' | 'prune' | 'prunedThrough' | 'setPruned', Statement>;
+  private readonly rows: ChangeRows;
+  private readonly settings: ObjectRows;
   /** The batch being committed: `oid\0ns` -> its merged change, in the order first touched. */
   private pending = new Map<string, Pending>();
   private beats = new Map<number, Beat>();
@@ -73,21 +71,12 @@ export class ChangeLog {
   private durableHigh = 0;
 
   constructor(
-    private readonly db: Db,
+    backend: StoreBackend,
     private readonly writer: Writer,
     private readonly heartbeatIntervalMs: number,
   ) {
-    this.st = {
-      insert: db.prepare('INSERT INTO changes (at, class, oid, ns, props, created, destroyed) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      after: db.prepare('SELECT id, at, class, oid, ns, props, created, destroyed FROM changes WHERE id > ? AND id <= ? ORDER BY id LIMIT ?'),
-      sequence: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").pluck(),
-      oldest: db.prepare('SELECT min(id) FROM changes').pluck(),
-      // Within one chunk from the oldest: the newest id older than the cutoff (rows are in time order).
-      ageBound: db.prepare('SELECT max(id) FROM changes WHERE id < ? AND at < ?').pluck(),
-      prune: db.prepare('DELETE FROM changes WHERE id <= ?'),
-      prunedThrough: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
-      setPruned: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-    };
+    this.rows = backend.changes;
+    this.settings = backend.objects;
     writer.onBeforeCommit(() => this.insertPending());
     writer.onDurable(() => {
       if (this.committing > this.durableHigh) this.durableHigh = this.committing;
@@ -145,8 +134,7 @@ export class ChangeLog {
     const at = Date.now();
     let high = 0;
     for (const p of batch.values()) {
-      const r = this.st.insert.run(at, p.class, p.oid, p.ns, JSON.stringify([...p.props]), p.created ? 1 : 0, p.destroyed ? 1 : 0);
-      high = Number(r.lastInsertRowid);
+      high = this.rows.insert(at, p.class, p.oid, p.ns, JSON.stringify([...p.props]), p.created, p.destroyed);
     }
     this.committing = high;
   }
@@ -159,14 +147,14 @@ export class ChangeLog {
    */
   newest(): number {
     if (this.writer.settling) return this.durableHigh;
-    const seq = (this.st.sequence.get() as number | undefined) ?? 0;
+    const seq = this.rows.sequence();
     if (seq > this.durableHigh) this.durableHigh = seq;
     return this.durableHigh;
   }
 
   /** Changes with `from < id <= to`, oldest first, at most `limit`. */
   after(from: number, to: number, limit: number): Change[] {
-    return (this.st.after.all(from, to, limit) as Row[]).map((r) => ({
+    return this.rows.after(from, to, limit).map((r: ChangeRow) => ({
       ...r,
       props: JSON.parse(r.props) as string[],
       created: r.created === 1,
@@ -176,7 +164,7 @@ export class ChangeLog {
 
   /** The highest id pruning removed (0 when none): a reader positioned below it missed changes. */
   prunedThrough(): number {
-    return Number(this.st.prunedThrough.get(PRUNED_THROUGH) ?? 0);
+    return Number(this.settings.setting(PRUNED_THROUGH) ?? 0);
   }
 
   /**
@@ -186,16 +174,16 @@ export class ChangeLog {
    */
   async prune(retention: Retention): Promise<number> {
     return this.writer.maintenance(() => {
-      const oldest = this.st.oldest.get() as number | null;
+      const oldest = this.rows.oldest();
       if (oldest === null) return 0;
       const window = oldest + PRUNE_CHUNK;
       let bound = 0;
       if (retention.count > 0) bound = Math.max(bound, this.newest() - retention.count);
-      if (retention.seconds > 0) bound = Math.max(bound, (this.st.ageBound.get(window, Date.now() - retention.seconds * 1000) as number | null) ?? 0);
+      if (retention.seconds > 0) bound = Math.max(bound, this.rows.ageBound(window, Date.now() - retention.seconds * 1000) ?? 0);
       bound = Math.min(bound, window - 1);
       if (bound < oldest) return 0;
-      const gone = this.st.prune.run(bound).changes;
-      this.st.setPruned.run(PRUNED_THROUGH, String(Math.max(bound, this.prunedThrough())));
+      const gone = this.rows.prune(bound);
+      this.settings.putSetting(PRUNED_THROUGH, String(Math.max(bound, this.prunedThrough())));
       return gone;
     });
   }

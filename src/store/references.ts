@@ -5,6 +5,12 @@
  * `parent_device_key` another Device. A reference is checked when it is
  * written, or when a property its `match` depends on is (a new device_type
  * re-checks the distribution). '' names nothing and is always valid.
+ *
+ * A reference by `oid` (`"property": "oid"`: a DeviceType's `forked_from`)
+ * names an object by its oid: it must be an object of the class, live or
+ * soft-deleted (it records where something came from, which may be gone
+ * since). Such values follow their object when an import gives it another
+ * oid (oidReferences).
  */
 import type { NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
 import { badData } from '../errors.js';
@@ -14,6 +20,9 @@ import type { FindCriterion } from './store.js';
 export const WHY_UNKNOWN_REFERENCE = '[[base-cce.unknownReference]]';
 /** The "why" of a 302 for an object that names itself where the schema says notSelf. */
 export const WHY_SELF_REFERENCE = '[[base-cce.selfReference]]';
+
+/** The property name of a reference by oid. */
+export const OID = 'oid';
 
 /** property written -> the referring properties of the namespace it may break, in schema order. */
 const triggers = new WeakMap<NamespaceDef, ReadonlyMap<string, readonly PropertyDef[]>>();
@@ -45,6 +54,7 @@ export function checkReferences(
   written: Iterable<string>,
   own: (name: string) => string,
   find: (className: string, criteria: FindCriterion[]) => number[],
+  classOf: (oid: number) => string | undefined,
 ): void {
   const map = triggersOf(nsDef);
   if (map.size === 0) return;
@@ -56,6 +66,10 @@ export function checkReferences(
     const ref = p.references!;
     const value = own(p.name);
     if (value === '') continue;
+    if (ref.property === OID) {
+      if (!/^[1-9][0-9]{0,15}$/.test(value) || classOf(Number(value)) !== ref.class) throw badData(oid, p.name, WHY_UNKNOWN_REFERENCE);
+      continue;
+    }
     if (ref.notSelf && own(ref.property) === value) throw badData(oid, p.name, WHY_SELF_REFERENCE);
     const criteria: FindCriterion[] = [{ ns: '', name: ref.property, op: '=', value }];
     for (const [theirs, mine] of Object.entries(ref.match)) criteria.push({ ns: '', name: theirs, op: '=', value: own(mine) });
@@ -86,4 +100,18 @@ export function referenceRanks(schema: Schema): Map<string, number> {
   };
   for (const name of schema.classes.keys()) visit(name);
   return ranks;
+}
+
+/** class -> its main-namespace properties whose value is the oid of another object (references by oid). */
+export function oidReferences(schema: Schema): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const cls of schema.classes.values()) {
+    for (const p of cls.namespaces.get('')?.properties.values() ?? []) {
+      if (p.references?.property !== OID) continue;
+      let names = out.get(cls.name);
+      if (names === undefined) out.set(cls.name, (names = new Set()));
+      names.add(p.name);
+    }
+  }
+  return out;
 }

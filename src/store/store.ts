@@ -4,10 +4,13 @@
  * schema (types, uniqueness, ACLs). Commands and facades both come through
  * here, so every rule is written once. Every method is synchronous; writes run
  * inside a transaction opened by the Writer.
+ *
+ * Backend-free: the rules (canonicalise, validate, ACLs, references, hooks)
+ * and the caches live here; the rows live behind the port (port.ts), whose
+ * SQLite implementation is sqlite/.
  */
-import type { Statement } from 'better-sqlite3';
 import { RevisionMap } from './revision-map.js';
-import type { Db } from './db.js';
+import type { FindRun, FindSpec, FindTerm, GrantRows, ObjectRows, StoreBackend } from './port.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
 import { decodeArray, toCceString, whyInvalid } from '../schema/values.js';
 import {
@@ -125,11 +128,7 @@ export interface FindPage {
 
 interface FindPlan {
   subject: AclSubject;
-  sql: string;
-  params: unknown[];
-  /** `FROM ... WHERE ...` of the driving index's rows, and its parameters. */
-  candidates: string;
-  candidateParams: unknown[];
+  run: FindRun;
   readable(oid: number): boolean;
   sort?: { prop: PropertyDef; derived: PropertyDef['derived']; type: SortType };
 }
@@ -142,7 +141,8 @@ export interface ObjectView {
   values: Record<string, string>;
 }
 
-const MAX_FIND_STATEMENTS = 256;
+/** Page totals remembered (one per class, order and prefix counted lately). */
+const MAX_PAGE_TOTALS = 256;
 /** Candidates per range query of a bounded find: a window's bound is one short index walk. */
 const FIND_WINDOW = 16_384;
 /** Page starts remembered for offset paging: a few hundred bytes each. */
@@ -162,8 +162,9 @@ interface StoredView {
 }
 
 export class Store {
-  private readonly st: Record<string, Statement>;
-  private readonly findStatements = new Map<string, Statement>();
+  private readonly rows: ObjectRows;
+  /** Sessions, LOGIN tokens and bearer grants (src/auth/grant-rows.ts). */
+  readonly grants: GrantRows;
   /** FIND `~` patterns, on a linear-time engine (see safe-regex.ts). */
   private readonly patterns = new ClientPatterns();
   private readonly userClassNames: string[];
@@ -187,10 +188,9 @@ export class Store {
    */
   private readonly memberships = new Map<string, number>();
   private readonly pagedBy = new Set<string>();
-  private readonly pageTotals = new RevisionMap<string, number>(MAX_FIND_STATEMENTS);
+  private readonly pageTotals = new RevisionMap<string, number>(MAX_PAGE_TOTALS);
   /** Where pages served lately start, by class, order, prefix and offset (see page()). */
   private readonly pageMarks = new RevisionMap<string, PageMark>(MAX_PAGE_MARKS);
-  private readonly dataVersion: Statement;
   private readonly shapes = new WeakMap<NamespaceDef, Map<string, Record<string, string>>>();
   /** oid -> class name (see className()). */
   private readonly oidClasses = new RevisionMap<number, string>(MAX_OID_CLASSES);
@@ -198,55 +198,14 @@ export class Store {
   private readonly storedViews = new RevisionMap<string, StoredView>(MAX_STORED_VIEWS);
 
   constructor(
-    readonly db: Db,
+    /** The rows' port: the store's own modules build on it (open.ts); nothing outside src/store does. */
+    readonly backend: StoreBackend,
     readonly schema: Schema,
     private readonly audit: (e: AuditEntry) => void = () => {},
   ) {
-    db.function('cce_regexp', { deterministic: true }, (pattern, value) => (this.patterns.test(String(pattern), String(value)) ? 1 : 0));
-    // On an array property `~` means "any element matches", as `=` means "any element equals".
-    db.function('cce_regexp_any', { deterministic: true }, (pattern, value) => {
-      const p = String(pattern);
-      return (decodeArray(String(value)) ?? []).some((e) => this.patterns.test(p, e)) ? 1 : 0;
-    });
-    this.st = {
-      classOf: db.prepare('SELECT class FROM objects WHERE oid = ?'),
-      propsOf: db.prepare('SELECT name, value FROM props WHERE oid = ? AND ns = ?'),
-      // One statement and one string out of SQLite instead of two statements and a row object per property:
-      // a 29-property GET went from ~19 to ~7 µs of SQLite work.
-      classAndNs: db.prepare('SELECT o.class, (SELECT json_group_object(p.name, p.value) FROM props p WHERE p.oid = o.oid AND p.ns = ?) FROM objects o WHERE o.oid = ?').raw(),
-      // One JSON object per (object, namespace) rather than a row object per property (as classAndNs).
-      allProps: db.prepare(
-        'SELECT oid, ns, json_group_object(name, value) FROM props WHERE oid IN (SELECT value FROM json_each(?)) GROUP BY oid, ns',
-      ).raw(),
-      classesOf: db.prepare('SELECT oid, class FROM objects WHERE oid IN (SELECT value FROM json_each(?)) ORDER BY oid'),
-      insertObject: db.prepare('INSERT INTO objects (class, created_at, updated_at) VALUES (?, ?, ?)'),
-      touch: db.prepare('UPDATE objects SET updated_at = ? WHERE oid = ?'),
-      upsertProp: db.prepare(
-        'INSERT INTO props (oid, ns, name, class, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT (oid, ns, name) DO UPDATE SET value = excluded.value',
-      ),
-      uniqueHolder: db.prepare('SELECT oid FROM props WHERE class = ? AND ns = ? AND name = ? AND value = ? AND oid <> ? LIMIT 1'),
-      deleteProps: db.prepare('DELETE FROM props WHERE oid = ?'),
-      deleteCredentials: db.prepare('DELETE FROM credentials WHERE oid = ?'),
-      deleteObject: db.prepare('DELETE FROM objects WHERE oid = ?'),
-      upsertCredential: db.prepare(
-        'INSERT INTO credentials (oid, name, hash, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (oid, name) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at',
-      ),
-      credential: db.prepare('SELECT hash FROM credentials WHERE oid = ? AND name = ?'),
-      propValue: db.prepare('SELECT value FROM props WHERE oid = ? AND ns = ? AND name = ?'),
-      // findOne's query and a few of the found object's main-namespace values, in one statement.
-      findOneFields: db.prepare(
-        'SELECT d.oid, (SELECT json_group_object(p.name, p.value) FROM props p WHERE p.oid = d.oid AND p.ns = \'\' AND p.name IN (SELECT value FROM json_each(?))) ' +
-          'FROM props d WHERE d.class = ? AND d.ns = ? AND d.name = ? AND d.value = ? ORDER BY d.oid LIMIT 1',
-      ).raw(),
-      getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
-      putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
-      count: db.prepare('SELECT coalesce(sum(n), 0) AS n FROM class_counts'),
-      classCount: db.prepare('SELECT n FROM class_counts WHERE class = ?').pluck(),
-      sealOids: db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'objects' AND seq < ?"),
-      sealOidsFirst: db.prepare("INSERT INTO sqlite_sequence (name, seq) SELECT 'objects', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'objects')"),
-    };
-    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.rows = backend.objects;
+    this.grants = backend.grants;
+    this.rows.useMatcher((pattern, value) => this.patterns.test(pattern, value));
     this.userClassNames = [...schema.classes.keys()].sort();
     const secrets = new Set<string>();
     for (const cls of schema.classes.values()) for (const ns of cls.namespaces.values()) for (const p of ns.properties.values()) if (p.secret) secrets.add(p.name);
@@ -300,9 +259,9 @@ export class Store {
   private className(oid: number): string | undefined {
     const known = this.oidClasses.get(oid, this.membershipRevision);
     if (known !== undefined) return known;
-    const row = this.st.classOf!.get(oid) as { class: string } | undefined;
-    if (row !== undefined) this.remember(this.oidClasses, oid, this.membershipRevision(row.class), row.class);
-    return row?.class;
+    const name = this.rows.classOf(oid);
+    if (name !== undefined) this.remember(this.oidClasses, oid, this.membershipRevision(name), name);
+    return name;
   }
 
   /** Like revision(), counting only creations and destructions (what can change a class's membership). */
@@ -314,7 +273,12 @@ export class Store {
    * write that is then rolled back (revisions count writes as they run).
    */
   private remember<K, V>(map: RevisionMap<K, V>, key: K, revision: number, value: V): void {
-    if (!this.db.inTransaction) map.set(key, revision, value);
+    if (!this.rows.inTransaction) map.set(key, revision, value);
+  }
+
+  /** Is a write transaction open (then what is read may still be rolled back: not to be cached)? */
+  inTransaction(): boolean {
+    return this.rows.inTransaction;
   }
 
   /** Named namespaces (without the main one) of an object (digits) or a class. */
@@ -343,10 +307,10 @@ export class Store {
     const key = `${oid}\0${ns}`;
     const known = this.storedViews.get(key, this.viewRevision);
     if (known !== undefined) return known;
-    const row = this.st.classAndNs!.get(ns, oid) as [string, string] | undefined;
+    const row = this.rows.classAndValues(oid, ns);
     if (!row) throw unknownObject(oid);
-    const cls = this.classDef(row[0]);
-    const view: StoredView = { cls, values: JSON.parse(row[1]) as Record<string, unknown> };
+    const cls = this.classDef(row.className);
+    const view: StoredView = { cls, values: row.values };
     // Only real namespaces are remembered: a caller naming made-up ones must not fill (and flush) the map.
     if (cls.namespaces.has(ns)) this.remember(this.storedViews, key, this.revision(cls.name), view);
     return view;
@@ -356,9 +320,7 @@ export class Store {
 
   /** Main-namespace values with no ACL applied, for internal decisions (who is this caller?). */
   rawValues(oid: number, ns = ''): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const r of this.st.propsOf!.all(oid, ns) as { name: string; value: string }[]) out[r.name] = r.value;
-    return out;
+    return this.rows.values(oid, ns);
   }
 
   /**
@@ -366,17 +328,16 @@ export class Store {
    * skipped. Keys of the inner map are namespace names, '' for the main one.
    */
   getMany(subject: AclSubject, oids: readonly number[]): Map<number, { cls: ClassDef; namespaces: Map<string, Record<string, string>> }> {
-    const ids = JSON.stringify(oids);
     const out = new Map<number, { cls: ClassDef; namespaces: Map<string, Record<string, string>> }>();
-    for (const r of this.st.classesOf!.all(ids) as { oid: number; class: string }[]) {
-      const cls = this.schema.classes.get(r.class);
+    for (const r of this.rows.classesOf(oids)) {
+      const cls = this.schema.classes.get(r.className);
       if (cls) out.set(r.oid, { cls, namespaces: new Map() });
     }
     const grouped = new Map<number, Map<string, Record<string, unknown>>>();
-    for (const [oid, ns, json] of this.st.allProps!.all(ids) as [number, string, string][]) {
+    for (const [oid, ns, values] of this.rows.namespacesOf(oids)) {
       let byNs = grouped.get(oid);
       if (!byNs) grouped.set(oid, (byNs = new Map()));
-      byNs.set(ns, JSON.parse(json) as Record<string, unknown>);
+      byNs.set(ns, values);
     }
     for (const [oid, entry] of out) {
       const byNs = grouped.get(oid);
@@ -433,8 +394,7 @@ export class Store {
     const plan = this.findPlan(subject, className, q);
     if (plan === null) return [];
     if (plan.sort) return this.sortedFind(plan);
-    // Oids only: plucked numbers, no row object per hit.
-    const oids = this.findStatement(plan.sql + ' ORDER BY oid', true).all(...plan.params) as number[];
+    const oids = plan.run.all();
     return subject.admin ? oids : oids.filter(plan.readable);
   }
 
@@ -452,7 +412,7 @@ export class Store {
     if (plan.sort) {
       const skip = bounds.after && 'skip' in bounds.after ? bounds.after.skip : 0;
       const { maxSort = Infinity } = bounds;
-      if (maxSort !== Infinity && this.findStatement(`SELECT oid ${plan.candidates} LIMIT 1 OFFSET ?`, true).get(...plan.candidateParams, maxSort) !== undefined) {
+      if (maxSort !== Infinity && plan.run.candidatesBeyond(maxSort)) {
         throw badParameters(`sortprop: more than ${maxSort} objects to sort; narrow the criteria, or page without sortprop`);
       }
       const all = this.sortedFind(plan);
@@ -465,8 +425,6 @@ export class Store {
   /** An oid-ordered page: candidate windows of the driving index, each run as one range query. */
   private scanPage(plan: FindPlan, { limit, maxScan, after }: FindBounds): FindPage {
     const start = after && 'oid' in after ? after.oid : 0;
-    const sql = `${plan.sql} AND d.oid > ? AND d.oid <= ? ORDER BY oid LIMIT ?`;
-    const windowEnd = this.findStatement(`SELECT oid ${plan.candidates} AND oid > ? ORDER BY oid LIMIT 1 OFFSET ?`, true);
     const oids: number[] = [];
     // After the first i oids; after all of them, wherever the scan stopped.
     const page = (more: boolean, stoppedAt?: number): FindPage => ({
@@ -478,11 +436,11 @@ export class Store {
     for (let scanned = 0; ; ) {
       const window = Math.max(1, Math.min(maxScan - scanned, FIND_WINDOW));
       scanned += window;
-      const end = windowEnd.get(...plan.candidateParams, from, window - 1) as number | undefined;
+      const end = plan.run.windowEnd(from, window - 1);
       // A window's hits in LIMITed runs: the caller may not read every one of them.
       for (let at = from; ; ) {
         const want = limit + 1 - oids.length;
-        const hits = this.findStatement(sql, true).all(...plan.params, at, end ?? Number.MAX_SAFE_INTEGER, want) as number[];
+        const hits = plan.run.range(at, end ?? Number.MAX_SAFE_INTEGER, want);
         for (const oid of hits) if (plan.readable(oid)) oids.push(oid);
         if (oids.length > limit) {
           oids.length = limit;
@@ -500,7 +458,7 @@ export class Store {
   /** Every match of a sorted query, in the asked order. */
   private sortedFind(plan: FindPlan): number[] {
     const { subject, sort } = plan;
-    const rows = (this.findStatement(plan.sql + ' ORDER BY oid').all(...plan.params) as { oid: number; sortvalue: string | null }[]).filter((r) => plan.readable(r.oid));
+    const rows = plan.run.withSortValues().filter((r) => plan.readable(r.oid));
     const cmp = compareBy(sort!.type);
     // A value the caller may not read sorts as '': the order must not reveal it either.
     const shown = (v: string | null) => (sort!.derived ? (sort!.derived.fromSource.get(v ?? sort!.prop.default) ?? '') : (v ?? sort!.prop.default));
@@ -509,10 +467,7 @@ export class Store {
     return rows.map((r) => r.oid);
   }
 
-  /**
-   * The SQL of a find: `sql` selects matching oids (aliased d, without ORDER
-   * BY), `candidates` the rows of its driving index. `null` when nothing can match.
-   */
+  /** A find as the backend runs it (port.ts FindSpec), with its ACL filter. `null` when nothing can match. */
   private findPlan(subject: AclSubject, className: string, q: FindQuery): FindPlan | null {
     const cls = this.classDef(className);
     const given = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
@@ -520,57 +475,28 @@ export class Store {
     const criteria = cls.softDelete === undefined && !given.some((p) => p.derived) ? q.criteria : this.storedCriteria(cls, q.criteria, given);
     if (criteria === null) return null;
     const props = criteria === q.criteria ? given : criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
-    if (criteria !== q.criteria) q = { ...q, criteria };
-    const params: unknown[] = [];
-    const conds: string[] = [];
-    // An object may lack the row of a property the schema just gained (until backfill.ts stores it): it has the default.
-    const orMissing = q.criteria.map((c, i) => this.unstoredDefaults.has(props[i]!) && this.defaultMatches(props[i]!, c));
-    // The first exact match on a non-array property drives the query through the (class, ns, name, value) index.
-    const driver = q.criteria.findIndex((c, i) => c.op === '=' && !props[i]!.array && !orMissing[i]);
-    let candidates: string;
-    if (driver >= 0) {
-      const d = q.criteria[driver]!;
-      candidates = 'FROM props WHERE class = ? AND ns = ? AND name = ? AND value = ?';
-      params.push(cls.name, d.ns, d.name, toCceString(props[driver]!, d.value) ?? d.value);
-    } else {
-      candidates = 'FROM objects WHERE class = ?';
-      params.push(cls.name);
-    }
-    const candidateParams = [...params];
-    let sql = `SELECT d.oid AS oid ${candidates.replace('FROM props', 'FROM props d').replace('FROM objects', 'FROM objects d')}`;
-    q.criteria.forEach((c, i) => {
-      if (i === driver) return;
+    const terms = criteria.map((c, i): FindTerm => {
       const prop = props[i]!;
-      let cond: string;
       if (c.op === '~') {
         // A refused pattern is 403 before any query runs; the search's matching time starts now.
         this.patterns.compile(c.value);
         this.patterns.startSearch();
-        cond = prop.array ? 'cce_regexp_any(?, p.value)' : 'cce_regexp(?, p.value)';
-        params.push(c.ns, c.name, c.value);
-      } else if (prop.array) {
-        // Elements are URL-encoded, so '&' delimits them exactly: "any element equals".
-        cond = "instr(p.value, '&' || ? || '&') > 0";
-        params.push(c.ns, c.name, encodeURIComponent(c.value));
-      } else {
-        cond = 'p.value = ?';
-        params.push(c.ns, c.name, c.value);
       }
-      const stored = `EXISTS (SELECT 1 FROM props p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ? AND ${cond})`;
-      if (!orMissing[i]) return void conds.push(stored);
-      conds.push(`(${stored} OR NOT EXISTS (SELECT 1 FROM props p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ?))`);
-      params.push(c.ns, c.name);
+      // An object may lack the row of a property the schema just gained (until backfill.ts stores it): it has the default.
+      const orMissing = this.unstoredDefaults.has(prop) && this.defaultMatches(prop, c);
+      return { ns: c.ns, name: c.name, op: c.op, value: c.value, array: prop.array, orMissing };
     });
-    if (conds.length) sql += ' AND ' + conds.join(' AND ');
+    // The first exact match on a non-array property drives the query through the (class, ns, name, value) index.
+    const driver = terms.findIndex((t) => t.op === '=' && !t.array && !t.orMissing);
+    if (driver >= 0) terms[driver] = { ...terms[driver]!, value: toCceString(props[driver]!, terms[driver]!.value) ?? terms[driver]!.value };
+    const spec: FindSpec = { className: cls.name, terms, driver };
     // A caller must not find objects through a property it may not read (no oracle on secrets).
     const readable = (oid: number) => subject.admin || props.every((p) => p.readacl(subject, oid));
-    if (!q.sortprop) return { subject, sql, params, candidates, candidateParams, readable };
+    if (!q.sortprop) return { subject, run: this.rows.find(spec), readable };
     const derived = this.propertyDef(cls, q.sortprop.ns, q.sortprop.name).derived;
-    const sort = derived ? { ns: q.sortprop.ns, name: derived.from } : q.sortprop;
-    sql = `SELECT m.oid AS oid, s.value AS sortvalue FROM (${sql}) m LEFT JOIN props s ON s.oid = m.oid AND s.ns = ? AND s.name = ?`;
-    params.push(sort.ns, sort.name);
-    const prop = this.propertyDef(cls, sort.ns, sort.name);
-    return { subject, sql, params, candidates, candidateParams, readable, sort: { prop, derived, type: q.sorttype ?? 'ascii' } };
+    const sortBy = derived ? { ns: q.sortprop.ns, name: derived.from } : q.sortprop;
+    const prop = this.propertyDef(cls, sortBy.ns, sortBy.name);
+    return { subject, run: this.rows.find({ ...spec, sortBy }), readable, sort: { prop, derived, type: q.sorttype ?? 'ascii' } };
   }
 
   /**
@@ -632,17 +558,16 @@ export class Store {
     const cls = this.classDef(className);
     const prop = this.propertyDef(cls, ns, name);
     if (prop.array) throw new Error(`findOneWith: ${className}.${name} is an array property`);
-    const row = this.st.findOneFields!.get(JSON.stringify(fields), cls.name, ns, name, toCceString(prop, value) ?? value) as [number, string] | undefined;
+    const row = this.rows.firstWith(cls.name, ns, name, toCceString(prop, value) ?? value, fields);
     if (!row) return undefined;
-    const stored = JSON.parse(row[1]) as Record<string, unknown>;
     const values: Record<string, string> = {};
-    for (const f of fields) if (typeof stored[f] === 'string') values[f] = stored[f];
-    return { oid: row[0], values };
+    for (const f of fields) if (typeof row.values[f] === 'string') values[f] = row.values[f];
+    return { oid: row.oid, values };
   }
 
   /** One stored value (no ACL, no default): internal decisions that need a single property. */
   rawValue(oid: number, ns: string, name: string): string | undefined {
-    return (this.st.propValue!.get(oid, ns, name) as { value: string } | undefined)?.value;
+    return this.rows.value(oid, ns, name);
   }
 
   /**
@@ -664,27 +589,24 @@ export class Store {
     const cls = this.classDef(className);
     const prop = this.propertyDef(cls, '', by);
     const prefix = opts.prefix ?? '';
-    const range = prefix === '' ? '' : ' AND value >= ? AND value < ?';
-    const params: unknown[] = [cls.name, '', by, ...(prefix === '' ? [] : [prefix, prefixEnd(prefix)])];
-    const where = `FROM props WHERE class = ? AND ns = ? AND name = ?${range}`;
     // Every object stores a row for each stored property (backfill.ts), so a whole class's total is its kept count.
     const total =
       prefix === '' && !prop.derived && !this.unstoredDefaults.has(prop)
         ? this.classCount(cls.name)
-        : this.pageTotal(cls.name, by, prefix, () => (this.findStatement(`SELECT count(*) AS n ${where}`).get(...params) as { n: number }).n);
+        : this.pageTotal(cls.name, by, prefix, () => this.rows.pageCount(cls.name, by, prefix));
     const marks = `${cls.name}\0${by}\0${prefix}`;
     const revision = this.orderRevision(cls.name, by);
     const seek = opts.after ?? this.pageMarks.get(`${marks}\0${opts.offset}`, () => revision);
-    let rows: { oid: number; value: string }[];
-    if (seek !== undefined) {
-      // An entry right after the mark, in (value, oid) order: a range of the index.
-      const past = opts.after !== undefined ? '(value, oid) > (?, ?)' : '(value, oid) >= (?, ?)';
-      rows = this.findStatement(`SELECT oid, value ${where} AND ${past} ORDER BY value, oid LIMIT ?`).all(
-        ...params, seek.value, seek.oid ?? (opts.after ? Number.MAX_SAFE_INTEGER : 0), opts.limit,
-      ) as typeof rows;
-    } else {
-      rows = this.findStatement(`SELECT oid, value ${where} ORDER BY value, oid LIMIT ? OFFSET ?`).all(...params, opts.limit, opts.offset) as typeof rows;
-    }
+    // Right after the caller's entry, or at a remembered page start; else the offset walked.
+    const rows = this.rows.pageRows(
+      cls.name,
+      by,
+      prefix,
+      seek === undefined
+        ? { offset: opts.offset }
+        : { value: seek.value, oid: seek.oid ?? (opts.after ? Number.MAX_SAFE_INTEGER : 0), inclusive: opts.after === undefined },
+      opts.limit,
+    );
     const first = rows[0];
     const end = rows.at(-1);
     if (opts.after === undefined && first !== undefined) {
@@ -722,25 +644,24 @@ export class Store {
   }
 
   credential(oid: number, name: string): string | undefined {
-    return (this.st.credential!.get(oid, name) as { hash: string } | undefined)?.hash;
+    return this.rows.credential(oid, name);
   }
 
   /** Objects of one class: one row read, kept by the database (migration 3). */
   classCount(className: string): number {
-    return (this.st.classCount!.get(className) as number | undefined) ?? 0;
+    return this.rows.classCount(className);
   }
 
   count(): number {
-    return (this.st.count!.get() as { n: number }).n;
+    return this.rows.count();
   }
 
   setting(key: string): string | undefined {
-    return (this.st.getSetting!.get(key) as { value: string } | undefined)?.value;
+    return this.rows.setting(key);
   }
 
   putSetting(key: string, value: string | undefined): void {
-    if (value === undefined) this.st.deleteSetting!.run(key);
-    else this.st.putSetting!.run(key, value);
+    this.rows.putSetting(key, value);
   }
 
   // ---- writes (inside a Writer transaction) ----------------------------
@@ -762,13 +683,13 @@ export class Store {
     }
     const full = this.defaults(main);
     for (const [k, v] of canonical.plain) full.set(k, v);
-    this.validate(cls, main, '', full, 0, canonical.given, () => checkReferences(main, 0, canonical.given, (name) => full.get(name) ?? '', this.findLive));
+    this.validate(cls, main, '', full, 0, canonical.given, () => checkReferences(main, 0, canonical.given, (name) => full.get(name) ?? '', this.findLive, this.classOfOid));
     const now = Date.now();
-    const oid = Number(this.st.insertObject!.run(cls.name, now, now).lastInsertRowid);
+    const oid = this.rows.insertObject(cls.name, now);
     if (oid > this.highestOid) this.highestOid = oid;
     for (const nsDef of cls.namespaces.values()) {
       const vals = nsDef.name === '' ? full : this.defaults(nsDef);
-      for (const [k, v] of vals) this.st.upsertProp!.run(oid, nsDef.name, k, cls.name, v);
+      for (const [k, v] of vals) this.rows.putValue(oid, nsDef.name, k, cls.name, v);
     }
     this.writeHashes(oid, canonical.hashes, now);
     this.changed({ op: 'CREATE', oid, class: cls.name, props: [...Object.keys(values)], by: subject.oid }, { subject, values: full, hashed: canonical.hashes });
@@ -788,8 +709,8 @@ export class Store {
     if (flag === undefined) return undefined;
     for (const [key, value] of values) {
       if (!main.properties.get(key)!.unique || value === '') continue;
-      const holder = this.st.uniqueHolder!.get(cls.name, '', key, value, 0) as { oid: number } | undefined;
-      if (holder !== undefined && this.rawValue(holder.oid, '', flag) === '1') return holder.oid;
+      const holder = this.rows.holderOf(cls.name, '', key, value, 0);
+      if (holder !== undefined && this.rawValue(holder, '', flag) === '1') return holder;
     }
     return undefined;
   }
@@ -804,6 +725,9 @@ export class Store {
   /** Internal look-ups of references: live objects only (a soft-deleted target does not count). */
   private readonly findLive = (className: string, criteria: FindCriterion[]): number[] => this.find(SYSTEM, className, { criteria });
 
+  /** References by oid: the class of the object named, soft-deleted or not. */
+  private readonly classOfOid = (oid: number): string | undefined => this.className(oid);
+
   /**
    * Sets properties of one namespace; all-or-nothing: every key is checked before anything is written.
    * `routine`: a write repeated at machine rate (heartbeats), audited at debug level.
@@ -815,13 +739,13 @@ export class Store {
     const canonical = this.canonicalize(cls, ns, values, oid);
     this.checkWritable(subject, oid, nsDef, Object.keys(values));
     this.validate(cls, nsDef, ns, canonical.plain, oid, canonical.given, () =>
-      checkReferences(nsDef, oid, canonical.given, (name) => canonical.plain.get(name) ?? this.rawValue(oid, '', name) ?? '', this.findLive),
+      checkReferences(nsDef, oid, canonical.given, (name) => canonical.plain.get(name) ?? this.rawValue(oid, '', name) ?? '', this.findLive, this.classOfOid),
     );
     const watched = ns === '' ? this.watchedChanges(cls.name, oid, canonical.plain) : undefined;
     const now = Date.now();
-    for (const [k, v] of canonical.plain) this.st.upsertProp!.run(oid, ns, k, cls.name, v);
+    for (const [k, v] of canonical.plain) this.rows.putValue(oid, ns, k, cls.name, v);
     this.writeHashes(oid, canonical.hashes, now);
-    this.st.touch!.run(now, oid);
+    this.rows.touch(oid, now);
     this.changed(
       { op: 'SET', oid, class: cls.name, ns, props: Object.keys(values), by: subject.oid, ...(routine ? { routine: true } : {}) },
       { subject, values: canonical.plain, hashed: canonical.hashes },
@@ -857,23 +781,21 @@ export class Store {
       const values = this.rawValues(oid);
       for (const listener of listeners) listener({ subject, oid, values });
     }
-    this.st.deleteProps!.run(oid);
-    this.st.deleteCredentials!.run(oid);
-    this.st.deleteObject!.run(oid);
+    this.rows.deleteObject(oid);
     this.changed({ op: 'DESTROY', oid, class: cls.name, by: subject.oid }, { subject });
   }
 
   /**
-   * Keeps a rolled-back CREATE's oid from ever being handed out again: SQLite's
-   * AUTOINCREMENT counter is part of the transaction, so a rolled-back COMMIT
-   * (whose reply reported the oids it made) would leave them free. The Writer
-   * calls this in every transaction just before COMMIT: when this Store made an
-   * oid above what is known sealed, the counter is raised to it (one statement,
-   * only in transactions that created objects).
+   * Keeps a rolled-back CREATE's oid from ever being handed out again: the
+   * oid counter may be part of the transaction (SQLite's AUTOINCREMENT is), so
+   * a rolled-back COMMIT (whose reply reported the oids it made) would leave
+   * them free. The Writer calls this in every transaction just before COMMIT:
+   * when this Store made an oid above what is known sealed, the counter is
+   * raised to it (one statement, only in transactions that created objects).
    */
   sealOids(): void {
     if (this.highestOid <= this.sealedOid) return;
-    if (this.st.sealOids!.run(this.highestOid, this.highestOid).changes === 0) this.st.sealOidsFirst!.run(this.highestOid);
+    this.rows.reserveOids(this.highestOid);
     // If this COMMIT fails, none of its replies went out: the oids it made are no one's yet.
     this.sealedOid = this.highestOid;
   }
@@ -932,7 +854,7 @@ export class Store {
    */
   private protectedFrom(subject: AclSubject, oid: number): boolean {
     if (subject.admin || subject.oid === oid) return false;
-    return (this.st.propValue!.get(oid, '', 'systemAdministrator') as { value: string } | undefined)?.value === '1';
+    return this.rows.value(oid, '', 'systemAdministrator') === '1';
   }
 
   /**
@@ -972,14 +894,14 @@ export class Store {
     references();
     for (const [key, value] of values) {
       const prop = nsDef.properties.get(key)!;
-      if (prop.unique && value !== '' && given.has(key) && this.st.uniqueHolder!.get(cls.name, ns, key, value, oid) !== undefined) {
+      if (prop.unique && value !== '' && given.has(key) && this.rows.holderOf(cls.name, ns, key, value, oid) !== undefined) {
         throw badData(oid, key, WHY_NOT_UNIQUE);
       }
     }
   }
 
   private writeHashes(oid: number, hashes: Map<string, string>, now: number): void {
-    for (const [name, hash] of hashes) this.st.upsertCredential!.run(oid, name, hash, now);
+    for (const [name, hash] of hashes) this.rows.putCredential(oid, name, hash, now);
   }
 
   // ---- helpers ---------------------------------------------------------
@@ -1030,7 +952,7 @@ export class Store {
    */
   externalVersion(): number {
     if (this.externalSeen === undefined) {
-      this.externalSeen = this.dataVersion.get() as number;
+      this.externalSeen = this.rows.externalVersion();
       setImmediate(this.forgetExternal);
     }
     return this.externalSeen;
@@ -1052,23 +974,4 @@ export class Store {
   private bump(key: string): void {
     this.memberships.set(key, (this.memberships.get(key) ?? 0) + 1);
   }
-
-  private findStatement(sql: string, pluck = false): Statement {
-    const key = pluck ? `pluck\0${sql}` : sql;
-    let s = this.findStatements.get(key);
-    if (!s) {
-      if (this.findStatements.size >= MAX_FIND_STATEMENTS) this.findStatements.clear();
-      s = this.db.prepare(sql);
-      if (pluck) s.pluck();
-      this.findStatements.set(key, s);
-    }
-    return s;
-  }
-}
-
-/** The smallest string greater than every string starting with `prefix` (its last code point plus one). */
-export function prefixEnd(prefix: string): string {
-  const chars = [...prefix];
-  const last = chars.pop()!.codePointAt(0)!;
-  return chars.join('') + String.fromCodePoint(last + 1);
 }

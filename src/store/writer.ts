@@ -1,17 +1,15 @@
 /**
  * Group commit. Every write is a synchronous `Mutation`; mutations submitted
- * in the same turn of the event loop run in one SQLite transaction, each in its
+ * in the same turn of the event loop run in one transaction of the backend
+ * (port.ts Transactions), each in its
  * own savepoint (a failing one is rolled back alone), and every promise settles
  * only after that transaction committed: an acknowledged write is on disk
  * (synchronous=FULL), yet a burst of writes costs one fsync, not one each.
  *
  * With `syncWal` (the daemon with db_synchronous=FULL), that fsync leaves the
- * event loop: see WalSync below.
+ * event loop: see WalSync in sqlite/transactions.ts.
  */
-import { close, closeSync, fsync, fsyncSync, openSync } from 'node:fs';
-import path from 'node:path';
-import type { Statement } from 'better-sqlite3';
-import type { Db } from './db.js';
+import type { Durability, StoreBackend, Transactions } from './port.js';
 import { CceError, badParameters, storageFailure } from '../errors.js';
 
 /** Resolves an oid argument: digits, or `$n` inside a COMMIT (the oid created by queued command n). */
@@ -48,98 +46,6 @@ const DIRECT: TxScope = {
   },
 };
 
-/**
- * Durability of commits without blocking the event loop on fsync.
- *
- * The connection runs with synchronous=NORMAL in WAL mode: COMMIT appends the
- * transaction's frames to the -wal file with write() and returns without an
- * fsync. This class then fsyncs the -wal file on the libuv thread pool, and
- * the batch's promises settle only when that fsync has completed. Why an
- * acknowledged write is then on disk, as with synchronous=FULL:
- * - fsync(2) flushes the file (the inode), whichever descriptor wrote to it:
- *   every frame written before the fsync started, the WAL header included, is
- *   durable once it returns. We acknowledge only batches committed before the
- *   fsync started (later ones wait for the next fsync).
- * - The WAL is only ever appended to, so a durable later commit implies the
- *   earlier ones are durable too; recovery replays a valid prefix of it.
- * - Checkpoints: with synchronous=NORMAL SQLite fsyncs the WAL before a
- *   checkpoint and the database file after it, and restarts the WAL (writes
- *   from its start again) only after a complete, synced checkpoint. So a
- *   commit whose frames a restart overwrote is already in the synced database
- *   file; the WAL file is truncated or rewritten in place, never replaced
- *   while this connection is open, so the descriptor stays the right inode.
- * - The directory entry of the -wal file is synced once, at start.
- * What differs from synchronous=FULL: another request may read a committed
- * write during the milliseconds before its fsync completes (FULL blocked the
- * whole daemon meanwhile); a power loss in that window loses it, as it would
- * lose the unacknowledged write itself. Afterwards effects (audit lines,
- * revoked sessions) run at COMMIT, so the daemon's memory follows what
- * readers see. An fsync error leaves durability unknown: the batch is
- * refused (500 STORAGE FAILURE) and so is every later write until restart.
- *
- * While an fsync is in flight the Writer holds the next batch back and
- * commits it when the fsync ends (whenIdle): a write arriving meanwhile would
- * wait for the next fsync anyway, so its acknowledgement comes no later, and
- * under load the batches grow instead of the commits multiplying (each commit
- * appends whole pages to the WAL: ten one-row commits write the same B-tree
- * pages ten times, and each is one more fsync to do).
- */
-class WalSync {
-  private readonly fd: number;
-  private running = false;
-  private waiting: ((err: unknown) => void)[] = [];
-  private idle: (() => void)[] = [];
-  private failed: unknown;
-
-  constructor(db: Db) {
-    // The -wal file exists once the connection has read (openDb ran the migrations' checks).
-    this.fd = openSync(`${db.name}-wal`, 'r');
-    const dir = openSync(path.dirname(db.name), 'r');
-    try {
-      fsyncSync(this.fd);
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
-    db.pragma('synchronous = NORMAL');
-  }
-
-  get broken(): unknown {
-    return this.failed;
-  }
-
-  /** Calls `done` once everything committed so far is durable (with the error if that failed). */
-  after(done: (err: unknown) => void): void {
-    this.waiting.push(done);
-    if (!this.running) this.start();
-  }
-
-  /** Calls `fn` when no fsync is in flight: on the next turn of the event loop, or when the running one ends. */
-  whenIdle(fn: () => void): void {
-    if (this.running) this.idle.push(fn);
-    else setImmediate(fn);
-  }
-
-  close(): void {
-    close(this.fd, () => {});
-  }
-
-  private start(): void {
-    const batch = this.waiting;
-    this.waiting = [];
-    this.running = true;
-    fsync(this.fd, (err) => {
-      this.running = false;
-      if (err) this.failed ??= err;
-      for (const done of batch) done(this.failed);
-      if (this.waiting.length) return this.start();
-      const idle = this.idle;
-      this.idle = [];
-      for (const fn of idle) fn();
-    });
-  }
-}
-
 export interface WriterOptions {
   /** fsync the WAL on the thread pool instead of in COMMIT (a file database in WAL mode; see WalSync). */
   syncWal?: boolean;
@@ -161,11 +67,8 @@ export class Writer {
   private readonly durable: (() => void)[] = [];
   /** A batch committed and not yet durable: readers may see writes whose acknowledgement is still due. */
   settling = false;
-  private readonly begin;
-  private readonly commit;
-  private readonly rollback;
-  private readonly wal: WalSync | undefined;
-  private readonly savepoints: { begin: Statement; release: Statement; undo: Statement }[] = [];
+  private readonly tx: Transactions;
+  private readonly wal: Durability | undefined;
   /** Transactions committed so far (the metrics read it). */
   commits = 0;
   /**
@@ -178,14 +81,12 @@ export class Writer {
   private readonly beforeCommit: (() => void)[] = [];
 
   constructor(
-    private readonly db: Db,
+    backend: StoreBackend,
     private readonly onCommitError: (err: unknown) => void = () => {},
     { syncWal = false }: WriterOptions = {},
   ) {
-    this.begin = db.prepare('BEGIN IMMEDIATE');
-    this.commit = db.prepare('COMMIT');
-    this.rollback = db.prepare('ROLLBACK');
-    this.wal = syncWal ? new WalSync(db) : undefined;
+    this.tx = backend.tx;
+    this.wal = this.tx.durability(syncWal);
   }
 
   /** Releases the WAL descriptor (before the database is closed). */
@@ -253,8 +154,8 @@ export class Writer {
    * writes are undone, and so are the side effects it registered.
    */
   savepoint<R>(fn: () => R): R {
-    const sp = this.savepointStatements(this.depth++);
-    sp.begin.run();
+    const sp = this.tx.savepoint(this.depth++);
+    sp.begin();
     this.effects.push([]);
     const staged: (() => void)[] = [];
     this.staged.push(staged);
@@ -265,7 +166,7 @@ export class Writer {
       // With no transaction around it, the RELEASE below commits: the staged work goes in first.
       if (outerStaged) outerStaged.push(...staged);
       else this.runStaged(staged);
-      sp.release.run();
+      sp.release();
       const done = this.effects.pop()!;
       const outer = this.effects.at(-1);
       // With no transaction around it, this RELEASE was the commit: its effects are due now.
@@ -273,28 +174,14 @@ export class Writer {
       else for (const effect of done) effect();
       return r;
     } catch (err) {
-      sp.undo.run();
-      sp.release.run();
+      sp.undo();
+      sp.release();
       this.effects.pop();
       if (this.staged.at(-1) === staged) this.staged.pop();
       throw err;
     } finally {
       this.depth--;
     }
-  }
-
-  /** The statements of the savepoint at one nesting depth, prepared once (db.exec would parse them each time). */
-  private savepointStatements(depth: number): { begin: Statement; release: Statement; undo: Statement } {
-    let sp = this.savepoints[depth];
-    if (sp === undefined) {
-      const name = `sp${depth}`;
-      sp = this.savepoints[depth] = {
-        begin: this.db.prepare(`SAVEPOINT ${name}`),
-        release: this.db.prepare(`RELEASE ${name}`),
-        undo: this.db.prepare(`ROLLBACK TO ${name}`),
-      };
-    }
-    return sp;
   }
 
   /**
@@ -319,7 +206,7 @@ export class Writer {
       return;
     }
     try {
-      this.begin.run();
+      this.tx.begin();
     } catch (err) {
       // Nothing ran (the database is locked past busy_timeout by another process, or unreadable): the cause goes
       // to the log, the client learns that the store, not its request, failed.
@@ -346,12 +233,12 @@ export class Writer {
       // The effects frame stays open meanwhile: what the staged work registers happens after COMMIT too.
       this.runStaged(staged);
       this.effects.pop();
-      this.commit.run();
+      this.tx.commit();
       this.commits++;
     } catch (err) {
       // The commit itself failed (disk full, I/O error): nothing of the batch is durable.
       if (this.effects.at(-1) === effects) this.effects.pop();
-      if (this.db.inTransaction) this.rollback.run();
+      if (this.tx.inTransaction) this.tx.rollback();
       this.onCommitError(err);
       for (const j of jobs) j.reject(storageFailure('the store could not commit'));
       return;

@@ -17,7 +17,6 @@ import type { Writer } from '../store/writer.js';
 import type { Grant } from '../auth/secrets.js';
 import type { Caller } from '../auth/caller.js';
 import { USER_CLASS, grantEpochKey } from '../auth/auth.js';
-import { removeUserGrants } from '../auth/grant-rows.js';
 import { API_ADMIN_OID_SETTING } from '../auth/api-admin.js';
 import { digest } from '../auth/secrets.js';
 
@@ -45,7 +44,7 @@ export function installUserLifecycle(store: Store, writer: Writer, end?: EndGran
     if (e.op !== 'DESTROY') store.putSetting(grantEpochKey(e.oid), String(Date.now()));
     // The stored grants end with this write, whichever process makes it: another process's cache sees it.
     const kept = which === 'others' ? (detail.subject as Partial<Caller>).secret : undefined;
-    removeUserGrants(store.db, e.oid, kept === undefined ? undefined : digest(kept));
+    store.grants.removeUser(e.oid, kept === undefined ? undefined : digest(kept));
     if (end) writer.afterCommit(() => end(e.oid, keep));
   });
 }

@@ -15,7 +15,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openDb } from '../../src/store/db.js';
+import { openDb } from '../../src/store/sqlite/db.js';
+import { sqliteBackend } from '../../src/store/sqlite/backend.js';
 import { Store, SYSTEM } from '../../src/store/store.js';
 import { Writer } from '../../src/store/writer.js';
 import { ChangeLog } from '../../src/store/changes.js';
@@ -33,9 +34,9 @@ async function cpuPerWrite(withLog: boolean, heartbeatMs: number, write: (store:
   const dir = mkdtempSync(path.join(tmpdir(), 'cced-bench-log-'));
   const db = openDb(path.join(dir, 'b.db'), { synchronous: 'NORMAL' });
   try {
-    const store = new Store(db, loadSchema([path.join(packageRoot(), 'schema')]));
-    const writer = new Writer(db);
-    if (withLog) store.onWrite(new ChangeLog(db, writer, heartbeatMs).record);
+    const store = new Store(sqliteBackend(db), loadSchema([path.join(packageRoot(), 'schema')]));
+    const writer = new Writer(sqliteBackend(db));
+    if (withLog) store.onWrite(new ChangeLog(sqliteBackend(db), writer, heartbeatMs).record);
     const oids = await writer.submit(() =>
       Array.from({ length: TARGETS }, (_, i) => store.create(SYSTEM, 'Device', { device_key: `BENCH${String(i).padStart(4, '0')}`, token_code: '0123456789abcdef' })),
     );

@@ -20,7 +20,8 @@ import autocannon from 'autocannon';
 import { z } from 'zod';
 import { packageRoot } from '../../src/paths.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { openDb } from '../../src/store/db.js';
+import { openDb } from '../../src/store/sqlite/db.js';
+import { sqliteBackend } from '../../src/store/sqlite/backend.js';
 import { Store } from '../../src/store/store.js';
 import { Writer } from '../../src/store/writer.js';
 import { loadSchema } from '../../src/schema/loader.js';
@@ -272,8 +273,8 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<BenchDaemon
 export async function seedStore<R>(d: BenchDaemon, fill: (store: Store) => R): Promise<R> {
   const db = openDb(d.dbPath);
   try {
-    const store = new Store(db, loadSchema(d.schemaDirs));
-    return await new Writer(db).submit(() => fill(store));
+    const store = new Store(sqliteBackend(db), loadSchema(d.schemaDirs));
+    return await new Writer(sqliteBackend(db)).submit(() => fill(store));
   } finally {
     db.close();
   }
