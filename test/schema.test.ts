@@ -92,6 +92,16 @@ t.test('loader: every error path names the file and the problem', async (t) => {
       { 'a.json': { classes: [cls('B', { properties: { k: {} } }), cls('A', { properties: { x: { references: { class: 'B', property: 'k', notSelf: true } } } })] } },
       /A\.x: references: notSelf needs a reference to the class itself/,
     ],
+    [
+      'a reference by oid on a non-uint property',
+      { 'a.json': { classes: [cls('A', { properties: { x: { references: { class: 'A', property: 'oid' } } } })] } },
+      /A\.x: a reference by oid is a uint property, without match or notSelf/,
+    ],
+    [
+      'a reference by oid with a match',
+      { 'a.json': { classes: [cls('A', { properties: { k: {}, x: { type: 'uint', references: { class: 'A', property: 'oid', match: { k: 'k' } } } } })] } },
+      /A\.x: a reference by oid is a uint property, without match or notSelf/,
+    ],
     ['softDelete on a non-boolean', { 'a.json': { classes: [cls('A', { softDelete: 'x', properties: { x: {} } })] } }, /A: softDelete: x is not a boolean property of the class/],
     ['derivedFrom nothing', { 'a.json': { classes: [cls('A', { properties: { r: { derivedFrom: { property: 'y', values: { a: '1' } } } } })] } }, /A\.r: derivedFrom: y is not a stored property beside it/],
     [

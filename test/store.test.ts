@@ -484,3 +484,19 @@ t.test('page(): offsets and marks answer what a walk of the index does, while th
   t.ok(byValue.oids.length > 0);
   t.ok(byValue.oids.every((oid) => store.rawValues(oid).fullName! > 'n3'), 'a value alone: strictly after every entry of that value');
 });
+
+t.test('a reference by oid (DeviceType.forked_from) names an object of its class, soft-deleted or not', async (t) => {
+  const { store, writer } = open();
+  const orig = await writer.submit(() => store.create(SYSTEM, 'DeviceType', { name: 'orig' }));
+  const user = await writer.submit(() => store.create(SYSTEM, 'User', { name: 'u' }));
+  const fork = await writer.submit(() => store.create(SYSTEM, 'DeviceType', { name: 'fork', forked_from: String(orig) }));
+  t.equal(store.rawValue(fork, '', 'forked_from'), String(orig));
+  for (const bad of [String(user), '999999', '0']) {
+    await t.rejects(writer.submit(() => store.set(SYSTEM, fork, '', { forked_from: bad })), { code: 302, message: `BAD DATA ${fork} forked_from "[[base-cce.unknownReference]]"` }, bad);
+  }
+  await writer.submit(() => store.destroy(SYSTEM, orig));
+  t.equal(store.rawValue(orig, '', 'deleted'), '1', 'soft-deleted');
+  await writer.submit(() => store.set(SYSTEM, fork, '', { forked_from: String(orig) }));
+  await writer.submit(() => store.set(SYSTEM, fork, '', { forked_from: '' }));
+  t.equal(store.rawValue(fork, '', 'forked_from'), '', "'' names nothing");
+});

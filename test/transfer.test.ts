@@ -154,3 +154,37 @@ t.test('round trips', async (t) => {
   const usage = await cced(source, ['import']);
   t.equal(usage.code, 2);
 });
+
+t.test('a store larger than every chunk streams out whole, in oid order, to a file and to stdout alike', async (t) => {
+  // 2500 users (each read chunk holds 1000, each write 64 KiB), and forks naming types before and after them.
+  const users = Array.from({ length: 2500 }, (_, i) => ({ oid: 10 + 2 * i, class: 'User', namespaces: { '': { name: `u${i}` } } }));
+  const types = [
+    { oid: 7, class: 'DeviceType', namespaces: { '': { name: 'early-fork', forked_from: '9' } } },
+    { oid: 8, class: 'DeviceType', namespaces: { '': { name: 'orig' } } },
+    { oid: 9, class: 'DeviceType', namespaces: { '': { name: 'fork', forked_from: '8' } } },
+    { oid: 6000, class: 'DeviceType', namespaces: { '': { name: 'lost', forked_from: '5' } } },
+  ];
+  const seed = f('many.jsonl');
+  writeFileSync(seed, [...types, ...users].map((o) => JSON.stringify(o) + '\n').join(''));
+  const state = f('many');
+  const imp = await cced(state, ['import', seed]);
+  t.equal(imp.code, 0, imp.stderr);
+  t.match(imp.stderr, "cced: DeviceType 6000 forked_from=5 named no object of the export; imported as ''\n");
+
+  const file = f('many-out.jsonl');
+  const exp = await cced(state, ['export', file]);
+  t.equal(exp.code, 0, exp.stderr);
+  t.equal(exp.stdout, `exported 2504 objects to ${file}\n`);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  t.equal(lines.pop(), '', 'every line ends with a newline');
+  t.strictSame(JSON.parse(lines[0]!), { cced_export: 2, layout: MIGRATIONS.length, with_secrets: false, objects: 2504 });
+  const objects = lines.slice(1).map((l) => JSON.parse(l) as { oid: number; class: string; namespaces: Record<string, Record<string, string>> });
+  t.strictSame(objects.map((o) => o.oid), [7, 8, 9, ...users.map((u) => u.oid), 6000], 'each object once, in oid order, at its oid');
+  t.strictSame(objects.map((o) => o.namespaces['']!.forked_from ?? null).filter((v) => v !== null && v !== ''), ['9', '8'], 'the forks name their originals');
+  t.equal(objects.find((o) => o.oid === 6000)!.namespaces['']!.forked_from, '');
+  t.equal(objects.filter((o) => o.class === 'User').map((o) => o.namespaces['']!.name).join(), users.map((u) => u.namespaces['']!.name).join());
+
+  const piped = await cced(state, ['export']);
+  t.equal(piped.code, 0, piped.stderr);
+  t.equal(piped.stdout, readFileSync(file, 'utf8'), 'stdout gets the same lines');
+});
