@@ -186,7 +186,7 @@ export class SecretTable {
   /**
    * Ends every grant of a user (disabled, destroyed, new password) held here,
    * except `keep` (the caller's own). The rows end inside the write that
-   * decided it (src/users/lifecycle.ts, removeUserGrants), in whichever process.
+   * decided it (src/users/lifecycle.ts, Store.grants.removeUser), in whichever process.
    */
   revokeUser(userOid: number, keep?: Grant): number {
     let n = 0;
