@@ -88,11 +88,17 @@ t.test('a backup during a stream of acknowledged writes, and its restore', async
 
   // Over the stopped daemon's store: replaced, the old one kept beside it.
   await daemon.stop();
+  const replaced = usersIn(path.join(state, 'cced.db'));
+  const inode = statSync(path.join(state, 'cced.db')).ino;
   const over = await cced(state, ['restore', file]);
   t.equal(over.code, 0, over.stderr);
   t.match(over.stdout, new RegExp(`; the replaced store is kept as ${state}/cced\\.db\\.before-restore-`));
   t.strictSame(usersIn(path.join(state, 'cced.db')), copy);
-  t.equal(readdirSync(state).filter((n) => n.startsWith('cced.db.before-restore-')).length, 1);
+  t.equal(statSync(path.join(state, 'cced.db')).ino, inode, 'rewritten in place under the lock: whoever opens the path next reads the restored store');
+  const kept = readdirSync(state).filter((n) => n.startsWith('cced.db.before-restore-'));
+  t.equal(kept.length, 1);
+  t.strictSame(usersIn(path.join(state, kept[0]!)), replaced, 'the replaced store, whole, beside it');
+  t.strictSame(readdirSync(state).filter((n) => /^cced\.db-(wal|shm|journal)$/.test(n)), [], 'no journal left of the replaced store');
   const again = await startMain([], { CCED_STATE_DIR: state, CCED_LISTEN_ADDRESS: '127.0.0.1:0', CCED_DB_SYNCHRONOUS: 'NORMAL' });
   t.teardown(() => again.stop());
   const back = await new CceClient({ url: again.url } as TestDaemon).login();
