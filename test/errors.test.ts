@@ -84,9 +84,9 @@ t.test('a commit the disk refuses is a storage failure (HTTP 503) at every door,
   const rest = await adminRest(d);
   const { key } = await newDevice(rest);
   // The disk fails at COMMIT (as with ENOSPC or EIO); SQLite rolls the transaction back.
-  const writer = d.app.services.writer as unknown as { commit: { run(): unknown } };
+  const writer = (d.app.services.writer as unknown as { tx: { commit(): void } }).tx;
   const real = writer.commit;
-  const diskFull = { run: () => { throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }); } };
+  const diskFull = () => { throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }); };
   writer.commit = diskFull;
   t.teardown(() => { writer.commit = real; });
 
