@@ -181,6 +181,46 @@ t.test('DELETE of a device closes its forward and session at once; a device re-c
   t.match(refused.stderr, /Permission denied \(publickey\)/, 'the old key does not log in as the new device');
 });
 
+t.test('a key revoked or destroyed through /v2/cce ends its live session at once; another device\u2019s session stays', { skip: !sshFound && 'no ssh client' }, async (t) => {
+  const { d, a, key, port } = await setup(t);
+  const k = keygen(dir, 'dev-cce-revoked');
+  t.equal((await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k.pub })).status, 200);
+  const echo = await echoServer(t);
+  // A second device with its own key and tunnel: a revocation of the first key must not touch it.
+  const b = await onlineDevice(a, d);
+  const kb = keygen(dir, 'dev-cce-bystander');
+  t.equal((await a.put(`/api/devices/${b.key}/ssh-key`, { ssh_public_key: kb.pub })).status, 200);
+  const portB = (await b.dev.post(`/api/devices/${b.key}/service`, { service: 'ssh' })).body.port as number;
+  const bystander = sshForward(d, b.key, kb.file, portB, echo);
+  t.teardown(() => bystander.child.kill());
+
+  const c = await adminClient(d);
+  const oid = Number((await c.cmd({ cmd: 'FINDX', class: 'SshKey', args: { device_key: key } })).body.data.oidlist[0]);
+  const running = sshForward(d, key, k.file, port, echo);
+  t.teardown(() => running.child.kill());
+  t.ok(await until(() => live(d, port) && live(d, portB)), 'both devices forward');
+
+  t.equal((await c.cmd(`SET ${oid} revoked=1`)).body.status, 201, 'SET revoked=1 over /v2/cce');
+  const ended = await running.exited;
+  t.not(ended.code, null, 'the session of the revoked key was closed by the daemon');
+  t.ok(await until(() => !live(d, port)), 'its forward is gone');
+  t.equal(await roundTrip(port, 'x'), 'ECONNREFUSED');
+  t.ok(d.logs.some((l) => l.includes('"audit":"ssh-key-session-end"') && l.includes(key) && l.includes('"why":"revoked"')), 'audited');
+  const refused = await sshForward(d, key, k.file, port, echo).exited;
+  t.match(refused.stderr, /Permission denied \(publickey\)/, 'and the key no longer logs in');
+
+  t.equal((await c.cmd(`SET ${oid} revoked=0`)).body.status, 201, 'given back');
+  const again = sshForward(d, key, k.file, port, echo);
+  t.teardown(() => again.child.kill());
+  t.ok(await until(() => live(d, port)), 'logs in again');
+  t.equal((await c.cmd(`DESTROY ${oid}`)).body.status, 201, 'DESTROY of the SshKey over /v2/cce');
+  t.not((await again.exited).code, null, 'that session was closed too');
+  t.ok(await until(() => !live(d, port)));
+
+  t.ok(live(d, portB) && bystander.child.exitCode === null, 'the other device\u2019s session was left alone');
+  t.equal(await roundTrip(portB, 'still here\n'), 'still here\n');
+});
+
 /** An ssh2 Client logged in as the device; rejects on an authentication failure. */
 function connect(d: TestDaemon, opts: Partial<ssh2.ConnectConfig>): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
