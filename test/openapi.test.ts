@@ -117,6 +117,8 @@ t.test('the document is OpenAPI 3.1, its entries built from the declarations', a
   }
   t.strictSame(doc.paths['/api/devices/{key}/request-tunnel-port'].post.security, [{ sshToken: [] }, { deviceToken: [] }, { bearer: [] }]);
   t.strictSame(doc.paths['/api/flash/{type}/{dist}/{file}'].get.security, [{ deviceToken: [] }, { bearer: [] }], 'a firmware download: a device or an admin');
+  const localOnly = doc.paths['/api/users/authorized-keys'].get;
+  t.match(localOnly, { security: [], description: 'Credential: A local address (local_addresses), without a credential.', responses: { 403: { description: 'Not from a local address' } } });
 
   // An administrator's JSON body from its zod schema; a public path asks for nothing.
   const manual = doc.paths['/api/devices/manual-create'].post;

@@ -3,6 +3,7 @@
  * credential chain (src/auth/credentials) with the rule of the level on top:
  *
  * - `public`: anyone the gate let in
+ * - `local`: a local address (`local_addresses`), without a credential; 403 from elsewhere
  * - `user`: a person (an OIDC token or a bearer grant); 401 when none is sent
  * - `admin`: a person who is a systemAdministrator (403 otherwise)
  * - `device`: the device named by the path with its X-Device-Token, or an
@@ -28,15 +29,17 @@ import { bearerOf } from '../../auth/credentials/bearer.js';
 import { DEVICE_TOKEN_HEADER } from '../../auth/credentials/device-token.js';
 import { ANYONE as ANY_CALLER, type Credential } from '../../api-reference/declaration.js';
 
-export type Access = 'public' | 'user' | 'admin' | 'device' | 'device-header' | 'ssh' | 'ssh-read' | 'ssh-or-device';
+export type Access = 'public' | 'local' | 'user' | 'admin' | 'device' | 'device-header' | 'ssh' | 'ssh-read' | 'ssh-or-device';
 
 /** The levels a caller without any credential may pass (a public route; a local reader): their bodies get the pre-authentication limit. */
-export const MAY_BE_ANONYMOUS: ReadonlySet<Access> = new Set<Access>(['public', 'ssh-read']);
+export const MAY_BE_ANONYMOUS: ReadonlySet<Access> = new Set<Access>(['public', 'local', 'ssh-read']);
 
 /** The levels whose callers are devices (the gate's `device` door, src/auth/origins.ts). */
 export const DEVICE_DOOR: ReadonlySet<Access> = new Set<Access>(['device', 'device-header', 'ssh-or-device']);
 
 export const ANYONE: Principal = Object.freeze({ subject: { oid: -1, admin: false, capabilities: [] }, label: 'anonymous' });
+/** A caller of a `local` path: known by its address only, so no more rights than anyone. */
+const LOCAL_CALLER: Principal = Object.freeze({ subject: ANYONE.subject, label: 'local' });
 
 /** The chain's view of a fastify request. */
 export function credentialRequest(req: FastifyRequest, deviceKey?: string): CredentialRequest {
@@ -134,6 +137,7 @@ const SSH_LEVEL: Credential = {
 /** Each level as the API reference states it: the schemes it accepts and the refusals below. */
 export const CREDENTIALS: Record<Access, Credential> = {
   public: ANY_CALLER,
+  local: { security: [], errors: { 403: 'Not from a local address' }, words: 'A local address (local_addresses), without a credential.' },
   user: { security: [{ bearer: [] }], errors: { 401: 'No bearer token, or a refused one' }, words: 'A person: an OIDC token or a bearer grant.' },
   admin: {
     security: [{ bearer: [] }],
@@ -171,6 +175,9 @@ export async function principalFor(s: Services, req: FastifyRequest, access: Acc
   switch (access) {
     case 'public':
       return ANYONE;
+    case 'local':
+      if (req.origin !== 'local') throw new CredentialRefused(403, 'Local access only');
+      return LOCAL_CALLER;
     case 'user':
       return personOf(s, req);
     case 'admin':

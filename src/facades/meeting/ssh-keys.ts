@@ -66,8 +66,7 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
     });
   }
 
-  route('GET', '/api/users/authorized-keys', { access: 'public' }, ({ req, reply }) => {
-    if (req.origin !== 'local') throw fail(403, 'Local access only');
+  route('GET', '/api/users/authorized-keys', { access: 'local' }, ({ reply }) => {
     const users = store.find(SYSTEM, 'User', { criteria: [{ ns: '', name: 'authorized', op: '=', value: '1' }], sortprop: { ns: '', name: 'name' } });
     const lines: string[] = [];
     for (const oid of users) {
