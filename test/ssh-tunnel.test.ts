@@ -295,3 +295,31 @@ t.test('failed key logins ban that device key at that address; a banned claim is
   await t.rejects(connect(d, { username: key, privateKey: readFileSync(good.file) }), 'even the right key is dropped while banned');
 });
 
+
+t.test('an SshKey given to another device, or replaced by another key, through /v2/cce ends the sessions of the old key', async (t) => {
+  const { d, a, key } = await setup(t);
+  const k1 = keygen(dir, 'dev6');
+  const k2 = keygen(dir, 'dev6-next');
+  t.equal((await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k1.pub })).status, 200);
+  const b = await onlineDevice(a, d);
+  const c = await adminClient(d);
+  const oid = Number((await c.cmd({ cmd: 'FINDX', class: 'SshKey', args: { device_key: key } })).body.data.oidlist[0]);
+  const closed = (client: ssh2.Client) => new Promise<void>((resolve) => client.on('close', () => resolve()));
+  const ended = (why: string, device: string) => d.logs.some((l) => l.includes('"audit":"ssh-key-session-end"') && l.includes(`"why":"${why}"`) && l.includes(device));
+
+  const first = await connect(d, { username: key, privateKey: readFileSync(k1.file) });
+  const firstClosed = closed(first);
+  t.equal((await c.cmd(`SET ${oid} device_key="${b.key}"`)).body.status, 201, 'the key given to another device');
+  await firstClosed;
+  t.ok(ended('moved', key), 'the session as its old device ended');
+
+  const second = await connect(d, { username: b.key, privateKey: readFileSync(k1.file) });
+  const secondClosed = closed(second);
+  t.equal((await c.cmd(`SET ${oid} pubkey="${k2.pub.split(' ').slice(0, 2).join(' ')}"`)).body.status, 201, 'another key in the same SshKey');
+  await secondClosed;
+  t.ok(ended('replaced', b.key), 'the session of the old key ended');
+  await t.rejects(connect(d, { username: b.key, privateKey: readFileSync(k1.file) }), 'the old key no longer logs in');
+  const third = await connect(d, { username: b.key, privateKey: readFileSync(k2.file) });
+  t.teardown(() => third.end());
+  t.pass('the new key does');
+});

@@ -8,17 +8,18 @@
  * - `admin`: a person who is a systemAdministrator (403 otherwise)
  * - `device`: the device named by the path with its X-Device-Token, or an
  *   administrator (a person's credential, when one is sent, wins)
+ * - `device-header`: as `device`, for a path that names no device (a firmware
+ *   download): the device names itself with X-Device-Key
  * - `ssh`: the SSH-side callers (an AuthorizedKeysCommand, the ForceCommand
  *   script) with X-Meeting-Ssh-Token, or an administrator; from any address
  * - `ssh-read`: as `ssh`, or a local caller without any credential (the read
  *   paths the Meeting document opens to localhost)
  * - `ssh-or-device`: the SSH token when X-Meeting-Ssh-Token is sent, else as
  *   `device` (a path both the ForceCommand script and a device call)
- * - `device-header`: as `device`, for a path that names no device (a firmware
- *   download): the device names itself with X-Device-Key
  *
  * Refusals are the chain's CredentialRefused; each facade words them in its
- * own body shape.
+ * own body shape. Only the router asks (principalFor, before the handler): a
+ * facade declares a level and never resolves a credential itself.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
@@ -71,20 +72,20 @@ function doorsOf(chain: CredentialChain): LevelDoors {
 const doors = new WeakMap<CredentialChain, LevelDoors>();
 
 /** A person (an OIDC token or a bearer grant): 401 when none is sent. */
-export async function personOf(s: Services, req: FastifyRequest): Promise<Principal> {
+async function personOf(s: Services, req: FastifyRequest): Promise<Principal> {
   const who = await s.credentials.resolve(credentialRequest(req), doorsOf(s.credentials).people);
   if (!who) throw new CredentialRefused(401, 'Missing bearer token');
   return who;
 }
 
 /** A principal who must be a systemAdministrator. */
-export function requireAdmin(who: Principal): Principal {
+function requireAdmin(who: Principal): Principal {
   if (!who.subject.admin) throw new CredentialRefused(403, 'Administrator rights required');
   return who;
 }
 
 /** The device `key` with its own token, or an administrator. */
-export async function deviceOrAdminOf(s: Services, req: FastifyRequest, key: string): Promise<Principal> {
+async function deviceOrAdminOf(s: Services, req: FastifyRequest, key: string): Promise<Principal> {
   const who = await s.credentials.resolve(credentialRequest(req, key), doorsOf(s.credentials).devices);
   if (!who) throw new CredentialRefused(401, 'Missing bearer token or X-Device-Token');
   return who.deviceOid === undefined ? requireAdmin(who) : who;
