@@ -25,6 +25,7 @@ import { CredentialChain } from './auth/credentials/index.js';
 import { addSecretKeys } from './log.js';
 import type { Schema } from './schema/types.js';
 import { EventHub } from './events/hub.js';
+import { Heartbeats } from './devices/heartbeats.js';
 
 export interface App {
   services: Services;
@@ -88,6 +89,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       state: new DaemonState(store, writer),
       requests: new RequestCounts(),
       credentials: new CredentialChain({ config, store, writer, auth, log, devices: {} }),
+      heartbeats: new Heartbeats({ config, store, writer, events }),
     };
     const dispatcher = new Dispatcher(services, COMMAND_TABLE);
     // Firmware folders follow the catalog whatever the door (creations, renames).
@@ -110,6 +112,8 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       async close() {
         hub.close();
         await server.close();
+        // Beats still waiting for their batch are applied before the store closes.
+        await services.heartbeats.close();
         await opened.stopDefaults();
         auth!.close();
         opened.close();

@@ -103,13 +103,47 @@ export class Refusal extends Error {
   }
 }
 
+/** What a domain code means: the HTTP status of a door without a document of its own, and its meaning (docs). */
+export interface CodeSpec {
+  readonly http: number;
+  readonly meaning: string;
+}
+
+/**
+ * A domain's refusal by a stable code of its own table (below): `code`, the
+ * table's `http` status and a message of the code and its meaning. Each
+ * domain's class is made over its table by codedError(); each facade answers
+ * every code in its document's shape from a table of its own.
+ */
+export abstract class CodedError<C extends string = string> extends Error {
+  readonly http: number;
+
+  protected constructor(
+    readonly code: C,
+    spec: CodeSpec,
+    name: string,
+  ) {
+    super(`${code}: ${spec.meaning}`);
+    this.name = name;
+    this.http = spec.http;
+  }
+}
+
+/** The error class of a domain over its code table: `new X(code)` takes a code of that table only. */
+function codedError<T extends Readonly<Record<string, CodeSpec>>>(name: string, table: T) {
+  return class extends CodedError<keyof T & string> {
+    constructor(code: keyof T & string) {
+      super(code, table[code]!, name);
+    }
+  };
+}
+
 /**
  * The device domain's refusals (src/devices), by stable name. The CCE codes
  * above stay the reference's; no /v2/cce command raises these. Each REST
  * facade answers every one in its document's shape from its own table (the
  * Meeting API: MEETING_ERRORS), so a new code does not compile until each
- * facade maps it; `http` is the status a door without a document of its own
- * would answer.
+ * facade maps it.
  */
 export const DEVICE_ERRORS = {
   'device.unknown': { http: 404, meaning: 'no device has this device_key' },
@@ -125,17 +159,12 @@ export const DEVICE_ERRORS = {
   'ssh-key.taken': { http: 409, meaning: 'the public key is registered to another device' },
   'tunnel.unknown': { http: 404, meaning: 'the device has no live tunnel for this service and port' },
   'tunnel.no-free-port': { http: 503, meaning: 'every port of tunnel_port_min..tunnel_port_max is taken' },
-} as const satisfies Record<string, { readonly http: number; readonly meaning: string }>;
+} as const satisfies Record<string, CodeSpec>;
 
 export type DeviceCode = keyof typeof DEVICE_ERRORS;
 
 /** A refusal of the device domain, by code (DEVICE_ERRORS). */
-export class DeviceError extends Error {
-  constructor(readonly code: DeviceCode) {
-    super(`${code}: ${DEVICE_ERRORS[code].meaning}`);
-    this.name = 'DeviceError';
-  }
-}
+export class DeviceError extends codedError('DeviceError', DEVICE_ERRORS) {}
 
 /**
  * The Pantahub device registry's refusals (src/devices/pantahub.ts), by stable
@@ -152,17 +181,9 @@ export const PANTAHUB_ERRORS = {
   'pantahub.not-owner': { http: 403, meaning: 'the device is visible to the caller but not the caller\'s to change' },
   // Logging in (a user or a device): one answer whichever part was wrong.
   'pantahub.bad-login': { http: 401, meaning: 'no user or device with these credentials' },
-} as const satisfies Record<string, { readonly http: number; readonly meaning: string }>;
+} as const satisfies Record<string, CodeSpec>;
 
 export type PantahubCode = keyof typeof PANTAHUB_ERRORS;
 
 /** A refusal of the Pantahub registry, by code (PANTAHUB_ERRORS). */
-export class PantahubError extends Error {
-  override readonly name = 'PantahubError';
-  readonly http: number;
-  constructor(readonly code: PantahubCode) {
-    const { http, meaning } = PANTAHUB_ERRORS[code];
-    super(`${code}: ${meaning}`);
-    this.http = http;
-  }
-}
+export class PantahubError extends codedError('PantahubError', PANTAHUB_ERRORS) {}

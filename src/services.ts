@@ -9,6 +9,7 @@ import type { Auth } from './auth/auth.js';
 import type { DaemonState } from './state.js';
 import type { CredentialChain } from './auth/credentials/index.js';
 import type { RequestCounts } from './metrics/request-counts.js';
+import type { Heartbeats } from './devices/heartbeats.js';
 
 export interface Services {
   config: Config;
@@ -25,4 +26,6 @@ export interface Services {
   requests: RequestCounts;
   /** Who a request proves to be: every door asks this one chain (src/auth/credentials). */
   credentials: CredentialChain;
+  /** The one heartbeat coalescer of the daemon (src/devices/heartbeats.ts): facades hand it their devices' beats. */
+  heartbeats: Heartbeats;
 }

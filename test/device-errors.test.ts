@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { DEVICE_ERRORS, DeviceError, type DeviceCode } from '../src/errors.js';
+import { CodedError, DEVICE_ERRORS, DeviceError, PANTAHUB_ERRORS, PantahubError, type DeviceCode } from '../src/errors.js';
 import { fromDeviceError } from '../src/facades/meeting/replies.js';
 
 const page = readFileSync('docs/architecture-devices.md', 'utf8');
@@ -50,4 +50,17 @@ t.test('a device error names its code', async (t) => {
   t.equal(err.name, 'DeviceError');
   t.equal(err.code, 'device.unknown');
   t.equal(err.message, 'device.unknown: no device has this device_key');
+});
+
+t.test('one coded-error base over each table: DeviceError and PantahubError', async (t) => {
+  const cases = [
+    { err: new DeviceError('tunnel.no-free-port'), name: 'DeviceError', spec: DEVICE_ERRORS['tunnel.no-free-port'] },
+    { err: new PantahubError('pantahub.bad-login'), name: 'PantahubError', spec: PANTAHUB_ERRORS['pantahub.bad-login'] },
+  ];
+  for (const { err, name, spec } of cases) {
+    t.ok(err instanceof CodedError && err instanceof Error, `${name} is a CodedError`);
+    t.strictSame({ name: err.name, http: err.http, message: err.message }, { name, http: spec.http, message: `${err.code}: ${spec.meaning}` }, `${name}: its table's status and meaning`);
+  }
+  t.notOk(cases[0]!.err instanceof PantahubError, 'the classes stay apart');
+  t.notOk(cases[1]!.err instanceof DeviceError);
 });

@@ -23,6 +23,19 @@ t.test('concurrent beats over HTTP are coalesced into few transactions', async (
   for (const x of devices) t.equal((await a.get(`/api/devices/${x.key}/logs`)).body.length, 1);
 });
 
+t.test('one coalescer per daemon: the Meeting facade hands its beats to services.heartbeats', async (t) => {
+  const d = await startDaemon({ config: { heartbeat_flush_ms: '20' } });
+  t.teardown(() => d.close());
+  await seedCatalog(d);
+  const a = await adminRest(d);
+  const hb = d.app.services.heartbeats;
+  t.ok(hb instanceof Heartbeats, 'made with the core services');
+  const { key, token } = await newDevice(a);
+  const before = { beats: hb.beats, flushes: hb.flushes };
+  t.equal((await deviceRest(d, token).post(`/api/devices/${key}/online`)).status, 200);
+  t.strictSame({ beats: hb.beats - before.beats, flushes: hb.flushes - before.flushes }, { beats: 1, flushes: 1 }, 'the beat went through it');
+});
+
 t.test('the coalescer in-process: size trigger, own beat times, failures alone, flush_ms = 0', async (t) => {
   const d = await startDaemon({ config: { heartbeat_flush_ms: '1000' } });
   t.teardown(() => d.close());

@@ -66,7 +66,7 @@ t.test('the document is OpenAPI 3.1, its entries built from the declarations', a
   // Structure: the fields OpenAPI 3.1 requires, each operation with responses, each path parameter declared and required.
   t.equal(doc.openapi, '3.1.0');
   t.match(doc.info, { title: 'cced', version: /^\d+\.\d+\.\d+/ });
-  t.strictSame(Object.keys(doc.components.securitySchemes).sort(), ['bearer', 'deviceToken']);
+  t.strictSame(Object.keys(doc.components.securitySchemes).sort(), ['bearer', 'deviceToken', 'sshToken']);
   const ids = new Set<string>();
   for (const [p, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
     t.match(p, /^\//, `${p} starts with /`);
@@ -102,6 +102,23 @@ t.test('the document is OpenAPI 3.1, its entries built from the declarations', a
   t.strictSame(online.security, [{ deviceToken: [] }, { bearer: [] }]);
   t.strictSame(online.parameters[0], { name: 'key', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 128 } });
   t.match(doc.paths['/api/devices/{key}'].get.responses['404'], { description: 'Device not found' });
+
+  // The SSH-side paths state the credential they check: the SSH token or an admin's bearer token; the read
+  // paths also let a local caller in without one; request-tunnel-port takes the SSH token or the device's.
+  t.match(doc.components.securitySchemes.sshToken, { type: 'apiKey', in: 'header', name: 'X-Meeting-Ssh-Token' });
+  for (const [p, m] of [['/api/forcecommand/register_device_key', 'post'], ['/api/forcecommand/validate_device_key', 'post'], ['/api/forcecommand/get_device_key', 'get'], ['/api/forcecommand/remove_device_key', 'delete']] as const) {
+    t.strictSame(doc.paths[p][m].security, [{ sshToken: [] }, { bearer: [] }], `${m} ${p}: the SSH token or an admin`);
+    t.strictSame(Object.keys(doc.paths[p][m].responses).filter((x) => x === '401' || x === '403'), ['401', '403'], `${m} ${p}: its refusals`);
+  }
+  t.strictSame(doc.paths['/api/forcecommand/validate_device_key'].post.requestBody.content['application/json'].schema.required, ['pubkey']);
+  for (const p of ['/api/ssh-keys', '/api/ssh-keys/devices']) {
+    t.strictSame(doc.paths[p].get.security, [{ sshToken: [] }, { bearer: [] }, {}], `GET ${p}: the SSH token, an admin, or a local caller`);
+    t.match(doc.paths[p].get.parameters, [{ name: 'user', in: 'query', required: true }]);
+  }
+  t.strictSame(doc.paths['/api/devices/{key}/request-tunnel-port'].post.security, [{ sshToken: [] }, { deviceToken: [] }, { bearer: [] }]);
+  t.strictSame(doc.paths['/api/flash/{type}/{dist}/{file}'].get.security, [{ deviceToken: [] }, { bearer: [] }], 'a firmware download: a device or an admin');
+  const localOnly = doc.paths['/api/users/authorized-keys'].get;
+  t.match(localOnly, { security: [], description: 'Credential: A local address (local_addresses), without a credential.', responses: { 403: { description: 'Not from a local address' } } });
 
   // An administrator's JSON body from its zod schema; a public path asks for nothing.
   const manual = doc.paths['/api/devices/manual-create'].post;

@@ -181,6 +181,46 @@ t.test('DELETE of a device closes its forward and session at once; a device re-c
   t.match(refused.stderr, /Permission denied \(publickey\)/, 'the old key does not log in as the new device');
 });
 
+t.test('a key revoked or destroyed through /v2/cce ends its live session at once; another device\u2019s session stays', { skip: !sshFound && 'no ssh client' }, async (t) => {
+  const { d, a, key, port } = await setup(t);
+  const k = keygen(dir, 'dev-cce-revoked');
+  t.equal((await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k.pub })).status, 200);
+  const echo = await echoServer(t);
+  // A second device with its own key and tunnel: a revocation of the first key must not touch it.
+  const b = await onlineDevice(a, d);
+  const kb = keygen(dir, 'dev-cce-bystander');
+  t.equal((await a.put(`/api/devices/${b.key}/ssh-key`, { ssh_public_key: kb.pub })).status, 200);
+  const portB = (await b.dev.post(`/api/devices/${b.key}/service`, { service: 'ssh' })).body.port as number;
+  const bystander = sshForward(d, b.key, kb.file, portB, echo);
+  t.teardown(() => bystander.child.kill());
+
+  const c = await adminClient(d);
+  const oid = Number((await c.cmd({ cmd: 'FINDX', class: 'SshKey', args: { device_key: key } })).body.data.oidlist[0]);
+  const running = sshForward(d, key, k.file, port, echo);
+  t.teardown(() => running.child.kill());
+  t.ok(await until(() => live(d, port) && live(d, portB)), 'both devices forward');
+
+  t.equal((await c.cmd(`SET ${oid} revoked=1`)).body.status, 201, 'SET revoked=1 over /v2/cce');
+  const ended = await running.exited;
+  t.not(ended.code, null, 'the session of the revoked key was closed by the daemon');
+  t.ok(await until(() => !live(d, port)), 'its forward is gone');
+  t.equal(await roundTrip(port, 'x'), 'ECONNREFUSED');
+  t.ok(d.logs.some((l) => l.includes('"audit":"ssh-key-session-end"') && l.includes(key) && l.includes('"why":"revoked"')), 'audited');
+  const refused = await sshForward(d, key, k.file, port, echo).exited;
+  t.match(refused.stderr, /Permission denied \(publickey\)/, 'and the key no longer logs in');
+
+  t.equal((await c.cmd(`SET ${oid} revoked=0`)).body.status, 201, 'given back');
+  const again = sshForward(d, key, k.file, port, echo);
+  t.teardown(() => again.child.kill());
+  t.ok(await until(() => live(d, port)), 'logs in again');
+  t.equal((await c.cmd(`DESTROY ${oid}`)).body.status, 201, 'DESTROY of the SshKey over /v2/cce');
+  t.not((await again.exited).code, null, 'that session was closed too');
+  t.ok(await until(() => !live(d, port)));
+
+  t.ok(live(d, portB) && bystander.child.exitCode === null, 'the other device\u2019s session was left alone');
+  t.equal(await roundTrip(portB, 'still here\n'), 'still here\n');
+});
+
 /** An ssh2 Client logged in as the device; rejects on an authentication failure. */
 function connect(d: TestDaemon, opts: Partial<ssh2.ConnectConfig>): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
@@ -255,3 +295,31 @@ t.test('failed key logins ban that device key at that address; a banned claim is
   await t.rejects(connect(d, { username: key, privateKey: readFileSync(good.file) }), 'even the right key is dropped while banned');
 });
 
+
+t.test('an SshKey given to another device, or replaced by another key, through /v2/cce ends the sessions of the old key', async (t) => {
+  const { d, a, key } = await setup(t);
+  const k1 = keygen(dir, 'dev6');
+  const k2 = keygen(dir, 'dev6-next');
+  t.equal((await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k1.pub })).status, 200);
+  const b = await onlineDevice(a, d);
+  const c = await adminClient(d);
+  const oid = Number((await c.cmd({ cmd: 'FINDX', class: 'SshKey', args: { device_key: key } })).body.data.oidlist[0]);
+  const closed = (client: ssh2.Client) => new Promise<void>((resolve) => client.on('close', () => resolve()));
+  const ended = (why: string, device: string) => d.logs.some((l) => l.includes('"audit":"ssh-key-session-end"') && l.includes(`"why":"${why}"`) && l.includes(device));
+
+  const first = await connect(d, { username: key, privateKey: readFileSync(k1.file) });
+  const firstClosed = closed(first);
+  t.equal((await c.cmd(`SET ${oid} device_key="${b.key}"`)).body.status, 201, 'the key given to another device');
+  await firstClosed;
+  t.ok(ended('moved', key), 'the session as its old device ended');
+
+  const second = await connect(d, { username: b.key, privateKey: readFileSync(k1.file) });
+  const secondClosed = closed(second);
+  t.equal((await c.cmd(`SET ${oid} pubkey="${k2.pub.split(' ').slice(0, 2).join(' ')}"`)).body.status, 201, 'another key in the same SshKey');
+  await secondClosed;
+  t.ok(ended('replaced', b.key), 'the session of the old key ended');
+  await t.rejects(connect(d, { username: b.key, privateKey: readFileSync(k1.file) }), 'the old key no longer logs in');
+  const third = await connect(d, { username: b.key, privateKey: readFileSync(k2.file) });
+  t.teardown(() => third.end());
+  t.pass('the new key does');
+});

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 
 /** Who may call a path, as the document says it. */
 export interface Credential {
-  /** OpenAPI security requirements over the schemes of document.ts (`bearer`, `deviceToken`); empty for anyone. */
+  /** OpenAPI security requirements over the schemes of document.ts (`bearer`, `deviceToken`, `sshToken`; `{}` also lets in a caller without one); empty for anyone. */
   security: Record<string, []>[];
   /** How the credential can be refused: status to meaning. */
   errors: Record<number, string>;

@@ -103,6 +103,12 @@ export function buildDocument(routes: readonly KnownRoute[], version: string): J
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An OIDC access token or a bearer grant (LOGIN, AUTH)' },
         deviceToken: { type: 'apiKey', in: 'header', name: 'X-Device-Token', description: 'The token_code of the device the path names' },
+        sshToken: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Meeting-Ssh-Token',
+          description: 'The SSH-side callers (AuthorizedKeysCommand, ForceCommand): the content of <state_dir>/ssh-api-token',
+        },
       },
     },
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),

@@ -9,6 +9,8 @@
  * is durable. Each beat runs in its own savepoint: one failing (its device was
  * just deleted) fails alone. With `heartbeat_flush_ms = 0` every beat goes
  * straight to the writer (whose group commit then batches per event-loop turn).
+ * One per daemon (services.heartbeats, made in src/app.ts): every door that
+ * takes beats hands them to the same coalescer and its last-seen memory.
  */
 import { hostname } from 'node:os';
 import type { Services } from '../services.js';
@@ -37,6 +39,9 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** What the coalescer writes with: the store, its writer, the events table, the config (read at each beat). */
+export type HeartbeatParts = Pick<Services, 'config' | 'store' | 'writer' | 'events'>;
+
 export class Heartbeats {
   private pending: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -50,7 +55,7 @@ export class Heartbeats {
    */
   private readonly lastSeen = new Map<number, number>();
 
-  constructor(private readonly s: Services) {
+  constructor(private readonly s: HeartbeatParts) {
     s.store.onWrite((e) => {
       if (e.class === DEVICE && (e.op === 'DESTROY' || e.props?.includes('last_seen'))) this.lastSeen.delete(e.oid);
     });
@@ -66,15 +71,16 @@ export class Heartbeats {
     });
   }
 
-  close(): void {
-    this.flush();
+  /** Applies the beats waiting now; resolves once they are settled (committed, or each refused). */
+  close(): Promise<void> {
+    return this.flush();
   }
 
-  private flush(): void {
+  private flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending;
-    if (batch.length === 0) return;
+    if (batch.length === 0) return Promise.resolve();
     this.pending = [];
     this.flushes++;
     const outcomes = this.s.writer.submit(() =>
@@ -87,7 +93,7 @@ export class Heartbeats {
         }
       }),
     );
-    outcomes.then(
+    return outcomes.then(
       (errors) => batch.forEach((p, i) => (errors[i] === undefined ? p.resolve() : p.reject(errors[i]))),
       (err) => {
         this.lastSeen.clear();

@@ -5,7 +5,8 @@
  * the sweeper that destroys expired tunnels and closes their forwards.
  * Whatever destroys a Tunnel or a Device (any door, the device cascade of
  * cascade.ts), its forward closes and the device's SSH session ends as soon
- * as that commits. Created by the door that serves tunnels; it listens once
+ * as that commits; whatever revokes, destroys or moves an SshKey, the
+ * sessions that logged in with that key end the same way. Created by the door that serves tunnels; it listens once
  * the daemon is ready and stops when it closes.
  */
 import type { AddressInfo } from 'node:net';
@@ -16,7 +17,7 @@ import { TunnelSshServer, type TunnelAuthority } from '../tunnels/ssh-server.js'
 import { parsePublicKey } from '../tunnels/public-key.js';
 import { TUNNEL, sweep, tunnelOnPort, type TunnelView } from '../tunnels/ports.js';
 import { claim } from '../auth/claims.js';
-import { DEVICE } from './classes.js';
+import { DEVICE, SSH_KEY } from './classes.js';
 import { findDevice } from './lookups.js';
 import { deviceSshKeys, deviceUsable } from './ssh-keys.js';
 
@@ -86,6 +87,31 @@ function hookDestroys(s: Services, ssh: TunnelSshServer | undefined): () => void
   };
 }
 
+/**
+ * Ends the sessions that logged in with an SshKey once a write that takes the
+ * key away commits, whatever the door (a Meeting path, /v2/cce SET or DESTROY,
+ * a COMMIT, the device cascade): the key revoked, destroyed, given to another
+ * device, or replaced by another key. A session is never older than its key's right.
+ */
+function hookKeyChanges(s: Services, ssh: TunnelSshServer): () => void {
+  const { store, writer, log } = s;
+  const endSessionsOf = (pubkey: string | undefined, why: string) => {
+    const key = parsePublicKey(pubkey ?? '')?.canonical;
+    if (key === undefined) return;
+    writer.afterCommit(() => {
+      for (const deviceKey of ssh.disconnectKey(key)) log.info({ audit: 'ssh-key-session-end', device_key: deviceKey, why }, 'ssh session of a key that no longer lets in ended');
+    });
+  };
+  const pubkeyOf = (oid: number) => store.rawValue(oid, '', 'pubkey');
+  const offs = [
+    store.beforeDestroy(SSH_KEY, ({ values }) => endSessionsOf(values.pubkey, 'destroyed')),
+    store.watchValue(SSH_KEY, 'revoked', ({ oid, to }) => (to === '1' ? endSessionsOf(pubkeyOf(oid), 'revoked') : undefined)),
+    store.watchValue(SSH_KEY, 'device_key', ({ oid }) => endSessionsOf(pubkeyOf(oid), 'moved')),
+    store.watchValue(SSH_KEY, 'pubkey', ({ from }) => endSessionsOf(from, 'replaced')),
+  ];
+  return () => offs.forEach((off) => off());
+}
+
 /** The runtime of a daemon: its sweeper runs and its destroy hooks are installed from now until close(). */
 export function startTunnelRuntime(s: Services): TunnelRuntime {
   const { config, log, store } = s;
@@ -94,7 +120,8 @@ export function startTunnelRuntime(s: Services): TunnelRuntime {
   }
   const hostKey = config.ssh_listen_address ? loadHostKey(config.state_dir) : undefined;
   const ssh = hostKey ? new TunnelSshServer(hostKey.private, authority(s), log) : undefined;
-  const unhook = hookDestroys(s, ssh);
+  const unhookDestroys = hookDestroys(s, ssh);
+  const unhookKeys = ssh ? hookKeyChanges(s, ssh) : () => {};
   const every = Math.min(config.tunnel_lifetime, 60) * 1000;
   const runtime: TunnelRuntime = {
     hostKey,
@@ -117,7 +144,8 @@ export function startTunnelRuntime(s: Services): TunnelRuntime {
     },
     async close() {
       clearInterval(timer);
-      unhook();
+      unhookDestroys();
+      unhookKeys();
       await ssh?.close();
     },
   };

@@ -21,7 +21,12 @@ export function parsePublicKey(line: string): PublicKeyLine | undefined {
   if (/[\r\n]/.test(line.trim())) return undefined;
   const parsed = utils.parseKey(line.trim());
   if (parsed instanceof Error || parsed.isPrivateKey()) return undefined;
-  return { parsed, canonical: `${parsed.type} ${parsed.getPublicSSH().toString('base64')}`, comment: parsed.comment };
+  return { parsed, canonical: canonicalKey(parsed), comment: parsed.comment };
+}
+
+/** The key itself as stored and compared: `<type> <base64 blob>`, without its comment. */
+export function canonicalKey(parsed: ParsedKey): string {
+  return `${parsed.type} ${parsed.getPublicSSH().toString('base64')}`;
 }
 
 /** Is the offered key this stored key? Same algorithm and the same public blob, compared in constant time. */

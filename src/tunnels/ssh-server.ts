@@ -15,7 +15,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import ssh2, { type AuthContext, type ClientInfo, type Connection, type ParsedKey, type TcpipBindInfo } from 'ssh2';
-import { sameKey } from './public-key.js';
+import { canonicalKey, sameKey } from './public-key.js';
 
 const { Server } = ssh2;
 
@@ -46,10 +46,17 @@ interface Forward {
 
 const DEVICE_KEY = /^[A-Z0-9][A-Z0-9_-]{3,63}$/;
 
+/** Who a logged-in connection is: the device, and the key it proved itself with (`<type> <base64>`). */
+interface Session {
+  deviceKey: string;
+  key: string;
+}
+
 export class TunnelSshServer {
   private readonly server: InstanceType<typeof Server>;
   private readonly forwards = new Map<number, Forward>();
-  private readonly clients = new Map<Connection, string | undefined>();
+  /** Every connection; its session once it has logged in. */
+  private readonly clients = new Map<Connection, Session | undefined>();
 
   constructor(
     hostKey: string,
@@ -85,9 +92,20 @@ export class TunnelSshServer {
     this.log.info({ audit: 'tunnel-forward-close', device_key: f.deviceKey, port }, 'tunnel forward closed');
   }
 
-  /** Ends every session of a device (its keys were revoked or removed). */
+  /** Ends every session of a device (it was destroyed). */
   disconnect(deviceKey: string): void {
-    for (const [client, key] of this.clients) if (key === deviceKey) client.end();
+    for (const [client, session] of this.clients) if (session?.deviceKey === deviceKey) client.end();
+  }
+
+  /** Ends every session that logged in with this key (`<type> <base64>`: it was revoked, removed or moved); answers their devices. */
+  disconnectKey(key: string): string[] {
+    const ended: string[] = [];
+    for (const [client, session] of this.clients) {
+      if (session?.key !== key) continue;
+      client.end();
+      ended.push(session.deviceKey);
+    }
+    return ended;
   }
 
   async close(): Promise<void> {
@@ -107,7 +125,7 @@ export class TunnelSshServer {
     client.on('error', (err) => this.log.debug({ ip: info.ip, err: err.message }, 'ssh client error'));
     client.on('close', () => {
       clearTimeout(timer);
-      const deviceKey = this.clients.get(client);
+      const deviceKey = this.clients.get(client)?.deviceKey;
       this.clients.delete(client);
       for (const [port, f] of this.forwards) if (f.client === client) this.release(port);
       if (deviceKey !== undefined) this.log.info({ audit: 'ssh-logout', device_key: deviceKey, ip: info.ip }, 'ssh session closed');
@@ -129,12 +147,12 @@ export class TunnelSshServer {
     });
     client.on('ready', () => {
       clearTimeout(timer);
-      this.log.info({ audit: 'ssh-login', device_key: this.clients.get(client), ip: info.ip }, 'ssh session opened');
+      this.log.info({ audit: 'ssh-login', device_key: this.clients.get(client)?.deviceKey, ip: info.ip }, 'ssh session opened');
       client.on('session', (_accept, reject) => reject());
       client.on('tcpip', (_accept, reject) => reject());
       client.on('openssh.streamlocal', (_accept, reject) => reject());
       client.on('request', (accept, reject, name, bind) => {
-        const deviceKey = this.clients.get(client)!;
+        const deviceKey = this.clients.get(client)!.deviceKey;
         if (name === 'tcpip-forward') return this.forward(client, deviceKey, bind as TcpipBindInfo, accept, reject);
         if (name === 'cancel-tcpip-forward') {
           const port = (bind as TcpipBindInfo).bindPort;
@@ -163,7 +181,7 @@ export class TunnelSshServer {
       return false;
     }
     // Without a signature the client only asks whether this key would do; the session starts after the signed attempt.
-    if (ctx.signature) this.clients.set(client, ctx.username);
+    if (ctx.signature) this.clients.set(client, { deviceKey: ctx.username, key: canonicalKey(key) });
     ctx.accept();
     return true;
   }

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Principal } from '../../auth/credentials/index.js';
-import { principalFor, CREDENTIALS, type Access } from './principals.js';
+import { principalFor, CREDENTIALS, DEVICE_DOOR, MAY_BE_ANONYMOUS, type Access } from './principals.js';
 import type { RouteDoc } from '../../api-reference/declaration.js';
 import type { DoorClass } from '../../auth/origins.js';
 
@@ -28,7 +28,7 @@ const none = z.unknown();
 
 interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
   access: Access;
-  /** The door for the gate's origin policy (src/auth/origins.ts): `device` for `device` access, else `people` unless said. */
+  /** The door for the gate's origin policy (src/auth/origins.ts): `device` for the levels devices call, else `people` unless said. */
   door?: DoorClass;
   params?: P;
   query?: Q;
@@ -61,11 +61,11 @@ export function makeRouter(app: FastifyInstance, services: Services, words: Faca
       method,
       url,
       config: {
-        door: spec.door ?? (spec.access === 'device' ? 'device' : 'people'),
+        door: spec.door ?? (DEVICE_DOOR.has(spec.access) ? 'device' : 'people'),
         api: { credential: CREDENTIALS[spec.access], params: spec.params, query: spec.query, body: spec.body, doc: spec.doc },
       },
-      // Nobody is authenticated before a public route reads its body: the small pre-authentication limit.
-      ...(spec.access === 'public' ? { bodyLimit: services.config.max_preauth_body_bytes } : {}),
+      // A caller may pass without a credential (a public route, a local reader): the small pre-authentication limit.
+      ...(MAY_BE_ANONYMOUS.has(spec.access) ? { bodyLimit: services.config.max_preauth_body_bytes } : {}),
       // The others authenticate from headers before the body is read, so no unauthenticated body is buffered.
       preParsing: async (req, _reply, payload) => {
         // Params first: a device path needs the key to authenticate; a bad key cannot name a device anyway.

@@ -4,15 +4,14 @@
  * refusals in the document's `{"error": "..."}` shape. People send
  * `Authorization: Bearer <token>`: a grant of POST /api/auth/login or an OIDC
  * token (missing: 401; refused: 403; identity provider unreachable: 503).
- * Devices send their key (in the path) and `X-Device-Token`.
+ * Devices send their key (in the path) and `X-Device-Token`. Who may call a
+ * path is its declared access level, resolved by the kit before the handler.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import type { Grant } from '../../auth/secrets.js';
 import { CredentialRefused, type Principal } from '../../auth/credentials/index.js';
-import { bearerOf } from '../../auth/credentials/bearer.js';
 import { issueBearer as issueBearerGrant } from '../../auth/credentials/bearer-grant.js';
-import { deviceOrAdminOf } from '../kit/principals.js';
 import { fail } from './replies.js';
 
 export { BEARER_ORIGIN } from '../../auth/credentials/bearer-grant.js';
@@ -22,15 +21,6 @@ export type { Principal };
 /** A refused credential as the document answers it; anything else unchanged. */
 export function asMeetingError(err: unknown): unknown {
   return err instanceof CredentialRefused ? fail(err.status, err.message) : err;
-}
-
-/** Runs an authentication, its refusal in the document's words. */
-export async function meetingAuth<T>(job: Promise<T>): Promise<T> {
-  try {
-    return await job;
-  } catch (err) {
-    throw asMeetingError(err);
-  }
 }
 
 /** Issues a bearer token for a user (POST /api/auth/login), usable from `boundTo` only; lives `session_lifetime` seconds, not sliding. */
@@ -48,18 +38,4 @@ export function passwordLoginOrigin(services: Services, req: FastifyRequest): st
   if (req.origin === 'local') return 'local';
   if (req.origin !== 'remote' || !services.config.rest_login_remote) throw fail(403, 'Password login is only allowed from a local address');
   return services.auth.clients.requireEntry(req.ip, req.headers, 'LOGIN_REST').entry;
-}
-
-/** The `<secret>` of `Authorization: Bearer <secret>` ('' when malformed), or undefined when the header is absent. */
-export function bearerSecret(req: FastifyRequest): string | undefined {
-  return bearerOf(req.headers);
-}
-
-/**
- * A device-facing path: the device itself (`X-Device-Token`) or an
- * administrator's bearer token. A device that is unknown, revoked or whose
- * token does not match gets the same 403 (no oracle on which keys exist).
- */
-export function deviceOrAdmin(services: Services, req: FastifyRequest, key: string): Promise<Principal> {
-  return meetingAuth(deviceOrAdminOf(services, req, key));
 }

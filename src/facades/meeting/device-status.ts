@@ -11,7 +11,6 @@ import { meetingTime } from './replies.js';
 import { keyParams } from './schemas.js';
 import { write } from './model.js';
 import { findDevice, requireDevice } from '../../devices/lookups.js';
-import type { Heartbeats } from '../../devices/heartbeats.js';
 import { availabilityOf, seenAt } from '../../devices/availability.js';
 
 /** The document sends services as {"ssh": 1, "vnc": 0}; a plain list is accepted too. */
@@ -27,14 +26,14 @@ const onlineBody = z
   .optional()
   .transform((b) => b ?? {});
 
-export function deviceStatusRoutes(route: Router, s: Services, heartbeats: Heartbeats): void {
+export function deviceStatusRoutes(route: Router, s: Services): void {
   const { store } = s;
 
   route('POST', '/api/devices/:key/online', { access: 'device', params: keyParams, body: onlineBody }, async ({ req, who, params, body }) => {
     const oid = who.deviceOid ?? requireDevice(store, params.key);
     const at = Date.now();
     const ip = body.ip_address ?? normalizeIp(req.ip);
-    await heartbeats.submit({ oid, subject: who.subject, at, ip, services: body.services, note: body.note });
+    await s.heartbeats.submit({ oid, subject: who.subject, at, ip, services: body.services, note: body.note });
     return { ok: true, ip_address: ip, last_seen: meetingTime(at) };
   });
 

@@ -11,32 +11,27 @@
  * consume a flash token: POST .../flash-request does, once, and a resumed
  * download must not cost another.
  */
-import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import type { FlashStorage } from '../../flash/storage.js';
 import type { Router } from './route.js';
 import { fail } from './replies.js';
-import { bearerSecret, deviceOrAdmin, type Principal } from './auth.js';
+import type { Principal } from './auth.js';
 import { auditFlash, fileParams } from './flash-common.js';
 import { sendFile } from './send-file.js';
 
-export const DEVICE_KEY_HEADER = 'x-device-key';
+export { DEVICE_KEY_HEADER } from '../kit/principals.js';
 
-async function downloader(services: Services, req: FastifyRequest, type: string, dist: string): Promise<Principal> {
-  const key = req.headers[DEVICE_KEY_HEADER];
-  if (bearerSecret(req) === undefined && typeof req.headers['x-device-token'] === 'string' && typeof key !== 'string') throw fail(401, 'Missing X-Device-Key');
-  const who = await deviceOrAdmin(services, req, typeof key === 'string' ? key : '');
-  if (who.deviceOid === undefined) return who;
+/** A device may fetch only its own firmware, and only while authorized; an admin any file. */
+function mayDownload(services: Services, who: Principal, type: string, dist: string): void {
+  if (who.deviceOid === undefined) return;
   const v = services.store.rawValues(who.deviceOid);
   if (v.authorized !== '1') throw fail(403, 'Device not authorized');
   if (v.device_type !== type || v.distribution !== dist) throw fail(403, 'Not this device\'s distribution');
-  return who;
 }
 
 export function downloadRoute(route: Router, services: Services, storage: FlashStorage): void {
-  route('GET', '/api/flash/:type/:dist/:file', { access: 'public', door: 'device', params: fileParams }, async ({ req, reply, params }) => {
-    const who = await downloader(services, req, params.type, params.dist);
-    req.cceCaller = who.label;
+  route('GET', '/api/flash/:type/:dist/:file', { access: 'device-header', params: fileParams }, async ({ req, reply, who, params }) => {
+    mayDownload(services, who, params.type, params.dist);
     const file = await storage.open(params.type, params.dist, params.file);
     if (file === undefined) throw fail(404, 'File not found');
     return sendFile(req, reply, file, (r) => auditFlash(req, 'FLASH_DOWNLOAD', who.label, { type: params.type, dist: params.dist, ...file }, r));

@@ -7,13 +7,10 @@
  * `{"status": ...}` shapes.
  */
 import { z } from 'zod';
-import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import type { Router } from './route.js';
 import { FacadeError, fail, parseWith } from './replies.js';
 import { write } from './model.js';
-import { sshApiCaller } from './ssh-credential.js';
-import type { Principal } from './auth.js';
 import { keyLine, requirePublicKey } from './ssh-keys.js';
 import { findDevice } from '../../devices/lookups.js';
 import { activeSshKey, deviceSshKeys, registerDeviceKey, removeDeviceKeys } from '../../devices/ssh-keys.js';
@@ -32,33 +29,21 @@ const notFound = () => new FacadeError(404, { status: 'not_found' });
 export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime): void {
   const { store } = s;
 
-  async function caller(req: FastifyRequest): Promise<Principal> {
-    const who = await sshApiCaller(s, req, false);
-    req.cceCaller = who.label;
-    return who;
-  }
-
-  route('POST', '/api/forcecommand/register_device_key', { access: 'public' }, async ({ req }) => {
-    const who = await caller(req);
-    const body = parseWith(registerBody, req.body, 'body');
+  route('POST', '/api/forcecommand/register_device_key', { access: 'ssh', body: registerBody }, async ({ req, who, body }) => {
     const key = requirePublicKey(body.pubkey, 'pubkey');
     const done = await write(s, () => registerDeviceKey(store, who.subject, body.device_key, key, body.user_name));
-    if (done.revokedOthers > 0) rt.ssh?.disconnect(body.device_key);
     req.log.info({ audit: 'ssh-key', action: 'register', device_key: body.device_key, revoked_others: done.revokedOthers, by: who.label }, 'device ssh key registered');
     return { status: 'ok' };
   });
 
-  route('POST', '/api/forcecommand/validate_device_key', { access: 'public' }, async ({ req }) => {
-    await caller(req);
-    const key = parsePublicKey(parseWith(validateBody, req.body, 'body').pubkey);
+  route('POST', '/api/forcecommand/validate_device_key', { access: 'ssh', body: validateBody }, ({ body }) => {
+    const key = parsePublicKey(body.pubkey);
     const found = key && activeSshKey(store, key);
     if (!found) throw invalid();
     return { status: 'ok', device_key: found.device_key };
   });
 
-  route('GET', '/api/forcecommand/get_device_key', { access: 'public' }, async ({ req, reply }) => {
-    const who = await caller(req);
-    const { device_key } = parseWith(deviceQuery, req.query, 'query');
+  route('GET', '/api/forcecommand/get_device_key', { access: 'ssh', query: deviceQuery }, async ({ req, reply, who, query: { device_key } }) => {
     const oid = findDevice(store, device_key);
     if (oid === undefined) throw notFound();
     reply.type('text/plain; charset=utf-8');
@@ -73,14 +58,12 @@ export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime
     return `${mirrored}\n`;
   });
 
-  route('DELETE', '/api/forcecommand/remove_device_key', { access: 'public' }, async ({ req }) => {
-    const who = await caller(req);
+  route('DELETE', '/api/forcecommand/remove_device_key', { access: 'ssh' }, async ({ req, who }) => {
     // The document sends a JSON body; `?device_key=` is accepted too, for clients that send no body with DELETE.
     const named = parseWith(removeRequest, req.body, 'body').device_key ?? parseWith(removeRequest, req.query, 'query').device_key;
     if (named === undefined) throw fail(400, 'device_key: missing');
     const deleted = await write(s, () => removeDeviceKeys(store, who.subject, named));
     if (deleted === 0) return { status: 'not_found', deleted: 0 };
-    rt.ssh?.disconnect(named);
     req.log.info({ audit: 'ssh-key', action: 'remove', device_key: named, deleted, by: who.label }, 'device ssh keys removed');
     return { status: 'ok', deleted };
   });

@@ -4,14 +4,12 @@
  * file, the server's host key, and the refused private-key download.
  */
 import { z } from 'zod';
-import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import { SYSTEM } from '../../store/store.js';
 import type { Router } from './route.js';
-import { fail, parseWith } from './replies.js';
+import { fail } from './replies.js';
 import { keyParams } from './schemas.js';
 import { write } from './model.js';
-import { sshApiCaller } from './ssh-credential.js';
 import { requireDevice } from '../../devices/lookups.js';
 import { deviceAuthorized, registerDeviceKey, usableUserKeys, userSshKeys, type SshKeyView } from '../../devices/ssh-keys.js';
 import type { TunnelRuntime } from '../../devices/tunnel-runtime.js';
@@ -36,20 +34,15 @@ const TEXT = 'text/plain; charset=utf-8';
 export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): void {
   const { store } = s;
 
-  /** The SSH-side caller of a read path (the document lets localhost read without the token), then the `user` query. */
-  async function userOf(req: FastifyRequest): Promise<string> {
-    req.cceCaller = (await sshApiCaller(s, req, true)).label;
-    return parseWith(userQuery, req.query, 'query').user;
-  }
-
-  route('GET', '/api/ssh-keys', { access: 'public' }, async ({ req }) => {
-    const keys = usableUserKeys(store, await userOf(req));
+  // The SSH-side callers; the document lets localhost read these without the token.
+  route('GET', '/api/ssh-keys', { access: 'ssh-read', query: userQuery }, ({ query }) => {
+    const keys = usableUserKeys(store, query.user);
     if (keys.length === 0) throw fail(404, 'No keys for this user');
     return { keys: keys.map(keyLine) };
   });
 
-  route('GET', '/api/ssh-keys/devices', { access: 'public' }, async ({ req }) => ({
-    devices: userSshKeys(store, await userOf(req)).map((k) => ({
+  route('GET', '/api/ssh-keys/devices', { access: 'ssh-read', query: userQuery }, ({ query }) => ({
+    devices: userSshKeys(store, query.user).map((k) => ({
       device_key: k.device_key,
       ssh_public_key: keyLine(k),
       authorized: deviceAuthorized(store, k.device_key) ? 1 : 0,
@@ -61,8 +54,6 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
     requireDevice(store, params.key);
     const key = requirePublicKey(body.ssh_public_key, 'ssh_public_key');
     const done = await write(s, () => registerDeviceKey(store, who.subject, params.key, key, body.user_name));
-    // Sessions opened with a key that is now revoked must not outlive it.
-    if (done.revokedOthers > 0) rt.ssh?.disconnect(params.key);
     req.log.info({ audit: 'ssh-key', action: 'set', device_key: params.key, revoked_others: done.revokedOthers, by: who.label }, 'device ssh key set');
     return { success: true };
   });
@@ -75,8 +66,7 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
     });
   }
 
-  route('GET', '/api/users/authorized-keys', { access: 'public' }, ({ req, reply }) => {
-    if (req.origin !== 'local') throw fail(403, 'Local access only');
+  route('GET', '/api/users/authorized-keys', { access: 'local' }, ({ reply }) => {
     const users = store.find(SYSTEM, 'User', { criteria: [{ ns: '', name: 'authorized', op: '=', value: '1' }], sortprop: { ns: '', name: 'name' } });
     const lines: string[] = [];
     for (const oid of users) {

@@ -10,8 +10,7 @@ import type { Router } from './route.js';
 import { fail, fromDeviceError, meetingTime, parseWith } from './replies.js';
 import { keyParams } from './schemas.js';
 import { write } from './model.js';
-import { deviceOrAdmin, type Principal } from './auth.js';
-import { SSH_TOKEN_HEADER, sshApiCaller } from './ssh-credential.js';
+import type { Principal } from './auth.js';
 import { DeviceError } from '../../errors.js';
 import { requireDevice } from '../../devices/lookups.js';
 import type { TunnelRuntime } from '../../devices/tunnel-runtime.js';
@@ -64,10 +63,8 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
     return { port: t.port, url: t.url };
   });
 
-  route('POST', '/api/devices/:key/request-tunnel-port', { access: 'public', door: 'device', params: keyParams }, async ({ req, params }) => {
-    // The ForceCommand script calls this with the SSH token; a device or an admin may too.
-    const who = req.headers[SSH_TOKEN_HEADER] !== undefined ? await sshApiCaller(s, req, false) : await deviceOrAdmin(s, req, params.key);
-    req.cceCaller = who.label;
+  // The ForceCommand script calls this with the SSH token; a device or an admin may too.
+  route('POST', '/api/devices/:key/request-tunnel-port', { access: 'ssh-or-device', params: keyParams }, async ({ req, who, params }) => {
     const body = parseWith(portRequest, req.body, 'body');
     const query = parseWith(portRequest, req.query, 'query');
     const named = body.device_key ?? query.device_key;
