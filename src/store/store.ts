@@ -516,6 +516,8 @@ export class Store {
   private findPlan(subject: AclSubject, className: string, q: FindQuery): FindPlan | null {
     const cls = this.classDef(className);
     const given = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
+    // The search's time starts before any pattern meets a value (derived and default values below included).
+    if (q.criteria.some((c) => c.op === '~')) this.patterns.startSearch();
     // Most finds name stored properties of a class without soft delete: used as they are.
     const criteria = cls.softDelete === undefined && !given.some((p) => p.derived) ? q.criteria : this.storedCriteria(cls, q.criteria, given);
     if (criteria === null) return null;
@@ -543,9 +545,8 @@ export class Store {
       const prop = props[i]!;
       let cond: string;
       if (c.op === '~') {
-        // A refused pattern is 403 before any query runs; the search's matching time starts now.
+        // A refused pattern is 403 before any query runs.
         this.patterns.compile(c.value);
-        this.patterns.startSearch();
         cond = prop.array ? 'cce_regexp_any(?, p.value)' : 'cce_regexp(?, p.value)';
         params.push(c.ns, c.name, c.value);
       } else if (prop.array) {
