@@ -88,6 +88,7 @@ async function soak(minutes: number): Promise<void> {
     console.log(`soak: peak ${Math.round(peak.requests.average)} req/s (mixed PING/GET/SET/FIND/heartbeat, ${args.connections} connections, 10 s; ${peak.non2xx} non-2xx, ${peak.errors} errors); running ${minutes} min at ${rate} req/s`);
     const rss = sampler(d, 2000);
     const probe = startPingProbe(d.url, 100, 100);
+    await probe.ready;
     const res = await run({ url: d.url, connections: args.connections, overallRate: rate, duration: Math.round(minutes * 60), requests, timeout: 10 });
     const ping = await probe.stop();
     const samples = rss.stop();
@@ -119,6 +120,7 @@ async function ceiling(seconds: number): Promise<void> {
     const secret = parseAccessFile(readFileSync(path.join(d.stateDir, 'access'), 'utf8')).get('127.0.0.2')!;
     const rss = sampler(d, 1000);
     const probe = startPingProbe(d.url, 100, 100);
+    await probe.ready;
     const until = Date.now() + seconds * 1000;
     const [slow, queues, logins] = await Promise.all([
       slowBodies(d.url, 800, until),
