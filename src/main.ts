@@ -77,7 +77,9 @@ async function main(): Promise<void> {
   );
   process.on('SIGHUP', () => reload(app, running, log));
   const { host, port } = config.listen_address;
-  await app.server.listen({ host, port });
+  // The listen queue holds a burst of up to max_connections not yet accepted (node accepts one per loop
+  // turn); past node's default of 511, a new client's handshake is dropped and retried a second or more later.
+  await app.server.listen({ host, port, backlog: config.max_connections });
 }
 
 main().catch((err) => {

@@ -2,6 +2,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import {
   ClientPatterns,
+  threadCpuClock,
   MAX_PROGRAM_SIZE,
   MAX_SEARCHED_LENGTH,
   compileClientPattern,
@@ -69,6 +70,37 @@ t.test('a search stops once past its deadline; the clock is read only after enou
   });
   patterns.startSearch();
   t.equal(patterns.test(big, long), true, 'a new search has a new deadline');
+});
+
+t.test("a search's deadline counts its own CPU time; the wall clock only bounds the worst case", async (t) => {
+  const big = 'a{1000}';
+  const long = 'a'.repeat(1100);
+  // The machine busy elsewhere: 500 ms pass on the wall at every reading while the search runs 30 ms.
+  let cpu = 0;
+  let wall = 0;
+  const busy = new ClientPatterns(100, () => (cpu += 30), 10_000, () => (wall += 500));
+  busy.startSearch();
+  for (let i = 0; i < 3; i++) t.equal(busy.test(big, long), true, `${(i + 2) * 30} ms of its own, ${(i + 2) * 500} ms on the wall`);
+  t.throws(() => busy.test(big, long), { message: 'BAD PARAMETERS regex search stopped after 100 ms: narrow it with an exact criterion or a simpler pattern' });
+
+  // A search the machine gives almost no CPU: stopped at the wall-clock ceiling.
+  let starved = 0;
+  let starvedWall = 0;
+  const slow = new ClientPatterns(100, () => (starved += 1), 300, () => (starvedWall += 200));
+  slow.startSearch();
+  t.equal(slow.test(big, long), true, '200 ms on the wall');
+  t.throws(() => slow.test(big, long), { message: 'BAD PARAMETERS regex search stopped after 300 ms: narrow it with an exact criterion or a simpler pattern' });
+});
+
+t.test('the CPU clock reads /proc/thread-self/schedstat, and falls back to the wall clock', async (t) => {
+  t.equal(threadCpuClock(() => '1234567890 5000 12\n')(), 1234.56789, 'nanoseconds on a CPU, in ms');
+  const fallback = threadCpuClock(() => {
+    throw new Error('ENOENT');
+  });
+  const before = performance.now();
+  const read = fallback();
+  t.ok(read >= before && read <= performance.now(), 'performance.now() where schedstat cannot be read');
+  t.ok(Number.isFinite(threadCpuClock()()), 'this machine gives a reading');
 });
 
 t.test('values longer than the limit never match; shorter ones are searched whole', async (t) => {

@@ -6,7 +6,8 @@ import t from 'tap';
 import path from 'node:path';
 import { readFileSync, writeFileSync, statSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
+import { runCced } from './helpers/main-process.js';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -52,6 +53,18 @@ t.test('cced.service', async (t) => {
     for (const v of vars.filter((v) => v.startsWith('CCED_'))) {
       t.ok((CONFIG_KEYS as string[]).includes(v.slice(5).toLowerCase()), `${v} is a config key`);
     }
+  });
+
+  t.test('UV_THREADPOOL_SIZE leaves two threads beside the shipped password_hash_jobs, as the start-up check counts', async (t) => {
+    const pool = /^UV_THREADPOOL_SIZE=(\d+)$/m.exec(d.get('Environment') ?? '')?.[1];
+    t.equal(pool, '4', "pinned to libuv's default");
+    const conf = path.join(repo, 'etc', 'cced.conf');
+    const env = { UV_THREADPOOL_SIZE: pool!, CCED_STATE_DIR: path.join(tmpdir(), 'cced-unit-never-made') };
+    const ok = await runCced(['check-config', '--config', conf], env);
+    t.equal(ok.code, 0, `the shipped configuration passes: ${ok.stderr}`);
+    const over = await runCced(['check-config', '--config', conf], { ...env, CCED_PASSWORD_HASH_JOBS: String(Number(pool) - 1) });
+    t.equal(over.code, 1);
+    t.match(over.stderr, `cced: config: password_hash_jobs: at most ${Number(pool) - 2}: libuv's thread pool has ${pool} threads (UV_THREADPOOL_SIZE)`);
   });
 
   t.test('least privilege', async (t) => {

@@ -232,7 +232,7 @@ t.test('Queues: closing twice gives the bytes back once; a committing queue whos
     return g;
   };
   const queues = new Queues({ max_queue: 10, max_queue_bytes: 100, max_queue_bytes_per_user: 150, max_queue_bytes_total: 1000 }, (g) => valid.has(g));
-  const write = (text: string) => ({ command: {} as never, args: '', text });
+  const write = (text: string) => () => ({ command: {} as never, args: '', text });
   const [a, b] = [grant(1), grant(1)];
   const qa = queues.open(a);
   queues.add(qa, write('x'.repeat(78)), () => {}); // 80 bytes with the args' '""'

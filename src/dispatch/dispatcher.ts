@@ -138,7 +138,7 @@ export class Dispatcher {
       const check = () => {
         if (!ctx.caller.admin) command.check?.(ctx, args, (ref) => queuedTarget(ctx, queue.writes, ref));
       };
-      ctx.queues.add(queue, { command, args, text: command.describe(args, ctx.store.isSecretName) }, check);
+      ctx.queues.add(queue, () => ({ command, args, text: command.describe(args, ctx.store.isSecretName) }), check);
       return { status: 100, message: 'QUEUED' };
     }
     const mutation = await command.prepare(ctx, args);

@@ -90,12 +90,16 @@ export class Queues {
 
   /**
    * Adds a write, or throws 403 naming the limit it would pass; the queue is
-   * then as it was. `check` runs between the limits and the adding (the
-   * queue-time checks of the write itself).
+   * then as it was. `check` (the queue-time checks of the write itself) runs
+   * after the count limit and before the write is made and measured: a write
+   * that cannot succeed is refused without its echo being built or its bytes
+   * counted, which for a 1 MB value costs milliseconds of the event loop.
    */
-  add(queue: TxQueue, write: QueuedWrite, check: () => void): void {
+  add(queue: TxQueue, make: () => QueuedWrite, check: () => void): void {
     const { max_queue, max_queue_bytes, max_queue_bytes_per_user, max_queue_bytes_total } = this.limits;
     if (queue.writes.length >= max_queue) throw full('the transaction queue is', `max_queue = ${max_queue}`);
+    check();
+    const write = make();
     const bytes = writeBytes(write);
     if (queue.bytes + bytes > max_queue_bytes) throw full('the transaction queue is', `max_queue_bytes = ${max_queue_bytes}`);
     if (this.userBytes(queue.grant.userOid) + bytes > max_queue_bytes_per_user) {
@@ -104,7 +108,6 @@ export class Queues {
     if (this.total + bytes > max_queue_bytes_total && this.dropEnded() + bytes > max_queue_bytes_total) {
       throw full('the transaction queues of the daemon are', `max_queue_bytes_total = ${max_queue_bytes_total}`);
     }
-    check();
     queue.writes.push(write);
     queue.bytes += bytes;
     this.total += bytes;

@@ -13,6 +13,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export class BodiesInFlight extends Error {
   readonly statusCode = 429;
   readonly code = 'CCED_BODIES_IN_FLIGHT';
+
+  constructor(perIp: number) {
+    // An expected refusal, answered and never logged: a flood of them should not pay for a stack trace each.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(`too many large request bodies in flight from this address (max_body_bytes_in_flight = ${perIp}); retry when they are answered`);
+    Error.stackTraceLimit = limit;
+  }
 }
 
 export class BodyBudget {
@@ -39,6 +47,8 @@ export class BodyBudget {
   readonly preParsing = (request: FastifyRequest, reply: FastifyReply, payload: Readable, done: (err: Error | null, body?: Readable) => void): void => {
     if (Number(request.headers['content-length']) <= this.free) return done(null, payload);
     const ip = request.ip;
+    // No room left at all: refused before a byte of it is read.
+    if (this.heldBy(ip) >= this.perIp) return done(new BodiesInFlight(this.perIp));
     let seen = 0;
     let charged = 0;
     reply.raw.once('close', () => {
@@ -51,7 +61,7 @@ export class BodyBudget {
         const more = seen - this.free - charged;
         if (more > 0) {
           if (this.heldBy(ip) + more > this.perIp) {
-            return next(new BodiesInFlight(`too many large request bodies in flight from this address (max_body_bytes_in_flight = ${this.perIp}); retry when they are answered`));
+            return next(new BodiesInFlight(this.perIp));
           }
           this.held.set(ip, this.heldBy(ip) + more);
           charged += more;

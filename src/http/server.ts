@@ -18,6 +18,7 @@ import { sendRefusal } from './refusal.js';
 import { lazyChildLogger } from './lazy-logger.js';
 import { capConnectionsPerIp } from './connections.js';
 import { closeIdleConnections } from './idle.js';
+import { closeAfterUnreadBody } from './unread-body.js';
 import { clientErrorHandler } from './client-error.js';
 import { parseAccessEntry } from '../auth/gate.js';
 import { originAllowed } from '../auth/origins.js';
@@ -75,6 +76,7 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
     log,
   });
   if (config.connection_timeout > 0) closeIdleConnections(app);
+  closeAfterUnreadBody(app);
 
   app.decorateRequest('origin', 'local');
 

@@ -8,9 +8,10 @@
  *
  * Linear is not yet small: the worst case of one test is about
  * program size x value length steps (~40-170 ns each), so both are capped,
- * and a search still running SEARCH_TIME_LIMIT_MS after it began stops with
+ * and a search that has spent SEARCH_TIME_LIMIT_MS of its own time stops with
  * an error rather than hold every other request.
  */
+import { readFileSync } from 'node:fs';
 import { RE2JS } from 're2js';
 import { badParameters } from '../errors.js';
 
@@ -24,8 +25,18 @@ export const MAX_PATTERN_LENGTH = 1024;
 export const MAX_PROGRAM_SIZE = 1500;
 /** Values (and array elements) longer than this, in UTF-16 units, never match `~`. */
 export const MAX_SEARCHED_LENGTH = 4096;
-/** Time a search with `~` may run (from when its patterns are compiled and its query starts) before it answers 403. */
+/**
+ * CPU time of the event-loop thread a search with `~` may spend (from when its
+ * query is planned) before it answers 403. Its own time, not the clock on the
+ * wall: on a loaded machine, or while the kernel runs other processes, a
+ * search is not cut short for time it was not running.
+ */
 export const SEARCH_TIME_LIMIT_MS = 2000;
+/**
+ * Wall-clock time after which a search stops whatever its CPU time: the most
+ * a search can hold the event loop when the machine gives it little CPU.
+ */
+export const SEARCH_WALL_LIMIT_MS = 3 * SEARCH_TIME_LIMIT_MS;
 /** Worst-case steps (program size x value length, ~40-170 ns each) between two readings of the clock. */
 const CLOCK_EVERY_STEPS = 1 << 20;
 /**
@@ -33,6 +44,23 @@ const CLOCK_EVERY_STEPS = 1 << 20;
  * this bounds that memory to ~256 MB in the worst case (typically kilobytes).
  */
 const MAX_CACHED_PATTERNS = 32;
+
+/**
+ * The calling thread's CPU time in ms: on Linux the first field of
+ * /proc/thread-self/schedstat (nanoseconds on a CPU), ~15 µs a reading; where
+ * that cannot be read, the wall clock (the search then counts what the loop
+ * and the machine did meanwhile, as before). process.cpuUsage() will not do:
+ * it adds every thread of the process, argon2's and SQLite's I/O included.
+ */
+export function threadCpuClock(read: () => string = () => readFileSync('/proc/thread-self/schedstat', 'latin1')): () => number {
+  const cpuMs = () => Number(read().split(' ', 1)[0]) / 1e6;
+  try {
+    if (Number.isFinite(cpuMs())) return cpuMs;
+  } catch {
+    // Not Linux, or /proc not mounted: the wall clock below.
+  }
+  return () => performance.now();
+}
 
 /** Why RE2 cannot run a JavaScript pattern (a backreference, a lookaround), or null. */
 export function unsupportedReason(pattern: string): string | null {
@@ -103,11 +131,15 @@ export class ClientPatterns {
   /** The last pattern tested, and its compiled form: a scan tests one pattern many times in a row. */
   private last: [string, Compiled] | undefined;
   private deadline = Infinity;
+  private wallDeadline = Infinity;
   private steps = 0;
 
   constructor(
     private readonly limitMs = SEARCH_TIME_LIMIT_MS,
-    private readonly now: () => number = () => performance.now(),
+    /** The search's own time (CPU time of this thread). */
+    private readonly now: () => number = threadCpuClock(),
+    private readonly wallLimitMs = SEARCH_WALL_LIMIT_MS,
+    private readonly wallNow: () => number = () => performance.now(),
   ) {}
 
   /** Compiles (or finds) a pattern; throws the 403 of a refused one. */
@@ -115,9 +147,14 @@ export class ClientPatterns {
     return this.compiled(pattern).re;
   }
 
-  /** A search begins: its deadline is limitMs from now. */
+  /**
+   * A search begins: it may spend limitMs of CPU time, within wallLimitMs of
+   * wall time. Called before any of its patterns is tested (a test outside a
+   * search would count against the previous search's deadline).
+   */
   startSearch(): void {
     this.deadline = this.now() + this.limitMs;
+    this.wallDeadline = this.wallNow() + this.wallLimitMs;
     this.steps = 0;
   }
 
@@ -129,9 +166,8 @@ export class ClientPatterns {
     this.steps += size * (value.length + 1);
     if (this.steps >= CLOCK_EVERY_STEPS) {
       this.steps = 0;
-      if (this.now() > this.deadline) {
-        throw badParameters(`regex search stopped after ${this.limitMs} ms: narrow it with an exact criterion or a simpler pattern`);
-      }
+      const spent = this.now() > this.deadline ? this.limitMs : this.wallNow() > this.wallDeadline ? this.wallLimitMs : 0;
+      if (spent > 0) throw badParameters(`regex search stopped after ${spent} ms: narrow it with an exact criterion or a simpler pattern`);
     }
     return hit;
   }

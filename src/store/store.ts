@@ -471,6 +471,8 @@ export class Store {
   private findPlan(subject: AclSubject, className: string, q: FindQuery): FindPlan | null {
     const cls = this.classDef(className);
     const given = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
+    // The search's time starts before any pattern meets a value (derived and default values below included).
+    if (q.criteria.some((c) => c.op === '~')) this.patterns.startSearch();
     // Most finds name stored properties of a class without soft delete: used as they are.
     const criteria = cls.softDelete === undefined && !given.some((p) => p.derived) ? q.criteria : this.storedCriteria(cls, q.criteria, given);
     if (criteria === null) return null;
@@ -478,9 +480,8 @@ export class Store {
     const terms = criteria.map((c, i): FindTerm => {
       const prop = props[i]!;
       if (c.op === '~') {
-        // A refused pattern is 403 before any query runs; the search's matching time starts now.
+        // A refused pattern is 403 before any query runs.
         this.patterns.compile(c.value);
-        this.patterns.startSearch();
       }
       // An object may lack the row of a property the schema just gained (until backfill.ts stores it): it has the default.
       const orMissing = this.unstoredDefaults.has(prop) && this.defaultMatches(prop, c);

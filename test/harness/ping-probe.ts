@@ -26,7 +26,7 @@ function once() {
   const t0 = performance.now();
   const req = http.request(url + '/v2/cce', { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length }, timeout: 30000 }, (res) => {
     res.resume();
-    res.on('end', () => { times.push(performance.now() - t0); setTimeout(once, Number(everyMs)); });
+    res.on('end', () => { if (times.push(performance.now() - t0) === 1) process.stdout.write('ready\\n'); setTimeout(once, Number(everyMs)); });
   });
   req.on('timeout', () => req.destroy(new Error('timeout')));
   req.on('error', () => { failed++; times.push(performance.now() - t0); setTimeout(once, Number(everyMs)); });
@@ -42,16 +42,28 @@ process.stdin.on('end', () => {
 });
 `;
 
-export function startPingProbe(url: string, everyMs = 20, boundMs = 100): { stop(): Promise<PingFigures> } {
+/**
+ * `ready` resolves once the probe's connection is open and has had its first
+ * answer (or the probe is gone): an attack started after it is measured on an
+ * established client's connection, not on the probe's own first connect.
+ */
+export function startPingProbe(url: string, everyMs = 20, boundMs = 100): { ready: Promise<void>; stop(): Promise<PingFigures> } {
   const child = spawn(process.execPath, ['-e', PROBE, url, String(everyMs), String(boundMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.on('data', (c) => (out += c));
+  let markReady: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout.on('data', (c) => {
+    out += c;
+    if (out.startsWith('ready\n')) markReady();
+  });
   const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void done.then(() => markReady());
   return {
+    ready,
     async stop() {
       child.stdin.end();
       await done;
-      return JSON.parse(out) as PingFigures;
+      return JSON.parse(out.replace(/^ready\n/, '')) as PingFigures;
     },
   };
 }

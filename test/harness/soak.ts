@@ -12,18 +12,15 @@
  * --attack-seconds 0.
  */
 import autocannon from 'autocannon';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { spawnDaemon, type ChildDaemon } from '../helpers/child-daemon.js';
 import { ADMIN_PASSWORD, type TestDaemon } from '../helpers/daemon.js';
 import { login, newDevice, rest } from '../helpers/meeting.js';
-import { parseAccessFile } from '../../src/auth/access-file.js';
 import { HarnessClient } from './http-client.js';
 import { numberArgs } from './args.js';
 import { reapOnExit } from './reaper.js';
 import { startPingProbe } from './ping-probe.js';
 import { alive } from './fuzz-run.js';
-import { bigQueues, loginFlood, slowBodies } from './attacks.js';
+import { runCeiling, sampleRss, session } from './ceiling.js';
 
 const args = numberArgs(process.argv.slice(2), { minutes: 5, 'rss-growth-mib': 64, 'attack-seconds': 60, 'ceiling-mib': 1024, connections: 16 });
 const MiB = 2 ** 20;
@@ -35,28 +32,6 @@ async function start(env: Record<string, string> = {}): Promise<ChildDaemon> {
   const d = await spawnDaemon({ CCED_DB_SYNCHRONOUS: 'FULL', ...env });
   reapOnExit(d.pid);
   return d;
-}
-
-async function session(c: HarnessClient, user: string, password: string) {
-  const r = await c.cce({ cmd: 'AUTH', user, password });
-  if (r.status !== 200) throw new Error(`AUTH ${user}: ${r.text}`);
-  return { user, sessionid: r.json.data.sessionid as string };
-}
-
-/** Samples RSS every `everyMs` until stopped. */
-function sampler(d: ChildDaemon, everyMs: number) {
-  const t0 = Date.now();
-  const samples: { s: number; rss: number }[] = [];
-  const take = () => {
-    try {
-      samples.push({ s: Math.round((Date.now() - t0) / 1000), rss: d.rss() });
-    } catch {
-      // The daemon is gone (a zombie has no VmRSS): the run reports it dead.
-    }
-  };
-  take();
-  const timer = setInterval(take, everyMs);
-  return { samples, stop: () => { clearInterval(timer); take(); return samples; } };
 }
 
 function curve(samples: { s: number; rss: number }[], points = 12): string {
@@ -86,8 +61,9 @@ async function soak(minutes: number): Promise<void> {
     const peak = await run({ url: d.url, connections: args.connections, duration: 10, requests });
     const rate = Math.max(1, Math.round(peak.requests.average / 2));
     console.log(`soak: peak ${Math.round(peak.requests.average)} req/s (mixed PING/GET/SET/FIND/heartbeat, ${args.connections} connections, 10 s; ${peak.non2xx} non-2xx, ${peak.errors} errors); running ${minutes} min at ${rate} req/s`);
-    const rss = sampler(d, 2000);
+    const rss = sampleRss(d, 2000);
     const probe = startPingProbe(d.url, 100, 100);
+    await probe.ready;
     const res = await run({ url: d.url, connections: args.connections, overallRate: rate, duration: Math.round(minutes * 60), requests, timeout: 10 });
     const ping = await probe.stop();
     const samples = rss.stop();
@@ -109,32 +85,14 @@ async function soak(minutes: number): Promise<void> {
 
 async function ceiling(seconds: number): Promise<void> {
   const d = await start({ CCED_API_ACCESS: '127.0.0.2', CCED_API_AUTH_FAILS: '100000000', NODE_OPTIONS: `--max-old-space-size=${args['ceiling-mib']}` });
-  const c = new HarnessClient(d.url);
   try {
-    const admin = await session(c, 'admin', ADMIN_PASSWORD);
-    await c.cce({ cmd: 'CREATE User name="attacker" password="attacker-password-1"', ...admin });
-    const victim = (await c.cce({ cmd: 'CREATE User name="attacked"', ...admin })).json.data.oid as string;
-    const attackers = [];
-    for (let i = 0; i < 4; i++) attackers.push(await session(c, 'attacker', 'attacker-password-1'));
-    const secret = parseAccessFile(readFileSync(path.join(d.stateDir, 'access'), 'utf8')).get('127.0.0.2')!;
-    const rss = sampler(d, 1000);
-    const probe = startPingProbe(d.url, 100, 100);
-    const until = Date.now() + seconds * 1000;
-    const [slow, queues, logins] = await Promise.all([
-      slowBodies(d.url, 800, until),
-      bigQueues(d.url, attackers, victim, until),
-      loginFlood(d.url, secret, '127.0.0.2', 8, until),
-    ]);
-    const ping = await probe.stop();
-    const samples = rss.stop();
-    const max = Math.max(...samples.map((x) => x.rss));
+    const { slow, queues, logins, ping, samples, maxRss: max } = await runCeiling(d, { seconds, slowConnections: 800, queueSessions: 4, loginParallel: 8 });
     console.log(`ceiling: slow bodies ${JSON.stringify(slow)}; BEGIN queues of ~1 MB SETs ${JSON.stringify(queues)}; LOGIN flood ${JSON.stringify(logins)}`);
     console.log(`ceiling: PING p50 ${ping.p50} ms, p99 ${ping.p99} ms, max ${ping.max} ms, failed ${ping.failed}`);
     console.log(`ceiling: RSS MiB by second: ${curve(samples)}; max ${mib(max)} MiB (ceiling ${args['ceiling-mib']} MiB)`);
     if (!alive(d.pid)) failures.push(`ceiling: the daemon died: ${d.stdout().split('\n').filter((l) => /heap|fatal|error/i.test(l)).slice(-3).join(' | ')}`);
     if (max > args['ceiling-mib'] * MiB) failures.push(`ceiling: RSS ${mib(max)} MiB over ${args['ceiling-mib']} MiB`);
   } finally {
-    c.close();
     await d.kill();
   }
 }
