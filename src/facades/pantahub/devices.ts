@@ -40,7 +40,10 @@ export function deviceRoutes(route: Router, s: Services, limits: PantahubLimits)
   const { store, writer } = s;
 
   for (const url of ['/devices', '/devices/']) {
-    const doc = pantahubDoc("The caller's devices; with owner or owner-nick, that owner's public devices", CALLERS.token, z.array(deviceReply), { 400: 'A query key other than owner and owner-nick, or both' });
+    const doc = pantahubDoc("The caller's devices; with owner or owner-nick, that owner's public devices", CALLERS.token, z.array(deviceReply), {
+      400: 'A query key other than owner and owner-nick, or both',
+      403: "A device's token without owner or owner-nick (a device owns nothing)",
+    });
     route('GET', url, { access: 'public', query: listQuery, doc }, async ({ req, query }) => {
       const asked = query['owner-nick'] ?? query.owner;
       if (asked === undefined) return ownedDevices(store, await userOf(s, req)).map((d) => presentDevice(d));

@@ -93,7 +93,7 @@ function parseToken(sent: string | string[]): string {
 
 /** One line per use of a factory token, success or refusal: the token's id, never the token. */
 function auditToken(req: FastifyRequest, outcome: 'ok' | 'fail', tokenId?: string, d?: PantahubDevice): void {
-  const fields = outcome === 'ok' ? { token: tokenId, owner: d!.owner, device: d!.id } : {};
+  const fields = outcome === 'ok' ? { token_id: tokenId, owner: d!.owner, device: d!.id } : {};
   req.log.info({ audit: 'PANTAHUB_AUTO_TOKEN', ...fields, ip: req.ip, outcome }, outcome === 'ok' ? 'device joined with a factory token' : 'factory token refused');
 }
 

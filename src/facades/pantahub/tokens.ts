@@ -54,7 +54,7 @@ export function tokenRoutes(route: Router, s: Services): void {
         ...(body['max-uses'] !== undefined ? { maxUses: body['max-uses'] } : {}),
         ...(expiresAt !== undefined ? { expiresAt: expiresAt.toISOString() } : {}),
       });
-      req.log.info({ audit: 'PANTAHUB_TOKEN', token: created.id, owner, ip: req.ip, outcome: 'created' }, 'factory token created');
+      req.log.info({ audit: 'PANTAHUB_TOKEN', token_id: created.id, owner, ip: req.ip, outcome: 'created' }, 'factory token created');
       return { ...presentToken(created), token };
     });
 
@@ -69,7 +69,7 @@ export function tokenRoutes(route: Router, s: Services): void {
   route('DELETE', '/devices/tokens/:id', { access: 'public', params: idParams, doc: deleteDoc }, async ({ req, params }) => {
     const owner = await userOf(s, req);
     const t = await disableFactoryToken(store, writer, owner, params.id);
-    req.log.info({ audit: 'PANTAHUB_TOKEN', token: t.id, owner, ip: req.ip, outcome: 'disabled' }, 'factory token disabled');
+    req.log.info({ audit: 'PANTAHUB_TOKEN', token_id: t.id, owner, ip: req.ip, outcome: 'disabled' }, 'factory token disabled');
     return { status: 'OK' };
   });
 }
