@@ -95,7 +95,12 @@ export function publicDevices(store: Store, owner: string): PantahubDevice[] {
 
 function nickTaken(store: Store, owner: string, nick: string, except: number): boolean {
   if (owner === '') return false;
-  return ownedDevices(store, owner).some((d) => d.nick === nick && d.oid !== except);
+  // One indexed look-up, not the owner's whole list (an owner may have 10,000 devices).
+  const criteria = [
+    { ns: PANTAHUB_NS, name: 'owner', op: '=' as const, value: owner },
+    { ns: PANTAHUB_NS, name: 'nick', op: '=' as const, value: nick },
+  ];
+  return store.find(SYSTEM, DEVICE, { criteria }).some((oid) => oid !== except);
 }
 
 /** A nick none of the owner's other devices has. */
