@@ -4,7 +4,9 @@
  * its own errors in the seed's `{"Error": ...}` body; and real replies over
  * HTTP match the reply schemas the reference is built from.
  */
+import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { PANTAHUB_ERRORS } from '../src/errors.js';
 import { http, startDaemon, adminClient } from './helpers/daemon.js';
 import { makeUser } from './helpers/replies.js';
 import { deviceReply, loginReply, statusReply, tokenReply } from '../src/facades/pantahub/schemas.js';
@@ -61,4 +63,13 @@ t.test('real replies match the reply schemas', async (t) => {
   t.ok(deviceReply.array().safeParse((await call('GET', '/devices/', undefined, auth)).body).success, 'list');
   t.ok(tokenReply.array().safeParse((await call('GET', '/devices/tokens', undefined, auth)).body).success, 'token list');
   t.ok(statusReply.safeParse((await call('DELETE', `/devices/tokens/${tok.id}`, undefined, auth)).body).success, 'disable');
+});
+
+t.test('docs/pantahub.md lists every PANTAHUB_ERRORS code with its status, and no other', async (t) => {
+  const page = readFileSync('docs/pantahub.md', 'utf8');
+  const rows = [...page.matchAll(/^\| `(pantahub\.[a-z-]+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+  t.strictSame(
+    rows.toSorted(([a], [b]) => a.localeCompare(b)),
+    Object.entries(PANTAHUB_ERRORS).map(([code, e]) => [code, e.http] as const).toSorted(([a], [b]) => a.localeCompare(b)),
+  );
 });

@@ -7,7 +7,7 @@
  */
 import t, { type Test } from 'tap';
 import type { ConfigInput } from '../src/config/schema.js';
-import { ALL_LOGS, http, startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { ALL_LOGS, adminClient, http, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { call, daemonWithUsers } from './helpers/pantahub.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -277,4 +277,33 @@ t.test('?owner= and ?owner-nick= list another owner\'s public devices; no other 
     t.equal(r.status, 400, `?${query} is refused`);
     t.match(r.body, { Error: String });
   }
+});
+
+t.test('probing for ids: an unknown id and another owner\'s private device answer alike on every path', async (t) => {
+  const { d, user1, user2 } = await twoUsers(t);
+  const theirs = (await call(d, 'POST', '/devices/', { secret: 'mysec1' }, user1)).body;
+  const unknown = '0123456789abcdef01234567';
+  const asks: [string, string, unknown?][] = [
+    ['GET', ''], ['PUT', '', { secret: 'another-secret' }], ['PATCH', '', { nick: 'probe' }], ['DELETE', ''],
+    ['PUT', '/public'], ['DELETE', '/public'], ['GET', '/user-meta'], ['PUT', '/user-meta', { a: 1 }], ['PATCH', '/user-meta', { a: 1 }],
+  ];
+  for (const [method, tail, body] of asks) {
+    const mine = await call(d, method, `/devices/${theirs.id}${tail}`, body, user2);
+    const none = await call(d, method, `/devices/${unknown}${tail}`, body, user2);
+    t.strictSame([mine.status, mine.body], [none.status, none.body], `${method} ${tail || '/'}: the same answer`);
+    t.strictSame([none.status, none.body], [404, { Error: 'Not Found' }]);
+  }
+  t.equal((await call(d, 'GET', `/devices/${theirs.id}`, undefined, user1)).status, 200, 'the owner\'s device is untouched');
+});
+
+t.test('one store: a Pantahub device is a Device of /v2/cce, its fields in the Pantahub namespace, no secret', async (t) => {
+  const { d, user1 } = await twoUsers(t);
+  const dev = (await call(d, 'POST', '/devices/', { secret: 'mysec1', 'device-meta': { arch: 'arm' } }, user1)).body;
+  const admin = await adminClient(d);
+  const found = await admin.cmd({ cmd: 'FINDX', class: 'Device', args: { device_key: dev.id.toUpperCase() } });
+  const oid = found.body.data.oidlist[0];
+  t.ok(oid, 'FINDX Device finds it by its device_key');
+  const ns = (await admin.cmd(`GET ${oid} . Pantahub`)).body.data.DATA;
+  t.match(ns, { id: dev.id, owner: 'user1', nick: dev.nick, public: '0', device_meta: '{"arch":"arm"}', secret: '' });
+  t.notOk(JSON.stringify(ns).includes('mysec1'), 'the secret is not readable');
 });
