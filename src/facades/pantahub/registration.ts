@@ -48,7 +48,7 @@ export function registrationRoutes(route: Router, s: Services, limits: PantahubL
     const doc = pantahubDoc('Register a device: anonymous (a challenge for its user), by a user (owned at once), or with Pantahub-Devices-Auto-Token-V1 (owned by the token\'s owner)', CALLERS.anyoneOrToken, deviceReply, REGISTER_ERRORS);
     route('POST', url, { access: 'public', door: 'device', body: registerBody, doc }, async ({ req, reply, body }) => {
       const sent = req.headers[AUTO_TOKEN_HEADER];
-      const token = sent === undefined ? undefined : parseToken(sent);
+      const token = sent === undefined ? undefined : parseToken(req, sent);
       const who = token === undefined ? await callerOf(s, req) : {};
       if (token === undefined && who.user === undefined) {
         const wait = await limits.register(req.ip);
@@ -84,11 +84,12 @@ export function registrationRoutes(route: Router, s: Services, limits: PantahubL
   );
 }
 
-/** One header value (a repeated header is a client's mistake, not a 500). */
-function parseToken(sent: string | string[]): string {
+/** One header value (a repeated header is a client's mistake, not a 500); a malformed one is a refused use, audited. */
+function parseToken(req: FastifyRequest, sent: string | string[]): string {
   const r = autoToken.safeParse(sent);
-  if (!r.success) throw new PantahubError('pantahub.bad-auto-token');
-  return r.data;
+  if (r.success) return r.data;
+  auditToken(req, 'fail');
+  throw new PantahubError('pantahub.bad-auto-token');
 }
 
 /** One line per use of a factory token, success or refusal: the token's id, never the token. */
