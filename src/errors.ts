@@ -181,6 +181,13 @@ export const PANTAHUB_ERRORS = {
   'pantahub.not-owner': { http: 403, meaning: 'the device is visible to the caller but not the caller\'s to change' },
   // Logging in (a user or a device): one answer whichever part was wrong.
   'pantahub.bad-login': { http: 401, meaning: 'no user or device with these credentials' },
+  // Refreshing a challenge: only an unclaimed device has one.
+  'pantahub.claimed': { http: 409, meaning: 'the device is owned: it has no challenge to refresh' },
+  // Factory tokens: another owner's token is as unknown as a missing one.
+  'pantahub.unknown-token': { http: 404, meaning: 'no factory token with this id that the caller owns' },
+  'pantahub.bad-auto-token': { http: 403, meaning: 'the auto-assign token is unknown, disabled, expired or used up' },
+  // Rate limits (src/devices/pantahub-limits.ts): too many anonymous registrations from an address, or failed claims of a device.
+  'pantahub.too-many': { http: 429, meaning: 'too many attempts; retry after the Retry-After seconds' },
 } as const satisfies Record<string, CodeSpec>;
 
 export type PantahubCode = keyof typeof PANTAHUB_ERRORS;

@@ -138,7 +138,7 @@ t.test('BYE keeps the session; ENDKEY destroys it', async (t) => {
 t.test('CLASSES', async (t) => {
   const r = await admin.cmd('CLASSES');
   t.equal(r.status, 200);
-  t.strictSame(r.body, { status: 201, message: 'GOODBYE', data: { classes: ['Device', 'DeviceType', 'Distribution', 'SshKey', 'System', 'Tunnel', 'User'] } });
+  t.strictSame(r.body, { status: 201, message: 'GOODBYE', data: { classes: ['Device', 'DeviceType', 'Distribution', 'PantahubToken', 'SshKey', 'System', 'Tunnel', 'User'] } });
   const nobody = await anon.raw({ cmd: 'CLASSES' });
   t.equal(nobody.status, 401);
   t.strictSame(nobody.body, failure());

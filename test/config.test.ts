@@ -132,6 +132,8 @@ t.test('resolveConfig', async (t) => {
       rest_login_remote: false,
       pantahub_prefix: '',
       pantahub_challenge_ttl: 86400,
+      pantahub_claim_fails_per_device: 20,
+      pantahub_registrations_per_address: 60,
       token_lifetime: 300,
       api_auth_fails: 5,
       api_ban_time: 60,

@@ -8,16 +8,13 @@
 import t, { type Test } from 'tap';
 import type { ConfigInput } from '../src/config/schema.js';
 import { ALL_LOGS, adminClient, http, startDaemon, type TestDaemon } from './helpers/daemon.js';
-import { makeUser } from './helpers/replies.js';
 import { sqliteOf } from './helpers/sqlite.js';
+import { call, daemonWithUsers } from './helpers/pantahub.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const HEX24 = /^[0-9a-f]{24}$/;
 const NICK = /^[a-z]+_[a-z]+_[a-z]+$/;
 const CHALLENGE = /^[a-z]+-[a-z]+-[a-z]+-[a-z2-9]{5}$/;
-
-const call = (d: TestDaemon, method: string, path: string, body?: unknown, token?: string) =>
-  http(`${d.url}${path}`, body, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
 
 async function token(d: TestDaemon, username: string, password: string): Promise<string> {
   const r = await call(d, 'POST', '/auth/login', { username, password });
@@ -28,12 +25,8 @@ async function token(d: TestDaemon, username: string, password: string): Promise
 
 /** A daemon with the users user1 and user2, each logged in (its Pantahub token). */
 async function twoUsers(t: Test, config: ConfigInput = {}): Promise<{ d: TestDaemon; user1: string; user2: string }> {
-  const d = await startDaemon({ config });
-  t.teardown(() => d.close());
-  const admin = await adminClient(d);
-  await makeUser(admin, 'user1', 'user1-password');
-  await makeUser(admin, 'user2', 'user2-password');
-  return { d, user1: await token(d, 'user1', 'user1-password'), user2: await token(d, 'user2', 'user2-password') };
+  const { d, tokens } = await daemonWithUsers(t, 2, config);
+  return { d, user1: tokens[0]!, user2: tokens[1]! };
 }
 
 t.test('register, claim, list, device login', async (t) => {
@@ -235,4 +228,83 @@ t.test('an owner updates its device: secret, user-meta, device-meta, public, nic
   t.same([del.status, del.body.id], [200, dev.id]);
   t.equal((await call(d, 'GET', `/devices/${dev.id}`, undefined, user1)).status, 404);
   t.same((await call(d, 'GET', '/devices/', undefined, user1)).body.map((x: { id: string }) => x.id), [other.id]);
+});
+
+t.test('GET /auth/login swaps a live token for a new one, for a user and for a device', async (t) => {
+  const { d, user1 } = await twoUsers(t);
+  const fresh = await call(d, 'GET', '/auth/login', undefined, user1);
+  t.equal(fresh.status, 200);
+  t.same(Object.keys(fresh.body), ['token']);
+  t.not(fresh.body.token, user1);
+  t.same((await call(d, 'GET', '/devices/', undefined, fresh.body.token)).body, [], 'the new token works');
+  const old = await call(d, 'GET', '/devices/', undefined, user1);
+  t.same([old.status, old.body], [401, { Error: 'Invalid or expired token' }], 'the old one has ended');
+  t.equal((await call(d, 'GET', '/auth/login', undefined, user1)).status, 401, 'an ended token refreshes nothing');
+  const none = await call(d, 'GET', '/auth/login');
+  t.same([none.status, none.body, none.headers['www-authenticate']], [401, { Error: 'Not Authorized' }, 'Bearer']);
+
+  const dev = (await call(d, 'POST', '/devices/', { secret: 'mysec1' }, fresh.body.token)).body;
+  const dtoken = await token(d, `prn:::devices:/${dev.id}`, 'mysec1');
+  const drefresh = (await call(d, 'GET', '/auth/login', undefined, dtoken)).body.token as string;
+  t.equal((await call(d, 'PUT', `/devices/${dev.id}/device-meta`, { v: 1 }, drefresh)).status, 200, 'the device\'s new token is the device\'s');
+  // A deleted device's live token refreshes no more.
+  t.equal((await call(d, 'DELETE', `/devices/${dev.id}`, undefined, fresh.body.token)).status, 200);
+  t.same((await call(d, 'GET', '/auth/login', undefined, drefresh)).body, { Error: 'Not Authorized' });
+  t.notOk(ALL_LOGS.some((l) => l.includes(fresh.body.token) || l.includes(drefresh)), 'no log line holds a token');
+});
+
+t.test('?owner= and ?owner-nick= list another owner\'s public devices; no other query key is a filter', async (t) => {
+  const { d, user1, user2 } = await twoUsers(t);
+  const shown = (await call(d, 'POST', '/devices/', { secret: 'mysec1' }, user1)).body;
+  const hidden = (await call(d, 'POST', '/devices/', { secret: 'mysec2' }, user1)).body;
+  const { challenge: _c, secret: _s, ...publicOne } = (await call(d, 'PUT', `/devices/${shown.id}/public`, undefined, user1)).body;
+  t.equal(publicOne.public, true);
+  t.ok(hidden.id);
+
+  const byNick = await call(d, 'GET', '/devices/?owner-nick=user1', undefined, user2);
+  t.same([byNick.status, byNick.body], [200, [publicOne]]);
+  t.same((await call(d, 'GET', `/devices?owner=${encodeURIComponent('prn:pantahub.com:auth:/user1')}`, undefined, user2)).body, [publicOne]);
+  // The owner's own filtered list is its public devices too; an unknown owner and a foreign prn list nothing.
+  t.same((await call(d, 'GET', '/devices/?owner-nick=user1', undefined, user1)).body, [publicOne]);
+  t.same((await call(d, 'GET', '/devices/?owner-nick=nobody', undefined, user2)).body, []);
+  t.same((await call(d, 'GET', '/devices/?owner=user1', undefined, user2)).body, [], 'owner is a prn, not a name');
+  // A device's token may list them too; nobody without a token.
+  const dtoken = await token(d, `prn:::devices:/${hidden.id}`, 'mysec2');
+  t.same((await call(d, 'GET', '/devices/?owner-nick=user1', undefined, dtoken)).body, [publicOne]);
+  t.same((await call(d, 'GET', '/devices/?owner-nick=user1')).body, { Error: 'Not Authorized' });
+
+  for (const query of ['public=true', 'owner=x&owner-nick=y', 'nick=' + shown.nick, 'owner-nick=']) {
+    const r = await call(d, 'GET', `/devices/?${query}`, undefined, user2);
+    t.equal(r.status, 400, `?${query} is refused`);
+    t.match(r.body, { Error: String });
+  }
+});
+
+t.test('probing for ids: an unknown id and another owner\'s private device answer alike on every path', async (t) => {
+  const { d, user1, user2 } = await twoUsers(t);
+  const theirs = (await call(d, 'POST', '/devices/', { secret: 'mysec1' }, user1)).body;
+  const unknown = '0123456789abcdef01234567';
+  const asks: [string, string, unknown?][] = [
+    ['GET', ''], ['PUT', '', { secret: 'another-secret' }], ['PATCH', '', { nick: 'probe' }], ['DELETE', ''],
+    ['PUT', '/public'], ['DELETE', '/public'], ['GET', '/user-meta'], ['PUT', '/user-meta', { a: 1 }], ['PATCH', '/user-meta', { a: 1 }],
+  ];
+  for (const [method, tail, body] of asks) {
+    const mine = await call(d, method, `/devices/${theirs.id}${tail}`, body, user2);
+    const none = await call(d, method, `/devices/${unknown}${tail}`, body, user2);
+    t.strictSame([mine.status, mine.body], [none.status, none.body], `${method} ${tail || '/'}: the same answer`);
+    t.strictSame([none.status, none.body], [404, { Error: 'Not Found' }]);
+  }
+  t.equal((await call(d, 'GET', `/devices/${theirs.id}`, undefined, user1)).status, 200, 'the owner\'s device is untouched');
+});
+
+t.test('one store: a Pantahub device is a Device of /v2/cce, its fields in the Pantahub namespace, no secret', async (t) => {
+  const { d, user1 } = await twoUsers(t);
+  const dev = (await call(d, 'POST', '/devices/', { secret: 'mysec1', 'device-meta': { arch: 'arm' } }, user1)).body;
+  const admin = await adminClient(d);
+  const found = await admin.cmd({ cmd: 'FINDX', class: 'Device', args: { device_key: dev.id.toUpperCase() } });
+  const oid = found.body.data.oidlist[0];
+  t.ok(oid, 'FINDX Device finds it by its device_key');
+  const ns = (await admin.cmd(`GET ${oid} . Pantahub`)).body.data.DATA;
+  t.match(ns, { id: dev.id, owner: 'user1', nick: dev.nick, public: '0', device_meta: '{"arch":"arm"}', secret: '' });
+  t.notOk(JSON.stringify(ns).includes('mysec1'), 'the secret is not readable');
 });

@@ -143,7 +143,7 @@ t.test('store: reads, writes, settings, count', async (t) => {
   const sys = await writer.submit(() => store.create(SYSTEM, 'System', {}));
   const u = await writer.submit(() => store.create(SYSTEM, 'User', { name: 'u1', password: new Hashed('HASH1'), capabilities: ['x', 'y@z'] }));
   t.equal(store.count(), 2);
-  t.strictSame(store.classes(), ['Device', 'DeviceType', 'Distribution', 'SshKey', 'System', 'Tunnel', 'User']);
+  t.strictSame(store.classes(), ['Device', 'DeviceType', 'Distribution', 'PantahubToken', 'SshKey', 'System', 'Tunnel', 'User']);
   t.strictSame(store.names('User'), ['Email']);
   t.strictSame(store.names(String(sys)), ['Snmp', 'Time']);
   t.throws(() => store.names('999'), { message: 'UNKNOWN OBJECT 999' });

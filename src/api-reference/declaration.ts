@@ -27,6 +27,10 @@ export interface RouteDoc {
   multipart?: { fields: Record<string, string>; optional?: string[]; file: string };
   /** A reply that is not JSON (a file, a page): its media type. */
   replyType?: string;
+  /** Who may call it, when the path checks its own credential (a `public` route of a facade with tokens of its own). */
+  credential?: Credential;
+  /** The body of its error replies (its own and its credential's) when it is not the Meeting API's `{"error": ...}`. */
+  errorBody?: z.ZodType;
 }
 
 export interface RouteDeclaration {

@@ -53,7 +53,7 @@ function requestBody(d: RouteDeclaration): JsonSchema | undefined {
 }
 
 function operation(method: string, url: string, d: RouteDeclaration): JsonSchema {
-  const access = d.credential;
+  const access = d.doc?.credential ?? d.credential;
   const errors: Record<number, string> = { ...GATE_ERRORS, ...access.errors };
   if (d.params || d.query || d.body || d.doc?.multipart) errors[400] = 'A path parameter, the query or the body does not match its schema';
   if (d.body || d.doc?.multipart) errors[413] = 'The body is larger than allowed';
@@ -64,8 +64,11 @@ function operation(method: string, url: string, d: RouteDeclaration): JsonSchema
       ? { content: { [d.doc.replyType]: { schema: { type: 'string', format: 'binary' } } } }
       : {};
   const responses: JsonSchema = { '200': { description: 'Success', ...ok } };
+  const ownError = d.doc?.errorBody ? jsonSchemaOf(d.doc.errorBody, 'output') : meetingError;
   for (const [status, description] of Object.entries(errors)) {
-    responses[status] = { description, content: { 'application/json': { schema: meetingError } } };
+    // The gate answers before the route: its refusals keep the gate's shape.
+    const schema = status in GATE_ERRORS && !(status in (d.doc?.errors ?? {})) && !(status in access.errors) ? meetingError : ownError;
+    responses[status] = { description, content: { 'application/json': { schema } } };
   }
   const body = requestBody(d);
   return {

@@ -14,8 +14,9 @@
  * - `ssh-key`: a public-key login to the tunnel SSH server
  * - `ssh-token`: X-Meeting-Ssh-Token
  * - `oidc`: an OIDC bearer token that does not verify, or names a user who may not log in
+ * - `pantahub-challenge`: a Pantahub claim whose challenge is wrong, used or expired (the identity is the device id)
  */
-export type CredentialKind = 'password' | 'session' | 'client-secret' | 'device-token' | 'ssh-key' | 'ssh-token' | 'oidc';
+export type CredentialKind = 'password' | 'session' | 'client-secret' | 'device-token' | 'ssh-key' | 'ssh-token' | 'oidc' | 'pantahub-challenge';
 
 export interface Claim {
   kind: CredentialKind;

@@ -107,6 +107,10 @@ export const configSchema = z.strictObject({
   pantahub_prefix: z.string().trim().regex(/^(\/[A-Za-z0-9._-]+)*$/, 'expected "" or /segment[/segment...]').default(''),
   /** Seconds a self-registered Pantahub device's claim challenge stays valid. */
   pantahub_challenge_ttl: int(1).default(86400),
+  /** Failed claims of one Pantahub device, from all addresses, within 15 minutes before its claims get 429 (src/devices/pantahub-limits.ts). */
+  pantahub_claim_fails_per_device: int(1).default(20),
+  /** Anonymous Pantahub self-registrations one address may make in an hour. */
+  pantahub_registrations_per_address: int(1).default(60),
   token_lifetime: int(1).default(300),
   api_auth_fails: int(1).default(5),
   api_ban_time: int(1).default(60),

@@ -17,6 +17,7 @@ import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { DEVICE } from './classes.js';
 import { newDeviceKey, newTokenCode } from './secrets.js';
 import { newChallenge, newNick } from './pantahub-words.js';
+import { spendFactoryToken, type FactoryToken } from './pantahub-tokens.js';
 
 export const PANTAHUB_NS = 'Pantahub';
 const ID = /^[0-9a-f]{24}$/;
@@ -82,9 +83,24 @@ export function ownedDevices(store: Store, user: string): PantahubDevice[] {
   return store.find(SYSTEM, DEVICE, { criteria: [{ ns: PANTAHUB_NS, name: 'owner', op: '=', value: user }] }).map((oid) => readDevice(store, oid));
 }
 
+/** Another owner's public devices, in creation order ('' owns nothing: unclaimed devices are nobody's to list). */
+export function publicDevices(store: Store, owner: string): PantahubDevice[] {
+  if (owner === '') return [];
+  const criteria = [
+    { ns: PANTAHUB_NS, name: 'owner', op: '=' as const, value: owner },
+    { ns: PANTAHUB_NS, name: 'public', op: '=' as const, value: '1' },
+  ];
+  return store.find(SYSTEM, DEVICE, { criteria }).map((oid) => readDevice(store, oid));
+}
+
 function nickTaken(store: Store, owner: string, nick: string, except: number): boolean {
   if (owner === '') return false;
-  return ownedDevices(store, owner).some((d) => d.nick === nick && d.oid !== except);
+  // One indexed look-up, not the owner's whole list (an owner may have 10,000 devices).
+  const criteria = [
+    { ns: PANTAHUB_NS, name: 'owner', op: '=' as const, value: owner },
+    { ns: PANTAHUB_NS, name: 'nick', op: '=' as const, value: nick },
+  ];
+  return store.find(SYSTEM, DEVICE, { criteria }).some((oid) => oid !== except);
 }
 
 /** A nick none of the owner's other devices has. */
@@ -100,35 +116,58 @@ function freshNick(store: Store, owner: string, except: number): string {
 export interface Registration {
   /** The owner when a logged-in user registers it; absent for self-registration. */
   owner?: string;
+  /** A factory token (Pantahub-Devices-Auto-Token-V1): its owner owns the device, with its default user-meta. Wins over `owner`. */
+  autoToken?: string;
   secret: string;
   deviceMeta?: Record<string, unknown>;
 }
 
 /**
  * A new device. Self-registered: unowned, with a challenge valid `challengeTtlMs`.
- * Registered by a user: owned at once, no challenge.
+ * Registered by a user or with a factory token: owned at once, no challenge;
+ * `token` is the factory token it joined with (as it was before this use).
  */
-export async function registerDevice(store: Store, writer: Writer, r: Registration, challengeTtlMs: number): Promise<PantahubDevice> {
+export async function registerDevice(store: Store, writer: Writer, r: Registration, challengeTtlMs: number): Promise<{ device: PantahubDevice; token?: FactoryToken }> {
   // argon2 before the transaction: a transaction must not await.
   const hash = await hashPassword(r.secret);
   return writer.submit(() => {
+    // The token's use is spent in the same write as the device is created: a bound of N uses joins N devices.
+    const token = r.autoToken === undefined ? undefined : spendFactoryToken(store, r.autoToken);
     const key = newDeviceKey(store);
     const oid = store.create(SYSTEM, DEVICE, { device_key: key, token_code: newTokenCode() });
     const now = new Date();
-    const owner = r.owner ?? '';
+    const owner = token?.owner ?? r.owner ?? '';
     store.set(SYSTEM, oid, PANTAHUB_NS, {
       id: key.toLowerCase(),
       secret: new Hashed(hash),
-      challenge: owner === '' ? newChallenge() : '',
-      challenge_expires: owner === '' ? new Date(now.getTime() + challengeTtlMs).toISOString() : '',
+      ...freshChallenge(owner, now, challengeTtlMs),
       owner,
       nick: freshNick(store, owner, oid),
+      user_meta: JSON.stringify(token?.defaultUserMeta ?? {}),
       device_meta: JSON.stringify(r.deviceMeta ?? {}),
       time_created: now.toISOString(),
       time_modified: now.toISOString(),
     });
-    return readDevice(store, oid);
+    return { device: readDevice(store, oid), ...(token ? { token } : {}) };
   });
+}
+
+/** A challenge valid `ttlMs` from `now` for an unowned device; none for an owned one. */
+function freshChallenge(owner: string, now: Date, ttlMs: number): { challenge: string; challenge_expires: string } {
+  if (owner !== '') return { challenge: '', challenge_expires: '' };
+  return { challenge: newChallenge(), challenge_expires: new Date(now.getTime() + ttlMs).toISOString() };
+}
+
+/**
+ * The unowned device, logged in as itself, draws a new challenge valid
+ * `challengeTtlMs` (the old one stops working): what it does when its
+ * challenge expired before its user claimed it. An owned device has none: `claimed`.
+ */
+export function refreshChallenge(store: Store, writer: Writer, id: string, who: PantahubCaller, challengeTtlMs: number): Promise<PantahubDevice> {
+  return change(store, writer, id, who, (d) => {
+    if (d.owner !== '') throw new PantahubError('pantahub.claimed');
+    return freshChallenge('', new Date(), challengeTtlMs);
+  }, true);
 }
 
 const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));

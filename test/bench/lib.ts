@@ -344,9 +344,12 @@ export async function load(target: Target, body: CceBody | CceBody[], o: LoadOpt
   const cpu0 = cpuSeconds(target.pid);
   const own0 = process.cpuUsage();
   const r = await fire(target.url, requests, o);
-  const own = process.cpuUsage(own0);
+  return measuredOf(r, cpuSeconds(target.pid) - cpu0, process.cpuUsage(own0));
+}
+
+/** An autocannon result as a row's figures, with the server's CPU seconds and the generator's CPU usage over its run. */
+export function measuredOf(r: autocannon.Result, serverSeconds: number, own: NodeJS.CpuUsage): Measured {
   const seconds = r.duration;
-  const serverSeconds = cpuSeconds(target.pid) - cpu0;
   return {
     rps: r.requests.average,
     p50: r.latency.p50,

@@ -14,6 +14,7 @@ import { benchFlash } from './flash.js';
 import { oidc } from './oidc.js';
 import { events } from './events.js';
 import { scale } from './scale.js';
+import { pantahub } from './pantahub.js';
 
 /**
  * A row from figures a section measured itself: only req/s, p99 and its own baseline's req/s are known.
@@ -58,4 +59,4 @@ const flash: BenchSection = {
   },
 };
 
-export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, events, scale];
+export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, events, scale, pantahub];

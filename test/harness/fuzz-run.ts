@@ -85,7 +85,8 @@ export function toRequest(c: Case, w: World): Sent {
     if (c.as === 'user') headers.authorization = `Bearer ${w.bearer.user}`;
     if (c.as === 'device') Object.assign(headers, { 'x-device-token': w.device.token, 'x-device-key': w.device.key });
     if (c.as === 'ssh') headers['x-meeting-ssh-token'] = w.sshToken;
-    if (c.as === 'forged') Object.assign(headers, { authorization: 'Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'x-device-token': '000000' });
+    if (c.as === 'pantahub') headers.authorization = `Bearer ${w.pantahub.token}`;
+    if (c.as === 'forged') Object.assign(headers, { authorization: 'Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'x-device-token': '000000', 'pantahub-devices-auto-token-v1': 'A'.repeat(43) });
     return { method: c.method, path: c.path, headers, ...(c.body !== undefined ? { body: c.body } : {}) };
   }
   const e: Record<string, unknown> = { ...c.envelope };
@@ -127,12 +128,15 @@ async function tidy(w: World, c: Case, a: Answer, n: number): Promise<void> {
   const verb = verbOf(c);
   if (verb === 'SUSPEND' && a.status === 200) await w.client.cce({ cmd: 'RESUME', ...w.admin });
   const periodic = n % 100 === 0;
-  if (periodic || verb === 'ENDKEY' || verb === 'BYE' || (c.kind === 'rest' && c.path.includes('logout'))) {
+  if (periodic || verb === 'ENDKEY' || verb === 'BYE' || (c.kind === 'rest' && (c.path.includes('logout') || c.path.includes('auth/login')))) {
     for (const who of ['admin', 'user'] as const) {
       const s = await w.client.cce({ cmd: 'WHOAMI', ...w[who] });
       const b = await w.client.send({ method: 'GET', path: '/api/auth/me', headers: { authorization: `Bearer ${w.bearer[who]}` } });
       if (s.json?.data?.oid === '-1' || s.status !== 200 || b.status !== 200) await w.relogin(who);
     }
+    // GET /auth/login swaps the Pantahub token for a new one the fuzz never saw.
+    const p = await w.client.send({ method: 'GET', path: '/devices/', headers: { authorization: `Bearer ${w.pantahub.token}` } });
+    if (p.status !== 200) await w.relogin('user');
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Generated requests to the Meeting facade's routes (the list the server
+ * Generated requests to the Meeting and Pantahub facades' routes (the list the server
  * registers, routes.ts): path parameters, queries, JSON bodies built from the
  * facade's field names, bodies that are not JSON, small multipart uploads,
  * and every kind of credential.
@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { anyJson, nasty, type Vocabulary } from './vocabulary.js';
 import type { RouteDef } from './routes.js';
 
-export type RestIdentity = 'admin' | 'user' | 'device' | 'ssh' | 'none' | 'forged';
+export type RestIdentity = 'admin' | 'user' | 'device' | 'ssh' | 'pantahub' | 'none' | 'forged';
 
 export interface RestCase {
   as: RestIdentity;
@@ -25,6 +25,8 @@ const FIELDS = [
   'prefix', 'product_serial', 'pubkey', 'revoked', 'role', 'serial_prefix', 'service', 'services', 'ssh_public_key', 'status', 'title',
   'token_code', 'token_count', 'upnp', 'url', 'user', 'user_name', 'username', 'local_port', 'port', 'bundles', 'ghost_candidate_url',
   'fullName', 'email', 'ssh_pubkey', 'files', 'since', 'label',
+  // Pantahub's (seed 004).
+  'secret', 'device-meta', 'user-meta', 'nick', 'challenge', 'owner', 'owner-nick', 'default-user-meta', 'max-uses', 'expires-at',
 ];
 
 const BOUNDARY = 'fuzz-boundary-41c7';
@@ -32,7 +34,7 @@ const BOUNDARY = 'fuzz-boundary-41c7';
 function segment(v: Vocabulary, name: string): fc.Arbitrary<string> {
   const known: Record<string, string[]> = {
     key: [v.deviceKey, v.deviceKey.toLowerCase(), 'NOPE0000'],
-    id: [...v.oids.admin, 'rpi4', '0', '-1'],
+    id: [...v.oids.admin, 'rpi4', '0', '-1', v.pantahubId, '0'.repeat(24)],
     type: ['rpi4', 'esp32', 'nope'],
     dist: ['prod', 'nightly'],
     file: ['firmware.bin', 'a.img', 'x.exe'],
@@ -83,7 +85,7 @@ export function restCase(v: Vocabulary, routes: readonly RouteDef[]): fc.Arbitra
   return fc
     .tuple(
       fc.constantFrom(...routes),
-      fc.constantFrom<RestIdentity>('admin', 'admin', 'user', 'user', 'device', 'ssh', 'none', 'forged'),
+      fc.constantFrom<RestIdentity>('admin', 'admin', 'user', 'user', 'device', 'ssh', 'pantahub', 'none', 'forged'),
       fc.option(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'), { freq: 10 }),
     )
     .chain(([r, as, otherMethod]) =>

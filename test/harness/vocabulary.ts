@@ -21,13 +21,15 @@ export interface Vocabulary {
   sortTypes: string[];
   deviceKey: string;
   deviceToken: string;
+  /** A Pantahub device id the fuzz user owns. */
+  pantahubId: string;
   /** Known-bad regular expressions and long values to run them on (off: a run that looks past issue-sized hangs). */
   heavy: boolean;
   /** oids a writer may aim at, per identity (the admin's leave out what the harness stands on). */
   oids: Record<Identity, string[]>;
 }
 
-export function vocabulary(world: Pick<World, 'protectedOids' | 'targets' | 'device' | 'heavy'>): Vocabulary {
+export function vocabulary(world: Pick<World, 'protectedOids' | 'targets' | 'device' | 'heavy' | 'pantahub'>): Vocabulary {
   const schema = loadSchema(resolveConfig({}).schema_dir);
   const classes = [...schema.classes.keys()];
   const namespaces = new Set<string>();
@@ -48,6 +50,7 @@ export function vocabulary(world: Pick<World, 'protectedOids' | 'targets' | 'dev
     heavy: world.heavy,
     deviceKey: world.device.key,
     deviceToken: world.device.token,
+    pantahubId: world.pantahub.deviceId,
     oids: {
       admin: world.targets,
       user: everyone,

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { spawnDaemon, type ChildDaemon } from '../helpers/child-daemon.js';
 import { ADMIN_PASSWORD, type TestDaemon } from '../helpers/daemon.js';
 import { login, newDevice, rest } from '../helpers/meeting.js';
+import { call as pantahubCall, login as pantahubLogin } from '../helpers/pantahub.js';
 import { HarnessClient } from './http-client.js';
 import { reapOnExit } from './reaper.js';
 
@@ -33,6 +34,8 @@ export interface World {
   user: Creds;
   bearer: { admin: string; user: string };
   device: { key: string; token: string };
+  /** The fuzz user's Pantahub token (POST /auth/login) and a Pantahub device it owns. */
+  pantahub: { token: string; deviceId: string };
   sshToken: string;
   /** oids the admin identity must not write to (the harness stands on them). */
   protectedOids: Set<string>;
@@ -94,6 +97,7 @@ export async function startWorld({ env = {}, heavy = true }: { env?: Record<stri
       user: await session(client, FUZZ_USER, PASSWORD),
       bearer: { admin: await login(asTest, FUZZ_ADMIN, PASSWORD), user: await login(asTest, FUZZ_USER, PASSWORD) },
       device: { key: '', token: '' },
+      pantahub: { token: await pantahubLogin(asTest, FUZZ_USER, PASSWORD), deviceId: '' },
       sshToken: readFileSync(path.join(d.stateDir, 'ssh-api-token'), 'utf8').trim(),
       protectedOids,
       heavy,
@@ -106,6 +110,7 @@ export async function startWorld({ env = {}, heavy = true }: { env?: Record<stri
         if (which !== 'admin') {
           world.user = await session(client, FUZZ_USER, PASSWORD);
           world.bearer.user = await login(asTest, FUZZ_USER, PASSWORD);
+          world.pantahub.token = await pantahubLogin(asTest, FUZZ_USER, PASSWORD);
         }
       },
       async close() {
@@ -119,6 +124,7 @@ export async function startWorld({ env = {}, heavy = true }: { env?: Record<stri
     };
     const dev = await newDevice(rest(asTest, { authorization: `Bearer ${world.bearer.admin}` }), { distribution: 'prod', device_name: 'fuzz device' });
     world.device = { key: dev.key, token: dev.token };
+    world.pantahub.deviceId = (await pantahubCall(asTest, 'POST', '/devices/', { secret: PASSWORD }, world.pantahub.token)).body.id as string;
     return world;
   } catch (err) {
     client.close();

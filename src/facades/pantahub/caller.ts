@@ -34,3 +34,10 @@ export async function deviceOf(s: Services, req: FastifyRequest): Promise<Pantah
   if (who.deviceOid !== undefined) return who;
   throw who.user === undefined ? new PantahubReply(401, 'Not Authorized') : new PantahubReply(403, 'Forbidden');
 }
+
+/** A user or a device with its token: 401 without one. */
+export async function tokenHolderOf(s: Services, req: FastifyRequest): Promise<PantahubCaller> {
+  const who = await callerOf(s, req);
+  if (who.user === undefined && who.deviceOid === undefined) throw new PantahubReply(401, 'Not Authorized');
+  return who;
+}

@@ -1,45 +1,60 @@
 /**
- * /devices: self-registration, registration by a user, claiming with the
- * challenge, the caller's list and one device. The rules are the domain's
- * (src/devices/pantahub.ts); here only the seed's shapes.
+ * /devices: the caller's list and another owner's public devices, one
+ * device, and what its owner (or, for device-meta, the device itself)
+ * changes. The rules are the domain's (src/devices/pantahub.ts); here only
+ * the seed's shapes. Registration and claims: registration.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Router } from '../kit/router.js';
-import { claimDevice, deleteDevice, ownedDevices, registerDevice, renameDevice, setMeta, setPublic, setSecret, visibleDevice, type MetaKind } from '../../devices/pantahub.js';
-import { callerOf, deviceOf, userOf } from './caller.js';
+import { deleteDevice, ownedDevices, publicDevices, renameDevice, setMeta, setPublic, setSecret, visibleDevice, type MetaKind } from '../../devices/pantahub.js';
+import type { PantahubLimits } from '../../devices/pantahub-limits.js';
+import { callerOf, deviceOf, tokenHolderOf, userOf } from './caller.js';
 import { PantahubReply, presentDevice } from './replies.js';
+import { claimWithLimits } from './registration.js';
+import { CALLERS, DEVICE_ERRORS, deviceReply, idParams, meta, metaReply, nick, pantahubDoc, secret } from './schemas.js';
 
-const meta = z.record(z.string().max(256), z.json()).refine((m) => JSON.stringify(m).length <= 65536, 'at most 64 KiB of JSON');
+const OWNER_PRN = 'prn:pantahub.com:auth:/';
 
-const registerBody = z
-  .object({ secret: z.string().min(1).max(1024).optional(), 'device-meta': meta.optional() })
-  .optional()
-  .transform((b) => b ?? {});
+// Only the documented filters: any other key is a 400, never a filter.
+const listQuery = z
+  .strictObject({
+    owner: z.string().min(1).max(160).optional().describe(`List this owner's public devices: ${OWNER_PRN}<user>`),
+    'owner-nick': z.string().min(1).max(128).optional().describe("List this owner's public devices: the user's name"),
+  })
+  .refine((q) => q.owner === undefined || q['owner-nick'] === undefined, 'give owner or owner-nick, not both');
 
-const idParams = z.object({ id: z.string().max(64) });
-const claimQuery = z.strictObject({ challenge: z.string().min(1).max(64).optional() });
-const secretBody = z.object({ secret: z.string().min(1).max(1024).optional() }).optional();
-const nickBody = z.object({ nick: z.string().min(1).max(64) });
+const claimQuery = z.strictObject({ challenge: z.string().min(1).max(64).optional().describe('The challenge the device showed: claims it') });
+const secretBody = z.object({ secret: secret.optional() }).optional();
+const nickBody = z.object({ nick });
 
-export function deviceRoutes(route: Router, s: Services): void {
+const PUT_ERRORS = {
+  ...DEVICE_ERRORS,
+  400: 'Invalid device id, no secret to set, or a query or body that does not match its schema',
+  403: "The challenge is wrong, used or expired, or the device is owned (a claim); another user's public device (an update)",
+  429: 'Claims of this device from this address, or from everywhere, failed too often (Retry-After)',
+};
+const CHANGE_ERRORS = { ...DEVICE_ERRORS, 403: "A device the caller may see but not change (another user's public device)" };
+
+export function deviceRoutes(route: Router, s: Services, limits: PantahubLimits): void {
   const { store, writer } = s;
-  const ttlMs = () => s.config.pantahub_challenge_ttl * 1000;
 
   for (const url of ['/devices', '/devices/']) {
-    route('POST', url, { access: 'public', door: 'device', body: registerBody }, async ({ req, body }) => {
-      const who = await callerOf(s, req);
-      // A device chose no secret: one is drawn for it, shown in this reply only.
-      const secret = body.secret ?? randomBytes(12).toString('base64url');
-      const d = await registerDevice(store, writer, { ...(who.user !== undefined ? { owner: who.user } : {}), secret, ...(body['device-meta'] ? { deviceMeta: body['device-meta'] } : {}) }, ttlMs());
-      return { ...presentDevice(d, true), secret };
+    const doc = pantahubDoc("The caller's devices; with owner or owner-nick, that owner's public devices", CALLERS.token, z.array(deviceReply), {
+      400: 'A query key other than owner and owner-nick, or both',
+      403: "A device's token without owner or owner-nick (a device owns nothing)",
     });
-
-    route('GET', url, { access: 'public' }, async ({ req }) => ownedDevices(store, await userOf(s, req)).map((d) => presentDevice(d)));
+    route('GET', url, { access: 'public', query: listQuery, doc }, async ({ req, query }) => {
+      const asked = query['owner-nick'] ?? query.owner;
+      if (asked === undefined) return ownedDevices(store, await userOf(s, req)).map((d) => presentDevice(d));
+      await tokenHolderOf(s, req);
+      const owner = query.owner === undefined ? asked : asked.startsWith(OWNER_PRN) ? asked.slice(OWNER_PRN.length) : '';
+      return publicDevices(store, owner).map((d) => presentDevice(d));
+    });
   }
 
-  route('GET', '/devices/:id', { access: 'public', door: 'device', params: idParams }, async ({ req, params }) => {
+  const getDoc = pantahubDoc('One device: its owner, the device itself (with its challenge), anyone for a public device', CALLERS.anyoneOrToken, deviceReply, DEVICE_ERRORS);
+  route('GET', '/devices/:id', { access: 'public', door: 'device', params: idParams, doc: getDoc }, async ({ req, params }) => {
     const who = await callerOf(s, req);
     const d = visibleDevice(store, params.id, who);
     // The device itself reads its challenge, to show its user.
@@ -47,30 +62,35 @@ export function deviceRoutes(route: Router, s: Services): void {
   });
 
   // With a challenge: a claim (body ignored). Without: the owner's update (a new secret, shown in this reply only).
-  route('PUT', '/devices/:id', { access: 'public', params: idParams, query: claimQuery, body: secretBody }, async ({ req, params, query, body }) => {
+  const putDoc = pantahubDoc('Claim the device with ?challenge=, or (its owner) give it a new secret', CALLERS.user, deviceReply, PUT_ERRORS);
+  route('PUT', '/devices/:id', { access: 'public', params: idParams, query: claimQuery, body: secretBody, doc: putDoc }, async ({ req, reply, params, query, body }) => {
     const user = await userOf(s, req);
-    if (query.challenge !== undefined) return presentDevice(await claimDevice(store, writer, params.id, user, query.challenge), true);
+    if (query.challenge !== undefined) return presentDevice(await claimWithLimits(s, limits, req, reply, params.id, user, query.challenge), true);
     if (body?.secret === undefined) throw new PantahubReply(400, 'Nothing to update');
     return { ...presentDevice(await setSecret(store, writer, params.id, { user }, body.secret)), secret: body.secret };
   });
 
   for (const url of ['/devices/:id', '/devices/:id/']) {
-    route('PATCH', url, { access: 'public', params: idParams, body: nickBody }, async ({ req, params, body }) =>
+    const doc = pantahubDoc('Its owner renames the device', CALLERS.user, deviceReply, { ...CHANGE_ERRORS, 409: 'Another of the owner\'s devices has this nick: {"Error":"Device unique constraint violated"}' });
+    route('PATCH', url, { access: 'public', params: idParams, body: nickBody, doc }, async ({ req, params, body }) =>
       presentDevice(await renameDevice(store, writer, params.id, { user: await userOf(s, req) }, body.nick)),
     );
   }
 
-  route('DELETE', '/devices/:id', { access: 'public', params: idParams }, async ({ req, params }) =>
+  const deleteDoc = pantahubDoc('Its owner deletes the device (the Device object); the reply is the device as it was', CALLERS.user, deviceReply, CHANGE_ERRORS);
+  route('DELETE', '/devices/:id', { access: 'public', params: idParams, doc: deleteDoc }, async ({ req, params }) =>
     presentDevice(await deleteDevice(store, writer, params.id, { user: await userOf(s, req) })),
   );
 
   for (const [method, value] of [['PUT', true], ['DELETE', false]] as const) {
-    route(method, '/devices/:id/public', { access: 'public', params: idParams }, async ({ req, params }) =>
+    const doc = pantahubDoc(`Its owner makes the device ${value ? 'public' : 'private'}`, CALLERS.user, deviceReply, CHANGE_ERRORS);
+    route(method, '/devices/:id/public', { access: 'public', params: idParams, doc }, async ({ req, params }) =>
       presentDevice(await setPublic(store, writer, params.id, { user: await userOf(s, req) }, value)),
     );
   }
 
-  route('GET', '/devices/:id/user-meta', { access: 'public', params: idParams }, async ({ req, params }) => {
+  const userMetaDoc = pantahubDoc("Its owner reads the device's user-meta", CALLERS.user, metaReply, CHANGE_ERRORS);
+  route('GET', '/devices/:id/user-meta', { access: 'public', params: idParams, doc: userMetaDoc }, async ({ req, params }) => {
     const user = await userOf(s, req);
     const d = visibleDevice(store, params.id, { user });
     if (d.owner !== user) throw new PantahubReply(403, 'Forbidden');
@@ -80,9 +100,14 @@ export function deviceRoutes(route: Router, s: Services): void {
   // user-meta: the owner; device-meta: the device itself (its own token). PUT replaces, PATCH merges (null removes a key).
   for (const kind of ['user', 'device'] as const satisfies readonly MetaKind[]) {
     for (const method of ['PUT', 'PATCH'] as const) {
-      route(method, `/devices/:id/${kind}-meta`, { access: 'public', ...(kind === 'device' ? { door: 'device' as const } : {}), params: idParams, body: meta }, async ({ req, params, body }) => {
-        const who = kind === 'user' ? { user: await userOf(s, req) } : await deviceOf(s, req);
-        return setMeta(store, writer, params.id, who, kind, body, method === 'PATCH');
+      const who = kind === 'user' ? 'Its owner' : 'The device itself';
+      const doc = pantahubDoc(`${who} ${method === 'PUT' ? 'replaces' : 'merges into (null removes a key)'} the ${kind}-meta; the reply is the ${kind}-meta after`, kind === 'user' ? CALLERS.user : CALLERS.device, metaReply, {
+        ...DEVICE_ERRORS,
+        403: kind === 'user' ? "Another user's public device" : "Another device's token, or a user's",
+      });
+      route(method, `/devices/:id/${kind}-meta`, { access: 'public', ...(kind === 'device' ? { door: 'device' as const } : {}), params: idParams, body: meta, doc }, async ({ req, params, body }) => {
+        const caller = kind === 'user' ? { user: await userOf(s, req) } : await deviceOf(s, req);
+        return setMeta(store, writer, params.id, caller, kind, body, method === 'PATCH');
       });
     }
   }

@@ -26,6 +26,10 @@ const PANTAHUB_REPLIES: { readonly [C in PantahubCode]: string } = {
   'pantahub.nick-taken': 'Device unique constraint violated',
   'pantahub.not-owner': 'Forbidden',
   'pantahub.bad-login': 'Incorrect Username or Password',
+  'pantahub.claimed': 'Device already owned',
+  'pantahub.unknown-token': 'Not Found',
+  'pantahub.bad-auto-token': 'Invalid auto-assign token',
+  'pantahub.too-many': 'Too Many Requests',
 };
 
 /** The store's refusals a Pantahub request can meet (a facade-checked body leaves few). */

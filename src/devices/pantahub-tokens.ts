@@ -1,0 +1,127 @@
+/**
+ * Pantahub factory tokens (seed 004): an owner creates one, burns it into its
+ * devices at the factory, and each device registering with it
+ * (`Pantahub-Devices-Auto-Token-V1`) is owned at once by the token's owner with
+ * the token's default user-meta. A token is a PantahubToken object of the
+ * store; the token itself is 256 random bits shown only in the reply that
+ * created it, and only its SHA-256 is kept (a high-entropy secret needs no
+ * argon2). A token may be bounded in uses and in time; disabling it stops new
+ * joins, the devices it joined keep working. Spending one runs inside the
+ * registering write, so a bound of N uses joins exactly N devices however many
+ * register at once.
+ */
+import { randomBytes } from 'node:crypto';
+import { SYSTEM, type Store } from '../store/store.js';
+import type { Writer } from '../store/writer.js';
+import { PantahubError } from '../errors.js';
+import { digest, randomSecret } from '../auth/secrets.js';
+import { newNick } from './pantahub-words.js';
+
+export const PANTAHUB_TOKEN = 'PantahubToken';
+const ID = /^[0-9a-f]{24}$/;
+const MAX_TRIES = 16;
+
+/** A factory token as the domain sees it (never the token). */
+export interface FactoryToken {
+  oid: number;
+  id: string;
+  owner: string;
+  nick: string;
+  defaultUserMeta: Record<string, unknown>;
+  disabled: boolean;
+  /** undefined: no bound. */
+  maxUses: number | undefined;
+  uses: number;
+  /** RFC 3339, or undefined: never. */
+  expiresAt: string | undefined;
+  timeCreated: string;
+  timeModified: string;
+}
+
+export interface NewFactoryToken {
+  owner: string;
+  nick?: string;
+  defaultUserMeta?: Record<string, unknown>;
+  maxUses?: number;
+  expiresAt?: string;
+}
+
+const digestHex = (token: string) => digest(token).toString('hex');
+
+function readToken(store: Store, oid: number): FactoryToken {
+  const v = store.rawValues(oid);
+  return {
+    oid,
+    id: v.id!,
+    owner: v.owner ?? '',
+    nick: v.nick ?? '',
+    defaultUserMeta: JSON.parse(v.default_user_meta || '{}') as Record<string, unknown>,
+    disabled: v.disabled === '1',
+    maxUses: v.max_uses ? Number(v.max_uses) : undefined,
+    uses: Number(v.uses ?? '0'),
+    expiresAt: v.expires_at || undefined,
+    timeCreated: v.time_created ?? '',
+    timeModified: v.time_modified ?? '',
+  };
+}
+
+function newTokenId(store: Store): string {
+  for (let i = 0; i < MAX_TRIES; i++) {
+    const id = randomBytes(12).toString('hex');
+    if (store.findOne(PANTAHUB_TOKEN, '', 'id', id) === undefined) return id;
+  }
+  /* c8 ignore next */
+  throw new Error('could not draw an unused token id');
+}
+
+/** A new token of `t.owner`; answers it with the token, which nothing can show again. */
+export function createFactoryToken(store: Store, writer: Writer, t: NewFactoryToken): Promise<{ token: string; created: FactoryToken }> {
+  const token = randomSecret();
+  return writer.submit(() => {
+    const now = new Date().toISOString();
+    const oid = store.create(SYSTEM, PANTAHUB_TOKEN, {
+      id: newTokenId(store),
+      token_digest: digestHex(token),
+      owner: t.owner,
+      nick: t.nick ?? newNick(),
+      default_user_meta: JSON.stringify(t.defaultUserMeta ?? {}),
+      max_uses: t.maxUses === undefined ? '' : String(t.maxUses),
+      expires_at: t.expiresAt ?? '',
+      time_created: now,
+      time_modified: now,
+    });
+    return { token, created: readToken(store, oid) };
+  });
+}
+
+/** The owner's tokens, in creation order. */
+export function ownedTokens(store: Store, owner: string): FactoryToken[] {
+  return store.find(SYSTEM, PANTAHUB_TOKEN, { criteria: [{ ns: '', name: 'owner', op: '=', value: owner }] }).map((oid) => readToken(store, oid));
+}
+
+/** The owner disables its token `id` (again is no change); another owner's token is as unknown as a missing one. */
+export function disableFactoryToken(store: Store, writer: Writer, owner: string, id: string): Promise<FactoryToken> {
+  if (!ID.test(id)) throw new PantahubError('pantahub.bad-id');
+  return writer.submit(() => {
+    const oid = store.findOne(PANTAHUB_TOKEN, '', 'id', id);
+    if (oid === undefined || readToken(store, oid).owner !== owner) throw new PantahubError('pantahub.unknown-token');
+    store.set(SYSTEM, oid, '', { disabled: '1', time_modified: new Date().toISOString() });
+    return readToken(store, oid);
+  });
+}
+
+/**
+ * Spends one use of the token a registering device sent (inside the
+ * registering write): unknown, disabled, expired or used up is
+ * `bad-auto-token`. Answers the token as it was before this use.
+ */
+export function spendFactoryToken(store: Store, token: string): FactoryToken {
+  const oid = store.findOne(PANTAHUB_TOKEN, '', 'token_digest', digestHex(token));
+  if (oid === undefined) throw new PantahubError('pantahub.bad-auto-token');
+  const t = readToken(store, oid);
+  const expired = t.expiresAt !== undefined && Date.parse(t.expiresAt) <= Date.now();
+  const usedUp = t.maxUses !== undefined && t.uses >= t.maxUses;
+  if (t.disabled || expired || usedUp) throw new PantahubError('pantahub.bad-auto-token');
+  store.set(SYSTEM, oid, '', { uses: String(t.uses + 1) });
+  return t;
+}

@@ -1,0 +1,120 @@
+/**
+ * How a device comes to be and to be owned: POST /devices/ (self-registration,
+ * by a logged-in user, or with a factory token), the claim with the
+ * challenge, and a device refreshing its own challenge. Anonymous
+ * registrations and failed claims are rate-limited (src/devices/pantahub-limits.ts)
+ * and failed claims count toward the bans as `pantahub-challenge` claims.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Services } from '../../services.js';
+import type { Router } from '../kit/router.js';
+import { claim } from '../../auth/claims.js';
+import { auditFailedClaim } from '../../auth/audit.js';
+import { claimDevice, refreshChallenge, registerDevice, type PantahubDevice } from '../../devices/pantahub.js';
+import type { PantahubLimits } from '../../devices/pantahub-limits.js';
+import { PantahubError } from '../../errors.js';
+import { callerOf, deviceOf } from './caller.js';
+import { presentDevice } from './replies.js';
+import { CALLERS, DEVICE_ERRORS, deviceReply, idParams, meta, pantahubDoc, secret } from './schemas.js';
+
+/** The factory token header of the seed. */
+export const AUTO_TOKEN_HEADER = 'pantahub-devices-auto-token-v1';
+
+const registerBody = z
+  .object({ secret: secret.optional(), 'device-meta': meta.optional() })
+  .optional()
+  .transform((b) => b ?? {});
+
+const autoToken = z.string().min(1).max(256);
+
+/** 429 with Retry-After, in the seed's error body. */
+export function tooMany(reply: FastifyReply, seconds: number): PantahubError {
+  reply.header('retry-after', String(seconds));
+  return new PantahubError('pantahub.too-many');
+}
+
+const REGISTER_ERRORS = {
+  403: 'The Pantahub-Devices-Auto-Token-V1 token is unknown, disabled, expired or used up (no device is created)',
+  429: 'Too many anonymous registrations from this address this hour (Retry-After)',
+};
+
+export function registrationRoutes(route: Router, s: Services, limits: PantahubLimits): void {
+  const { store, writer } = s;
+  const ttlMs = () => s.config.pantahub_challenge_ttl * 1000;
+
+  for (const url of ['/devices', '/devices/']) {
+    const doc = pantahubDoc('Register a device: anonymous (a challenge for its user), by a user (owned at once), or with Pantahub-Devices-Auto-Token-V1 (owned by the token\'s owner)', CALLERS.anyoneOrToken, deviceReply, REGISTER_ERRORS);
+    route('POST', url, { access: 'public', door: 'device', body: registerBody, doc }, async ({ req, reply, body }) => {
+      const sent = req.headers[AUTO_TOKEN_HEADER];
+      const token = sent === undefined ? undefined : parseToken(req, sent);
+      const who = token === undefined ? await callerOf(s, req) : {};
+      if (token === undefined && who.user === undefined) {
+        const wait = await limits.register(req.ip);
+        if (wait !== undefined) throw tooMany(reply, wait);
+      }
+      // A device chose no secret: one is drawn for it, shown in this reply only.
+      const chosen = body.secret ?? randomBytes(12).toString('base64url');
+      const registration = { secret: chosen, ...(token !== undefined ? { autoToken: token } : who.user !== undefined ? { owner: who.user } : {}), ...(body['device-meta'] ? { deviceMeta: body['device-meta'] } : {}) };
+      const done = await registerDevice(store, writer, registration, ttlMs()).catch((err: unknown) => {
+        if (err instanceof PantahubError && err.code === 'pantahub.bad-auto-token') auditToken(req, 'fail');
+        throw err;
+      });
+      if (done.token) auditToken(req, 'ok', done.token.id, done.device);
+      // The seed's auto-assigned device shows no challenge; a registration's reply otherwise does.
+      return { ...presentDevice(done.device, done.token === undefined), secret: chosen };
+    });
+  }
+
+  route(
+    'POST',
+    '/devices/:id/challenge',
+    {
+      access: 'public',
+      door: 'device',
+      params: idParams,
+      doc: pantahubDoc('The unowned device draws a new challenge (the old one stops working): after its challenge expired', CALLERS.device, deviceReply, { ...DEVICE_ERRORS, 409: 'The device is owned: it has no challenge' }),
+    },
+    async ({ req, params }) => {
+      const d = await refreshChallenge(store, writer, params.id, await deviceOf(s, req), ttlMs());
+      await limits.challengeRefreshed(d.id);
+      return presentDevice(d, true);
+    },
+  );
+}
+
+/** One header value (a repeated header is a client's mistake, not a 500); a malformed one is a refused use, audited. */
+function parseToken(req: FastifyRequest, sent: string | string[]): string {
+  const r = autoToken.safeParse(sent);
+  if (r.success) return r.data;
+  auditToken(req, 'fail');
+  throw new PantahubError('pantahub.bad-auto-token');
+}
+
+/** One line per use of a factory token, success or refusal: the token's id, never the token. */
+function auditToken(req: FastifyRequest, outcome: 'ok' | 'fail', tokenId?: string, d?: PantahubDevice): void {
+  const fields = outcome === 'ok' ? { token_id: tokenId, owner: d!.owner, device: d!.id } : {};
+  req.log.info({ audit: 'PANTAHUB_AUTO_TOKEN', ...fields, ip: req.ip, outcome }, outcome === 'ok' ? 'device joined with a factory token' : 'factory token refused');
+}
+
+/**
+ * `user` claims the device with `challenge`. Refused while the (address,
+ * device) pair or the address is banned, or the device has had too many
+ * failed claims; a failed claim is audited (`CLAIM_PANTAHUB`) and counted.
+ */
+export async function claimWithLimits(s: Services, limits: PantahubLimits, req: FastifyRequest, reply: FastifyReply, id: string, user: string, challenge: string): Promise<PantahubDevice> {
+  const c = claim('pantahub-challenge', req.ip, id);
+  s.auth.bans.refuse(c);
+  const wait = await limits.claimWait(id);
+  if (wait !== undefined) throw tooMany(reply, wait);
+  try {
+    return await claimDevice(s.store, s.writer, id, user, challenge);
+  } catch (err) {
+    if (err instanceof PantahubError && err.code === 'pantahub.bad-challenge') {
+      auditFailedClaim(req.log, s.auth.bans, 'CLAIM_PANTAHUB', c, 'device');
+      await limits.claimFailed(id);
+    }
+    throw err;
+  }
+}
