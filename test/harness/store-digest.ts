@@ -16,6 +16,21 @@ export interface StoreDiff {
   tables: Record<string, { added: string[]; removed: string[] }>;
 }
 
+/**
+ * A table's rows as compared. A sliding session's stored expiry moves forward
+ * whenever the session is used (in steps: when it lags by more than a tenth
+ * of its lifetime or a minute), and a request refused for what it asked still
+ * used its session: on a run longer than a minute that is a write, not a
+ * finding. Its expiry is left out; every other column of every row counts.
+ */
+function selectAll(db: Database.Database, table: string): string {
+  if (table !== 'grants') return `SELECT * FROM "${table}"`;
+  const columns = (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table) as string[]).map((c) =>
+    c === 'expires_at' ? 'CASE WHEN sliding = 1 THEN NULL ELSE expires_at END' : `"${c}"`,
+  );
+  return `SELECT ${columns.join(', ')} FROM grants`;
+}
+
 export class StoreWatch {
   private readonly db: Database.Database;
   private version: number;
@@ -45,7 +60,7 @@ export class StoreWatch {
     return this.db.transaction(() => {
       const out = new Map<string, string[]>();
       for (const t of this.tables()) {
-        const rows = this.db.prepare(`SELECT * FROM "${t}"`).raw().all().map((r) => JSON.stringify(r));
+        const rows = this.db.prepare(selectAll(this.db, t)).raw().all().map((r) => JSON.stringify(r));
         out.set(t, rows.sort());
       }
       return out;
