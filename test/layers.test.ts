@@ -290,10 +290,6 @@ const KIT = 'src/facades/kit';
 const RESOLVERS = new Set(['CredentialChain', 'Door', 'principalFor', 'personOf', 'deviceOrAdminOf', 'credentialRequest', 'sshApiCaller']);
 const CHAIN_CALLS = new Set(['resolve', 'door', 'resolveCaller']);
 
-/** Not on the kit's levels yet, each with the reason: this list only shrinks. */
-const NOT_YET_ON_THE_KIT: Record<string, string> = {
-  'src/facades/pantahub/caller.ts': 'the Pantahub paths resolve their own caller (a user, a device or nobody) until they declare kit levels',
-};
 
 function resolvesCredentials(file: string, text: string): string[] {
   const found: string[] = [];
@@ -325,6 +321,5 @@ t.test('no facade handler resolves a credential itself: the kit does, from the d
   const facadeFiles = FILES.filter((f) => within(f, 'src/facades') && !within(f, KIT));
   t.ok(facadeFiles.length > 20, `${facadeFiles.length} facade files`);
   const found = facadeFiles.flatMap((f) => resolvesCredentials(f, readFileSync(f, 'utf8')).map((why) => `${f}: ${why}`));
-  t.strictSame(found.filter((x) => !(x.split(':')[0]! in NOT_YET_ON_THE_KIT)), [], 'outside the kit, no facade file resolves a credential');
-  for (const f of Object.keys(NOT_YET_ON_THE_KIT)) t.ok(found.some((x) => x.startsWith(`${f}:`)), `${f} is still listed for a reason (drop it once it is on the kit)`);
+  t.strictSame(found, [], 'outside the kit, no facade file resolves a credential');
 });

@@ -16,6 +16,9 @@
  *   paths the Meeting document opens to localhost)
  * - `ssh-or-device`: the SSH token when X-Meeting-Ssh-Token is sent, else as
  *   `device` (a path both the ForceCommand script and a device call)
+ * - `pantahub-user`, `pantahub-device`, `pantahub-token`: a Pantahub token
+ *   (POST /auth/login) of a user, of a device, of either; `pantahub-optional`:
+ *   such a token when one is sent, else anyone
  *
  * Refusals are the chain's CredentialRefused; each facade words them in its
  * own body shape. Only the router asks (principalFor, before the handler): a
@@ -30,10 +33,23 @@ import { bearerOf } from '../../auth/credentials/bearer.js';
 import { DEVICE_TOKEN_HEADER } from '../../auth/credentials/device-token.js';
 import { ANYONE as ANY_CALLER, type Credential } from '../../api-reference/declaration.js';
 
-export type Access = 'public' | 'local' | 'user' | 'admin' | 'device' | 'device-header' | 'ssh' | 'ssh-read' | 'ssh-or-device';
+export type Access =
+  | 'public'
+  | 'local'
+  | 'user'
+  | 'admin'
+  | 'device'
+  | 'device-header'
+  | 'ssh'
+  | 'ssh-read'
+  | 'ssh-or-device'
+  | 'pantahub-user'
+  | 'pantahub-device'
+  | 'pantahub-token'
+  | 'pantahub-optional';
 
 /** The levels a caller without any credential may pass (a public route; a local reader): their bodies get the pre-authentication limit. */
-export const MAY_BE_ANONYMOUS: ReadonlySet<Access> = new Set<Access>(['public', 'local', 'ssh-read']);
+export const MAY_BE_ANONYMOUS: ReadonlySet<Access> = new Set<Access>(['public', 'local', 'ssh-read', 'pantahub-optional']);
 
 /** The levels whose callers are devices (the gate's `device` door, src/auth/origins.ts). */
 export const DEVICE_DOOR: ReadonlySet<Access> = new Set<Access>(['device', 'device-header', 'ssh-or-device']);
@@ -53,6 +69,7 @@ interface LevelDoors {
   devices: ChainDoor;
   ssh: ChainDoor;
   sshOrDevices: ChainDoor;
+  pantahub: ChainDoor;
 }
 
 /** The doors of the access levels, built once per chain. In the chain's order: the SSH token first, a device token last. */
@@ -64,6 +81,7 @@ function doorsOf(chain: CredentialChain): LevelDoors {
       devices: chain.door(['oidc', 'bearer-grant', 'device-token']),
       ssh: chain.door(['ssh-token', 'oidc', 'bearer-grant']),
       sshOrDevices: chain.door(['ssh-token', 'oidc', 'bearer-grant', 'device-token']),
+      pantahub: chain.door(['pantahub-token']),
     };
     doors.set(chain, d);
   }
@@ -129,6 +147,26 @@ async function sshOrDeviceOf(s: Services, req: FastifyRequest, key: string): Pro
   return who.via === 'ssh-token' || who.deviceOid !== undefined ? who : requireAdmin(who);
 }
 
+/** Which Pantahub token holders a level lets in. */
+type PantahubHolder = 'user' | 'device' | 'either' | 'optional';
+
+/**
+ * A Pantahub token (src/auth/credentials/pantahub-token.ts) naming a user or a
+ * device: 401 without one (unless `optional`: then anyone), 403 for the other kind.
+ */
+async function pantahubHolderOf(s: Services, req: FastifyRequest, holder: PantahubHolder): Promise<Principal> {
+  const who = await s.credentials.resolve(credentialRequest(req), doorsOf(s.credentials).pantahub);
+  if (!who) {
+    if (holder === 'optional') return ANYONE;
+    throw new CredentialRefused(401, 'Not Authorized');
+  }
+  const isDevice = who.deviceOid !== undefined;
+  if ((holder === 'user' && isDevice) || (holder === 'device' && !isDevice)) throw new CredentialRefused(403, 'Forbidden');
+  return who;
+}
+
+const PANTAHUB_401 = 'No Authorization: Bearer token, or an unknown or expired one';
+
 const SSH_LEVEL: Credential = {
   security: [{ sshToken: [] }, { bearer: [] }],
   errors: { 401: 'Neither the SSH token nor a bearer token, or a wrong SSH token', 403: 'A bearer token of a person who is not a systemAdministrator, or a refused one' },
@@ -170,6 +208,22 @@ export const CREDENTIALS: Record<Access, Credential> = {
     errors: { 401: 'None of the SSH token, a bearer token or the X-Device-Token of this device, or a wrong SSH token', 403: 'A refused device token, or a person who is not a systemAdministrator' },
     words: 'The SSH token (X-Meeting-Ssh-Token) when one is sent; else the device named by the path with its X-Device-Token, or a systemAdministrator.',
   },
+  'pantahub-user': {
+    security: [{ bearer: [] }],
+    errors: { 401: PANTAHUB_401, 403: "A device's token where a user's is needed" },
+    words: 'A user with its Pantahub token (POST /auth/login).',
+  },
+  'pantahub-device': {
+    security: [{ bearer: [] }],
+    errors: { 401: PANTAHUB_401, 403: "A user's token where the device's own is needed" },
+    words: 'The device itself with its Pantahub token (POST /auth/login with its prn and secret).',
+  },
+  'pantahub-token': { security: [{ bearer: [] }], errors: { 401: PANTAHUB_401 }, words: 'A user or a device with its Pantahub token (POST /auth/login).' },
+  'pantahub-optional': {
+    security: [{}, { bearer: [] }],
+    errors: { 401: 'A bearer token that is unknown or expired' },
+    words: 'Anyone; with a Pantahub token (POST /auth/login) the caller is that user or device.',
+  },
 };
 
 export async function principalFor(s: Services, req: FastifyRequest, access: Access, params: unknown): Promise<Principal> {
@@ -193,5 +247,13 @@ export async function principalFor(s: Services, req: FastifyRequest, access: Acc
       return sshOrAdminOf(s, req, true);
     case 'ssh-or-device':
       return sshOrDeviceOf(s, req, (params as { key: string }).key);
+    case 'pantahub-user':
+      return pantahubHolderOf(s, req, 'user');
+    case 'pantahub-device':
+      return pantahubHolderOf(s, req, 'device');
+    case 'pantahub-token':
+      return pantahubHolderOf(s, req, 'either');
+    case 'pantahub-optional':
+      return pantahubHolderOf(s, req, 'optional');
   }
 }

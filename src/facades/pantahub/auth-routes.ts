@@ -17,13 +17,13 @@ import { DEVICE_PRN, issuePantahubToken } from '../../auth/credentials/pantahub-
 import { deviceLogin } from '../../devices/pantahub.js';
 import { PantahubError } from '../../errors.js';
 import { PantahubReply } from './replies.js';
-import { tokenHolderOf } from './caller.js';
-import { CALLERS, loginReply, pantahubDoc } from './schemas.js';
+import { pantahubCaller } from './caller.js';
+import { loginReply, pantahubDoc } from './schemas.js';
 
 const loginBody = z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) });
 
 export function authRoutes(route: Router, s: Services): void {
-  const loginDoc = pantahubDoc('Log in a user (its name and password) or a device (prn:::devices:/<id> and its secret)', CALLERS.anyone, loginReply, {
+  const loginDoc = pantahubDoc('Log in a user (its name and password) or a device (prn:::devices:/<id> and its secret)', loginReply, {
     401: 'Incorrect Username or Password (whichever part was wrong)',
     403: 'A user logging in from a device_access address',
     429: 'Too many failed logins of this name from this address, or from this address (Retry-After)',
@@ -44,11 +44,11 @@ export function authRoutes(route: Router, s: Services): void {
     return { token: issuePantahubToken(s.auth, s.config.session_lifetime, oid, body.username).secret };
   });
 
-  const refreshDoc = pantahubDoc('Swap a live Pantahub token for a new one (the old one ends); a user or a device', CALLERS.token, loginReply, {
+  const refreshDoc = pantahubDoc('Swap a live Pantahub token for a new one (the old one ends); a user or a device', loginReply, {
     401: 'No token, an unknown or expired one, or one of a device that no longer exists',
   });
-  route('GET', '/auth/login', { access: 'public', door: 'device', doc: refreshDoc }, async ({ req }) => {
-    const who = await tokenHolderOf(s, req);
+  route('GET', '/auth/login', { access: 'pantahub-token', door: 'device', doc: refreshDoc }, async ({ req, who: principal }) => {
+    const who = pantahubCaller(principal);
     // A device deleted since its login holds a token that names nothing: it is refreshed no more.
     if (who.deviceOid !== undefined && !s.store.exists(who.deviceOid)) throw new PantahubReply(401, 'Not Authorized');
     // The same identity as the token sent (the chain has just checked it): its user's oid and name, or the device's.

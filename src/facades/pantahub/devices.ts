@@ -9,10 +9,10 @@ import type { Services } from '../../services.js';
 import type { Router } from '../kit/router.js';
 import { deleteDevice, ownedDevices, publicDevices, renameDevice, setMeta, setPublic, setSecret, visibleDevice, type MetaKind } from '../../devices/pantahub.js';
 import type { PantahubLimits } from '../../devices/pantahub-limits.js';
-import { callerOf, deviceOf, tokenHolderOf, userOf } from './caller.js';
+import { pantahubCaller, userOf } from './caller.js';
 import { PantahubReply, presentDevice } from './replies.js';
 import { claimWithLimits } from './registration.js';
-import { CALLERS, DEVICE_ERRORS, deviceReply, idParams, meta, metaReply, nick, pantahubDoc, secret } from './schemas.js';
+import { DEVICE_ERRORS, deviceReply, idParams, meta, metaReply, nick, pantahubDoc, secret } from './schemas.js';
 
 const OWNER_PRN = 'prn:pantahub.com:auth:/';
 
@@ -40,58 +40,61 @@ export function deviceRoutes(route: Router, s: Services, limits: PantahubLimits)
   const { store, writer } = s;
 
   for (const url of ['/devices', '/devices/']) {
-    const doc = pantahubDoc("The caller's devices; with owner or owner-nick, that owner's public devices", CALLERS.token, z.array(deviceReply), {
+    const doc = pantahubDoc("The caller's devices; with owner or owner-nick, that owner's public devices", z.array(deviceReply), {
       400: 'A query key other than owner and owner-nick, or both',
       403: "A device's token without owner or owner-nick (a device owns nothing)",
     });
-    route('GET', url, { access: 'public', query: listQuery, doc }, async ({ req, query }) => {
+    route('GET', url, { access: 'pantahub-token', query: listQuery, doc }, async ({ who, query }) => {
       const asked = query['owner-nick'] ?? query.owner;
-      if (asked === undefined) return ownedDevices(store, await userOf(s, req)).map((d) => presentDevice(d));
-      await tokenHolderOf(s, req);
+      if (asked === undefined) {
+        // A device owns nothing: its own list is not a thing it may ask for.
+        if (who.deviceOid !== undefined) throw new PantahubReply(403, 'Forbidden');
+        return ownedDevices(store, userOf(who)).map((d) => presentDevice(d));
+      }
       const owner = query.owner === undefined ? asked : asked.startsWith(OWNER_PRN) ? asked.slice(OWNER_PRN.length) : '';
       return publicDevices(store, owner).map((d) => presentDevice(d));
     });
   }
 
-  const getDoc = pantahubDoc('One device: its owner, the device itself (with its challenge), anyone for a public device', CALLERS.anyoneOrToken, deviceReply, DEVICE_ERRORS);
-  route('GET', '/devices/:id', { access: 'public', door: 'device', params: idParams, doc: getDoc }, async ({ req, params }) => {
-    const who = await callerOf(s, req);
+  const getDoc = pantahubDoc('One device: its owner, the device itself (with its challenge), anyone for a public device', deviceReply, DEVICE_ERRORS);
+  route('GET', '/devices/:id', { access: 'pantahub-optional', door: 'device', params: idParams, doc: getDoc }, async ({ who: principal, params }) => {
+    const who = pantahubCaller(principal);
     const d = visibleDevice(store, params.id, who);
     // The device itself reads its challenge, to show its user.
     return presentDevice(d, who.deviceOid === d.oid);
   });
 
   // With a challenge: a claim (body ignored). Without: the owner's update (a new secret, shown in this reply only).
-  const putDoc = pantahubDoc('Claim the device with ?challenge=, or (its owner) give it a new secret', CALLERS.user, deviceReply, PUT_ERRORS);
-  route('PUT', '/devices/:id', { access: 'public', params: idParams, query: claimQuery, body: secretBody, doc: putDoc }, async ({ req, reply, params, query, body }) => {
-    const user = await userOf(s, req);
+  const putDoc = pantahubDoc('Claim the device with ?challenge=, or (its owner) give it a new secret', deviceReply, PUT_ERRORS);
+  route('PUT', '/devices/:id', { access: 'pantahub-user', params: idParams, query: claimQuery, body: secretBody, doc: putDoc }, async ({ req, reply, who, params, query, body }) => {
+    const user = userOf(who);
     if (query.challenge !== undefined) return presentDevice(await claimWithLimits(s, limits, req, reply, params.id, user, query.challenge), true);
     if (body?.secret === undefined) throw new PantahubReply(400, 'Nothing to update');
     return { ...presentDevice(await setSecret(store, writer, params.id, { user }, body.secret)), secret: body.secret };
   });
 
   for (const url of ['/devices/:id', '/devices/:id/']) {
-    const doc = pantahubDoc('Its owner renames the device', CALLERS.user, deviceReply, { ...CHANGE_ERRORS, 409: 'Another of the owner\'s devices has this nick: {"Error":"Device unique constraint violated"}' });
-    route('PATCH', url, { access: 'public', params: idParams, body: nickBody, doc }, async ({ req, params, body }) =>
-      presentDevice(await renameDevice(store, writer, params.id, { user: await userOf(s, req) }, body.nick)),
+    const doc = pantahubDoc('Its owner renames the device', deviceReply, { ...CHANGE_ERRORS, 409: 'Another of the owner\'s devices has this nick: {"Error":"Device unique constraint violated"}' });
+    route('PATCH', url, { access: 'pantahub-user', params: idParams, body: nickBody, doc }, async ({ who, params, body }) =>
+      presentDevice(await renameDevice(store, writer, params.id, { user: userOf(who) }, body.nick)),
     );
   }
 
-  const deleteDoc = pantahubDoc('Its owner deletes the device (the Device object); the reply is the device as it was', CALLERS.user, deviceReply, CHANGE_ERRORS);
-  route('DELETE', '/devices/:id', { access: 'public', params: idParams, doc: deleteDoc }, async ({ req, params }) =>
-    presentDevice(await deleteDevice(store, writer, params.id, { user: await userOf(s, req) })),
+  const deleteDoc = pantahubDoc('Its owner deletes the device (the Device object); the reply is the device as it was', deviceReply, CHANGE_ERRORS);
+  route('DELETE', '/devices/:id', { access: 'pantahub-user', params: idParams, doc: deleteDoc }, async ({ who, params }) =>
+    presentDevice(await deleteDevice(store, writer, params.id, { user: userOf(who) })),
   );
 
   for (const [method, value] of [['PUT', true], ['DELETE', false]] as const) {
-    const doc = pantahubDoc(`Its owner makes the device ${value ? 'public' : 'private'}`, CALLERS.user, deviceReply, CHANGE_ERRORS);
-    route(method, '/devices/:id/public', { access: 'public', params: idParams, doc }, async ({ req, params }) =>
-      presentDevice(await setPublic(store, writer, params.id, { user: await userOf(s, req) }, value)),
+    const doc = pantahubDoc(`Its owner makes the device ${value ? 'public' : 'private'}`, deviceReply, CHANGE_ERRORS);
+    route(method, '/devices/:id/public', { access: 'pantahub-user', params: idParams, doc }, async ({ who, params }) =>
+      presentDevice(await setPublic(store, writer, params.id, { user: userOf(who) }, value)),
     );
   }
 
-  const userMetaDoc = pantahubDoc("Its owner reads the device's user-meta", CALLERS.user, metaReply, CHANGE_ERRORS);
-  route('GET', '/devices/:id/user-meta', { access: 'public', params: idParams, doc: userMetaDoc }, async ({ req, params }) => {
-    const user = await userOf(s, req);
+  const userMetaDoc = pantahubDoc("Its owner reads the device's user-meta", metaReply, CHANGE_ERRORS);
+  route('GET', '/devices/:id/user-meta', { access: 'pantahub-user', params: idParams, doc: userMetaDoc }, async ({ who, params }) => {
+    const user = userOf(who);
     const d = visibleDevice(store, params.id, { user });
     if (d.owner !== user) throw new PantahubReply(403, 'Forbidden');
     return d.userMeta;
@@ -101,12 +104,12 @@ export function deviceRoutes(route: Router, s: Services, limits: PantahubLimits)
   for (const kind of ['user', 'device'] as const satisfies readonly MetaKind[]) {
     for (const method of ['PUT', 'PATCH'] as const) {
       const who = kind === 'user' ? 'Its owner' : 'The device itself';
-      const doc = pantahubDoc(`${who} ${method === 'PUT' ? 'replaces' : 'merges into (null removes a key)'} the ${kind}-meta; the reply is the ${kind}-meta after`, kind === 'user' ? CALLERS.user : CALLERS.device, metaReply, {
+      const doc = pantahubDoc(`${who} ${method === 'PUT' ? 'replaces' : 'merges into (null removes a key)'} the ${kind}-meta; the reply is the ${kind}-meta after`, metaReply, {
         ...DEVICE_ERRORS,
         403: kind === 'user' ? "Another user's public device" : "Another device's token, or a user's",
       });
-      route(method, `/devices/:id/${kind}-meta`, { access: 'public', ...(kind === 'device' ? { door: 'device' as const } : {}), params: idParams, body: meta, doc }, async ({ req, params, body }) => {
-        const caller = kind === 'user' ? { user: await userOf(s, req) } : await deviceOf(s, req);
+      route(method, `/devices/:id/${kind}-meta`, { access: kind === 'user' ? 'pantahub-user' : 'pantahub-device', ...(kind === 'device' ? { door: 'device' as const } : {}), params: idParams, body: meta, doc }, async ({ who, params, body }) => {
+        const caller = pantahubCaller(who);
         return setMeta(store, writer, params.id, caller, kind, body, method === 'PATCH');
       });
     }

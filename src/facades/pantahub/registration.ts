@@ -15,9 +15,9 @@ import { auditFailedClaim } from '../../auth/audit.js';
 import { claimDevice, refreshChallenge, registerDevice, type PantahubDevice } from '../../devices/pantahub.js';
 import type { PantahubLimits } from '../../devices/pantahub-limits.js';
 import { PantahubError } from '../../errors.js';
-import { callerOf, deviceOf } from './caller.js';
+import { pantahubCaller } from './caller.js';
 import { presentDevice } from './replies.js';
-import { CALLERS, DEVICE_ERRORS, deviceReply, idParams, meta, pantahubDoc, secret } from './schemas.js';
+import { DEVICE_ERRORS, deviceReply, idParams, meta, pantahubDoc, secret } from './schemas.js';
 
 /** The factory token header of the seed. */
 export const AUTO_TOKEN_HEADER = 'pantahub-devices-auto-token-v1';
@@ -45,11 +45,11 @@ export function registrationRoutes(route: Router, s: Services, limits: PantahubL
   const ttlMs = () => s.config.pantahub_challenge_ttl * 1000;
 
   for (const url of ['/devices', '/devices/']) {
-    const doc = pantahubDoc('Register a device: anonymous (a challenge for its user), by a user (owned at once), or with Pantahub-Devices-Auto-Token-V1 (owned by the token\'s owner)', CALLERS.anyoneOrToken, deviceReply, REGISTER_ERRORS);
-    route('POST', url, { access: 'public', door: 'device', body: registerBody, doc }, async ({ req, reply, body }) => {
+    const doc = pantahubDoc('Register a device: anonymous (a challenge for its user), by a user (owned at once), or with Pantahub-Devices-Auto-Token-V1 (owned by the token\'s owner)', deviceReply, REGISTER_ERRORS);
+    route('POST', url, { access: 'pantahub-optional', door: 'device', body: registerBody, doc }, async ({ req, reply, who: principal, body }) => {
       const sent = req.headers[AUTO_TOKEN_HEADER];
       const token = sent === undefined ? undefined : parseToken(req, sent);
-      const who = token === undefined ? await callerOf(s, req) : {};
+      const who = token === undefined ? pantahubCaller(principal) : {};
       if (token === undefined && who.user === undefined) {
         const wait = await limits.register(req.ip);
         if (wait !== undefined) throw tooMany(reply, wait);
@@ -71,13 +71,13 @@ export function registrationRoutes(route: Router, s: Services, limits: PantahubL
     'POST',
     '/devices/:id/challenge',
     {
-      access: 'public',
+      access: 'pantahub-device',
       door: 'device',
       params: idParams,
-      doc: pantahubDoc('The unowned device draws a new challenge (the old one stops working): after its challenge expired', CALLERS.device, deviceReply, { ...DEVICE_ERRORS, 409: 'The device is owned: it has no challenge' }),
+      doc: pantahubDoc('The unowned device draws a new challenge (the old one stops working): after its challenge expired', deviceReply, { ...DEVICE_ERRORS, 409: 'The device is owned: it has no challenge' }),
     },
-    async ({ req, params }) => {
-      const d = await refreshChallenge(store, writer, params.id, await deviceOf(s, req), ttlMs());
+    async ({ who, params }) => {
+      const d = await refreshChallenge(store, writer, params.id, pantahubCaller(who), ttlMs());
       await limits.challengeRefreshed(d.id);
       return presentDevice(d, true);
     },

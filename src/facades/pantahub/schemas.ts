@@ -5,7 +5,7 @@
  * replies.ts; test/pantahub-reference.test.ts checks real replies against these.
  */
 import { z } from 'zod';
-import type { Credential, RouteDoc } from '../../api-reference/declaration.js';
+import type { RouteDoc } from '../../api-reference/declaration.js';
 
 export const meta = z
   .record(z.string().max(256), z.json())
@@ -54,24 +54,9 @@ export const metaReply = z.record(z.string(), z.unknown());
 export const loginReply = z.object({ token: z.string() });
 export const statusReply = z.object({ status: z.literal('OK') });
 
-const TOKEN_401 = 'No Authorization: Bearer token, or an unknown or expired one';
-
-/** Who may call each Pantahub path, as the API reference says it: tokens from POST /auth/login. */
-export const CALLERS = {
-  anyone: { security: [], errors: {}, words: 'Anyone the gate lets in.' },
-  anyoneOrToken: {
-    security: [{}, { bearer: [] }],
-    errors: { 401: 'A bearer token that is unknown or expired' },
-    words: 'Anyone; with a Pantahub token (POST /auth/login) the caller is that user or device.',
-  },
-  token: { security: [{ bearer: [] }], errors: { 401: TOKEN_401 }, words: 'A user or a device with its Pantahub token (POST /auth/login).' },
-  user: { security: [{ bearer: [] }], errors: { 401: TOKEN_401, 403: "A device's token where a user's is needed" }, words: 'A user with its Pantahub token (POST /auth/login).' },
-  device: { security: [{ bearer: [] }], errors: { 401: TOKEN_401, 403: "A user's token where the device's own is needed" }, words: 'The device itself with its Pantahub token (POST /auth/login with its prn and secret).' },
-} as const satisfies Record<string, Credential>;
-
-/** A Pantahub route's reference entry: its caller, its reply, its own errors, always in the `{"Error": ...}` body. */
-export function pantahubDoc(summary: string, credential: Credential, reply: z.ZodType, errors: Record<number, string> = {}): RouteDoc {
-  return { summary, credential, reply, errors, errorBody };
+/** A Pantahub route's reference entry: its reply and its own errors, always in the `{"Error": ...}` body (its caller is its kit level). */
+export function pantahubDoc(summary: string, reply: z.ZodType, errors: Record<number, string> = {}): RouteDoc {
+  return { summary, reply, errors, errorBody };
 }
 
 /** The errors of every path that names a device. */

@@ -9,7 +9,7 @@ import type { Router } from '../kit/router.js';
 import { createFactoryToken, disableFactoryToken, ownedTokens, type FactoryToken } from '../../devices/pantahub-tokens.js';
 import { userOf } from './caller.js';
 import { PantahubReply, ownerPrn } from './replies.js';
-import { CALLERS, idParams, meta, nick, pantahubDoc, statusReply, tokenReply } from './schemas.js';
+import { idParams, meta, nick, pantahubDoc, statusReply, tokenReply } from './schemas.js';
 
 const createBody = z
   .strictObject({
@@ -42,9 +42,9 @@ export function tokenRoutes(route: Router, s: Services): void {
   const { store, writer } = s;
 
   for (const url of ['/devices/tokens', '/devices/tokens/']) {
-    const createDoc = pantahubDoc('Create a factory token; the reply is the only one that shows it', CALLERS.user, tokenReply, { 400: 'A body that does not match its schema (an expires-at in the past too)' });
-    route('POST', url, { access: 'public', body: createBody, doc: createDoc }, async ({ req, body }) => {
-      const owner = await userOf(s, req);
+    const createDoc = pantahubDoc('Create a factory token; the reply is the only one that shows it', tokenReply, { 400: 'A body that does not match its schema (an expires-at in the past too)' });
+    route('POST', url, { access: 'pantahub-user', body: createBody, doc: createDoc }, async ({ req, who, body }) => {
+      const owner = userOf(who);
       const expiresAt = body['expires-at'] === undefined ? undefined : new Date(body['expires-at']);
       if (expiresAt !== undefined && expiresAt.getTime() <= Date.now()) throw new PantahubReply(400, 'expires-at: in the past');
       const { token, created } = await createFactoryToken(store, writer, {
@@ -58,16 +58,16 @@ export function tokenRoutes(route: Router, s: Services): void {
       return { ...presentToken(created), token };
     });
 
-    const listDoc = pantahubDoc("The caller's factory tokens, never the tokens themselves", CALLERS.user, z.array(tokenReply));
-    route('GET', url, { access: 'public', doc: listDoc }, async ({ req }) => ownedTokens(store, await userOf(s, req)).map(presentToken));
+    const listDoc = pantahubDoc("The caller's factory tokens, never the tokens themselves", z.array(tokenReply));
+    route('GET', url, { access: 'pantahub-user', doc: listDoc }, async ({ who }) => ownedTokens(store, userOf(who)).map(presentToken));
   }
 
-  const deleteDoc = pantahubDoc('Disable a factory token: it joins no more devices, those it joined keep working', CALLERS.user, statusReply, {
+  const deleteDoc = pantahubDoc('Disable a factory token: it joins no more devices, those it joined keep working', statusReply, {
     400: 'Invalid token id (not 24 lowercase hex)',
     404: 'No token with this id that the caller owns',
   });
-  route('DELETE', '/devices/tokens/:id', { access: 'public', params: idParams, doc: deleteDoc }, async ({ req, params }) => {
-    const owner = await userOf(s, req);
+  route('DELETE', '/devices/tokens/:id', { access: 'pantahub-user', params: idParams, doc: deleteDoc }, async ({ req, who, params }) => {
+    const owner = userOf(who);
     const t = await disableFactoryToken(store, writer, owner, params.id);
     req.log.info({ audit: 'PANTAHUB_TOKEN', token_id: t.id, owner, ip: req.ip, outcome: 'disabled' }, 'factory token disabled');
     return { status: 'OK' };
