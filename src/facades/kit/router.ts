@@ -10,7 +10,8 @@ import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Principal } from '../../auth/credentials/index.js';
 import { principalFor, CREDENTIALS, type Access } from './principals.js';
-import type { RouteDoc } from '../../api-reference/declaration.js';
+import type { RouteDeclaration, RouteDoc } from '../../api-reference/declaration.js';
+import { checkingReplies, replyCheck } from '../../api-reference/reply-check.js';
 import type { DoorClass } from '../../auth/origins.js';
 
 export type { Access };
@@ -56,14 +57,15 @@ export interface FacadeWords {
 const early = new WeakMap<FastifyRequest, { params: unknown; who: Principal }>();
 
 export function makeRouter(app: FastifyInstance, services: Services, words: FacadeWords): Router {
+  const checking = checkingReplies();
   return (method, url, spec, handler) => {
+    const api: RouteDeclaration = { credential: CREDENTIALS[spec.access], params: spec.params, query: spec.query, body: spec.body, doc: spec.doc };
     app.route({
       method,
       url,
-      config: {
-        door: spec.door ?? (spec.access === 'device' ? 'device' : 'people'),
-        api: { credential: CREDENTIALS[spec.access], params: spec.params, query: spec.query, body: spec.body, doc: spec.doc },
-      },
+      config: { door: spec.door ?? (spec.access === 'device' ? 'device' : 'people'), api },
+      // Tests only (CCED_CHECK_REPLIES=1): every reply checked against the declaration (src/api-reference/reply-check.ts).
+      ...(checking ? { onSend: replyCheck(url, api) } : {}),
       // Nobody is authenticated before a public route reads its body: the small pre-authentication limit.
       ...(spec.access === 'public' ? { bodyLimit: services.config.max_preauth_body_bytes } : {}),
       // The others authenticate from headers before the body is read, so no unauthenticated body is buffered.
