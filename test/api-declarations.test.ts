@@ -70,7 +70,7 @@ t.test('the reply check: on for the test daemons, off unless asked, a typo refus
   t.equal(checkingReplies({}), false, 'off by default (production)');
   t.equal(checkingReplies({ CCED_CHECK_REPLIES: '0' }), false);
   t.equal(checkingReplies({ CCED_CHECK_REPLIES: '1' }), true);
-  t.throws(() => checkingReplies({ CCED_CHECK_REPLIES: 'yes' }), 'a value that is not 0 or 1 stops the start');
+  t.throws(() => checkingReplies({ CCED_CHECK_REPLIES: 'yes' }), { message: 'environment: CCED_CHECK_REPLIES: expected 0 or 1 (got "yes")' }, 'a value that is not 0 or 1 stops the start');
 });
 
 t.test('the reply check catches each kind of mismatch', async (t) => {
@@ -83,15 +83,17 @@ t.test('the reply check catches each kind of mismatch', async (t) => {
     },
   };
   const json = 'application/json; charset=utf-8';
-  const check = (status: number, type: string, body: unknown) => replyProblem('GET', d, status, type, typeof body === 'string' ? body : JSON.stringify(body));
+  const check = (status: number, type: string, body: unknown, generic = false) => replyProblem('GET', d, status, type, typeof body === 'string' ? body : JSON.stringify(body), generic);
   // What matches.
   t.equal(check(200, json, { ok: true }), undefined);
   t.equal(check(200, 'text/plain; charset=utf-8', 'a line\n'), undefined);
   t.equal(check(304, '', ''), undefined);
   t.equal(check(404, json, { error: 'Device not found' }), undefined);
-  t.equal(check(400, json, { error: 'anything: the schema refusal is generic' }), undefined);
+  t.equal(check(400, json, { error: 'anything: the schema refusal is generic' }, true), undefined, "raised by the kit's schema step");
+  t.match(check(400, json, { error: 'anything' }), /refusal 400/, 'raised by the route itself: must be declared');
+  t.equal(check(500, json, { error: 'Internal error' }), undefined, 'an unexpected failure');
   t.equal(check(409, json, { status: 'taken' }), undefined);
-  t.equal(check(401, json, { error: 'Missing bearer token' }), undefined, "the credential's refusals are generic");
+  t.equal(check(401, json, { error: 'Missing bearer token' }, true), undefined, "the credential's refusals are generic");
   t.equal(check(429, json, { statusCode: 429, error: 'Too Many Requests', message: '...' }), undefined, "the gate's too");
   // What does not.
   t.match(check(202, json, { ok: true }), /status 202 is not a declared success/);
@@ -101,10 +103,11 @@ t.test('the reply check catches each kind of mismatch', async (t) => {
   t.match(check(200, 'text/html', '<p>'), /content type 'text\/html' where 'text\/plain'/);
   t.match(check(404, json, { error: 'Device not Found' }), /refusal 404 \{"error":"Device not Found"\} is not declared/);
   t.match(check(409, json, { status: 'taken', extra: 1 }), /refusal 409/);
-  t.match(check(410, json, { error: 'Gone' }), /refusal 410/);
+  t.match(check(410, json, { error: 'Gone' }, true), /refusal 410/, 'a status no path has is never generic');
   // A placeholder stands for a varying part, not for nothing.
   const d2: RouteDeclaration = { ...d, params: undefined };
   t.equal(replyProblem('GET', d2, 400, json, JSON.stringify({ error: 'invalid note' })), undefined);
+  t.match(replyProblem('GET', d2, 400, json, JSON.stringify({ error: 'invalid' }), true), /not declared/, 'no schema: a 400 is not generic');
   t.match(replyProblem('GET', d2, 400, json, JSON.stringify({ error: 'invalid ' })), /not declared/);
   t.match(replyProblem('GET', d2, 400, json, JSON.stringify({ error: 'invalid note!' }).replace('invalid', 'Invalid')), /not declared/);
   // A route that declares nothing is the completeness test's to report, not the check's.
@@ -120,11 +123,15 @@ t.test('through the kit: a reply that breaks its declaration is logged and kept 
   route('GET', '/extra', { access: 'public', doc }, () => ({ ok: true, extra: 1 }));
   route('GET', '/teapot', { access: 'public', doc }, ({ reply }) => reply.code(418).send({ error: 'I am a teapot' }));
   route('GET', '/gone', { access: 'public', doc }, ({ reply }) => reply.code(404).send({ error: 'Gone' }));
+  route('GET', '/typed', { access: 'public', query: z.object({ n: z.coerce.number() }), doc }, ({ reply }) => reply.code(400).send({ error: 'not declared' }));
+  app.setErrorHandler((err: { statusCode?: number; status?: number; body?: unknown }, _req, reply) => reply.code(err.status ?? err.statusCode ?? 500).send(err.body ?? {}));
   const before = replyViolations.length;
-  for (const url of ['/fine', '/extra', '/teapot', '/gone']) await app.inject({ method: 'GET', url });
+  // /typed?n=x is refused by the kit's schema step (generic); /typed?n=1 answers a 400 of its own that is not declared.
+  for (const url of ['/fine', '/extra', '/teapot', '/gone', '/typed?n=x', '/typed?n=1']) await app.inject({ method: 'GET', url });
   const found = replyViolations.splice(before);
-  t.equal(found.length, 2, found.join('\n'));
+  t.equal(found.length, 3, found.join('\n'));
   t.match(found[0], /^GET \/extra: the body does not match its schema/);
   t.match(found[1], /^GET \/teapot: refusal 418 \{"error":"I am a teapot"\} is not declared/);
+  t.match(found[2], /^GET \/typed: refusal 400 \{"error":"not declared"\} is not declared/);
   await app.close();
 });

@@ -4,8 +4,11 @@
  * otherwise), the facade kit checks every reply of a declared route against
  * its declaration: a success status must be declared, with a body its schema
  * accepts (declare objects with z.strictObject, so an undeclared field is a
- * mismatch too); a refusal must be one of
- * the route's generic ones (generic.ts) or one it declares, body for body.
+ * mismatch too); a refusal must be one the route declares, body for body,
+ * or one every path has (generic.ts) raised where those are raised: by the
+ * kit (a schema, the credential), by fastify or a plugin (an `FST_` code),
+ * by the gate or a ban (fastify's `{statusCode, error, message}` shape), or
+ * an unexpected failure (500).
  * A mismatch is logged and kept in `replyViolations`; the test helper fails
  * the test that caused it when its daemon closes.
  */
@@ -19,9 +22,28 @@ export const replyViolations: string[] = [];
 
 const switchSchema = z.enum(['', '0', '1']).default('');
 
+/** Refusals the kit raised itself: a part refused by its schema, a refused credential. */
+const kitRefusals = new WeakSet<object>();
+
+/** Requests whose refusal is one every path has (the kit's own, or fastify's). */
+const genericReplies = new WeakSet<FastifyRequest>();
+
+/** Marks a refusal the kit raises as one every path has; returns it. */
+export function generic<E>(err: E): E {
+  if (typeof err === 'object' && err !== null) kitRefusals.add(err);
+  return err;
+}
+
+/** The kit's onError hook: notes a refusal every path has (the kit's, or fastify's and its plugins' `FST_` codes). */
+export async function noteGeneric(req: FastifyRequest, _reply: FastifyReply, err: Error & { code?: unknown }): Promise<void> {
+  if (kitRefusals.has(err) || (typeof err.code === 'string' && err.code.startsWith('FST_'))) genericReplies.add(req);
+}
+
 /** Whether replies are checked (CCED_CHECK_REPLIES=1); any other value than 0, 1 or nothing is a mistake worth stopping for. */
 export function checkingReplies(env: NodeJS.ProcessEnv = process.env): boolean {
-  return switchSchema.parse(env.CCED_CHECK_REPLIES) === '1';
+  const parsed = switchSchema.safeParse(env.CCED_CHECK_REPLIES);
+  if (!parsed.success) throw new Error(`environment: CCED_CHECK_REPLIES: expected 0 or 1 (got ${JSON.stringify(env.CCED_CHECK_REPLIES).slice(0, 40)})`);
+  return parsed.data === '1';
 }
 
 /** A declared body with `{name}` placeholders against an actual one. */
@@ -67,17 +89,18 @@ function successProblem(bodies: readonly ReplyBody[], contentType: string, paylo
 }
 
 /** What is wrong with one reply of a declared route, or undefined. */
-export function replyProblem(method: string, d: RouteDeclaration, status: number, contentType: string, payload: unknown): string | undefined {
+export function replyProblem(method: string, d: RouteDeclaration, status: number, contentType: string, payload: unknown, generic = false): string | undefined {
   const successes = successReplies(d.doc);
   if (successes === undefined || d.doc?.refusals === undefined) return undefined; // not declared: the completeness test's to report
   if (status < 400) {
     const bodies = successes[status];
     return bodies ? successProblem(bodies, contentType, payload) : `status ${status} is not a declared success`;
   }
-  if (status in genericErrors(method, d)) return undefined;
   const json = parseJson(payload);
   const body = json.ok ? json.value : payload;
   if (d.doc.refusals.some((r) => r.status === status && sameBody(r.body, body))) return undefined;
+  const gateShaped = typeof (body as { statusCode?: unknown } | null)?.statusCode === 'number';
+  if (status in genericErrors(method, d) && (generic || gateShaped || status === 500)) return undefined;
   return `refusal ${status} ${JSON.stringify(body)?.slice(0, 300)} is not declared`;
 }
 
@@ -85,7 +108,7 @@ export function replyProblem(method: string, d: RouteDeclaration, status: number
 export function replyCheck(url: string, d: RouteDeclaration) {
   return async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const status = reply.statusCode;
-    const problem = replyProblem(req.method === 'HEAD' ? 'GET' : req.method, d, status, String(reply.getHeader('content-type') ?? ''), payload);
+    const problem = replyProblem(req.method === 'HEAD' ? 'GET' : req.method, d, status, String(reply.getHeader('content-type') ?? ''), payload, genericReplies.has(req));
     if (problem !== undefined) {
       replyViolations.push(`${req.method} ${url}: ${problem}`);
       req.log.error({ route: `${req.method} ${url}`, status, problem }, 'reply does not match its declaration');

@@ -44,6 +44,8 @@ export const REFUSED = {
   mediaNotFound: said(404, 'Media not found'),
   rangeNotSatisfiable: said(416, 'Range not satisfiable'),
   fileTooLarge: said(413, 'File too large'),
+  /** A stored name that resolves outside its storage root (a symlink planted in it): refused, nothing read or written. */
+  escapes: said(400, 'Path escapes {storage root}'),
   /** A request part parsed inside the handler (a path whose credential is checked first): `<field>: <problem>`. */
   badPart: said(400, '{field}: {problem}'),
 } satisfies Record<string, Refused>;

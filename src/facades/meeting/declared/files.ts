@@ -13,6 +13,7 @@ const UPLOAD_REFUSALS: readonly Refused[] = [
   said(400, 'File extension not allowed (allowed: {extensions})'),
   R.fileTooLarge,
   R.suspended,
+  R.escapes,
 ];
 
 export const FILE_DECLARATIONS: Declarations = {
@@ -32,8 +33,9 @@ export const FILE_DECLARATIONS: Declarations = {
     R.deviceNotFound,
     said(400, 'Device has no device type or distribution'),
     said(404, 'Distribution folder not found'),
+    R.escapes,
   ]),
-  'DELETE /api/flash/:type/:dist/:file': declare('Delete a firmware file', S.ok, [R.fileNotFound, R.suspended]),
+  'DELETE /api/flash/:type/:dist/:file': declare('Delete a firmware file', S.ok, [R.fileNotFound, R.suspended, R.escapes]),
   'GET /api/flash/:type/:dist/:file': declare('Download a firmware file (ranges, ETag)', S.FILE_REPLIES, [
     said(401, 'Missing X-Device-Key'),
     ...CHECKED_IN_HANDLER,
@@ -41,6 +43,7 @@ export const FILE_DECLARATIONS: Declarations = {
     said(403, "Not this device's distribution"),
     R.fileNotFound,
     R.rangeNotSatisfiable,
+    R.escapes,
   ]),
 
   'POST /api/player/upload': declare("Upload a video into a device's playlist", S.videoUploaded, [
@@ -53,7 +56,7 @@ export const FILE_DECLARATIONS: Declarations = {
   ], {
     multipart: { fields: { device_key: 'The device', mode: 'Play mode', order: 'Position in the playlist', title: 'Title' }, optional: ['mode', 'order', 'title'], file: 'video' },
   }),
-  'GET /api/player/playlist/:key': declare("A device's playlist", S.playlist, [R.deviceNotFound]),
-  'GET /api/player/media/:key/:dir/:file': declare('One media file of a device (ranges, ETag)', S.FILE_REPLIES, [R.deviceNotFound, R.mediaNotFound, R.rangeNotSatisfiable]),
-  'POST /api/player/clear-cache/:key': declare("Remove a device's media except default/", S.okTrue, [R.deviceNotFound, R.suspended]),
+  'GET /api/player/playlist/:key': declare("A device's playlist", S.playlist, [R.deviceNotFound, R.escapes]),
+  'GET /api/player/media/:key/:dir/:file': declare('One media file of a device (ranges, ETag)', S.FILE_REPLIES, [R.deviceNotFound, R.mediaNotFound, R.rangeNotSatisfiable, R.escapes]),
+  'POST /api/player/clear-cache/:key': declare("Remove a device's media except default/", S.okTrue, [R.deviceNotFound, R.suspended, R.escapes]),
 };
