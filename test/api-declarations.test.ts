@@ -110,6 +110,12 @@ t.test('the reply check catches each kind of mismatch', async (t) => {
   t.match(replyProblem('GET', d2, 400, json, JSON.stringify({ error: 'invalid' }), true), /not declared/, 'no schema: a 400 is not generic');
   t.match(replyProblem('GET', d2, 400, json, JSON.stringify({ error: 'invalid ' })), /not declared/);
   t.match(replyProblem('GET', d2, 400, json, JSON.stringify({ error: 'invalid note!' }).replace('invalid', 'Invalid')), /not declared/);
+  // The short form (`reply`, `errors` as status to meaning): statuses checked, not the refusals' texts.
+  const short: RouteDeclaration = { credential: CREDENTIALS.user, doc: { reply: z.strictObject({ id: z.string() }), errors: { 404: 'Not Found' } } };
+  t.equal(replyProblem('GET', short, 200, json, '{"id":"x"}'), undefined);
+  t.equal(replyProblem('GET', short, 404, json, '{"Error":"Not Found"}'), undefined);
+  t.match(replyProblem('GET', short, 409, json, '{"Error":"Taken"}'), /refusal 409/);
+  t.match(replyProblem('GET', short, 200, json, '{"id":1}'), /does not match its schema/);
   // A route that declares nothing is the completeness test's to report, not the check's.
   t.equal(replyProblem('GET', { credential: CREDENTIALS.user }, 418, json, '{}'), undefined);
 });
