@@ -66,7 +66,7 @@ t.test('the document is OpenAPI 3.1, its entries built from the declarations', a
   // Structure: the fields OpenAPI 3.1 requires, each operation with responses, each path parameter declared and required.
   t.equal(doc.openapi, '3.1.0');
   t.match(doc.info, { title: 'cced', version: /^\d+\.\d+\.\d+/ });
-  t.strictSame(Object.keys(doc.components.securitySchemes).sort(), ['bearer', 'deviceToken', 'sshToken']);
+  t.strictSame(Object.keys(doc.components.securitySchemes).sort(), ['bearer', 'deviceToken', 'pantahubToken', 'sshToken']);
   const ids = new Set<string>();
   for (const [p, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
     t.match(p, /^\//, `${p} starts with /`);
@@ -93,7 +93,7 @@ t.test('the document is OpenAPI 3.1, its entries built from the declarations', a
     { name: 'prefix', in: 'query', required: false, schema: { default: '', type: 'string', pattern: '^[A-Za-z0-9_-]{0,64}$' } },
     { name: 'after', in: 'query', required: false, schema: { type: 'string', minLength: 1, maxLength: 128 } },
   ]);
-  t.strictSame(Object.keys(list.responses).sort(), ['200', '400', '401', '403', '429']);
+  t.strictSame(Object.keys(list.responses).sort(), ['200', '400', '401', '403', '429', '500', '503']);
   t.match(list.responses['200'].content['application/json'].schema, { type: 'object', required: ['devices', 'total', 'limit', 'offset'], properties: { limit: { maximum: 100 } } });
   t.strictSame(list.responses['401'].content['application/json'].schema, { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] });
 
@@ -124,10 +124,26 @@ t.test('the document is OpenAPI 3.1, its entries built from the declarations', a
   const manual = doc.paths['/api/devices/manual-create'].post;
   t.equal(manual.requestBody.required, true);
   t.match(manual.requestBody.content['application/json'].schema, { type: 'object', required: ['devicekey', 'token_code', 'device_type'], properties: { devicekey: { type: 'string', minLength: 1, maxLength: 128 } } });
-  t.strictSame(Object.keys(manual.responses).sort(), ['200', '400', '401', '403', '413', '429']);
+  t.strictSame(Object.keys(manual.responses).sort(), ['200', '400', '401', '403', '409', '413', '415', '429', '500', '503']);
   t.equal(doc.paths['/api/devices/generate-and-register'].post.requestBody.required, false);
   t.strictSame(doc.paths['/api/auth/login'].post.security, []);
-  t.strictSame(Object.keys(doc.paths['/api/assets/{file}'].get.responses).sort(), ['200', '403', '404', '429'], 'an unknown asset is 404, not 400');
+  t.strictSame(Object.keys(doc.paths['/api/assets/{file}'].get.responses).sort(), ['200', '403', '404', '429', '500'], 'an unknown asset is 404, not 400');
+
+  // Declared replies and refusals: the success body's schema, each refusal's exact body as an example.
+  const one = doc.paths['/api/devices/{key}'].get.responses;
+  t.match(one['200'].content['application/json'].schema, { type: 'object', additionalProperties: false, properties: { authorized: { type: 'boolean' }, services: { type: 'array' } } });
+  t.strictSame(one['404'].content['application/json'].examples, { e1: { value: { error: 'Device not found' } } });
+  const service = doc.paths['/api/devices/{key}/service'].post.responses;
+  t.strictSame(Object.keys(service).filter((s) => s < '300'), ['200', '202'], 'a tunnel answers 200 when open, 202 while pending');
+  t.match(service['403'].content['application/json'].examples, { e3: { value: { error: 'No tokens left' } } });
+  const invalid = doc.paths['/api/forcecommand/validate_device_key'].post.responses['401'].content['application/json'];
+  t.strictSame(Object.values(invalid.examples).map((e: any) => e.value), [{ error: '{why}' }, { status: 'invalid' }], "the credential chain's words, then the ForceCommand shape");
+  t.strictSame(invalid.schema, { type: 'object' });
+  t.strictSame(doc.paths['/api/auth/login'].post.responses['401'].content['text/plain'].examples, { e1: { value: 'Unauthorized: invalid client secret' } });
+  t.strictSame(Object.keys(doc.paths['/api/flash/{type}/{dist}/{file}'].get.responses['206'].content), ['application/octet-stream']);
+  t.notOk(doc.paths['/api/flash/{type}/{dist}/{file}'].get.responses['304'].content, 'a 304 has no body');
+  t.notOk(doc.paths['/api/devices/{key}/ssh-key'].get.responses['200'], 'a path that never succeeds declares no success');
+  t.match(doc.paths['/api/devices/{key}/ssh-key'].get.responses['501'].description, 'Not implemented');
 
   // The multipart uploads (registered through the kit without a JSON body).
   t.strictSame(doc.paths['/api/flash/upload'].post.requestBody.content['multipart/form-data'].schema.required, ['devicetype', 'distribution', 'file']);

@@ -37,8 +37,8 @@ t.test('every Pantahub operation: caller, reply schema, own errors in {"Error"}'
   t.match(op('patch', '/devices/{id}').responses['409'], { description: /Device unique constraint violated/ });
   t.match(op('post', '/devices/').responses['403'], { description: /Auto-Token/ });
   t.match(op('delete', '/devices/tokens/{id}').responses['404'], { description: /token/ });
-  t.strictSame(op('get', '/devices/').security, [{ bearer: [] }]);
-  t.strictSame(op('post', '/devices/').security, [{}, { bearer: [] }], 'registration: anyone, or a user with a token');
+  t.strictSame(op('get', '/devices/').security, [{ pantahubToken: [] }]);
+  t.strictSame(op('post', '/devices/').security, [{}, { pantahubToken: [] }], 'registration: anyone, or a user with a token');
   t.match(op('get', '/devices/').parameters, [{ name: 'owner', in: 'query', required: false }, { name: 'owner-nick', in: 'query', required: false }]);
   t.match(op('post', '/devices/tokens').requestBody.content['application/json'].schema.properties, { 'max-uses': { type: 'integer', minimum: 1 }, 'expires-at': { type: 'string' } });
   t.match(op('get', '/devices/{id}').responses['200'].content['application/json'].schema, { type: 'object', required: ['device-meta', 'id', 'nick', 'owner', 'prn', 'public', 'time-created', 'time-modified', 'user-meta'] });

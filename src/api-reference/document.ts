@@ -7,17 +7,13 @@
  * page.ts. A route none of these describes is left out, and
  * test/openapi.test.ts fails on it.
  */
-import type { RouteDeclaration } from './declaration.js';
+import { successReplies, type Refused, type ReplyBody, type RouteDeclaration } from './declaration.js';
+import { GATE_ERRORS, genericErrors } from './generic.js';
 import type { KnownRoute } from './routes.js';
+import type { z } from 'zod';
 import { fieldsOf, jsonSchemaOf, type JsonSchema } from './schema.js';
 import { ccePathItem } from './cce.js';
 import { eventsOperation } from './events.js';
-
-/** Every path answers these, whoever declared it (the gate, src/http/server.ts). */
-const GATE_ERRORS: Record<number, string> = {
-  403: 'The address is outside the gate (api_access, device_access) or not allowed at this door',
-  429: 'The address is banned for repeated failed authentication (Retry-After)',
-};
 
 const meetingError: JsonSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] };
 
@@ -52,24 +48,49 @@ function requestBody(d: RouteDeclaration): JsonSchema | undefined {
   return { required: !d.body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchemaOf(d.body) } } };
 }
 
-function operation(method: string, url: string, d: RouteDeclaration): JsonSchema {
-  const access = d.doc?.credential ?? d.credential;
-  const errors: Record<number, string> = { ...GATE_ERRORS, ...access.errors };
-  if (d.params || d.query || d.body || d.doc?.multipart) errors[400] = 'A path parameter, the query or the body does not match its schema';
-  if (d.body || d.doc?.multipart) errors[413] = 'The body is larger than allowed';
-  Object.assign(errors, d.doc?.errors ?? {});
-  const ok = d.doc?.reply
-    ? { content: { 'application/json': { schema: jsonSchemaOf(d.doc.reply, 'output') } } }
-    : d.doc?.replyType
-      ? { content: { [d.doc.replyType]: { schema: { type: 'string', format: 'binary' } } } }
-      : {};
-  const responses: JsonSchema = { '200': { description: 'Success', ...ok } };
-  const ownError = d.doc?.errorBody ? jsonSchemaOf(d.doc.errorBody, 'output') : meetingError;
-  for (const [status, description] of Object.entries(errors)) {
-    // The gate answers before the route: its refusals keep the gate's shape.
-    const schema = status in GATE_ERRORS && !(status in (d.doc?.errors ?? {})) && !(status in access.errors) ? meetingError : ownError;
-    responses[status] = { description, content: { 'application/json': { schema } } };
+/** One success body as OpenAPI content: a JSON Schema, or a media type's bytes (none for `''`). */
+function content(bodies: readonly ReplyBody[]): JsonSchema {
+  const out: JsonSchema = {};
+  for (const b of bodies) {
+    if ('media' in b && typeof b.media === 'string') {
+      if (b.media !== '') out[b.media] = { schema: { type: 'string', format: 'binary' } };
+    } else out['application/json'] = { schema: jsonSchemaOf(b as z.ZodType, 'output') };
   }
+  return Object.keys(out).length ? { content: out } : {};
+}
+
+const SUCCESS: Record<string, string> = { '200': 'Success', '202': 'Accepted: under way', '206': 'Part of the file (Range)', '304': 'Not modified (If-None-Match)' };
+
+function responses(method: string, d: RouteDeclaration): JsonSchema {
+  const out: JsonSchema = {};
+  for (const [status, bodies] of Object.entries(successReplies(d.doc) ?? { 200: [] })) out[status] = { description: SUCCESS[status] ?? 'Success', ...content(bodies) };
+  const errors: Record<number, string> = { ...genericErrors(method, d), ...(d.doc?.errors ?? {}) };
+  // The path's own refusals: their exact bodies as examples, their texts in the description.
+  const own = new Map<number, Refused['body'][]>();
+  const ownErrorBody = d.doc?.errorBody ? jsonSchemaOf(d.doc.errorBody, 'output') : undefined;
+  for (const r of d.doc?.refusals ?? []) own.set(r.status, [...(own.get(r.status) ?? []), r.body]);
+  for (const status of new Set([...Object.keys(errors).map(Number), ...own.keys()])) {
+    const bodies = own.get(status) ?? [];
+    const description = [errors[status], bodies.map((b) => JSON.stringify(b)).join(' | ')].filter(Boolean).join("; or the path's own: ");
+    const json = bodies.filter((b) => typeof b !== 'string');
+    const text = bodies.filter((b) => typeof b === 'string');
+    const examples = (list: readonly unknown[]) => (list.length ? { examples: Object.fromEntries(list.map((b, i) => [`e${i + 1}`, { value: b }])) } : {});
+    // A facade with its own error body (Pantahub's {"Error"}) answers in it, except the gate's refusals, which come before the route.
+    const gateOnly = status in GATE_ERRORS && !(status in (d.doc?.errors ?? {})) && !(status in d.credential.errors);
+    const schema = ownErrorBody && !gateOnly ? ownErrorBody : json.every((b) => 'error' in b) ? meetingError : { type: 'object' };
+    out[status] = {
+      description,
+      content: {
+        ...(json.length || !text.length ? { 'application/json': { schema, ...examples(json) } } : {}),
+        ...(text.length ? { 'text/plain': { schema: { type: 'string' }, ...examples(text) } } : {}),
+      },
+    };
+  }
+  return out;
+}
+
+function operation(method: string, url: string, d: RouteDeclaration): JsonSchema {
+  const access = d.credential;
   const body = requestBody(d);
   return {
     // `/devices/` and `/devices` are two paths: the trailing slash is spelled out.
@@ -80,7 +101,7 @@ function operation(method: string, url: string, d: RouteDeclaration): JsonSchema
     security: access.security,
     parameters: parameters(url, d),
     ...(body ? { requestBody: body } : {}),
-    responses,
+    responses: responses(method, d),
   };
 }
 
@@ -112,6 +133,7 @@ export function buildDocument(routes: readonly KnownRoute[], version: string): J
           name: 'X-Meeting-Ssh-Token',
           description: 'The SSH-side callers (AuthorizedKeysCommand, ForceCommand): the content of <state_dir>/ssh-api-token',
         },
+        pantahubToken: { type: 'http', scheme: 'bearer', description: 'A Pantahub token: POST /auth/login with a user name and password, or a device prn and its secret' },
       },
     },
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),

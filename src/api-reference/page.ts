@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { KnownRoute } from './routes.js';
 import { buildDocument } from './document.js';
-import { ANYONE } from './declaration.js';
+import { ANYONE, said } from './declaration.js';
 
 const require = createRequire(import.meta.url);
 const uiDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -51,6 +51,9 @@ const PAGE = `<!doctype html>
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:";
 
+/** What GET /api/openapi.json answers, as far as its own declaration says. */
+const openApiDocument = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) });
+
 const assetNames = ['start.js', ...Object.keys(ASSETS)];
 const assetParams = z.object({ file: z.enum(assetNames) });
 
@@ -59,19 +62,19 @@ export async function apiReference(app: FastifyInstance, { routes }: { routes: r
   let document: string | undefined;
   const files = new Map<string, Buffer>();
 
-  app.get('/api/openapi.json', { config: { api: { credential: ANYONE, doc: { summary: 'This document (OpenAPI 3.1)' } } } }, (_req, reply) => {
+  app.get('/api/openapi.json', { config: { api: { credential: ANYONE, doc: { summary: 'This document (OpenAPI 3.1)', replies: { 200: openApiDocument }, refusals: [] } } } }, (_req, reply) => {
     document ??= JSON.stringify(buildDocument(routes, version));
     return reply.type('application/json; charset=utf-8').send(document);
   });
 
-  app.get('/api', { config: { api: { credential: ANYONE, doc: { summary: 'The API reference page (Swagger UI)', replyType: 'text/html' } } } }, (_req, reply) =>
+  app.get('/api', { config: { api: { credential: ANYONE, doc: { summary: 'The API reference page (Swagger UI)', replies: { 200: { media: 'text/html' } }, refusals: [] } } } }, (_req, reply) =>
     reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).send(PAGE),
   );
 
   app.get(
     '/api/assets/:file',
     // The file names are not declared as a schema: an unknown one is 404 No such asset, not a 400.
-    { config: { api: { credential: ANYONE, doc: { summary: `A script or style of the reference page: ${assetNames.join(', ')}`, replyType: 'application/octet-stream', errors: { 404: 'No such asset' } } } } },
+    { config: { api: { credential: ANYONE, doc: { summary: `A script or style of the reference page: ${assetNames.join(', ')}`, replies: { 200: [...new Set(Object.values(ASSETS))].map((t) => ({ media: t.split(';')[0]! })) }, refusals: [said(404, 'No such asset')] } } } },
     (req, reply) => {
       const parsed = assetParams.safeParse(req.params);
       if (!parsed.success) return reply.code(404).send({ error: 'No such asset' });

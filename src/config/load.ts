@@ -18,7 +18,7 @@ export class ConfigError extends Error {
 }
 
 /** Environment variables with the prefix that are not configuration keys. */
-const RESERVED_ENV = new Set(['CCED_CONFIG', 'CCED_INSTANCE', 'CCED_ADMIN_PASSWORD', 'CCED_CERT_SOURCE']);
+const RESERVED_ENV = new Set(['CCED_CONFIG', 'CCED_INSTANCE', 'CCED_ADMIN_PASSWORD', 'CCED_CERT_SOURCE', 'CCED_CHECK_REPLIES']);
 
 const isKey = (k: string): k is keyof ConfigInput => (CONFIG_KEYS as string[]).includes(k);
 

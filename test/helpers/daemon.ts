@@ -12,6 +12,10 @@ import { resolveConfig } from '../../src/config/load.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import { createApp, type App } from '../../src/app.js';
+import { replyViolations } from '../../src/api-reference/reply-check.js';
+
+// Every facade reply of every test daemon is checked against its route's declaration (src/api-reference/reply-check.ts).
+process.env.CCED_CHECK_REPLIES ??= '1';
 
 export const ADMIN_PASSWORD = 'admin-test-password';
 
@@ -32,6 +36,8 @@ export interface StartOptions {
   stateDir?: string;
   /** Bind address (default 127.0.0.1). */
   host?: string;
+  /** Called with the app before it listens (its routes are registered then): e.g. to add an onRoute hook. */
+  beforeListen?: (app: App) => void;
 }
 
 /** Every log line of every daemon of this test process (the "no secret in any log" checks read it). */
@@ -61,6 +67,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
     env: { CCED_ADMIN_PASSWORD: ADMIN_PASSWORD, ...opts.env },
     tell: (line) => { logs.push(`[tell] ${line}`); },
   });
+  opts.beforeListen?.(app);
   await app.server.listen({ host: config.listen_address.host, port: 0 });
   const addr = app.server.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
@@ -75,6 +82,9 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
     async close() {
       await app.close();
       if (opts.stateDir === undefined) rmSync(stateDir, { recursive: true, force: true });
+      // A reply that broke its declaration fails the test that made it.
+      const broken = replyViolations.splice(0);
+      if (broken.length > 0) throw new Error(`replies that do not match their declarations:\n${broken.join('\n')}`);
     },
   };
 }

@@ -209,18 +209,18 @@ export const CREDENTIALS: Record<Access, Credential> = {
     words: 'The SSH token (X-Meeting-Ssh-Token) when one is sent; else the device named by the path with its X-Device-Token, or a systemAdministrator.',
   },
   'pantahub-user': {
-    security: [{ bearer: [] }],
+    security: [{ pantahubToken: [] }],
     errors: { 401: PANTAHUB_401, 403: "A device's token where a user's is needed" },
     words: 'A user with its Pantahub token (POST /auth/login).',
   },
   'pantahub-device': {
-    security: [{ bearer: [] }],
+    security: [{ pantahubToken: [] }],
     errors: { 401: PANTAHUB_401, 403: "A user's token where the device's own is needed" },
     words: 'The device itself with its Pantahub token (POST /auth/login with its prn and secret).',
   },
-  'pantahub-token': { security: [{ bearer: [] }], errors: { 401: PANTAHUB_401 }, words: 'A user or a device with its Pantahub token (POST /auth/login).' },
+  'pantahub-token': { security: [{ pantahubToken: [] }], errors: { 401: PANTAHUB_401 }, words: 'A user or a device with its Pantahub token (POST /auth/login).' },
   'pantahub-optional': {
-    security: [{}, { bearer: [] }],
+    security: [{}, { pantahubToken: [] }],
     errors: { 401: 'A bearer token that is unknown or expired' },
     words: 'Anyone; with a Pantahub token (POST /auth/login) the caller is that user or device.',
   },

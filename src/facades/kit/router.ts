@@ -10,7 +10,8 @@ import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Principal } from '../../auth/credentials/index.js';
 import { principalFor, CREDENTIALS, DEVICE_DOOR, MAY_BE_ANONYMOUS, type Access } from './principals.js';
-import type { RouteDoc } from '../../api-reference/declaration.js';
+import type { RouteDeclaration, RouteDoc } from '../../api-reference/declaration.js';
+import { checkingReplies, generic, noteGeneric, replyCheck } from '../../api-reference/reply-check.js';
 import type { DoorClass } from '../../auth/origins.js';
 
 export type { Access };
@@ -56,25 +57,34 @@ export interface FacadeWords {
 const early = new WeakMap<FastifyRequest, { params: unknown; who: Principal }>();
 
 export function makeRouter(app: FastifyInstance, services: Services, words: FacadeWords): Router {
+  const checking = checkingReplies();
+  // A part refused by its schema: a refusal every path with a schema has (the reply check tells it from the route's own).
+  const parse: FacadeWords['parse'] = (schema, value, part) => {
+    try {
+      return words.parse(schema, value, part);
+    } catch (err) {
+      throw generic(err);
+    }
+  };
   return (method, url, spec, handler) => {
+    const api: RouteDeclaration = { credential: CREDENTIALS[spec.access], params: spec.params, query: spec.query, body: spec.body, doc: spec.doc };
     app.route({
       method,
       url,
-      config: {
-        door: spec.door ?? (DEVICE_DOOR.has(spec.access) ? 'device' : 'people'),
-        api: { credential: CREDENTIALS[spec.access], params: spec.params, query: spec.query, body: spec.body, doc: spec.doc },
-      },
+      config: { door: spec.door ?? (DEVICE_DOOR.has(spec.access) ? 'device' : 'people'), api },
+      // Tests only (CCED_CHECK_REPLIES=1): every reply checked against the declaration (src/api-reference/reply-check.ts).
+      ...(checking ? { onSend: replyCheck(url, api), onError: noteGeneric } : {}),
       // A caller may pass without a credential (a public route, a local reader): the small pre-authentication limit.
       ...(MAY_BE_ANONYMOUS.has(spec.access) ? { bodyLimit: services.config.max_preauth_body_bytes } : {}),
       // The others authenticate from headers before the body is read, so no unauthenticated body is buffered.
       preParsing: async (req, _reply, payload) => {
         // Params first: a device path needs the key to authenticate; a bad key cannot name a device anyway.
-        const params = words.parse(spec.params ?? none, req.params, 'params');
+        const params = parse(spec.params ?? none, req.params, 'params');
         let who: Principal;
         try {
           who = await principalFor(services, req, spec.access, params);
         } catch (err) {
-          throw words.refusal(err);
+          throw generic(words.refusal(err));
         }
         req.cceCaller = who.label;
         early.set(req, { params, who });
@@ -82,8 +92,8 @@ export function makeRouter(app: FastifyInstance, services: Services, words: Faca
       },
       handler: async (req, reply) => {
         const { params, who } = early.get(req)!;
-        const query = words.parse(spec.query ?? none, req.query, 'query');
-        const body = words.parse(spec.body ?? none, req.body, 'body');
+        const query = parse(spec.query ?? none, req.query, 'query');
+        const body = parse(spec.body ?? none, req.body, 'body');
         return handler({ req, reply, who, params, query, body } as RouteCtx<never, never, never>);
       },
     });

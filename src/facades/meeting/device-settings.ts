@@ -12,6 +12,7 @@ import { write } from './model.js';
 import { requireDevice } from '../../devices/lookups.js';
 import { takeFlashToken } from '../../devices/flash-tokens.js';
 import { filesForDevice } from '../../flash/catalog.js';
+import { settingDeclaration } from './declared/devices.js';
 
 interface Setting<V> {
   path: string;
@@ -44,7 +45,7 @@ export function deviceSettingRoutes(route: Router, s: Services): void {
   const { store } = s;
   for (const def of SETTINGS) {
     const body = z.object({ [def.field]: def.schema });
-    route('PUT', `/api/devices/:key/${def.path}`, { access: 'admin', params: keyParams, body }, async ({ who, params, body }) => {
+    route('PUT', `/api/devices/:key/${def.path}`, { access: 'admin', params: keyParams, body, doc: settingDeclaration(def.field) }, async ({ who, params, body }) => {
       const oid = requireDevice(store, params.key);
       const value = (body as Record<string, unknown>)[def.field];
       await write(s, () => store.set(who.subject, oid, '', { [def.field]: def.toStore ? def.toStore(value) : value }));

@@ -43,18 +43,10 @@ const manualBody = z.object({
   product_serial: text(64).optional(),
 });
 
-/** The list's reply (for the API reference; the handler builds it). */
-const listReply = z.object({
-  devices: z.array(z.record(z.string(), z.unknown())),
-  total: z.number().int(),
-  limit: z.number().int().max(100),
-  offset: z.number().int(),
-});
-
 export function deviceRoutes(route: Router, s: Services): void {
   const { store } = s;
 
-  route('GET', '/api/devices', { access: 'user', query: listQuery, doc: { summary: 'List devices, by device_key', reply: listReply } }, ({ who, query }) => {
+  route('GET', '/api/devices', { access: 'user', query: listQuery }, ({ who, query }) => {
     const { after, ...rest } = query;
     const { total, oids } = store.page(who.subject, DEVICE, 'device_key', { ...rest, ...(after === undefined ? {} : { after: { value: after } }) });
     const objects = store.getMany(who.subject, oids);
@@ -80,7 +72,7 @@ export function deviceRoutes(route: Router, s: Services): void {
     return { distributions: distributionNames(store, who.subject, params.type) };
   });
 
-  route('GET', '/api/devices/:key', { access: 'user', params: keyParams, doc: { summary: 'One device', errors: { 404: 'Device not found' } } }, ({ who, params }) =>
+  route('GET', '/api/devices/:key', { access: 'user', params: keyParams }, ({ who, params }) =>
     presentDevice(store.get(who.subject, requireDevice(store, params.key)).values, store),
   );
 

@@ -70,13 +70,7 @@ export default async function flashFiles(app: FastifyInstance, { services }: { s
     return { type, dist, staged };
   }
 
-  const uploadDoc = {
-    summary: 'Upload a firmware file into a distribution',
-    multipart: { fields: { devicetype: 'The device type', distribution: 'The distribution of that type' }, file: 'file' },
-    errors: { 404: 'Unknown device type or distribution', 503: 'Writes are suspended' },
-  };
-
-  route('POST', '/api/flash/upload', { access: 'admin', doc: uploadDoc }, async ({ req, reply, who }) => {
+  route('POST', '/api/flash/upload', { access: 'admin' }, async ({ req, reply, who }) => {
     refuseWhileSuspended();
     if (!req.isMultipart()) throw closing(reply, 400, 'multipart/form-data expected');
     const declared = Number(req.headers['content-length']);

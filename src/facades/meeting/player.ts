@@ -70,13 +70,7 @@ export default async function playerFiles(app: FastifyInstance, { services }: { 
     return { key, staged };
   }
 
-  const uploadDoc = {
-    summary: "Upload a video into a device's playlist",
-    multipart: { fields: { device_key: 'The device', mode: 'Play mode', order: 'Position in the playlist', title: 'Title' }, optional: ['mode', 'order', 'title'], file: 'video' },
-    errors: { 404: 'Device not found', 503: 'Writes are suspended' },
-  };
-
-  route('POST', '/api/player/upload', { access: 'admin', doc: uploadDoc }, async ({ req, reply, who }) => {
+  route('POST', '/api/player/upload', { access: 'admin' }, async ({ req, reply, who }) => {
     services.state.refuseWhileSuspended();
     if (!req.isMultipart()) throw refuseUnread(reply, 400, 'multipart/form-data expected');
     if (Number(req.headers['content-length']) > config.player_max_file_bytes + MULTIPART_SLACK) throw refuseUnread(reply, 413, 'File too large');

@@ -8,6 +8,8 @@
 import type { z } from 'zod';
 import { CceError, DeviceError, WHY_NOT_UNIQUE, type CceCode, type DeviceCode } from '../../errors.js';
 import { WHY_SELF_REFERENCE, WHY_UNKNOWN_REFERENCE } from '../../store/references.js';
+import type { said } from '../../api-reference/declaration.js';
+import { REFUSED } from './refusals.js';
 
 export class FacadeError extends Error {
   constructor(
@@ -38,18 +40,18 @@ function badDataOf(err: CceError): { prop: string; why: string } | undefined {
 }
 
 /** One fixed reply for the code, whatever the detail. */
-const fixed = (status: number, error: string) => (): FacadeError => fail(status, error);
+const fixed = (r: ReturnType<typeof said>) => (): FacadeError => new FacadeError(r.status, { error: r.body.error });
 /** The store's own words, for errors that only a request the facade passed on unchecked can cause. */
 const verbatim = (status: number) => (err: CceError) => fail(status, err.message);
 
 /** The document's words for the store's reference refusals (302 BAD DATA <oid> <property> "<why>"), by why and property. */
 const REFERENCE_REPLIES: Record<string, Record<string, string>> = {
   [WHY_UNKNOWN_REFERENCE]: {
-    device_type: 'Unknown device type',
-    distribution: 'Unknown distribution for this device type',
-    parent_device_key: 'Parent device not found',
+    device_type: REFUSED.unknownDeviceType.body.error,
+    distribution: REFUSED.unknownDistribution.body.error,
+    parent_device_key: REFUSED.parentNotFound.body.error,
   },
-  [WHY_SELF_REFERENCE]: { parent_device_key: 'A device cannot be its own parent' },
+  [WHY_SELF_REFERENCE]: { parent_device_key: REFUSED.ownParent.body.error },
 };
 
 /**
@@ -61,7 +63,7 @@ const REFERENCE_REPLIES: Record<string, Record<string, string>> = {
  * client's mistake.
  */
 export const MEETING_ERRORS: { readonly [C in CceCode]: (err: CceError) => FacadeError } & { readonly [C in DeviceCode]: (err: DeviceError) => FacadeError } = {
-  300: fixed(404, 'Not found'),
+  300: fixed(REFUSED.notFound),
   301: verbatim(400),
   302: (err) => {
     const bad = badDataOf(err);
@@ -71,28 +73,28 @@ export const MEETING_ERRORS: { readonly [C in CceCode]: (err: CceError) => Facad
     return fail(400, bad ? `invalid ${bad.prop}` : err.message);
   },
   303: verbatim(400),
-  304: fixed(403, 'Permission denied'),
+  304: fixed(REFUSED.permissionDenied),
   306: verbatim(400),
-  309: fixed(503, 'Writes are suspended'),
-  401: fixed(401, 'Unauthorized'),
+  309: fixed(REFUSED.suspended),
+  401: fixed(REFUSED.unauthorized),
   402: verbatim(400),
   403: verbatim(400),
-  404: fixed(404, 'Not found'),
+  404: fixed(REFUSED.notFound),
   409: verbatim(409),
-  500: fixed(503, 'Storage failure'),
-  'device.unknown': fixed(404, 'Device not found'),
-  'device.unauthorized': fixed(403, 'Device not authorized'),
-  'device.revoked': fixed(403, 'Device revoked'),
-  'device.no-tokens': fixed(403, 'No tokens left'),
-  'device.offline': fixed(403, 'Device offline'),
-  'device-type.unknown': fixed(404, 'Device type not found'),
-  'device-type.exists': fixed(409, 'Device type already exists'),
-  'device-type.not-a-fork': fixed(400, 'Device type is not a fork'),
-  'device-type.original-gone': fixed(404, 'Original device type not found'),
-  'distribution.exists': fixed(409, 'Distribution already exists'),
-  'ssh-key.taken': fixed(409, 'Key already registered to another device'),
-  'tunnel.unknown': fixed(404, 'Tunnel not found'),
-  'tunnel.no-free-port': fixed(503, 'No free tunnel port'),
+  500: fixed(REFUSED.storageFailure),
+  'device.unknown': fixed(REFUSED.deviceNotFound),
+  'device.unauthorized': fixed(REFUSED.deviceNotAuthorized),
+  'device.revoked': fixed(REFUSED.deviceRevoked),
+  'device.no-tokens': fixed(REFUSED.noTokens),
+  'device.offline': fixed(REFUSED.deviceOffline),
+  'device-type.unknown': fixed(REFUSED.typeNotFound),
+  'device-type.exists': fixed(REFUSED.typeExists),
+  'device-type.not-a-fork': fixed(REFUSED.notAFork),
+  'device-type.original-gone': fixed(REFUSED.originalGone),
+  'distribution.exists': fixed(REFUSED.distributionExists),
+  'ssh-key.taken': fixed(REFUSED.keyTaken),
+  'tunnel.unknown': fixed(REFUSED.tunnelNotFound),
+  'tunnel.no-free-port': fixed(REFUSED.noFreePort),
 };
 
 /** A store error as the document's reply (MEETING_ERRORS). */
