@@ -308,3 +308,18 @@ t.test('one store: a Pantahub device is a Device of /v2/cce, its fields in the P
   t.match(ns, { id: dev.id, owner: 'user1', nick: dev.nick, public: '0', device_meta: '{"arch":"arm"}', secret: '' });
   t.notOk(JSON.stringify(ns).includes('mysec1'), 'the secret is not readable');
 });
+
+t.test('a Pantahub token is stored before the reply hands it out (login and refresh)', async (t) => {
+  const { d } = await daemonWithUsers(t, 1);
+  // Each grant's row commits 300 ms late: a reply that did not wait for it would arrive first.
+  const stored = (d.app.services.auth.grants as unknown as { stored: { save: (...a: unknown[]) => Promise<void> } }).stored;
+  const save = stored.save.bind(stored);
+  stored.save = (...a) => new Promise((resolve) => setTimeout(resolve, 300)).then(() => save(...a));
+  const rows = () => (sqliteOf(d.app.services.store).prepare("SELECT count(*) AS n FROM grants WHERE origin = 'pantahub' AND user_name = 'user1'").get() as { n: number }).n;
+  const before = rows();
+  const token = (await call(d, 'POST', '/auth/login', { username: 'user1', password: 'user1-password' })).body.token as string;
+  t.equal(rows(), before + 1, 'the login token has its row when the reply arrives');
+  const fresh = await call(d, 'GET', '/auth/login', undefined, token);
+  t.equal(fresh.status, 200);
+  t.equal(rows(), before + 1, 'the refreshed token has its row (and the old one none) when the reply arrives');
+});

@@ -41,7 +41,9 @@ export function authRoutes(route: Router, s: Services): void {
       throw new PantahubError('pantahub.bad-login');
     }
     req.log.info({ audit: 'LOGIN_PANTAHUB', user: body.username, ip: req.ip, outcome: 'ok' }, 'pantahub token issued');
-    return { token: issuePantahubToken(s.auth, s.config.session_lifetime, oid, body.username).secret };
+    const { secret, saved } = issuePantahubToken(s.auth, s.config.session_lifetime, oid, body.username);
+    await saved;
+    return { token: secret };
   });
 
   const refreshDoc = pantahubDoc('Swap a live Pantahub token for a new one (the old one ends); a user or a device', loginReply, {
@@ -54,7 +56,8 @@ export function authRoutes(route: Router, s: Services): void {
     // The same identity as the token sent (the chain has just checked it): its user's oid and name, or the device's.
     const sent = bearerOf(req.headers)!;
     const { userOid, userName } = s.auth.grants.lookup(sent)!;
-    const fresh = issuePantahubToken(s.auth, s.config.session_lifetime, userOid, userName).secret;
+    const { secret: fresh, saved } = issuePantahubToken(s.auth, s.config.session_lifetime, userOid, userName);
+    await saved;
     await s.auth.grants.revoke(sent);
     req.log.info({ audit: 'LOGIN_PANTAHUB', user: userName, ip: req.ip, outcome: 'refreshed' }, 'pantahub token refreshed');
     return { token: fresh };
