@@ -1,7 +1,8 @@
 /**
  * `cced purge` through the real executable on a real store: a dry run by default that prints what it
  * would remove and removes nothing; --apply removes expired tunnel leases (and expired sessions and
- * tokens: test/sessions-restart.test.ts) and, with --older-than, old device events, and nothing else.
+ * tokens: test/sessions-restart.test.ts), factory tokens that can join no more devices and, with
+ * --older-than, old device events, and nothing else.
  */
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { startDaemon } from './helpers/daemon.js';
 import { runTs } from './helpers/spawn.js';
 import { withoutCced } from './helpers/main-process.js';
 import { SYSTEM } from '../src/store/store.js';
+import { createFactoryToken, disableFactoryToken } from '../src/devices/pantahub-tokens.js';
 
 const state = mkdtempSync(path.join(tmpdir(), 'cced-purge-'));
 t.teardown(() => rmSync(state, { recursive: true, force: true }));
@@ -22,7 +24,12 @@ function counts() {
   const db = new Database(path.join(state, 'cced.db'), { readonly: true });
   try {
     const n = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-    return { tunnels: n("SELECT count(*) AS n FROM objects WHERE class = 'Tunnel'"), events: n('SELECT count(*) AS n FROM device_events'), objects: n('SELECT count(*) AS n FROM objects') };
+    return {
+      tunnels: n("SELECT count(*) AS n FROM objects WHERE class = 'Tunnel'"),
+      tokens: n("SELECT count(*) AS n FROM objects WHERE class = 'PantahubToken'"),
+      events: n('SELECT count(*) AS n FROM device_events'),
+      objects: n('SELECT count(*) AS n FROM objects'),
+    };
   } finally {
     db.close();
   }
@@ -39,6 +46,12 @@ t.test('dry run, then --apply', async (t) => {
   await writer.submit(() => {
     for (const age of [40, 35, 1]) events.append(1, { at: now - age * DAY, event: 'Connected', host: 'h', remote: '10.0.0.1' }, 100);
   });
+  // Factory tokens: one disabled, one expired, one used up, one that can still join devices.
+  const disabled = (await createFactoryToken(store, writer, { owner: 'admin' })).created;
+  await disableFactoryToken(store, writer, 'admin', disabled.id);
+  const expiredToken = (await createFactoryToken(store, writer, { owner: 'admin', expiresAt: new Date(now - 1000).toISOString() })).created;
+  const usedUp = (await createFactoryToken(store, writer, { owner: 'admin', maxUses: 0 })).created;
+  await createFactoryToken(store, writer, { owner: 'admin', maxUses: 5 });
   await d.close();
   const start = counts();
 
@@ -53,7 +66,10 @@ t.test('dry run, then --apply', async (t) => {
       'would remove: 1 expired tunnel leases',
       'device events: kept (give --older-than DAYS to remove old ones)',
       'would remove: 0 expired sessions and tokens',
-      'factory tokens: none (this store has none)',
+      `would remove: factory token ${disabled.id} of admin (disabled, joined 0)`,
+      `would remove: factory token ${expiredToken.id} of admin (expired, joined 0)`,
+      `would remove: factory token ${usedUp.id} of admin (used up, joined 0)`,
+      'would remove: 3 factory tokens that can join no more devices',
       'dry run: nothing removed; run again with --apply to remove the above',
       '',
     ].join('\n'),
@@ -68,7 +84,8 @@ t.test('dry run, then --apply', async (t) => {
   t.equal(apply.code, 0, apply.stderr);
   t.match(apply.stdout, `removed: ${expiredLine}\nremoved: 1 expired tunnel leases\nremoved: 2 device events older than 30 days`);
   t.notMatch(apply.stdout, /dry run/);
-  t.strictSame(counts(), { tunnels: start.tunnels - 1, events: start.events - 2, objects: start.objects - 1 }, 'only the stale rows went');
+  t.match(apply.stdout, '\nremoved: 3 factory tokens that can join no more devices\n');
+  t.strictSame(counts(), { tunnels: start.tunnels - 1, tokens: start.tokens - 3, events: start.events - 2, objects: start.objects - 4 }, 'only the stale rows went');
   t.match(apply.stderr, /"audit":"DESTROY"/, 'the removal is audited');
 
   const usage = await cced(['purge', '--older-than', 'soon']);

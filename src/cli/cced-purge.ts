@@ -4,13 +4,15 @@
  *
  * Stored and stale: tunnel leases past their expires_at, sessions, LOGIN tokens and bearer tokens past
  * their expiry (src/auth/grant-rows.ts; a daemon forgets them at expiry, their rows stay until here), and
- * (with --older-than) device events older than DAYS days. This store has no factory tokens: the report
- * says so rather than leaving them out.
+ * (with --older-than) device events older than DAYS days, and Pantahub factory tokens that can join no
+ * more devices (disabled, expired or used up: src/devices/pantahub-tokens.ts says which; the devices they
+ * joined keep working).
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { SYSTEM } from '../store/store.js';
 import { withStore, type Console } from './cced-context.js';
+import { spentFactoryTokens } from '../devices/pantahub-tokens.js';
 
 const DAY_MS = 86_400_000;
 
@@ -22,7 +24,7 @@ function days(value: string): number {
 export function purgeCommand(program: Command, c: Console): void {
   program
     .command('purge')
-    .description('remove expired tunnel leases, sessions and tokens and, with --older-than, old device events; a dry run unless --apply')
+    .description('remove expired tunnel leases, sessions and tokens, spent factory tokens and, with --older-than, old device events; a dry run unless --apply')
     .option('--apply', 'remove them (without it: print what would be removed, remove nothing)')
     .option('--older-than <days>', 'also device events older than DAYS days', days)
     .action((o: { apply?: boolean; olderThan?: number }) =>
@@ -35,6 +37,7 @@ export function purgeCommand(program: Command, c: Console): void {
         const before = o.olderThan === undefined ? undefined : now - o.olderThan * DAY_MS;
         const events = before === undefined ? 0 : deviceEvents.countBefore(before);
         const expiredGrants = store.grants.expired(now);
+        const factoryTokens = spentFactoryTokens(store, now);
         const verb = o.apply ? 'removed' : 'would remove';
         for (const oid of leases) {
           const v = store.rawValues(oid);
@@ -47,7 +50,8 @@ export function purgeCommand(program: Command, c: Console): void {
             : `${verb}: ${events} device events older than ${o.olderThan} days (before ${new Date(before).toISOString()})\n`,
         );
         c.io.out(`${verb}: ${expiredGrants} expired sessions and tokens\n`);
-        c.io.out('factory tokens: none (this store has none)\n');
+        for (const { token, why } of factoryTokens) c.io.out(`${verb}: factory token ${token.id} of ${token.owner} (${why}, joined ${token.uses})\n`);
+        c.io.out(`${verb}: ${factoryTokens.length} factory tokens that can join no more devices\n`);
         if (!o.apply) {
           c.io.out('dry run: nothing removed; run again with --apply to remove the above\n');
           return;
@@ -56,6 +60,7 @@ export function purgeCommand(program: Command, c: Console): void {
           for (const oid of leases) store.destroy(SYSTEM, oid);
           if (before !== undefined) deviceEvents.deleteBefore(before);
           store.grants.removeExpired(now);
+          for (const { token } of factoryTokens) store.destroy(SYSTEM, token.oid);
         });
       }),
     );

@@ -119,9 +119,26 @@ export function spendFactoryToken(store: Store, token: string): FactoryToken {
   const oid = store.findOne(PANTAHUB_TOKEN, '', 'token_digest', digestHex(token));
   if (oid === undefined) throw new PantahubError('pantahub.bad-auto-token');
   const t = readToken(store, oid);
-  const expired = t.expiresAt !== undefined && Date.parse(t.expiresAt) <= Date.now();
-  const usedUp = t.maxUses !== undefined && t.uses >= t.maxUses;
-  if (t.disabled || expired || usedUp) throw new PantahubError('pantahub.bad-auto-token');
+  if (whyJoinsNoMore(t, Date.now()) !== undefined) throw new PantahubError('pantahub.bad-auto-token');
   store.set(SYSTEM, oid, '', { uses: String(t.uses + 1) });
   return t;
+}
+
+/** Why a token can join no more devices (disabled, expired, used up), or undefined while it can. */
+export function whyJoinsNoMore(t: FactoryToken, now: number): 'disabled' | 'expired' | 'used up' | undefined {
+  if (t.disabled) return 'disabled';
+  if (t.expiresAt !== undefined && Date.parse(t.expiresAt) <= now) return 'expired';
+  if (t.maxUses !== undefined && t.uses >= t.maxUses) return 'used up';
+  return undefined;
+}
+
+/** Every owner's tokens that can join no more devices, each with the reason (what `cced purge` removes). */
+export function spentFactoryTokens(store: Store, now: number): { token: FactoryToken; why: string }[] {
+  return store
+    .find(SYSTEM, PANTAHUB_TOKEN, { criteria: [] })
+    .map((oid) => readToken(store, oid))
+    .flatMap((token) => {
+      const why = whyJoinsNoMore(token, now);
+      return why === undefined ? [] : [{ token, why }];
+    });
 }
