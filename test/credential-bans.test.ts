@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { SSH_TOKEN_FILE } from '../src/facades/meeting/ssh-credential.js';
+import { SSH_TOKEN_FILE } from '../src/auth/credentials/ssh-token.js';
 import { ADMIN_PASSWORD, http, startDaemon, type HttpResult, type TestDaemon } from './helpers/daemon.js';
 import { auditLines, from, linesWithSecrets, remember } from './helpers/gate.js';
 import { adminRest, login as restLogin, newDevice, rest, seedCatalog, type Rest } from './helpers/meeting.js';

@@ -13,7 +13,7 @@ import { adminRest, login, newDevice, rest, seedCatalog, type Rest } from './hel
 import { keygen, sshToken } from './helpers/tunnels.js';
 import { tunnelRuntime } from '../src/devices/tunnel-runtime.js';
 import { HOST_KEY_FILE, keyscanLine } from '../src/tunnels/host-key.js';
-import { SSH_TOKEN_FILE } from '../src/facades/meeting/ssh-credential.js';
+import { SSH_TOKEN_FILE } from '../src/auth/credentials/ssh-token.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cced-keys-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

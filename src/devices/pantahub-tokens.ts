@@ -15,11 +15,9 @@ import { SYSTEM, type Store } from '../store/store.js';
 import type { Writer } from '../store/writer.js';
 import { PantahubError } from '../errors.js';
 import { digest, randomSecret } from '../auth/secrets.js';
-import { newNick } from './pantahub-words.js';
+import { MAX_DRAWS, PANTAHUB_ID, newNick } from './pantahub-words.js';
 
 export const PANTAHUB_TOKEN = 'PantahubToken';
-const ID = /^[0-9a-f]{24}$/;
-const MAX_TRIES = 16;
 
 /** A factory token as the domain sees it (never the token). */
 export interface FactoryToken {
@@ -66,7 +64,7 @@ function readToken(store: Store, oid: number): FactoryToken {
 }
 
 function newTokenId(store: Store): string {
-  for (let i = 0; i < MAX_TRIES; i++) {
+  for (let i = 0; i < MAX_DRAWS; i++) {
     const id = randomBytes(12).toString('hex');
     if (store.findOne(PANTAHUB_TOKEN, '', 'id', id) === undefined) return id;
   }
@@ -101,7 +99,7 @@ export function ownedTokens(store: Store, owner: string): FactoryToken[] {
 
 /** The owner disables its token `id` (again is no change); another owner's token is as unknown as a missing one. */
 export function disableFactoryToken(store: Store, writer: Writer, owner: string, id: string): Promise<FactoryToken> {
-  if (!ID.test(id)) throw new PantahubError('pantahub.bad-id');
+  if (!PANTAHUB_ID.test(id)) throw new PantahubError('pantahub.bad-id');
   return writer.submit(() => {
     const oid = store.findOne(PANTAHUB_TOKEN, '', 'id', id);
     if (oid === undefined || readToken(store, oid).owner !== owner) throw new PantahubError('pantahub.unknown-token');

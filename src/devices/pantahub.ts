@@ -16,12 +16,10 @@ import { PantahubError } from '../errors.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { DEVICE } from './classes.js';
 import { newDeviceKey, newTokenCode } from './secrets.js';
-import { newChallenge, newNick } from './pantahub-words.js';
+import { MAX_DRAWS, PANTAHUB_ID, newChallenge, newNick } from './pantahub-words.js';
 import { spendFactoryToken, type FactoryToken } from './pantahub-tokens.js';
 
 export const PANTAHUB_NS = 'Pantahub';
-const ID = /^[0-9a-f]{24}$/;
-const MAX_TRIES = 16;
 
 /** A Pantahub device as the domain sees it (never its secret). */
 export interface PantahubDevice {
@@ -64,7 +62,7 @@ export function readDevice(store: Store, oid: number): PantahubDevice {
 
 /** The oid of the Pantahub device `id`; a malformed id is `bad-id`, an unknown one `unknown`. */
 export function requirePantahubDevice(store: Store, id: string): number {
-  if (!ID.test(id)) throw new PantahubError('pantahub.bad-id');
+  if (!PANTAHUB_ID.test(id)) throw new PantahubError('pantahub.bad-id');
   const oid = store.findOne(DEVICE, PANTAHUB_NS, 'id', id);
   if (oid === undefined) throw new PantahubError('pantahub.unknown');
   return oid;
@@ -105,7 +103,7 @@ function nickTaken(store: Store, owner: string, nick: string, except: number): b
 
 /** A nick none of the owner's other devices has. */
 function freshNick(store: Store, owner: string, except: number): string {
-  for (let i = 0; i < MAX_TRIES; i++) {
+  for (let i = 0; i < MAX_DRAWS; i++) {
     const nick = newNick();
     if (!nickTaken(store, owner, nick, except)) return nick;
   }
@@ -191,7 +189,7 @@ export function claimDevice(store: Store, writer: Writer, id: string, user: stri
 
 /** The device whose `prn:::devices:/<id>` and secret these are, or undefined (the same time spent either way). */
 export async function deviceLogin(store: Store, id: string, secret: string): Promise<PantahubDevice | undefined> {
-  const oid = ID.test(id) ? store.findOne(DEVICE, PANTAHUB_NS, 'id', id) : undefined;
+  const oid = PANTAHUB_ID.test(id) ? store.findOne(DEVICE, PANTAHUB_NS, 'id', id) : undefined;
   const hash = oid === undefined ? undefined : store.credential(oid, 'secret');
   const ok = await verifyPassword(hash, secret);
   return ok && oid !== undefined && store.exists(oid) ? readDevice(store, oid) : undefined;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestDaemon } from './daemon.js';
 import { deviceRest, newDevice, type Rest } from './meeting.js';
-import { SSH_TOKEN_FILE } from '../../src/facades/meeting/ssh-credential.js';
+import { SSH_TOKEN_FILE } from '../../src/auth/credentials/ssh-token.js';
 
 /** A port range of its own for each daemon of a test run (other test processes run at the same time). */
 export function portRange(size = 100): { tunnel_port_min: string; tunnel_port_max: string; min: number } {

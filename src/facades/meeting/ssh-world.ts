@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services.js';
 import type { Router } from './route.js';
 import { startTunnelRuntime } from '../../devices/tunnel-runtime.js';
-import { loadSshToken } from './ssh-credential.js';
+import { loadSshToken } from '../../auth/credentials/ssh-token.js';
 import { tunnelRoutes } from './tunnels.js';
 import { sshKeyRoutes } from './ssh-keys.js';
 import { forceCommandRoutes } from './forcecommand.js';
