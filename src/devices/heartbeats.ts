@@ -17,9 +17,10 @@ import type { Services } from '../services.js';
 import type { AclSubject } from '../schema/types.js';
 import { encodeArray } from '../schema/values.js';
 import { DEVICE } from './classes.js';
+import { BoundedMap } from '../store/bounded-map.js';
 
 export const MAX_BATCH = 1000;
-/** Bound of the last-seen memory (beyond it, it starts over). */
+/** Bound of the last-seen memory (beyond it, the least recently beating device is forgotten). */
 const MAX_REMEMBERED = 200_000;
 const HOST = hostname();
 
@@ -53,7 +54,7 @@ export class Heartbeats {
    * a beat opens a connection costs no read. Any other write of last_seen (and
    * a device's destruction) forgets the device; a failed commit forgets all.
    */
-  private readonly lastSeen = new Map<number, number>();
+  private readonly lastSeen = new BoundedMap<number, number>(MAX_REMEMBERED);
 
   constructor(private readonly s: HeartbeatParts) {
     s.store.onWrite((e) => {
@@ -123,7 +124,6 @@ export class Heartbeats {
     this.beats++;
     const wasConnected = Number.isFinite(previous) && b.at - previous <= config.device_heartbeat_timeout * 1000;
     if (!wasConnected) events.append(b.oid, { at: b.at, event: 'Connected', host: HOST, remote: b.ip }, config.status_max_logs);
-    if (this.lastSeen.size >= MAX_REMEMBERED) this.lastSeen.clear();
     this.lastSeen.set(b.oid, b.at);
   }
 }

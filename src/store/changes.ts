@@ -16,6 +16,7 @@
  */
 import type { ChangeRow, ChangeRows, ObjectRows, StoreBackend } from './port.js';
 import type { Writer } from './writer.js';
+import { BoundedMap } from './bounded-map.js';
 import type { AuditEntry, WriteDetail } from './store.js';
 
 /** One recorded change, as read back. */
@@ -65,7 +66,7 @@ export class ChangeLog {
   private readonly settings: ObjectRows;
   /** The batch being committed: `oid\0ns` -> its merged change, in the order first touched. */
   private pending = new Map<string, Pending>();
-  private beats = new Map<number, Beat>();
+  private readonly beats = new BoundedMap<number, Beat>(MAX_REMEMBERED_BEATS);
   /** The highest id inserted by the transaction committing now, and the highest known durable. */
   private committing = 0;
   private durableHigh = 0;
@@ -117,7 +118,6 @@ export class ChangeLog {
     // Remembered once committed: a beat rolled back must not hide the next one.
     const clocked = news.includes(HEARTBEAT_CLOCK);
     this.writer.afterCommit(() => {
-      if (this.beats.size >= MAX_REMEMBERED_BEATS) this.beats.clear();
       const merged = new Map(last?.values);
       for (const name of news) if (name !== HEARTBEAT_CLOCK) merged.set(name, values.get(name) ?? '');
       this.beats.set(oid, { at: clocked || last === undefined ? now : last.at, values: merged });

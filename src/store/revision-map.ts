@@ -1,13 +1,18 @@
+import { BoundedMap } from './bounded-map.js';
+
 /**
  * Values derived from the store, each remembered with the revision it was
  * derived at (Store.revision() or a finer counter) and good while that
- * revision is current. Bounded: past `max` entries it starts over, as the
- * caches it serves are hot sets (callers, hot objects, page totals).
+ * revision is current. Bounded: past `max` entries the least recently used
+ * one is evicted (see BoundedMap), as the caches it serves are hot sets
+ * (callers, hot objects, page totals).
  */
 export class RevisionMap<K, V> {
-  private readonly entries = new Map<K, { revision: number; value: V }>();
+  private readonly entries: BoundedMap<K, { revision: number; value: V }>;
 
-  constructor(private readonly max: number) {}
+  constructor(max: number) {
+    this.entries = new BoundedMap(max);
+  }
 
   /** The value remembered for `key`, if `current(value)` still equals the revision it was stored at. */
   get(key: K, current: (value: V) => number): V | undefined {
@@ -16,7 +21,6 @@ export class RevisionMap<K, V> {
   }
 
   set(key: K, revision: number, value: V): void {
-    if (this.entries.size >= this.max) this.entries.clear();
     this.entries.set(key, { revision, value });
   }
 }

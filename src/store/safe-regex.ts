@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { RE2JS } from 're2js';
 import { badParameters } from '../errors.js';
+import { BoundedMap } from './bounded-map.js';
 
 /** Longest pattern accepted, in UTF-16 units. */
 export const MAX_PATTERN_LENGTH = 1024;
@@ -127,7 +128,7 @@ interface Compiled {
  * Searches are synchronous: one at a time is all there is.
  */
 export class ClientPatterns {
-  private readonly cache = new Map<string, Compiled>();
+  private readonly cache = new BoundedMap<string, Compiled>(MAX_CACHED_PATTERNS);
   /** The last pattern tested, and its compiled form: a scan tests one pattern many times in a row. */
   private last: [string, Compiled] | undefined;
   private deadline = Infinity;
@@ -177,7 +178,6 @@ export class ClientPatterns {
     if (c === undefined) {
       const re = compileClientPattern(pattern);
       c = { re, size: re.programSize() };
-      if (this.cache.size >= MAX_CACHED_PATTERNS) this.cache.clear();
       this.cache.set(pattern, c);
     }
     this.last = [pattern, c];

@@ -10,6 +10,7 @@
  * SQLite implementation is sqlite/.
  */
 import { RevisionMap } from './revision-map.js';
+import { BoundedMap } from './bounded-map.js';
 import type { FindRun, FindSpec, FindTerm, GrantRows, ObjectRows, StoreBackend } from './port.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
 import { decodeArray, toCceString, whyInvalid } from '../schema/values.js';
@@ -191,7 +192,7 @@ export class Store {
   private readonly pageTotals = new RevisionMap<string, number>(MAX_PAGE_TOTALS);
   /** Where pages served lately start, by class, order, prefix and offset (see page()). */
   private readonly pageMarks = new RevisionMap<string, PageMark>(MAX_PAGE_MARKS);
-  private readonly shapes = new WeakMap<NamespaceDef, Map<string, Record<string, string>>>();
+  private readonly shapes = new WeakMap<NamespaceDef, BoundedMap<string, Record<string, string>>>();
   /** oid -> class name (see className()). */
   private readonly oidClasses = new RevisionMap<number, string>(MAX_OID_CLASSES);
   /** `oid\0ns` -> stored values (see storedValues()). */
@@ -376,14 +377,13 @@ export class Store {
    */
   private shape(nsDef: NamespaceDef, hidden: string): Record<string, string> {
     let byHidden = this.shapes.get(nsDef);
-    if (byHidden === undefined) this.shapes.set(nsDef, (byHidden = new Map()));
+    if (byHidden === undefined) this.shapes.set(nsDef, (byHidden = new BoundedMap(MAX_SHAPES_PER_NAMESPACE)));
     let shape = byHidden.get(hidden);
     if (shape === undefined) {
       const skip = new Set(hidden.split('\0'));
       const keys = [...nsDef.properties.keys()].filter((k) => !skip.has(k));
       shape = JSON.parse(JSON.stringify(Object.fromEntries(keys.map((k) => [k, ''])))) as Record<string, string>;
       // Bounded: one shape per combination of read ACL outcomes met.
-      if (byHidden.size >= MAX_SHAPES_PER_NAMESPACE) byHidden.clear();
       byHidden.set(hidden, shape);
     }
     return shape;
