@@ -1,7 +1,8 @@
 import { CceError, badParameters } from '../src/errors.js';
 import { none } from '../src/dispatch/args.js';
 import { goodbye, type ReadCommand } from '../src/dispatch/types.js';
-import { auditAuth, verbClaim } from '../src/auth/audit.js';
+import { auditAuth } from '../src/auth/audit.js';
+import { guessPassword } from '../src/auth/password-guess.js';
 
 /**
  * AUTH user + password (local callers only): opens a session, `data.sessionid`.
@@ -19,12 +20,8 @@ export const AUTH: ReadCommand<{ user: string; password: string }> = {
     return { user, password };
   },
   async run(ctx, { user, password }) {
-    ctx.auth.bans.refuse(verbClaim(ctx, 'AUTH', user)!);
-    const oid = await ctx.auth.checkPassword(user, password);
-    if (oid === undefined) {
-      await auditAuth(ctx, 'AUTH', user, 'fail');
-      throw new CceError(401);
-    }
+    const oid = await guessPassword(ctx.auth.bans, { ip: ctx.ip, name: user, audit: 'AUTH', log: ctx.log }, () => ctx.auth.checkPassword(user, password));
+    if (oid === undefined) throw new CceError(401);
     const { secret, saved } = ctx.auth.startSession(oid, user, ctx.ip);
     // Handed out only once stored: a restart right after the reply keeps it.
     await saved;

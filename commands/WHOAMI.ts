@@ -1,7 +1,8 @@
 import { none } from '../src/dispatch/args.js';
 import { nobody } from '../src/dispatch/reply.js';
 import { goodbye, type CommandContext, type ReadCommand } from '../src/dispatch/types.js';
-import { auditAuth, verbClaim } from '../src/auth/audit.js';
+import { auditAuth } from '../src/auth/audit.js';
+import { guessPassword } from '../src/auth/password-guess.js';
 
 type Credentials = { user: string; password: string } | undefined;
 
@@ -29,9 +30,8 @@ export const WHOAMI: ReadCommand<Credentials> = {
 
 async function byPassword(ctx: CommandContext, credentials: Credentials): Promise<number | undefined> {
   if (credentials === undefined || ctx.origin !== 'local') return undefined;
-  // The same claim as AUTH's: while (address, user) is banned the password is not even checked.
-  ctx.auth.bans.refuse(verbClaim(ctx, 'WHOAMI', credentials.user)!);
-  const oid = await ctx.auth.checkPassword(credentials.user, credentials.password);
-  await auditAuth(ctx, 'WHOAMI', credentials.user, oid === undefined ? 'fail' : 'ok');
+  const { user, password } = credentials;
+  const oid = await guessPassword(ctx.auth.bans, { ip: ctx.ip, name: user, audit: 'WHOAMI', log: ctx.log }, () => ctx.auth.checkPassword(user, password));
+  if (oid !== undefined) await auditAuth(ctx, 'WHOAMI', user, 'ok');
   return oid;
 }

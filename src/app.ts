@@ -26,6 +26,7 @@ import { addSecretKeys } from './log.js';
 import type { Schema } from './schema/types.js';
 import { EventHub } from './events/hub.js';
 import { Heartbeats } from './devices/heartbeats.js';
+import { PantahubLimits } from './devices/pantahub-limits.js';
 
 export interface App {
   services: Services;
@@ -90,6 +91,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       requests: new RequestCounts(),
       credentials: new CredentialChain({ config, store, writer, auth, log, devices: {} }),
       heartbeats: new Heartbeats({ config, store, writer, events }),
+      pantahubLimits: new PantahubLimits({ claimFailsPerDevice: config.pantahub_claim_fails_per_device, registrationsPerAddress: config.pantahub_registrations_per_address }),
     };
     const dispatcher = new Dispatcher(services, COMMAND_TABLE);
     // Firmware folders follow the catalog whatever the door (creations, renames).

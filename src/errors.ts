@@ -122,6 +122,8 @@ export abstract class CodedError<C extends string = string> extends Error {
     readonly code: C,
     spec: CodeSpec,
     name: string,
+    /** A rate limit's refusal: whole seconds until the caller may try again (a Retry-After header). */
+    readonly retryAfterS?: number,
   ) {
     super(`${code}: ${spec.meaning}`);
     this.name = name;
@@ -132,8 +134,8 @@ export abstract class CodedError<C extends string = string> extends Error {
 /** The error class of a domain over its code table: `new X(code)` takes a code of that table only. */
 function codedError<T extends Readonly<Record<string, CodeSpec>>>(name: string, table: T) {
   return class extends CodedError<keyof T & string> {
-    constructor(code: keyof T & string) {
-      super(code, table[code]!, name);
+    constructor(code: keyof T & string, retryAfterS?: number) {
+      super(code, table[code]!, name, retryAfterS);
     }
   };
 }

@@ -10,6 +10,7 @@ import type { DaemonState } from './state.js';
 import type { CredentialChain } from './auth/credentials/index.js';
 import type { RequestCounts } from './metrics/request-counts.js';
 import type { Heartbeats } from './devices/heartbeats.js';
+import type { PantahubLimits } from './devices/pantahub-limits.js';
 
 export interface Services {
   config: Config;
@@ -28,4 +29,6 @@ export interface Services {
   credentials: CredentialChain;
   /** The one heartbeat coalescer of the daemon (src/devices/heartbeats.ts): facades hand it their devices' beats. */
   heartbeats: Heartbeats;
+  /** The Pantahub registry's claim and registration limits (src/devices/pantahub-claims.ts), one per daemon. */
+  pantahubLimits: PantahubLimits;
 }

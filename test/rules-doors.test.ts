@@ -287,6 +287,37 @@ t.test('one user-lifecycle rule: disabling, a new password or DESTROY ends sessi
   });
 });
 
+t.test('a disabled or unauthorized user logs in by no door, with the answer of a wrong password', async (t) => {
+  const { d, a, c } = await world(t);
+  const nobody = { status: 201, message: 'GOODBYE', data: { errors: [{ code: 401, message: 'FAIL' }], oid: '-1' } };
+  const doors: [string, (name: string, password: string) => Promise<unknown>][] = [
+    ['/v2/cce AUTH', async (name, password) => (await new CceClient(d).raw({ cmd: 'AUTH', user: name, password })).body],
+    ['/v2/cce WHOAMI', async (name, password) => (await new CceClient(d).raw({ cmd: 'WHOAMI', user: name, password })).body],
+    ['Meeting login', async (name, password) => {
+      const r = await rest(d).post('/api/auth/login', { username: name, password });
+      return [r.status, r.body];
+    }],
+    ['Pantahub login', async (name, password) => {
+      const r = await rest(d).post('/auth/login', { username: name, password });
+      return [r.status, r.body];
+    }],
+  ];
+  let n = 0;
+  for (const flag of ['enabled', 'authorized']) {
+    for (const [door, logIn] of doors) {
+      await t.test(`${flag}=0, ${door}`, async (t) => {
+        const name = `shut${++n}`;
+        const oid = Number((await a.post('/api/users', { username: name, password: 'right-pass-1' })).body.id);
+        const wrong = await logIn(name, 'wrong-pass-1');
+        t.not(JSON.stringify(await logIn(name, 'right-pass-1')), JSON.stringify(wrong), 'the right password opens while the user may log in');
+        t.strictSame((await c.cmd(`SET ${oid} ${flag}="0"`)).body, GOODBYE);
+        t.strictSame(await logIn(name, 'right-pass-1'), wrong, 'refused like a wrong password');
+      });
+    }
+  }
+  t.strictSame(await doors[1]![1]('nobody-here', 'x'), nobody, 'WHOAMI names nobody for a wrong password');
+});
+
 t.test('the role is systemAdministrator seen from the Meeting API: one value, both views, every door', async (t) => {
   const { d, a, c } = await world(t);
   const role = async (oid: number) => [(await c.cmd(`GET ${oid}`)).body.data.DATA.role, (await c.cmd(`GET ${oid}`)).body.data.DATA.systemAdministrator, (await a.get(`/api/users/${oid}`)).body.role];

@@ -20,8 +20,8 @@ export type AuditedVerb = 'AUTH' | 'AUTHKEY' | 'LOGIN' | 'BYE' | 'ENDKEY' | 'WHO
 /** `none`: nothing to end (BYE without a token). */
 export type AuditOutcome = 'ok' | 'fail' | 'none';
 
-/** The credential kind each counted verb checks. */
-const KIND_OF: Partial<Record<AuditedVerb, CredentialKind>> = { AUTH: 'password', AUTHKEY: 'session', LOGIN: 'client-secret', WHOAMI: 'password' };
+/** The credential kind each counted verb checks (AUTH's and WHOAMI's passwords: src/auth/password-guess.ts). */
+const KIND_OF: Partial<Record<AuditedVerb, CredentialKind>> = { AUTHKEY: 'session', LOGIN: 'client-secret' };
 
 /** The claim a verb makes for `user` (undefined for a verb that checks no credential). */
 export function verbClaim(ctx: Pick<AuditContext, 'ip'>, verb: AuditedVerb, user: string): Claim | undefined {

@@ -34,6 +34,15 @@ export const grantEpochKey = (userOid: number) => `grants_epoch.${userOid}`;
 /** The name api-admin is created with (src/auth/api-admin.ts). */
 export const API_ADMIN_NAME = 'api-admin';
 
+/**
+ * A user who may not log in by any door nor keep a grant: disabled
+ * (`enabled=0`), or a Meeting user no longer authorized (`authorized=0`).
+ * Password logins, OIDC, the grants' callers and the user lifecycle all ask this.
+ */
+export function userDisabled(v: Readonly<Record<string, string | undefined>>): boolean {
+  return v.enabled === '0' || v.authorized === '0';
+}
+
 export class Auth {
   /** Sessions (AUTH) and tokens (LOGIN) share one table; a grant says which it is. */
   readonly grants: SecretTable;
@@ -82,7 +91,7 @@ export class Auth {
     const hash = oid === undefined ? undefined : this.store.credential(oid, 'password');
     const ok = await verifyPassword(hash, password);
     if (!ok || oid === undefined || oid === this.apiAdminOid || !this.store.exists(oid)) return undefined;
-    return this.store.rawValues(oid).enabled === '0' ? undefined : oid;
+    return userDisabled(this.store.rawValues(oid)) ? undefined : oid;
   }
 
   startSession(userOid: number, userName: string, origin: string): { secret: string; grant: Grant; saved: Promise<void> } {
@@ -156,7 +165,7 @@ export class Auth {
   private readCaller(grant: Grant, secret: string): Caller | undefined {
     if (!this.store.exists(grant.userOid)) return undefined;
     const v = this.store.rawValues(grant.userOid);
-    if (v.enabled === '0') return undefined;
+    if (userDisabled(v)) return undefined;
     // A grant older than the user's last disabling or new password (by the console, say) is over.
     const epoch = this.store.setting(grantEpochKey(grant.userOid));
     if (epoch !== undefined && this.grants.issuedAt(grant) < Number(epoch)) {

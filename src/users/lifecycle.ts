@@ -16,7 +16,7 @@ import type { Store, WriteDetail } from '../store/store.js';
 import type { Writer } from '../store/writer.js';
 import type { Grant } from '../auth/secrets.js';
 import type { Caller } from '../auth/caller.js';
-import { USER_CLASS, grantEpochKey } from '../auth/auth.js';
+import { USER_CLASS, grantEpochKey, userDisabled } from '../auth/auth.js';
 import { API_ADMIN_OID_SETTING } from '../auth/api-admin.js';
 import { digest } from '../auth/secrets.js';
 
@@ -30,7 +30,7 @@ export type EndGrants = (userOid: number, keep: Grant | undefined) => void;
  */
 function verdict(store: Store, op: string, oid: number, d: WriteDetail): 'all' | 'others' | undefined {
   if (op === 'DESTROY') return 'all';
-  if (d.values?.get('enabled') === '0' || d.values?.get('authorized') === '0') return 'all';
+  if (d.values && userDisabled({ enabled: d.values.get('enabled'), authorized: d.values.get('authorized') })) return 'all';
   if (!d.hashed?.has('password') || store.setting(API_ADMIN_OID_SETTING) === String(oid)) return undefined;
   return 'others';
 }

@@ -23,7 +23,7 @@ import { AUTHORIZATION_HEADER, bearerOf, looksLikeJwt } from './bearer.js';
 import { OidcProvider } from './oidc-keys.js';
 import { claim, type Claim } from '../claims.js';
 import { auditFailedClaim } from '../audit.js';
-import { USER_CLASS, USER_NAME } from '../auth.js';
+import { USER_CLASS, USER_NAME, userDisabled } from '../auth.js';
 import { SYSTEM } from '../../store/store.js';
 
 export const OIDC_ORIGIN = 'oidc';
@@ -59,8 +59,8 @@ function oidcResolver(deps: CredentialDeps) {
       oid = await writer.submit(() => store.findOne(USER_CLASS, '', 'name', name) ?? store.create(SYSTEM, USER_CLASS, { name, fullName: name }));
     }
     const v = store.rawValues(oid);
-    // api-admin is LOGIN's identity only; a Meeting user whose `authorized` is off may not log in by any door.
-    if (oid === auth.apiAdminOid || v.enabled === '0' || v.authorized === '0') throw new CredentialRefused(403, 'User disabled');
+    // api-admin is LOGIN's identity only.
+    if (oid === auth.apiAdminOid || userDisabled(v)) throw new CredentialRefused(403, 'User disabled');
     return oid;
   }
 

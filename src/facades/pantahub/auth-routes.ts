@@ -10,8 +10,7 @@
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Router } from '../kit/router.js';
-import { claim } from '../../auth/claims.js';
-import { auditFailedClaim } from '../../auth/audit.js';
+import { guessPassword } from '../../auth/password-guess.js';
 import { bearerOf } from '../../auth/credentials/bearer.js';
 import { DEVICE_PRN, issuePantahubToken } from '../../auth/credentials/pantahub-token.js';
 import { deviceLogin } from '../../devices/pantahub.js';
@@ -31,15 +30,11 @@ export function authRoutes(route: Router, s: Services): void {
   route('POST', '/auth/login', { access: 'public', door: 'device', body: loginBody, doc: loginDoc }, async ({ req, body }) => {
     const isDevice = body.username.startsWith(DEVICE_PRN);
     if (!isDevice && req.origin === 'device') throw new PantahubReply(403, 'Forbidden');
-    const c = claim('password', req.ip, body.username);
-    s.auth.bans.refuse(c);
-    let oid: number | undefined;
-    if (isDevice) oid = (await deviceLogin(s.store, body.username.slice(DEVICE_PRN.length), body.password))?.oid;
-    else oid = await s.auth.checkPassword(body.username, body.password);
-    if (oid === undefined) {
-      auditFailedClaim(req.log, s.auth.bans, 'LOGIN_PANTAHUB', c);
-      throw new PantahubError('pantahub.bad-login');
-    }
+    const check = isDevice
+      ? async () => (await deviceLogin(s.store, body.username.slice(DEVICE_PRN.length), body.password))?.oid
+      : () => s.auth.checkPassword(body.username, body.password);
+    const oid = await guessPassword(s.auth.bans, { ip: req.ip, name: body.username, audit: 'LOGIN_PANTAHUB', log: req.log }, check);
+    if (oid === undefined) throw new PantahubError('pantahub.bad-login');
     req.log.info({ audit: 'LOGIN_PANTAHUB', user: body.username, ip: req.ip, outcome: 'ok' }, 'pantahub token issued');
     const { secret, saved } = issuePantahubToken(s.auth, s.config.session_lifetime, oid, body.username);
     await saved;

@@ -8,10 +8,9 @@ import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Router } from '../kit/router.js';
 import { deleteDevice, ownedDevices, publicDevices, renameDevice, setMeta, setPublic, setSecret, visibleDevice, type MetaKind } from '../../devices/pantahub.js';
-import type { PantahubLimits } from '../../devices/pantahub-limits.js';
 import { pantahubCaller, userOf } from './caller.js';
 import { PantahubReply, presentDevice } from './replies.js';
-import { claimWithLimits } from './registration.js';
+import { guardedClaim } from '../../devices/pantahub-claims.js';
 import { DEVICE_ERRORS, deviceReply, idParams, meta, metaReply, nick, pantahubDoc, secret } from './schemas.js';
 
 const OWNER_PRN = 'prn:pantahub.com:auth:/';
@@ -36,7 +35,7 @@ const PUT_ERRORS = {
 };
 const CHANGE_ERRORS = { ...DEVICE_ERRORS, 403: "A device the caller may see but not change (another user's public device)" };
 
-export function deviceRoutes(route: Router, s: Services, limits: PantahubLimits): void {
+export function deviceRoutes(route: Router, s: Services): void {
   const { store, writer } = s;
 
   for (const url of ['/devices', '/devices/']) {
@@ -66,9 +65,9 @@ export function deviceRoutes(route: Router, s: Services, limits: PantahubLimits)
 
   // With a challenge: a claim (body ignored). Without: the owner's update (a new secret, shown in this reply only).
   const putDoc = pantahubDoc('Claim the device with ?challenge=, or (its owner) give it a new secret', deviceReply, PUT_ERRORS);
-  route('PUT', '/devices/:id', { access: 'pantahub-user', params: idParams, query: claimQuery, body: secretBody, doc: putDoc }, async ({ req, reply, who, params, query, body }) => {
+  route('PUT', '/devices/:id', { access: 'pantahub-user', params: idParams, query: claimQuery, body: secretBody, doc: putDoc }, async ({ req, who, params, query, body }) => {
     const user = userOf(who);
-    if (query.challenge !== undefined) return presentDevice(await claimWithLimits(s, limits, req, reply, params.id, user, query.challenge), true);
+    if (query.challenge !== undefined) return presentDevice(await guardedClaim({ ...s, bans: s.auth.bans, limits: s.pantahubLimits }, { ip: req.ip, log: req.log }, params.id, user, query.challenge), true);
     if (body?.secret === undefined) throw new PantahubReply(400, 'Nothing to update');
     return { ...presentDevice(await setSecret(store, writer, params.id, { user }, body.secret)), secret: body.secret };
   });

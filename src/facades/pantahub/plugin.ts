@@ -8,7 +8,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services.js';
 import { Refusal } from '../../errors.js';
 import { sendRefusal } from '../../http/refusal.js';
-import { PantahubLimits } from '../../devices/pantahub-limits.js';
 import { makeRouter } from '../kit/router.js';
 import { parseWith, toPantahubReply } from './replies.js';
 import { authRoutes } from './auth-routes.js';
@@ -24,18 +23,17 @@ async function routes(app: FastifyInstance, { services }: { services: Services }
     const known = toPantahubReply(err);
     if (known) {
       if (known.status === 401) reply.header('www-authenticate', 'Bearer');
+      if (known.retryAfterS !== undefined) reply.header('retry-after', String(known.retryAfterS));
       return reply.code(known.status).send({ Error: known.text });
     }
     req.log.error({ err }, 'internal error');
     return reply.code(500).send({ Error: 'Internal error' });
   });
   const route = makeRouter(app, services, { parse: parseWith, refusal: (err) => toPantahubReply(err) ?? err });
-  const { config } = services;
-  const limits = new PantahubLimits({ claimFailsPerDevice: config.pantahub_claim_fails_per_device, registrationsPerAddress: config.pantahub_registrations_per_address });
   authRoutes(route, services);
   tokenRoutes(route, services);
-  registrationRoutes(route, services, limits);
-  deviceRoutes(route, services, limits);
+  registrationRoutes(route, services);
+  deviceRoutes(route, services);
 }
 
 export async function pantahubFacade(app: FastifyInstance, { services }: { services: Services }): Promise<void> {

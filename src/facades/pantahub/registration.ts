@@ -2,18 +2,16 @@
  * How a device comes to be and to be owned: POST /devices/ (self-registration,
  * by a logged-in user, or with a factory token), the claim with the
  * challenge, and a device refreshing its own challenge. Anonymous
- * registrations and failed claims are rate-limited (src/devices/pantahub-limits.ts)
- * and failed claims count toward the bans as `pantahub-challenge` claims.
+ * registrations and failed claims are rate-limited below this door
+ * (src/devices/pantahub-claims.ts).
  */
 import { randomBytes } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Router } from '../kit/router.js';
-import { claim } from '../../auth/claims.js';
-import { auditFailedClaim } from '../../auth/audit.js';
-import { claimDevice, refreshChallenge, registerDevice, type PantahubDevice } from '../../devices/pantahub.js';
-import type { PantahubLimits } from '../../devices/pantahub-limits.js';
+import { refreshChallenge, registerDevice, type PantahubDevice } from '../../devices/pantahub.js';
+import { anonymousRegistration } from '../../devices/pantahub-claims.js';
 import { PantahubError } from '../../errors.js';
 import { pantahubCaller } from './caller.js';
 import { presentDevice } from './replies.js';
@@ -29,31 +27,22 @@ const registerBody = z
 
 const autoToken = z.string().min(1).max(256);
 
-/** 429 with Retry-After, in the seed's error body. */
-export function tooMany(reply: FastifyReply, seconds: number): PantahubError {
-  reply.header('retry-after', String(seconds));
-  return new PantahubError('pantahub.too-many');
-}
-
 const REGISTER_ERRORS = {
   403: 'The Pantahub-Devices-Auto-Token-V1 token is unknown, disabled, expired or used up (no device is created)',
   429: 'Too many anonymous registrations from this address this hour (Retry-After)',
 };
 
-export function registrationRoutes(route: Router, s: Services, limits: PantahubLimits): void {
+export function registrationRoutes(route: Router, s: Services): void {
   const { store, writer } = s;
   const ttlMs = () => s.config.pantahub_challenge_ttl * 1000;
 
   for (const url of ['/devices', '/devices/']) {
     const doc = pantahubDoc('Register a device: anonymous (a challenge for its user), by a user (owned at once), or with Pantahub-Devices-Auto-Token-V1 (owned by the token\'s owner)', deviceReply, REGISTER_ERRORS);
-    route('POST', url, { access: 'pantahub-optional', door: 'device', body: registerBody, doc }, async ({ req, reply, who: principal, body }) => {
+    route('POST', url, { access: 'pantahub-optional', door: 'device', body: registerBody, doc }, async ({ req, who: principal, body }) => {
       const sent = req.headers[AUTO_TOKEN_HEADER];
       const token = sent === undefined ? undefined : parseToken(req, sent);
       const who = token === undefined ? pantahubCaller(principal) : {};
-      if (token === undefined && who.user === undefined) {
-        const wait = await limits.register(req.ip);
-        if (wait !== undefined) throw tooMany(reply, wait);
-      }
+      if (token === undefined && who.user === undefined) await anonymousRegistration(s.pantahubLimits, req.ip);
       // A device chose no secret: one is drawn for it, shown in this reply only.
       const chosen = body.secret ?? randomBytes(12).toString('base64url');
       const registration = { secret: chosen, ...(token !== undefined ? { autoToken: token } : who.user !== undefined ? { owner: who.user } : {}), ...(body['device-meta'] ? { deviceMeta: body['device-meta'] } : {}) };
@@ -78,7 +67,7 @@ export function registrationRoutes(route: Router, s: Services, limits: PantahubL
     },
     async ({ who, params }) => {
       const d = await refreshChallenge(store, writer, params.id, pantahubCaller(who), ttlMs());
-      await limits.challengeRefreshed(d.id);
+      await s.pantahubLimits.challengeRefreshed(d.id);
       return presentDevice(d, true);
     },
   );
@@ -98,23 +87,3 @@ function auditToken(req: FastifyRequest, outcome: 'ok' | 'fail', tokenId?: strin
   req.log.info({ audit: 'PANTAHUB_AUTO_TOKEN', ...fields, ip: req.ip, outcome }, outcome === 'ok' ? 'device joined with a factory token' : 'factory token refused');
 }
 
-/**
- * `user` claims the device with `challenge`. Refused while the (address,
- * device) pair or the address is banned, or the device has had too many
- * failed claims; a failed claim is audited (`CLAIM_PANTAHUB`) and counted.
- */
-export async function claimWithLimits(s: Services, limits: PantahubLimits, req: FastifyRequest, reply: FastifyReply, id: string, user: string, challenge: string): Promise<PantahubDevice> {
-  const c = claim('pantahub-challenge', req.ip, id);
-  s.auth.bans.refuse(c);
-  const wait = await limits.claimWait(id);
-  if (wait !== undefined) throw tooMany(reply, wait);
-  try {
-    return await claimDevice(s.store, s.writer, id, user, challenge);
-  } catch (err) {
-    if (err instanceof PantahubError && err.code === 'pantahub.bad-challenge') {
-      auditFailedClaim(req.log, s.auth.bans, 'CLAIM_PANTAHUB', c, 'device');
-      await limits.claimFailed(id);
-    }
-    throw err;
-  }
-}

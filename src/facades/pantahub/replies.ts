@@ -13,6 +13,8 @@ export class PantahubReply extends Error {
   constructor(
     readonly status: number,
     readonly text: string,
+    /** Seconds for a Retry-After header (a rate limit's 429). */
+    readonly retryAfterS?: number,
   ) {
     super(text);
     this.name = 'PantahubReply';
@@ -44,7 +46,7 @@ function fromStore(err: CceError): PantahubReply {
 /** Any error of a handler as the document's reply; undefined for an unexpected one (a 500). */
 export function toPantahubReply(err: unknown): PantahubReply | undefined {
   if (err instanceof PantahubReply) return err;
-  if (err instanceof PantahubError) return new PantahubReply(err.http, PANTAHUB_REPLIES[err.code]);
+  if (err instanceof PantahubError) return new PantahubReply(err.http, PANTAHUB_REPLIES[err.code], err.retryAfterS);
   if (err instanceof CredentialRefused) return new PantahubReply(err.status, err.message);
   if (err instanceof CceError) return fromStore(err);
   const e = err as { statusCode?: number; message?: string };
