@@ -280,6 +280,53 @@ t.test('?owner= and ?owner-nick= list another owner\'s public devices; no other 
   }
 });
 
+t.test('a list longer than max_results is cut: Link rel="next" continues it, every device exactly once while others come and go', async (t) => {
+  const { d, user1, user2 } = await twoUsers(t, { max_results: '3' });
+  const register = async () => (await call(d, 'POST', '/devices/', { secret: 'mysec1' }, user1)).body.id as string;
+  const ids: string[] = [];
+  for (let i = 0; i < 7; i++) ids.push(await register());
+  /** Follows the Link headers from `path`; `between` runs after each page. */
+  async function walk(path: string, token: string, between: (page: number) => Promise<void> = async () => {}): Promise<{ seen: string[]; pages: number[] }> {
+    const seen: string[] = [];
+    const pages: number[] = [];
+    let next: string | undefined = path;
+    while (next !== undefined) {
+      const r = await call(d, 'GET', next, undefined, token);
+      t.equal(r.status, 200, next);
+      pages.push(r.body.length);
+      seen.push(...(r.body as { id: string }[]).map((x) => x.id));
+      const link = r.headers.link as string | undefined;
+      next = link === undefined ? undefined : /^<([^>]+)>; rel="next"$/.exec(link)![1];
+      if (next !== undefined) t.match(next, /^\/devices\/\?(.*&)?after=\d+/, 'the same path and query, with after=');
+      await between(pages.length);
+    }
+    return { seen, pages };
+  }
+  t.same(await walk('/devices/', user1), { seen: ids, pages: [3, 3, 1] }, 'in creation order, max_results at most a reply');
+  t.same((await walk('/devices/?limit=2', user1)).pages, [2, 2, 2, 1], 'limit asks smaller pages');
+  t.same((await walk('/devices/?limit=50', user1)).pages, [3, 3, 1], 'never more than max_results');
+
+  // Devices destroyed and created while the list is walked: each listed at most once, every survivor exactly once.
+  const created: string[] = [];
+  const { seen } = await walk('/devices/', user1, async (page) => {
+    if (page !== 1) return;
+    t.equal((await call(d, 'DELETE', `/devices/${ids[4]}`, undefined, user1)).status, 200, 'a device not yet listed goes');
+    t.equal((await call(d, 'DELETE', `/devices/${ids[0]}`, undefined, user1)).status, 200, 'a device already listed goes');
+    created.push(await register());
+  });
+  t.same(seen, [...ids.slice(0, 4), ...ids.slice(5), ...created], 'no device twice, none missing, the new one last');
+
+  // The public list of another owner is cut the same way.
+  for (const id of ids.slice(1, 4).concat(ids.slice(5))) t.equal((await call(d, 'PUT', `/devices/${id}/public`, undefined, user1)).status, 200);
+  t.same((await walk('/devices/?owner-nick=user1', user2)).pages, [3, 2]);
+
+  for (const after of ['0', 'abc', '-1', '1'.repeat(17)]) {
+    const r = await call(d, 'GET', `/devices/?after=${after}`, undefined, user1);
+    t.same([r.status, Object.keys(r.body)], [400, ['Error']], `after=${after} is refused`);
+  }
+  t.same((await call(d, 'GET', '/devices/?after=999999999', undefined, user1)).body, [], 'a cursor past the end lists nothing');
+});
+
 t.test('probing for ids: an unknown id and another owner\'s private device answer alike on every path', async (t) => {
   const { d, user1, user2 } = await twoUsers(t);
   const theirs = (await call(d, 'POST', '/devices/', { secret: 'mysec1' }, user1)).body;

@@ -10,7 +10,7 @@
  * after checking its own rules; refusals are PANTAHUB_ERRORS.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { SYSTEM, Hashed, type Store } from '../store/store.js';
+import { SYSTEM, Hashed, type FindCriterion, type Store } from '../store/store.js';
 import type { Writer } from '../store/writer.js';
 import { PantahubError } from '../errors.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
@@ -76,19 +76,49 @@ export function visibleDevice(store: Store, id: string, who: PantahubCaller): Pa
   return d;
 }
 
-/** The devices a user owns, in creation order. */
-export function ownedDevices(store: Store, user: string): PantahubDevice[] {
-  return store.find(SYSTEM, DEVICE, { criteria: [{ ns: PANTAHUB_NS, name: 'owner', op: '=', value: user }] }).map((oid) => readDevice(store, oid));
+/** Where a list of devices starts and how long it may be. */
+export interface ListBounds {
+  /** Devices in one page at most. */
+  limit: number;
+  /** Candidates examined at most (the store's scan bound). */
+  maxScan: number;
+  /** Continue after this oid (the `next` of the page before). */
+  after?: number;
+}
+
+/** One page of a list, in creation order; `next` continues it when it was cut. */
+export interface DevicePage {
+  devices: PantahubDevice[];
+  next?: number;
+}
+
+/** The devices a user owns, in creation order, one bounded page at a time. */
+export async function ownedDevices(store: Store, user: string, bounds: ListBounds): Promise<DevicePage> {
+  return devicePage(store, [{ ns: PANTAHUB_NS, name: 'owner', op: '=', value: user }], bounds);
 }
 
 /** Another owner's public devices, in creation order ('' owns nothing: unclaimed devices are nobody's to list). */
-export function publicDevices(store: Store, owner: string): PantahubDevice[] {
-  if (owner === '') return [];
-  const criteria = [
-    { ns: PANTAHUB_NS, name: 'owner', op: '=' as const, value: owner },
-    { ns: PANTAHUB_NS, name: 'public', op: '=' as const, value: '1' },
-  ];
-  return store.find(SYSTEM, DEVICE, { criteria }).map((oid) => readDevice(store, oid));
+export async function publicDevices(store: Store, owner: string, bounds: ListBounds): Promise<DevicePage> {
+  if (owner === '') return { devices: [] };
+  return devicePage(store, [
+    { ns: PANTAHUB_NS, name: 'owner', op: '=', value: owner },
+    { ns: PANTAHUB_NS, name: 'public', op: '=', value: '1' },
+  ], bounds);
+}
+
+/**
+ * A page of matching devices. Each is read on its own: one indexed read of its
+ * Pantahub namespace costs less than the store's batched read of every
+ * namespace with the ACLs applied (getMany), measured on 10,000 devices.
+ */
+async function devicePage(store: Store, criteria: FindCriterion[], bounds: ListBounds): Promise<DevicePage> {
+  const after = bounds.after === undefined ? undefined : { oid: bounds.after };
+  const page = await store.findPage(SYSTEM, DEVICE, { criteria }, { limit: bounds.limit, maxScan: bounds.maxScan, ...(after ? { after } : {}) });
+  // A search may yield between its slices: a device destroyed meanwhile is not listed.
+  const devices = page.oids.filter((oid) => store.exists(oid)).map((oid) => readDevice(store, oid));
+  if (!page.more) return { devices };
+  const next = page.resume(page.oids.length);
+  return { devices, ...('oid' in next ? { next: next.oid } : {}) };
 }
 
 function nickTaken(store: Store, owner: string, nick: string, except: number): boolean {

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { Router } from '../kit/router.js';
-import { deleteDevice, ownedDevices, publicDevices, renameDevice, setMeta, setPublic, setSecret, visibleDevice, type MetaKind } from '../../devices/pantahub.js';
+import { deleteDevice, ownedDevices, publicDevices, renameDevice, setMeta, setPublic, setSecret, visibleDevice, type DevicePage, type MetaKind } from '../../devices/pantahub.js';
 import { pantahubCaller, userOf } from './caller.js';
 import { PantahubReply, presentDevice } from './replies.js';
 import { guardedClaim } from '../../devices/pantahub-claims.js';
@@ -20,6 +20,8 @@ const listQuery = z
   .strictObject({
     owner: z.string().min(1).max(160).optional().describe(`List this owner's public devices: ${OWNER_PRN}<user>`),
     'owner-nick': z.string().min(1).max(128).optional().describe("List this owner's public devices: the user's name"),
+    limit: z.coerce.number().int().min(1).max(1e9).optional().describe('Devices in one reply at most (at most max_results, its default)'),
+    after: z.string().regex(/^[1-9][0-9]{0,15}$/, 'a cursor from a Link header').transform(Number).optional().describe('Continue a cut list: the cursor of the Link rel="next" header'),
   })
   .refine((q) => q.owner === undefined || q['owner-nick'] === undefined, 'give owner or owner-nick, not both');
 
@@ -39,19 +41,24 @@ export function deviceRoutes(route: Router, s: Services): void {
   const { store, writer } = s;
 
   for (const url of ['/devices', '/devices/']) {
-    const doc = pantahubDoc("The caller's devices; with owner or owner-nick, that owner's public devices", z.array(deviceReply), {
-      400: 'A query key other than owner and owner-nick, or both',
+    const doc = pantahubDoc("The caller's devices; with owner or owner-nick, that owner's public devices. At most max_results (or limit) a reply: a cut list has a Link rel=\"next\" header to continue it", z.array(deviceReply), {
+      400: 'A query key other than owner, owner-nick, limit and after; owner and owner-nick both; a bad limit or after',
       403: "A device's token without owner or owner-nick (a device owns nothing)",
     });
-    route('GET', url, { access: 'pantahub-token', query: listQuery, doc }, async ({ who, query }) => {
+    route('GET', url, { access: 'pantahub-token', query: listQuery, doc }, async ({ req, reply, who, query }) => {
       const asked = query['owner-nick'] ?? query.owner;
+      const bounds = { limit: Math.min(query.limit ?? Infinity, s.config.max_results), maxScan: s.config.max_scan_rows, ...(query.after ? { after: query.after } : {}) };
+      let page: DevicePage;
       if (asked === undefined) {
         // A device owns nothing: its own list is not a thing it may ask for.
         if (who.deviceOid !== undefined) throw new PantahubReply(403, 'Forbidden');
-        return ownedDevices(store, userOf(who)).map((d) => presentDevice(d));
+        page = await ownedDevices(store, userOf(who), bounds);
+      } else {
+        const owner = query.owner === undefined ? asked : asked.startsWith(OWNER_PRN) ? asked.slice(OWNER_PRN.length) : '';
+        page = await publicDevices(store, owner, bounds);
       }
-      const owner = query.owner === undefined ? asked : asked.startsWith(OWNER_PRN) ? asked.slice(OWNER_PRN.length) : '';
-      return publicDevices(store, owner).map((d) => presentDevice(d));
+      if (page.next !== undefined) reply.header('link', nextLink(req.url, page.next));
+      return page.devices.map((d) => presentDevice(d));
     });
   }
 
@@ -113,4 +120,11 @@ export function deviceRoutes(route: Router, s: Services): void {
       });
     }
   }
+}
+
+/** The request's own URL with `after` set to the cursor: where a cut list goes on (RFC 8288). */
+function nextLink(url: string, after: number): string {
+  const u = new URL(url, 'http://x');
+  u.searchParams.set('after', String(after));
+  return `<${u.pathname}${u.search}>; rel="next"`;
 }
