@@ -1,7 +1,7 @@
 /**
  * A few rounds of the chaos harness (test/harness/chaos-run.ts; `npm run
- * chaos` runs more): SIGKILL while SET, CREATE, COMMIT, heartbeats and
- * firmware uploads are all in flight; after each restart the SQLite file is
+ * chaos` runs more): SIGKILL while SET, CREATE, COMMIT, heartbeats,
+ * firmware uploads and Pantahub registrations and claims are all in flight; after each restart the SQLite file is
  * intact and every acknowledged write is there, whole.
  */
 import t from 'tap';

@@ -2,12 +2,14 @@
  * kill -9 loops over every write path. Each round starts the daemon (its own
  * process, synchronous=FULL as shipped) on the same state dir, runs writers on
  * every path at once — SET, CREATE, BEGIN + COMMIT, Meeting heartbeats,
- * firmware uploads — kills it with SIGKILL at a random moment, and checks:
+ * firmware uploads, Pantahub self-registrations and claims — kills it with
+ * SIGKILL at a random moment, and checks:
  * - the SQLite file passes `PRAGMA integrity_check`;
  * - every acknowledged write is there: a SET's value (or a later one sent),
  *   a CREATE's object, a COMMIT's whole batch, a heartbeat's ip_address (or
  *   a later one), an upload's file with its sha256 and its name in
- *   Distribution.files;
+ *   Distribution.files, a registered Pantahub device, a claimed one owned with
+ *   its challenge spent;
  * - no COMMIT is partly there, no file under its final name is anything but
  *   one of the versions sent.
  * The daemon is the one of test/helpers/child-daemon.ts (as tx-crash and
@@ -31,6 +33,8 @@ const repoRoot = packageRoot();
 export const CHAOS_ENV = {
   CCED_DB_SYNCHRONOUS: 'FULL',
   CCED_SCHEMA_DIR: `${path.join(repoRoot, 'schema')},${path.join(repoRoot, 'test', 'fixtures', 'schema')}`,
+  // Every self-registration of the harness comes from 127.0.0.1.
+  CCED_PANTAHUB_REGISTRATIONS_PER_ADDRESS: '1000000000',
 };
 const SET_TARGETS = 4;
 const BATCH = 20;
@@ -39,7 +43,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface ChaosStats {
   rounds: number;
   /** Acknowledged writes per path, over all rounds. */
-  acked: Record<'set' | 'create' | 'commit' | 'heartbeat' | 'upload', number>;
+  acked: Record<'set' | 'create' | 'commit' | 'heartbeat' | 'upload' | 'register' | 'claim', number>;
   /** What an acknowledged write lost, a partial COMMIT, a bad file, a failed integrity check. */
   problems: string[];
   integrity: string[];
@@ -61,6 +65,9 @@ interface Ledger {
   /** file name -> sha256 of every version sent, and the acknowledged one. */
   uploadsSent: Map<string, Set<string>>;
   uploadsAcked: Map<string, string>;
+  /** Pantahub device ids whose registration, and whose claim by admin, was acknowledged. */
+  registered: Set<string>;
+  claimed: Set<string>;
 }
 
 const ipOf = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
@@ -95,6 +102,8 @@ async function setUp(d: ChildDaemon, c: HarnessClient): Promise<Ledger> {
     beatAcked: 0,
     uploadsSent: new Map(),
     uploadsAcked: new Map(),
+    registered: new Set(),
+    claimed: new Set(),
   };
 }
 
@@ -103,15 +112,18 @@ interface Credentials {
   /** A session of its own for the BEGIN queue, so no other writer's write joins it. */
   tx: { user: string; sessionid: string };
   bearer: string;
+  /** admin's Pantahub token (claims). */
+  pantahub: string;
 }
 
 async function credentials(d: ChildDaemon, c: HarnessClient): Promise<Credentials> {
   const session = async () => ({ user: 'admin', sessionid: (await c.cce({ cmd: 'AUTH', user: 'admin', password: ADMIN_PASSWORD })).json.data.sessionid as string });
-  return { cred: await session(), tx: await session(), bearer: await login(d as unknown as TestDaemon) };
+  const pantahub = await c.send({ method: 'POST', path: '/auth/login', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+  return { cred: await session(), tx: await session(), bearer: await login(d as unknown as TestDaemon), pantahub: pantahub.json.token as string };
 }
 
 /** Every writer, looping until `stop` says so (then its requests fail and it ends). */
-async function writeUntilKilled(d: ChildDaemon, c: HarnessClient, l: Ledger, round: number, { cred, tx: own, bearer }: Credentials, stop: () => boolean): Promise<void> {
+async function writeUntilKilled(d: ChildDaemon, c: HarnessClient, l: Ledger, round: number, { cred, tx: own, bearer, pantahub }: Credentials, stop: () => boolean): Promise<void> {
   const loop = async (step: (n: number) => Promise<void>) => {
     for (let n = 0; !stop(); n++) await step(n).catch(() => undefined);
   };
@@ -151,7 +163,16 @@ async function writeUntilKilled(d: ChildDaemon, c: HarnessClient, l: Ledger, rou
     ], { headers: { authorization: `Bearer ${bearer}` } });
     if (r !== 'cut' && r.status === 200) l.uploadsAcked.set(name, sha(content));
   });
-  await Promise.all([...l.setOids.map((_, i) => setter(i)), creator, committer, beater, uploader]);
+  const claimer = loop(async () => {
+    const json = { 'content-type': 'application/json' };
+    const reg = await c.send({ method: 'POST', path: '/devices/', headers: json, body: JSON.stringify({ secret: 'chaos-device-secret' }) });
+    if (reg.status !== 200) return;
+    const { id, challenge } = reg.json as { id: string; challenge: string };
+    l.registered.add(id);
+    const claim = await c.send({ method: 'PUT', path: `/devices/${id}?challenge=${encodeURIComponent(challenge)}`, headers: { authorization: `Bearer ${pantahub}` } });
+    if (claim.status === 200) l.claimed.add(id);
+  });
+  await Promise.all([...l.setOids.map((_, i) => setter(i)), creator, committer, beater, uploader, claimer]);
 }
 
 /** What the state dir holds after a restart, against the ledger. */
@@ -180,6 +201,13 @@ function verify(stateDir: string, l: Ledger, stats: ChaosStats, round: number): 
       if (got !== hash && !l.uploadsSent.get(name)!.has(got)) problem(`upload ${name}: content is no version sent`);
       if (!listed.includes(`&${name}&`) && listed !== name) problem(`upload ${name}: acknowledged, missing from Distribution.files (${listed})`);
     }
+    const pantahub = db.prepare("SELECT name, value FROM props WHERE ns = 'Pantahub' AND oid = (SELECT oid FROM props WHERE ns = 'Pantahub' AND name = 'id' AND value = ?)").raw();
+    for (const id of l.registered) {
+      const v = Object.fromEntries(pantahub.all(id) as [string, string][]);
+      if (v.id !== id) { problem(`Pantahub registration ${id}: acknowledged, no device`); continue; }
+      if (l.claimed.has(id) && (v.owner !== 'admin' || v.challenge !== '')) problem(`Pantahub claim ${id}: acknowledged, owner ${JSON.stringify(v.owner)} challenge ${JSON.stringify(v.challenge)}`);
+      if (v.owner === '' && v.challenge === '') problem(`Pantahub device ${id}: neither owned nor claimable (a partial claim)`);
+    }
     for (const name of existsSync(dir) ? readdirSync(dir) : []) {
       if (name.startsWith('.')) continue;
       if (!l.uploadsSent.get(name)?.has(sha(readFileSync(path.join(dir, name))))) problem(`file ${name}: content is no version sent (a partial file)`);
@@ -200,7 +228,7 @@ export interface ChaosOptions {
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosStats> {
-  const stats: ChaosStats = { rounds: 0, acked: { set: 0, create: 0, commit: 0, heartbeat: 0, upload: 0 }, problems: [], integrity: [], restartMs: [], killedAfterMs: [] };
+  const stats: ChaosStats = { rounds: 0, acked: { set: 0, create: 0, commit: 0, heartbeat: 0, upload: 0, register: 0, claim: 0 }, problems: [], integrity: [], restartMs: [], killedAfterMs: [] };
   const [minKill, maxKill] = o.killAfterMs ?? [600, 2000];
   const start = async () => {
     const child = await spawnDaemon(CHAOS_ENV, { stateDir: o.stateDir });
@@ -241,6 +269,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosStats> {
     c.close();
     await d.kill();
   }
-  stats.acked = { set: l.setAcked.reduce((a, b) => a + Math.max(b, 0), 0), create: l.created.size, commit: l.batchesAcked.size, heartbeat: l.beatAcked, upload: l.uploadsAcked.size };
+  stats.acked = { set: l.setAcked.reduce((a, b) => a + Math.max(b, 0), 0), create: l.created.size, commit: l.batchesAcked.size, heartbeat: l.beatAcked, upload: l.uploadsAcked.size, register: l.registered.size, claim: l.claimed.size };
   return stats;
 }
