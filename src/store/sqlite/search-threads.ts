@@ -31,7 +31,6 @@ const OVERRUN_GRACE_MS = 2000;
 
 /** One statement of a search, as a thread receives it. */
 export interface SearchCall {
-  id: number;
   spec: FindSpec;
   method: keyof FindRun;
   args: unknown[];
@@ -40,7 +39,7 @@ export interface SearchCall {
 }
 
 /** What a statement came to: its result, the 403 of the time limit, or a failure. */
-export type SearchResult = { id: number } & ({ value: unknown } | { stoppedAfterMs: number } | { failed: string });
+export type SearchResult = { value: unknown } | { stoppedAfterMs: number } | { failed: string };
 /** A thread's answer: the result, and what the statement spent. */
 export type SearchAnswer = SearchResult & { cpuMs: number; wallMs: number };
 
@@ -51,7 +50,7 @@ export interface SearchThreadOptions {
 }
 
 interface Waiting {
-  call: Omit<SearchCall, 'id'>;
+  call: SearchCall;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
@@ -67,7 +66,6 @@ export class SqliteSearchThreads implements SearchThreads {
   private readonly limits: SearchSpent;
   private readonly graceMs: number;
   private closed = false;
-  private nextId = 1;
 
   constructor(
     private readonly file: string,
@@ -99,7 +97,7 @@ export class SqliteSearchThreads implements SearchThreads {
     for (const w of this.queue.splice(0)) w.reject(new Error('the store is closed'));
   }
 
-  private submit(call: Omit<SearchCall, 'id'>): Promise<unknown> {
+  private submit(call: SearchCall): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('the store is closed'));
     const { spent } = call;
     if (spent.cpuMs >= this.limits.cpuMs) return Promise.reject(new SearchStopped(this.limits.cpuMs));
@@ -125,7 +123,7 @@ export class SqliteSearchThreads implements SearchThreads {
     const { spent } = call;
     try {
       const overrun = this.limits.wallMs - spent.wallMs + this.graceMs;
-      const a = await thread.run({ ...call, id: this.nextId++ }, overrun);
+      const a = await thread.run(call, overrun);
       spent.cpuMs += a.cpuMs;
       spent.wallMs += a.wallMs;
       if ('value' in a) resolve(a.value);

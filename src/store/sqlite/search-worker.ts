@@ -33,10 +33,10 @@ function answer(call: SearchCall): SearchResult {
   try {
     patterns.startSearch(Infinity, call.spent);
     const run = compileFind(statements, call.spec) as unknown as Record<string, (...args: unknown[]) => unknown>;
-    return { id: call.id, value: run[call.method]!(...call.args) };
+    return { value: run[call.method]!(...call.args) };
   } catch (err) {
-    if (err instanceof SearchStopped) return { id: call.id, stoppedAfterMs: err.afterMs };
-    return { id: call.id, failed: err instanceof Error ? err.message : String(err) };
+    if (err instanceof SearchStopped) return { stoppedAfterMs: err.afterMs };
+    return { failed: err instanceof Error ? err.message : String(err) };
   }
 }
 
