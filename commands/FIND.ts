@@ -17,8 +17,8 @@ export const FIND: ReadCommand<{ cls: string; query: FindQuery; after?: FindCurs
     const t = new Tokens(input.tokens);
     return { cls: className(input, t), query: findQuery(t), after: parseCursor(input.envelope.after) };
   },
-  run(ctx, { cls, query, after }) {
-    const page = ctx.store.findPage(ctx.caller, cls, query, findBounds(ctx, after));
+  async run(ctx, { cls, query, after }) {
+    const page = await ctx.store.findPage(ctx.caller, cls, query, findBounds(ctx, after));
     if (page.oids.length === 0 && !page.more) return goodbye();
     return goodbye({ oidlist: oidList(ctx, page.oids), ...continuation(page) });
   },

@@ -10,8 +10,8 @@ export const FINDX: ReadCommand<{ cls: string; query: FindQuery; after?: FindCur
   kind: 'read',
   access: 'user',
   parse: (input) => ({ ...classQuery(input), after: parseCursor(input.envelope.after) }),
-  run(ctx, { cls, query, after }) {
-    const page = ctx.store.findPage(ctx.caller, cls, query, findBounds(ctx, after));
+  async run(ctx, { cls, query, after }) {
+    const page = await ctx.store.findPage(ctx.caller, cls, query, findBounds(ctx, after));
     return ok({ oidlist: oidList(ctx, page.oids), ...continuation(page) });
   },
 };

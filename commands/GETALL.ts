@@ -25,8 +25,8 @@ export const GETALL: ReadCommand<GetAllArgs> = {
     if (oids !== undefined && input.tokens.length === 0) return { oids: oids.map(plainOid), after };
     return { ...classQuery(input), after };
   },
-  run(ctx, args) {
-    const page = 'oids' in args ? listPage(args.oids, args.after, ctx.config.max_results) : ctx.store.findPage(ctx.caller, args.cls, args.query, findBounds(ctx, args.after));
+  async run(ctx, args) {
+    const page = 'oids' in args ? listPage(args.oids, args.after, ctx.config.max_results) : await ctx.store.findPage(ctx.caller, args.cls, args.query, findBounds(ctx, args.after));
     const objects: Record<string, Record<string, unknown>> = {};
     const found = ctx.store.getMany(ctx.caller, page.oids);
     let bytes = 0;

@@ -12,9 +12,9 @@ export const GETOBJECT: ReadCommand<{ cls: string; query: FindQuery; ns: string 
     const ns = input.envelope.namespace ?? '';
     return { ...classQuery(input), ns: ns === '' ? '' : checkName(ns, 'namespace') };
   },
-  run(ctx, { cls, query, ns }) {
+  async run(ctx, { cls, query, ns }) {
     // The first match only: the scan stops there.
-    const [oid] = ctx.store.findPage(ctx.caller, cls, query, { limit: 1, maxScan: Infinity }).oids;
+    const [oid] = (await ctx.store.findPage(ctx.caller, cls, query, { limit: 1, maxScan: Infinity })).oids;
     if (oid === undefined) {
       ctx.store.namespaceDef(ctx.store.classDef(cls), ns);
       return { status: 404, message: 'Object not found' };

@@ -16,6 +16,7 @@
  * Writes are only ever made inside a transaction the Writer opened through
  * `Transactions`; reads may run anywhere.
  */
+import type { SearchSpent } from './safe-regex.js';
 
 /** One criterion of a find, resolved against the schema by the store (derived and soft-delete rules applied). */
 export interface FindTerm {
@@ -52,6 +53,21 @@ export interface FindRun {
   windowEnd(from: number, offset: number): number | undefined;
   /** Matching oids with `from < oid <= to`, in oid order, at most `limit`. */
   range(from: number, to: number, limit: number): number[];
+}
+
+/** A FindRun whose statements run elsewhere (a search thread): every answer comes later. */
+export type AsyncFindRun = { [K in keyof FindRun]: (...args: Parameters<FindRun[K]>) => Promise<ReturnType<FindRun[K]>> };
+/** A FindRun here or elsewhere. */
+export type LaterFindRun = FindRun | AsyncFindRun;
+
+/**
+ * Finds with client patterns run off the event loop (sqlite/search-threads.ts):
+ * each statement on a thread with its own read connection, within the
+ * search's time limit, which `spent` carries from one statement to the next.
+ */
+export interface SearchThreads {
+  find(spec: FindSpec, spent: SearchSpent): AsyncFindRun;
+  close(): void;
 }
 
 /** Where a page of a class in one property's order starts. */
@@ -267,6 +283,8 @@ export interface StoreBackend {
   readonly events: DeviceEventRows;
   readonly grants: GrantRows;
   readonly transfer: TransferRows;
+  /** Where searches with patterns run off the event loop; none: on it (a database without a file). */
+  readonly searches?: SearchThreads;
   layout(): Layout;
   /** Runs the migrations not run yet; returns how many ran. */
   migrate(): number;

@@ -1,19 +1,21 @@
 /**
- * Client patterns (FIND `~`, FINDX/GETOBJECT/GETALL `regex_args`) run on the
- * event loop, inside SQLite's scan, so they run on RE2 (re2js, a pure
- * JavaScript port): its time is linear in the value's length whatever the
- * pattern, where V8's backtracking RegExp can take hours on `.*.*.*!` or
- * `(a|a)*$`. RE2 has no backreferences and no lookaround; those are refused
- * with the reason, as are patterns too large to run in bounded time.
+ * Client patterns (FIND `~`, FINDX/GETOBJECT/GETALL `regex_args`) run inside
+ * SQLite's scan, on RE2 (re2js, a pure JavaScript port): its time is linear
+ * in the value's length whatever the pattern, where V8's backtracking RegExp
+ * can take hours on `.*.*.*!` or `(a|a)*$`. RE2 has no backreferences and no
+ * lookaround; those are refused with the reason, as are patterns too large to
+ * run in bounded time.
  *
  * Linear is not yet small: the worst case of one test is about
  * program size x value length steps (~40-170 ns each), so both are capped,
  * and a search that has spent SEARCH_TIME_LIMIT_MS of its own time stops with
- * an error rather than hold every other request.
+ * an error. Where it runs: a search small enough for the event loop runs
+ * there, within a budget of steps (Store.findPage); any other on a search
+ * thread (sqlite/search-threads.ts), each with its own ClientPatterns.
  */
 import { readFileSync } from 'node:fs';
 import { RE2JS } from 're2js';
-import { badParameters } from '../errors.js';
+import { CceError, badParameters } from '../errors.js';
 import { BoundedMap } from './bounded-map.js';
 
 /** Longest pattern accepted, in UTF-16 units. */
@@ -27,15 +29,17 @@ export const MAX_PROGRAM_SIZE = 1500;
 /** Values (and array elements) longer than this, in UTF-16 units, never match `~`. */
 export const MAX_SEARCHED_LENGTH = 4096;
 /**
- * CPU time of the event-loop thread a search with `~` may spend (from when its
- * query is planned) before it answers 403. Its own time, not the clock on the
- * wall: on a loaded machine, or while the kernel runs other processes, a
- * search is not cut short for time it was not running.
+ * CPU time a search with `~` may spend (on the thread that runs it, summed
+ * over its statements) before it answers 403. Its own time, not the clock on
+ * the wall: on a loaded machine, while the kernel runs other processes, or
+ * while the search waits for a search thread, it is not cut short for time
+ * it was not running.
  */
 export const SEARCH_TIME_LIMIT_MS = 2000;
 /**
- * Wall-clock time after which a search stops whatever its CPU time: the most
- * a search can hold the event loop when the machine gives it little CPU.
+ * Wall-clock time (while its statements run) after which a search stops
+ * whatever its CPU time: the most a search can hold a search thread when the
+ * machine gives it little CPU.
  */
 export const SEARCH_WALL_LIMIT_MS = 3 * SEARCH_TIME_LIMIT_MS;
 /** Worst-case steps (program size x value length, ~40-170 ns each) between two readings of the clock. */
@@ -120,20 +124,53 @@ interface Compiled {
   size: number;
 }
 
+/** The time of one search where its tests run: its deadlines and its worst-case steps. */
+export interface SearchTime {
+  deadline: number;
+  wallDeadline: number;
+  /** Worst-case steps since the clock was last read. */
+  steps: number;
+  /** Worst-case steps it may still spend here; past them a test throws NotHere instead of running. */
+  stepsLeft: number;
+}
+
+/** What a search has spent so far on other statements (its earlier calls on a search thread). */
+export interface SearchSpent {
+  cpuMs: number;
+  wallMs: number;
+}
+
+/** The 403 of a search past its time limit (`afterMs`: the limit it ran into). */
+export class SearchStopped extends CceError {
+  constructor(readonly afterMs: number) {
+    super(403, `regex search stopped after ${afterMs} ms: narrow it with an exact criterion or a simpler pattern`);
+  }
+}
+
 /**
- * The patterns of one Store: compiled once (cached), then tested against the
+ * Thrown by a test that would take the search past its steps here (see
+ * SearchTime.stepsLeft): the search is too large for the event loop and
+ * goes to a search thread instead (search-threads.ts).
+ */
+export class NotHere extends Error {
+  constructor() {
+    super('search too large for the event loop');
+  }
+}
+
+/**
+ * The patterns of one thread: compiled once (cached), then tested against the
  * values a search meets, until the search's deadline. Reading the clock costs
  * as much as testing a short value, so it is read once per CLOCK_EVERY_STEPS
  * of worst-case work (program size x value length), not at every test.
- * Searches are synchronous: one at a time is all there is.
+ * Tests run inside synchronous statements; searches interleave between
+ * statements, so each has its own SearchTime, made current by during().
  */
 export class ClientPatterns {
   private readonly cache = new BoundedMap<string, Compiled>(MAX_CACHED_PATTERNS);
   /** The last pattern tested, and its compiled form: a scan tests one pattern many times in a row. */
   private last: [string, Compiled] | undefined;
-  private deadline = Infinity;
-  private wallDeadline = Infinity;
-  private steps = 0;
+  private time: SearchTime = { deadline: Infinity, wallDeadline: Infinity, steps: 0, stepsLeft: Infinity };
 
   constructor(
     private readonly limitMs = SEARCH_TIME_LIMIT_MS,
@@ -149,28 +186,54 @@ export class ClientPatterns {
   }
 
   /**
-   * A search begins: it may spend limitMs of CPU time, within wallLimitMs of
-   * wall time. Called before any of its patterns is tested (a test outside a
-   * search would count against the previous search's deadline).
+   * A search begins (and becomes current): it may spend limitMs of CPU time,
+   * within wallLimitMs of wall time, less what it has `spent` elsewhere, and
+   * at most `stepsLeft` worst-case steps here. Called before any of its
+   * patterns is tested (a test outside a search would count against the
+   * previous search's deadline).
    */
-  startSearch(): void {
-    this.deadline = this.now() + this.limitMs;
-    this.wallDeadline = this.wallNow() + this.wallLimitMs;
-    this.steps = 0;
+  startSearch(stepsLeft = Infinity, spent: SearchSpent = { cpuMs: 0, wallMs: 0 }): SearchTime {
+    this.time = {
+      deadline: this.now() + this.limitMs - spent.cpuMs,
+      wallDeadline: this.wallNow() + this.wallLimitMs - spent.wallMs,
+      steps: 0,
+      stepsLeft,
+    };
+    return this.time;
   }
 
-  /** Does any part of `value` match? Throws the search's 403 once its deadline has passed. */
+  /** Runs `fn` (synchronous statements of one search) with that search's time current. */
+  during<R>(time: SearchTime, fn: () => R): R {
+    const outer = this.time;
+    this.time = time;
+    try {
+      return fn();
+    } finally {
+      this.time = outer;
+    }
+  }
+
+  /** Does any part of `value` match? Throws the search's 403 once its deadline has passed, NotHere past its steps. */
   test(pattern: string, value: string): boolean {
     const { re, size } = this.last !== undefined && this.last[0] === pattern ? this.last[1] : this.compiled(pattern);
     if (value.length > MAX_SEARCHED_LENGTH) return false;
+    const t = this.time;
+    const cost = size * (value.length + 1);
+    if (cost > t.stepsLeft) throw new NotHere();
+    t.stepsLeft -= cost;
     const hit = re.test(value);
-    this.steps += size * (value.length + 1);
-    if (this.steps >= CLOCK_EVERY_STEPS) {
-      this.steps = 0;
-      const spent = this.now() > this.deadline ? this.limitMs : this.wallNow() > this.wallDeadline ? this.wallLimitMs : 0;
-      if (spent > 0) throw badParameters(`regex search stopped after ${spent} ms: narrow it with an exact criterion or a simpler pattern`);
+    t.steps += cost;
+    if (t.steps >= CLOCK_EVERY_STEPS) {
+      t.steps = 0;
+      if (this.now() > t.deadline) throw new SearchStopped(this.limitMs);
+      if (this.wallNow() > t.wallDeadline) throw new SearchStopped(this.wallLimitMs);
     }
     return hit;
+  }
+
+  /** The search's limits: a search that has spent this much stops. */
+  get limits(): SearchSpent {
+    return { cpuMs: this.limitMs, wallMs: this.wallLimitMs };
   }
 
   private compiled(pattern: string): Compiled {

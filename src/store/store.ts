@@ -11,7 +11,7 @@
  */
 import { RevisionMap } from './revision-map.js';
 import { BoundedMap } from './bounded-map.js';
-import type { FindRun, FindSpec, FindTerm, GrantRows, ObjectRows, StoreBackend } from './port.js';
+import type { FindRun, FindSpec, FindTerm, GrantRows, LaterFindRun, ObjectRows, SearchThreads, StoreBackend } from './port.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
 import { decodeArray, toCceString, whyInvalid } from '../schema/values.js';
 import {
@@ -26,7 +26,7 @@ import {
   unknownObject,
 } from '../errors.js';
 import { compareBy, type SortType } from './sort.js';
-import { ClientPatterns } from './safe-regex.js';
+import { ClientPatterns, NotHere, type SearchTime } from './safe-regex.js';
 import { derivedValue, underive, underivedCriterion } from './derived.js';
 import { checkReferences } from './references.js';
 
@@ -129,7 +129,10 @@ export interface FindPage {
 
 interface FindPlan {
   subject: AclSubject;
+  spec: FindSpec;
   run: FindRun;
+  /** A search with a pattern, and its time on this thread (derived and default values are tested here). */
+  time?: SearchTime;
   readable(oid: number): boolean;
   sort?: { prop: PropertyDef; derived: PropertyDef['derived']; type: SortType };
 }
@@ -146,6 +149,15 @@ export interface ObjectView {
 const MAX_PAGE_TOTALS = 256;
 /** Candidates per range query of a bounded find: a window's bound is one short index walk. */
 const FIND_WINDOW = 16_384;
+/**
+ * A page of a search with a pattern runs on the event loop when its class (or
+ * the driving `=`) has at most this many candidates and its tests cost at most
+ * INLINE_STEPS worst-case steps (program size x value length, 40-170 ns each:
+ * under ~10 ms); any other page runs on a search thread (sqlite/search-threads.ts).
+ * An ordinary search beside an exact criterion stays here: no thread hop.
+ */
+const INLINE_CANDIDATES = 1024;
+const INLINE_STEPS = 50_000;
 /** Page starts remembered for offset paging: a few hundred bytes each. */
 const MAX_PAGE_MARKS = 1024;
 /** Namespaces whose stored values are remembered (see storedValues()): a few MiB at most. */
@@ -168,6 +180,8 @@ export class Store {
   readonly grants: GrantRows;
   /** FIND `~` patterns, on a linear-time engine (see safe-regex.ts). */
   private readonly patterns = new ClientPatterns();
+  /** Where searches with patterns too large for the event loop run (none: on it, as a database without a file must). */
+  private readonly searchThreads: SearchThreads | undefined;
   private readonly userClassNames: string[];
   private readonly secretNames: ReadonlySet<string>;
 
@@ -206,6 +220,7 @@ export class Store {
   ) {
     this.rows = backend.objects;
     this.grants = backend.grants;
+    this.searchThreads = backend.searches;
     this.rows.useMatcher((pattern, value) => this.patterns.test(pattern, value));
     this.userClassNames = [...schema.classes.keys()].sort();
     const secrets = new Set<string>();
@@ -389,11 +404,15 @@ export class Store {
     return shape;
   }
 
-  /** Oids of a class matching every criterion, sorted as asked (oid order otherwise). */
+  /**
+   * Oids of a class matching every criterion, sorted as asked (oid order
+   * otherwise), synchronously on the store's connection: the daemon's own
+   * look-ups, and a mutation's, which must read inside its transaction.
+   */
   find(subject: AclSubject, className: string, q: FindQuery): number[] {
     const plan = this.findPlan(subject, className, q);
     if (plan === null) return [];
-    if (plan.sort) return this.sortedFind(plan);
+    if (plan.sort) return this.sorted(plan, plan.run.withSortValues());
     const oids = plan.run.all();
     return subject.admin ? oids : oids.filter(plan.readable);
   }
@@ -404,26 +423,54 @@ export class Store {
    * that matches little cannot walk a whole large class in one request). A cut
    * page says `more`, and resume(i) continues after its i-th oid (i = its
    * length: after everything it examined). A sorted query sorts every match
-   * and pages through that order.
+   * and pages through that order. A search with a pattern larger than the
+   * event loop can afford runs its statements on a search thread (see
+   * INLINE_CANDIDATES), which is why the page comes later.
    */
-  findPage(subject: AclSubject, className: string, q: FindQuery, bounds: FindBounds): FindPage {
+  async findPage(subject: AclSubject, className: string, q: FindQuery, bounds: FindBounds): Promise<FindPage> {
     const plan = this.findPlan(subject, className, q);
     if (plan === null) return { oids: [], more: false, resume: () => ({ skip: 0 }) };
-    if (plan.sort) {
-      const skip = bounds.after && 'skip' in bounds.after ? bounds.after.skip : 0;
-      const { maxSort = Infinity } = bounds;
-      if (maxSort !== Infinity && plan.run.candidatesBeyond(maxSort)) {
-        throw badParameters(`sortprop: more than ${maxSort} objects to sort; narrow the criteria, or page without sortprop`);
+    const { time } = plan;
+    // A search inside a transaction reads what the transaction wrote: on its connection only.
+    if (time === undefined || this.searchThreads === undefined || this.rows.inTransaction) return this.pageOf(plan, time === undefined ? plan.run : this.timed(plan.run, time), bounds);
+    if (!plan.run.candidatesBeyond(INLINE_CANDIDATES)) {
+      time.stepsLeft = INLINE_STEPS;
+      try {
+        return await this.pageOf(plan, this.timed(plan.run, time), bounds);
+      } catch (err) {
+        // Larger than it looked: the page starts again on a search thread.
+        if (!(err instanceof NotHere)) throw err;
       }
-      const all = this.sortedFind(plan);
-      const oids = all.slice(skip, skip + bounds.limit);
-      return { oids, more: all.length > skip + bounds.limit, resume: (i) => ({ skip: skip + i }) };
     }
-    return this.scanPage(plan, bounds);
+    return this.pageOf(plan, this.searchThreads.find(plan.spec, { cpuMs: 0, wallMs: 0 }), bounds);
+  }
+
+  /** The run's statements, each with its search's time current (other searches run between them). */
+  private timed(run: FindRun, time: SearchTime): FindRun {
+    const during = <R>(fn: () => R) => this.patterns.during(time, fn);
+    return {
+      all: () => during(() => run.all()),
+      withSortValues: () => during(() => run.withSortValues()),
+      candidatesBeyond: (n) => run.candidatesBeyond(n),
+      windowEnd: (from, offset) => run.windowEnd(from, offset),
+      range: (from, to, limit) => during(() => run.range(from, to, limit)),
+    };
+  }
+
+  private async pageOf(plan: FindPlan, run: LaterFindRun, bounds: FindBounds): Promise<FindPage> {
+    if (!plan.sort) return this.scanPage(plan, run, bounds);
+    const skip = bounds.after && 'skip' in bounds.after ? bounds.after.skip : 0;
+    const { maxSort = Infinity } = bounds;
+    if (maxSort !== Infinity && (await run.candidatesBeyond(maxSort))) {
+      throw badParameters(`sortprop: more than ${maxSort} objects to sort; narrow the criteria, or page without sortprop`);
+    }
+    const all = this.sorted(plan, await run.withSortValues());
+    const oids = all.slice(skip, skip + bounds.limit);
+    return { oids, more: all.length > skip + bounds.limit, resume: (i) => ({ skip: skip + i }) };
   }
 
   /** An oid-ordered page: candidate windows of the driving index, each run as one range query. */
-  private scanPage(plan: FindPlan, { limit, maxScan, after }: FindBounds): FindPage {
+  private async scanPage(plan: FindPlan, run: LaterFindRun, { limit, maxScan, after }: FindBounds): Promise<FindPage> {
     const start = after && 'oid' in after ? after.oid : 0;
     const oids: number[] = [];
     // After the first i oids; after all of them, wherever the scan stopped.
@@ -436,11 +483,11 @@ export class Store {
     for (let scanned = 0; ; ) {
       const window = Math.max(1, Math.min(maxScan - scanned, FIND_WINDOW));
       scanned += window;
-      const end = plan.run.windowEnd(from, window - 1);
+      const end = await run.windowEnd(from, window - 1);
       // A window's hits in LIMITed runs: the caller may not read every one of them.
       for (let at = from; ; ) {
         const want = limit + 1 - oids.length;
-        const hits = plan.run.range(at, end ?? Number.MAX_SAFE_INTEGER, want);
+        const hits = await run.range(at, end ?? Number.MAX_SAFE_INTEGER, want);
         for (const oid of hits) if (plan.readable(oid)) oids.push(oid);
         if (oids.length > limit) {
           oids.length = limit;
@@ -455,10 +502,10 @@ export class Store {
     }
   }
 
-  /** Every match of a sorted query, in the asked order. */
-  private sortedFind(plan: FindPlan): number[] {
+  /** Every match of a sorted query (with the value it sorts by), in the asked order. */
+  private sorted(plan: FindPlan, matches: { oid: number; sortvalue: string | null }[]): number[] {
     const { subject, sort } = plan;
-    const rows = plan.run.withSortValues().filter((r) => plan.readable(r.oid));
+    const rows = matches.filter((r) => plan.readable(r.oid));
     const cmp = compareBy(sort!.type);
     // A value the caller may not read sorts as '': the order must not reveal it either.
     const shown = (v: string | null) => (sort!.derived ? (sort!.derived.fromSource.get(v ?? sort!.prop.default) ?? '') : (v ?? sort!.prop.default));
@@ -472,7 +519,7 @@ export class Store {
     const cls = this.classDef(className);
     const given = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
     // The search's time starts before any pattern meets a value (derived and default values below included).
-    if (q.criteria.some((c) => c.op === '~')) this.patterns.startSearch();
+    let time = q.criteria.some((c) => c.op === '~') || given.some((p) => p.derived) ? this.patterns.startSearch() : undefined;
     // Most finds name stored properties of a class without soft delete: used as they are.
     const criteria = cls.softDelete === undefined && !given.some((p) => p.derived) ? q.criteria : this.storedCriteria(cls, q.criteria, given);
     if (criteria === null) return null;
@@ -490,14 +537,20 @@ export class Store {
     // The first exact match on a non-array property drives the query through the (class, ns, name, value) index.
     const driver = terms.findIndex((t) => t.op === '=' && !t.array && !t.orMissing);
     if (driver >= 0) terms[driver] = { ...terms[driver]!, value: toCceString(props[driver]!, terms[driver]!.value) ?? terms[driver]!.value };
-    const spec: FindSpec = { className: cls.name, terms, driver };
+    // A derived `=` becomes a pattern over its sources: a search too.
+    if (!terms.some((t) => t.op === '~')) time = undefined;
     // A caller must not find objects through a property it may not read (no oracle on secrets).
     const readable = (oid: number) => subject.admin || props.every((p) => p.readacl(subject, oid));
-    if (!q.sortprop) return { subject, run: this.rows.find(spec), readable };
+    const found = { subject, readable, ...(time ? { time } : {}) };
+    if (!q.sortprop) {
+      const spec: FindSpec = { className: cls.name, terms, driver };
+      return { ...found, spec, run: this.rows.find(spec) };
+    }
     const derived = this.propertyDef(cls, q.sortprop.ns, q.sortprop.name).derived;
     const sortBy = derived ? { ns: q.sortprop.ns, name: derived.from } : q.sortprop;
     const prop = this.propertyDef(cls, sortBy.ns, sortBy.name);
-    return { subject, run: this.rows.find({ ...spec, sortBy }), readable, sort: { prop, derived, type: q.sorttype ?? 'ascii' } };
+    const spec: FindSpec = { className: cls.name, terms, driver, sortBy };
+    return { ...found, spec, run: this.rows.find(spec), sort: { prop, derived, type: q.sorttype ?? 'ascii' } };
   }
 
   /**

@@ -15,6 +15,7 @@ import { SqliteDefaults } from './defaults.js';
 import { SqliteDeviceEvents } from './events.js';
 import { SqliteGrants } from './grants.js';
 import { SqliteTransfer } from './transfer.js';
+import { SqliteSearchThreads } from './search-threads.js';
 
 /** Every part prepares its statements at once: open the connection at the current layout (openSqlite migrates first). */
 export class SqliteBackend implements StoreBackend {
@@ -25,10 +26,13 @@ export class SqliteBackend implements StoreBackend {
   readonly events: SqliteDeviceEvents;
   readonly grants: SqliteGrants;
   readonly transfer: SqliteTransfer;
+  /** Finds with patterns, off the event loop: a second connection needs a file (none for :memory:). */
+  readonly searches: SqliteSearchThreads | undefined;
 
   constructor(readonly db: Db) {
     [this.objects, this.tx, this.changes, this.defaults] = [new SqliteObjects(db), new SqliteTransactions(db), new SqliteChanges(db), new SqliteDefaults(db)];
     [this.events, this.grants, this.transfer] = [new SqliteDeviceEvents(db), new SqliteGrants(db), new SqliteTransfer(db)];
+    this.searches = db.memory || db.name === '' ? undefined : new SqliteSearchThreads(db.name);
   }
 
   layout(): Layout {
@@ -40,6 +44,7 @@ export class SqliteBackend implements StoreBackend {
   }
 
   close(): void {
+    this.searches?.close();
     this.db.close();
   }
 }

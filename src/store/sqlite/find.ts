@@ -5,6 +5,7 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
+import { decodeArray } from '../../schema/values.js';
 import type { FindRun, FindSpec } from '../port.js';
 
 const MAX_FIND_STATEMENTS = 256;
@@ -26,6 +27,19 @@ export class StatementCache {
     }
     return s;
   }
+}
+
+/**
+ * The `~` functions a find's SQL calls, on a connection of a search thread
+ * (search-worker.ts); the store's own connection registers the same in
+ * objects.ts. On an array property `~` means "any element matches".
+ */
+export function registerMatcher(db: Db, test: (pattern: string, value: string) => boolean): void {
+  db.function('cce_regexp', { deterministic: true }, (pattern, value) => (test(String(pattern), String(value)) ? 1 : 0));
+  db.function('cce_regexp_any', { deterministic: true }, (pattern, value) => {
+    const p = String(pattern);
+    return (decodeArray(String(value)) ?? []).some((e) => test(p, e)) ? 1 : 0;
+  });
 }
 
 export function compileFind(statements: StatementCache, spec: FindSpec): FindRun {
