@@ -12,6 +12,8 @@ import { openSqlite } from '../src/store/sqlite/backend.js';
 import { SqliteAsyncBackend } from '../src/store/sqlite/async-adapter.js';
 import { openPostgres } from '../src/store/postgres/backend.js';
 import { PG_MIGRATIONS } from '../src/store/postgres/migrations.js';
+import { uniqueProperties } from '../src/store/async-port.js';
+import { loadSchema } from '../src/schema/loader.js';
 import { storePortContract } from './contract/store-port.js';
 import { testDatabase } from './helpers/postgres.js';
 
@@ -38,13 +40,17 @@ t.test('PostgreSQL', async (t) => {
     });
   });
 
-  t.test('migrations: nodes starting together on an empty database make the layout once; a newer layout is refused', { skip: probe.skip ?? false }, async (t) => {
+  t.test('migrations: nodes starting together on an empty database make the layout and the unique indexes once; a newer layout is refused', { skip: probe.skip ?? false }, async (t) => {
     const db = await testDatabase(t);
     const nodes = await Promise.all([openPostgres(db.url!), openPostgres(db.url!), openPostgres(db.url!)]);
     t.teardown(() => Promise.all(nodes.map((n) => n.close())));
     const { rows } = await nodes[0]!.pool.query('SELECT version FROM cced_migrations ORDER BY version');
     t.same(rows, PG_MIGRATIONS.map((_, i) => ({ version: i + 1 })), 'each migration ran once');
     t.same(await nodes[1]!.layout(), { version: PG_MIGRATIONS.length, known: PG_MIGRATIONS.length });
+    const schema = loadSchema(['schema']);
+    await Promise.all(nodes.map((n) => n.enforceUnique(schema)));
+    const indexes = await nodes[0]!.pool.query("SELECT count(*) AS n FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE 'props\\_unique\\_%'");
+    t.same(indexes.rows, [{ n: uniqueProperties(schema).length }], 'and the unique indexes once, whichever node comes first');
     await nodes[0]!.pool.query('INSERT INTO cced_migrations (version) VALUES (99)');
     await t.rejects(openPostgres(db.url!), /layout version 99 is newer than this cced knows/);
   });

@@ -25,7 +25,7 @@ import {
   type TransactionOptions,
   type TxHandle,
 } from '../async-port.js';
-import { layoutVersion, migratePg, PG_MIGRATIONS } from './migrations.js';
+import { LAYOUT_LOCK, layoutVersion, migratePg, PG_MIGRATIONS } from './migrations.js';
 import { PgObjects, type MatcherRef } from './objects.js';
 import { PgChanges, PgDeviceEvents, PgGrants } from './rows.js';
 import { isConflict, PG_TYPES, type Queryable } from './query.js';
@@ -95,13 +95,16 @@ export class PgBackend implements AsyncStoreBackend {
 
   /**
    * One partial unique index per unique property of the schema (non-empty values), dropped when the schema no
-   * longer has it: the database refuses a second holder whichever node writes it.
+   * longer has it: the database refuses a second holder whichever node writes it. Under the layout lock, so
+   * nodes starting together do not create one index twice; building an index holds writes to props back
+   * meanwhile, so this belongs to start-up, not to serving.
    */
   async enforceUnique(schema: Schema): Promise<void> {
     const wanted = new Map(uniqueProperties(schema).map((u) => [uniqueIndexName(u), u]));
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [LAYOUT_LOCK]);
       const { rows } = await client.query<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'props' AND indexname LIKE 'props\\_unique\\_%'");
       for (const { name } of rows) if (!wanted.has(name)) await client.query(`DROP INDEX ${name}`);
       for (const [name, u] of wanted) {

@@ -82,8 +82,8 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX grants_by_expiry ON grants (expires_at);`,
 ];
 
-/** One number for the advisory lock every node's migrate() takes ('cced' in ASCII). */
-const MIGRATION_LOCK = 0x63636564;
+/** One number for the advisory lock every node's layout changes take ('cced' in ASCII): migrate() and enforceUnique(). */
+export const LAYOUT_LOCK = 0x63636564;
 
 /** How many migrations have run (0 on an empty database). */
 export async function layoutVersion(pool: Pool): Promise<number> {
@@ -95,7 +95,7 @@ export async function layoutVersion(pool: Pool): Promise<number> {
 export async function migratePg(pool: Pool): Promise<number> {
   const client = await pool.connect();
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query('SELECT pg_advisory_lock($1)', [LAYOUT_LOCK]);
     try {
       await client.query('CREATE TABLE IF NOT EXISTS cced_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
       const { rows } = await client.query<{ v: number }>('SELECT coalesce(max(version), 0) AS v FROM cced_migrations');
@@ -114,7 +114,7 @@ export async function migratePg(pool: Pool): Promise<number> {
       }
       return PG_MIGRATIONS.length - current;
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      await client.query('SELECT pg_advisory_unlock($1)', [LAYOUT_LOCK]);
     }
   } finally {
     client.release();
