@@ -72,7 +72,10 @@ export class PgBackend implements AsyncStoreBackend {
     const lost = (err: Error) => void (broken ??= err);
     client.on('error', lost);
     try {
-      await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE').catch((err: Error) => {
+        broken = err;
+        throw err;
+      });
       try {
         const value = await fn(handle);
         // A conflict `fn` caught and did not rethrow still dooms the transaction: run it again.
