@@ -33,8 +33,9 @@
  * (src/facades/index.ts): nothing else imports a facade.
  *
  * The store's backends: every line of SQL, every prepared statement and every
- * import of better-sqlite3 is under src/store/sqlite/ (one folder per
- * backend), and nothing outside src/store imports a backend folder: the rest
+ * import of a database driver is under a backend's folder (src/store/sqlite/
+ * with better-sqlite3, src/store/postgres/ with pg), and nothing outside
+ * src/store imports a backend folder: the rest
  * of the daemon sees the Store, the Writer and the store's own modules only.
  */
 import t from 'tap';
@@ -230,7 +231,7 @@ t.test('facades are mounted from one table: only src/facades/index.ts imports a 
 });
 
 /** One folder per backend, each holding all of its SQL. */
-const BACKENDS = ['src/store/sqlite'];
+const BACKENDS = ['src/store/sqlite', 'src/store/postgres'];
 
 /** Text that is SQL: a statement's opening words, as a string or template literal holds them. */
 const SQL = /\b(SELECT\s[\s\S]*\bFROM\s|INSERT\s+(OR\s+\w+\s+)?INTO\s|UPDATE\s+\S+\s+SET\s|DELETE\s+FROM\s|CREATE\s+(TABLE|INDEX|TRIGGER)\s|DROP\s+(TABLE|INDEX|TRIGGER)\s|PRAGMA\s+\w|BEGIN\s+(IMMEDIATE|EXCLUSIVE|DEFERRED)\b|SAVEPOINT\s+\w|ROLLBACK\s+TO\s)/;
@@ -272,6 +273,9 @@ t.test('all SQL is in a backend folder: no SQL, statement or better-sqlite3 impo
   t.strictSame(found, []);
   const drivers = IMPORTS.filter(([from, to]) => to === 'pkg:better-sqlite3' && !BACKENDS.some((b) => within(from, b)));
   t.strictSame(drivers.map(([from]) => from), [], 'better-sqlite3 is imported by the SQLite backend only');
+  const pgDriver = IMPORTS.filter(([from, to]) => to === 'pkg:pg' && !within(from, 'src/store/postgres'));
+  t.strictSame(pgDriver.map(([from]) => from), [], 'pg is imported by the PostgreSQL backend only');
+  t.ok(IMPORTS.some(([from, to]) => to === 'pkg:pg' && within(from, 'src/store/postgres')), 'which does import it');
   t.ok(FILES.some((f) => within(f, 'src/store/sqlite') && databaseUse(readFileSync(f, 'utf8')).length > 0), 'the backend folder is where the SQL is');
 });
 

@@ -9,9 +9,10 @@
  * Every method is synchronous for now: on SQLite a read is a few microseconds
  * of work on the event loop, and a Promise per read would cost more than the
  * read itself on the hot paths (GET, SET, FIND, a heartbeat). A network
- * database needs an asynchronous port; that is the next step, where each
- * hot path is measured before it becomes `T | Promise<T>` or a Promise
- * (docs/architecture.md, "The store and its backends").
+ * database needs an asynchronous port: async-port.ts, which PostgreSQL
+ * (postgres/) implements and sqlite/async-adapter.ts puts this backend
+ * behind; the store moves onto it next (docs/architecture.md, "The store
+ * and its backends").
  *
  * Writes are only ever made inside a transaction the Writer opened through
  * `Transactions`; reads may run anywhere.

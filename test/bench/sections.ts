@@ -16,6 +16,7 @@ import { events } from './events.js';
 import { scale } from './scale.js';
 import { pantahub } from './pantahub.js';
 import { findRegex } from './find-regex.js';
+import { port } from './port.js';
 
 /**
  * A row from figures a section measured itself: only req/s, p99 and its own baseline's req/s are known.
@@ -60,4 +61,4 @@ const flash: BenchSection = {
   },
 };
 
-export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, events, scale, pantahub, findRegex];
+export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, events, scale, pantahub, findRegex, port];
