@@ -89,6 +89,7 @@ t.test('the heartbeat columns answer every read as property rows do', async (t) 
       pagePrefix: ats(store.page(SYSTEM, cls, 'ip_address', { limit: 5, offset: 0, prefix: '10.' }).oids),
       one: one && [at(one.oid), one.values],
       findOne: at(store.findOne(cls, '', 'ip_address', '192.168.1.1') ?? -1),
+      byIpWith: ((w) => w && [at(w.oid), w.values])(store.findOneWith(cls, '', 'ip_address', '10.0.0.2', ['device_key', 'last_seen'])),
     };
   };
   const twin = readAll(TWIN);
@@ -103,6 +104,22 @@ t.test('the heartbeat columns answer every read as property rows do', async (t) 
   }
   t.strictSame(readAll('Device'), readAll(TWIN), 'after a SET and a DESTROY');
   t.equal((db.prepare('SELECT count(*) FROM device_beats').pluck().get() as number), KEYS.length - 1, "the destroyed device's row went with it");
+});
+
+t.test('a default filled in, or a property dropped, on a heartbeat column acts on the narrow table', async (t) => {
+  const { db, store, writer } = open(t.testdir());
+  await writer.submit(() => store.create(SYSTEM, 'DeviceType', { name: 'rpi4' }));
+  const [a, b] = [
+    await writer.submit(() => store.create(SYSTEM, 'Device', { device_key: 'BBBB1', token_code: 'token-BBBB1-abcdefghijkl', device_type: 'rpi4' })),
+    await writer.submit(() => store.create(SYSTEM, 'Device', { device_key: 'BBBB2', token_code: 'token-BBBB2-abcdefghijkl', device_type: 'rpi4' })),
+  ];
+  db.prepare('UPDATE device_beats SET last_seen = NULL WHERE oid = ?').run(a);
+  const defaults = sqliteBackend(db).defaults;
+  t.equal(store.rawValue(a, '', 'last_seen'), undefined, 'a Device without the value stored');
+  t.equal(defaults.atomically(() => defaults.fill('Device', '', 'last_seen', 'X', 0, b)), 1, 'one value filled in');
+  t.strictSame([store.rawValue(a, '', 'last_seen'), store.rawValue(b, '', 'last_seen')], ['X', ''], 'only where it was missing');
+  defaults.atomically(() => defaults.dropProperty('Device', '', 'last_seen'));
+  t.strictSame([store.rawValue(a, '', 'last_seen'), store.rawValue(b, '', 'ip_address')], [undefined, ''], 'dropped: that column only');
 });
 
 t.test('a store of the earlier layout migrates: heartbeat rows moved, nothing lost', async (t) => {
