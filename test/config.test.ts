@@ -177,6 +177,7 @@ t.test('resolveConfig', async (t) => {
       status_max_logs: 100,
       device_heartbeat_timeout: 180,
       heartbeat_flush_ms: 0,
+      device_credential_cache: 1_000_000,
       event_retention: 100_000,
       event_retention_age: 7 * 24 * 3600,
       event_heartbeat_interval: 60,

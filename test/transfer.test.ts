@@ -32,6 +32,13 @@ function storeContent(state: string) {
     for (const p of db.prepare('SELECT oid, ns, name, value FROM props').all() as { oid: number; ns: string; name: string; value: string }[]) {
       objects.get(p.oid)!.props[`${p.ns}.${p.name}`] = p.value;
     }
+    // A Device's heartbeat values live in their narrow table (src/store/sqlite/hot.ts), from layout 6 on.
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'device_beats'").get() !== undefined) {
+      for (const b of db.prepare('SELECT oid, last_seen, ip_address FROM device_beats').all() as { oid: number; last_seen: string | null; ip_address: string | null }[]) {
+        if (b.last_seen !== null) objects.get(b.oid)!.props['.last_seen'] = b.last_seen;
+        if (b.ip_address !== null) objects.get(b.oid)!.props['.ip_address'] = b.ip_address;
+      }
+    }
     return {
       objects,
       events: db.prepare('SELECT device_oid, at, event, host, remote FROM device_events ORDER BY id').all() as { device_oid: number }[],

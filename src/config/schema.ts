@@ -197,6 +197,8 @@ export const configSchema = z.strictObject({
   device_heartbeat_timeout: int(1).default(180),
   // 0: each beat goes to the writer, whose per-turn group commit batched better than a timer window (bench: devices).
   heartbeat_flush_ms: int(0, 1000).default(0),
+  /** Devices whose credentials are kept in memory (~60 bytes each, src/devices/credential-table.ts); beyond, one is evicted per new one. */
+  device_credential_cache: int(1).default(1_000_000),
   // The change log and its readers (EVENT, /v2/events; src/store/changes.ts, src/events/).
   /** Newest changes kept in the log; 0 = no bound by count (then event_retention_age must bound it). */
   event_retention: int(0).default(100_000),

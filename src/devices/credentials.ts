@@ -13,86 +13,70 @@
 import type { Store } from '../store/store.js';
 import { DEVICE } from './classes.js';
 import { digest } from '../auth/secrets.js';
-import { BoundedMap } from '../store/bounded-map.js';
+import { CredentialTable, type CachedCredential } from './credential-table.js';
 
 const CREDENTIAL_FIELDS = new Set(['device_key', 'token_code', 'revoked']);
 const AUTH_FIELDS = ['token_code', 'revoked'];
-/** Bounded: beyond it the least recently used entry is evicted (a re-read costs ~0.1 ms). */
-const MAX_ENTRIES = 200_000;
+/**
+ * Bounded: beyond it one entry is evicted per new one (a re-read is one statement). ~60 bytes an entry
+ * (credential-table.ts): a fleet of this size authenticates from memory in ~60 MB.
+ */
+const MAX_ENTRIES = 1_000_000;
 
-export interface DeviceCredential {
-  oid: number;
-  /** sha256 of token_code; undefined when the device has none (nothing verifies). */
-  tokenDigest: Buffer | undefined;
-  revoked: boolean;
-}
+export type DeviceCredential = CachedCredential;
 
 const byStore = new WeakMap<Store, DeviceCredentials>();
 
 export class DeviceCredentials {
-  private readonly byKey = new BoundedMap<string, DeviceCredential>(MAX_ENTRIES, (_key, c) => this.keyOf.delete(c.oid));
-  /** oid -> its key in byKey: what a write to an oid forgets. Holds exactly byKey's devices. */
-  private readonly keyOf = new Map<number, string>();
+  private readonly byKey: CredentialTable;
   private external: number;
   /** Credentials read from the store (misses of this memory): what a test counts. */
   reads = 0;
 
   /** One per store, subscribed to its writes once. */
-  static of(store: Store): DeviceCredentials {
+  static of(store: Store, max = MAX_ENTRIES): DeviceCredentials {
     let c = byStore.get(store);
-    if (!c) byStore.set(store, (c = new DeviceCredentials(store)));
+    if (!c) byStore.set(store, (c = new DeviceCredentials(store, max)));
     return c;
   }
 
-  private constructor(private readonly store: Store) {
+  private constructor(
+    private readonly store: Store,
+    max: number,
+  ) {
+    this.byKey = new CredentialTable(max);
     this.external = store.externalVersion();
     store.onWrite((e, detail) => {
       if (e.class !== DEVICE || (e.op === 'SET' && !e.props!.some((p) => CREDENTIAL_FIELDS.has(p)))) return;
-      if (e.op !== 'CREATE') this.forgetOid(e.oid);
+      if (e.op !== 'CREATE') this.byKey.deleteOid(e.oid);
       const key = detail.values?.get('device_key');
-      if (key !== undefined) this.forgetKey(key);
+      if (key !== undefined) this.byKey.deleteKey(key);
     });
   }
 
-  private forgetOid(oid: number): void {
-    const key = this.keyOf.get(oid);
-    if (key !== undefined) this.forgetKey(key);
-  }
-
-  private forgetKey(key: string): void {
-    const c = this.byKey.get(key);
-    if (c === undefined) return;
-    this.byKey.delete(key);
-    this.keyOf.delete(c.oid);
-  }
-
-  private forgetAll(): void {
-    this.byKey.clear();
-    this.keyOf.clear();
+  /** Entries remembered now (a test checks the bound). */
+  get size(): number {
+    return this.byKey.size;
   }
 
   /** The credential of the device called `key`, or undefined when there is none. */
   lookup(key: string): DeviceCredential | undefined {
     const external = this.store.externalVersion();
     if (external !== this.external) {
-      this.forgetAll();
+      this.byKey.clear();
       this.external = external;
     }
-    let c = this.byKey.get(key);
-    if (c) return c;
+    const known = this.byKey.get(key);
+    if (known) return known;
     // What findDevice finds, and the two values, in one statement: the miss path of every device's first beat.
     this.reads++;
     const found = this.store.findOneWith(DEVICE, '', 'device_key', key, AUTH_FIELDS);
     if (found === undefined) return undefined;
     const v = found.values;
-    c = { oid: found.oid, tokenDigest: v.token_code ? digest(v.token_code) : undefined, revoked: v.revoked === '1' };
+    const c = { oid: found.oid, tokenDigest: v.token_code ? digest(v.token_code) : undefined, revoked: v.revoked === '1' };
     // Read inside a transaction, the values may be a write that is then rolled back: not remembered.
-    if (!this.store.inTransaction()) {
-      // One key per device: an entry of this oid under another key (not yet forgotten) goes.
-      this.forgetOid(c.oid);
-      this.byKey.set(key, c);
-      this.keyOf.set(c.oid, key);
-    }
+    // One key per device: set() replaces an entry of this oid under another key (not yet forgotten).
+    if (!this.store.inTransaction()) this.byKey.set(key, c);
     return c;
   }
 }

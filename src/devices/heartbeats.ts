@@ -16,12 +16,8 @@ import { hostname } from 'node:os';
 import type { Services } from '../services.js';
 import type { AclSubject } from '../schema/types.js';
 import { encodeArray } from '../schema/values.js';
-import { DEVICE } from './classes.js';
-import { BoundedMap } from '../store/bounded-map.js';
 
 export const MAX_BATCH = 1000;
-/** Bound of the last-seen memory (beyond it, the least recently beating device is forgotten). */
-const MAX_REMEMBERED = 200_000;
 const HOST = hostname();
 
 export interface Beat {
@@ -49,22 +45,12 @@ export class Heartbeats {
   /** Transactions that carried beats, and beats applied (the bench reads them). */
   flushes = 0;
   beats = 0;
-  /**
-   * last_seen (ms) of devices as this class last wrote it, so deciding whether
-   * a beat opens a connection costs no read. Any other write of last_seen (and
-   * a device's destruction) forgets the device; a failed commit forgets all.
-   */
-  private readonly lastSeen = new BoundedMap<number, number>(MAX_REMEMBERED);
 
-  constructor(private readonly s: HeartbeatParts) {
-    s.store.onWrite((e) => {
-      if (e.class === DEVICE && (e.op === 'DESTROY' || e.props?.includes('last_seen'))) this.lastSeen.delete(e.oid);
-    });
-  }
+  constructor(private readonly s: HeartbeatParts) {}
 
   /** Resolves once the beat is committed. */
   submit(beat: Beat): Promise<void> {
-    if (this.s.config.heartbeat_flush_ms === 0) return this.s.writer.submit(() => this.apply(beat)).catch(this.forget);
+    if (this.s.config.heartbeat_flush_ms === 0) return this.s.writer.submit(() => this.apply(beat));
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ beat, resolve, reject });
       if (this.pending.length >= MAX_BATCH) this.flush();
@@ -96,27 +82,21 @@ export class Heartbeats {
     );
     return outcomes.then(
       (errors) => batch.forEach((p, i) => (errors[i] === undefined ? p.resolve() : p.reject(errors[i]))),
-      (err) => {
-        this.lastSeen.clear();
-        batch.forEach((p) => p.reject(err));
-      },
+      (err) => batch.forEach((p) => p.reject(err)),
     );
   }
-
-  /** After a failed commit the memory may be ahead of the store: forgotten, and the error passed on. */
-  private readonly forget = (err: unknown): never => {
-    this.lastSeen.clear();
-    throw err;
-  };
 
   /**
    * One beat, inside the transaction: last_seen, ip_address and the optional
    * services and note; a "Connected" event only when the device was not
    * connected already (never seen, or silent longer than the heartbeat timeout).
+   * The previous last_seen is read from the store, not remembered: it is in
+   * the page this beat rewrites (the narrow heartbeat table of the SQLite
+   * backend), so the read costs one statement and no memory per device.
    */
   private apply(b: Beat): void {
     const { store, events, config } = this.s;
-    const previous = this.lastSeen.get(b.oid) ?? Date.parse(store.rawValue(b.oid, '', 'last_seen') ?? '');
+    const previous = Date.parse(store.rawValue(b.oid, '', 'last_seen') ?? '');
     const values: Record<string, unknown> = { last_seen: new Date(b.at).toISOString(), ip_address: b.ip };
     if (b.services !== undefined) values.services = encodeArray(b.services);
     if (b.note !== undefined) values.note = b.note;
@@ -124,6 +104,5 @@ export class Heartbeats {
     this.beats++;
     const wasConnected = Number.isFinite(previous) && b.at - previous <= config.device_heartbeat_timeout * 1000;
     if (!wasConnected) events.append(b.oid, { at: b.at, event: 'Connected', host: HOST, remote: b.ip }, config.status_max_logs);
-    this.lastSeen.set(b.oid, b.at);
   }
 }

@@ -5,13 +5,21 @@
  * Seeded through the Store API on the daemon's own file (lib.ts seedStore),
  * 50,000 devices per transaction. Every figure is printed as a note line and
  * as one table: what a case costs must not grow with the fleet.
+ *
+ * BENCH_SCALE_SEEDS=DIR keeps each seeded file there (1M devices take minutes
+ * to seed) and starts later runs from a copy of it; a file of an older layout
+ * is migrated by the daemon's own migrations, timed as a case, and kept
+ * migrated. BENCH_SCALE_CASES=heartbeats runs only the heartbeat and RSS cases.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
 import { SYSTEM } from '../../src/store/store.js';
 import { cce, cpuSeconds, expectStatus, seedStore, tempStateDir, type BenchContext, type BenchDaemon, type BenchSection, type Session } from './lib.js';
 import { deviceKeyOf, tokenOf } from './devices-ids.js';
+import { openDb } from '../../src/store/sqlite/db.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 
 const SEED_BATCH = 50_000;
 const CLIENTS = 200;
@@ -55,6 +63,48 @@ async function seedDevices(d: BenchDaemon, devices: number): Promise<void> {
   }
 }
 
+const SEEDS = process.env.BENCH_SCALE_SEEDS;
+const ONLY_HEARTBEATS = process.env.BENCH_SCALE_CASES === 'heartbeats';
+
+/**
+ * The daemon's store with `devices` seeded: from BENCH_SCALE_SEEDS when a seeded
+ * file is kept there (migrated to this layout first, timed), else seeded now (and kept).
+ */
+async function seeded(ctx: BenchContext, stateDir: string, devices: number, f: Figures): Promise<void> {
+  const kept = SEEDS === undefined ? undefined : path.join(SEEDS, `devices-${devices}.db`);
+  if (kept !== undefined && existsSync(kept)) {
+    copyFileSync(kept, path.join(stateDir, 'cced.db'));
+    const before = new Database(kept, { readonly: true });
+    const version = before.pragma('user_version', { simple: true }) as number;
+    before.close();
+    const t0 = performance.now();
+    const db = openDb(path.join(stateDir, 'cced.db'));
+    const migrated = performance.now() - t0;
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    f.set('seed (Store API, 50k per transaction)', 'kept file');
+    if (version < MIGRATIONS.length) {
+      f.set('migrate the kept file to this layout', ms(migrated));
+      copyFileSync(path.join(stateDir, 'cced.db'), `${kept}.new`);
+      renameSync(`${kept}.new`, kept);
+    }
+    return;
+  }
+  const d = await ctx.startDaemon({ stateDir });
+  try {
+    f.set('seed (Store API, 50k per transaction)', ms(await timed(() => seedDevices(d, devices))));
+  } finally {
+    await d.close();
+  }
+  if (kept === undefined) return;
+  mkdirSync(SEEDS!, { recursive: true });
+  const db = openDb(path.join(stateDir, 'cced.db'));
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  copyFileSync(path.join(stateDir, 'cced.db'), `${kept}.new`);
+  renameSync(`${kept}.new`, kept);
+}
+
 /** Heartbeats from CLIENTS connections over the whole fleet: beats/s, p99 and the daemon's CPU per beat. */
 async function beat(d: BenchDaemon, devices: number, opts: { duration?: number; amount?: number }) {
   let i = 0;
@@ -81,12 +131,10 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
   const f: Figures = new Map();
   const stateDir = tempStateDir();
   const extension = path.join(stateDir, 'extension');
+  await seeded(ctx, stateDir, devices, f);
+  const started = performance.now();
   let d = await ctx.startDaemon({ stateDir });
   try {
-    f.set('seed (Store API, 50k per transaction)', ms(await timed(() => seedDevices(d, devices))));
-    await d.close();
-    const started = performance.now();
-    d = await ctx.startDaemon({ stateDir });
     f.set('start (until PING answers)', ms(performance.now() - started));
 
     const admin: Session = await d.adminSession();
@@ -103,6 +151,7 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
     f.set('heartbeats, warm (beats/s; p99)', `${warm.perSec.toFixed(0)}/s; ${warm.p99} ms`);
     f.set('heartbeat, warm: daemon CPU per beat', `${warm.usPerBeat.toFixed(0)} µs`);
     if (cold.failures + warm.failures > 0) ctx.note(`scale ${devices}: ${cold.failures + warm.failures} heartbeats failed`);
+    if (ONLY_HEARTBEATS) return f;
 
     const deep = `/api/devices?limit=100&offset=${devices - 100}`;
     const firstDeep = await get(d, deep, token);

@@ -16,7 +16,7 @@ export type { Access, RouteCtx, Router } from '../kit/router.js';
 
 export function router(app: FastifyInstance, services: Services): Router {
   // The Meeting facade serves the devices: the chain checks their tokens against the device world's cache.
-  services.credentials.provideDevices(DeviceCredentials.of(services.store));
+  services.credentials.provideDevices(DeviceCredentials.of(services.store, services.config.device_credential_cache));
   const route = makeRouter(app, services, { parse: parseWith, refusal: asMeetingError });
   return (method, url, spec, handler) => route(method, url, { ...spec, doc: { ...MEETING_DECLARATIONS[`${method} ${url}`], ...spec.doc } }, handler);
 }

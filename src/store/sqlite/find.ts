@@ -7,6 +7,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { decodeArray } from '../../schema/values.js';
 import type { FindRun, FindSpec } from '../port.js';
+import { propRows } from './hot.js';
 
 const MAX_FIND_STATEMENTS = 256;
 
@@ -47,15 +48,17 @@ export function compileFind(statements: StatementCache, spec: FindSpec): FindRun
   const conds: string[] = [];
   let candidates: string;
   const driver = spec.terms[spec.driver];
+  // The driver's rows: `props`, or a heartbeat column's narrow table in its shape (hot.ts).
+  const driverRows = driver === undefined ? 'props' : propRows(spec.className, driver.ns, driver.name);
   if (driver !== undefined) {
-    candidates = 'FROM props WHERE class = ? AND ns = ? AND name = ? AND value = ?';
+    candidates = `FROM ${driverRows} WHERE class = ? AND ns = ? AND name = ? AND value = ?`;
     params.push(spec.className, driver.ns, driver.name, driver.value);
   } else {
     candidates = 'FROM objects WHERE class = ?';
     params.push(spec.className);
   }
   const candidateParams = [...params];
-  let sql = `SELECT d.oid AS oid ${candidates.replace('FROM props', 'FROM props d').replace('FROM objects', 'FROM objects d')}`;
+  let sql = `SELECT d.oid AS oid ${candidates.replace(`FROM ${driverRows}`, `FROM ${driverRows} d`).replace('FROM objects', 'FROM objects d')}`;
   spec.terms.forEach((c, i) => {
     if (i === spec.driver) return;
     let cond: string;
@@ -70,14 +73,15 @@ export function compileFind(statements: StatementCache, spec: FindSpec): FindRun
       cond = 'p.value = ?';
       params.push(c.ns, c.name, c.value);
     }
-    const stored = `EXISTS (SELECT 1 FROM props p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ? AND ${cond})`;
+    const rows = propRows(spec.className, c.ns, c.name);
+    const stored = `EXISTS (SELECT 1 FROM ${rows} p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ? AND ${cond})`;
     if (!c.orMissing) return void conds.push(stored);
-    conds.push(`(${stored} OR NOT EXISTS (SELECT 1 FROM props p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ?))`);
+    conds.push(`(${stored} OR NOT EXISTS (SELECT 1 FROM ${rows} p WHERE p.oid = d.oid AND p.ns = ? AND p.name = ?))`);
     params.push(c.ns, c.name);
   });
   if (conds.length) sql += ' AND ' + conds.join(' AND ');
   const sortParams = spec.sortBy ? [...params, spec.sortBy.ns, spec.sortBy.name] : params;
-  const sorted = `SELECT m.oid AS oid, s.value AS sortvalue FROM (${sql}) m LEFT JOIN props s ON s.oid = m.oid AND s.ns = ? AND s.name = ? ORDER BY oid`;
+  const sorted = `SELECT m.oid AS oid, s.value AS sortvalue FROM (${sql}) m LEFT JOIN ${spec.sortBy ? propRows(spec.className, spec.sortBy.ns, spec.sortBy.name) : 'props'} s ON s.oid = m.oid AND s.ns = ? AND s.name = ? ORDER BY oid`;
   return {
     // Oids only: plucked numbers, no row object per hit.
     all: () => statements.get(sql + ' ORDER BY oid', true).all(...params) as number[],

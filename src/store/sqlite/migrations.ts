@@ -86,4 +86,18 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX IF NOT EXISTS grants_by_user ON grants (user_oid);
    CREATE INDEX IF NOT EXISTS grants_by_owner ON grants (owner, expires_at);
    CREATE INDEX IF NOT EXISTS grants_by_expiry ON grants (expires_at);`,
+  // 6: the narrow heartbeat table (hot.ts): a Device's last_seen and ip_address, the two values every heartbeat
+  // writes, leave the generic property rows for one small row per device; the existing rows move here.
+  // rowid = the Device's oid. An unchanged ip_address is never rewritten, so its index costs a beat nothing.
+  // IF NOT EXISTS: as for grants (5), a store taken back to an older layout by hand keeps the table.
+  `CREATE TABLE IF NOT EXISTS device_beats (
+     oid INTEGER PRIMARY KEY,
+     last_seen TEXT,
+     ip_address TEXT
+   );
+   CREATE INDEX IF NOT EXISTS device_beats_ip ON device_beats (ip_address) WHERE ip_address IS NOT NULL;
+   INSERT INTO device_beats (oid, last_seen, ip_address)
+     SELECT oid, max(CASE name WHEN 'last_seen' THEN value END), max(CASE name WHEN 'ip_address' THEN value END)
+     FROM props WHERE class = 'Device' AND ns = '' AND name IN ('last_seen', 'ip_address') GROUP BY oid;
+   DELETE FROM props WHERE class = 'Device' AND ns = '' AND name IN ('last_seen', 'ip_address');`,
 ];

@@ -1,13 +1,20 @@
 /**
  * ObjectRows on SQLite: objects, their properties (one row per object,
  * namespace and property, the class repeated so a FIND on a value is one
- * index range), credentials apart, settings. Statements are prepared once.
+ * index range), a Device's heartbeat values in their narrow table (hot.ts),
+ * credentials apart, settings. Statements are prepared once.
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { decodeArray } from '../../schema/values.js';
 import type { FindRun, FindSpec, ObjectRows, PageStart } from '../port.js';
 import { compileFind, StatementCache } from './find.js';
+import { HOT_CLASS as HOT_CLASS_NAME, HOT_COLUMNS, HOT_TABLE, hotColumn, maybeHot, propRows, type HotColumn } from './hot.js';
+
+type HotStatements = Record<HotColumn, Statement>;
+const hotStatements = (make: (c: HotColumn) => Statement): HotStatements =>
+  Object.fromEntries(HOT_COLUMNS.map((c) => [c, make(c)])) as HotStatements;
+const HOT_LIST = HOT_COLUMNS.join(', ');
 
 export class SqliteObjects implements ObjectRows {
   private readonly st;
@@ -28,7 +35,13 @@ export class SqliteObjects implements ObjectRows {
       propsOf: db.prepare('SELECT name, value FROM props WHERE oid = ? AND ns = ?').raw(),
       // One statement and one string out of SQLite instead of two statements and a row object per property:
       // a 29-property GET went from ~19 to ~7 µs of SQLite work.
-      classAndNs: db.prepare('SELECT o.class, (SELECT json_group_object(p.name, p.value) FROM props p WHERE p.oid = o.oid AND p.ns = ?) FROM objects o WHERE o.oid = ?').raw(),
+      // With the heartbeat columns of a Device's main namespace as more columns (NULL: no value; hot.ts).
+      classAndNs: db.prepare(
+        `SELECT o.class, (SELECT json_group_object(p.name, p.value) FROM props p WHERE p.oid = o.oid AND p.ns = ?), ${HOT_COLUMNS.map((c) => `h.${c}`).join(', ')} ` +
+          `FROM objects o LEFT JOIN ${HOT_TABLE} h ON h.oid = o.oid AND ? = '' WHERE o.oid = ?`,
+      ).raw(),
+      hotOf: db.prepare(`SELECT ${HOT_LIST} FROM ${HOT_TABLE} WHERE oid = ?`).raw(),
+      hotOfMany: db.prepare(`SELECT oid, ${HOT_LIST} FROM ${HOT_TABLE} WHERE oid IN (SELECT value FROM json_each(?))`).raw(),
       // One JSON object per (object, namespace) rather than a row object per property (as classAndNs).
       allProps: db.prepare(
         'SELECT oid, ns, json_group_object(name, value) FROM props WHERE oid IN (SELECT value FROM json_each(?)) GROUP BY oid, ns',
@@ -41,6 +54,16 @@ export class SqliteObjects implements ObjectRows {
       ),
       uniqueHolder: db.prepare('SELECT oid FROM props WHERE class = ? AND ns = ? AND name = ? AND value = ? AND oid <> ? LIMIT 1').pluck(),
       deleteProps: db.prepare('DELETE FROM props WHERE oid = ?'),
+      deleteHot: db.prepare(`DELETE FROM ${HOT_TABLE} WHERE oid = ?`),
+      // An unchanged value is not written: the page stays clean and an index entry (ip_address) unmoved.
+      putHot: hotStatements((c) => db.prepare(`INSERT INTO ${HOT_TABLE} (oid, ${c}) VALUES (?, ?) ON CONFLICT (oid) DO UPDATE SET ${c} = excluded.${c} WHERE ${c} IS NOT excluded.${c}`)),
+      // An object of unknown class: its row in the narrow table if it is a Device, else its property row.
+      hotValue: hotStatements((c) =>
+        db.prepare(`SELECT coalesce((SELECT ${c} FROM ${HOT_TABLE} WHERE oid = ?), (SELECT value FROM props WHERE oid = ? AND ns = '' AND name = '${c}'))`).pluck(),
+      ),
+      hotHolder: hotStatements((c) => db.prepare(`SELECT oid FROM ${HOT_TABLE} WHERE ${c} = ? AND oid <> ? LIMIT 1`).pluck()),
+      hotFirst: hotStatements((c) => db.prepare(`SELECT oid FROM ${HOT_TABLE} WHERE ${c} = ? ORDER BY oid LIMIT 1`).pluck()),
+      fieldsOf: db.prepare("SELECT json_group_object(name, value) FROM props WHERE oid = ? AND ns = '' AND name IN (SELECT value FROM json_each(?))").pluck(),
       deleteCredentials: db.prepare('DELETE FROM credentials WHERE oid = ?'),
       deleteObject: db.prepare('DELETE FROM objects WHERE oid = ?'),
       upsertCredential: db.prepare(
@@ -77,13 +100,19 @@ export class SqliteObjects implements ObjectRows {
   }
 
   classAndValues(oid: number, ns: string): { className: string; values: Record<string, unknown> } | undefined {
-    const row = this.st.classAndNs.get(ns, oid) as [string, string] | undefined;
-    return row && { className: row[0], values: JSON.parse(row[1]) as Record<string, unknown> };
+    const row = this.st.classAndNs.get(ns, ns, oid) as [string, string, ...(string | null)[]] | undefined;
+    if (row === undefined) return undefined;
+    const values = JSON.parse(row[1]) as Record<string, unknown>;
+    HOT_COLUMNS.forEach((c, i) => {
+      if (row[i + 2] !== null) values[c] = row[i + 2];
+    });
+    return { className: row[0], values };
   }
 
   values(oid: number, ns: string): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [name, value] of this.st.propsOf.all(oid, ns) as [string, string][]) out[name] = value;
+    if (ns === '') addHot(out, this.st.hotOf.get(oid) as (string | null)[] | undefined);
     return out;
   }
 
@@ -92,19 +121,45 @@ export class SqliteObjects implements ObjectRows {
   }
 
   namespacesOf(oids: readonly number[]): [number, string, Record<string, unknown>][] {
-    return (this.st.allProps.all(JSON.stringify(oids)) as [number, string, string][]).map(([oid, ns, json]) => [oid, ns, JSON.parse(json) as Record<string, unknown>]);
+    const json = JSON.stringify(oids);
+    const out = (this.st.allProps.all(json) as [number, string, string][]).map(([oid, ns, values]): [number, string, Record<string, unknown>] => [oid, ns, JSON.parse(values) as Record<string, unknown>]);
+    const hot = this.st.hotOfMany.all(json) as [number, ...(string | null)[]][];
+    if (hot.length === 0) return out;
+    const main = new Map(out.filter(([, ns]) => ns === '').map(([oid, , values]) => [oid, values]));
+    for (const [oid, ...columns] of hot) {
+      let values = main.get(oid);
+      if (values === undefined) out.push([oid, '', (values = {})]);
+      addHot(values, columns);
+    }
+    return out;
   }
 
   value(oid: number, ns: string, name: string): string | undefined {
+    if (maybeHot(ns, name)) return (this.st.hotValue[name].get(oid, oid) as string | null) ?? undefined;
     return this.st.propValue.get(oid, ns, name) as string | undefined;
   }
 
   firstWith(className: string, ns: string, name: string, value: string, fields: readonly string[]): { oid: number; values: Record<string, unknown> } | undefined {
-    const row = this.st.findOneFields.get(JSON.stringify(fields), className, ns, name, value) as [number, string] | undefined;
-    return row && { oid: row[0], values: JSON.parse(row[1]) as Record<string, unknown> };
+    const hot = hotColumn(className, ns, name);
+    let found: { oid: number; values: Record<string, unknown> } | undefined;
+    if (hot === undefined) {
+      const row = this.st.findOneFields.get(JSON.stringify(fields), className, ns, name, value) as [number, string] | undefined;
+      found = row && { oid: row[0], values: JSON.parse(row[1]) as Record<string, unknown> };
+    } else {
+      const oid = this.st.hotFirst[hot].get(value) as number | undefined;
+      found = oid === undefined ? undefined : { oid, values: JSON.parse(this.st.fieldsOf.get(oid, JSON.stringify(fields)) as string) as Record<string, unknown> };
+    }
+    if (found !== undefined && className === HOT_CLASS_NAME && fields.some((f) => maybeHot('', f))) {
+      const all: Record<string, unknown> = {};
+      addHot(all, this.st.hotOf.get(found.oid) as (string | null)[] | undefined);
+      for (const f of fields) if (typeof all[f] === 'string') found.values[f] = all[f];
+    }
+    return found;
   }
 
   holderOf(className: string, ns: string, name: string, value: string, except: number): number | undefined {
+    const hot = hotColumn(className, ns, name);
+    if (hot !== undefined) return this.st.hotHolder[hot].get(value, except) as number | undefined;
     return this.st.uniqueHolder.get(className, ns, name, value, except) as number | undefined;
   }
 
@@ -112,16 +167,31 @@ export class SqliteObjects implements ObjectRows {
     return Number(this.st.insertObject.run(className, now, now).lastInsertRowid);
   }
 
+  /**
+   * updated_at is the time of the last write of an object's property rows: a
+   * write of only the narrow table's values (a heartbeat) leaves it, as the
+   * page it would rewrite is the one per beat the narrow table saves (nothing
+   * reads updated_at; last_seen is that write's time).
+   */
   touch(oid: number, now: number): void {
+    if (this.rowsWritten !== oid) return;
+    this.rowsWritten = 0;
     this.st.touch.run(now, oid);
   }
 
+  /** The oid of the last property row written since the last touch() (0: none). */
+  private rowsWritten = 0;
+
   putValue(oid: number, ns: string, name: string, className: string, value: string): void {
+    const hot = hotColumn(className, ns, name);
+    if (hot !== undefined) return void this.st.putHot[hot].run(oid, value);
+    this.rowsWritten = oid;
     this.st.upsertProp.run(oid, ns, name, className, value);
   }
 
   deleteObject(oid: number): void {
     this.st.deleteProps.run(oid);
+    this.st.deleteHot.run(oid);
     this.st.deleteCredentials.run(oid);
     this.st.deleteObject.run(oid);
   }
@@ -186,7 +256,15 @@ export class SqliteObjects implements ObjectRows {
 
 function pageWhere(className: string, by: string, prefix: string): { where: string; params: unknown[] } {
   const range = prefix === '' ? '' : ' AND value >= ? AND value < ?';
-  return { where: `FROM props WHERE class = ? AND ns = ? AND name = ?${range}`, params: [className, '', by, ...(prefix === '' ? [] : [prefix, prefixEnd(prefix)])] };
+  // A heartbeat column (hot.ts) has no index in value order: its page is sorted from the narrow table.
+  return { where: `FROM ${propRows(className, '', by)} WHERE class = ? AND ns = ? AND name = ?${range}`, params: [className, '', by, ...(prefix === '' ? [] : [prefix, prefixEnd(prefix)])] };
+}
+
+/** The narrow table's columns (in HOT_COLUMNS order; null: no value) into a namespace's values. */
+function addHot(values: Record<string, unknown>, columns: readonly (string | null)[] | undefined): void {
+  columns?.forEach((v, i) => {
+    if (v !== null) values[HOT_COLUMNS[i]!] = v;
+  });
 }
 
 /** The smallest string greater than every string starting with `prefix` (its last code point plus one). */

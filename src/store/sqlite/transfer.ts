@@ -2,11 +2,12 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { CredentialRecord, TransferRows } from '../port.js';
+import { allHotRows, HOT_TABLE } from './hot.js';
 
 /** Rows read at a time: an export holds one chunk, never the whole store. */
 const CHUNK = 1000;
 /** The tables whose rows carry an object's oid and follow it when it moves. */
-const OID_TABLES = ['objects', 'props', 'credentials'] as const;
+const OID_TABLES = ['objects', 'props', 'credentials', HOT_TABLE] as const;
 
 export class SqliteTransfer implements TransferRows {
   private readonly st;
@@ -14,7 +15,8 @@ export class SqliteTransfer implements TransferRows {
   constructor(private readonly db: Db) {
     this.st = {
       objects: db.prepare('SELECT oid, class FROM objects WHERE oid > ? ORDER BY oid LIMIT ?').raw(),
-      props: db.prepare('SELECT ns, name, value FROM props WHERE oid = ? ORDER BY ns, name'),
+      // With a Device's heartbeat columns (hot.ts) among them, as the property rows they were.
+      props: db.prepare(`SELECT ns, name, value FROM props WHERE oid = @oid UNION ALL SELECT ns, name, value FROM (${allHotRows('oid = @oid')}) ORDER BY ns, name`),
       credentials: db.prepare('SELECT oid, name, hash, updated_at FROM credentials WHERE (oid, name) > (?, ?) ORDER BY oid, name LIMIT ?'),
       putCredential: db.prepare(
         'INSERT INTO credentials (oid, name, hash, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (oid, name) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at',
@@ -39,7 +41,7 @@ export class SqliteTransfer implements TransferRows {
   }
 
   properties(oid: number): { ns: string; name: string; value: string }[] {
-    return this.st.props.all(oid) as { ns: string; name: string; value: string }[];
+    return this.st.props.all({ oid }) as { ns: string; name: string; value: string }[];
   }
 
   *credentials(): Iterable<CredentialRecord> {
