@@ -189,7 +189,8 @@ function verify(stateDir: string, l: Ledger, stats: ChaosStats, round: number): 
     const counts = new Map((db.prepare("SELECT value, count(*) AS n FROM props WHERE class = 'TxItem' AND name = 'round' GROUP BY value").all() as { value: string; n: number }[]).map((r) => [r.value, r.n]));
     for (const [tag, n] of counts) if (n !== BATCH || !l.batchesSent.has(tag)) problem(`COMMIT ${tag}: ${n} of ${BATCH} objects${l.batchesSent.has(tag) ? '' : ', never committed'}`);
     for (const tag of l.batchesAcked) if (counts.get(tag) !== BATCH) problem(`COMMIT ${tag}: acknowledged, ${counts.get(tag) ?? 0} of ${BATCH} objects there`);
-    const ip = prop.get(l.device.oid, 'ip_address') as string | undefined;
+    // A Device's heartbeat values live in their narrow table (src/store/sqlite/hot.ts).
+    const ip = db.prepare('SELECT ip_address FROM device_beats WHERE oid = ?').pluck().get(l.device.oid) as string | null | undefined;
     const beat = ip ? counterOf(ip) : 0;
     if (beat < l.beatAcked || beat > l.beatSent) problem(`heartbeat: ip ${ip} (#${beat}), acknowledged #${l.beatAcked}, last sent #${l.beatSent}`);
     const dir = path.join(stateDir, 'flash', 'chaos', 'prod');
