@@ -15,6 +15,7 @@ import { oidc } from './oidc.js';
 import { events } from './events.js';
 import { scale } from './scale.js';
 import { pantahub } from './pantahub.js';
+import { commitReads } from './commit-reads.js';
 
 /**
  * A row from figures a section measured itself: only req/s, p99 and its own baseline's req/s are known.
@@ -59,4 +60,4 @@ const flash: BenchSection = {
   },
 };
 
-export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, events, scale, pantahub];
+export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, events, scale, commitReads, pantahub];
