@@ -165,3 +165,17 @@ t.test('checkpoints run on their own thread, never in COMMIT', async (t) => {
   const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
   t.ok(log < 50, `the WAL was restarted (${log} frames in it)`);
 });
+
+t.test("if the checkpoint thread dies, SQLite's own checkpoints come back", async (t) => {
+  const { backend, store, writer } = fileStore(t);
+  const db = (backend as SqliteBackend).db;
+  const errors: unknown[] = [];
+  const failing = new Writer(backend, (err) => errors.push(err));
+  await failing.submit(() => store.create(SYSTEM, 'TxItem', {}));
+  const thread = (backend as unknown as { checkpoints: { worker: { terminate(): Promise<number> } } }).checkpoints.worker;
+  await thread.terminate();
+  for (let i = 0; i < 100 && db.pragma('wal_autocheckpoint', { simple: true }) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000, 'autocheckpoint is on again');
+  t.match(String(errors[0]), /checkpoint thread exited/, 'and the failure was reported');
+  t.ok((await writer.submit(() => store.create(SYSTEM, 'TxItem', {}))) > 0, 'writes go on');
+});

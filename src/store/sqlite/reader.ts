@@ -55,22 +55,24 @@ export function routed<T extends object>(writer: T, reader: T, routing: Routing,
   for (const [name, d] of membersOf(writer)) {
     if (typeof d.value !== 'function') {
       Object.defineProperty(out, name, { get: () => w[name], enumerable: true });
-    } else if (rules.pinned?.includes(name)) {
-      out[name] = (...args: unknown[]) => w[name]!(...args);
-    } else if (rules.both?.includes(name)) {
+      continue;
+    }
+    // Bound once: a call then loads no property by a computed name (a megamorphic look-up on every call).
+    const onWriter = w[name]!.bind(w);
+    const onReader = r[name]!.bind(r);
+    if (rules.pinned?.includes(name)) out[name] = onWriter;
+    else if (rules.both?.includes(name)) {
       out[name] = (...args: unknown[]) => {
-        r[name]!(...args);
-        return w[name]!(...args);
+        onReader(...args);
+        return onWriter(...args);
       };
     } else if (rules.nested?.includes(name)) {
       // Compiled on the connection in use when each of its methods is called: one may be called after a pause began.
       out[name] = (...args: unknown[]) => {
-        let onReader: object | undefined;
-        return routedLazily(w[name]!(...args) as object, () => (onReader ??= r[name]!(...args) as object), routing);
+        let compiled: object | undefined;
+        return routedLazily(onWriter(...args) as object, () => (compiled ??= onReader(...args) as object), routing);
       };
-    } else {
-      out[name] = (...args: unknown[]) => (routing.paused ? r : w)[name]!(...args);
-    }
+    } else out[name] = (...args: unknown[]) => (routing.paused ? onReader : onWriter)(...args);
   }
   return out as T;
 }
@@ -81,7 +83,8 @@ function routedLazily<T extends object>(writer: T, reader: () => T, routing: Rou
   const out: Record<string, unknown> = {};
   for (const [name, d] of membersOf(writer)) {
     if (typeof d.value !== 'function') continue;
-    out[name] = (...args: unknown[]) => (routing.paused ? (reader() as unknown as Callable) : w)[name]!(...args);
+    const onWriter = w[name]!.bind(w);
+    out[name] = (...args: unknown[]) => (routing.paused ? (reader() as unknown as Callable)[name]!(...args) : onWriter(...args));
   }
   return out as T;
 }
