@@ -2,15 +2,17 @@
  * BEGIN ... COMMIT: a session's queued writes land all-or-nothing.
  *
  * COMMIT prepares every queued write (password hashing is asynchronous and must
- * not run inside a transaction), then runs the whole queue as ONE mutation of
- * the group-commit writer. The writer runs mutations synchronously, one after
- * the other, so two sessions' transactions never interleave. Inside it each
+ * not run inside a transaction), then runs the whole queue as ONE sliced
+ * mutation of the group-commit writer (Writer.submitSliced): one transaction,
+ * which the writer may pause between two commands so that other requests are
+ * served (they read the state before the COMMIT; other writes wait for the
+ * next batch), so two sessions' transactions never interleave. Inside it each
  * command gets its own savepoint: a failing command is undone alone, the next
  * ones still run (so every error is reported), and at the end any failure
  * throws, which rolls the whole queue back.
  */
 import { CceError, ERROR_CODES, badCommand, badParameters } from '../errors.js';
-import { plainOid, type Mutation, type TxScope } from '../store/writer.js';
+import { plainOid, SLICE_MS, type Mutation, type TxScope } from '../store/writer.js';
 import type { ClassDef } from '../schema/types.js';
 import { passwordJobs } from '../auth/passwords.js';
 import type { QueuedWrite, TxQueue } from './queues.js';
@@ -110,12 +112,23 @@ async function prepareAll(ctx: CommandContext, queue: readonly QueuedWrite[]): P
   });
 }
 
-/** `fn` over every item, at most `limit` at once; the results in the items' order. */
+/**
+ * `fn` over every item, at most `limit` at once; the results in the items' order. Most preparations
+ * finish without waiting for anything (a promise chain that never leaves the event loop): every
+ * SLICE_MS the workers let it serve others, as the Writer does between the slices of a COMMIT.
+ */
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
+  let sliceStart = performance.now();
   const worker = async (): Promise<void> => {
     while (next < items.length) {
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+        // Other workers went on meanwhile.
+        if (next >= items.length) break;
+      }
       const i = next++;
       out[i] = await fn(items[i]!);
     }
@@ -132,10 +145,15 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 export async function commitQueue(ctx: CommandContext, queue: readonly QueuedWrite[]): Promise<Reply> {
   const prepared = await prepareAll(ctx, queue);
   const results: TxResult[] = [];
-  const mutation = (): TxResult[] => {
+  // One step per queued command: the writer may pause between two (other requests are served meanwhile, reading
+  // the state before this COMMIT) and the whole queue stays one savepoint of one transaction.
+  const mutation = function* (): Generator<void, TxResult[], void> {
     const created = new Map<number, number>();
-    prepared.forEach((p, index) => {
-      if ('error' in p) return results.push(failed(p.text, index, p.error));
+    for (const [index, p] of prepared.entries()) {
+      if ('error' in p) {
+        results.push(failed(p.text, index, p.error));
+        continue;
+      }
       try {
         const reply = ctx.writer.savepoint(() => p.mutation(scopeAt(index, created)));
         const oid = reply.data?.oid;
@@ -145,13 +163,14 @@ export async function commitQueue(ctx: CommandContext, queue: readonly QueuedWri
         if (!(err instanceof CceError)) throw err;
         results.push(failed(p.text, index, err));
       }
-    });
+      yield;
+    }
     if (results.some((r) => r.error !== undefined)) throw new RolledBack();
     return results;
   };
   const audit = { audit: 'COMMIT', user: ctx.caller.name, commands: queue.length };
   try {
-    await ctx.writer.submit(mutation);
+    await ctx.writer.submitSliced(mutation);
   } catch (err) {
     if (!(err instanceof RolledBack)) throw err;
     const errors = results.filter((r) => r.error !== undefined);

@@ -125,18 +125,18 @@ export class ChangeLog {
     return news;
   }
 
-  private insertPending(): void {
+  /** One row per object and namespace of the batch; a step per row (the Writer may pause between two). */
+  private *insertPending(): Generator<void, void, void> {
     // Reset per batch: an id of a batch whose COMMIT failed must never count as durable.
     this.committing = 0;
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
     const at = Date.now();
-    let high = 0;
     for (const p of batch.values()) {
-      high = this.rows.insert(at, p.class, p.oid, p.ns, JSON.stringify([...p.props]), p.created, p.destroyed);
+      this.committing = this.rows.insert(at, p.class, p.oid, p.ns, JSON.stringify([...p.props]), p.created, p.destroyed);
+      yield;
     }
-    this.committing = high;
   }
 
   /**

@@ -133,8 +133,38 @@ export interface Durability {
   close(): void;
 }
 
+/**
+ * Reads from the last committed state while the Writer's transaction is open
+ * (SQLite: a second, read-only connection; see sqlite/reader.ts), so a long
+ * batch can pause between slices without anyone reading its uncommitted
+ * writes. What `inTransaction` and `externalVersion` say stays the writer's:
+ * caches are not filled while the transaction is open, paused or not.
+ */
+export interface ReadSnapshot {
+  /** From now until resume(), reads outside the Writer see the last committed state, and writes fail. */
+  pause(): void;
+  /** Reads and writes go to the Writer's transaction again. */
+  resume(): void;
+}
+
+/**
+ * Upkeep of the database that runs off the event loop and that the Writer's
+ * commits must not race (SQLite: the WAL checkpoint on a thread of its own;
+ * see sqlite/checkpoints.ts).
+ */
+export interface Upkeep {
+  /** A batch committed: the backend may start its upkeep now; a failure of it goes to `onError`. */
+  committed(onError: (err: unknown) => void): void;
+  /** Calls `fn` when no upkeep runs: at once, or when the running one ends. */
+  whenIdle(fn: () => void): void;
+}
+
 /** The transactions the Writer opens. */
 export interface Transactions {
+  /** Upkeep the Writer's batches wait for (undefined: none). */
+  readonly upkeep?: Upkeep;
+  /** Present where a batch may pause (see ReadSnapshot); a memory database has none: its batches run in one go. */
+  readonly snapshot?: ReadSnapshot;
   begin(): void;
   commit(): void;
   rollback(): void;

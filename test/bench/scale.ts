@@ -52,7 +52,8 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function seedDevices(d: BenchDaemon, devices: number): Promise<void> {
+/** A DeviceType `bench` and `devices` devices of it, SEED_BATCH per transaction (their oids follow each other). */
+export async function seedDevices(d: BenchDaemon, devices: number): Promise<void> {
   await seedStore(d, (store) => store.create(SYSTEM, 'DeviceType', { name: 'bench', serial_prefix: 'BENCH' }));
   for (let from = 0; from < devices; from += SEED_BATCH) {
     await seedStore(d, (store) => {

@@ -17,6 +17,7 @@ import { scale } from './scale.js';
 import { pantahub } from './pantahub.js';
 import { findRegex } from './find-regex.js';
 import { port } from './port.js';
+import { commitReads } from './commit-reads.js';
 
 /**
  * A row from figures a section measured itself: only req/s, p99 and its own baseline's req/s are known.
@@ -61,4 +62,4 @@ const flash: BenchSection = {
   },
 };
 
-export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, events, scale, pantahub, findRegex, port];
+export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, events, scale, commitReads, pantahub, findRegex, port];

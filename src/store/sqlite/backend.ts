@@ -2,7 +2,9 @@
  * The SQLite backend: the store's port (../port.ts) on one better-sqlite3
  * connection. One backend per connection (sqliteBackend() hands out the same
  * one again), so the Store, the Writer and the change log of a connection
- * share its prepared statements.
+ * share its prepared statements. A file database also gets a second,
+ * read-only connection for reads made while the Writer's transaction pauses
+ * (reader.ts), and its checkpoints run on a thread of their own (checkpoints.ts).
  */
 import type { Db } from './db.js';
 import { migrate, openDb, type OpenOptions } from './db.js';
@@ -16,6 +18,8 @@ import { SqliteDeviceEvents } from './events.js';
 import { SqliteGrants } from './grants.js';
 import { SqliteTransfer } from './transfer.js';
 import { SqliteSearchThreads } from './search-threads.js';
+import { openReader, routed, type Routing } from './reader.js';
+import { Checkpoints } from './checkpoints.js';
 
 /** Every part prepares its statements at once: open the connection at the current layout (openSqlite migrates first). */
 export class SqliteBackend implements StoreBackend {
@@ -29,10 +33,34 @@ export class SqliteBackend implements StoreBackend {
   /** Finds with patterns, off the event loop: a second connection needs a file (none for :memory:). */
   readonly searches: SqliteSearchThreads | undefined;
 
-  constructor(readonly db: Db) {
-    [this.objects, this.tx, this.changes, this.defaults] = [new SqliteObjects(db), new SqliteTransactions(db), new SqliteChanges(db), new SqliteDefaults(db)];
+  private readonly reader: Db | undefined;
+  /** The WAL checkpoint thread of a file database. */
+  readonly checkpoints: Checkpoints | undefined;
+
+  constructor(
+    readonly db: Db,
+    { reader, checkpoints }: { reader?: Db; checkpoints?: Checkpoints } = {},
+  ) {
+    this.tx = new SqliteTransactions(db);
+    [this.objects, this.changes, this.defaults] = [new SqliteObjects(db), new SqliteChanges(db), new SqliteDefaults(db)];
     [this.events, this.grants, this.transfer] = [new SqliteDeviceEvents(db), new SqliteGrants(db), new SqliteTransfer(db)];
     this.searches = db.memory || db.name === '' ? undefined : new SqliteSearchThreads(db.name);
+    this.reader = reader;
+    this.checkpoints = checkpoints;
+    this.tx.upkeep = checkpoints;
+    if (reader === undefined) return;
+    const routing: Routing = { paused: false };
+    this.tx.snapshot = {
+      pause: () => void (routing.paused = true),
+      resume: () => void (routing.paused = false),
+    };
+    // The transaction's state and the writer's data_version are the writer connection's, paused or not.
+    this.objects = routed(this.objects, new SqliteObjects(reader), routing, { pinned: ['inTransaction', 'externalVersion'], both: ['useMatcher'], nested: ['find'] });
+    this.changes = routed(this.changes, new SqliteChanges(reader), routing);
+    this.defaults = routed(this.defaults, new SqliteDefaults(reader), routing, { pinned: ['atomically'] });
+    this.events = routed(this.events, new SqliteDeviceEvents(reader), routing);
+    this.grants = routed(this.grants, new SqliteGrants(reader), routing);
+    this.transfer = routed(this.transfer, new SqliteTransfer(reader), routing, { pinned: ['snapshot'] });
   }
 
   layout(): Layout {
@@ -45,6 +73,8 @@ export class SqliteBackend implements StoreBackend {
 
   close(): void {
     this.searches?.close();
+    this.checkpoints?.close();
+    this.reader?.close();
     this.db.close();
   }
 }
@@ -58,7 +88,11 @@ export function sqliteBackend(db: Db): SqliteBackend {
   return b;
 }
 
-/** Opens (creating it if need be) and migrates the SQLite file of a store. */
+/** Opens (creating it if need be) and migrates the SQLite file of a store; a file gets its reader and checkpoint thread. */
 export function openSqlite(file: string, options: OpenOptions = {}): SqliteBackend {
-  return sqliteBackend(openDb(file, options));
+  const db = openDb(file, options);
+  if (file === ':memory:') return sqliteBackend(db);
+  const b = new SqliteBackend(db, { reader: openReader(file), checkpoints: new Checkpoints(db) });
+  backends.set(db, b);
+  return b;
 }

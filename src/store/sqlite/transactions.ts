@@ -6,13 +6,17 @@ import { close, closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import type { Durability, Savepoint, Transactions } from '../port.js';
+import type { Durability, ReadSnapshot, Savepoint, Transactions, Upkeep } from '../port.js';
 
 export class SqliteTransactions implements Transactions {
   private readonly beginSt: Statement;
   private readonly commitSt: Statement;
   private readonly rollbackSt: Statement;
   private readonly savepoints: Savepoint[] = [];
+  /** Set by the backend when it has a reader connection (see reader.ts). */
+  snapshot?: ReadSnapshot;
+  /** Set by the backend for a file database: its checkpoints (see checkpoints.ts). */
+  upkeep?: Upkeep;
 
   constructor(private readonly db: Db) {
     this.beginSt = db.prepare('BEGIN IMMEDIATE');
@@ -68,9 +72,10 @@ export class SqliteTransactions implements Transactions {
  *   fsync started (later ones wait for the next fsync).
  * - The WAL is only ever appended to, so a durable later commit implies the
  *   earlier ones are durable too; recovery replays a valid prefix of it.
- * - Checkpoints: with synchronous=NORMAL SQLite fsyncs the WAL before a
- *   checkpoint and the database file after it, and restarts the WAL (writes
- *   from its start again) only after a complete, synced checkpoint. So a
+ * - Checkpoints (on their own thread and connection, see checkpoints.ts):
+ *   SQLite fsyncs the WAL before a checkpoint and the database file after
+ *   it, and restarts the WAL (writes from its start again) only after a
+ *   complete, synced checkpoint. So a
  *   commit whose frames a restart overwrote is already in the synced database
  *   file; the WAL file is truncated or rewritten in place, never replaced
  *   while this connection is open, so the descriptor stays the right inode.
