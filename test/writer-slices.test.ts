@@ -73,6 +73,27 @@ t.test('a sliced mutation pauses; reads meanwhile see the state before it, and n
   t.equal(labelled(store, 'new'), ITEMS, 'the whole of it');
 });
 
+t.test('a search with a pattern while a batch pauses runs on a search thread, over what is committed', async (t) => {
+  const { store, writer } = fileStore(t);
+  const oids = await writer.submit(() => Array.from({ length: ITEMS }, (_, i) => store.create(SYSTEM, 'TxItem', { seq: String(i), label: 'old' })));
+  const search = () => store.findPage(SYSTEM, 'TxItem', { criteria: [{ ns: '', name: 'label', op: '~', value: '^ne' }] }, { limit: 10 * ITEMS, maxScan: 10 * ITEMS });
+  const commit = writer.submitSliced(function* () {
+    for (const oid of oids) {
+      store.set(SYSTEM, oid, '', { label: 'new' });
+      yield;
+    }
+  });
+  t.ok(await untilPaused(store), 'the batch is open and paused');
+  // A thread answers in a later turn of the event loop; a search on the loop would answer before any turn.
+  const found = search();
+  const turns = await meanwhile(found, () => true);
+  t.ok(turns.length > 0, `the event loop turned ${turns.length} times while the search ran`);
+  const n = (await found).oids.length;
+  t.ok(n === 0 || n === ITEMS, `none or all of the batch's writes is found (the thread reads what is committed when it runs), never part: ${n}`);
+  await commit;
+  t.equal((await search()).oids.length, ITEMS, 'after the commit, all of them');
+});
+
 t.test('a sliced mutation that throws leaves nothing, and the batch around it commits', async (t) => {
   const { store, writer } = fileStore(t);
   const oids = await writer.submit(() => Array.from({ length: ITEMS }, (_, i) => store.create(SYSTEM, 'TxItem', { seq: String(i), label: 'old' })));

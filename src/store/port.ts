@@ -145,6 +145,8 @@ export interface ReadSnapshot {
   pause(): void;
   /** Reads and writes go to the Writer's transaction again. */
   resume(): void;
+  /** Between pause() and resume(). */
+  readonly paused: boolean;
 }
 
 /**

@@ -297,6 +297,11 @@ export class Store {
     return this.rows.inTransaction;
   }
 
+  /** Is a read now a mutation's (the Writer's transaction open and not paused between slices)? */
+  private inMutation(): boolean {
+    return this.rows.inTransaction && this.backend.tx.snapshot?.paused !== true;
+  }
+
   /** Named namespaces (without the main one) of an object (digits) or a class. */
   names(target: string): string[] {
     const cls = /^[0-9]+$/.test(target) ? this.objectClass(Number(target)) : this.classDef(target);
@@ -431,8 +436,9 @@ export class Store {
     const plan = this.findPlan(subject, className, q);
     if (plan === null) return { oids: [], more: false, resume: () => ({ skip: 0 }) };
     const { time } = plan;
-    // A search inside a transaction reads what the transaction wrote: on its connection only.
-    if (time === undefined || this.searchThreads === undefined || this.rows.inTransaction) return this.pageOf(plan, time === undefined ? plan.run : this.timed(plan.run, time), bounds);
+    // A mutation's search reads what its transaction wrote: on its connection only. Between the slices of
+    // a long batch the transaction is open but paused, and reads see the committed state: a thread may run it.
+    if (time === undefined || this.searchThreads === undefined || this.inMutation()) return this.pageOf(plan, time === undefined ? plan.run : this.timed(plan.run, time), bounds);
     if (!plan.run.candidatesBeyond(INLINE_CANDIDATES)) {
       time.stepsLeft = INLINE_STEPS;
       try {

@@ -53,6 +53,9 @@ export class SqliteBackend implements StoreBackend {
     this.tx.snapshot = {
       pause: () => void (routing.paused = true),
       resume: () => void (routing.paused = false),
+      get paused() {
+        return routing.paused;
+      },
     };
     // The transaction's state and the writer's data_version are the writer connection's, paused or not.
     this.objects = routed(this.objects, new SqliteObjects(reader), routing, { pinned: ['inTransaction', 'externalVersion'], both: ['useMatcher'], nested: ['find'] });
