@@ -2,7 +2,7 @@
  * The store port's contract (test/contract/store-port.ts) run against each
  * backend: SQLite through its asynchronous adapter, and PostgreSQL on the
  * server test/helpers/postgres.ts provides (skipped, with the reason, where
- * there is none; never in CI, which sets CCED_REQUIRE_POSTGRES=1). Each case
+ * there is none; never in CI, which sets TEST_REQUIRE_POSTGRES=1). Each case
  * gets a new empty database, closed (and on PostgreSQL dropped) when it ends.
  */
 import t from 'tap';

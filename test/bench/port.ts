@@ -7,7 +7,7 @@
  * asynchronous. Also: an await of an already-resolved Promise against a plain
  * call, the price the SQLite hot paths would pay for the asynchronous port.
  *
- * PostgreSQL: CCED_TEST_POSTGRES_URL, or a throwaway cluster on this machine
+ * PostgreSQL: TEST_POSTGRES_URL, or a throwaway cluster on this machine
  * (test/helpers/postgres.ts: fsync=off), else its rows are skipped with the
  * reason. SQLite runs with synchronous=NORMAL (a commit is not fsynced
  * either), so the ratio compares the engines and the port, not the disks.

@@ -1,5 +1,5 @@
 /**
- * A PostgreSQL for the tests: the server at CCED_TEST_POSTGRES_URL if set
+ * A PostgreSQL for the tests: the server at TEST_POSTGRES_URL if set
  * (a superuser's URL; CI may start one for the whole run), else a throwaway
  * cluster this process starts itself when `initdb` and `pg_ctl` exist (on
  * PATH or in Debian's /usr/lib/postgresql/<version>/bin): initdb and pg_ctl
@@ -9,7 +9,7 @@
  * at most; each call of testDatabase() gets a new empty schema of it.
  *
  * Without either, testDatabase() answers why, and the test skips with that
- * reason; with CCED_REQUIRE_POSTGRES=1 (CI) it throws instead, so CI never
+ * reason; with TEST_REQUIRE_POSTGRES=1 (CI) it throws instead, so CI never
  * skips.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -82,12 +82,12 @@ let server: Promise<string | { skip: string }> | undefined;
 
 function adminUrl(): Promise<string | { skip: string }> {
   server ??= (async () => {
-    const given = process.env.CCED_TEST_POSTGRES_URL;
+    const given = process.env.TEST_POSTGRES_URL;
     if (given) return given;
     const bin = postgresBin();
     if (bin === undefined) {
-      const why = 'no PostgreSQL: CCED_TEST_POSTGRES_URL is not set and initdb/pg_ctl were not found (PATH, /usr/lib/postgresql/*/bin)';
-      if (process.env.CCED_REQUIRE_POSTGRES === '1') throw new Error(`CCED_REQUIRE_POSTGRES=1 but ${why}`);
+      const why = 'no PostgreSQL: TEST_POSTGRES_URL is not set and initdb/pg_ctl were not found (PATH, /usr/lib/postgresql/*/bin)';
+      if (process.env.TEST_REQUIRE_POSTGRES === '1') throw new Error(`TEST_REQUIRE_POSTGRES=1 but ${why}`);
       return { skip: why };
     }
     return startCluster(bin);
