@@ -31,9 +31,9 @@ export class StatementCache {
 }
 
 /**
- * The `~` functions a find's SQL calls, on a connection of a search thread
- * (search-worker.ts); the store's own connection registers the same in
- * objects.ts. On an array property `~` means "any element matches".
+ * The `~` functions a find's SQL calls, on the store's own connection
+ * (objects.ts) and on each search thread's (search-worker.ts). On an array
+ * property `~` means "any element matches", as `=` means "any element equals".
  */
 export function registerMatcher(db: Db, test: (pattern: string, value: string) => boolean): void {
   db.function('cce_regexp', { deterministic: true }, (pattern, value) => (test(String(pattern), String(value)) ? 1 : 0));

@@ -6,9 +6,8 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { decodeArray } from '../../schema/values.js';
 import type { FindRun, FindSpec, ObjectRows, PageStart } from '../port.js';
-import { compileFind, StatementCache } from './find.js';
+import { compileFind, registerMatcher, StatementCache } from './find.js';
 import { HOT_CLASS as HOT_CLASS_NAME, HOT_COLUMNS, HOT_TABLE, hotColumn, maybeHot, propRows, type HotColumn } from './hot.js';
 
 type HotStatements = Record<HotColumn, Statement>;
@@ -24,12 +23,8 @@ export class SqliteObjects implements ObjectRows {
 
   constructor(private readonly db: Db) {
     this.statements = new StatementCache(db);
-    db.function('cce_regexp', { deterministic: true }, (pattern, value) => (this.test(String(pattern), String(value)) ? 1 : 0));
-    // On an array property `~` means "any element matches", as `=` means "any element equals".
-    db.function('cce_regexp_any', { deterministic: true }, (pattern, value) => {
-      const p = String(pattern);
-      return (decodeArray(String(value)) ?? []).some((e) => this.test(p, e)) ? 1 : 0;
-    });
+    // The matcher is set later (useMatcher): the SQL functions call whichever is current.
+    registerMatcher(db, (pattern, value) => this.test(pattern, value));
     this.st = {
       classOf: db.prepare('SELECT class FROM objects WHERE oid = ?').pluck(),
       propsOf: db.prepare('SELECT name, value FROM props WHERE oid = ? AND ns = ?').raw(),
