@@ -14,23 +14,23 @@ import { CHANGE_LOG_LOCK } from './migrations.js';
  * before its COMMIT, so the lock covers those inserts and the COMMIT only.
  */
 export class PgChanges implements AsyncChangeWrites {
-  private locked = false;
-
   /** `inTransaction`: the rows of one transaction's connection (writes allowed); otherwise the pool's (reads). */
   constructor(
     private readonly db: Queryable,
     private readonly inTransaction = false,
   ) {}
 
+  /**
+   * The lock and the row in one statement (one round trip): the row is projected from the CTE's one row, so
+   * its id (the column's nextval) is taken once the lock is held. Taking it again in the same transaction
+   * finds it held already.
+   */
   async insert(at: number, className: string, oid: number, ns: string, props: string, created: boolean, destroyed: boolean): Promise<number> {
     this.writable();
-    if (!this.locked) {
-      await rowsOf(this.db, `SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK}, hashtext(current_schema()))`, []);
-      this.locked = true;
-    }
     return (await scalar<number>(
       this.db,
-      'INSERT INTO changes (at, class, oid, ns, props, created, destroyed) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
+      `WITH locked AS (SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK}, hashtext(current_schema()))) ` +
+        'INSERT INTO changes (at, class, oid, ns, props, created, destroyed) SELECT $1, $2, $3, $4, $5, $6, $7 FROM locked RETURNING id',
       [at, className, oid, ns, props, created ? 1 : 0, destroyed ? 1 : 0],
     ))!;
   }
