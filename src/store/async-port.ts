@@ -79,6 +79,22 @@ export interface AsyncChangeReads {
 export interface AsyncChangeWrites extends AsyncChangeReads {
   insert(at: number, className: string, oid: number, ns: string, props: string, created: boolean, destroyed: boolean): Promise<number>;
   prune(through: number): Promise<number>;
+  /**
+   * A batch's rows in one call (PostgreSQL: one statement, so the change log's lock is held for it and the
+   * COMMIT only, not for a round trip per row). Returns their ids, ascending, in the order given.
+   */
+  insertMany(rows: readonly NewChange[]): Promise<number[]>;
+}
+
+/** One change row to insert (insertMany). */
+export interface NewChange {
+  at: number;
+  className: string;
+  oid: number;
+  ns: string;
+  props: string;
+  created: boolean;
+  destroyed: boolean;
 }
 
 /** The reads of port.ts GrantRows. */

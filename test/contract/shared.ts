@@ -119,8 +119,9 @@ export function sharedContract(t: Test, world: (t: Test) => Promise<SharedWorld>
       first.push(await tx.changes.insert(1, 'Thing', 1, '', '["a"]', true, false));
       inserted();
       await gate;
-      // A second row after the other node's transaction began to write: it still comes before that one's.
-      first.push(await tx.changes.insert(1, 'Thing', 3, '', '["c"]', true, false));
+      // Rows after the other node's transaction began to write (a batch of them in one call): still before its.
+      const row = { at: 1, className: 'Thing', ns: '', props: '["c"]', created: false, destroyed: false };
+      first.push(...(await tx.changes.insertMany([{ ...row, oid: 3 }, { ...row, oid: 4, destroyed: true }])));
     });
     await firstIn;
     const t2 = b.transaction(async (tx) => [await tx.changes.insert(2, 'Thing', 2, '', '["b"]', true, false)]);
@@ -137,9 +138,19 @@ export function sharedContract(t: Test, world: (t: Test) => Promise<SharedWorld>
     const second = await t2;
     await follow();
     t.same(seen, [...first, ...second], 'every row, each once');
+    t.same(
+      (await reader.changes.after(0, first[2]!, 10)).map((r) => [r.oid, r.destroyed]),
+      [
+        [1, 0],
+        [3, 0],
+        [4, 1],
+      ],
+      'a batch in the order given',
+    );
+    t.same(await a.transaction((tx) => tx.changes.insertMany([])), [], 'an empty batch');
     t.ok(Math.max(...first) < second[0]!, 'ids in commit order: the transaction that committed first has the lower ids');
     t.equal(await reader.changes.sequence(), second[0], 'the high-water mark is the last committed id');
-    t.equal(await a.transaction((tx) => tx.changes.prune(second[0]!)), 3);
+    t.equal(await a.transaction((tx) => tx.changes.prune(second[0]!)), 4);
     t.equal(await b.changes.sequence(), second[0], 'and outlives the rows');
   });
 

@@ -1,6 +1,6 @@
 /** The change log, grants and device events on PostgreSQL (migrations.ts): SQLite's statements (sqlite/changes.ts, grants.ts, events.ts) in PostgreSQL's terms. */
 import type { ChangeRow, DeviceEvent, GrantRecord } from '../port.js';
-import type { AsyncChangeWrites, AsyncEventWrites, AsyncGrantWrites } from '../async-port.js';
+import type { AsyncChangeWrites, AsyncEventWrites, AsyncGrantWrites, NewChange } from '../async-port.js';
 import { changed, rowsOf, scalar, type Queryable } from './query.js';
 import { CHANGE_LOG_LOCK } from './migrations.js';
 
@@ -33,6 +33,23 @@ export class PgChanges implements AsyncChangeWrites {
         'INSERT INTO changes (at, class, oid, ns, props, created, destroyed) SELECT $1, $2, $3, $4, $5, $6, $7 FROM locked RETURNING id',
       [at, className, oid, ns, props, created ? 1 : 0, destroyed ? 1 : 0],
     ))!;
+  }
+
+  /** In the order given (WITH ORDINALITY): each row's nextval is taken in that order, after the lock. */
+  async insertMany(rows: readonly NewChange[]): Promise<number[]> {
+    this.writable();
+    if (rows.length === 0) return [];
+    const column = <K extends keyof NewChange>(k: K) => rows.map((r) => r[k]);
+    const ids = await rowsOf<{ id: number }>(
+      this.db,
+      `WITH locked AS (SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK}, hashtext(current_schema()))) ` +
+        'INSERT INTO changes (at, class, oid, ns, props, created, destroyed) ' +
+        'SELECT r.at, r.class, r.oid, r.ns, r.props, r.created, r.destroyed FROM locked, ' +
+        'unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::integer[]) WITH ORDINALITY AS r(at, class, oid, ns, props, created, destroyed, n) ' +
+        'ORDER BY r.n RETURNING id',
+      [column('at'), column('className'), column('oid'), column('ns'), column('props'), rows.map((r) => (r.created ? 1 : 0)), rows.map((r) => (r.destroyed ? 1 : 0))],
+    );
+    return ids.map((r) => r.id).sort((x, y) => x - y);
   }
 
   after(from: number, to: number, limit: number): Promise<ChangeRow[]> {

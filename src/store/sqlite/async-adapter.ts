@@ -29,7 +29,7 @@ import {
   type SnapshotHandle,
   type TxHandle,
 } from '../async-port.js';
-import { asyncTransfer, exclusiveOnFile } from './async-shared.js';
+import { asyncTransfer, exclusiveOnFile, insertChanges } from './async-shared.js';
 import type { SqliteBackend } from './backend.js';
 import type { Db } from './db.js';
 
@@ -266,7 +266,7 @@ class SqliteTxHandle implements TxHandle {
           return left === undefined ? undefined : Number(left);
         }),
     };
-    this.changes = promised(sync.changes, [...CHANGE_READS, 'insert', 'prune'], live);
+    this.changes = { ...promised(sync.changes, [...CHANGE_READS, 'insert', 'prune'], live), insertMany: (rows) => call(() => insertChanges(sync.changes, rows)) };
     this.grants = promised(sync.grants, [...GRANT_READS, 'put', 'remove', 'removeUser', 'extend', 'removeExpired'], live);
     this.events = promised(sync.events, [...EVENT_READS, 'append', 'purge', 'deleteBefore'], live);
   }

@@ -6,8 +6,8 @@
  * process to that file shares the hold), which is what one daemon needs. Another process on the file (the
  * console) runs no background job.
  */
-import type { Exclusive, AsyncTransferReads, AsyncTransferWrites } from '../async-port.js';
-import type { CredentialRecord, DeviceEvent } from '../port.js';
+import type { Exclusive, AsyncTransferReads, AsyncTransferWrites, NewChange } from '../async-port.js';
+import type { ChangeRows, CredentialRecord, DeviceEvent } from '../port.js';
 import type { SqliteBackend } from './backend.js';
 import type { Db } from './db.js';
 
@@ -63,4 +63,9 @@ export function asyncTransfer(sync: SqliteBackend, live: () => void): AsyncTrans
     moveOids: (moves) => run(() => sync.transfer.moveOids(moves)),
     reserveOids: (highest) => run(() => sync.objects.reserveOids(highest)),
   };
+}
+
+/** A batch of change rows, one prepared insert each (SQLite has no round trip to save); their ids in order. */
+export function insertChanges(changes: ChangeRows, rows: readonly NewChange[]): number[] {
+  return rows.map((r) => changes.insert(r.at, r.className, r.oid, r.ns, r.props, r.created, r.destroyed));
 }
