@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Schema } from '../schema/types.js';
-import type { ChangeRow, DeviceEvent, FindSpec, GrantRecord, Layout, PageStart } from './port.js';
+import type { ChangeRow, CredentialRecord, DeviceEvent, FindSpec, GrantRecord, Layout, PageStart } from './port.js';
 
 /** A compiled find (port.ts FindRun), each page a Promise. */
 export interface AsyncFindRun {
@@ -79,6 +79,22 @@ export interface AsyncChangeReads {
 export interface AsyncChangeWrites extends AsyncChangeReads {
   insert(at: number, className: string, oid: number, ns: string, props: string, created: boolean, destroyed: boolean): Promise<number>;
   prune(through: number): Promise<number>;
+  /**
+   * A batch's rows in one call (PostgreSQL: one statement, so the change log's lock is held for it and the
+   * COMMIT only, not for a round trip per row). Returns their ids, ascending, in the order given.
+   */
+  insertMany(rows: readonly NewChange[]): Promise<number[]>;
+}
+
+/** One change row to insert (insertMany). */
+export interface NewChange {
+  at: number;
+  className: string;
+  oid: number;
+  ns: string;
+  props: string;
+  created: boolean;
+  destroyed: boolean;
 }
 
 /** The reads of port.ts GrantRows. */
@@ -118,6 +134,8 @@ export interface TxHandle {
   readonly events: AsyncEventWrites;
   /** Runs `fn` in a savepoint: if it throws, its writes are undone and the error goes on; the transaction stays usable. */
   savepoint<T>(fn: () => Promise<T>): Promise<T>;
+  /** What an import writes beyond the objects (`cced import`: credentials, device events, oids kept). */
+  readonly transfer: AsyncTransferWrites;
 }
 
 export interface TransactionOptions {
@@ -146,6 +164,54 @@ export interface AsyncStoreBackend {
   /** Runs the migrations not run yet; returns how many ran. */
   migrate(): Promise<number>;
   close(): Promise<void>;
+  /**
+   * A number that moves whenever another backend on this database (another node, another process) may have
+   * committed a write; this backend's own commits do not move it (the store counts those itself). One
+   * statement: meant to be read once per event-loop turn. Ordering: once another backend's write
+   * transaction has returned (its write acknowledged), a read of this number that starts afterwards answers
+   * a value it never answered before. SQLite: data_version; PostgreSQL: docs/postgresql.md.
+   */
+  externalVersion(): Promise<number>;
+  /**
+   * Runs `fn` only if no other backend on this database (any node) runs a job of this `name` now: a
+   * background job (a sweeper, pruning) once across nodes. `lost` aborts if the hold ends while `fn` runs
+   * (PostgreSQL: the lock's connection died, so another node may start the job).
+   */
+  tryExclusive<T>(name: string, fn: (lost: AbortSignal) => Promise<T>): Promise<Exclusive<T>>;
+  /** Runs `fn` on one consistent state of the store, read only (an export): commits made meanwhile are not seen. */
+  snapshot<T>(fn: (s: SnapshotHandle) => Promise<T>): Promise<T>;
+}
+
+/** What tryExclusive did: ran `fn` (its result), or not, because another holds the job. */
+export type Exclusive<T> = { ran: true; value: T } | { ran: false };
+
+/** What an export reads (port.ts TransferRows), each in chunks: an export never holds the whole store. */
+export interface AsyncTransferReads {
+  /** Every object, in oid order. */
+  objects(): AsyncIterable<{ oid: number; className: string }>;
+  /** Every stored property of an object, ordered by namespace and name (bytes). */
+  properties(oid: number): Promise<{ ns: string; name: string; value: string }[]>;
+  /** Every stored credential, ordered by oid and name. */
+  credentials(): AsyncIterable<CredentialRecord>;
+  /** Every device event, oldest first. */
+  events(): AsyncIterable<DeviceEvent & { device_oid: number }>;
+}
+
+/** What an import writes beyond the objects, inside its transaction. */
+export interface AsyncTransferWrites {
+  putCredential(c: CredentialRecord): Promise<void>;
+  /** One event as it was: no trimming. */
+  addEvent(deviceOid: number, e: DeviceEvent): Promise<void>;
+  /** Gives objects other oids (old -> new; none of the new ones is taken), their properties and credentials following. */
+  moveOids(moves: ReadonlyMap<number, number>): Promise<void>;
+  /** Keeps every oid up to `highest` from being handed out again, by any node, even if the transaction rolls back. */
+  reserveOids(highest: number): Promise<void>;
+}
+
+/** One read-only state of the store (AsyncStoreBackend.snapshot). Unusable once it ended. */
+export interface SnapshotHandle {
+  readonly objects: AsyncObjectReads;
+  readonly transfer: AsyncTransferReads;
 }
 
 /** A write would give a unique property's value a second holder: the database refused it. */

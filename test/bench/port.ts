@@ -21,6 +21,7 @@ import { openSqlite } from '../../src/store/sqlite/backend.js';
 import { SqliteAsyncBackend } from '../../src/store/sqlite/async-adapter.js';
 import { openPostgres } from '../../src/store/postgres/backend.js';
 import { testDatabase } from '../helpers/postgres.js';
+import { ClientPatterns } from '../../src/store/safe-regex.js';
 
 /** Objects seeded per backend: enough for the indexes to matter, few enough to seed PostgreSQL in seconds. */
 const OBJECTS = 10_000;
@@ -42,7 +43,25 @@ const CASES: readonly Case[] = [
     name: `find = (${HITS} hits of ${OBJECTS})`,
     op: (b, i) => b.objects.find({ className: 'Thing', driver: 0, terms: [{ ns: '', name: 'group', op: '=', value: `g${i % (OBJECTS / HITS)}`, array: false, orMissing: false }] }).all(),
   },
+  {
+    // The change log's rows: on PostgreSQL the transaction takes the log's advisory lock first (commit order).
+    name: 'write transaction (1 putValue, 1 change row)',
+    op: (b, i) =>
+      b.transaction(async (tx) => {
+        const oid = 1 + ((i * 7919) % OBJECTS);
+        await tx.objects.putValue(oid, '', 'n', 'Thing', String(i));
+        await tx.changes.insert(i, 'Thing', oid, '', '["n"]', false, false);
+      }),
+  },
+  { name: 'external version read', op: (b) => b.externalVersion() },
+  // name = thing-<k>: `^thing-99d` matches thing-99d and thing-99d0..9 (11 of 10,000); without the `^` the same 11.
+  { name: `find ~ ^literal prefix (11 hits of ${OBJECTS})`, op: (b, i) => findMatching(b, `^thing-99${i % 10}`) },
+  { name: `find ~ no prefix (11 hits of ${OBJECTS})`, op: (b, i) => findMatching(b, `thing-99${i % 10}`) },
 ];
+
+function findMatching(b: AsyncStoreBackend, pattern: string): Promise<number[]> {
+  return b.objects.find({ className: 'Thing', driver: -1, terms: [{ ns: '', name: 'name', op: '~', value: pattern, array: false, orMissing: false }] }).all();
+}
 
 async function seed(b: AsyncStoreBackend): Promise<void> {
   for (let from = 0; from < OBJECTS; from += 1000) {
@@ -107,13 +126,18 @@ export const port: BenchSection = {
       const pgDb = await testDatabase({ teardown: (fn) => teardowns.push(fn) });
       if (pgDb.url !== undefined) backends.push(['PostgreSQL', await openPostgres(pgDb.url, { max: 10 })]);
       else ctx.note(`PostgreSQL skipped: ${pgDb.skip}`);
-      for (const [, b] of backends) await seed(b);
+      for (const [, b] of backends) {
+        const patterns = new ClientPatterns();
+        b.useMatcher((p, v) => patterns.test(p, v));
+        await seed(b);
+      }
       for (const c of CASES) {
         for (const inFlight of [1, 10]) {
           const measured: Record<string, { perSec: number; p99: number }> = {};
           for (const [name, b] of backends) {
             measured[name] = await drive(b, c.op, seconds, inFlight);
-            const ratio = name === 'PostgreSQL' ? `; PostgreSQL/SQLite ${(measured.SQLite!.perSec / measured[name].perSec).toFixed(1)}x` : '';
+            const times = measured.SQLite!.perSec / measured[name].perSec;
+            const ratio = name === 'PostgreSQL' ? `; PostgreSQL/SQLite ${times.toFixed(times < 1 ? 2 : 1)}x` : '';
             ctx.report(`${name}: ${c.name}, ${inFlight} in flight`, row(measured[name].perSec, measured[name].p99), undefined, `ops/s, ${(1e6 / measured[name].perSec).toFixed(0)} µs/op${ratio}`);
           }
         }

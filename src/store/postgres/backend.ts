@@ -22,6 +22,8 @@ import {
   uniqueIndexName,
   uniqueProperties,
   type AsyncStoreBackend,
+  type Exclusive,
+  type SnapshotHandle,
   type TransactionOptions,
   type TxHandle,
 } from '../async-port.js';
@@ -29,6 +31,9 @@ import { LAYOUT_LOCK, layoutVersion, migratePg, PG_MIGRATIONS } from './migratio
 import { PgObjects, type MatcherRef } from './objects.js';
 import { PgChanges, PgDeviceEvents, PgGrants } from './rows.js';
 import { isConflict, PG_TYPES, type Queryable } from './query.js';
+import { PgTransfer } from './transfer.js';
+import { ExclusiveJobs } from './jobs.js';
+import { TAKE_WRITE_VERSION, WriteVersion } from './write-version.js';
 
 export interface PgOptions {
   /** Connections of the pool (node-postgres's default: 10). */
@@ -43,9 +48,13 @@ export class PgBackend implements AsyncStoreBackend {
   readonly grants: PgGrants;
   readonly events: PgDeviceEvents;
   private readonly matcher: MatcherRef = { test: () => false };
+  private readonly writeVersion: WriteVersion;
+  private readonly jobs: ExclusiveJobs;
 
   constructor(readonly pool: pg.Pool) {
     [this.objects, this.changes, this.grants, this.events] = [new PgObjects(pool, this.matcher), new PgChanges(pool), new PgGrants(pool), new PgDeviceEvents(pool)];
+    this.writeVersion = new WriteVersion(pool);
+    this.jobs = new ExclusiveJobs(pool.options as pg.ClientConfig);
   }
 
   useMatcher(test: (pattern: string, value: string) => boolean): void {
@@ -80,7 +89,13 @@ export class PgBackend implements AsyncStoreBackend {
         const value = await fn(handle);
         // A conflict `fn` caught and did not rethrow still dooms the transaction: run it again.
         if (handle.conflict) throw handle.conflict;
-        await client.query('COMMIT');
+        if (handle.wrote) {
+          // One message: the number is taken once the COMMIT is visible, and before the write is acknowledged (write-version.ts).
+          const results = (await client.query(TAKE_WRITE_VERSION)) as unknown as pg.QueryResult<{ v: number }>[];
+          this.writeVersion.took(Number(results[1]!.rows[0]!.v));
+        } else {
+          await client.query('COMMIT');
+        }
         return { done: true, value };
       } catch (err) {
         await client.query('ROLLBACK').catch((e: Error) => void (broken = e));
@@ -132,10 +147,53 @@ export class PgBackend implements AsyncStoreBackend {
     return migratePg(this.pool);
   }
 
-  close(): Promise<void> {
-    return this.pool.end();
+  async close(): Promise<void> {
+    await this.jobs.close();
+    await this.pool.end();
+  }
+
+  /** write-version.ts: moves when the write-version sequence passed a number another backend took. */
+  externalVersion(): Promise<number> {
+    return this.writeVersion.read();
+  }
+
+  tryExclusive<T>(name: string, fn: (lost: AbortSignal) => Promise<T>): Promise<Exclusive<T>> {
+    return this.jobs.try(name, fn);
+  }
+
+  /** A REPEATABLE READ, READ ONLY transaction on one connection: one state, and nothing to conflict with. */
+  async snapshot<T>(fn: (s: SnapshotHandle) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const lost = (err: Error) => void (broken ??= err);
+    client.on('error', lost);
+    let ended = false;
+    const db: Queryable = {
+      query: (config) => (ended ? Promise.reject(new Error('the snapshot has ended')) : client.query(config)),
+    };
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY').catch((err: Error) => {
+        broken = err;
+        throw err;
+      });
+      try {
+        const value = await fn({ objects: new PgObjects(db, this.matcher), transfer: new PgTransfer(db) });
+        await client.query('COMMIT');
+        return value;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: Error) => void (broken = e));
+        throw err;
+      }
+    } finally {
+      ended = true;
+      client.off('error', lost);
+      client.release(broken);
+    }
   }
 }
+
+/** The statements that write (every write of this backend is one of these). */
+const WRITES = /^\s*(INSERT|UPDATE|DELETE|WITH)\b/i;
 
 /** The handle of one transaction: its connection's rows; a conflict seen through it is remembered; refused once ended. */
 class PgTxHandle implements TxHandle {
@@ -143,7 +201,10 @@ class PgTxHandle implements TxHandle {
   readonly changes: PgChanges;
   readonly grants: PgGrants;
   readonly events: PgDeviceEvents;
+  readonly transfer: PgTransfer;
   conflict: unknown;
+  /** A statement that may have written ran: the commit takes a write version. */
+  wrote = false;
   private ended = false;
   private depth = 0;
   private readonly db: Queryable;
@@ -152,6 +213,7 @@ class PgTxHandle implements TxHandle {
     this.db = {
       query: async (config) => {
         if (this.ended) throw new Error('the transaction has ended');
+        if (!this.wrote && WRITES.test(config.text)) this.wrote = true;
         try {
           return await client.query(config);
         } catch (err) {
@@ -160,7 +222,8 @@ class PgTxHandle implements TxHandle {
         }
       },
     };
-    [this.objects, this.changes, this.grants, this.events] = [new PgObjects(this.db, matcher), new PgChanges(this.db), new PgGrants(this.db), new PgDeviceEvents(this.db)];
+    [this.objects, this.changes, this.grants, this.events] = [new PgObjects(this.db, matcher), new PgChanges(this.db, true), new PgGrants(this.db), new PgDeviceEvents(this.db)];
+    this.transfer = new PgTransfer(this.db);
   }
 
   end(): void {

@@ -1,17 +1,20 @@
 /**
  * A find (port.ts FindSpec) on PostgreSQL: the driving index's rows as
  * candidates and one EXISTS per `=` term, as on SQLite (sqlite/find.ts).
- * `~` runs in this process for now: PostgreSQL's own regular expressions are
- * not the store's matcher (its linear-time engine, its syntax), so each `~`
- * term's stored value comes back with the candidate and the store's matcher
- * filters it here. A `~` find then reads every candidate row of its window
- * (the store bounds windows by max_scan_rows).
+ * `~` runs in this process: PostgreSQL's own regular expressions are not the
+ * store's matcher (its linear-time engine, its syntax), so each `~` term's
+ * stored value comes back with the candidate and the store's matcher filters
+ * it here. A find driven by its class alone whose `~` pattern begins with a
+ * literal (`^abc...`, prefix.ts) is driven by that term instead: its
+ * candidates are the values in the prefix's range of props_find (and the few
+ * values too long for it, props_long), not every object of the class.
  */
 import { decodeArray } from '../../schema/values.js';
 import type { FindSpec, FindTerm } from '../port.js';
 import type { AsyncFindRun } from '../async-port.js';
 import { rowsOf, valueEquals, type Queryable } from './query.js';
 import type { MatcherRef } from './objects.js';
+import { anchoredPrefix, byteOrderEnd } from './prefix.js';
 
 type Row = Record<string, unknown> & { oid: number };
 
@@ -19,10 +22,13 @@ export function compilePgFind(db: Queryable, spec: FindSpec, matcher: MatcherRef
   const params: unknown[] = [];
   const p = (v: unknown) => `$${params.push(v)}`;
   const driver = spec.terms[spec.driver];
+  const range = driver === undefined ? prefixRange(spec) : undefined;
   const candidates =
     driver !== undefined
       ? `FROM props d WHERE d.class = ${p(spec.className)} AND d.ns = ${p(driver.ns)} AND d.name = ${p(driver.name)} AND ${valueEquals('d.value', p(driver.value), driver.value)}`
-      : `FROM objects d WHERE d.class = ${p(spec.className)}`;
+      : range !== undefined
+        ? `FROM props d WHERE d.class = ${p(spec.className)} AND d.ns = ${p(range.term.ns)} AND d.name = ${p(range.term.name)} AND ${inRange('d.value', p(range.from), p(range.to))}`
+        : `FROM objects d WHERE d.class = ${p(spec.className)}`;
   const candidateParams = [...params];
   const conds: string[] = [];
   const columns: string[] = [];
@@ -84,4 +90,25 @@ export function compilePgFind(db: Queryable, spec: FindSpec, matcher: MatcherRef
       return rows.slice(0, limit).map((r) => r.oid);
     },
   };
+}
+
+/** The `~` term with the longest certain literal prefix, when one may drive: a single value, its row required. */
+function prefixRange(spec: FindSpec): { term: FindTerm; from: string; to: string } | undefined {
+  let best: { term: FindTerm; from: string; to: string } | undefined;
+  for (const term of spec.terms) {
+    if (term.op !== '~' || term.array || term.orMissing) continue;
+    const from = anchoredPrefix(term.value);
+    const to = from === '' ? undefined : byteOrderEnd(from);
+    if (to !== undefined && from.length > (best?.from.length ?? 0)) best = { term, from, to };
+  }
+  return best;
+}
+
+/**
+ * `from <= value < to` (byte order: the column is COLLATE "C"), said once per partial index (props_find: up
+ * to 2000 bytes; props_long: the rest), so the planner scans the range of each and nothing else.
+ */
+function inRange(column: string, from: string, to: string): string {
+  const r = `${column} >= ${from} AND ${column} < ${to}`;
+  return `((octet_length(${column}) <= 2000 AND ${r}) OR (octet_length(${column}) > 2000 AND ${r}))`;
 }

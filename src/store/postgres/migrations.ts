@@ -80,7 +80,21 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX grants_by_user ON grants (user_oid);
    CREATE INDEX grants_by_owner ON grants (owner, expires_at);
    CREATE INDEX grants_by_expiry ON grants (expires_at);`,
+  // 2: what nodes sharing the database need (docs/postgresql.md). write_version_seq: every write transaction
+  // takes a number just after its COMMIT (externalVersion). changes_pruned: the highest change id pruning
+  // removed, so the log's committed high-water mark outlives its rows. props_long: the values too long for
+  // props_find, so a `~` with a literal prefix scans a range of props_find plus these, never the class.
+  `CREATE SEQUENCE write_version_seq;
+   CREATE TABLE changes_pruned (one boolean PRIMARY KEY DEFAULT true CHECK (one), through bigint NOT NULL);
+   CREATE INDEX props_long ON props (class, ns, name) WHERE octet_length(value) > 2000;`,
 ];
+
+/**
+ * The first key of the two-key advisory locks of a store (the second: a hash of the schema, and of the job's
+ * name), so two stores in one database never share one. LAYOUT_LOCK below is a one-key lock: another space.
+ */
+export const CHANGE_LOG_LOCK = 0x63636501;
+export const JOB_LOCK = 0x63636502;
 
 /** One number for the advisory lock every node's layout changes take ('cced' in ASCII): migrate() and enforceUnique(). */
 export const LAYOUT_LOCK = 0x63636564;

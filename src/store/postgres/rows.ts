@@ -1,26 +1,68 @@
 /** The change log, grants and device events on PostgreSQL (migrations.ts): SQLite's statements (sqlite/changes.ts, grants.ts, events.ts) in PostgreSQL's terms. */
 import type { ChangeRow, DeviceEvent, GrantRecord } from '../port.js';
-import type { AsyncChangeWrites, AsyncEventWrites, AsyncGrantWrites } from '../async-port.js';
+import type { AsyncChangeWrites, AsyncEventWrites, AsyncGrantWrites, NewChange } from '../async-port.js';
 import { changed, rowsOf, scalar, type Queryable } from './query.js';
+import { CHANGE_LOG_LOCK } from './migrations.js';
 
+/**
+ * The change log in commit order across nodes. Ids come from a sequence, which alone hands them out in the
+ * order transactions insert, not the order they commit: a reader could be told of id 11, committed, while
+ * id 10 of a transaction still open commits later, and pass it forever. So a transaction takes the change
+ * log's advisory lock (per schema) before its first row, and holds it until it commits or rolls back: one
+ * transaction at a time takes ids, each commits before the next takes its first, and every id below a
+ * committed one is committed (or was rolled back) before that one. The store inserts a batch's rows just
+ * before its COMMIT, so the lock covers those inserts and the COMMIT only.
+ */
 export class PgChanges implements AsyncChangeWrites {
-  constructor(private readonly db: Queryable) {}
+  /** `inTransaction`: the rows of one transaction's connection (writes allowed); otherwise the pool's (reads). */
+  constructor(
+    private readonly db: Queryable,
+    private readonly inTransaction = false,
+  ) {}
 
+  /**
+   * The lock and the row in one statement (one round trip): the row is projected from the CTE's one row, so
+   * its id (the column's nextval) is taken once the lock is held. Taking it again in the same transaction
+   * finds it held already.
+   */
   async insert(at: number, className: string, oid: number, ns: string, props: string, created: boolean, destroyed: boolean): Promise<number> {
+    this.writable();
     return (await scalar<number>(
       this.db,
-      'INSERT INTO changes (at, class, oid, ns, props, created, destroyed) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
+      `WITH locked AS (SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK}, hashtext(current_schema()))) ` +
+        'INSERT INTO changes (at, class, oid, ns, props, created, destroyed) SELECT $1, $2, $3, $4, $5, $6, $7 FROM locked RETURNING id',
       [at, className, oid, ns, props, created ? 1 : 0, destroyed ? 1 : 0],
     ))!;
+  }
+
+  /** In the order given (WITH ORDINALITY): each row's nextval is taken in that order, after the lock. */
+  async insertMany(rows: readonly NewChange[]): Promise<number[]> {
+    this.writable();
+    if (rows.length === 0) return [];
+    const column = <K extends keyof NewChange>(k: K) => rows.map((r) => r[k]);
+    const ids = await rowsOf<{ id: number }>(
+      this.db,
+      `WITH locked AS (SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK}, hashtext(current_schema()))) ` +
+        'INSERT INTO changes (at, class, oid, ns, props, created, destroyed) ' +
+        'SELECT r.at, r.class, r.oid, r.ns, r.props, r.created, r.destroyed FROM locked, ' +
+        'unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::integer[]) WITH ORDINALITY AS r(at, class, oid, ns, props, created, destroyed, n) ' +
+        'ORDER BY r.n RETURNING id',
+      [column('at'), column('className'), column('oid'), column('ns'), column('props'), rows.map((r) => (r.created ? 1 : 0)), rows.map((r) => (r.destroyed ? 1 : 0))],
+    );
+    return ids.map((r) => r.id).sort((x, y) => x - y);
   }
 
   after(from: number, to: number, limit: number): Promise<ChangeRow[]> {
     return rowsOf<ChangeRow>(this.db, 'SELECT id, at, class, oid, ns, props, created, destroyed FROM changes WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3', [from, to, limit]);
   }
 
-  /** The sequence's last value once it handed one out (0 before). */
+  /**
+   * The highest committed id (0: none): the newest row, or the newest pruning removed. Not the sequence's
+   * last value, which may be an id of a transaction still open; with ids in commit order, every id below
+   * this one a reader will ever see is already visible.
+   */
   async sequence(): Promise<number> {
-    return (await scalar<number>(this.db, 'SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM changes_id_seq', [])) ?? 0;
+    return (await scalar<number>(this.db, 'SELECT greatest(coalesce((SELECT max(id) FROM changes), 0), coalesce((SELECT through FROM changes_pruned), 0))', [])) ?? 0;
   }
 
   async oldest(): Promise<number | null> {
@@ -31,8 +73,23 @@ export class PgChanges implements AsyncChangeWrites {
     return (await scalar<number | null>(this.db, 'SELECT max(id) FROM changes WHERE id < $1 AND at < $2', [below, before])) ?? null;
   }
 
-  prune(through: number): Promise<number> {
-    return changed(this.db, 'DELETE FROM changes WHERE id <= $1', [through]);
+  /** Records the highest id removed (changes_pruned), so sequence() never goes back. */
+  async prune(through: number): Promise<number> {
+    this.writable();
+    return (
+      (await scalar<number>(
+        this.db,
+        'WITH gone AS (DELETE FROM changes WHERE id <= $1 RETURNING id), ' +
+          'kept AS (INSERT INTO changes_pruned (through) SELECT max(id) FROM gone HAVING count(*) > 0 ' +
+          'ON CONFLICT (one) DO UPDATE SET through = greatest(changes_pruned.through, excluded.through)) ' +
+          'SELECT count(*) FROM gone',
+        [through],
+      )) ?? 0
+    );
+  }
+
+  private writable(): void {
+    if (!this.inTransaction) throw new Error('the change log is written inside a transaction (its ids are handed out in commit order there)');
   }
 }
 

@@ -24,8 +24,12 @@ import {
   type AsyncGrantWrites,
   type AsyncObjectWrites,
   type AsyncStoreBackend,
+  type AsyncTransferWrites,
+  type Exclusive,
+  type SnapshotHandle,
   type TxHandle,
 } from '../async-port.js';
+import { asyncTransfer, exclusiveOnFile, insertChanges } from './async-shared.js';
 import type { SqliteBackend } from './backend.js';
 import type { Db } from './db.js';
 
@@ -172,6 +176,36 @@ export class SqliteAsyncBackend implements AsyncStoreBackend {
     this.sync.close();
     return Promise.resolve();
   }
+
+  /** SQLite's data_version: moves when another connection (or process) commits to the file, not for this one's commits. */
+  externalVersion(): Promise<number> {
+    return Promise.resolve(this.sync.objects.externalVersion());
+  }
+
+  tryExclusive<T>(name: string, fn: (lost: AbortSignal) => Promise<T>): Promise<Exclusive<T>> {
+    return exclusiveOnFile(this.sync.db, name, fn);
+  }
+
+  /** A read transaction (WAL: one state of the file while others write), queued as the transactions are. */
+  snapshot<T>(fn: (s: SnapshotHandle) => Promise<T>): Promise<T> {
+    const run = this.queue.tail.then(async () => {
+      const db = this.sync.db;
+      let ended = false;
+      const live = () => {
+        if (ended) throw new Error('the snapshot has ended');
+      };
+      const { objects } = this.sync;
+      db.exec('BEGIN DEFERRED');
+      try {
+        return await fn({ objects: { ...promised(objects, OBJECT_READS, live), find: (spec) => (live(), promisedFind(objects.find(spec))) }, transfer: asyncTransfer(this.sync, live) });
+      } finally {
+        ended = true;
+        if (db.inTransaction) db.exec('COMMIT');
+      }
+    });
+    this.queue.tail = run.catch(() => undefined);
+    return run;
+  }
 }
 
 /** A string as an SQL literal (schema names: letters, digits and _; quoted anyway). */
@@ -232,13 +266,22 @@ class SqliteTxHandle implements TxHandle {
           return left === undefined ? undefined : Number(left);
         }),
     };
-    this.changes = promised(sync.changes, [...CHANGE_READS, 'insert', 'prune'], live);
+    this.changes = { ...promised(sync.changes, [...CHANGE_READS, 'insert', 'prune'], live), insertMany: (rows) => call(() => insertChanges(sync.changes, rows)) };
     this.grants = promised(sync.grants, [...GRANT_READS, 'put', 'remove', 'removeUser', 'extend', 'removeExpired'], live);
     this.events = promised(sync.events, [...EVENT_READS, 'append', 'purge', 'deleteBefore'], live);
   }
 
   end(): void {
     this.ended = true;
+  }
+
+  private transferRows: AsyncTransferWrites | undefined;
+
+  /** Made on first use: an import's, never on the hot path. */
+  get transfer(): AsyncTransferWrites {
+    return (this.transferRows ??= asyncTransfer(this.sync, () => {
+      if (this.ended) throw new Error('the transaction has ended');
+    }));
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
