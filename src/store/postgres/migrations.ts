@@ -80,6 +80,10 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX grants_by_user ON grants (user_oid);
    CREATE INDEX grants_by_owner ON grants (owner, expires_at);
    CREATE INDEX grants_by_expiry ON grants (expires_at);`,
+  // 2: the bans the nodes share (shared-bans.ts): rate-limiter-flexible's counters (its own layout, with a
+  // text key: a key holds a client's identity) and the bans in force.
+  `CREATE TABLE ban_counts (key text PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);
+   CREATE TABLE bans (scope text NOT NULL, key text NOT NULL, until bigint NOT NULL, PRIMARY KEY (scope, key));`,
 ];
 
 /** One number for the advisory lock every node's layout changes take ('cced' in ASCII): migrate() and enforceUnique(). */
