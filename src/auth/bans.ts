@@ -12,9 +12,17 @@
  *   refused (429); one that does runs as usual, so a local attacker cannot lock
  *   an administrator out of a session it already holds.
  *
- * A success resets nothing; a refused claim is not counted again. A restart forgets all.
+ * A success resets nothing; a refused claim is not counted again.
+ *
+ * One node keeps both in memory, and a restart forgets all. Several nodes on
+ * one database share them (BanSharing; PostgreSQL's is
+ * src/store/postgres/shared-bans.ts): the failures are counted in the
+ * database, so failures spread over the nodes add up, and a ban one node
+ * starts is announced to the others (src/store/ban-sharing.ts), which add it to their own lists. The
+ * check on every request stays a read of this node's list.
  */
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { BanSharing, FailureCounter, SharedBan } from '../store/ban-sharing.js';
 import type { Logger } from 'pino';
 import { normalizeIp } from './gate.js';
 import { Refusal } from '../errors.js';
@@ -48,6 +56,11 @@ class BanList {
     this.until.set(key, ms);
   }
 
+  /** A ban another node started: kept unless this list already ends it later. */
+  heard(key: string, ms: number): void {
+    if (ms > this.now() && ms > (this.until.get(key) ?? 0)) this.until.set(key, ms);
+  }
+
   /** Whole seconds left (at least 1), or undefined; an ended ban is forgotten when seen. */
   secondsLeft(key: string): number | undefined {
     const until = this.until.get(key);
@@ -74,8 +87,8 @@ const SEP = '\u0000';
 const pairKeyOf = (c: Claim) => [c.kind, normalizeIp(c.ip), c.identity].join(SEP);
 
 export class Bans {
-  private readonly pairLimiter: RateLimiterMemory;
-  private readonly addressLimiter: RateLimiterMemory;
+  private readonly pairLimiter: FailureCounter;
+  private readonly addressLimiter: FailureCounter;
   /**
    * Banned addresses: the check on every request reads only this list,
    * synchronously; empty (the common case), it costs nothing.
@@ -87,14 +100,23 @@ export class Bans {
     private readonly limits: BanLimits,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** Where several nodes share the counters and the bans; none: this node's memory. */
+    private readonly sharing?: BanSharing,
   ) {
-    this.pairLimiter = new RateLimiterMemory({ points: limits.pairFails, duration: FAILURE_WINDOW_S });
-    this.addressLimiter = new RateLimiterMemory({ points: limits.addressFails, duration: FAILURE_WINDOW_S });
+    const counter = (scope: SharedBan['scope'], points: number) =>
+      sharing ? sharing.counter(scope, points, FAILURE_WINDOW_S) : new RateLimiterMemory({ points, duration: FAILURE_WINDOW_S });
+    this.pairLimiter = counter('pair', limits.pairFails);
+    this.addressLimiter = counter('address', limits.addressFails);
     this.addresses = new BanList(now, (ip) => this.log.info({ audit: 'BAN', ip, scope: 'address', outcome: 'end' }, 'ban ended'));
     this.pairs = new BanList(now, (key) => {
       const [kind, ip, user] = key.split(SEP);
       this.log.info({ audit: 'BAN', ip, kind, user, scope: 'pair', outcome: 'end' }, 'ban ended');
     });
+  }
+
+  /** With sharing: takes the bans other nodes hold now, and those they start from now on. */
+  async follow(): Promise<void> {
+    await this.sharing?.follow((ban) => (ban.scope === 'pair' ? this.pairs : this.addresses).heard(ban.key, ban.until));
   }
 
   /** Counts one failed claim; may start a ban of its pair, of its address, or both. */
@@ -108,6 +130,7 @@ export class Bans {
       this.pairs.endExpired();
       this.pairs.set(pairKey, until);
       await this.pairLimiter.block(pairKey, this.limits.banSeconds);
+      await this.sharing?.announce({ scope: 'pair', key: pairKey, until });
       this.log.warn(
         { audit: 'BAN', ip, kind: c.kind, user: c.identity, scope: 'pair', outcome: 'start', seconds: this.limits.banSeconds, failures: this.limits.pairFails },
         'claims of this identity from this address banned',
@@ -117,6 +140,7 @@ export class Bans {
       this.addresses.endExpired();
       this.addresses.set(ip, until);
       await this.addressLimiter.block(addressKey, this.limits.banSeconds);
+      await this.sharing?.announce({ scope: 'address', key: ip, until });
       this.log.warn(
         { audit: 'BAN', ip, kind: c.kind, scope: 'address', outcome: 'start', seconds: this.limits.banSeconds, failures: this.limits.addressFails },
         'address banned',
@@ -160,7 +184,7 @@ export class Bans {
 }
 
 /** Consumes one point; true when that was the last one (the limit is reached now). */
-async function reachedLimit(limiter: RateLimiterMemory, key: string): Promise<boolean> {
+async function reachedLimit(limiter: FailureCounter, key: string): Promise<boolean> {
   // Over the limit, consume() rejects with a RateLimiterRes (not an Error): already banned, nothing new.
   const res = await limiter.consume(key).catch((r: unknown) => {
     if (r instanceof RateLimiterRes) return undefined;

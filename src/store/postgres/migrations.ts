@@ -87,6 +87,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   `CREATE SEQUENCE write_version_seq;
    CREATE TABLE changes_pruned (one boolean PRIMARY KEY DEFAULT true CHECK (one), through bigint NOT NULL);
    CREATE INDEX props_long ON props (class, ns, name) WHERE octet_length(value) > 2000;`,
+  // 3: the bans the nodes share (shared-bans.ts): rate-limiter-flexible's counters (its own layout, with a
+  // text key: a key holds a client's identity) and the bans in force.
+  `CREATE TABLE ban_counts (key text PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);
+   CREATE TABLE bans (scope text NOT NULL, key text NOT NULL, until bigint NOT NULL, PRIMARY KEY (scope, key));`,
 ];
 
 /**
