@@ -10,7 +10,7 @@
  * just deleted) fails alone. With `heartbeat_flush_ms = 0` every beat goes
  * straight to the writer (whose group commit then batches per event-loop turn).
  * One per daemon (services.heartbeats, made in src/app.ts): every door that
- * takes beats hands them to the same coalescer and its last-seen memory.
+ * takes beats hands them to the same coalescer.
  */
 import { hostname } from 'node:os';
 import type { Services } from '../services.js';

@@ -16,7 +16,7 @@
  */
 import type { ChangeRow, ChangeRows, ObjectRows, StoreBackend } from './port.js';
 import type { Writer } from './writer.js';
-import { BoundedMap } from './bounded-map.js';
+import { BeatMemory } from './beat-memory.js';
 import type { AuditEntry, WriteDetail } from './store.js';
 
 /** One recorded change, as read back. */
@@ -41,8 +41,11 @@ export interface Retention {
 
 /** The property whose every write a heartbeat makes: recorded at most once per interval. */
 const HEARTBEAT_CLOCK = 'last_seen';
-/** Objects whose last recorded heartbeat values are remembered (~200 bytes each). */
-const MAX_REMEMBERED_BEATS = 100_000;
+/**
+ * Objects whose last recorded heartbeat values are remembered (beat-memory.ts: ~21 bytes each
+ * beating an address alone, a slot's pages resident only once used): a fleet of a million fits.
+ */
+const MAX_REMEMBERED_BEATS = 2 ** 20;
 /** Rows one pruning transaction deletes at most: a short job among the writers' batches. */
 export const PRUNE_CHUNK = 5000;
 const PRUNED_THROUGH = 'changes_pruned_through';
@@ -56,17 +59,12 @@ interface Pending {
   destroyed: boolean;
 }
 
-interface Beat {
-  at: number;
-  values: Map<string, string>;
-}
-
 export class ChangeLog {
   private readonly rows: ChangeRows;
   private readonly settings: ObjectRows;
   /** The batch being committed: `oid\0ns` -> its merged change, in the order first touched. */
   private pending = new Map<string, Pending>();
-  private readonly beats = new BoundedMap<number, Beat>(MAX_REMEMBERED_BEATS);
+  private readonly beats = new BeatMemory(MAX_REMEMBERED_BEATS);
   /** The highest id inserted by the transaction committing now, and the highest known durable. */
   private committing = 0;
   private durableHigh = 0;
@@ -110,17 +108,17 @@ export class ChangeLog {
   /** What of a heartbeat is news: last_seen once per interval, other properties when their value moved. */
   private newsOfBeat(oid: number, props: string[], values: Map<string, string>): string[] {
     const now = Date.now();
-    const last = this.beats.get(oid);
+    const clock = this.beats.clockOf(oid);
     const news = props.filter((name) =>
-      name === HEARTBEAT_CLOCK ? last === undefined || now - last.at >= this.heartbeatIntervalMs : last?.values.get(name) !== values.get(name),
+      name === HEARTBEAT_CLOCK ? clock === undefined || now - clock >= this.heartbeatIntervalMs : !this.beats.same(oid, name, values.get(name) ?? ''),
     );
     if (news.length === 0) return news;
     // Remembered once committed: a beat rolled back must not hide the next one.
-    const clocked = news.includes(HEARTBEAT_CLOCK);
+    const clocked = news.includes(HEARTBEAT_CLOCK) ? now : undefined;
     this.writer.afterCommit(() => {
-      const merged = new Map(last?.values);
-      for (const name of news) if (name !== HEARTBEAT_CLOCK) merged.set(name, values.get(name) ?? '');
-      this.beats.set(oid, { at: clocked || last === undefined ? now : last.at, values: merged });
+      const recorded: [string, string][] = [];
+      for (const name of news) if (name !== HEARTBEAT_CLOCK) recorded.push([name, values.get(name) ?? '']);
+      this.beats.remember(oid, clocked, recorded);
     });
     return news;
   }

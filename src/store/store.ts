@@ -11,6 +11,7 @@
  */
 import { RevisionMap } from './revision-map.js';
 import { BoundedMap } from './bounded-map.js';
+import { OidClassTable } from './oid-classes.js';
 import type { FindRun, FindSpec, FindTerm, GrantRows, LaterFindRun, ObjectRows, SearchThreads, StoreBackend } from './port.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
 import { decodeArray, toCceString, whyInvalid } from '../schema/values.js';
@@ -162,8 +163,11 @@ const INLINE_STEPS = 50_000;
 const MAX_PAGE_MARKS = 1024;
 /** Namespaces whose stored values are remembered (see storedValues()): a few MiB at most. */
 const MAX_STORED_VIEWS = 4096;
-/** Oids whose class is remembered (see className()): ~100 bytes each. */
-const MAX_OID_CLASSES = 100_000;
+/**
+ * Oids whose class is remembered (see className()): 6 bytes a slot (oid-classes.ts), a slot touched only
+ * once an oid falling in it is read (12 MiB reserved, ~6 MiB resident for a million devices).
+ */
+const MAX_OID_CLASSES = 2 ** 21;
 const MAX_SHAPES_PER_NAMESPACE = 64;
 /** References are checked when the write runs (see checkWrite). */
 const NO_REFERENCES = (): void => {};
@@ -207,8 +211,11 @@ export class Store {
   /** Where pages served lately start, by class, order, prefix and offset (see page()). */
   private readonly pageMarks = new RevisionMap<string, PageMark>(MAX_PAGE_MARKS);
   private readonly shapes = new WeakMap<NamespaceDef, BoundedMap<string, Record<string, string>>>();
-  /** oid -> class name (see className()). */
-  private readonly oidClasses = new RevisionMap<number, string>(MAX_OID_CLASSES);
+  /** oid -> class name (see className()), and the external version it holds for. */
+  private readonly oidClasses = new OidClassTable(MAX_OID_CLASSES);
+  private oidClassesExternal = -1;
+  /** The lowest oid this Store created since its last sealOids(): a mutation's own creations are at or above it. */
+  private unsealedFrom = Infinity;
   /** `oid\0ns` -> stored values (see storedValues()). */
   private readonly storedViews = new RevisionMap<string, StoredView>(MAX_STORED_VIEWS);
 
@@ -267,16 +274,25 @@ export class Store {
   }
 
   /**
-   * The class name of an object, remembered: an object never changes class and
-   * oids are never reused, so only a destruction (counted per class, with
-   * creations, in `memberships`) or another process's commit can make it stale.
-   * Not filled inside a transaction (its creations may be rolled back).
+   * The class name of an object, remembered: an object never changes class, so
+   * only its destruction (destroy() forgets it) or another process's commit
+   * (everything forgotten) can make an entry stale; creations and destructions
+   * of other objects leave it. Filled inside a mutation too (a heartbeat's
+   * SET is the read at fleet scale) except for the oids it may have created
+   * (its creations may be rolled back), never from a read made while the
+   * writer is paused (the reader's committed state does not yet show the
+   * open transaction's destructions).
    */
   private className(oid: number): string | undefined {
-    const known = this.oidClasses.get(oid, this.membershipRevision);
+    const external = this.externalVersion();
+    if (external !== this.oidClassesExternal) {
+      this.oidClasses.clear();
+      this.oidClassesExternal = external;
+    }
+    const known = this.oidClasses.get(oid);
     if (known !== undefined) return known;
     const name = this.rows.classOf(oid);
-    if (name !== undefined) this.remember(this.oidClasses, oid, this.membershipRevision(name), name);
+    if (name !== undefined && (!this.rows.inTransaction || (this.inMutation() && oid < this.unsealedFrom))) this.oidClasses.set(oid, name);
     return name;
   }
 
@@ -747,6 +763,7 @@ export class Store {
     const now = Date.now();
     const oid = this.rows.insertObject(cls.name, now);
     if (oid > this.highestOid) this.highestOid = oid;
+    if (oid < this.unsealedFrom) this.unsealedFrom = oid;
     for (const nsDef of cls.namespaces.values()) {
       const vals = nsDef.name === '' ? full : this.defaults(nsDef);
       for (const [k, v] of vals) this.rows.putValue(oid, nsDef.name, k, cls.name, v);
@@ -842,6 +859,7 @@ export class Store {
       for (const listener of listeners) listener({ subject, oid, values });
     }
     this.rows.deleteObject(oid);
+    this.oidClasses.delete(oid);
     this.changed({ op: 'DESTROY', oid, class: cls.name, by: subject.oid }, { subject });
   }
 
@@ -854,6 +872,8 @@ export class Store {
    * raised to it (one statement, only in transactions that created objects).
    */
   sealOids(): void {
+    // Nothing is created between here and COMMIT: the next mutation's creations start a new span.
+    this.unsealedFrom = Infinity;
     if (this.highestOid <= this.sealedOid) return;
     this.rows.reserveOids(this.highestOid);
     // If this COMMIT fails, none of its replies went out: the oids it made are no one's yet.

@@ -23,6 +23,15 @@ import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 
 const SEED_BATCH = 50_000;
 const CLIENTS = 200;
+/**
+ * The measured daemons' device_heartbeat_timeout (s): longer than the pass in
+ * which every device beats once takes at any rate this machine reaches (1M
+ * devices at 4,000 beats/s: 250 s), so a warm beat finds its device connected,
+ * as in a fleet beating every 100 s under the default 180 s; with the default,
+ * a daemon slower than 5,555 beats/s at 1M would measure a reconnection (a
+ * Connected event) per warm beat. A first beat's event is in the cold figures.
+ */
+const HEARTBEAT_TIMEOUT = '3600';
 
 type Figures = Map<string, string>;
 
@@ -47,9 +56,21 @@ async function get(d: BenchDaemon, pathAndQuery: string, token: string): Promise
   return { ms: performance.now() - t0, bytes: body.byteLength, status: res.status };
 }
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** One line of /proc/<pid>/status in MiB (VmRSS, RssAnon, RssFile). */
+function statusMiB(pid: number, field: string): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+const rssMiB = (pid: number) => statusMiB(pid, 'VmRSS');
+
+/** What the RSS is made of: anonymous memory (of which the V8 heap, from the daemon's own metrics) and mapped files. */
+async function memoryParts(d: BenchDaemon, token: string): Promise<string> {
+  const r = await fetch(`${d.url}/api/metrics?action=get`, { headers: { authorization: `Bearer ${token}` } });
+  const { metrics } = (await r.json()) as { metrics: { process: { heap_used_bytes: number; heap_total_bytes: number } } };
+  const mib = (n: number) => (n / 2 ** 20).toFixed(0);
+  const { heap_used_bytes: used, heap_total_bytes: total } = metrics.process;
+  return `${statusMiB(d.pid, 'RssAnon').toFixed(0)} (V8 heap ${mib(used)} used of ${mib(total)}); ${statusMiB(d.pid, 'RssFile').toFixed(0)}`;
 }
 
 /** A DeviceType `bench` and `devices` devices of it, SEED_BATCH per transaction (their oids follow each other). */
@@ -134,7 +155,7 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
   const extension = path.join(stateDir, 'extension');
   await seeded(ctx, stateDir, devices, f);
   const started = performance.now();
-  let d = await ctx.startDaemon({ stateDir });
+  let d = await ctx.startDaemon({ stateDir, config: { device_heartbeat_timeout: HEARTBEAT_TIMEOUT } });
   try {
     f.set('start (until PING answers)', ms(performance.now() - started));
 
@@ -148,6 +169,7 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
     // Every device beats once (untimed), as a fleet does each minute, then the steady state is measured.
     await beat(d, devices, { amount: devices });
     f.set('RSS after every device beat once', `${rssMiB(d.pid).toFixed(0)} MiB`);
+    f.set('  of it: anonymous MiB (V8 heap); files', await memoryParts(d, token));
     const warm = await beat(d, devices, { duration: Math.max(2, Math.round(ctx.options.duration / 2)) });
     f.set('heartbeats, warm (beats/s; p99)', `${warm.perSec.toFixed(0)}/s; ${warm.p99} ms`);
     f.set('heartbeat, warm: daemon CPU per beat', `${warm.usPerBeat.toFixed(0)} µs`);
