@@ -19,14 +19,14 @@ export const CREATE: WriteCommand<CreateArgs> = {
   },
   describe: ({ cls, values }, secret) => ['CREATE', cls, ...assignmentText(values, secret)].join(' '),
   createsClass: ({ cls }) => cls,
-  check(ctx, { cls, values }) {
-    const writeOnly = checkWriteOnly(ctx.store, ctx.caller, ctx.store.classDef(cls), '', undefined, values);
-    ctx.store.checkWrite(ctx.caller, { op: 'CREATE', className: cls, values: unhashed(values, writeOnly) });
+  async check(ctx, { cls, values }) {
+    const writeOnly = await checkWriteOnly(ctx.store, ctx.caller, ctx.store.classDef(cls), '', undefined, values);
+    await ctx.store.checkWrite(ctx.caller, { op: 'CREATE', className: cls, values: unhashed(values, writeOnly) });
   },
   async prepare(ctx, { cls, values }) {
     const ready = await hashWriteOnly(ctx.store, ctx.caller, ctx.store.classDef(cls), '', undefined, values);
-    return () => {
-      const oid = ctx.store.create(ctx.caller, cls, ready);
+    return async (w) => {
+      const oid = await ctx.store.at(w).create(ctx.caller, cls, ready);
       return goodbye({ oid: ctx.format === 'json' ? oid : String(oid) });
     };
   },

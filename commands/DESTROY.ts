@@ -19,12 +19,12 @@ export const DESTROY: WriteCommand<string> = {
     return oid;
   },
   describe: (oid) => `DESTROY ${oid}`,
-  check(ctx, oid, target) {
-    ctx.store.checkWrite(ctx.caller, { op: 'DESTROY', target: target(oid) });
+  async check(ctx, oid, target) {
+    await ctx.store.checkWrite(ctx.caller, { op: 'DESTROY', target: target(oid) });
   },
   async prepare(ctx, oid) {
-    return (scope) => {
-      ctx.store.destroy(ctx.caller, scope.oid(oid));
+    return async (w, scope) => {
+      await ctx.store.at(w).destroy(ctx.caller, scope.oid(oid));
       return goodbye();
     };
   },

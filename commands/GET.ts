@@ -14,5 +14,5 @@ export const GET: ReadCommand<{ oid: number; ns: string }> = {
     t.end();
     return { oid: plainOid(oid), ns };
   },
-  run: (ctx, { oid, ns }) => goodbye({ DATA: objectData(ctx, ctx.store.get(ctx.caller, oid, ns)) }),
+  run: async (ctx, { oid, ns }) => goodbye({ DATA: objectData(ctx, await ctx.store.get(ctx.caller, oid, ns)) }),
 };

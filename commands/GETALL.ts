@@ -28,7 +28,7 @@ export const GETALL: ReadCommand<GetAllArgs> = {
   async run(ctx, args) {
     const page = 'oids' in args ? listPage(args.oids, args.after, ctx.config.max_results) : await ctx.store.findPage(ctx.caller, args.cls, args.query, findBounds(ctx, args.after));
     const objects: Record<string, Record<string, unknown>> = {};
-    const found = ctx.store.getMany(ctx.caller, page.oids);
+    const found = await ctx.store.getMany(ctx.caller, page.oids);
     let bytes = 0;
     let shown = 0;
     // In the page's order, so the cursor of a cut continues right after the last object answered.

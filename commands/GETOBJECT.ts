@@ -19,6 +19,6 @@ export const GETOBJECT: ReadCommand<{ cls: string; query: FindQuery; ns: string 
       ctx.store.namespaceDef(ctx.store.classDef(cls), ns);
       return { status: 404, message: 'Object not found' };
     }
-    return ok({ DATA: objectData(ctx, ctx.store.get(ctx.caller, oid, ns)) });
+    return ok({ DATA: objectData(ctx, await ctx.store.get(ctx.caller, oid, ns)) });
   },
 };

@@ -24,7 +24,7 @@ export const LOGIN: ReadCommand<void> = {
       await auditAuth(ctx, 'LOGIN', API_ADMIN_NAME, 'fail');
       throw new Refusal('client-secret');
     }
-    if (!ctx.auth.apiAdminEnabled()) {
+    if (!await ctx.auth.apiAdminEnabled()) {
       // The right secret, so no ban; but no token for an identity that cannot act.
       ctx.log.info({ audit: 'LOGIN', user: API_ADMIN_NAME, ip: ctx.ip, outcome: 'refused', why: 'api-admin disabled' }, 'LOGIN refused');
       throw permissionDenied('LOGIN: api-admin is disabled');

@@ -15,5 +15,5 @@ export const NAMES: ReadCommand<string> = {
     if (target === undefined || target === '') throw badParameters('expected an oid or a class');
     return target;
   },
-  run: (ctx, target) => goodbye({ namespaces: ctx.store.names(target) }),
+  run: async (ctx, target) => goodbye({ namespaces: await ctx.store.names(target) }),
 };

@@ -27,20 +27,20 @@ export const SET: WriteCommand<SetArgs> = {
   },
   describe: ({ oid, ns, values }, secret) =>
     ['SET', oid, ...(ns ? ['.', ns] : []), ...assignmentText(values, secret)].join(' '),
-  check(ctx, { oid, ns, values }, target) {
+  async check(ctx, { oid, ns, values }, target) {
     // The current password (a non-admin changing its own) is checked at COMMIT only: it costs a hash.
     const t = target(oid);
-    const cls = typeof t === 'number' ? ctx.store.objectClass(t) : t;
-    const writeOnly = checkWriteOnly(ctx.store, ctx.caller, cls, ns, typeof t === 'number' ? t : undefined, values);
-    ctx.store.checkWrite(ctx.caller, { op: 'SET', target: t, ns, values: unhashed(values, writeOnly) });
+    const cls = typeof t === 'number' ? await ctx.store.objectClass(t) : t;
+    const writeOnly = await checkWriteOnly(ctx.store, ctx.caller, cls, ns, typeof t === 'number' ? t : undefined, values);
+    await ctx.store.checkWrite(ctx.caller, { op: 'SET', target: t, ns, values: unhashed(values, writeOnly) });
   },
   async prepare(ctx, { oid, ns, values, oldpassword }) {
     // $n references resolve only inside the transaction; hashing needs the class, so it is looked up when it can be.
-    const known = /^[0-9]+$/.test(oid) && ctx.store.exists(Number(oid)) ? Number(oid) : undefined;
-    const cls = known !== undefined ? ctx.store.objectClass(known) : ctx.pendingClass?.(oid);
+    const known = /^[0-9]+$/.test(oid) && await ctx.store.exists(Number(oid)) ? Number(oid) : undefined;
+    const cls = known !== undefined ? await ctx.store.objectClass(known) : ctx.pendingClass?.(oid);
     const ready = cls ? await hashWriteOnly(ctx.store, ctx.caller, cls, ns, known, values, oldpassword) : values;
-    return (scope) => {
-      ctx.store.set(ctx.caller, scope.oid(oid), ns, ready);
+    return async (w, scope) => {
+      await ctx.store.at(w).set(ctx.caller, scope.oid(oid), ns, ready);
       return goodbye();
     };
   },

@@ -99,7 +99,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     const bootstrapped = await bootstrap(services, env, tell);
     await ensureApiAdmin(services);
     // Start-up's own writes are done: a suspension recorded by an earlier run is in force again.
-    services.state.restore();
+    await services.state.restore();
     hub.start();
     const server = buildServer({ services, dispatcher, gate });
     // Objects that predate a schema extension get its defaults stored while the daemon serves (finds already see them).

@@ -28,8 +28,8 @@ export interface BootstrapResult {
 
 export async function bootstrap(s: Services, env: NodeJS.ProcessEnv, tell: (line: string) => void): Promise<BootstrapResult> {
   const result: BootstrapResult = { createdSystem: false, createdAdmin: false };
-  if (s.store.count() > 0) {
-    if (personSysadmins(s.store).length === 0) {
+  if ((await s.store.count()) > 0) {
+    if ((await personSysadmins(s.store)).length === 0) {
       s.log.warn({ audit: 'BOOTSTRAP', outcome: 'no-sysadmin' }, 'no system administrator left; repair with: cced set-admin <user>');
       tell('cced: this store has no system administrator left; make one with: cced set-admin <user>');
     }
@@ -39,9 +39,10 @@ export async function bootstrap(s: Services, env: NodeJS.ProcessEnv, tell: (line
   const password = given && given.length > 0 ? given : randomSecret(18);
   const hash = await hashPassword(password);
   // Both in one transaction: a start that dies half-way leaves an empty store, to be bootstrapped again.
-  await s.writer.submit(() => {
-    s.store.create(SYSTEM, 'System', {});
-    s.store.create(SYSTEM, USER_CLASS, {
+  await s.writer.submit(async (w) => {
+    const tx = s.store.at(w);
+    await tx.create(SYSTEM, 'System', {});
+    await tx.create(SYSTEM, USER_CLASS, {
       name: 'admin',
       fullName: 'Administrator',
       systemAdministrator: '1',
@@ -65,9 +66,12 @@ export async function bootstrap(s: Services, env: NodeJS.ProcessEnv, tell: (line
  * The enabled system administrators a person can log in as: api-admin, the
  * identity behind LOGIN tokens that nobody may AUTH as, is not one.
  */
-export function personSysadmins(store: Store): number[] {
-  return store.find(SYSTEM, USER_CLASS, { criteria: [{ ns: '', name: 'systemAdministrator', op: '=', value: '1' }] }).filter((oid) => {
-    const v = store.rawValues(oid);
-    return v.enabled !== '0' && v.name !== API_ADMIN_NAME && String(oid) !== store.setting(API_ADMIN_OID_SETTING);
-  });
+export async function personSysadmins(store: Store): Promise<number[]> {
+  const apiAdmin = await store.setting(API_ADMIN_OID_SETTING);
+  const out: number[] = [];
+  for (const oid of await store.find(SYSTEM, USER_CLASS, { criteria: [{ ns: '', name: 'systemAdministrator', op: '=', value: '1' }] })) {
+    const v = await store.rawValues(oid);
+    if (v.enabled !== '0' && v.name !== API_ADMIN_NAME && String(oid) !== apiAdmin) out.push(oid);
+  }
+  return out;
 }

@@ -20,8 +20,8 @@ export interface RuleParts {
   endGrants?: EndGrants;
 }
 
-export function installRules({ store, writer, events, endGrants }: RuleParts): void {
+export function installRules({ store, endGrants }: RuleParts): void {
   installRenameCascade(store);
-  installDeviceCascade(store, events);
-  installUserLifecycle(store, writer, endGrants);
+  installDeviceCascade(store);
+  installUserLifecycle(store, endGrants);
 }

@@ -35,19 +35,19 @@ export class DaemonState {
    * its own start-up writes are done (the System object, the admin, api-admin's
    * new password: system maintenance); the console at once.
    */
-  restore(): this {
-    this.writer.suspension = this.store.setting(KEY);
+  async restore(): Promise<this> {
+    this.writer.suspension = await this.store.setting(KEY);
     return this;
   }
 
   /** In force at once; resolves when persisted (durable as any acknowledged write: a maintenance write). */
   suspend(reason: string): Promise<void> {
     this.writer.suspension = reason;
-    return this.writer.maintenance(() => this.store.putSetting(KEY, reason));
+    return this.writer.maintenance((w) => this.store.at(w).putSetting(KEY, reason));
   }
 
   resume(): Promise<void> {
     this.writer.suspension = undefined;
-    return this.writer.maintenance(() => this.store.putSetting(KEY, undefined));
+    return this.writer.maintenance((w) => this.store.at(w).putSetting(KEY, undefined));
   }
 }

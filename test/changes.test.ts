@@ -27,22 +27,22 @@ function open(db: Db = openDb(':memory:'), opts: { syncWal?: boolean; heartbeatM
 
 t.test('savepoints: a rolled-back inner write leaves nothing; the kept ones merge per object and namespace', async (t) => {
   const { store, writer, rows } = open();
-  const oid = await writer.submit(() => {
-    const oid = store.create(SYSTEM, 'User', { name: 'a' });
-    store.set(SYSTEM, oid, '', { fullName: 'A' });
+  const oid = await writer.submit(async (w) => {
+    const oid = await store.at(w).create(SYSTEM, 'User', { name: 'a' });
+    await store.at(w).set(SYSTEM, oid, '', { fullName: 'A' });
     try {
-      writer.savepoint(() => {
-        store.set(SYSTEM, oid, '', { description: 'undone' });
+      await w.savepoint(async () => {
+        await store.at(w).set(SYSTEM, oid, '', { description: 'undone' });
         throw new Error('undo');
       });
     } catch {
       // the inner write is gone, and so is its change
     }
-    store.set(SYSTEM, oid, 'Email', { forwardEnable: '1' });
+    await store.at(w).set(SYSTEM, oid, 'Email', { forwardEnable: '1' });
     return oid;
   });
-  const failed = writer.submit(() => {
-    store.set(SYSTEM, oid, '', { sortName: 'never' });
+  const failed = writer.submit(async (w) => {
+    await store.at(w).set(SYSTEM, oid, '', { sortName: 'never' });
     throw new Error('job fails');
   });
   await t.rejects(failed);
@@ -52,29 +52,29 @@ t.test('savepoints: a rolled-back inner write leaves nothing; the kept ones merg
   ]);
 });
 
-t.test('outside any transaction (start-up paths) a write is logged at once', async (t) => {
+t.test('every write, start-up paths too, is a Writer job: the change log records it with its batch', async (t) => {
   const { store, writer, rows } = open();
-  const oid = store.create(SYSTEM, 'User', { name: 'early' });
+  t.notOk('create' in store, 'the shared Store has no write: only store.at(w), inside a transaction, writes');
+  const oid = await writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'early' }));
   t.strictSame(rows(), [{ oid, ns: '', props: ['name'], created: true, destroyed: false }]);
-  // A savepoint with no transaction around it commits on RELEASE: its changes go in before.
-  writer.savepoint(() => store.set(SYSTEM, oid, '', { fullName: 'E' }));
+  await writer.submit((w) => w.savepoint(() => store.at(w).set(SYSTEM, oid, '', { fullName: 'E' })));
   t.equal(rows().length, 2);
 });
 
 t.test('a COMMIT that fails records nothing and its ids are never told as durable', async (t) => {
   const { db, store, writer, changes, rows } = open();
-  await writer.submit(() => store.create(SYSTEM, 'User', { name: 'kept' }));
+  await writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'kept' }));
   const head = changes.newest();
   // The COMMIT statement itself fails: a hook before it throws (as a full disk would make COMMIT throw).
   let fail = true;
   writer.onBeforeCommit(() => {
     if (fail) throw new Error('disk full');
   });
-  await t.rejects(writer.submit(() => store.create(SYSTEM, 'User', { name: 'lost' })), { code: 500 });
+  await t.rejects(writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'lost' })), { code: 500 });
   fail = false;
   t.equal(changes.newest(), head);
   t.equal(rows().length, 1);
-  await writer.submit(() => store.create(SYSTEM, 'User', { name: 'next' }));
+  await writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'next' }));
   t.equal(changes.newest(), head + 1, 'the next id follows the last committed one');
   t.equal(db.inTransaction, false);
 });
@@ -87,7 +87,7 @@ t.test('with syncWal, readers are told of a batch only once its fsync completed'
   const before = changes.newest();
   const durable: number[] = [];
   writer.onDurable(() => durable.push(changes.newest()));
-  const p = writer.submit(() => store.create(SYSTEM, 'User', { name: 'w' }));
+  const p = writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'w' }));
   // Committed, not yet synced: the head has not moved.
   await new Promise((r) => setImmediate(r));
   if (writer.settling) t.equal(changes.newest(), before, 'in flight: the last durable head');
@@ -99,17 +99,17 @@ t.test('with syncWal, readers are told of a batch only once its fsync completed'
 
 t.test('heartbeats: last_seen once per interval, other values when they move', async (t) => {
   const { store, writer, rows } = open(openDb(':memory:'), { heartbeatMs: 0 });
-  const catalog = await writer.submit(() => store.create(SYSTEM, 'Device', { device_key: 'HB0001', token_code: '0123456789abcdef' }));
-  const beat = (ip: string) => writer.submit(() => store.set(SYSTEM, catalog, '', { last_seen: new Date().toISOString(), ip_address: ip }, { routine: true }));
+  const catalog = await writer.submit((w) => store.at(w).create(SYSTEM, 'Device', { device_key: 'HB0001', token_code: '0123456789abcdef' }));
+  const beat = (ip: string) => writer.submit((w) => store.at(w).set(SYSTEM, catalog, '', { last_seen: new Date().toISOString(), ip_address: ip }, { routine: true }));
   await beat('10.0.0.1');
   await beat('10.0.0.1');
   await beat('10.0.0.2');
   // Interval 0: every beat's last_seen is news; an unchanged address is not.
   t.strictSame(rows().slice(1).map((r) => r.props), [['last_seen', 'ip_address'], ['last_seen'], ['last_seen', 'ip_address']]);
   const slow = open(openDb(':memory:'), { heartbeatMs: 3_600_000 });
-  const d = await slow.writer.submit(() => slow.store.create(SYSTEM, 'Device', { device_key: 'HB0002', token_code: '0123456789abcdef' }));
+  const d = await slow.writer.submit((w) => slow.store.at(w).create(SYSTEM, 'Device', { device_key: 'HB0002', token_code: '0123456789abcdef' }));
   for (const ip of ['10.0.0.1', '10.0.0.1', '10.0.0.3']) {
-    await slow.writer.submit(() => slow.store.set(SYSTEM, d, '', { last_seen: new Date().toISOString(), ip_address: ip }, { routine: true }));
+    await slow.writer.submit((w) => slow.store.at(w).set(SYSTEM, d, '', { last_seen: new Date().toISOString(), ip_address: ip }, { routine: true }));
   }
   t.strictSame(slow.rows().slice(1).map((r) => r.props), [['last_seen', 'ip_address'], ['ip_address']], 'within the hour: only the moved address');
 });
@@ -117,8 +117,8 @@ t.test('heartbeats: last_seen once per interval, other values when they move', a
 t.test('pruning: by count and by age, at most PRUNE_CHUNK rows a transaction, remembered as pruned', async (t) => {
   const { db, store, writer, changes } = open();
   const n = PRUNE_CHUNK + 500;
-  await writer.submit(() => {
-    for (let i = 0; i < n; i++) store.create(SYSTEM, 'User', { name: `p${i}` });
+  await writer.submit(async (w) => {
+    for (let i = 0; i < n; i++) await store.at(w).create(SYSTEM, 'User', { name: `p${i}` });
   });
   const count = () => (db.prepare('SELECT count(*) AS n FROM changes').get() as { n: number }).n;
   t.equal(count(), n);

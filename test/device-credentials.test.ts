@@ -36,8 +36,8 @@ t.test('credentials survive creating and destroying other devices; a destroyed o
 
   // A new device_key (through CCE): the old key is refused, the new one answers with the same token.
   const cce = await adminClient(d);
-  const oid = d.app.services.store.findOne('Device', '', 'device_key', kept.key)!;
-  t.equal((await cce.cmd(`SET ${oid} device_key="ABCD9999"`)).body.status, 201);
+  const oid = (await d.app.services.store.findOne('Device', '', 'device_key', kept.key))!;
+  t.equal((await cce.cmd(`SET ${await oid} device_key="ABCD9999"`)).body.status, 201);
   t.equal((await beat(kept.key, 'new-token-abcdefghij')).status, 403, 'the old key is refused');
   t.equal((await beat('ABCD9999', 'new-token-abcdefghij')).status, 200, 'the new key authenticates');
 });

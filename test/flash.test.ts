@@ -146,8 +146,8 @@ t.test('upload, list, download, replace, delete', async (t) => {
 
   // filesForDevice (for flash-request) never fails for a device with nothing to fetch.
   const svc = w.d.app.services;
-  const dev = svc.store.findOne('Device', '', 'device_key', 'DEV-0001')!;
-  t.same((await filesForDevice(svc, dev)).files, ['empty.json', 'manual.img']);
+  const dev = (await svc.store.findOne('Device', '', 'device_key', 'DEV-0001'))!;
+  t.same((await filesForDevice(svc, await dev)).files, ['empty.json', 'manual.img']);
   const bare = await create(w.cce, 'Device', { device_key: 'DEV-0002', token_code: 'other-token-000001' });
   t.same(await filesForDevice(svc, bare), { devicetype: '', distribution: '', files: [], file_details: [] });
 
@@ -216,7 +216,7 @@ t.test('errors', async (t) => {
   bad(await upload(w, [...fields('My Board', 'prod'), filePart('a.bin', small)]), 400, 'Invalid devicetype', 'name with a space');
 
   // `files` is read-only, even for an admin on /v2/cce.
-  const distOid = w.d.app.services.store.findOne('Distribution', '', 'name', 'prod')!;
+  const distOid = (await w.d.app.services.store.findOne('Distribution', '', 'name', 'prod'))!;
   const set = await w.cce.cmd({ cmd: 'SET', oid: String(distOid), args: { files: ['forged.bin'] }, format: 'json' });
   t.equal(set.status, 403);
   t.match(set.text, /PERMISSION DENIED files/);
@@ -379,8 +379,8 @@ t.test('odd things found in the store folder', async (t) => {
   t.equal((await w.admin.get('/api/flash/DEV-PLAIN/distribution-files')).status, 404);
   t.equal((await get('/api/flash/rpi4/plain/x.bin')).status, 404);
   await syncFiles(w.d.app.services, new FlashStorage(w.root), 'rpi4', 'plain');
-  const plain = w.d.app.services.store.findOne('Distribution', '', 'name', 'plain')!;
-  t.equal(w.d.app.services.store.rawValues(plain).files, '', 'a folder that is not there syncs as no files');
+  const plain = (await w.d.app.services.store.findOne('Distribution', '', 'name', 'plain'))!;
+  t.equal((await w.d.app.services.store.rawValues(await plain)).files, '', 'a folder that is not there syncs as no files');
   symlinkSync('loop', path.join(w.root, 'rpi4', 'loop'));
   await create(w.cce, 'Distribution', { name: 'loop', device_type: 'rpi4' });
   const loopDev = await create(w.cce, 'Device', { device_key: 'DEV-LOOP', token_code: 'loop-token-000001', device_type: 'rpi4', distribution: 'loop' });

@@ -51,89 +51,90 @@ const BEATS: ({ last_seen: string; ip_address: string } | undefined)[] = [
 
 t.test('the heartbeat columns answer every read as property rows do', async (t) => {
   const { db, store, writer } = open(t.testdir());
-  await writer.submit(() => store.create(SYSTEM, 'DeviceType', { name: 'rpi4' }));
+  await writer.submit((w) => store.at(w).create(SYSTEM, 'DeviceType', { name: 'rpi4' }));
   const oids: Record<string, number[]> = { Device: [], [TWIN]: [] };
   for (const cls of ['Device', TWIN]) {
     for (const [i, key] of KEYS.entries()) {
-      const oid = await writer.submit(() => store.create(SYSTEM, cls, { device_key: key, token_code: `token-${key}-abcdefghijkl`, device_type: 'rpi4' }));
+      const oid = await writer.submit((w) => store.at(w).create(SYSTEM, cls, { device_key: key, token_code: `token-${key}-abcdefghijkl`, device_type: 'rpi4' }));
       oids[cls]!.push(oid);
       const beat = BEATS[i];
-      if (beat) await writer.submit(() => store.set(SYSTEM, oid, '', { ...beat, note: `n${i}` }, { routine: true }));
+      if (beat) await writer.submit((w) => store.at(w).set(SYSTEM, oid, '', { ...beat, note: `n${i}` }, { routine: true }));
     }
   }
   t.equal((db.prepare("SELECT count(*) FROM props WHERE class = 'Device' AND name IN ('last_seen', 'ip_address')").pluck().get() as number), 0, 'no Device keeps them as property rows');
   t.equal((db.prepare('SELECT count(*) FROM device_beats').pluck().get() as number), KEYS.length, 'one narrow row per Device');
 
   /** Everything read about one class, with its oids as positions (so the two classes compare). */
-  const readAll = (cls: string) => {
+  const readAll = async (cls: string) => {
     const at = (oid: number) => oids[cls]!.indexOf(oid);
     const ats = (list: number[]) => list.map(at);
-    const find = (criteria: { name: string; op: '=' | '~'; value: string }[], sort?: { name: string; sorttype?: 'ascii' | 'ip' | 'old_numeric' }) =>
-      ats(store.find(SYSTEM, cls, { criteria: criteria.map((c) => ({ ns: '', ...c })), ...(sort ? { sortprop: { ns: '', name: sort.name }, sorttype: sort.sorttype ?? 'ascii' } : {}) }));
-    const live = oids[cls]!.filter((oid) => store.exists(oid));
-    const one = store.findOneWith(cls, '', 'device_key', 'AAAA4', ['last_seen', 'ip_address', 'note']);
+    const find = async (criteria: { name: string; op: '=' | '~'; value: string }[], sort?: { name: string; sorttype?: 'ascii' | 'ip' | 'old_numeric' }) =>
+      ats(await store.find(SYSTEM, cls, { criteria: criteria.map((c) => ({ ns: '', ...c })), ...(sort ? { sortprop: { ns: '', name: sort.name }, sorttype: sort.sorttype ?? 'ascii' } : {}) }));
+    const live: number[] = [];
+    for (const oid of oids[cls]!) if (await store.exists(oid)) live.push(oid);
+    const one = await store.findOneWith(cls, '', 'device_key', 'AAAA4', ['last_seen', 'ip_address', 'note']);
     return {
-      get: live.map((oid) => store.get(SYSTEM, oid).values),
-      raw: live.map((oid) => [store.rawValues(oid), store.rawValue(oid, '', 'last_seen'), store.rawValue(oid, '', 'ip_address')]),
-      many: [...store.getMany(SYSTEM, live).entries()].map(([oid, v]) => [at(oid), v.namespaces.get('')]),
-      byIp: find([{ name: 'ip_address', op: '=', value: '10.0.0.2' }]),
-      byIpNone: find([{ name: 'ip_address', op: '=', value: '' }]),
-      bySeen: find([{ name: 'last_seen', op: '=', value: '2026-01-01T00:00:00.000Z' }]),
-      bySeenRegex: find([{ name: 'last_seen', op: '~', value: '^2026-01' }]),
-      byIpRegex: find([{ name: 'ip_address', op: '~', value: '^10\\.' }]),
-      both: find([{ name: 'device_type', op: '=', value: 'rpi4' }, { name: 'ip_address', op: '=', value: '10.0.0.2' }, { name: 'last_seen', op: '~', value: '02-01' }]),
-      sortedSeen: find([], { name: 'last_seen' }),
-      sortedIp: find([{ name: 'device_type', op: '=', value: 'rpi4' }], { name: 'ip_address', sorttype: 'ip' }),
-      page: [0, 2, 4].map((offset) => ats(store.page(SYSTEM, cls, 'last_seen', { limit: 2, offset }).oids)),
-      pageTotal: store.page(SYSTEM, cls, 'ip_address', { limit: 2, offset: 0, prefix: '10.' }).total,
-      pagePrefix: ats(store.page(SYSTEM, cls, 'ip_address', { limit: 5, offset: 0, prefix: '10.' }).oids),
+      get: await Promise.all(live.map(async (oid) => (await store.get(SYSTEM, oid)).values)),
+      raw: await Promise.all(live.map(async (oid) => [await store.rawValues(oid), await store.rawValue(oid, '', 'last_seen'), await store.rawValue(oid, '', 'ip_address')])),
+      many: [...(await store.getMany(SYSTEM, live)).entries()].map(([oid, v]) => [at(oid), v.namespaces.get('')]),
+      byIp: await find([{ name: 'ip_address', op: '=', value: '10.0.0.2' }]),
+      byIpNone: await find([{ name: 'ip_address', op: '=', value: '' }]),
+      bySeen: await find([{ name: 'last_seen', op: '=', value: '2026-01-01T00:00:00.000Z' }]),
+      bySeenRegex: await find([{ name: 'last_seen', op: '~', value: '^2026-01' }]),
+      byIpRegex: await find([{ name: 'ip_address', op: '~', value: '^10\\.' }]),
+      both: await find([{ name: 'device_type', op: '=', value: 'rpi4' }, { name: 'ip_address', op: '=', value: '10.0.0.2' }, { name: 'last_seen', op: '~', value: '02-01' }]),
+      sortedSeen: await find([], { name: 'last_seen' }),
+      sortedIp: await find([{ name: 'device_type', op: '=', value: 'rpi4' }], { name: 'ip_address', sorttype: 'ip' }),
+      page: await Promise.all([0, 2, 4].map(async (offset) => ats((await store.page(SYSTEM, cls, 'last_seen', { limit: 2, offset })).oids))),
+      pageTotal: (await store.page(SYSTEM, cls, 'ip_address', { limit: 2, offset: 0, prefix: '10.' })).total,
+      pagePrefix: ats((await store.page(SYSTEM, cls, 'ip_address', { limit: 5, offset: 0, prefix: '10.' })).oids),
       one: one && [at(one.oid), one.values],
-      findOne: at(store.findOne(cls, '', 'ip_address', '192.168.1.1') ?? -1),
-      byIpWith: ((w) => w && [at(w.oid), w.values])(store.findOneWith(cls, '', 'ip_address', '10.0.0.2', ['device_key', 'last_seen'])),
+      findOne: at((await store.findOne(cls, '', 'ip_address', '192.168.1.1')) ?? -1),
+      byIpWith: ((w) => w && [at(w.oid), w.values])(await store.findOneWith(cls, '', 'ip_address', '10.0.0.2', ['device_key', 'last_seen'])),
     };
   };
-  const twin = readAll(TWIN);
-  t.strictSame(readAll('Device'), twin, 'GET, FIND, FINDX terms, sorts, pages and look-ups: as the property rows answer');
+  const twin = await readAll(TWIN);
+  t.strictSame(await readAll('Device'), twin, 'GET, FIND, FINDX terms, sorts, pages and look-ups: as the property rows answer');
   t.strictSame(twin.byIp, [0, 3], 'the twin itself answers what was written');
   t.strictSame(twin.sortedSeen, [1, 5, 2, 4, 0, 3], 'never-beaten devices (empty default) first, then by time, ties by oid');
 
   // A SET of a heartbeat value by another door, a DESTROY: still the same answers.
   for (const cls of ['Device', TWIN]) {
-    await writer.submit(() => store.set(SYSTEM, oids[cls]![1]!, '', { ip_address: '10.0.0.2' }));
-    await writer.submit(() => store.destroy(SYSTEM, oids[cls]![3]!));
+    await writer.submit((w) => store.at(w).set(SYSTEM, oids[cls]![1]!, '', { ip_address: '10.0.0.2' }));
+    await writer.submit((w) => store.at(w).destroy(SYSTEM, oids[cls]![3]!));
   }
-  t.strictSame(readAll('Device'), readAll(TWIN), 'after a SET and a DESTROY');
+  t.strictSame(await readAll('Device'), await readAll(TWIN), 'after a SET and a DESTROY');
   t.equal((db.prepare('SELECT count(*) FROM device_beats').pluck().get() as number), KEYS.length - 1, "the destroyed device's row went with it");
 });
 
 t.test('a default filled in, or a property dropped, on a heartbeat column acts on the narrow table', async (t) => {
   const { db, store, writer } = open(t.testdir());
-  await writer.submit(() => store.create(SYSTEM, 'DeviceType', { name: 'rpi4' }));
+  await writer.submit((w) => store.at(w).create(SYSTEM, 'DeviceType', { name: 'rpi4' }));
   const [a, b] = [
-    await writer.submit(() => store.create(SYSTEM, 'Device', { device_key: 'BBBB1', token_code: 'token-BBBB1-abcdefghijkl', device_type: 'rpi4' })),
-    await writer.submit(() => store.create(SYSTEM, 'Device', { device_key: 'BBBB2', token_code: 'token-BBBB2-abcdefghijkl', device_type: 'rpi4' })),
+    await writer.submit((w) => store.at(w).create(SYSTEM, 'Device', { device_key: 'BBBB1', token_code: 'token-BBBB1-abcdefghijkl', device_type: 'rpi4' })),
+    await writer.submit((w) => store.at(w).create(SYSTEM, 'Device', { device_key: 'BBBB2', token_code: 'token-BBBB2-abcdefghijkl', device_type: 'rpi4' })),
   ];
   db.prepare('UPDATE device_beats SET last_seen = NULL WHERE oid = ?').run(a);
   const defaults = sqliteBackend(db).defaults;
-  t.equal(store.rawValue(a, '', 'last_seen'), undefined, 'a Device without the value stored');
+  t.equal(await store.rawValue(a, '', 'last_seen'), undefined, 'a Device without the value stored');
   t.equal(defaults.atomically(() => defaults.fill('Device', '', 'last_seen', 'X', 0, b)), 1, 'one value filled in');
-  t.strictSame([store.rawValue(a, '', 'last_seen'), store.rawValue(b, '', 'last_seen')], ['X', ''], 'only where it was missing');
+  t.strictSame([await store.rawValue(a, '', 'last_seen'), await store.rawValue(b, '', 'last_seen')], ['X', ''], 'only where it was missing');
   defaults.atomically(() => defaults.dropProperty('Device', '', 'last_seen'));
-  t.strictSame([store.rawValue(a, '', 'last_seen'), store.rawValue(b, '', 'ip_address')], [undefined, ''], 'dropped: that column only');
+  t.strictSame([await store.rawValue(a, '', 'last_seen'), await store.rawValue(b, '', 'ip_address')], [undefined, ''], 'dropped: that column only');
 });
 
 t.test('a store of the earlier layout migrates: heartbeat rows moved, nothing lost', async (t) => {
   const dir = t.testdir();
   // The content: made by this cced, then written into a file of the earlier layout as its property rows.
   const made = open(path.join(dir, 'schema'), path.join(dir, 'made.db'));
-  await made.writer.submit(() => made.store.create(SYSTEM, 'DeviceType', { name: 'rpi4' }));
+  await made.writer.submit((w) => made.store.at(w).create(SYSTEM, 'DeviceType', { name: 'rpi4' }));
   const devices: number[] = [];
   for (const [i, key] of KEYS.entries()) {
-    const oid = await made.writer.submit(() => made.store.create(SYSTEM, 'Device', { device_key: key, token_code: `token-${key}-abcdefghijkl`, device_type: 'rpi4' }));
+    const oid = await made.writer.submit((w) => made.store.at(w).create(SYSTEM, 'Device', { device_key: key, token_code: `token-${key}-abcdefghijkl`, device_type: 'rpi4' }));
     devices.push(oid);
-    if (BEATS[i]) await made.writer.submit(() => made.store.set(SYSTEM, oid, '', BEATS[i]!, { routine: true }));
+    if (BEATS[i]) await made.writer.submit((w) => made.store.at(w).set(SYSTEM, oid, '', BEATS[i]!, { routine: true }));
   }
-  const expected = devices.map((oid) => made.store.get(SYSTEM, oid).values);
+  const expected = await Promise.all(devices.map(async (oid) => (await made.store.get(SYSTEM, oid)).values));
   made.db.close();
 
   const oldFile = path.join(dir, 'old.db');
@@ -155,11 +156,11 @@ t.test('a store of the earlier layout migrates: heartbeat rows moved, nothing lo
   t.equal(upgraded.db.pragma('user_version', { simple: true }), MIGRATIONS.length, 'migrated to this layout');
   t.equal((upgraded.db.prepare("SELECT count(*) FROM props WHERE class = 'Device' AND name IN ('last_seen', 'ip_address')").pluck().get() as number), 0, 'the rows left props');
   t.strictSame(upgraded.db.prepare('SELECT oid, last_seen, ip_address FROM device_beats ORDER BY oid').all(), devices.map((oid, i) => ({ oid, last_seen: BEATS[i]?.last_seen ?? '', ip_address: BEATS[i]?.ip_address ?? '' })), 'and are here');
-  t.strictSame(devices.map((oid) => upgraded.store.get(SYSTEM, oid).values), expected, 'every Device reads as before');
-  t.strictSame(upgraded.store.find(SYSTEM, 'Device', { criteria: [{ ns: '', name: 'ip_address', op: '=', value: '10.0.0.2' }] }), [devices[0], devices[3]]);
+  t.strictSame(await Promise.all(devices.map(async (oid) => (await upgraded.store.get(SYSTEM, oid)).values)), expected, 'every Device reads as before');
+  t.strictSame(await upgraded.store.find(SYSTEM, 'Device', { criteria: [{ ns: '', name: 'ip_address', op: '=', value: '10.0.0.2' }] }), [devices[0], devices[3]]);
   // It goes on working: a beat lands in the narrow table.
-  await upgraded.writer.submit(() => upgraded.store.set(SYSTEM, devices[1]!, '', { last_seen: '2026-03-01T00:00:00.000Z', ip_address: '10.9.9.9' }, { routine: true }));
-  t.equal(upgraded.store.get(SYSTEM, devices[1]!).values.ip_address, '10.9.9.9');
+  await upgraded.writer.submit((w) => upgraded.store.at(w).set(SYSTEM, devices[1]!, '', { last_seen: '2026-03-01T00:00:00.000Z', ip_address: '10.9.9.9' }, { routine: true }));
+  t.equal((await upgraded.store.get(SYSTEM, devices[1]!)).values.ip_address, '10.9.9.9');
   upgraded.db.close();
 });
 

@@ -42,6 +42,7 @@ import t from 'tap';
 import ts from 'typescript';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { promiseViolations } from './helpers/promise-rules.js';
 
 /** An area: a folder of the repository (`src/store`), or `pkg:<name>` for an npm package. */
 interface Rule {
@@ -326,4 +327,47 @@ t.test('no facade handler resolves a credential itself: the kit does, from the d
   t.ok(facadeFiles.length > 20, `${facadeFiles.length} facade files`);
   const found = facadeFiles.flatMap((f) => resolvesCredentials(f, readFileSync(f, 'utf8')).map((why) => `${f}: ${why}`));
   t.strictSame(found, [], 'outside the kit, no facade file resolves a credential');
+});
+
+t.test('the Promise rules see each way a Promise is dropped or misused, and nothing else', async (t) => {
+  const dir = t.testdir({
+    'tsconfig.json': JSON.stringify({ compilerOptions: { target: 'ES2023', module: 'NodeNext', strict: true, skipLibCheck: true, types: [] }, include: ['src/**/*.ts'] }),
+    src: {
+      'probe.ts': `
+        declare function read(): Promise<string>;
+        declare function write(): Promise<void>;
+        declare function check(fn: () => void): void;
+        declare function reply(body: unknown): void;
+        export async function probe(): Promise<unknown> {
+          write();
+          void write();
+          await write();
+          write().catch(() => {});
+          const kept = write();
+          if (read()) return kept;
+          const a = [!read(), read() === undefined, read() ?? 'x', read() && 1];
+          check(async () => {});
+          reply({ value: read() });
+          const b = \`\${read()}\`;
+          return [a, b, await read(), { done: await read() }];
+        }`,
+    },
+  });
+  const found = promiseViolations(dir, ['src']).map((v) => `${v.rule}: ${v.text}`);
+  t.strictSame(found, [
+    'floating: write();',
+    'condition: read()',
+    'condition: read()',
+    'condition: read()',
+    'condition: read()',
+    'condition: read()',
+    'void callback: async () => {}',
+    'untyped value: read()',
+    'condition: read()',
+  ]);
+});
+
+t.test('no floating promise in src/ and commands/: every store read and write is awaited, returned or explicitly voided', async (t) => {
+  const found = promiseViolations(process.cwd(), ['src', 'commands']).map((v) => `${v.file}:${v.line} ${v.rule}: ${v.text}`);
+  t.strictSame(found, [], 'see test/helpers/promise-rules.ts for the rules');
 });

@@ -43,7 +43,7 @@ t.test('the coalescer in-process: size trigger, own beat times, failures alone, 
   const a = await adminRest(d);
   const s = d.app.services;
   const { key } = await newDevice(a);
-  const oid = s.store.findOne('Device', '', 'device_key', key)!;
+  const oid = (await s.store.findOne('Device', '', 'device_key', key))!;
   const subject = { oid, admin: false, capabilities: [] };
 
   const hb = new Heartbeats(s);
@@ -54,8 +54,8 @@ t.test('the coalescer in-process: size trigger, own beat times, failures alone, 
   t.equal(s.writer.commits - commits, 1, 'one transaction for the whole batch');
   t.equal(hb.flushes, 1);
   t.equal(hb.beats, MAX_BATCH);
-  t.equal(s.store.rawValues(oid).last_seen, new Date(base + MAX_BATCH - 1).toISOString());
-  t.equal(s.events.list(oid, 10).length, 1, 'one Connected event for the streak');
+  t.equal((await s.store.rawValues(oid)).last_seen, new Date(base + MAX_BATCH - 1).toISOString());
+  t.equal(s.events.list(await oid, 10).length, 1, 'one Connected event for the streak');
 
   // A beat for a vanished device fails alone; its batch-mates commit.
   const good = hb.submit({ oid, subject, at: base + 5000, ip: '10.1.1.2' });
@@ -63,14 +63,14 @@ t.test('the coalescer in-process: size trigger, own beat times, failures alone, 
   hb.close();
   await t.resolves(good);
   await t.rejects(gone, { code: 300 });
-  t.equal(s.store.rawValues(oid).ip_address, '10.1.1.2');
+  t.equal((await s.store.rawValues(oid)).ip_address, '10.1.1.2');
   hb.close();
   t.equal(hb.flushes, 2, 'closing with nothing pending is a no-op');
 
   // heartbeat_flush_ms = 0: straight to the writer's group commit.
   const direct = new Heartbeats({ ...s, config: { ...s.config, heartbeat_flush_ms: 0 } } as Services);
   await direct.submit({ oid, subject, at: base + 9000, ip: '10.1.1.3', services: ['ssh'], note: 'direct' });
-  t.match(s.store.rawValues(oid), { ip_address: '10.1.1.3', services: '&ssh&', note: 'direct' });
+  t.match(await s.store.rawValues(oid), { ip_address: '10.1.1.3', services: '&ssh&', note: 'direct' });
   t.equal(direct.flushes, 0);
   t.equal(s.events.count(), 1);
 });
@@ -93,7 +93,7 @@ t.test('remembered device credentials and last_seen follow every other write, th
   const { d, a } = await catalogWorld(t);
   const s = d.app.services;
   const { key, token } = await newDevice(a);
-  const oid = s.store.findOne('Device', '', 'device_key', key)!;
+  const oid = (await s.store.findOne('Device', '', 'device_key', key))!;
   const beat = (tok: string) => deviceRest(d, tok).post(`/api/devices/${key}/online`);
   const connects = async () => (await a.get(`/api/devices/${key}/logs`)).body.length;
   t.equal((await beat(token)).status, 200, 'first beat: credential and last_seen now remembered');
@@ -107,14 +107,14 @@ t.test('remembered device credentials and last_seen follow every other write, th
   t.equal((await beat('fresh-token-0001')).status, 200);
 
   // last_seen written by someone else (far in the past): the next beat opens a new connection.
-  await s.writer.submit(() => s.store.set({ oid: 0, admin: true, capabilities: [] }, oid, '', { last_seen: '2000-01-01T00:00:00.000Z' }));
+  await s.writer.submit(async (w) => s.store.at(w).set({ oid: 0, admin: true, capabilities: [] }, await oid, '', { last_seen: '2000-01-01T00:00:00.000Z' }));
   t.equal((await beat('fresh-token-0001')).status, 200);
   t.equal(await connects(), 2, 'Connected again after the silence another writer recorded');
 
   // Revoked by another connection to the file (the admin CLI's way): refused at the next beat.
   const db = openDb(d.config.db_path);
   t.teardown(() => db.close());
-  await new Writer(sqliteBackend(db)).submit(() => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).set(SYSTEM, oid, '', { revoked: '1' }));
+  await new Writer(sqliteBackend(db)).submit((w) => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).at(w).set(SYSTEM, oid, '', { revoked: '1' }));
   t.equal((await beat('fresh-token-0001')).status, 403);
   const routine = d.logs.filter((l) => l.includes('"routine":true'));
   t.ok(routine.length >= 4, 'heartbeats are audited...');

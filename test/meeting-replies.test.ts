@@ -26,7 +26,7 @@ t.test('unexpected errors answer 500 without details; a distrib_json that is not
   const { d, a } = await catalogWorld(t);
   const { key } = await newDevice(a);
   const c = await adminClient(d);
-  const oid = d.app.services.store.findOne('Device', '', 'device_key', key);
+  const oid = await d.app.services.store.findOne('Device', '', 'device_key', key);
   await c.cmd(`SET ${oid} distrib_json="{not json"`);
   const notJson = await a.get(`/api/devices/${key}/distrib-json`);
   t.equal(notJson.status, 500);

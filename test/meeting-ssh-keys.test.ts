@@ -39,7 +39,7 @@ t.test('PUT /api/devices/{key}/ssh-key: set, replace (the old key is revoked), r
   t.strictSame([r.status, r.body], [200, { success: true }]);
   t.equal((await a.get(`/api/devices/${key}`)).status, 200);
   const store = d.app.services.store;
-  t.equal(store.rawValues(store.findOne('Device', '', 'device_key', key)!).ssh_public_key, k1.pub, 'mirrored in Device.ssh_public_key');
+  t.equal((await store.rawValues((await store.findOne('Device', '', 'device_key', key))!)).ssh_public_key, k1.pub, 'mirrored in Device.ssh_public_key');
   t.strictSame((await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k1.pub })).body, { success: true }, 'idempotent');
 
   t.strictSame((await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k2.pub, user_name: 'device' })).body, { success: true });
@@ -91,7 +91,7 @@ t.test('GET /api/ssh-keys?user=: authorized, unrevoked devices of that user; loc
   await a.put(`/api/devices/${one.key}/authorize`, { authorized: 1 });
   await a.put(`/api/devices/${two.key}/authorize`, { authorized: 1 });
   t.strictSame((await rest(d).get('/api/ssh-keys?user=device')).body, { keys: [k1.pub, k2.pub] });
-  await (await adminClient(d)).cmd(`SET ${d.app.services.store.findOne('Device', '', 'device_key', two.key)} revoked="1"`);
+  await (await adminClient(d)).cmd(`SET ${await d.app.services.store.findOne('Device', '', 'device_key', two.key)} revoked="1"`);
   t.strictSame((await ssh.get('/api/ssh-keys?user=device')).body, { keys: [k1.pub] }, 'a revoked device is left out');
   t.strictSame((await a.get('/api/ssh-keys?user=device')).body, { keys: [k1.pub] }, 'an admin bearer token works too');
   const missing = await ssh.get('/api/ssh-keys');
@@ -181,7 +181,7 @@ t.test('ForceCommand: register, validate, get, remove, with the token or an admi
   t.strictSame((await ssh.get(`/api/forcecommand/get_device_key?device_key=${key}`)).body, { status: 'not_found' }, 'no key left, Device.ssh_public_key cleared');
 
   // A key set on the Device only (through /v2/cce) is answered and copied into SshKey.
-  await (await adminClient(d)).cmd(`SET ${d.app.services.store.findOne('Device', '', 'device_key', key)} ssh_public_key="${k3.pub}"`);
+  await (await adminClient(d)).cmd(`SET ${await d.app.services.store.findOne('Device', '', 'device_key', key)} ssh_public_key="${k3.pub}"`);
   t.strictSame((await ssh.get(`/api/forcecommand/get_device_key?device_key=${key}`)).text, `${k3.pub}\n`);
   t.strictSame((await ssh.post('/api/forcecommand/validate_device_key', { pubkey: k3.pub })).body, { status: 'ok', device_key: key }, 'replicated');
   t.strictSame((await a.get(`/api/forcecommand/get_device_key?device_key=${key}`)).text, `${k3.pub}\n`, 'an admin bearer token works');

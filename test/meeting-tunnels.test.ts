@@ -24,7 +24,7 @@ async function daemon(t: { teardown(fn: () => unknown): void }, config: Record<s
 
 /** Sets a device's stored values through /v2/cce SET (what the REST paths cannot: an old last_seen). */
 async function setDevice(d: TestDaemon, key: string, assignments: string): Promise<void> {
-  const oid = d.app.services.store.findOne('Device', '', 'device_key', key);
+  const oid = await d.app.services.store.findOne('Device', '', 'device_key', key);
   const r = await (await adminClient(d)).cmd(`SET ${oid} ${assignments}`);
   if (r.body?.status !== 201 && r.status !== 200) throw new Error(r.text);
 }
@@ -144,7 +144,7 @@ t.test('expired tunnels are hidden, their ports reused, and the sweeper destroys
   t.strictSame(swept.map((x) => x.port), [], 'the deleted device\u2019s tunnel went with it: nothing left to sweep');
   t.equal(d.logs.filter((l) => l.includes('"audit":"tunnel-close"')).length, 3, 'an audit line for each closing');
   t.ok(d.logs.some((l) => l.includes('"audit":"tunnel-close"') && l.includes(`"port":${min},"why":"destroyed"`)), 'the last one at the DELETE');
-  t.strictSame(d.app.services.store.find({ oid: 0, admin: true, capabilities: [] }, 'Tunnel', { criteria: [] }), [], 'no Tunnel object left');
+  t.strictSame(await d.app.services.store.find({ oid: 0, admin: true, capabilities: [] }, 'Tunnel', { criteria: [] }), [], 'no Tunnel object left');
 });
 
 t.test('request-tunnel-port: the ForceCommand token, a device or an admin', async (t) => {

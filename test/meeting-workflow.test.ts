@@ -59,9 +59,9 @@ t.test('onboarding: generate-key -> manual-create -> authorize -> tokens -> onli
 
   // Deleting the device drops its events with it.
   await dev.post(`/api/devices/${key}/online`);
-  const oid = d.app.services.store.findOne('Device', '', 'device_key', key)!;
+  const oid = (await d.app.services.store.findOne('Device', '', 'device_key', key))!;
   await a.del(`/api/devices/${key}`);
-  t.strictSame(d.app.services.events.list(oid, 10), []);
+  t.strictSame(d.app.services.events.list(await oid, 10), []);
   t.strictSame((await a.get(`/api/devices/${key}/availability`)).body, { status: 'Unknown', last_heartbeat: null, since: null, uptime: null });
 });
 

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { openDb } from '../src/store/sqlite/db.js';
 import { sqliteBackend } from '../src/store/sqlite/backend.js';
-import { Store, SYSTEM } from '../src/store/store.js';
+import { Store, SYSTEM, type StoreTx } from '../src/store/store.js';
 import { Writer } from '../src/store/writer.js';
 import { loadSchema } from '../src/schema/loader.js';
 import { startDaemon, adminClient } from './helpers/daemon.js';
@@ -25,68 +25,71 @@ function open() {
   return { db, store, writer };
 }
 
-const device = (store: Store, key: string) => store.create(SYSTEM, 'Device', { device_key: key, token_code: `token-${key}-abcdefghijkl`, device_type: 'rpi4' });
+const device = (tx: StoreTx, key: string) => tx.create(SYSTEM, 'Device', { device_key: key, token_code: `token-${key}-abcdefghijkl`, device_type: 'rpi4' });
+const className = async (store: Store | StoreTx, oid: number) => (await store.objectClass(oid)).name;
 
 t.test('class look-ups stay right across creates and destroys of other objects, and past the bound', async (t) => {
   const { db, store, writer } = open();
-  await writer.submit(() => store.create(SYSTEM, 'DeviceType', { name: 'rpi4' }));
-  const a = await writer.submit(() => device(store, 'CLS000000001'));
-  const user = await writer.submit(() => store.create(SYSTEM, 'User', { name: 'u1' }));
-  t.equal(store.objectClass(a).name, 'Device', 'read (and remembered) outside a transaction');
-  t.equal(store.objectClass(user).name, 'User');
-  const b = await writer.submit(() => device(store, 'CLS000000002'));
-  await writer.submit(() => store.destroy(SYSTEM, user));
-  t.equal(store.objectClass(a).name, 'Device', 'a create and a destroy elsewhere keep the answer');
-  t.equal(store.objectClass(b).name, 'Device');
-  t.notOk(store.exists(user), 'the destroyed object is gone');
-  t.throws(() => store.objectClass(user), /UNKNOWN OBJECT/, 'and its class look-up says so');
+  await writer.submit((w) => store.at(w).create(SYSTEM, 'DeviceType', { name: 'rpi4' }));
+  const a = await writer.submit((w) => device(store.at(w), 'CLS000000001'));
+  const user = await writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'u1' }));
+  t.equal(await className(store, a), 'Device', 'read (and remembered) outside a transaction');
+  t.equal(await className(store, user), 'User');
+  const b = await writer.submit((w) => device(store.at(w), 'CLS000000002'));
+  await writer.submit((w) => store.at(w).destroy(SYSTEM, user));
+  t.equal(await className(store, a), 'Device', 'a create and a destroy elsewhere keep the answer');
+  t.equal(await className(store, b), 'Device');
+  t.notOk(await store.exists(user), 'the destroyed object is gone');
+  await t.rejects(store.objectClass(user), /UNKNOWN OBJECT/, 'and its class look-up says so');
 
   // The next oid shares a's slot: remembering it evicts a, and a is read again from the store.
   db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'objects'").run(a + SLOTS - 1);
-  const far = await writer.submit(() => store.create(SYSTEM, 'User', { name: 'far' }));
+  const far = await writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'far' }));
   t.equal(far, a + SLOTS, 'an oid one bound above a');
-  t.equal(store.objectClass(far).name, 'User');
-  t.equal(store.objectClass(a).name, 'Device', 'a, evicted, is read again');
-  t.equal(store.objectClass(far).name, 'User', 'far, evicted in turn, too');
-  await writer.submit(() => store.set(SYSTEM, a, '', { last_seen: new Date().toISOString(), ip_address: '10.9.9.9' }, { routine: true }));
-  t.equal(store.rawValue(a, '', 'ip_address'), '10.9.9.9', 'a beats');
-  await writer.submit(() => store.destroy(SYSTEM, far));
-  t.notOk(store.exists(far));
-  t.ok(store.exists(a));
+  t.equal(await className(store, far), 'User');
+  t.equal(await className(store, a), 'Device', 'a, evicted, is read again');
+  t.equal(await className(store, far), 'User', 'far, evicted in turn, too');
+  await writer.submit((w) => store.at(w).set(SYSTEM, a, '', { last_seen: new Date().toISOString(), ip_address: '10.9.9.9' }, { routine: true }));
+  t.equal(await store.rawValue(a, '', 'ip_address'), '10.9.9.9', 'a beats');
+  await writer.submit((w) => store.at(w).destroy(SYSTEM, far));
+  t.notOk(await store.exists(far));
+  t.ok(await store.exists(a));
 });
 
 t.test('inside mutations: a rolled-back create or destroy leaves no wrong answer', async (t) => {
   const { store, writer } = open();
-  await writer.submit(() => store.create(SYSTEM, 'DeviceType', { name: 'rpi4' }));
-  const kept = await writer.submit(() => device(store, 'CLS000000010'));
+  await writer.submit((w) => store.at(w).create(SYSTEM, 'DeviceType', { name: 'rpi4' }));
+  const kept = await writer.submit((w) => device(store.at(w), 'CLS000000010'));
   let made = 0;
   await t.rejects(
-    writer.submit(() => {
-      made = device(store, 'CLS000000011');
-      t.equal(store.objectClass(made).name, 'Device', 'seen by its own mutation');
+    writer.submit(async (w) => {
+      made = await device(store.at(w), 'CLS000000011');
+      t.equal(await className(store.at(w), made), 'Device', 'seen by its own mutation');
       throw new Error('undo');
     }),
     /undo/,
   );
-  t.notOk(store.exists(made), 'a rolled-back creation is not remembered');
+  t.notOk(await store.exists(made), 'a rolled-back creation is not remembered');
   await t.rejects(
-    writer.submit(() => {
-      t.equal(store.objectClass(kept).name, 'Device', 'read (and remembered) inside a mutation');
-      store.destroy(SYSTEM, kept);
-      t.notOk(store.exists(kept), 'gone for the rest of it');
+    writer.submit(async (w) => {
+      const tx = store.at(w);
+      t.equal(await className(tx, kept), 'Device', 'read (and remembered) inside a mutation');
+      await tx.destroy(SYSTEM, kept);
+      t.notOk(await tx.exists(kept), 'gone for the rest of it');
       throw new Error('undo');
     }),
     /undo/,
   );
-  t.equal(store.objectClass(kept).name, 'Device', 'a rolled-back destroy leaves it');
-  await writer.submit(() => {
-    t.equal(store.objectClass(kept).name, 'Device');
-    store.destroy(SYSTEM, kept);
+  t.equal(await className(store, kept), 'Device', 'a rolled-back destroy leaves it');
+  await writer.submit(async (w) => {
+    const tx = store.at(w);
+    t.equal(await className(tx, kept), 'Device');
+    await tx.destroy(SYSTEM, kept);
   });
-  t.notOk(store.exists(kept), 'a committed destroy is seen');
-  const again = await writer.submit(() => device(store, 'CLS000000012'));
+  t.notOk(await store.exists(kept), 'a committed destroy is seen');
+  const again = await writer.submit((w) => device(store.at(w), 'CLS000000012'));
   t.ok(again > made, 'oids are not reused');
-  t.equal(store.objectClass(again).name, 'Device');
+  t.equal(await className(store, again), 'Device');
 });
 
 t.test('over HTTP: a device beats across creates and destroys of other devices, and not once destroyed', async (t) => {

@@ -39,12 +39,12 @@ t.test('dry run, then --apply', async (t) => {
   const d = await startDaemon({ stateDir: state });
   const { store, writer, events } = d.app.services;
   const now = Date.now();
-  const [expired] = await writer.submit(() => [
-    store.create(SYSTEM, 'Tunnel', { device_key: 'ABCD0001', service: 'ssh', port: '9050', expires_at: new Date(now - 60_000).toISOString() }),
-    store.create(SYSTEM, 'Tunnel', { device_key: 'ABCD0002', service: 'ssh', port: '9051', expires_at: new Date(now + 3_600_000).toISOString() }),
+  const [expired] = await writer.submit(async (w) => [
+    await store.at(w).create(SYSTEM, 'Tunnel', { device_key: 'ABCD0001', service: 'ssh', port: '9050', expires_at: new Date(now - 60_000).toISOString() }),
+    await store.at(w).create(SYSTEM, 'Tunnel', { device_key: 'ABCD0002', service: 'ssh', port: '9051', expires_at: new Date(now + 3_600_000).toISOString() }),
   ]);
-  await writer.submit(() => {
-    for (const age of [40, 35, 1]) events.append(1, { at: now - age * DAY, event: 'Connected', host: 'h', remote: '10.0.0.1' }, 100);
+  await writer.submit(async (w) => {
+    for (const age of [40, 35, 1]) await w.events.append(1, { at: now - age * DAY, event: 'Connected', host: 'h', remote: '10.0.0.1' }, 100);
   });
   // Factory tokens: one disabled, one expired, one used up, one that can still join devices.
   const disabled = (await createFactoryToken(store, writer, { owner: 'admin' })).created;
@@ -58,7 +58,7 @@ t.test('dry run, then --apply', async (t) => {
   const dry = await cced(['purge']);
   t.equal(dry.code, 0, dry.stderr);
   t.equal(dry.stderr, `cced: configuration built-in defaults (no --config, no CCED_CONFIG), overridden by CCED_STATE_DIR; store ${state}/cced.db\n`);
-  const expiredLine = `tunnel lease ${expired} (device ABCD0001, ssh, port 9050, expired ${new Date(now - 60_000).toISOString()})`;
+  const expiredLine = `tunnel lease ${await expired} (device ABCD0001, ssh, port 9050, expired ${new Date(now - 60_000).toISOString()})`;
   t.equal(
     dry.stdout,
     [

@@ -72,24 +72,24 @@ t.test('until the defaults are stored, finds treat a missing row as the default'
   t.strictSame(planDefaults(sqliteBackend(db), v1), [], 'an empty store has nothing to fill');
   const before = new Store(sqliteBackend(db), v1, () => {});
   const old: number[] = [];
-  for (const name of ['a', 'b', 'c']) old.push(await writer.submit(() => before.create(SYSTEM, 'Thing', { name })));
+  for (const name of ['a', 'b', 'c']) old.push(await writer.submit((w) => before.at(w).create(SYSTEM, 'Thing', { name })));
 
   const v2 = loadSchema(['schema', path.join(dir, 'v2')]);
   const unstored = planDefaults(sqliteBackend(db), v2);
   t.strictSame(unstored.map((u) => u.key), ['Thing.color', 'Thing.note', 'Thing.Extra.level']);
   const store = new Store(sqliteBackend(db), v2, () => {});
   store.defaultsUnstored(unstored.map((u) => u.prop));
-  const made = await writer.submit(() => store.create(SYSTEM, 'Thing', { name: 'd', color: 'green' }));
-  await writer.submit(() => store.set(SYSTEM, old[1]!, '', { color: 'blue' }));
+  const made = await writer.submit((w) => store.at(w).create(SYSTEM, 'Thing', { name: 'd', color: 'green' }));
+  await writer.submit((w) => store.at(w).set(SYSTEM, old[1]!, '', { color: 'blue' }));
   const find = (...criteria: [string, string, '=' | '~', string][]) => store.find(SYSTEM, 'Thing', { criteria: criteria.map(([ns, name, op, value]) => ({ ns, name, op, value })) });
-  const answers = () => ({
-    red: find(['', 'color', '=', 'red']),
-    redByName: find(['', 'name', '=', 'a'], ['', 'color', '=', 'red']),
-    blue: find(['', 'color', '=', 'blue']),
-    rish: find(['', 'color', '~', '^r']),
-    level: find(['Extra', 'level', '=', '3']),
-    note: find(['', 'note', '=', '']),
-    sorted: store.find(SYSTEM, 'Thing', { criteria: [], sortprop: { ns: '', name: 'color' } }),
+  const answers = async () => ({
+    red: await find(['', 'color', '=', 'red']),
+    redByName: await find(['', 'name', '=', 'a'], ['', 'color', '=', 'red']),
+    blue: await find(['', 'color', '=', 'blue']),
+    rish: await find(['', 'color', '~', '^r']),
+    level: await find(['Extra', 'level', '=', '3']),
+    note: await find(['', 'note', '=', '']),
+    sorted: await store.find(SYSTEM, 'Thing', { criteria: [], sortprop: { ns: '', name: 'color' } }),
   });
   const expected = {
     red: [old[0], old[2]],
@@ -100,13 +100,13 @@ t.test('until the defaults are stored, finds treat a missing row as the default'
     note: [old[0], old[1], old[2], made],
     sorted: [old[1], made, old[0], old[2]],
   };
-  t.strictSame(answers(), expected, 'rows missing: found by their defaults');
+  t.strictSame(await answers(), expected, 'rows missing: found by their defaults');
   const stored: [string, number][] = [];
   await storeDefaults(sqliteBackend(db), writer, unstored, (u, rows) => {
     store.defaultStored(u.prop);
     stored.push([u.key, rows]);
   });
   t.strictSame(stored, [['Thing.color', 2], ['Thing.note', 3], ['Thing.Extra.level', 3]], 'each missing row stored once');
-  t.strictSame(answers(), expected, 'rows stored: the same answers');
+  t.strictSame(await answers(), expected, 'rows stored: the same answers');
   t.strictSame(planDefaults(sqliteBackend(db), v2), [], 'remembered: the next start has nothing to fill');
 });

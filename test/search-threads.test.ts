@@ -46,7 +46,11 @@ const STOPPED = [stopped(2000), stopped(6000)];
 async function seeded(): Promise<{ d: TestDaemon; admin: CceClient; mallory: CceClient; oids: number[] }> {
   const d = await startDaemon();
   const { store, writer } = d.app.services;
-  const oids = await writer.submit(() => Array.from({ length: USERS }, (_, i) => store.create(SYSTEM, 'User', { name: `long${i}`, fullName: fullName(i) })));
+  const oids = await writer.submit(async (w) => {
+    const out: number[] = [];
+    for (let i = 0; i < USERS; i++) out.push(await store.at(w).create(SYSTEM, 'User', { name: `long${i}`, fullName: fullName(i) }));
+    return out;
+  });
   const admin = await adminClient(d);
   const { client: mallory } = await makeUser(admin, 'mallory', 'mallory-pw');
   return { d, admin, mallory, oids };
@@ -113,7 +117,11 @@ t.test('bounded pages of a large search keep their cursors', async (t) => {
   const d = await startDaemon({ config: { max_scan_rows: '700', max_results: '40' } });
   t.teardown(() => d.close());
   const { store, writer } = d.app.services;
-  const oids = await writer.submit(() => Array.from({ length: USERS }, (_, i) => store.create(SYSTEM, 'User', { name: `long${i}`, fullName: fullName(i) })));
+  const oids = await writer.submit(async (w) => {
+    const out: number[] = [];
+    for (let i = 0; i < USERS; i++) out.push(await store.at(w).create(SYSTEM, 'User', { name: `long${i}`, fullName: fullName(i) }));
+    return out;
+  });
   const admin = await adminClient(d);
   const bangs = oids.filter((_, i) => i % 10 === 0).map(String);
   const pages: string[][] = [];
@@ -155,7 +163,11 @@ async function storeFile(t: Test) {
     rmSync(dir, { recursive: true, force: true });
   });
   const store = new Store(sqliteBackend(db), loadSchema(['schema']));
-  const oids = await new Writer(sqliteBackend(db)).submit(() => Array.from({ length: 20 }, (_, i) => store.create(SYSTEM, 'User', { name: `long${i}`, fullName: fullName(i) })));
+  const oids = await new Writer(sqliteBackend(db)).submit(async (w) => {
+    const out: number[] = [];
+    for (let i = 0; i < 20; i++) out.push(await store.at(w).create(SYSTEM, 'User', { name: `long${i}`, fullName: fullName(i) }));
+    return out;
+  });
   const spec = (value: string): FindSpec => ({ className: 'User', terms: [{ ns: '', name: 'fullName', op: '~', value, array: false, orMissing: false }], driver: -1 });
   return { file, store, oids, spec };
 }
@@ -191,7 +203,11 @@ t.test('without a file (:memory:) searches run on the event loop, with the same 
   const backend = sqliteBackend(db);
   t.equal(backend.searches, undefined, 'no search threads');
   const store = new Store(backend, loadSchema(['schema']));
-  const oids = await new Writer(backend).submit(() => Array.from({ length: 30 }, (_, i) => store.create(SYSTEM, 'User', { name: `long${i}`, fullName: fullName(i) })));
+  const oids = await new Writer(backend).submit(async (w) => {
+    const out: number[] = [];
+    for (let i = 0; i < 30; i++) out.push(await store.at(w).create(SYSTEM, 'User', { name: `long${i}`, fullName: fullName(i) }));
+    return out;
+  });
   const page = await store.findPage(SYSTEM, 'User', { criteria: [{ ns: '', name: 'fullName', op: '~', value: DOTS }] }, { limit: 100, maxScan: 1000 });
   t.strictSame(page.oids, oids.filter((_, i) => i % 10 === 0));
   await t.rejects(store.findPage(SYSTEM, 'User', { criteria: [{ ns: '', name: 'fullName', op: '~', value: HOSTILE }] }, { limit: 100, maxScan: 1000 }), {

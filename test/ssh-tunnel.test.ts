@@ -264,7 +264,7 @@ t.test('in-process ssh2 client: only tcpip-forward of its own port; expiry close
   t.notOk(await refused((cb) => c.forwardIn('localhost', port, (err) => cb(err))), 'forwarded again');
 
   // The tunnel expires (set through /v2/cce), the sweeper releases it, and the forward is closed.
-  const oid = d.app.services.store.findOne('Tunnel', '', 'port', String(port));
+  const oid = await d.app.services.store.findOne('Tunnel', '', 'port', String(port));
   await (await adminClient(d)).cmd(`SET ${oid} expires_at="2020-01-01T00:00:00Z"`);
   await tunnelRuntime(d.app.services).sweep();
   t.notOk(live(d, port), 'released on expiry');

@@ -235,18 +235,18 @@ t.test('Queues: closing twice gives the bytes back once; a committing queue whos
   const write = (text: string) => () => ({ command: {} as never, args: '', text });
   const [a, b] = [grant(1), grant(1)];
   const qa = queues.open(a);
-  queues.add(qa, write('x'.repeat(78)), () => {}); // 80 bytes with the args' '""'
+  await queues.add(qa, write('x'.repeat(78)), async () => {}); // 80 bytes with the args' '""'
   queues.detach(qa); // a COMMIT under way: still counted
   t.equal(queues.of(a), undefined);
   const qb = queues.open(b);
-  t.throws(() => queues.add(qb, write('x'.repeat(78)), () => {}), { code: 403 }, '80 + 80 > 150');
+  await t.rejects(queues.add(qb, write('x'.repeat(78)), async () => {}), { code: 403 }, '80 + 80 > 150');
   valid.delete(a); // the committing session ends
-  queues.add(qb, write('x'.repeat(78)), () => {});
+  await queues.add(qb, write('x'.repeat(78)), async () => {});
   queues.close(qa); // the COMMIT ends after its bytes were dropped
   queues.close(qa);
   const qa2 = queues.open(grant(1));
-  t.throws(() => queues.add(qa2, write('x'.repeat(78)), () => {}), { code: 403 }, "b's 80 still count, once");
+  await t.rejects(queues.add(qa2, write('x'.repeat(78)), async () => {}), { code: 403 }, "b's 80 still count, once");
   queues.close(qb);
-  queues.add(qa2, write('x'.repeat(78)), () => {});
+  await queues.add(qa2, write('x'.repeat(78)), async () => {});
   t.throws(() => queues.open(qa2.grant), { code: 402 });
 });

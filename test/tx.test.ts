@@ -293,12 +293,12 @@ t.test('the COMMIT echo hides passwords', async (t) => {
 t.test('a bug (not a CCE error) in a queued command fails the COMMIT as an internal error, nothing applied', async (t) => {
   const s = d.app.services;
   const ctx = { ...s, caller: { kind: 'session', oid: 0, name: 'system', admin: true, capabilities: [] }, format: 'cce', ip: '127.0.0.1', headers: {} } as unknown as CommandContext;
-  const count = s.store.count();
+  const count = await s.store.count();
   const write = (prepare: WriteCommand['prepare']): QueuedWrite => ({ command: { verb: 'X', kind: 'write', access: 'user', parse: () => undefined, describe: () => 'X', prepare }, args: undefined, text: 'X' });
-  const create: QueuedWrite = { ...write(async () => () => ({ status: 201, message: 'GOODBYE', data: { oid: String(s.store.create(ctx.caller, 'User', { name: 'bug_u' })) } })) };
+  const create: QueuedWrite = { ...write(async () => async (w) => ({ status: 201, message: 'GOODBYE', data: { oid: String(await s.store.at(w).create(ctx.caller, 'User', { name: 'bug_u' })) } })) };
   await t.rejects(commitQueue(ctx, [create, write(async () => { throw new TypeError('prepare bug'); })]), TypeError);
   await t.rejects(commitQueue(ctx, [create, write(async () => () => { throw new TypeError('mutation bug'); })]), TypeError);
-  t.equal(s.store.count(), count);
+  t.equal(await s.store.count(), count);
 });
 
 t.test('side effects of a rolled-back COMMIT never happen: no logout, no audit line', async (t) => {

@@ -108,12 +108,14 @@ t.test('a caller is re-read after a User write by another process, and never rem
   t.equal((await c.cmd(`GET ${carol}`)).status, 200, 'the caller is now remembered on the session');
   const { auth, store, writer } = d.app.services;
   const grant = auth.grants.lookup(c.sessionid!)!;
-  // Disabled inside a transaction that is rolled back: refused inside it, not afterwards.
-  await writer.submit(() => {
-    t.throws(() =>
-      writer.savepoint(() => {
-        store.set(SYSTEM, carol, '', { enabled: '0' });
-        t.equal(auth.callerFor(grant, c.sessionid!), undefined, 'inside: disabled');
+  // Disabled inside a transaction that is rolled back: a read outside it sees the committed state (enabled), and
+  // nothing read while the transaction is open is remembered.
+  await writer.submit(async (w) => {
+    await t.rejects(
+      w.savepoint(async () => {
+        await store.at(w).set(SYSTEM, carol, '', { enabled: '0' });
+        t.equal((await store.at(w).rawValues(carol)).enabled, '0', 'inside, through the transaction: disabled');
+        t.equal((await auth.callerFor(grant, c.sessionid!))?.oid, carol, 'outside it, meanwhile: the committed state (enabled)');
         throw new Error('undo');
       }),
     );
@@ -122,9 +124,9 @@ t.test('a caller is re-read after a User write by another process, and never rem
   // The admin CLI writes through its own connection, as `cced user disable` does.
   const db = openDb(d.config.db_path);
   t.teardown(() => db.close());
-  await new Writer(sqliteBackend(db)).submit(() => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).set(SYSTEM, carol, '', { enabled: '0' }));
+  await new Writer(sqliteBackend(db)).submit((w) => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).at(w).set(SYSTEM, carol, '', { enabled: '0' }));
   t.equal((await c.cmd(`GET ${carol}`)).status, 401, 'disabled by another process: refused at the next request');
-  await new Writer(sqliteBackend(db)).submit(() => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).set(SYSTEM, carol, '', { enabled: '1' }));
+  await new Writer(sqliteBackend(db)).submit((w) => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).at(w).set(SYSTEM, carol, '', { enabled: '1' }));
   t.equal((await c.cmd(`GET ${carol}`)).status, 200, 'enabled again');
 });
 

@@ -70,16 +70,17 @@ export async function ensureApiAdmin(s: Services): Promise<number> {
   const key = masterKey(s.config.state_dir);
   const password = randomSecret(24); // 32 characters of base64url
   const hash = new Hashed(await hashPassword(password));
-  const remembered = Number(s.store.setting(API_ADMIN_OID_SETTING) ?? NaN);
-  const known = Number.isInteger(remembered) && s.store.exists(remembered) ? remembered : s.store.findOne(USER_CLASS, '', 'name', API_ADMIN_NAME);
-  const oid = await s.writer.submit(() => {
+  const remembered = Number((await s.store.setting(API_ADMIN_OID_SETTING)) ?? NaN);
+  const known = Number.isInteger(remembered) && (await s.store.exists(remembered)) ? remembered : await s.store.findOne(USER_CLASS, '', 'name', API_ADMIN_NAME);
+  const oid = await s.writer.submit(async (w) => {
+    const tx = s.store.at(w);
     if (known !== undefined) {
       // Rotated, and kept an administrator; `enabled` is left alone (disabling it is how an admin turns tokens off).
-      s.store.set(SYSTEM, known, '', { password: hash, systemAdministrator: '1', ui_enabled: '0' });
-      s.store.putSetting(API_ADMIN_OID_SETTING, String(known));
+      await tx.set(SYSTEM, known, '', { password: hash, systemAdministrator: '1', ui_enabled: '0' });
+      await tx.putSetting(API_ADMIN_OID_SETTING, String(known));
       return known;
     }
-    const created = s.store.create(SYSTEM, USER_CLASS, {
+    const created = await tx.create(SYSTEM, USER_CLASS, {
       name: API_ADMIN_NAME,
       fullName: 'API administrator (LOGIN tokens only)',
       systemAdministrator: '1',
@@ -87,7 +88,7 @@ export async function ensureApiAdmin(s: Services): Promise<number> {
       ui_enabled: '0',
       password: hash,
     });
-    s.store.putSetting(API_ADMIN_OID_SETTING, String(created));
+    await tx.putSetting(API_ADMIN_OID_SETTING, String(created));
     return created;
   });
   writeSecretFile(path.join(s.config.state_dir, API_ADMIN_PASSWORD_FILE), encryptPassword(key, password) + '\n');

@@ -77,9 +77,9 @@ export class Auth {
     this.stored?.close();
   }
 
-  userOid(name: string): number | undefined {
+  async userOid(name: string): Promise<number | undefined> {
     if (!USER_NAME.test(name)) return undefined;
-    return this.store.findOne(USER_CLASS, '', 'name', name);
+    return await this.store.findOne(USER_CLASS, '', 'name', name);
   }
 
   /**
@@ -87,11 +87,11 @@ export class Auth {
    * either way). api-admin is refused even with its right password.
    */
   async checkPassword(name: string, password: string): Promise<number | undefined> {
-    const oid = this.userOid(name);
-    const hash = oid === undefined ? undefined : this.store.credential(oid, 'password');
+    const oid = await this.userOid(name);
+    const hash = oid === undefined ? undefined : await this.store.credential(oid, 'password');
     const ok = await verifyPassword(hash, password);
-    if (!ok || oid === undefined || oid === this.apiAdminOid || !this.store.exists(oid)) return undefined;
-    return userDisabled(this.store.rawValues(oid)) ? undefined : oid;
+    if (!ok || oid === undefined || oid === this.apiAdminOid || !await this.store.exists(oid)) return undefined;
+    return userDisabled(await this.store.rawValues(oid)) ? undefined : oid;
   }
 
   startSession(userOid: number, userName: string, origin: string): { secret: string; grant: Grant; saved: Promise<void> } {
@@ -106,8 +106,8 @@ export class Auth {
   }
 
   /** Whether api-admin exists and is enabled: a token for it would be worth nothing otherwise. */
-  apiAdminEnabled(): boolean {
-    return this.store.exists(this.apiAdminOid) && this.store.rawValues(this.apiAdminOid).enabled !== '0';
+  async apiAdminEnabled(): Promise<boolean> {
+    return await this.store.exists(this.apiAdminOid) && (await this.store.rawValues(this.apiAdminOid)).enabled !== '0';
   }
 
   /** A LOGIN token for api-admin, bound to the api_access entry it was issued from; it does not slide. */
@@ -152,22 +152,22 @@ export class Auth {
    * capability still takes effect on the very next request, without two SQL
    * statements on every authenticated one.
    */
-  callerFor(grant: Grant, secret: string): Caller | undefined {
+  async callerFor(grant: Grant, secret: string): Promise<Caller | undefined> {
     const revision = this.store.revision(USER_CLASS);
     const cached = this.callers.get(grant);
     if (cached?.revision === revision) return cached.caller;
-    const caller = this.readCaller(grant, secret);
+    const caller = await this.readCaller(grant, secret);
     // Read inside a transaction, the user may be a write that is then rolled back: not remembered.
     if (!this.store.inTransaction()) this.callers.set(grant, { revision, caller });
     return caller;
   }
 
-  private readCaller(grant: Grant, secret: string): Caller | undefined {
-    if (!this.store.exists(grant.userOid)) return undefined;
-    const v = this.store.rawValues(grant.userOid);
+  private async readCaller(grant: Grant, secret: string): Promise<Caller | undefined> {
+    if (!await this.store.exists(grant.userOid)) return undefined;
+    const v = await this.store.rawValues(grant.userOid);
     if (userDisabled(v)) return undefined;
     // A grant older than the user's last disabling or new password (by the console, say) is over.
-    const epoch = this.store.setting(grantEpochKey(grant.userOid));
+    const epoch = await this.store.setting(grantEpochKey(grant.userOid));
     if (epoch !== undefined && this.grants.issuedAt(grant) < Number(epoch)) {
       void this.grants.revoke(secret);
       return undefined;

@@ -15,7 +15,7 @@
  */
 import type { GrantRecord, GrantRows } from '../store/port.js';
 import type { Store } from '../store/store.js';
-import type { Writer } from '../store/writer.js';
+import type { Writer, WriteTx } from '../store/writer.js';
 import type { Grant } from './secrets.js';
 
 /** A grant as stored, with the key its limit counts under and when it was issued. */
@@ -99,18 +99,22 @@ export class StoredGrants implements GrantPersistence {
       lifetime_ms: g.lifetimeMs,
       sliding: g.sliding ? 1 : 0,
     };
-    return this.write(() => this.rows.put(row));
+    return this.write((w) => w.grants.put(row));
   }
 
   remove(digests: Buffer[]): Promise<void> {
-    return digests.length ? this.write(() => digests.forEach((d) => this.rows.remove(d))) : Promise.resolve();
+    return digests.length
+      ? this.write(async (w) => {
+          for (const d of digests) await w.grants.remove(d);
+        })
+      : Promise.resolve();
   }
 
   touch(digest: Buffer, expires: number): void {
-    void this.write(() => this.rows.extend(digest, expires));
+    void this.write((w) => w.grants.extend(digest, expires));
   }
 
-  private write(run: () => void): Promise<void> {
+  private write(run: (w: WriteTx) => Promise<void>): Promise<void> {
     if (this.closed) return Promise.resolve();
     return this.writer.maintenance(run).catch((err: unknown) => this.failed(err));
   }

@@ -20,11 +20,11 @@ export async function hashWriteOnly(
   values: Record<string, unknown>,
   oldpassword = '',
 ): Promise<Record<string, unknown>> {
-  const writeOnly = checkWriteOnly(store, caller, cls, ns, oid, values);
+  const writeOnly = await checkWriteOnly(store, caller, cls, ns, oid, values);
   if (writeOnly.length === 0) return values;
   const out = { ...values };
   const changesOwn = oid !== undefined && oid === caller.oid && !caller.admin && (values.password ?? '') !== '';
-  if (changesOwn && !(await verifyPassword(store.credential(oid, 'password'), oldpassword))) {
+  if (changesOwn && !(await verifyPassword(await store.credential(oid, 'password'), oldpassword))) {
     throw badData(oid, 'oldpassword', '[[base-cce.badOldPassword]]');
   }
   for (const k of writeOnly) {
@@ -35,16 +35,15 @@ export async function hashWriteOnly(
 }
 
 /**
- * The checks made before hashing, synchronous so that a write can be checked
- * when it is queued too: write-only values are strings, and the caller may
+ * The checks made before hashing, which a write queued inside BEGIN gets too: write-only values are strings, and the caller may
  * write them. Returns the write-only keys of `values`.
  */
-export function checkWriteOnly(store: Store, caller: AclSubject, cls: ClassDef, ns: string, oid: number | undefined, values: Record<string, unknown>): string[] {
+export async function checkWriteOnly(store: Store, caller: AclSubject, cls: ClassDef, ns: string, oid: number | undefined, values: Record<string, unknown>): Promise<string[]> {
   const props = cls.namespaces.get(ns)?.properties;
   const writeOnly = Object.keys(values).filter((k) => props?.get(k)?.writeOnly);
   for (const k of writeOnly) if (typeof values[k] !== 'string') throw badData(oid ?? 0, k, WHY_INVALID_DATA);
   // Refuse before hashing: argon2 is deliberately costly, and a caller who may not write must not make us pay it.
-  if (writeOnly.length > 0 && oid !== undefined && store.exists(oid)) store.checkWritable(caller, oid, cls.namespaces.get(ns)!, writeOnly);
+  if (writeOnly.length > 0 && oid !== undefined && (await store.exists(oid))) await store.checkWritable(caller, oid, cls.namespaces.get(ns)!, writeOnly);
   return writeOnly;
 }
 

@@ -60,7 +60,7 @@ export async function withStore<R>(c: Console, fn: (s: OpenStore, config: Config
   // The console is one more door: the core's rules hold here too (a new password ends the user's grants in
   // the daemon, a suspended store refuses writes).
   installRules(s);
-  new DaemonState(s.store, s.writer).restore();
+  await new DaemonState(s.store, s.writer).restore();
   try {
     return await fn(s, config);
   } finally {

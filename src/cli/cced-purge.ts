@@ -30,17 +30,18 @@ export function purgeCommand(program: Command, c: Console): void {
     .action((o: { apply?: boolean; olderThan?: number }) =>
       withStore(c, async ({ store, writer, events: deviceEvents }) => {
         const now = Date.now();
-        const leases = store.find(SYSTEM, 'Tunnel', { criteria: [] }).filter((oid) => {
-          const expires = Date.parse(store.rawValues(oid).expires_at ?? '');
-          return Number.isFinite(expires) && expires <= now;
-        });
+        const leases: number[] = [];
+        for (const oid of await store.find(SYSTEM, 'Tunnel', { criteria: [] })) {
+          const expires = Date.parse((await store.rawValues(oid)).expires_at ?? '');
+          if (Number.isFinite(expires) && expires <= now) leases.push(oid);
+        }
         const before = o.olderThan === undefined ? undefined : now - o.olderThan * DAY_MS;
         const events = before === undefined ? 0 : deviceEvents.countBefore(before);
         const expiredGrants = store.grants.expired(now);
-        const factoryTokens = spentFactoryTokens(store, now);
+        const factoryTokens = await spentFactoryTokens(store, now);
         const verb = o.apply ? 'removed' : 'would remove';
         for (const oid of leases) {
-          const v = store.rawValues(oid);
+          const v = await store.rawValues(oid);
           c.io.out(`${verb}: tunnel lease ${oid} (device ${v.device_key}, ${v.service}, port ${v.port}, expired ${v.expires_at})\n`);
         }
         c.io.out(`${verb}: ${leases.length} expired tunnel leases\n`);
@@ -56,11 +57,12 @@ export function purgeCommand(program: Command, c: Console): void {
           c.io.out('dry run: nothing removed; run again with --apply to remove the above\n');
           return;
         }
-        await writer.submit(() => {
-          for (const oid of leases) store.destroy(SYSTEM, oid);
-          if (before !== undefined) deviceEvents.deleteBefore(before);
-          store.grants.removeExpired(now);
-          for (const { token } of factoryTokens) store.destroy(SYSTEM, token.oid);
+        await writer.submit(async (w) => {
+          const tx = store.at(w);
+          for (const oid of leases) await tx.destroy(SYSTEM, oid);
+          if (before !== undefined) await w.events.deleteBefore(before);
+          await w.grants.removeExpired(now);
+          for (const { token } of factoryTokens) await tx.destroy(SYSTEM, token.oid);
         });
       }),
     );

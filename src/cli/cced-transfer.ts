@@ -15,7 +15,7 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { SYSTEM } from '../store/store.js';
+import { SYSTEM, type StoreTx } from '../store/store.js';
 import type { OpenStore } from '../store/open.js';
 import { oidReferences, referenceRanks } from '../store/references.js';
 import { Refusal, withStore, type Console } from './cced-context.js';
@@ -75,7 +75,7 @@ function isSecret({ store }: OpenStore, cls: string, ns: string, name: string): 
 function exportLines(s: OpenStore, withSecrets: boolean, sink: (line: string) => void, progress: (done: number, of: number) => void): number {
   const { transfer } = s;
   return transfer.snapshot(() => {
-    const total = s.store.count();
+    const total = transfer.count();
     sink(JSON.stringify({ cced_export: EXPORT_FORMAT, layout: transfer.layout(), with_secrets: withSecrets, objects: total }));
     let done = 0;
     for (const o of transfer.objects()) {
@@ -165,13 +165,13 @@ function writable(s: OpenStore, cls: string, ns: string, values: Record<string, 
 }
 
 /** The object already in the store an imported one is merged into, if any. */
-function mergeTarget(s: OpenStore, o: ObjectLine): number | undefined {
-  if (o.class === 'System') return s.store.exists(1) && s.store.objectClass(1).name === 'System' ? 1 : undefined;
-  const main = s.store.namespaceDef(s.store.classDef(o.class), '');
+async function mergeTarget(tx: StoreTx, o: ObjectLine): Promise<number | undefined> {
+  if (o.class === 'System') return (await tx.exists(1)) && (await tx.objectClass(1)).name === 'System' ? 1 : undefined;
+  const main = tx.namespaceDef(tx.classDef(o.class), '');
   for (const p of main.properties.values()) {
     const value = o.namespaces['']?.[p.name];
     if (p.unique && value) {
-      const found = s.store.findOne(o.class, '', p.name, value);
+      const found = await tx.findOne(o.class, '', p.name, value);
       if (found !== undefined) return found;
     }
   }
@@ -185,8 +185,9 @@ interface ImportResult {
   dangling: string[];
 }
 
-function importAll(s: OpenStore, data: ExportFile, progress: (done: number) => void): ImportResult {
-  const keep = s.store.count() === 0;
+/** The import, inside one transaction (`tx`): all or nothing. */
+async function importAll(s: OpenStore, tx: StoreTx, data: ExportFile, progress: (done: number) => void): Promise<ImportResult> {
+  const keep = (await tx.count()) === 0;
   const rank = referenceRanks(s.store.schema);
   // Properties whose value is another object's oid (schema references by oid): they follow their target.
   const byOid = oidReferences(s.store.schema);
@@ -198,24 +199,24 @@ function importAll(s: OpenStore, data: ExportFile, progress: (done: number) => v
   const oidOf = new Map<number, number>();
   const created = new Map<number, number>();
   let merged = 0;
-  order.forEach((o, i) => {
+  for (const [i, o] of order.entries()) {
     const { '': main = {}, ...named } = o.namespaces;
     // An oid-valued property is written once every object has its final oid (below): its target must exist then.
     const values = Object.fromEntries(Object.entries(writable(s, o.class, '', main)).map(([k, v]) => [k, isOidProperty(o.class, k) ? '' : v]));
-    const into = keep ? undefined : mergeTarget(s, o);
+    const into = keep ? undefined : await mergeTarget(tx, o);
     let oid: number;
     if (into !== undefined) {
-      s.store.set(SYSTEM, into, '', values);
+      await tx.set(SYSTEM, into, '', values);
       oid = into;
       merged++;
     } else {
-      oid = s.store.create(SYSTEM, o.class, values);
+      oid = await tx.create(SYSTEM, o.class, values);
       created.set(o.oid, oid);
     }
-    for (const [ns, v] of Object.entries(named)) s.store.set(SYSTEM, oid, ns, writable(s, o.class, ns, v));
+    for (const [ns, v] of Object.entries(named)) await tx.set(SYSTEM, oid, ns, writable(s, o.class, ns, v));
     oidOf.set(o.oid, oid);
     if ((i + 1) % PROGRESS_EVERY === 0) progress(i + 1);
-  });
+  }
   const dangling: string[] = [];
   if (keep) {
     s.transfer.keepOids(created);
@@ -226,7 +227,7 @@ function importAll(s: OpenStore, data: ExportFile, progress: (done: number) => v
       if (!isOidProperty(o.class, name) || value === '') continue;
       const target = oidOf.get(Number(value));
       if (target === undefined) dangling.push(`${o.class} ${o.oid} ${name}=${value}`);
-      else s.store.set(SYSTEM, oidOf.get(o.oid)!, '', { [name]: String(target) });
+      else await tx.set(SYSTEM, oidOf.get(o.oid)!, '', { [name]: String(target) });
     }
   }
   for (const e of data.events) {
@@ -246,7 +247,7 @@ export function transferCommands(program: Command, c: Console): void {
     .description('write every object and the device events as JSON lines (to a new FILE, created 0600, else stdout); secrets and hashes only with --with-secrets')
     .option('--with-secrets', 'also export secret properties (device tokens) and password hashes (needs FILE)')
     .action((file: string | undefined, o: { withSecrets?: boolean }) =>
-      withStore(c, (s) => {
+      withStore(c, async (s) => {
         if (o.withSecrets && !file) throw new Refusal('--with-secrets writes to a file only (cced export FILE --with-secrets): hashes never go to a terminal or a pipe');
         const progress = (done: number, of: number) => c.io.info?.(`cced: ${done} of ${of} objects exported\n`);
         if (!file) {
@@ -265,7 +266,7 @@ export function transferCommands(program: Command, c: Console): void {
     .action((file: string) =>
       withStore(c, async (s) => {
         const data = parseExport(file);
-        const r = await s.writer.submit(() => s.writer.savepoint(() => importAll(s, data, (n) => c.io.info?.(`cced: ${n} of ${data.objects.length} objects imported\n`))));
+        const r = await s.writer.submit((w) => importAll(s, s.store.at(w), data, (n) => c.io.info?.(`cced: ${n} of ${data.objects.length} objects imported\n`)));
         for (const d of r.dangling) c.io.err(`cced: ${d} named no object of the export; imported as ''\n`);
         const how = data.format === EXPORT_FORMAT ? '' : ` (an export of format ${data.format})`;
         c.io.info?.(`cced: ${r.kept ? 'the store was empty: oids kept' : `${r.created} created, ${r.merged} merged into existing ones`}${how}\n`);

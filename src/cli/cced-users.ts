@@ -12,8 +12,8 @@ import { API_ADMIN_OID_SETTING } from '../auth/api-admin.js';
 import { decodeArray, encodeArray } from '../schema/values.js';
 import { Refusal, withStore, type Console, type Io } from './cced-context.js';
 
-function userOid(s: OpenStore, name: string): number {
-  const oid = s.store.findOne(USER_CLASS, '', 'name', name);
+async function userOid(s: OpenStore, name: string): Promise<number> {
+  const oid = await s.store.findOne(USER_CLASS, '', 'name', name);
   if (oid === undefined) throw new Refusal(`no user named ${JSON.stringify(name)}`);
   return oid;
 }
@@ -31,20 +31,20 @@ export function userCommands(program: Command, c: Console): void {
     .description("set a user's password: read from standard input when piped, else a random one printed once")
     .action((name: string) =>
       withStore(c, async (s) => {
-        const oid = userOid(s, name);
+        const oid = await userOid(s, name);
         const piped = c.io.stdin ? (await c.io.stdin()).replace(/\r?\n$/, '') : undefined;
         const password = piped || randomSecret(18);
         const hash = new Hashed(await hashPassword(password));
-        await s.writer.submit(() => s.store.set(SYSTEM, oid, '', { password: hash }));
+        await s.writer.submit((w) => s.store.at(w).set(SYSTEM, oid, '', { password: hash }));
         c.io.out(piped ? `password of ${name} changed\n` : `password of ${name} changed to: ${password}\n`);
       }),
     );
 
   const user = program.command('user').description('list, add, enable or disable users');
   user.command('list').action(() =>
-    withStore(c, ({ store }) => {
-      for (const oid of store.find(SYSTEM, USER_CLASS, { criteria: [], sortprop: { ns: '', name: 'name' } })) {
-        const v = store.rawValues(oid);
+    withStore(c, async ({ store }) => {
+      for (const oid of await store.find(SYSTEM, USER_CLASS, { criteria: [], sortprop: { ns: '', name: 'name' } })) {
+        const v = await store.rawValues(oid);
         c.io.out(`${oid}\t${v.name}\t${v.enabled === '0' ? 'disabled' : 'enabled'}${v.systemAdministrator === '1' ? '\tadmin' : ''}\n`);
       }
     }),
@@ -55,8 +55,8 @@ export function userCommands(program: Command, c: Console): void {
     .option('--full-name <text>', 'full name', '')
     .action((name: string, o: { admin?: boolean; fullName: string }) =>
       withStore(c, async (s) => {
-        const oid = await s.writer.submit(() =>
-          s.store.create(SYSTEM, USER_CLASS, { name, fullName: o.fullName, systemAdministrator: o.admin ? '1' : '0', ...(o.admin ? { capabilities: '&adminUser&' } : {}) }),
+        const oid = await s.writer.submit((w) =>
+          s.store.at(w).create(SYSTEM, USER_CLASS, { name, fullName: o.fullName, systemAdministrator: o.admin ? '1' : '0', ...(o.admin ? { capabilities: '&adminUser&' } : {}) }),
         );
         c.io.out(`created user ${name} (oid ${oid}); set its password with: cced passwd ${name}\n`);
       }),
@@ -64,8 +64,8 @@ export function userCommands(program: Command, c: Console): void {
   for (const [verb, value] of [['enable', '1'], ['disable', '0']] as const) {
     user.command(`${verb} <name>`).action((name: string) =>
       withStore(c, async (s) => {
-        const oid = userOid(s, name);
-        await s.writer.submit(() => s.store.set(SYSTEM, oid, '', { enabled: value }));
+        const oid = await userOid(s, name);
+        await s.writer.submit((w) => s.store.at(w).set(SYSTEM, oid, '', { enabled: value }));
         c.io.out(`user ${name} ${verb}d\n`);
       }),
     );
@@ -77,15 +77,15 @@ export function userCommands(program: Command, c: Console): void {
     .option('--password', 'also set its password: piped on standard input, else $CCED_ADMIN_PASSWORD')
     .action((name: string, o: { password?: boolean }) =>
       withStore(c, async (s) => {
-        const oid = userOid(s, name);
-        if (String(oid) === s.store.setting(API_ADMIN_OID_SETTING)) throw new Refusal(`${name} is the identity behind LOGIN tokens: nobody can log in as it`);
+        const oid = await userOid(s, name);
+        if (String(oid) === await s.store.setting(API_ADMIN_OID_SETTING)) throw new Refusal(`${name} is the identity behind LOGIN tokens: nobody can log in as it`);
         const password = o.password ? await givenPassword(c.io, env) : undefined;
         const hash = password === undefined ? undefined : new Hashed(await hashPassword(password));
-        const capabilities = decodeArray(s.store.rawValues(oid).capabilities ?? '') ?? [];
+        const capabilities = decodeArray((await s.store.rawValues(oid)).capabilities ?? '') ?? [];
         // A repair, so it goes through while writes are suspended: else a store suspended by an administrator
         // who then lost the password could never be resumed.
-        await s.writer.maintenance(() =>
-          s.store.set(SYSTEM, oid, '', {
+        await s.writer.maintenance((w) =>
+          s.store.at(w).set(SYSTEM, oid, '', {
             systemAdministrator: '1',
             enabled: '1',
             capabilities: encodeArray([...new Set([...capabilities, 'adminUser'])]),

@@ -21,8 +21,8 @@ export interface Availability {
 }
 
 /** The device's availability as `subject` may read it; undefined when it never beat. */
-export function availabilityOf(s: Pick<Services, 'store' | 'events' | 'config'>, subject: AclSubject, oid: number, now: number): Availability | undefined {
-  const at = seenAt(s.store.get(subject, oid).values.last_seen);
+export async function availabilityOf(s: Pick<Services, 'store' | 'events' | 'config'>, subject: AclSubject, oid: number, now: number): Promise<Availability | undefined> {
+  const at = seenAt((await s.store.get(subject, oid)).values.last_seen);
   if (at === undefined) return undefined;
   const age = Math.max(0, Math.floor((now - at) / 1000));
   const available = age <= s.config.device_heartbeat_timeout;

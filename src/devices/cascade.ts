@@ -7,18 +7,17 @@
  */
 import type { Store } from '../store/store.js';
 import { SYSTEM } from '../store/store.js';
-import type { DeviceEvents } from '../store/events.js';
 import { TUNNEL } from '../tunnels/ports.js';
 import { DEVICE, SSH_KEY } from './classes.js';
 
-export function installDeviceCascade(store: Store, events: DeviceEvents): () => void {
-  return store.beforeDestroy(DEVICE, ({ oid, values }) => {
+export function installDeviceCascade(store: Store): () => void {
+  return store.beforeDestroy(DEVICE, async ({ oid, values }, tx) => {
     const key = values.device_key ?? '';
     if (key === '') return;
     // The daemon's own records: destroyed by the system, whoever destroyed the device.
     for (const cls of [SSH_KEY, TUNNEL]) {
-      for (const owned of store.find(SYSTEM, cls, { criteria: [{ ns: '', name: 'device_key', op: '=', value: key }] })) store.destroy(SYSTEM, owned);
+      for (const owned of await tx.find(SYSTEM, cls, { criteria: [{ ns: '', name: 'device_key', op: '=', value: key }] })) await tx.destroy(SYSTEM, owned);
     }
-    events.purge(oid);
+    await tx.w.events.purge(oid);
   });
 }

@@ -10,7 +10,7 @@
  * DeviceError (src/errors.ts).
  */
 import type { Services } from '../services.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreTx } from '../store/store.js';
 import { SYSTEM } from '../store/store.js';
 import type { AclSubject } from '../schema/types.js';
 import { DeviceError } from '../errors.js';
@@ -21,10 +21,10 @@ import { distributionExists, isLiveType, requireLiveType } from './lookups.js';
 const INHERITED = ['platform', 'services', 'distribution', 'icon_path'] as const;
 
 /** Points every object of `classes` whose `device_type` is `from` at `to` (inside the caller's write, as the caller). */
-export function retargetDeviceType(store: Store, subject: AclSubject, classes: readonly string[], from: string, to: string): void {
+export async function retargetDeviceType(tx: StoreTx, subject: AclSubject, classes: readonly string[], from: string, to: string): Promise<void> {
   for (const cls of classes) {
-    for (const oid of store.find(subject, cls, { criteria: [{ ns: '', name: 'device_type', op: '=', value: from }] })) {
-      store.set(subject, oid, '', { device_type: to });
+    for (const oid of await tx.find(subject, cls, { criteria: [{ ns: '', name: 'device_type', op: '=', value: from }] })) {
+      await tx.set(subject, oid, '', { device_type: to });
     }
   }
 }
@@ -35,14 +35,16 @@ export function retargetDeviceType(store: Store, subject: AclSubject, classes: r
  * rename it may not carry through fails whole. Returns the unsubscribe function.
  */
 export function installRenameCascade(store: Store): () => void {
-  return store.watchValue(DEVICE_TYPE, 'name', ({ subject, from, to }) => retargetDeviceType(store, subject, [DISTRIBUTION, DEVICE], from, to));
+  return store.watchValue(DEVICE_TYPE, 'name', ({ subject, from, to }, tx) => retargetDeviceType(tx, subject, [DISTRIBUTION, DEVICE], from, to));
 }
 
-function distributionsOf(store: Store, type: string): { name: string; description: string }[] {
-  return store
-    .find(SYSTEM, DISTRIBUTION, { criteria: [{ ns: '', name: 'device_type', op: '=', value: type }] })
-    .map((oid) => store.rawValues(oid))
-    .map((v) => ({ name: v.name!, description: v.description! }));
+async function distributionsOf(store: Store, type: string): Promise<{ name: string; description: string }[]> {
+  const out: { name: string; description: string }[] = [];
+  for (const oid of await store.find(SYSTEM, DISTRIBUTION, { criteria: [{ ns: '', name: 'device_type', op: '=', value: type }] })) {
+    const v = await store.rawValues(oid);
+    out.push({ name: v.name!, description: v.description! });
+  }
+  return out;
 }
 
 /**
@@ -50,52 +52,53 @@ function distributionsOf(store: Store, type: string): { name: string; descriptio
  * a soft-deleted one still holds the name: the store's CREATE revives that
  * object with the new values (and its old distributions).
  */
-function insertType(store: Store, subject: AclSubject, values: Record<string, unknown>): number {
-  if (store.findOne(DEVICE_TYPE, '', 'name', String(values.name)) !== undefined) throw new DeviceError('device-type.exists');
-  return store.create(subject, DEVICE_TYPE, values);
+async function insertType(tx: StoreTx, subject: AclSubject, values: Record<string, unknown>): Promise<number> {
+  if ((await tx.findOne(DEVICE_TYPE, '', 'name', String(values.name))) !== undefined) throw new DeviceError('device-type.exists');
+  return tx.create(subject, DEVICE_TYPE, values);
 }
 
 /** A distribution of a live type (inside a write), unless that type has it already. */
-function insertDistribution(store: Store, subject: AclSubject, type: string, name: string, description = ''): void {
-  const typeOid = store.findOne(DEVICE_TYPE, '', 'name', type);
-  if (typeOid === undefined || store.rawValues(typeOid).deleted === '1') throw new DeviceError('device-type.unknown');
-  if (distributionExists(store, type, name)) throw new DeviceError('distribution.exists');
-  store.create(subject, DISTRIBUTION, { name, device_type: type, description });
+async function insertDistribution(tx: StoreTx, subject: AclSubject, type: string, name: string, description = ''): Promise<void> {
+  const typeOid = await tx.findOne(DEVICE_TYPE, '', 'name', type);
+  if (typeOid === undefined || (await tx.rawValues(typeOid)).deleted === '1') throw new DeviceError('device-type.unknown');
+  if (await distributionExists(tx, type, name)) throw new DeviceError('distribution.exists');
+  await tx.create(subject, DISTRIBUTION, { name, device_type: type, description });
 }
 
 export class Catalog {
   constructor(private readonly s: Pick<Services, 'store' | 'writer'>) {}
 
-  private write<R>(mutation: (store: Store) => R): Promise<R> {
-    return this.s.writer.submit(() => mutation(this.s.store));
+  /** One group commit, reading and writing through `tx` (the store inside it). */
+  private write<R>(mutation: (tx: StoreTx) => Promise<R>): Promise<R> {
+    return this.s.writer.submit((w) => mutation(this.s.store.at(w)));
   }
 
   createType(subject: AclSubject, values: Record<string, unknown>): Promise<number> {
-    return this.write((store) => insertType(store, subject, values));
+    return this.write((tx) => insertType(tx, subject, values));
   }
 
   async createDistribution(subject: AclSubject, type: string, distribution: string): Promise<void> {
-    await this.write((store) => insertDistribution(store, subject, type, distribution));
+    await this.write((tx) => insertDistribution(tx, subject, type, distribution));
   }
 
   /** Updates a live type (a new name reaches its distributions, devices and folder). */
   async updateType(subject: AclSubject, oid: number, values: Record<string, unknown>): Promise<void> {
-    await this.write((store) => store.set(subject, requireLiveType(store, oid), '', values));
+    await this.write(async (tx) => tx.set(subject, await requireLiveType(tx, oid), '', values));
   }
 
   /** A soft delete, as DESTROY is for a DeviceType by any door. */
   async deleteType(subject: AclSubject, oid: number): Promise<void> {
-    await this.write((store) => store.destroy(subject, requireLiveType(store, oid)));
+    await this.write(async (tx) => tx.destroy(subject, await requireLiveType(tx, oid)));
   }
 
   /** A new type copying the original's platform, services, distribution, icon and distributions; `forked_from` names the original. */
   forkType(subject: AclSubject, oid: number, name: string, serialPrefix: string | undefined): Promise<number> {
-    return this.write((store) => {
-      const orig = store.rawValues(requireLiveType(store, oid));
+    return this.write(async (tx) => {
+      const orig = await tx.rawValues(await requireLiveType(tx, oid));
       const values: Record<string, unknown> = { name, serial_prefix: serialPrefix ?? orig.serial_prefix, forked_from: String(oid) };
       for (const k of INHERITED) values[k] = orig[k];
-      const id = insertType(store, subject, values);
-      for (const d of distributionsOf(store, orig.name!)) insertDistribution(store, subject, name, d.name, d.description);
+      const id = await insertType(tx, subject, values);
+      for (const d of await distributionsOf(tx, orig.name!)) await insertDistribution(tx, subject, name, d.name, d.description);
       return id;
     });
   }
@@ -107,19 +110,20 @@ export class Catalog {
    * fork is soft-deleted.
    */
   async mergeType(subject: AclSubject, oid: number): Promise<void> {
-    await this.write((store) => {
-      const fork = store.rawValues(requireLiveType(store, oid));
+    await this.write(async (tx) => {
+      const fork = await tx.rawValues(await requireLiveType(tx, oid));
       if (!fork.forked_from) throw new DeviceError('device-type.not-a-fork');
       const origOid = Number(fork.forked_from);
-      if (!isLiveType(store, origOid)) throw new DeviceError('device-type.original-gone');
-      const target = store.rawValues(origOid).name!;
+      if (!(await isLiveType(tx, origOid))) throw new DeviceError('device-type.original-gone');
+      const target = (await tx.rawValues(origOid)).name!;
       const inherited: Record<string, unknown> = {};
       for (const k of INHERITED) inherited[k] = fork[k];
-      store.set(subject, origOid, '', inherited);
-      const added = distributionsOf(store, fork.name!).filter((d) => !distributionExists(store, target, d.name));
-      for (const d of added) insertDistribution(store, subject, target, d.name, d.description);
-      retargetDeviceType(store, subject, [DEVICE], fork.name!, target);
-      store.destroy(subject, oid);
+      await tx.set(subject, origOid, '', inherited);
+      for (const d of await distributionsOf(tx, fork.name!)) {
+        if (!(await distributionExists(tx, target, d.name))) await insertDistribution(tx, subject, target, d.name, d.description);
+      }
+      await retargetDeviceType(tx, subject, [DEVICE], fork.name!, target);
+      await tx.destroy(subject, oid);
     });
   }
 }

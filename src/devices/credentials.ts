@@ -60,7 +60,7 @@ export class DeviceCredentials {
   }
 
   /** The credential of the device called `key`, or undefined when there is none. */
-  lookup(key: string): DeviceCredential | undefined {
+  async lookup(key: string): Promise<DeviceCredential | undefined> {
     const external = this.store.externalVersion();
     if (external !== this.external) {
       this.byKey.clear();
@@ -70,7 +70,7 @@ export class DeviceCredentials {
     if (known) return known;
     // What findDevice finds, and the two values, in one statement: the miss path of every device's first beat.
     this.reads++;
-    const found = this.store.findOneWith(DEVICE, '', 'device_key', key, AUTH_FIELDS);
+    const found = await this.store.findOneWith(DEVICE, '', 'device_key', key, AUTH_FIELDS);
     if (found === undefined) return undefined;
     const v = found.values;
     const c = { oid: found.oid, tokenDigest: v.token_code ? digest(v.token_code) : undefined, revoked: v.revoked === '1' };

@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import type { Services } from '../services.js';
 import type { AclSubject } from '../schema/types.js';
 import { encodeArray } from '../schema/values.js';
+import type { WriteTx } from '../store/writer.js';
 
 export const MAX_BATCH = 1000;
 const HOST = hostname();
@@ -50,11 +51,12 @@ export class Heartbeats {
 
   /** Resolves once the beat is committed. */
   submit(beat: Beat): Promise<void> {
-    if (this.s.config.heartbeat_flush_ms === 0) return this.s.writer.submit(() => this.apply(beat));
+    if (this.s.config.heartbeat_flush_ms === 0) return this.s.writer.submit((w) => this.apply(w, beat));
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ beat, resolve, reject });
-      if (this.pending.length >= MAX_BATCH) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.s.config.heartbeat_flush_ms);
+      // flush() settles every beat of its batch: nothing is left to handle here.
+      if (this.pending.length >= MAX_BATCH) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), this.s.config.heartbeat_flush_ms);
     });
   }
 
@@ -70,16 +72,18 @@ export class Heartbeats {
     if (batch.length === 0) return Promise.resolve();
     this.pending = [];
     this.flushes++;
-    const outcomes = this.s.writer.submit(() =>
-      batch.map((p) => {
+    const outcomes = this.s.writer.submit(async (w) => {
+      const errors: unknown[] = [];
+      for (const p of batch) {
         try {
-          this.s.writer.savepoint(() => this.apply(p.beat));
-          return undefined;
+          await w.savepoint(() => this.apply(w, p.beat));
+          errors.push(undefined);
         } catch (err) {
-          return err ?? new Error('heartbeat failed');
+          errors.push(err ?? new Error('heartbeat failed'));
         }
-      }),
-    );
+      }
+      return errors;
+    });
     return outcomes.then(
       (errors) => batch.forEach((p, i) => (errors[i] === undefined ? p.resolve() : p.reject(errors[i]))),
       (err) => batch.forEach((p) => p.reject(err)),
@@ -94,15 +98,16 @@ export class Heartbeats {
    * the page this beat rewrites (the narrow heartbeat table of the SQLite
    * backend), so the read costs one statement and no memory per device.
    */
-  private apply(b: Beat): void {
-    const { store, events, config } = this.s;
-    const previous = Date.parse(store.rawValue(b.oid, '', 'last_seen') ?? '');
+  private async apply(w: WriteTx, b: Beat): Promise<void> {
+    const { config } = this.s;
+    const tx = this.s.store.at(w);
+    const previous = Date.parse((await tx.rawValue(b.oid, '', 'last_seen')) ?? '');
     const values: Record<string, unknown> = { last_seen: new Date(b.at).toISOString(), ip_address: b.ip };
     if (b.services !== undefined) values.services = encodeArray(b.services);
     if (b.note !== undefined) values.note = b.note;
-    store.set(b.subject, b.oid, '', values, { routine: true });
+    await tx.set(b.subject, b.oid, '', values, { routine: true });
     this.beats++;
     const wasConnected = Number.isFinite(previous) && b.at - previous <= config.device_heartbeat_timeout * 1000;
-    if (!wasConnected) events.append(b.oid, { at: b.at, event: 'Connected', host: HOST, remote: b.ip }, config.status_max_logs);
+    if (!wasConnected) await w.events.append(b.oid, { at: b.at, event: 'Connected', host: HOST, remote: b.ip }, config.status_max_logs);
   }
 }

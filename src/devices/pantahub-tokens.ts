@@ -11,7 +11,7 @@
  * register at once.
  */
 import { randomBytes } from 'node:crypto';
-import { SYSTEM, type Store } from '../store/store.js';
+import { SYSTEM, type Store, type StoreTx } from '../store/store.js';
 import type { Writer } from '../store/writer.js';
 import { PantahubError } from '../errors.js';
 import { digest, randomSecret } from '../auth/secrets.js';
@@ -46,8 +46,8 @@ export interface NewFactoryToken {
 
 const digestHex = (token: string) => digest(token).toString('hex');
 
-function readToken(store: Store, oid: number): FactoryToken {
-  const v = store.rawValues(oid);
+async function readToken(store: Store, oid: number): Promise<FactoryToken> {
+  const v = await store.rawValues(oid);
   return {
     oid,
     id: v.id!,
@@ -63,10 +63,10 @@ function readToken(store: Store, oid: number): FactoryToken {
   };
 }
 
-function newTokenId(store: Store): string {
+async function newTokenId(store: Store): Promise<string> {
   for (let i = 0; i < MAX_DRAWS; i++) {
     const id = randomBytes(12).toString('hex');
-    if (store.findOne(PANTAHUB_TOKEN, '', 'id', id) === undefined) return id;
+    if ((await store.findOne(PANTAHUB_TOKEN, '', 'id', id)) === undefined) return id;
   }
   /* c8 ignore next */
   throw new Error('could not draw an unused token id');
@@ -75,10 +75,11 @@ function newTokenId(store: Store): string {
 /** A new token of `t.owner`; answers it with the token, which nothing can show again. */
 export function createFactoryToken(store: Store, writer: Writer, t: NewFactoryToken): Promise<{ token: string; created: FactoryToken }> {
   const token = randomSecret();
-  return writer.submit(() => {
+  return writer.submit(async (w) => {
+    const tx = store.at(w);
     const now = new Date().toISOString();
-    const oid = store.create(SYSTEM, PANTAHUB_TOKEN, {
-      id: newTokenId(store),
+    const oid = await tx.create(SYSTEM, PANTAHUB_TOKEN, {
+      id: await newTokenId(tx),
       token_digest: digestHex(token),
       owner: t.owner,
       nick: t.nick ?? newNick(),
@@ -88,23 +89,30 @@ export function createFactoryToken(store: Store, writer: Writer, t: NewFactoryTo
       time_created: now,
       time_modified: now,
     });
-    return { token, created: readToken(store, oid) };
+    return { token, created: await readToken(tx, oid) };
   });
 }
 
 /** The owner's tokens, in creation order. */
-export function ownedTokens(store: Store, owner: string): FactoryToken[] {
-  return store.find(SYSTEM, PANTAHUB_TOKEN, { criteria: [{ ns: '', name: 'owner', op: '=', value: owner }] }).map((oid) => readToken(store, oid));
+export async function ownedTokens(store: Store, owner: string): Promise<FactoryToken[]> {
+  return readTokens(store, await store.find(SYSTEM, PANTAHUB_TOKEN, { criteria: [{ ns: '', name: 'owner', op: '=', value: owner }] }));
+}
+
+async function readTokens(store: Store, oids: readonly number[]): Promise<FactoryToken[]> {
+  const out: FactoryToken[] = [];
+  for (const oid of oids) out.push(await readToken(store, oid));
+  return out;
 }
 
 /** The owner disables its token `id` (again is no change); another owner's token is as unknown as a missing one. */
 export function disableFactoryToken(store: Store, writer: Writer, owner: string, id: string): Promise<FactoryToken> {
   if (!PANTAHUB_ID.test(id)) throw new PantahubError('pantahub.bad-id');
-  return writer.submit(() => {
-    const oid = store.findOne(PANTAHUB_TOKEN, '', 'id', id);
-    if (oid === undefined || readToken(store, oid).owner !== owner) throw new PantahubError('pantahub.unknown-token');
-    store.set(SYSTEM, oid, '', { disabled: '1', time_modified: new Date().toISOString() });
-    return readToken(store, oid);
+  return writer.submit(async (w) => {
+    const tx = store.at(w);
+    const oid = await tx.findOne(PANTAHUB_TOKEN, '', 'id', id);
+    if (oid === undefined || (await readToken(tx, oid)).owner !== owner) throw new PantahubError('pantahub.unknown-token');
+    await tx.set(SYSTEM, oid, '', { disabled: '1', time_modified: new Date().toISOString() });
+    return readToken(tx, oid);
   });
 }
 
@@ -113,12 +121,12 @@ export function disableFactoryToken(store: Store, writer: Writer, owner: string,
  * registering write): unknown, disabled, expired or used up is
  * `bad-auto-token`. Answers the token as it was before this use.
  */
-export function spendFactoryToken(store: Store, token: string): FactoryToken {
-  const oid = store.findOne(PANTAHUB_TOKEN, '', 'token_digest', digestHex(token));
+export async function spendFactoryToken(store: StoreTx, token: string): Promise<FactoryToken> {
+  const oid = await store.findOne(PANTAHUB_TOKEN, '', 'token_digest', digestHex(token));
   if (oid === undefined) throw new PantahubError('pantahub.bad-auto-token');
-  const t = readToken(store, oid);
+  const t = await readToken(store, oid);
   if (whyJoinsNoMore(t, Date.now()) !== undefined) throw new PantahubError('pantahub.bad-auto-token');
-  store.set(SYSTEM, oid, '', { uses: String(t.uses + 1) });
+  await store.set(SYSTEM, oid, '', { uses: String(t.uses + 1) });
   return t;
 }
 
@@ -131,10 +139,8 @@ export function whyJoinsNoMore(t: FactoryToken, now: number): 'disabled' | 'expi
 }
 
 /** Every owner's tokens that can join no more devices, each with the reason (what `cced purge` removes). */
-export function spentFactoryTokens(store: Store, now: number): { token: FactoryToken; why: string }[] {
-  return store
-    .find(SYSTEM, PANTAHUB_TOKEN, { criteria: [] })
-    .map((oid) => readToken(store, oid))
+export async function spentFactoryTokens(store: Store, now: number): Promise<{ token: FactoryToken; why: string }[]> {
+  return (await readTokens(store, await store.find(SYSTEM, PANTAHUB_TOKEN, { criteria: [] })))
     .flatMap((token) => {
       const why = whyJoinsNoMore(token, now);
       return why === undefined ? [] : [{ token, why }];

@@ -44,8 +44,8 @@ export interface PantahubCaller {
 
 const meta = (text: string | undefined): Record<string, unknown> => JSON.parse(text || '{}') as Record<string, unknown>;
 
-export function readDevice(store: Store, oid: number): PantahubDevice {
-  const v = store.rawValues(oid, PANTAHUB_NS);
+export async function readDevice(store: Store, oid: number): Promise<PantahubDevice> {
+  const v = await store.rawValues(oid, PANTAHUB_NS);
   return {
     oid,
     id: v.id!,
@@ -61,16 +61,16 @@ export function readDevice(store: Store, oid: number): PantahubDevice {
 }
 
 /** The oid of the Pantahub device `id`; a malformed id is `bad-id`, an unknown one `unknown`. */
-export function requirePantahubDevice(store: Store, id: string): number {
+export async function requirePantahubDevice(store: Store, id: string): Promise<number> {
   if (!PANTAHUB_ID.test(id)) throw new PantahubError('pantahub.bad-id');
-  const oid = store.findOne(DEVICE, PANTAHUB_NS, 'id', id);
+  const oid = await store.findOne(DEVICE, PANTAHUB_NS, 'id', id);
   if (oid === undefined) throw new PantahubError('pantahub.unknown');
   return oid;
 }
 
 /** The device, when the caller may see it (its owner, the device itself, or anyone for a public one); else the same 404 as an unknown id. */
-export function visibleDevice(store: Store, id: string, who: PantahubCaller): PantahubDevice {
-  const d = readDevice(store, requirePantahubDevice(store, id));
+export async function visibleDevice(store: Store, id: string, who: PantahubCaller): Promise<PantahubDevice> {
+  const d = await readDevice(store, await requirePantahubDevice(store, id));
   const mine = (who.user !== undefined && d.owner === who.user) || who.deviceOid === d.oid;
   if (!mine && !d.public) throw new PantahubError('pantahub.unknown');
   return d;
@@ -115,27 +115,28 @@ async function devicePage(store: Store, criteria: FindCriterion[], bounds: ListB
   const after = bounds.after === undefined ? undefined : { oid: bounds.after };
   const page = await store.findPage(SYSTEM, DEVICE, { criteria }, { limit: bounds.limit, maxScan: bounds.maxScan, ...(after ? { after } : {}) });
   // A search may yield between its slices: a device destroyed meanwhile is not listed.
-  const devices = page.oids.filter((oid) => store.exists(oid)).map((oid) => readDevice(store, oid));
+  const devices: PantahubDevice[] = [];
+  for (const oid of page.oids) if (await store.exists(oid)) devices.push(await readDevice(store, oid));
   if (!page.more) return { devices };
   const next = page.resume(page.oids.length);
   return { devices, ...('oid' in next ? { next: next.oid } : {}) };
 }
 
-function nickTaken(store: Store, owner: string, nick: string, except: number): boolean {
+async function nickTaken(store: Store, owner: string, nick: string, except: number): Promise<boolean> {
   if (owner === '') return false;
   // One indexed look-up, not the owner's whole list (an owner may have 10,000 devices).
   const criteria = [
     { ns: PANTAHUB_NS, name: 'owner', op: '=' as const, value: owner },
     { ns: PANTAHUB_NS, name: 'nick', op: '=' as const, value: nick },
   ];
-  return store.find(SYSTEM, DEVICE, { criteria }).some((oid) => oid !== except);
+  return (await store.find(SYSTEM, DEVICE, { criteria })).some((oid) => oid !== except);
 }
 
 /** A nick none of the owner's other devices has. */
-function freshNick(store: Store, owner: string, except: number): string {
+async function freshNick(store: Store, owner: string, except: number): Promise<string> {
   for (let i = 0; i < MAX_DRAWS; i++) {
     const nick = newNick();
-    if (!nickTaken(store, owner, nick, except)) return nick;
+    if (!(await nickTaken(store, owner, nick, except))) return nick;
   }
   /* c8 ignore next */
   throw new PantahubError('pantahub.nick-taken');
@@ -156,27 +157,28 @@ export interface Registration {
  * `token` is the factory token it joined with (as it was before this use).
  */
 export async function registerDevice(store: Store, writer: Writer, r: Registration, challengeTtlMs: number): Promise<{ device: PantahubDevice; token?: FactoryToken }> {
-  // argon2 before the transaction: a transaction must not await.
+  // argon2 before the transaction: a transaction awaits only its own reads and writes.
   const hash = await hashPassword(r.secret);
-  return writer.submit(() => {
+  return writer.submit(async (w) => {
+    const tx = store.at(w);
     // The token's use is spent in the same write as the device is created: a bound of N uses joins N devices.
-    const token = r.autoToken === undefined ? undefined : spendFactoryToken(store, r.autoToken);
-    const key = newDeviceKey(store);
-    const oid = store.create(SYSTEM, DEVICE, { device_key: key, token_code: newTokenCode() });
+    const token = r.autoToken === undefined ? undefined : await spendFactoryToken(tx, r.autoToken);
+    const key = await newDeviceKey(tx);
+    const oid = await tx.create(SYSTEM, DEVICE, { device_key: key, token_code: newTokenCode() });
     const now = new Date();
     const owner = token?.owner ?? r.owner ?? '';
-    store.set(SYSTEM, oid, PANTAHUB_NS, {
+    await tx.set(SYSTEM, oid, PANTAHUB_NS, {
       id: key.toLowerCase(),
       secret: new Hashed(hash),
       ...freshChallenge(owner, now, challengeTtlMs),
       owner,
-      nick: freshNick(store, owner, oid),
+      nick: await freshNick(tx, owner, oid),
       user_meta: JSON.stringify(token?.defaultUserMeta ?? {}),
       device_meta: JSON.stringify(r.deviceMeta ?? {}),
       time_created: now.toISOString(),
       time_modified: now.toISOString(),
     });
-    return { device: readDevice(store, oid), ...(token ? { token } : {}) };
+    return { device: await readDevice(tx, oid), ...(token ? { token } : {}) };
   });
 }
 
@@ -205,47 +207,56 @@ const sameText = (a: string, b: string) => a.length === b.length && timingSafeEq
  * expired challenge, or an owned device, is `bad-challenge`; an unknown id `unknown`.
  */
 export function claimDevice(store: Store, writer: Writer, id: string, user: string, challenge: string): Promise<PantahubDevice> {
-  return writer.submit(() => {
-    const oid = requirePantahubDevice(store, id);
-    const v = store.rawValues(oid, PANTAHUB_NS);
+  return writer.submit(async (w) => {
+    const tx = store.at(w);
+    const oid = await requirePantahubDevice(tx, id);
+    const v = await tx.rawValues(oid, PANTAHUB_NS);
     const stored = v.challenge ?? '';
     const expired = (v.challenge_expires ?? '') !== '' && Date.parse(v.challenge_expires!) <= Date.now();
     if (v.owner !== '' || stored === '' || expired || !sameText(stored, challenge)) throw new PantahubError('pantahub.bad-challenge');
-    const nick = nickTaken(store, user, v.nick ?? '', oid) ? freshNick(store, user, oid) : v.nick;
-    store.set(SYSTEM, oid, PANTAHUB_NS, { owner: user, challenge: '', challenge_expires: '', nick, time_modified: new Date().toISOString() });
-    return readDevice(store, oid);
+    const nick = (await nickTaken(tx, user, v.nick ?? '', oid)) ? await freshNick(tx, user, oid) : v.nick;
+    await tx.set(SYSTEM, oid, PANTAHUB_NS, { owner: user, challenge: '', challenge_expires: '', nick, time_modified: new Date().toISOString() });
+    return readDevice(tx, oid);
   });
 }
 
 /** The device whose `prn:::devices:/<id>` and secret these are, or undefined (the same time spent either way). */
 export async function deviceLogin(store: Store, id: string, secret: string): Promise<PantahubDevice | undefined> {
-  const oid = PANTAHUB_ID.test(id) ? store.findOne(DEVICE, PANTAHUB_NS, 'id', id) : undefined;
-  const hash = oid === undefined ? undefined : store.credential(oid, 'secret');
+  const oid = PANTAHUB_ID.test(id) ? await store.findOne(DEVICE, PANTAHUB_NS, 'id', id) : undefined;
+  const hash = oid === undefined ? undefined : await store.credential(oid, 'secret');
   const ok = await verifyPassword(hash, secret);
-  return ok && oid !== undefined && store.exists(oid) ? readDevice(store, oid) : undefined;
+  return ok && oid !== undefined && (await store.exists(oid)) ? readDevice(store, oid) : undefined;
 }
 
 /** The device `id` when `who` may change it: its owner (a user), or the device itself with `self`. */
-function changeable(store: Store, id: string, who: PantahubCaller, self = false): PantahubDevice {
-  const d = visibleDevice(store, id, who);
+async function changeable(store: Store, id: string, who: PantahubCaller, self = false): Promise<PantahubDevice> {
+  const d = await visibleDevice(store, id, who);
   const allowed = self ? who.deviceOid === d.oid : who.user !== undefined && d.owner === who.user;
   if (!allowed) throw new PantahubError('pantahub.not-owner');
   return d;
 }
 
 /** Writes Pantahub fields of a device `who` may change, in one transaction; answers the device after. */
-function change(store: Store, writer: Writer, id: string, who: PantahubCaller, values: (d: PantahubDevice) => Record<string, unknown>, self = false): Promise<PantahubDevice> {
-  return writer.submit(() => {
-    const d = changeable(store, id, who, self);
-    store.set(SYSTEM, d.oid, PANTAHUB_NS, { ...values(d), time_modified: new Date().toISOString() });
-    return readDevice(store, d.oid);
+function change(
+  store: Store,
+  writer: Writer,
+  id: string,
+  who: PantahubCaller,
+  values: (d: PantahubDevice, tx: Store) => Record<string, unknown> | Promise<Record<string, unknown>>,
+  self = false,
+): Promise<PantahubDevice> {
+  return writer.submit(async (w) => {
+    const tx = store.at(w);
+    const d = await changeable(tx, id, who, self);
+    await tx.set(SYSTEM, d.oid, PANTAHUB_NS, { ...(await values(d, tx)), time_modified: new Date().toISOString() });
+    return readDevice(tx, d.oid);
   });
 }
 
 /** The owner renames a device; a nick another of its devices has is `nick-taken`. */
 export function renameDevice(store: Store, writer: Writer, id: string, who: PantahubCaller, nick: string): Promise<PantahubDevice> {
-  return change(store, writer, id, who, (d) => {
-    if (nickTaken(store, d.owner, nick, d.oid)) throw new PantahubError('pantahub.nick-taken');
+  return change(store, writer, id, who, async (d, tx) => {
+    if (await nickTaken(tx, d.owner, nick, d.oid)) throw new PantahubError('pantahub.nick-taken');
     return { nick };
   });
 }
@@ -257,7 +268,7 @@ export function setPublic(store: Store, writer: Writer, id: string, who: Pantahu
 
 /** The owner gives a device a new secret (hashed before the transaction). */
 export async function setSecret(store: Store, writer: Writer, id: string, who: PantahubCaller, secret: string): Promise<PantahubDevice> {
-  changeable(store, id, who);
+  await changeable(store, id, who);
   const hash = await hashPassword(secret);
   return change(store, writer, id, who, () => ({ secret: new Hashed(hash) }));
 }
@@ -285,9 +296,10 @@ export async function setMeta(store: Store, writer: Writer, id: string, who: Pan
 
 /** The owner deletes a device (the Device object and everything that cascades from it). */
 export function deleteDevice(store: Store, writer: Writer, id: string, who: PantahubCaller): Promise<PantahubDevice> {
-  return writer.submit(() => {
-    const d = changeable(store, id, who);
-    store.destroy(SYSTEM, d.oid);
+  return writer.submit(async (w) => {
+    const tx = store.at(w);
+    const d = await changeable(tx, id, who);
+    await tx.destroy(SYSTEM, d.oid);
     return d;
   });
 }

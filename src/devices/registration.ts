@@ -4,7 +4,7 @@
  * type or distribution that does not exist (302, a declared reference) and a
  * used key or serial (302, unique), as for every door.
  */
-import type { Store } from '../store/store.js';
+import type { StoreTx } from '../store/store.js';
 import type { AclSubject } from '../schema/types.js';
 import { DEVICE } from './classes.js';
 import { findDeviceType } from './lookups.js';
@@ -20,9 +20,9 @@ export interface NewDevice {
 }
 
 /** Creates the device; returns its credentials and what was drawn for it. */
-export function createDevice(store: Store, subject: AclSubject, d: NewDevice) {
-  const typeOid = d.device_type === undefined ? undefined : findDeviceType(store, d.device_type);
-  const serial = d.product_serial ?? (typeOid === undefined ? undefined : newProductSerial(store, store.rawValues(typeOid).serial_prefix));
+export async function createDevice(tx: StoreTx, subject: AclSubject, d: NewDevice) {
+  const typeOid = d.device_type === undefined ? undefined : await findDeviceType(tx, d.device_type);
+  const serial = d.product_serial ?? (typeOid === undefined ? undefined : await newProductSerial(tx, (await tx.rawValues(typeOid)).serial_prefix));
   const secrets = newDeviceSecrets(d.devicekey);
   const values = {
     device_key: d.devicekey,
@@ -33,6 +33,6 @@ export function createDevice(store: Store, subject: AclSubject, d: NewDevice) {
     product_serial: serial ?? '',
     ...secrets,
   };
-  store.create(subject, DEVICE, values);
+  await tx.create(subject, DEVICE, values);
   return { devicekey: d.devicekey, token_code: d.token_code, ...secrets, device_type: values.device_type, distribution: values.distribution, product_serial: values.product_serial };
 }

@@ -7,10 +7,10 @@ import { findDevice } from './lookups.js';
 const MAX_TRIES = 16;
 
 /** 24 upper-case hex digits (96 bits), not used by any device yet. */
-export function newDeviceKey(store: Store): string {
+export async function newDeviceKey(store: Store): Promise<string> {
   for (let i = 0; i < MAX_TRIES; i++) {
     const key = randomBytes(12).toString('hex').toUpperCase();
-    if (findDevice(store, key) === undefined) return key;
+    if ((await findDevice(store, key)) === undefined) return key;
   }
   /* c8 ignore next */
   throw new Error('could not draw an unused device key');
@@ -31,10 +31,10 @@ export function newDeviceSecrets(key: string) {
 }
 
 /** A serial from the type's prefix, not used by any device yet (checked inside the creating transaction). */
-export function newProductSerial(store: Store, prefix: string): string {
+export async function newProductSerial(store: Store, prefix: string): Promise<string> {
   for (let i = 0; i < MAX_TRIES; i++) {
     const serial = `${prefix || 'SN'}-${randomBytes(4).toString('hex').toUpperCase()}`;
-    if (store.findOne(DEVICE, '', 'product_serial', serial) === undefined) return serial;
+    if ((await store.findOne(DEVICE, '', 'product_serial', serial)) === undefined) return serial;
   }
   /* c8 ignore next */
   throw new Error('could not draw an unused product serial');

@@ -5,9 +5,9 @@
  * key revokes the device's others; removing deletes them all. Keys are stored
  * canonical (`<type> <base64>`, the comment apart) so the same key with
  * another comment is still the same key for uniqueness and look-ups.
- * Synchronous: run inside a writer mutation.
+ * The writes run inside a writer mutation (on its StoreTx).
  */
-import type { Store } from '../store/store.js';
+import type { Store, StoreTx } from '../store/store.js';
 import { SYSTEM } from '../store/store.js';
 import type { AclSubject } from '../schema/types.js';
 import type { PublicKeyLine } from '../tunnels/public-key.js';
@@ -24,20 +24,23 @@ export interface SshKeyView {
   comment: string;
 }
 
-export function sshKeyOf(store: Store, oid: number): SshKeyView {
-  const v = store.rawValues(oid);
+export async function sshKeyOf(store: Store, oid: number): Promise<SshKeyView> {
+  const v = await store.rawValues(oid);
   return { oid, pubkey: v.pubkey!, device_key: v.device_key!, user_name: v.user_name!, revoked: v.revoked === '1', comment: v.comment! };
 }
 
-const keysWhere = (store: Store, name: 'device_key' | 'user_name', value: string) =>
-  store.find(SYSTEM, SSH_KEY, { criteria: [{ ns: '', name, op: '=', value }] }).map((oid) => sshKeyOf(store, oid));
+async function keysWhere(store: Store, name: 'device_key' | 'user_name', value: string): Promise<SshKeyView[]> {
+  const out: SshKeyView[] = [];
+  for (const oid of await store.find(SYSTEM, SSH_KEY, { criteria: [{ ns: '', name, op: '=', value }] })) out.push(await sshKeyOf(store, oid));
+  return out;
+}
 
 export const deviceSshKeys = (store: Store, deviceKey: string) => keysWhere(store, 'device_key', deviceKey);
 export const userSshKeys = (store: Store, userName: string) => keysWhere(store, 'user_name', userName);
 
 /** The SshKey holding this key (whatever its comment), if any. */
-export function findSshKey(store: Store, key: PublicKeyLine): SshKeyView | undefined {
-  const oid = store.findOne(SSH_KEY, '', 'pubkey', key.canonical);
+export async function findSshKey(store: Store, key: PublicKeyLine): Promise<SshKeyView | undefined> {
+  const oid = await store.findOne(SSH_KEY, '', 'pubkey', key.canonical);
   return oid === undefined ? undefined : sshKeyOf(store, oid);
 }
 
@@ -51,53 +54,57 @@ export interface Registered {
  * creates it otherwise, revokes the device's other keys, and mirrors it into
  * Device.ssh_public_key. Refused for an unknown device and for a key of another device.
  */
-export function registerDeviceKey(store: Store, subject: AclSubject, deviceKey: string, key: PublicKeyLine, userName?: string): Registered {
-  const deviceOid = findDevice(store, deviceKey);
+export async function registerDeviceKey(store: StoreTx, subject: AclSubject, deviceKey: string, key: PublicKeyLine, userName?: string): Promise<Registered> {
+  const deviceOid = await findDevice(store, deviceKey);
   if (deviceOid === undefined) throw new DeviceError('device.unknown');
-  const existing = findSshKey(store, key);
+  const existing = await findSshKey(store, key);
   if (existing && existing.device_key !== deviceKey) throw new DeviceError('ssh-key.taken');
   let revokedOthers = 0;
-  for (const other of deviceSshKeys(store, deviceKey)) {
+  for (const other of await deviceSshKeys(store, deviceKey)) {
     if (other.oid === existing?.oid || other.revoked) continue;
-    store.set(subject, other.oid, '', { revoked: '1' });
+    await store.set(subject, other.oid, '', { revoked: '1' });
     revokedOthers++;
   }
   const values = { revoked: '0', comment: key.comment.slice(0, 200), ...(userName !== undefined ? { user_name: userName } : {}) };
-  if (existing) store.set(subject, existing.oid, '', values);
-  else store.create(subject, SSH_KEY, { pubkey: key.canonical, device_key: deviceKey, ...values });
-  store.set(subject, deviceOid, '', { ssh_public_key: key.comment ? `${key.canonical} ${key.comment}` : key.canonical });
+  if (existing) await store.set(subject, existing.oid, '', values);
+  else await store.create(subject, SSH_KEY, { pubkey: key.canonical, device_key: deviceKey, ...values });
+  await store.set(subject, deviceOid, '', { ssh_public_key: key.comment ? `${key.canonical} ${key.comment}` : key.canonical });
   return { revokedOthers };
 }
 
 /** Deletes every key of a device (and clears Device.ssh_public_key); returns how many. */
-export function removeDeviceKeys(store: Store, subject: AclSubject, deviceKey: string): number {
-  const keys = deviceSshKeys(store, deviceKey);
-  for (const k of keys) store.destroy(subject, k.oid);
-  const deviceOid = findDevice(store, deviceKey);
-  if (deviceOid !== undefined && store.rawValues(deviceOid).ssh_public_key !== '') store.set(subject, deviceOid, '', { ssh_public_key: '' });
+export async function removeDeviceKeys(store: StoreTx, subject: AclSubject, deviceKey: string): Promise<number> {
+  const keys = await deviceSshKeys(store, deviceKey);
+  for (const k of keys) await store.destroy(subject, k.oid);
+  const deviceOid = await findDevice(store, deviceKey);
+  if (deviceOid !== undefined && (await store.rawValues(deviceOid)).ssh_public_key !== '') await store.set(subject, deviceOid, '', { ssh_public_key: '' });
   return keys.length;
 }
 
 /** Is this device allowed to use SSH at all (exists, not revoked)? */
-export function deviceUsable(store: Store, deviceKey: string): boolean {
-  const oid = findDevice(store, deviceKey);
-  return oid !== undefined && store.rawValues(oid).revoked !== '1';
+export async function deviceUsable(store: Store, deviceKey: string): Promise<boolean> {
+  const oid = await findDevice(store, deviceKey);
+  return oid !== undefined && (await store.rawValues(oid)).revoked !== '1';
 }
 
 /** Does this device exist with `authorized=1`? */
-export function deviceAuthorized(store: Store, deviceKey: string): boolean {
-  const oid = findDevice(store, deviceKey);
-  return oid !== undefined && store.rawValues(oid).authorized === '1';
+export async function deviceAuthorized(store: Store, deviceKey: string): Promise<boolean> {
+  const oid = await findDevice(store, deviceKey);
+  return oid !== undefined && (await store.rawValues(oid)).authorized === '1';
 }
 
 /** A user's keys that let them in now: not revoked, of a device that is usable and authorized. */
-export function usableUserKeys(store: Store, userName: string): SshKeyView[] {
-  return userSshKeys(store, userName).filter((k) => !k.revoked && deviceUsable(store, k.device_key) && deviceAuthorized(store, k.device_key));
+export async function usableUserKeys(store: Store, userName: string): Promise<SshKeyView[]> {
+  const out: SshKeyView[] = [];
+  for (const k of await userSshKeys(store, userName)) {
+    if (!k.revoked && (await deviceUsable(store, k.device_key)) && (await deviceAuthorized(store, k.device_key))) out.push(k);
+  }
+  return out;
 }
 
 /** The SshKey holding this key when it logs in as its device now (not revoked, the device usable). */
-export function activeSshKey(store: Store, key: PublicKeyLine): SshKeyView | undefined {
-  const found = findSshKey(store, key);
-  return found && !found.revoked && deviceUsable(store, found.device_key) ? found : undefined;
+export async function activeSshKey(store: Store, key: PublicKeyLine): Promise<SshKeyView | undefined> {
+  const found = await findSshKey(store, key);
+  return found && !found.revoked && (await deviceUsable(store, found.device_key)) ? found : undefined;
 }
 

@@ -7,7 +7,7 @@
  * port itself is reserved in the store by src/tunnels/ports.ts. Synchronous:
  * run inside a writer mutation.
  */
-import type { Store } from '../store/store.js';
+import type { StoreTx } from '../store/store.js';
 import type { Config } from '../config/schema.js';
 import { DeviceError, type DeviceCode } from '../errors.js';
 import { DEFAULT_LOCAL_PORT, deviceTunnels, report, reserve, type Reservation } from '../tunnels/ports.js';
@@ -50,11 +50,11 @@ export interface TunnelRequest {
 }
 
 /** Reserves (or extends) the device's tunnel for a service, under the tunnel rule. */
-export function openTunnel(store: Store, config: TunnelConfig, r: TunnelRequest): Reservation {
-  const oid = requireDevice(store, r.deviceKey);
-  const why = tunnelRefusal(store.rawValues(oid), r.now, config.tunnel_max_last_seen);
+export async function openTunnel(store: StoreTx, config: TunnelConfig, r: TunnelRequest): Promise<Reservation> {
+  const oid = await requireDevice(store, r.deviceKey);
+  const why = tunnelRefusal(await store.rawValues(oid), r.now, config.tunnel_max_last_seen);
   if (why) throw new DeviceError(why);
-  const reserved = reserve(store, {
+  const reserved = await reserve(store, {
     deviceKey: r.deviceKey,
     service: r.service,
     localPort: r.localPort ?? DEFAULT_LOCAL_PORT[r.service]!,
@@ -77,8 +77,8 @@ export interface TunnelReport {
 }
 
 /** Records the device agent's report on its live tunnel for this service and port. */
-export function reportTunnel(store: Store, deviceKey: string, r: TunnelReport): void {
-  const t = deviceTunnels(store, deviceKey, r.at).find((x) => x.port === r.port && x.service === r.service);
+export async function reportTunnel(store: StoreTx, deviceKey: string, r: TunnelReport): Promise<void> {
+  const t = (await deviceTunnels(store, deviceKey, r.at)).find((x) => x.port === r.port && x.service === r.service);
   if (!t) throw new DeviceError('tunnel.unknown');
-  report(store, t.oid, { status: r.status, error: r.error, upnp: r.upnp, at: r.at });
+  await report(store, t.oid, { status: r.status, error: r.error, upnp: r.upnp, at: r.at });
 }

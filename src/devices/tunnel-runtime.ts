@@ -12,6 +12,7 @@
 import type { AddressInfo } from 'node:net';
 import type { ParsedKey } from 'ssh2';
 import type { Services } from '../services.js';
+import type { StoreTx } from '../store/store.js';
 import { loadHostKey, type HostKey } from '../tunnels/host-key.js';
 import { TunnelSshServer, type TunnelAuthority } from '../tunnels/ssh-server.js';
 import { parsePublicKey } from '../tunnels/public-key.js';
@@ -48,11 +49,11 @@ export function tunnelRuntime(s: Services): TunnelRuntime {
 
 function authority(s: Services): TunnelAuthority {
   return {
-    keysOf: (deviceKey) =>
-      deviceUsable(s.store, deviceKey)
-        ? deviceSshKeys(s.store, deviceKey).flatMap((k) => (k.revoked ? [] : [parsePublicKey(k.pubkey)?.parsed].filter((p): p is ParsedKey => p !== undefined)))
+    keysOf: async (deviceKey) =>
+      (await deviceUsable(s.store, deviceKey))
+        ? (await deviceSshKeys(s.store, deviceKey)).flatMap((k) => (k.revoked ? [] : [parsePublicKey(k.pubkey)?.parsed].filter((p): p is ParsedKey => p !== undefined)))
         : [],
-    mayForward: (deviceKey, port) => deviceUsable(s.store, deviceKey) && tunnelOnPort(s.store, deviceKey, port, Date.now()) !== undefined,
+    mayForward: async (deviceKey, port) => (await deviceUsable(s.store, deviceKey)) && (await tunnelOnPort(s.store, deviceKey, port, Date.now())) !== undefined,
     // SSH key failures have counters of their own: they never ban AUTH or the REST paths of the address.
     failed: (ip, user) => s.auth.bans.count(claim('ssh-key', ip, user)),
     mayTry: (ip, user) => (user === undefined ? s.auth.bans.addressBanLeft(ip) : s.auth.bans.banLeft(claim('ssh-key', ip, user))) === undefined,
@@ -65,18 +66,18 @@ function authority(s: Services): TunnelAuthority {
  * sweeper, a reservation reusing an expired port, the device cascade, a client.
  */
 function hookDestroys(s: Services, ssh: TunnelSshServer | undefined): () => void {
-  const { store, writer, log } = s;
-  const offTunnel = store.beforeDestroy(TUNNEL, ({ values }) => {
+  const { store, log } = s;
+  const offTunnel = store.beforeDestroy(TUNNEL, ({ values }, tx) => {
     const port = Number(values.port);
     const why = Date.parse(values.expires_at ?? '') <= Date.now() ? 'expired' : 'destroyed';
-    writer.afterCommit(() => {
+    tx.w.afterCommit(() => {
       ssh?.release(port);
       log.info({ audit: 'tunnel-close', device_key: values.device_key, service: values.service, port, why }, 'tunnel closed');
     });
   });
-  const offDevice = store.beforeDestroy(DEVICE, ({ values }) => {
+  const offDevice = store.beforeDestroy(DEVICE, ({ values }, tx) => {
     const key = values.device_key ?? '';
-    writer.afterCommit(() => {
+    tx.w.afterCommit(() => {
       ssh?.disconnect(key);
       log.info({ audit: 'device-gone', device_key: key }, 'device destroyed: its tunnels and ssh sessions are closed');
     });
@@ -94,20 +95,19 @@ function hookDestroys(s: Services, ssh: TunnelSshServer | undefined): () => void
  * device, or replaced by another key. A session is never older than its key's right.
  */
 function hookKeyChanges(s: Services, ssh: TunnelSshServer): () => void {
-  const { store, writer, log } = s;
-  const endSessionsOf = (pubkey: string | undefined, why: string) => {
+  const { store, log } = s;
+  const endSessionsOf = (tx: StoreTx, pubkey: string | undefined, why: string) => {
     const key = parsePublicKey(pubkey ?? '')?.canonical;
     if (key === undefined) return;
-    writer.afterCommit(() => {
+    tx.w.afterCommit(() => {
       for (const deviceKey of ssh.disconnectKey(key)) log.info({ audit: 'ssh-key-session-end', device_key: deviceKey, why }, 'ssh session of a key that no longer lets in ended');
     });
   };
-  const pubkeyOf = (oid: number) => store.rawValue(oid, '', 'pubkey');
   const offs = [
-    store.beforeDestroy(SSH_KEY, ({ values }) => endSessionsOf(values.pubkey, 'destroyed')),
-    store.watchValue(SSH_KEY, 'revoked', ({ oid, to }) => (to === '1' ? endSessionsOf(pubkeyOf(oid), 'revoked') : undefined)),
-    store.watchValue(SSH_KEY, 'device_key', ({ oid }) => endSessionsOf(pubkeyOf(oid), 'moved')),
-    store.watchValue(SSH_KEY, 'pubkey', ({ from }) => endSessionsOf(from, 'replaced')),
+    store.beforeDestroy(SSH_KEY, ({ values }, tx) => endSessionsOf(tx, values.pubkey, 'destroyed')),
+    store.watchValue(SSH_KEY, 'revoked', async ({ oid, to }, tx) => (to === '1' ? endSessionsOf(tx, await tx.rawValue(oid, '', 'pubkey'), 'revoked') : undefined)),
+    store.watchValue(SSH_KEY, 'device_key', async ({ oid }, tx) => endSessionsOf(tx, await tx.rawValue(oid, '', 'pubkey'), 'moved')),
+    store.watchValue(SSH_KEY, 'pubkey', ({ from }, tx) => endSessionsOf(tx, from, 'replaced')),
   ];
   return () => offs.forEach((off) => off());
 }
@@ -129,7 +129,10 @@ export function startTunnelRuntime(s: Services): TunnelRuntime {
     async sweep() {
       // Nothing is destroyed while writes are suspended; expired tunnels stay hidden and unusable meanwhile.
       if (s.state.suspended !== undefined) return [];
-      return s.writer.submit(() => sweep(store, Date.now(), (key) => findDevice(store, key) !== undefined));
+      return s.writer.submit(async (w) => {
+        const tx = store.at(w);
+        return sweep(tx, Date.now(), async (key) => (await findDevice(tx, key)) !== undefined);
+      });
     },
     statusOf(t) {
       if (!ssh) return t.status;

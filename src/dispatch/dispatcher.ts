@@ -135,10 +135,10 @@ export class Dispatcher {
     ctx.state.refuseWhileSuspended();
     const queue = ctx.queues.of(ctx.caller.grant);
     if (queue) {
-      const check = () => {
-        if (!ctx.caller.admin) command.check?.(ctx, args, (ref) => queuedTarget(ctx, queue.writes, ref));
+      const check = async () => {
+        if (!ctx.caller.admin) await command.check?.(ctx, args, (ref) => queuedTarget(ctx, queue.writes, ref));
       };
-      ctx.queues.add(queue, () => ({ command, args, text: command.describe(args, ctx.store.isSecretName) }), check);
+      await ctx.queues.add(queue, () => ({ command, args, text: command.describe(args, ctx.store.isSecretName) }), check);
       return { status: 100, message: 'QUEUED' };
     }
     const mutation = await command.prepare(ctx, args);

@@ -95,10 +95,12 @@ export class Queues {
    * that cannot succeed is refused without its echo being built or its bytes
    * counted, which for a 1 MB value costs milliseconds of the event loop.
    */
-  add(queue: TxQueue, make: () => QueuedWrite, check: () => void): void {
+  async add(queue: TxQueue, make: () => QueuedWrite, check: () => Promise<void>): Promise<void> {
     const { max_queue, max_queue_bytes, max_queue_bytes_per_user, max_queue_bytes_total } = this.limits;
     if (queue.writes.length >= max_queue) throw full('the transaction queue is', `max_queue = ${max_queue}`);
-    check();
+    await check();
+    // Other writes of the queue may have been added while the check read the store.
+    if (queue.writes.length >= max_queue) throw full('the transaction queue is', `max_queue = ${max_queue}`);
     const write = make();
     const bytes = writeBytes(write);
     if (queue.bytes + bytes > max_queue_bytes) throw full('the transaction queue is', `max_queue_bytes = ${max_queue_bytes}`);

@@ -12,7 +12,7 @@
  * throws, which rolls the whole queue back.
  */
 import { CceError, ERROR_CODES, badCommand, badParameters } from '../errors.js';
-import { plainOid, SLICE_MS, type Mutation, type TxScope } from '../store/writer.js';
+import { plainOid, SLICE_MS, type Mutation, type TxScope, type WriteTx } from '../store/writer.js';
 import type { ClassDef } from '../schema/types.js';
 import { passwordJobs } from '../auth/passwords.js';
 import type { QueuedWrite, TxQueue } from './queues.js';
@@ -147,15 +147,16 @@ export async function commitQueue(ctx: CommandContext, queue: readonly QueuedWri
   const results: TxResult[] = [];
   // One step per queued command: the writer may pause between two (other requests are served meanwhile, reading
   // the state before this COMMIT) and the whole queue stays one savepoint of one transaction.
-  const mutation = function* (): Generator<void, TxResult[], void> {
+  const mutation = async (w: WriteTx): Promise<TxResult[]> => {
     const created = new Map<number, number>();
     for (const [index, p] of prepared.entries()) {
+      if (index > 0) await w.yieldPoint();
       if ('error' in p) {
         results.push(failed(p.text, index, p.error));
         continue;
       }
       try {
-        const reply = ctx.writer.savepoint(() => p.mutation(scopeAt(index, created)));
+        const reply = await w.savepoint(async () => p.mutation(w, scopeAt(index, created)));
         const oid = reply.data?.oid;
         if (oid !== undefined) created.set(index, Number(oid));
         results.push(succeeded(p.text, index, reply));
@@ -163,14 +164,13 @@ export async function commitQueue(ctx: CommandContext, queue: readonly QueuedWri
         if (!(err instanceof CceError)) throw err;
         results.push(failed(p.text, index, err));
       }
-      yield;
     }
     if (results.some((r) => r.error !== undefined)) throw new RolledBack();
     return results;
   };
   const audit = { audit: 'COMMIT', user: ctx.caller.name, commands: queue.length };
   try {
-    await ctx.writer.submitSliced(mutation);
+    await ctx.writer.submit(mutation);
   } catch (err) {
     if (!(err instanceof RolledBack)) throw err;
     const errors = results.filter((r) => r.error !== undefined);

@@ -88,10 +88,11 @@ export interface ReadCommand<A = unknown> extends CommandBase<A> {
 }
 
 /**
- * A command that changes the store. `prepare` does the asynchronous part
- * (argon2 hashing) and returns a synchronous mutation that runs inside a
- * store transaction: right away through the group-commit writer, or later in a
- * COMMIT together with the rest of a BEGIN queue.
+ * A command that changes the store. `prepare` does the work before the
+ * transaction (argon2 hashing) and returns the mutation that runs inside a
+ * store transaction, reading and writing through its handle: right away
+ * through the group-commit writer, or later in a COMMIT together with the
+ * rest of a BEGIN queue.
  */
 export interface WriteCommand<A = unknown> extends CommandBase<A> {
   readonly kind: 'write';
@@ -106,7 +107,7 @@ export interface WriteCommand<A = unknown> extends CommandBase<A> {
    * would fail with at COMMIT, so that a write that cannot succeed is refused
    * instead of queued. `target` resolves an oid argument (digits or `$n`).
    */
-  check?(ctx: CommandContext, args: A, target: (ref: string) => WriteTarget): void;
+  check?(ctx: CommandContext, args: A, target: (ref: string) => WriteTarget): Promise<void>;
 }
 
 /** What a queued write names: an existing oid, or the class a queued CREATE will make (`$n`). */

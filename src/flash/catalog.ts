@@ -22,8 +22,8 @@ import { isSegment } from './names.js';
 export const FILES_PROPERTY = 'files';
 
 /** The oid of the distribution `name` of the type `type`. */
-export function findDistribution(store: Store, type: string, name: string): number | undefined {
-  const [oid] = store.find(SYSTEM, DISTRIBUTION, {
+export async function findDistribution(store: Store, type: string, name: string): Promise<number | undefined> {
+  const [oid] = await store.find(SYSTEM, DISTRIBUTION, {
     criteria: [
       { ns: '', name: 'device_type', op: '=', value: type },
       { ns: '', name: 'name', op: '=', value: name },
@@ -44,10 +44,10 @@ export function watchCatalog(services: Services, storage: FlashStorage): () => v
 
 /** Once a type's rename commits, its folder follows. */
 function watchTypeRenames(services: Services, storage: FlashStorage): () => void {
-  const { store, writer, log } = services;
-  return store.watchValue(DEVICE_TYPE, 'name', ({ from, to }) => {
+  const { store, log } = services;
+  return store.watchValue(DEVICE_TYPE, 'name', ({ from, to }, tx) => {
     if (!isSegment(from) || !isSegment(to)) return;
-    writer.afterCommit(() => {
+    tx.w.afterCommit(() => {
       try {
         const moved = storage.renameFolderSync(from, to);
         log.info({ audit: 'FLASH_RENAME', from, to, moved }, 'flash: device type renamed');
@@ -66,10 +66,10 @@ function watchTypeRenames(services: Services, storage: FlashStorage): () => void
  */
 function watchCreations(services: Services, storage: FlashStorage): () => void {
   const { store, log } = services;
-  return store.onWrite((e) => {
+  return store.onWrite(async (e, _detail, tx) => {
     if (e.class === DISTRIBUTION && e.by !== SYSTEM.oid && e.props?.includes(FILES_PROPERTY)) throw permissionDenied(FILES_PROPERTY);
     if (e.op !== 'CREATE' || (e.class !== DEVICE_TYPE && e.class !== DISTRIBUTION)) return;
-    const v = store.get(SYSTEM, e.oid).values;
+    const v = (await tx.get(SYSTEM, e.oid)).values;
     const segments = e.class === DEVICE_TYPE ? [v.name] : [v.device_type, v.name];
     if (!segments.every(isSegment)) {
       log.info({ class: e.class, oid: e.oid }, 'flash: no folder for a name outside the file-name pattern');
@@ -87,9 +87,10 @@ function watchCreations(services: Services, storage: FlashStorage): () => void {
 /** Mirrors a distribution's folder into its `files` property (SYSTEM write, next group commit). */
 export async function syncFiles(services: Services, storage: FlashStorage, type: string, dist: string): Promise<void> {
   const names = ((await storage.list(type, dist)) ?? []).map((f) => f.name);
-  await services.writer.submit(() => {
-    const oid = findDistribution(services.store, type, dist);
-    if (oid !== undefined) services.store.set(SYSTEM, oid, '', { [FILES_PROPERTY]: names });
+  await services.writer.submit(async (w) => {
+    const tx = services.store.at(w);
+    const oid = await findDistribution(tx, type, dist);
+    if (oid !== undefined) await tx.set(SYSTEM, oid, '', { [FILES_PROPERTY]: names });
   });
 }
 
@@ -107,7 +108,7 @@ export interface DeviceFiles {
  * type or no distribution, 404 when the folder is missing.
  */
 export async function filesOfDevice(services: Services, storage: FlashStorage, deviceOid: number): Promise<DeviceFiles> {
-  const v = services.store.get(SYSTEM, deviceOid).values;
+  const v = (await services.store.get(SYSTEM, deviceOid)).values;
   const devicetype = v.device_type;
   const distribution = v.distribution;
   if (devicetype === '' || distribution === '') throw new FlashError(400, 'Device has no device type or distribution');
@@ -127,7 +128,7 @@ export async function filesForDevice(services: Services, deviceOid: number): Pro
     return await filesOfDevice(services, storage, deviceOid);
   } catch (err) {
     if (!(err instanceof FlashError)) throw err;
-    const v = services.store.get(SYSTEM, deviceOid).values;
+    const v = (await services.store.get(SYSTEM, deviceOid)).values;
     return { devicetype: v.device_type, distribution: v.distribution, files: [], file_details: [] };
   }
 }

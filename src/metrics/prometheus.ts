@@ -36,8 +36,8 @@ export class PromMetrics {
       name: 'cced_objects',
       help: 'Objects in the store',
       registers,
-      collect() {
-        this.set(services.store.count());
+      async collect() {
+        this.set(await services.store.count());
       },
     });
   }

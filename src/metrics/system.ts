@@ -49,7 +49,7 @@ export async function systemMetrics(s: Services) {
     node_version: process.versions.node,
     db_metrics: {
       connected: true,
-      objects: s.store.count(),
+      objects: await s.store.count(),
       db_file_bytes: sizeOf(s.config.db_path),
       wal_bytes: sizeOf(`${s.config.db_path}-wal`),
       commits: s.writer.commits,

@@ -15,7 +15,7 @@
  */
 import type { ObjectRows, StoreBackend } from './port.js';
 import type { PropertyDef, Schema } from '../schema/types.js';
-import type { Writer } from './writer.js';
+import type { Writer, WriteTx } from './writer.js';
 
 export const KNOWN_PROPERTIES_KEY = 'schema.properties';
 
@@ -87,7 +87,7 @@ export async function storeDefaults(
       if (end === undefined) break;
       from = end;
     }
-    await writer.maintenance(() => fill.known(u));
+    await writer.maintenance((w) => knownIn(w, u));
     done(u, rows);
   }
 }
@@ -110,10 +110,19 @@ function filler({ objects, defaults }: StoreBackend) {
     insert: (u: UnstoredDefault, from: number, end: number | undefined) =>
       defaults.fill(u.cls, u.ns, u.prop.name, u.prop.default, from, end ?? Number.MAX_SAFE_INTEGER),
     known(u: UnstoredDefault) {
-      const known = JSON.parse(objects.setting(KNOWN_PROPERTIES_KEY) ?? '[]') as string[];
-      writeKnown(objects, [...new Set([...known, u.key])]);
+      writeKnown(objects, withKey(objects.setting(KNOWN_PROPERTIES_KEY), u.key));
     },
   };
+}
+
+/** The stored list of properties whose defaults are stored, with `key` added. */
+const withKey = (stored: string | undefined, key: string): string[] => [...new Set([...(JSON.parse(stored ?? '[]') as string[]), key])];
+
+/** fill.known() inside a Writer job: through its handle. */
+async function knownIn(w: WriteTx, u: UnstoredDefault): Promise<void> {
+  const stored = await w.objects.setting(KNOWN_PROPERTIES_KEY);
+  const next = JSON.stringify(withKey(stored, u.key).sort());
+  if (next !== stored) await w.objects.putSetting(KNOWN_PROPERTIES_KEY, next);
 }
 
 function writeKnown(objects: ObjectRows, keys: string[]): void {

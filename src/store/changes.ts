@@ -5,7 +5,7 @@
  * the facades, the console, heartbeats). Names only: values may be secret.
  *
  * Writes reach it through Store.onWrite; each is staged in its savepoint
- * (Writer.stage), so a rolled-back write, alone or with its COMMIT, records
+ * (WriteTx.stage), so a rolled-back write, alone or with its COMMIT, records
  * nothing. The staged writes of a batch are merged per object and namespace
  * and inserted just before COMMIT: a COMMIT that sets three properties of an
  * object in three commands is one change.
@@ -15,9 +15,9 @@
  * other properties only when their value differs from the last one recorded.
  */
 import type { ChangeRow, ChangeRows, ObjectRows, StoreBackend } from './port.js';
-import type { Writer } from './writer.js';
+import type { Writer, WriteTx } from './writer.js';
 import { BeatMemory } from './beat-memory.js';
-import type { AuditEntry, WriteDetail } from './store.js';
+import type { AuditEntry, StoreTx, WriteDetail } from './store.js';
 
 /** One recorded change, as read back. */
 export interface Change {
@@ -76,7 +76,7 @@ export class ChangeLog {
   ) {
     this.rows = backend.changes;
     this.settings = backend.objects;
-    writer.onBeforeCommit(() => this.insertPending());
+    writer.onBeforeCommit((w) => this.insertPending(w));
     writer.onDurable(() => {
       if (this.committing > this.durableHigh) this.durableHigh = this.committing;
       this.committing = 0;
@@ -84,17 +84,17 @@ export class ChangeLog {
   }
 
   /** The Store write listener (Store.onWrite): stages the write in its savepoint. */
-  readonly record = (e: AuditEntry, detail: WriteDetail): void => {
+  readonly record = (e: AuditEntry, detail: WriteDetail, tx: StoreTx): void => {
     // Copied now: the caller's maps are not ours to keep.
     const props = e.op === 'DESTROY' ? [] : [...(e.props ?? [])];
     const values = e.routine ? new Map(detail.values) : undefined;
-    this.writer.stage(() => this.collect(e, props, values));
+    tx.w.stage((w) => this.collect(w, e, props, values));
   };
 
-  private collect(e: AuditEntry, props: string[], routineValues: Map<string, string> | undefined): void {
+  private collect(w: WriteTx, e: AuditEntry, props: string[], routineValues: Map<string, string> | undefined): void {
     const ns = e.ns ?? '';
     if (routineValues !== undefined) {
-      props = this.newsOfBeat(e.oid, props, routineValues);
+      props = this.newsOfBeat(w, e.oid, props, routineValues);
       if (props.length === 0) return;
     }
     const key = `${e.oid}\0${ns}`;
@@ -106,7 +106,7 @@ export class ChangeLog {
   }
 
   /** What of a heartbeat is news: last_seen once per interval, other properties when their value moved. */
-  private newsOfBeat(oid: number, props: string[], values: Map<string, string>): string[] {
+  private newsOfBeat(w: WriteTx, oid: number, props: string[], values: Map<string, string>): string[] {
     const now = Date.now();
     const clock = this.beats.clockOf(oid);
     const news = props.filter((name) =>
@@ -115,7 +115,7 @@ export class ChangeLog {
     if (news.length === 0) return news;
     // Remembered once committed: a beat rolled back must not hide the next one.
     const clocked = news.includes(HEARTBEAT_CLOCK) ? now : undefined;
-    this.writer.afterCommit(() => {
+    w.afterCommit(() => {
       const recorded: [string, string][] = [];
       for (const name of news) if (name !== HEARTBEAT_CLOCK) recorded.push([name, values.get(name) ?? '']);
       this.beats.remember(oid, clocked, recorded);
@@ -123,8 +123,8 @@ export class ChangeLog {
     return news;
   }
 
-  /** One row per object and namespace of the batch; a step per row (the Writer may pause between two). */
-  private *insertPending(): Generator<void, void, void> {
+  /** One row per object and namespace of the batch; the Writer may pause between two. */
+  private async insertPending(w: WriteTx): Promise<void> {
     // Reset per batch: an id of a batch whose COMMIT failed must never count as durable.
     this.committing = 0;
     if (this.pending.size === 0) return;
@@ -132,8 +132,8 @@ export class ChangeLog {
     this.pending = new Map();
     const at = Date.now();
     for (const p of batch.values()) {
-      this.committing = this.rows.insert(at, p.class, p.oid, p.ns, JSON.stringify([...p.props]), p.created, p.destroyed);
-      yield;
+      this.committing = await w.changes.insert(at, p.class, p.oid, p.ns, JSON.stringify([...p.props]), p.created, p.destroyed);
+      await w.yieldPoint();
     }
   }
 
@@ -171,17 +171,18 @@ export class ChangeLog {
    * Resolves to how many rows went; call again while it returns PRUNE_CHUNK.
    */
   async prune(retention: Retention): Promise<number> {
-    return this.writer.maintenance(() => {
-      const oldest = this.rows.oldest();
+    return this.writer.maintenance(async (w) => {
+      const oldest = await w.changes.oldest();
       if (oldest === null) return 0;
       const window = oldest + PRUNE_CHUNK;
       let bound = 0;
       if (retention.count > 0) bound = Math.max(bound, this.newest() - retention.count);
-      if (retention.seconds > 0) bound = Math.max(bound, this.rows.ageBound(window, Date.now() - retention.seconds * 1000) ?? 0);
+      if (retention.seconds > 0) bound = Math.max(bound, (await w.changes.ageBound(window, Date.now() - retention.seconds * 1000)) ?? 0);
       bound = Math.min(bound, window - 1);
       if (bound < oldest) return 0;
-      const gone = this.rows.prune(bound);
-      this.settings.putSetting(PRUNED_THROUGH, String(Math.max(bound, this.prunedThrough())));
+      const gone = await w.changes.prune(bound);
+      const before = Number((await w.objects.setting(PRUNED_THROUGH)) ?? 0);
+      await w.objects.putSetting(PRUNED_THROUGH, String(Math.max(bound, before)));
       return gone;
     });
   }

@@ -61,9 +61,9 @@ export function openStore(config: Config, log: Logger, { defaults = 'now' }: Ope
   const writer = new Writer(backend, (err) => log.error({ err }, 'commit failed'), { syncWal });
   // An audit line says what was written, so it is written only once the write committed.
   // Routine writes (heartbeats, thousands a second) are audited at debug level: their request lines remain.
-  const store = new Store(backend, schema, (e) => {
+  const store = new Store(backend, schema, (e, w) => {
     if (e.routine && !log.isLevelEnabled('debug')) return;
-    writer.afterCommit(() => (e.routine ? log.debug({ audit: e.op, ...e }, 'write') : log.info({ audit: e.op, ...e }, 'write')));
+    w.afterCommit(() => (e.routine ? log.debug({ audit: e.op, ...e }, 'write') : log.info({ audit: e.op, ...e }, 'write')));
   });
   writer.onBeforeCommit(() => store.sealOids());
   // Every committed write, whatever the door, in the change log (src/store/changes.ts).

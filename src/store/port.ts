@@ -6,18 +6,19 @@
  * backend will. Nothing outside src/store sees a database handle or SQL: they
  * get the Store, the Writer and the store-owned modules built on this port.
  *
- * Every method is synchronous for now: on SQLite a read is a few microseconds
- * of work on the event loop, and a Promise per read would cost more than the
- * read itself on the hot paths (GET, SET, FIND, a heartbeat). A network
- * database needs an asynchronous port: async-port.ts, which PostgreSQL
- * (postgres/) implements and sqlite/async-adapter.ts puts this backend
- * behind; the store moves onto it next (docs/architecture.md, "The store
- * and its backends").
+ * Every method is synchronous. The Store and the Writer read and write through
+ * its asynchronous form (async-port.ts: `async`, and the Writer's transaction
+ * handle, `writerHandle()`), which PostgreSQL (postgres/) implements too and
+ * sqlite/async-adapter.ts puts this backend behind; what stays synchronous
+ * here is what only the SQLite store needs (its caches' external version, the
+ * oid counter, the WAL fsync, the search threads, the console's transfers and
+ * the default fill). docs/architecture.md, "The store and its backends".
  *
  * Writes are only ever made inside a transaction the Writer opened through
  * `Transactions`; reads may run anywhere.
  */
 import type { SearchSpent } from './safe-regex.js';
+import type { AsyncStoreBackend, TxHandle } from './async-port.js';
 
 /** One criterion of a find, resolved against the schema by the store (derived and soft-delete rules applied). */
 export interface FindTerm {
@@ -58,8 +59,6 @@ export interface FindRun {
 
 /** A FindRun whose statements run elsewhere (a search thread): every answer comes later. */
 export type AsyncFindRun = { [K in keyof FindRun]: (...args: Parameters<FindRun[K]>) => Promise<ReturnType<FindRun[K]>> };
-/** A FindRun here or elsewhere. */
-export type LaterFindRun = FindRun | AsyncFindRun;
 
 /**
  * Finds with client patterns run off the event loop (sqlite/search-threads.ts):
@@ -135,15 +134,16 @@ export interface Durability {
 
 /**
  * Reads from the last committed state while the Writer's transaction is open
- * (SQLite: a second, read-only connection; see sqlite/reader.ts), so a long
- * batch can pause between slices without anyone reading its uncommitted
- * writes. What `inTransaction` and `externalVersion` say stays the writer's:
- * caches are not filled while the transaction is open, paused or not.
+ * (SQLite: a second, read-only connection; see sqlite/reader.ts): the Writer
+ * switches it on from BEGIN to COMMIT, so no read outside its handle (made
+ * between two statements of a job, or while a long batch pauses) meets its
+ * uncommitted writes. What `inTransaction` and `externalVersion` say stays
+ * the writer's: caches are not filled while the transaction is open.
  */
 export interface ReadSnapshot {
-  /** From now until resume(), reads outside the Writer see the last committed state, and writes fail. */
+  /** From now until resume(), reads outside the Writer's handle see the last committed state, and writes fail. */
   pause(): void;
-  /** Reads and writes go to the Writer's transaction again. */
+  /** Reads and writes go to the writer's connection again. */
   resume(): void;
   /** Between pause() and resume(). */
   readonly paused: boolean;
@@ -174,6 +174,8 @@ export interface Transactions {
   savepoint(depth: number): Savepoint;
   /** With `syncWal`: durability off the event loop, or undefined where the backend has none (a memory database). */
   durability(syncWal: boolean): Durability | undefined;
+  /** Resolves once no transaction is open (at once if none is): where there is no ReadSnapshot, reads wait for it. */
+  settled(): Promise<void>;
 }
 
 /** One recorded change as stored (see changes.ts). */
@@ -322,4 +324,8 @@ export interface StoreBackend {
   /** Runs the migrations not run yet; returns how many ran. */
   migrate(): number;
   close(): void;
+  /** The same database behind the asynchronous port: the store's reads outside the Writer's transaction. */
+  readonly async: AsyncStoreBackend;
+  /** A handle over the connection the Writer's transactions run on, for the one it has just begun; end() retires it. */
+  writerHandle(): TxHandle & { end(): void };
 }

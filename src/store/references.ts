@@ -48,14 +48,14 @@ function triggersOf(nsDef: NamespaceDef): ReadonlyMap<string, readonly PropertyD
  * Throws 302 naming the first reference this write leaves dangling.
  * `own(name)`: the object's value of a main-namespace property once written.
  */
-export function checkReferences(
+export async function checkReferences(
   nsDef: NamespaceDef,
   oid: number,
   written: Iterable<string>,
-  own: (name: string) => string,
-  find: (className: string, criteria: FindCriterion[]) => number[],
-  classOf: (oid: number) => string | undefined,
-): void {
+  own: (name: string) => string | Promise<string>,
+  find: (className: string, criteria: FindCriterion[]) => Promise<number[]>,
+  classOf: (oid: number) => Promise<string | undefined>,
+): Promise<void> {
   const map = triggersOf(nsDef);
   if (map.size === 0) return;
   let due: Set<PropertyDef> | undefined;
@@ -64,16 +64,16 @@ export function checkReferences(
   for (const p of nsDef.properties.values()) {
     if (!due.has(p)) continue;
     const ref = p.references!;
-    const value = own(p.name);
+    const value = await own(p.name);
     if (value === '') continue;
     if (ref.property === OID) {
-      if (!/^[1-9][0-9]{0,15}$/.test(value) || classOf(Number(value)) !== ref.class) throw badData(oid, p.name, WHY_UNKNOWN_REFERENCE);
+      if (!/^[1-9][0-9]{0,15}$/.test(value) || (await classOf(Number(value))) !== ref.class) throw badData(oid, p.name, WHY_UNKNOWN_REFERENCE);
       continue;
     }
-    if (ref.notSelf && own(ref.property) === value) throw badData(oid, p.name, WHY_SELF_REFERENCE);
+    if (ref.notSelf && (await own(ref.property)) === value) throw badData(oid, p.name, WHY_SELF_REFERENCE);
     const criteria: FindCriterion[] = [{ ns: '', name: ref.property, op: '=', value }];
-    for (const [theirs, mine] of Object.entries(ref.match)) criteria.push({ ns: '', name: theirs, op: '=', value: own(mine) });
-    if (find(ref.class, criteria).length === 0) throw badData(oid, p.name, WHY_UNKNOWN_REFERENCE);
+    for (const [theirs, mine] of Object.entries(ref.match)) criteria.push({ ns: '', name: theirs, op: '=', value: await own(mine) });
+    if ((await find(ref.class, criteria)).length === 0) throw badData(oid, p.name, WHY_UNKNOWN_REFERENCE);
   }
 }
 

@@ -2,8 +2,10 @@
  * The object store: objects with an oid and a class, a main namespace '' and
  * named namespaces, each a set of string properties, all checked against the
  * schema (types, uniqueness, ACLs). Commands and facades both come through
- * here, so every rule is written once. Every method is synchronous; writes run
- * inside a transaction opened by the Writer.
+ * here, so every rule is written once. Reads are asynchronous (the port's,
+ * async-port.ts); writes run inside a transaction opened by the Writer, through
+ * `store.at(w)`: the same Store reading and writing through that transaction's
+ * handle (see StoreTx).
  *
  * Backend-free: the rules (canonicalise, validate, ACLs, references, hooks)
  * and the caches live here; the rows live behind the port (port.ts), whose
@@ -12,7 +14,9 @@
 import { RevisionMap } from './revision-map.js';
 import { BoundedMap } from './bounded-map.js';
 import { OidClassTable } from './oid-classes.js';
-import type { FindRun, FindSpec, FindTerm, GrantRows, LaterFindRun, ObjectRows, SearchThreads, StoreBackend } from './port.js';
+import type { FindSpec, FindTerm, GrantRows, ObjectRows, SearchThreads, StoreBackend } from './port.js';
+import type { AsyncFindRun, AsyncObjectReads, AsyncObjectWrites } from './async-port.js';
+import type { WriteTx } from './writer.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
 import { decodeArray, toCceString, whyInvalid } from '../schema/values.js';
 import {
@@ -30,6 +34,7 @@ import { compareBy, type SortType } from './sort.js';
 import { ClientPatterns, NotHere, type SearchTime } from './safe-regex.js';
 import { derivedValue, underive, underivedCriterion } from './derived.js';
 import { checkReferences } from './references.js';
+import { settledReads } from './settled-reads.js';
 
 /** The identity behind internal writes (bootstrap, maintenance): passes every ACL. */
 export const SYSTEM: AclSubject = Object.freeze({ oid: 0, admin: true, capabilities: [] });
@@ -65,14 +70,14 @@ export interface WriteDetail {
  * Told of every write right after it is made, inside its transaction (before
  * the audit line): a listener that throws fails the write, which is rolled back.
  */
-export type WriteListener = (e: AuditEntry, detail: WriteDetail) => void;
+export type WriteListener = (e: AuditEntry, detail: WriteDetail, tx: StoreTx) => void | Promise<void>;
 
 /**
  * Told of a DESTROY inside it, before the object's rows go, with its stored
  * main-namespace values: a cascade can destroy what hangs off the object in
  * the same transaction; if it throws, the DESTROY fails.
  */
-export type DestroyListener = (gone: { subject: AclSubject; oid: number; values: Record<string, string> }) => void;
+export type DestroyListener = (gone: { subject: AclSubject; oid: number; values: Record<string, string> }, tx: StoreTx) => void | Promise<void>;
 
 /**
  * Hears a SET that changed one main-namespace property (see watchValue), inside
@@ -81,7 +86,7 @@ export type DestroyListener = (gone: { subject: AclSubject; oid: number; values:
  * path (/v2/cce, a BEGIN queue, a facade). It may write; if it throws, the SET
  * fails and is rolled back with everything it did.
  */
-export type ValueListener = (change: { subject: AclSubject; oid: number; from: string; to: string }) => void;
+export type ValueListener = (change: { subject: AclSubject; oid: number; from: string; to: string }, tx: StoreTx) => void | Promise<void>;
 
 /** A write to check before it runs (Store.checkWrite). */
 export type WriteCheck =
@@ -131,7 +136,7 @@ export interface FindPage {
 interface FindPlan {
   subject: AclSubject;
   spec: FindSpec;
-  run: FindRun;
+  run: AsyncFindRun;
   /** A search with a pattern, and its time on this thread (derived and default values are tested here). */
   time?: SearchTime;
   readable(oid: number): boolean;
@@ -170,7 +175,7 @@ const MAX_STORED_VIEWS = 4096;
 const MAX_OID_CLASSES = 2 ** 21;
 const MAX_SHAPES_PER_NAMESPACE = 64;
 /** References are checked when the write runs (see checkWrite). */
-const NO_REFERENCES = (): void => {};
+const NO_REFERENCES = (): Promise<void> => Promise.resolve();
 const NOTHING_STORED: Record<string, unknown> = Object.freeze({});
 
 interface StoredView {
@@ -178,8 +183,47 @@ interface StoredView {
   values: Record<string, unknown>;
 }
 
+/** Where the Store reads (and, in a transaction, writes): the shared reads, or a transaction's handle. */
+interface Source {
+  rows: AsyncObjectReads;
+  /** The transaction (StoreTx): absent for the shared Store, which never writes. */
+  w?: WriteTx;
+}
+
+/**
+ * The Store seen from inside one transaction (`store.at(w)`): every method of
+ * the Store, reading through the transaction's handle (its own writes
+ * included), and the writes, which only it may make. The same rules and
+ * caches as the Store's: it is an object whose prototype is the Store, with
+ * only its source of rows of its own (frozen, so no state of the Store can be
+ * shadowed on it by mistake). Used by the mutation it was made for, while
+ * that mutation runs.
+ */
+export type StoreTx = Store & TxWrites & { readonly w: WriteTx };
+
+/** The writes of a StoreTx (only a transaction writes). */
+export interface TxWrites {
+  /** Creates an object: main namespace from `values` over the defaults, named namespaces at their defaults. */
+  create(subject: AclSubject, className: string, given: Record<string, unknown>): Promise<number>;
+  /**
+   * Sets properties of one namespace; all-or-nothing: every key is checked before anything is written.
+   * `routine`: a write repeated at machine rate (heartbeats), audited at debug level.
+   */
+  set(subject: AclSubject, oid: number, ns: string, given: Record<string, unknown>, options?: { routine?: boolean }): Promise<void>;
+  /**
+   * Destroys an object and its rows, after its DestroyListeners (cascades) ran;
+   * an object of a soft-deleted class is only marked deleted.
+   */
+  destroy(subject: AclSubject, oid: number): Promise<void>;
+  /** Stores a setting (undefined: removes it). */
+  putSetting(key: string, value: string | undefined): Promise<void>;
+}
+
 export class Store {
+  /** The synchronous port: what only this process's SQLite store needs (see port.ts). */
   private readonly rows: ObjectRows;
+  /** Where this Store reads: the shared reads (at(w): a transaction's handle). */
+  private readonly src: Source;
   /** Sessions, LOGIN tokens and bearer grants (src/auth/grant-rows.ts). */
   readonly grants: GrantRows;
   /** FIND `~` patterns, on a linear-time engine (see safe-regex.ts). */
@@ -193,9 +237,11 @@ export class Store {
   readonly isSecretName = (name: string): boolean => this.secretNames.has(name);
   private readonly writeListeners = new Set<WriteListener>();
   private readonly destroyListeners = new Map<string, Set<DestroyListener>>();
-  /** The highest oid this Store created, committed or not, and the highest known sealed (see sealOids()). */
-  private highestOid = 0;
-  private sealedOid = 0;
+  /**
+   * The highest oid this Store created, committed or not, the highest known sealed (see sealOids()), and the
+   * lowest created since the last sealOids() (a mutation's own creations are at or above it).
+   */
+  private readonly oids = { highest: 0, sealed: 0, unsealedFrom: Infinity };
   /** class -> property -> its ValueListeners. */
   private readonly valueListeners = new Map<string, Map<string, Set<ValueListener>>>();
   /** Writes per class through this Store (see revision()). */
@@ -211,11 +257,9 @@ export class Store {
   /** Where pages served lately start, by class, order, prefix and offset (see page()). */
   private readonly pageMarks = new RevisionMap<string, PageMark>(MAX_PAGE_MARKS);
   private readonly shapes = new WeakMap<NamespaceDef, BoundedMap<string, Record<string, string>>>();
-  /** oid -> class name (see className()), and the external version it holds for. */
+  /** oid -> class name (see className()), the external version it holds for, and destructions so far. */
   private readonly oidClasses = new OidClassTable(MAX_OID_CLASSES);
-  private oidClassesExternal = -1;
-  /** The lowest oid this Store created since its last sealOids(): a mutation's own creations are at or above it. */
-  private unsealedFrom = Infinity;
+  private readonly oidClassHold = { external: -1, destroys: 0 };
   /** `oid\0ns` -> stored values (see storedValues()). */
   private readonly storedViews = new RevisionMap<string, StoredView>(MAX_STORED_VIEWS);
 
@@ -223,9 +267,12 @@ export class Store {
     /** The rows' port: the store's own modules build on it (open.ts); nothing outside src/store does. */
     readonly backend: StoreBackend,
     readonly schema: Schema,
-    private readonly audit: (e: AuditEntry) => void = () => {},
+    /** Told of every write inside its transaction, after its listeners (open.ts: the audit line, once committed). */
+    private readonly audit: (e: AuditEntry, w: WriteTx) => void = () => {},
   ) {
     this.rows = backend.objects;
+    // Without a ReadSnapshot (a memory database) a read outside the Writer's transaction waits for it to end.
+    this.src = { rows: backend.tx.snapshot ? backend.async.objects : settledReads(backend.async.objects, backend.tx) };
     this.grants = backend.grants;
     this.searchThreads = backend.searches;
     this.rows.useMatcher((pattern, value) => this.patterns.test(pattern, value));
@@ -260,17 +307,38 @@ export class Store {
     return prop;
   }
 
+  // ---- transactions ----------------------------------------------------
+
+  /** This Store inside the transaction of `w`: reads through its handle, and writes (see StoreTx). */
+  at(w: WriteTx): StoreTx {
+    const view = Object.create(this) as TxWrites & { src: Source; w: WriteTx };
+    view.src = { rows: w.objects, w };
+    view.w = w;
+    view.create = (...args) => this.createIn.apply(view, args);
+    view.set = (...args) => this.setIn.apply(view, args);
+    view.destroy = (...args) => this.destroyIn.apply(view, args);
+    view.putSetting = (...args) => this.putSettingIn.apply(view, args);
+    return Object.freeze(view) as unknown as StoreTx;
+  }
+
+  /** The transaction this Store writes in: only a StoreTx writes. */
+  private writes(): { w: WriteTx; objects: AsyncObjectWrites } {
+    const w = this.src.w;
+    if (w === undefined) throw new Error('a store write outside a transaction: a mutation writes through store.at(w)');
+    return { w, objects: w.objects };
+  }
+
   // ---- reads -----------------------------------------------------------
 
   /** The class of an existing object, or 300. */
-  objectClass(oid: number): ClassDef {
-    const name = this.className(oid);
+  async objectClass(oid: number): Promise<ClassDef> {
+    const name = await this.className(oid);
     if (name === undefined) throw unknownObject(oid);
     return this.classDef(name);
   }
 
-  exists(oid: number): boolean {
-    return this.className(oid) !== undefined;
+  async exists(oid: number): Promise<boolean> {
+    return (await this.className(oid)) !== undefined;
   }
 
   /**
@@ -279,20 +347,25 @@ export class Store {
    * (everything forgotten) can make an entry stale; creations and destructions
    * of other objects leave it. Filled inside a mutation too (a heartbeat's
    * SET is the read at fleet scale) except for the oids it may have created
-   * (its creations may be rolled back), never from a read made while the
-   * writer is paused (the reader's committed state does not yet show the
-   * open transaction's destructions).
+   * (its creations may be rolled back), never from a read outside it while
+   * the Writer's transaction is open (the reader's committed state does not
+   * yet show that transaction's destructions). Whether a read may be
+   * remembered is decided when it is made, and a destruction before its
+   * answer comes voids it.
    */
-  private className(oid: number): string | undefined {
+  private async className(oid: number): Promise<string | undefined> {
+    const hold = this.oidClassHold;
     const external = this.externalVersion();
-    if (external !== this.oidClassesExternal) {
+    if (external !== hold.external) {
       this.oidClasses.clear();
-      this.oidClassesExternal = external;
+      hold.external = external;
     }
     const known = this.oidClasses.get(oid);
     if (known !== undefined) return known;
-    const name = this.rows.classOf(oid);
-    if (name !== undefined && (!this.rows.inTransaction || (this.inMutation() && oid < this.unsealedFrom))) this.oidClasses.set(oid, name);
+    const rememberable = this.src.w === undefined ? !this.rows.inTransaction : oid < this.oids.unsealedFrom;
+    const destroys = hold.destroys;
+    const name = await this.src.rows.classOf(oid);
+    if (name !== undefined && rememberable && destroys === hold.destroys) this.oidClasses.set(oid, name);
     return name;
   }
 
@@ -313,20 +386,15 @@ export class Store {
     return this.rows.inTransaction;
   }
 
-  /** Is a read now a mutation's (the Writer's transaction open and not paused between slices)? */
-  private inMutation(): boolean {
-    return this.rows.inTransaction && this.backend.tx.snapshot?.paused !== true;
-  }
-
   /** Named namespaces (without the main one) of an object (digits) or a class. */
-  names(target: string): string[] {
-    const cls = /^[0-9]+$/.test(target) ? this.objectClass(Number(target)) : this.classDef(target);
+  async names(target: string): Promise<string[]> {
+    const cls = /^[0-9]+$/.test(target) ? await this.objectClass(Number(target)) : this.classDef(target);
     return [...cls.namespaces.keys()].filter((n) => n !== '');
   }
 
   /** One namespace of an object, filtered by the subject's read ACLs. */
-  get(subject: AclSubject, oid: number, ns = ''): ObjectView {
-    const { cls, values } = this.storedValues(oid, ns);
+  async get(subject: AclSubject, oid: number, ns = ''): Promise<ObjectView> {
+    const { cls, values } = await this.storedValues(oid, ns);
     const nsDef = this.namespaceDef(cls, ns);
     return { cls, ns: nsDef, oid, values: this.readable(subject, oid, nsDef, values) };
   }
@@ -340,11 +408,11 @@ export class Store {
    * may still be rolled back; read there only while the class is unchanged,
    * that is, equal to what is committed.
    */
-  private storedValues(oid: number, ns: string): StoredView {
+  private async storedValues(oid: number, ns: string): Promise<StoredView> {
     const key = `${oid}\0${ns}`;
     const known = this.storedViews.get(key, this.viewRevision);
     if (known !== undefined) return known;
-    const row = this.rows.classAndValues(oid, ns);
+    const row = await this.src.rows.classAndValues(oid, ns);
     if (!row) throw unknownObject(oid);
     const cls = this.classDef(row.className);
     const view: StoredView = { cls, values: row.values };
@@ -356,22 +424,22 @@ export class Store {
   private readonly viewRevision = (view: StoredView): number => this.revision(view.cls.name);
 
   /** Main-namespace values with no ACL applied, for internal decisions (who is this caller?). */
-  rawValues(oid: number, ns = ''): Record<string, string> {
-    return this.rows.values(oid, ns);
+  rawValues(oid: number, ns = ''): Promise<Record<string, string>> {
+    return this.src.rows.values(oid, ns);
   }
 
   /**
    * Every namespace of many objects in two queries (no N+1). Unknown oids are
    * skipped. Keys of the inner map are namespace names, '' for the main one.
    */
-  getMany(subject: AclSubject, oids: readonly number[]): Map<number, { cls: ClassDef; namespaces: Map<string, Record<string, string>> }> {
+  async getMany(subject: AclSubject, oids: readonly number[]): Promise<Map<number, { cls: ClassDef; namespaces: Map<string, Record<string, string>> }>> {
     const out = new Map<number, { cls: ClassDef; namespaces: Map<string, Record<string, string>> }>();
-    for (const r of this.rows.classesOf(oids)) {
+    for (const r of await this.src.rows.classesOf(oids)) {
       const cls = this.schema.classes.get(r.className);
       if (cls) out.set(r.oid, { cls, namespaces: new Map() });
     }
     const grouped = new Map<number, Map<string, Record<string, unknown>>>();
-    for (const [oid, ns, values] of this.rows.namespacesOf(oids)) {
+    for (const [oid, ns, values] of await this.src.rows.namespacesOf(oids)) {
       let byNs = grouped.get(oid);
       if (!byNs) grouped.set(oid, (byNs = new Map()));
       byNs.set(ns, values);
@@ -427,14 +495,14 @@ export class Store {
 
   /**
    * Oids of a class matching every criterion, sorted as asked (oid order
-   * otherwise), synchronously on the store's connection: the daemon's own
-   * look-ups, and a mutation's, which must read inside its transaction.
+   * otherwise), on the event loop: the daemon's own look-ups, and a
+   * mutation's (at(w): inside its transaction, its own writes seen).
    */
-  find(subject: AclSubject, className: string, q: FindQuery): number[] {
+  async find(subject: AclSubject, className: string, q: FindQuery): Promise<number[]> {
     const plan = this.findPlan(subject, className, q);
     if (plan === null) return [];
-    if (plan.sort) return this.sorted(plan, plan.run.withSortValues());
-    const oids = plan.run.all();
+    if (plan.sort) return this.sorted(plan, await plan.run.withSortValues());
+    const oids = await plan.run.all();
     return subject.admin ? oids : oids.filter(plan.readable);
   }
 
@@ -452,10 +520,10 @@ export class Store {
     const plan = this.findPlan(subject, className, q);
     if (plan === null) return { oids: [], more: false, resume: () => ({ skip: 0 }) };
     const { time } = plan;
-    // A mutation's search reads what its transaction wrote: on its connection only. Between the slices of
-    // a long batch the transaction is open but paused, and reads see the committed state: a thread may run it.
-    if (time === undefined || this.searchThreads === undefined || this.inMutation()) return this.pageOf(plan, time === undefined ? plan.run : this.timed(plan.run, time), bounds);
-    if (!plan.run.candidatesBeyond(INLINE_CANDIDATES)) {
+    // A mutation's search reads what its transaction wrote: through its handle only. Any other reads the
+    // committed state (while a batch is open too): a thread may run it.
+    if (time === undefined || this.searchThreads === undefined || this.src.w !== undefined) return this.pageOf(plan, time === undefined ? plan.run : this.timed(plan.run, time), bounds);
+    if (!(await plan.run.candidatesBeyond(INLINE_CANDIDATES))) {
       time.stepsLeft = INLINE_STEPS;
       try {
         return await this.pageOf(plan, this.timed(plan.run, time), bounds);
@@ -467,9 +535,12 @@ export class Store {
     return this.pageOf(plan, this.searchThreads.find(plan.spec, { cpuMs: 0, wallMs: 0 }), bounds);
   }
 
-  /** The run's statements, each with its search's time current (other searches run between them). */
-  private timed(run: FindRun, time: SearchTime): FindRun {
-    const during = <R>(fn: () => R) => this.patterns.during(time, fn);
+  /**
+   * The run's statements, each with its search's time current (other searches run between them). On
+   * SQLite a statement runs within the call that returns its Promise: the time covers it.
+   */
+  private timed(run: AsyncFindRun, time: SearchTime): AsyncFindRun {
+    const during = <R>(fn: () => Promise<R>) => this.patterns.during(time, fn);
     return {
       all: () => during(() => run.all()),
       withSortValues: () => during(() => run.withSortValues()),
@@ -479,7 +550,7 @@ export class Store {
     };
   }
 
-  private async pageOf(plan: FindPlan, run: LaterFindRun, bounds: FindBounds): Promise<FindPage> {
+  private async pageOf(plan: FindPlan, run: AsyncFindRun, bounds: FindBounds): Promise<FindPage> {
     if (!plan.sort) return this.scanPage(plan, run, bounds);
     const skip = bounds.after && 'skip' in bounds.after ? bounds.after.skip : 0;
     const { maxSort = Infinity } = bounds;
@@ -492,7 +563,7 @@ export class Store {
   }
 
   /** An oid-ordered page: candidate windows of the driving index, each run as one range query. */
-  private async scanPage(plan: FindPlan, run: LaterFindRun, { limit, maxScan, after }: FindBounds): Promise<FindPage> {
+  private async scanPage(plan: FindPlan, run: AsyncFindRun, { limit, maxScan, after }: FindBounds): Promise<FindPage> {
     const start = after && 'oid' in after ? after.oid : 0;
     const oids: number[] = [];
     // After the first i oids; after all of them, wherever the scan stopped.
@@ -566,13 +637,13 @@ export class Store {
     const found = { subject, readable, ...(time ? { time } : {}) };
     if (!q.sortprop) {
       const spec: FindSpec = { className: cls.name, terms, driver };
-      return { ...found, spec, run: this.rows.find(spec) };
+      return { ...found, spec, run: this.src.rows.find(spec) };
     }
     const derived = this.propertyDef(cls, q.sortprop.ns, q.sortprop.name).derived;
     const sortBy = derived ? { ns: q.sortprop.ns, name: derived.from } : q.sortprop;
     const prop = this.propertyDef(cls, sortBy.ns, sortBy.name);
     const spec: FindSpec = { className: cls.name, terms, driver, sortBy };
-    return { ...found, spec, run: this.rows.find(spec), sort: { prop, derived, type: q.sorttype ?? 'ascii' } };
+    return { ...found, spec, run: this.src.rows.find(spec), sort: { prop, derived, type: q.sorttype ?? 'ascii' } };
   }
 
   /**
@@ -619,8 +690,8 @@ export class Store {
   }
 
   /** The first oid of a class whose property equals a value (no ACL: internal look-ups). */
-  findOne(className: string, ns: string, name: string, value: string): number | undefined {
-    const [oid] = this.find(SYSTEM, className, { criteria: [{ ns, name, op: '=', value }] });
+  async findOne(className: string, ns: string, name: string, value: string): Promise<number | undefined> {
+    const [oid] = await this.find(SYSTEM, className, { criteria: [{ ns, name, op: '=', value }] });
     return oid;
   }
 
@@ -630,11 +701,11 @@ export class Store {
    * device's first heartbeat needs to authenticate (a fleet's first minute is
    * all first beats). A value not stored is absent from `values`.
    */
-  findOneWith(className: string, ns: string, name: string, value: string, fields: readonly string[]): { oid: number; values: Record<string, string> } | undefined {
+  async findOneWith(className: string, ns: string, name: string, value: string, fields: readonly string[]): Promise<{ oid: number; values: Record<string, string> } | undefined> {
     const cls = this.classDef(className);
     const prop = this.propertyDef(cls, ns, name);
     if (prop.array) throw new Error(`findOneWith: ${className}.${name} is an array property`);
-    const row = this.rows.firstWith(cls.name, ns, name, toCceString(prop, value) ?? value, fields);
+    const row = await this.src.rows.firstWith(cls.name, ns, name, toCceString(prop, value) ?? value, fields);
     if (!row) return undefined;
     const values: Record<string, string> = {};
     for (const f of fields) if (typeof row.values[f] === 'string') values[f] = row.values[f];
@@ -642,8 +713,8 @@ export class Store {
   }
 
   /** One stored value (no ACL, no default): internal decisions that need a single property. */
-  rawValue(oid: number, ns: string, name: string): string | undefined {
-    return this.rows.value(oid, ns, name);
+  rawValue(oid: number, ns: string, name: string): Promise<string | undefined> {
+    return this.src.rows.value(oid, ns, name);
   }
 
   /**
@@ -656,25 +727,25 @@ export class Store {
    * order depends on changed since: then it seeks too. Objects the subject may
    * not read that property of are left out of the page.
    */
-  page(
+  async page(
     subject: AclSubject,
     className: string,
     by: string,
     opts: { prefix?: string; limit: number; offset: number; after?: PageMark },
-  ): { total: number; oids: number[]; last?: PageMark } {
+  ): Promise<{ total: number; oids: number[]; last?: PageMark }> {
     const cls = this.classDef(className);
     const prop = this.propertyDef(cls, '', by);
     const prefix = opts.prefix ?? '';
     // Every object stores a row for each stored property (backfill.ts), so a whole class's total is its kept count.
     const total =
       prefix === '' && !prop.derived && !this.unstoredDefaults.has(prop)
-        ? this.classCount(cls.name)
-        : this.pageTotal(cls.name, by, prefix, () => this.rows.pageCount(cls.name, by, prefix));
+        ? await this.classCount(cls.name)
+        : await this.pageTotal(cls.name, by, prefix, () => this.src.rows.pageCount(cls.name, by, prefix));
     const marks = `${cls.name}\0${by}\0${prefix}`;
     const revision = this.orderRevision(cls.name, by);
     const seek = opts.after ?? this.pageMarks.get(`${marks}\0${opts.offset}`, () => revision);
     // Right after the caller's entry, or at a remembered page start; else the offset walked.
-    const rows = this.rows.pageRows(
+    const rows = await this.src.rows.pageRows(
       cls.name,
       by,
       prefix,
@@ -709,47 +780,49 @@ export class Store {
    * only when an object of the class was created or destroyed, the ordering
    * property written, or another process committed since the last count.
    */
-  private pageTotal(className: string, by: string, prefix: string, count: () => number): number {
+  private async pageTotal(className: string, by: string, prefix: string, count: () => Promise<number>): Promise<number> {
     const revision = this.orderRevision(className, by);
     const key = `${className}\0${by}\0${prefix}`;
     const cached = this.pageTotals.get(key, () => revision);
     if (cached !== undefined) return cached;
-    const total = count();
+    const total = await count();
     this.remember(this.pageTotals, key, revision, total);
     return total;
   }
 
-  credential(oid: number, name: string): string | undefined {
-    return this.rows.credential(oid, name);
+  credential(oid: number, name: string): Promise<string | undefined> {
+    return this.src.rows.credential(oid, name);
   }
 
   /** Objects of one class: one row read, kept by the database (migration 3). */
-  classCount(className: string): number {
-    return this.rows.classCount(className);
+  classCount(className: string): Promise<number> {
+    return this.src.rows.classCount(className);
   }
 
-  count(): number {
-    return this.rows.count();
+  count(): Promise<number> {
+    return this.src.rows.count();
   }
 
-  setting(key: string): string | undefined {
-    return this.rows.setting(key);
+  setting(key: string): Promise<string | undefined> {
+    return this.src.rows.setting(key);
   }
 
-  putSetting(key: string, value: string | undefined): void {
-    this.rows.putSetting(key, value);
+  /** StoreTx.putSetting. */
+  private putSettingIn(key: string, value: string | undefined): Promise<void> {
+    return this.writes().objects.putSetting(key, value);
   }
 
-  // ---- writes (inside a Writer transaction) ----------------------------
+  // ---- writes (a StoreTx's: inside a Writer transaction) ---------------
 
-  /** Creates an object: main namespace from `values` over the defaults, named namespaces at their defaults. */
-  create(subject: AclSubject, className: string, given: Record<string, unknown>): number {
+  /** StoreTx.create. */
+  private async createIn(subject: AclSubject, className: string, given: Record<string, unknown>): Promise<number> {
+    const { objects } = this.writes();
     const cls = this.classDef(className);
     if (!cls.createacl(subject, -1)) throw permissionDenied('CREATE');
     const main = this.namespaceDef(cls, '');
     const values = underive(main, given, 0);
     const canonical = this.canonicalize(cls, '', values);
-    const revived = this.deletedHolder(cls, main, canonical.plain);
+    const revived = await this.deletedHolder(cls, main, canonical.plain);
     if (revived !== undefined) return this.revive(subject, cls, main, revived, values);
     // The values given at creation pass the same write ACLs as a SET would (target -1: the object is not
     // there yet, so ruleSelf never applies); otherwise createacl alone would let a user with the
@@ -759,17 +832,17 @@ export class Store {
     }
     const full = this.defaults(main);
     for (const [k, v] of canonical.plain) full.set(k, v);
-    this.validate(cls, main, '', full, 0, canonical.given, () => checkReferences(main, 0, canonical.given, (name) => full.get(name) ?? '', this.findLive, this.classOfOid));
+    await this.validate(cls, main, '', full, 0, canonical.given, () => this.references(main, 0, canonical.given, (name) => full.get(name) ?? ''));
     const now = Date.now();
-    const oid = this.rows.insertObject(cls.name, now);
-    if (oid > this.highestOid) this.highestOid = oid;
-    if (oid < this.unsealedFrom) this.unsealedFrom = oid;
+    const oid = await objects.insertObject(cls.name, now);
+    if (oid > this.oids.highest) this.oids.highest = oid;
+    if (oid < this.oids.unsealedFrom) this.oids.unsealedFrom = oid;
     for (const nsDef of cls.namespaces.values()) {
       const vals = nsDef.name === '' ? full : this.defaults(nsDef);
-      for (const [k, v] of vals) this.rows.putValue(oid, nsDef.name, k, cls.name, v);
+      for (const [k, v] of vals) await objects.putValue(oid, nsDef.name, k, cls.name, v);
     }
-    this.writeHashes(oid, canonical.hashes, now);
-    this.changed({ op: 'CREATE', oid, class: cls.name, props: [...Object.keys(values)], by: subject.oid }, { subject, values: full, hashed: canonical.hashes });
+    await this.writeHashes(objects, oid, canonical.hashes, now);
+    await this.changed({ op: 'CREATE', oid, class: cls.name, props: [...Object.keys(values)], by: subject.oid }, { subject, values: full, hashed: canonical.hashes });
     return oid;
   }
 
@@ -781,57 +854,57 @@ export class Store {
   }
 
   /** A soft-deleted object holding a unique value a CREATE gives (it is revived instead of a new one made). */
-  private deletedHolder(cls: ClassDef, main: NamespaceDef, values: ReadonlyMap<string, string>): number | undefined {
+  private async deletedHolder(cls: ClassDef, main: NamespaceDef, values: ReadonlyMap<string, string>): Promise<number | undefined> {
     const flag = cls.softDelete;
     if (flag === undefined) return undefined;
     for (const [key, value] of values) {
       if (!main.properties.get(key)!.unique || value === '') continue;
-      const holder = this.rows.holderOf(cls.name, '', key, value, 0);
-      if (holder !== undefined && this.rawValue(holder, '', flag) === '1') return holder;
+      const holder = await this.src.rows.holderOf(cls.name, '', key, value, 0);
+      if (holder !== undefined && (await this.rawValue(holder, '', flag)) === '1') return holder;
     }
     return undefined;
   }
 
   /** CREATE of a soft-deleted object's unique value: that object again, with the defaults under the values given. */
-  private revive(subject: AclSubject, cls: ClassDef, main: NamespaceDef, oid: number, values: Record<string, unknown>): number {
+  private async revive(subject: AclSubject, cls: ClassDef, main: NamespaceDef, oid: number, values: Record<string, unknown>): Promise<number> {
     for (const key of Object.keys(values)) if (!main.properties.get(key)!.writeacl(subject, -1)) throw permissionDenied(key);
-    this.set(SYSTEM, oid, '', { ...Object.fromEntries(this.defaults(main)), ...values, [cls.softDelete!]: '0' });
+    await this.setIn(SYSTEM, oid, '', { ...Object.fromEntries(this.defaults(main)), ...values, [cls.softDelete!]: '0' });
     return oid;
   }
 
-  /** Internal look-ups of references: live objects only (a soft-deleted target does not count). */
-  private readonly findLive = (className: string, criteria: FindCriterion[]): number[] => this.find(SYSTEM, className, { criteria });
-
-  /** References by oid: the class of the object named, soft-deleted or not. */
-  private readonly classOfOid = (oid: number): string | undefined => this.className(oid);
-
   /**
-   * Sets properties of one namespace; all-or-nothing: every key is checked before anything is written.
-   * `routine`: a write repeated at machine rate (heartbeats), audited at debug level.
+   * The references a write leaves (references.ts), looked up where this Store reads: live objects only for
+   * a reference by property (a soft-deleted target does not count), any object of the class by oid.
    */
-  set(subject: AclSubject, oid: number, ns: string, given: Record<string, unknown>, { routine = false } = {}): void {
-    const cls = this.objectClass(oid);
+  private references(nsDef: NamespaceDef, oid: number, written: Iterable<string>, own: (name: string) => string | Promise<string>): Promise<void> {
+    return checkReferences(nsDef, oid, written, own, (className, criteria) => this.find(SYSTEM, className, { criteria }), (target) => this.className(target));
+  }
+
+  /** StoreTx.set. */
+  private async setIn(subject: AclSubject, oid: number, ns: string, given: Record<string, unknown>, { routine = false } = {}): Promise<void> {
+    const { objects } = this.writes();
+    const cls = await this.objectClass(oid);
     const nsDef = this.namespaceDef(cls, ns);
     const values = underive(nsDef, given, oid);
     const canonical = this.canonicalize(cls, ns, values, oid);
-    this.checkWritable(subject, oid, nsDef, Object.keys(values));
-    this.validate(cls, nsDef, ns, canonical.plain, oid, canonical.given, () =>
-      checkReferences(nsDef, oid, canonical.given, (name) => canonical.plain.get(name) ?? this.rawValue(oid, '', name) ?? '', this.findLive, this.classOfOid),
+    await this.checkWritable(subject, oid, nsDef, Object.keys(values));
+    await this.validate(cls, nsDef, ns, canonical.plain, oid, canonical.given, () =>
+      this.references(nsDef, oid, canonical.given, async (name) => canonical.plain.get(name) ?? (await this.rawValue(oid, '', name)) ?? ''),
     );
-    const watched = ns === '' ? this.watchedChanges(cls.name, oid, canonical.plain) : undefined;
+    const watched = ns === '' ? await this.watchedChanges(cls.name, oid, canonical.plain) : undefined;
     const now = Date.now();
-    for (const [k, v] of canonical.plain) this.rows.putValue(oid, ns, k, cls.name, v);
-    this.writeHashes(oid, canonical.hashes, now);
-    this.rows.touch(oid, now);
-    this.changed(
+    for (const [k, v] of canonical.plain) await objects.putValue(oid, ns, k, cls.name, v);
+    await this.writeHashes(objects, oid, canonical.hashes, now);
+    await objects.touch(oid, now);
+    await this.changed(
       { op: 'SET', oid, class: cls.name, ns, props: Object.keys(values), by: subject.oid, ...(routine ? { routine: true } : {}) },
       { subject, values: canonical.plain, hashed: canonical.hashes },
     );
-    for (const w of watched ?? []) for (const listener of w.listeners) listener({ subject, oid, from: w.from, to: w.to });
+    for (const w of watched ?? []) for (const listener of w.listeners) await listener({ subject, oid, from: w.from, to: w.to }, this.tx());
   }
 
   /** The watched properties this SET changes, with their values before it (read only when watched). */
-  private watchedChanges(className: string, oid: number, next: Map<string, string>) {
+  private async watchedChanges(className: string, oid: number, next: Map<string, string>) {
     let out: { listeners: Set<ValueListener>; from: string; to: string }[] | undefined;
     // Most SETs (a heartbeat's) are of classes nobody watches: one look-up.
     const byName = this.valueListeners.get(className);
@@ -839,28 +912,32 @@ export class Store {
     for (const [name, to] of next) {
       const listeners = byName.get(name);
       if (listeners === undefined || listeners.size === 0) continue;
-      const from = this.rawValue(oid, '', name) ?? '';
+      const from = (await this.rawValue(oid, '', name)) ?? '';
       if (from !== to) (out ??= []).push({ listeners, from, to });
     }
     return out;
   }
 
-  /**
-   * Destroys an object and its rows, after its DestroyListeners (cascades) ran;
-   * an object of a soft-deleted class is only marked deleted.
-   */
-  destroy(subject: AclSubject, oid: number): void {
-    const cls = this.objectClass(oid);
-    if (!cls.destroyacl(subject, oid) || this.protectedFrom(subject, oid)) throw permissionDenied('DESTROY');
-    if (cls.softDelete !== undefined) return this.set(subject, oid, '', { [cls.softDelete]: '1' });
+  /** StoreTx.destroy. */
+  private async destroyIn(subject: AclSubject, oid: number): Promise<void> {
+    const { objects } = this.writes();
+    const cls = await this.objectClass(oid);
+    if (!cls.destroyacl(subject, oid) || (await this.protectedFrom(subject, oid))) throw permissionDenied('DESTROY');
+    if (cls.softDelete !== undefined) return this.setIn(subject, oid, '', { [cls.softDelete]: '1' });
     const listeners = this.destroyListeners.get(cls.name);
     if (listeners !== undefined && listeners.size > 0) {
-      const values = this.rawValues(oid);
-      for (const listener of listeners) listener({ subject, oid, values });
+      const values = await this.rawValues(oid);
+      for (const listener of listeners) await listener({ subject, oid, values }, this.tx());
     }
-    this.rows.deleteObject(oid);
+    await objects.deleteObject(oid);
     this.oidClasses.delete(oid);
-    this.changed({ op: 'DESTROY', oid, class: cls.name, by: subject.oid }, { subject });
+    this.oidClassHold.destroys++;
+    await this.changed({ op: 'DESTROY', oid, class: cls.name, by: subject.oid }, { subject });
+  }
+
+  /** This Store as the StoreTx it is (a write runs on one). */
+  private tx(): StoreTx {
+    return this as unknown as StoreTx;
   }
 
   /**
@@ -869,15 +946,16 @@ export class Store {
    * a rolled-back COMMIT (whose reply reported the oids it made) would leave
    * them free. The Writer calls this in every transaction just before COMMIT:
    * when this Store made an oid above what is known sealed, the counter is
-   * raised to it (one statement, only in transactions that created objects).
+   * raised to it (one statement, on the writer's connection, only in
+   * transactions that created objects).
    */
   sealOids(): void {
     // Nothing is created between here and COMMIT: the next mutation's creations start a new span.
-    this.unsealedFrom = Infinity;
-    if (this.highestOid <= this.sealedOid) return;
-    this.rows.reserveOids(this.highestOid);
+    this.oids.unsealedFrom = Infinity;
+    if (this.oids.highest <= this.oids.sealed) return;
+    this.rows.reserveOids(this.oids.highest);
     // If this COMMIT fails, none of its replies went out: the oids it made are no one's yet.
-    this.sealedOid = this.highestOid;
+    this.oids.sealed = this.oids.highest;
   }
 
   /**
@@ -891,39 +969,39 @@ export class Store {
    * will make, whose ACLs then see target -1 as CREATE's do. Not references
    * either: they may name an object an earlier queued CREATE makes.
    */
-  checkWrite(subject: AclSubject, w: WriteCheck): void {
+  async checkWrite(subject: AclSubject, w: WriteCheck): Promise<void> {
     const noneGiven = new Set<string>();
     if (w.op === 'CREATE') {
       const cls = this.classDef(w.className);
       if (!cls.createacl(subject, -1)) throw permissionDenied('CREATE');
       const main = this.namespaceDef(cls, '');
       const { plain } = this.canonicalize(cls, '', w.values);
-      this.checkWritable(subject, -1, main, Object.keys(w.values));
+      await this.checkWritable(subject, -1, main, Object.keys(w.values));
       const defaults = [...main.properties.values()].filter((p) => !p.writeOnly).map((p): [string, string] => [p.name, p.default]);
-      this.validate(cls, main, '', new Map([...defaults, ...plain]), 0, noneGiven, NO_REFERENCES);
+      await this.validate(cls, main, '', new Map([...defaults, ...plain]), 0, noneGiven, NO_REFERENCES);
       return;
     }
     const { target } = w;
-    const cls = typeof target === 'number' ? this.objectClass(target) : target;
+    const cls = typeof target === 'number' ? await this.objectClass(target) : target;
     const aclTarget = typeof target === 'number' ? target : -1;
     if (w.op === 'DESTROY') {
-      if (!cls.destroyacl(subject, aclTarget) || this.protectedFrom(subject, aclTarget)) throw permissionDenied('DESTROY');
+      if (!cls.destroyacl(subject, aclTarget) || (await this.protectedFrom(subject, aclTarget))) throw permissionDenied('DESTROY');
       return;
     }
     const label = Math.max(aclTarget, 0);
     const nsDef = this.namespaceDef(cls, w.ns);
     const { plain } = this.canonicalize(cls, w.ns, w.values, label);
-    this.checkWritable(subject, aclTarget, nsDef, Object.keys(w.values));
-    this.validate(cls, nsDef, w.ns, plain, label, noneGiven, NO_REFERENCES);
+    await this.checkWritable(subject, aclTarget, nsDef, Object.keys(w.values));
+    await this.validate(cls, nsDef, w.ns, plain, label, noneGiven, NO_REFERENCES);
   }
 
   /**
    * Throws 304 naming the first property of `keys` the subject may not write on
    * this object. Commands call it before costly preparation (password hashing).
    */
-  checkWritable(subject: AclSubject, oid: number, nsDef: NamespaceDef, keys: readonly string[]): void {
+  async checkWritable(subject: AclSubject, oid: number, nsDef: NamespaceDef, keys: readonly string[]): Promise<void> {
     const label = (key: string) => (nsDef.name ? `${nsDef.name}.${key}` : key);
-    const denied = this.protectedFrom(subject, oid) ? keys[0] : keys.find((k) => !nsDef.properties.get(k)?.writeacl(subject, oid));
+    const denied = (await this.protectedFrom(subject, oid)) ? keys[0] : keys.find((k) => !nsDef.properties.get(k)?.writeacl(subject, oid));
     if (denied !== undefined) throw permissionDenied(label(denied));
   }
 
@@ -932,9 +1010,9 @@ export class Store {
    * capability such as adminUser manages ordinary users, never its betters
    * (otherwise it could set the admin's password and log in as the admin).
    */
-  private protectedFrom(subject: AclSubject, oid: number): boolean {
+  private async protectedFrom(subject: AclSubject, oid: number): Promise<boolean> {
     if (subject.admin || subject.oid === oid) return false;
-    return this.rows.value(oid, '', 'systemAdministrator') === '1';
+    return (await this.src.rows.value(oid, '', 'systemAdministrator')) === '1';
   }
 
   /**
@@ -966,22 +1044,30 @@ export class Store {
    * formed, name what exists, then be free); the first failure is a 302 naming
    * the property by its bare key (see canonicalize).
    */
-  private validate(cls: ClassDef, nsDef: NamespaceDef, ns: string, values: Map<string, string>, oid: number, given: Set<string>, references: () => void): void {
+  private async validate(
+    cls: ClassDef,
+    nsDef: NamespaceDef,
+    ns: string,
+    values: Map<string, string>,
+    oid: number,
+    given: Set<string>,
+    references: () => Promise<void>,
+  ): Promise<void> {
     for (const [key, value] of values) {
       const why = whyInvalid(nsDef.properties.get(key)!, value);
       if (why !== null) throw badData(oid, key, why);
     }
-    references();
+    await references();
     for (const [key, value] of values) {
       const prop = nsDef.properties.get(key)!;
-      if (prop.unique && value !== '' && given.has(key) && this.rows.holderOf(cls.name, ns, key, value, oid) !== undefined) {
+      if (prop.unique && value !== '' && given.has(key) && (await this.src.rows.holderOf(cls.name, ns, key, value, oid)) !== undefined) {
         throw badData(oid, key, WHY_NOT_UNIQUE);
       }
     }
   }
 
-  private writeHashes(oid: number, hashes: Map<string, string>, now: number): void {
-    for (const [name, hash] of hashes) this.rows.putCredential(oid, name, hash, now);
+  private async writeHashes(objects: AsyncObjectWrites, oid: number, hashes: Map<string, string>, now: number): Promise<void> {
+    for (const [name, hash] of hashes) await objects.putCredential(oid, name, hash, now);
   }
 
   // ---- helpers ---------------------------------------------------------
@@ -1031,24 +1117,24 @@ export class Store {
    * every request that arrives after it.
    */
   externalVersion(): number {
-    if (this.externalSeen === undefined) {
-      this.externalSeen = this.rows.externalVersion();
-      setImmediate(this.forgetExternal);
+    const external = this.external;
+    if (external.seen === undefined) {
+      external.seen = this.rows.externalVersion();
+      setImmediate(() => (external.seen = undefined));
     }
-    return this.externalSeen;
+    return external.seen;
   }
 
-  private externalSeen: number | undefined;
-  private readonly forgetExternal = () => {
-    this.externalSeen = undefined;
-  };
+  /** SQLite's data_version as read in this turn of the event loop (see externalVersion()). */
+  private readonly external: { seen: number | undefined } = { seen: undefined };
 
-  private changed(e: AuditEntry, detail: WriteDetail): void {
+  private async changed(e: AuditEntry, detail: WriteDetail): Promise<void> {
     this.revisions.set(e.class, (this.revisions.get(e.class) ?? 0) + 1);
     if (e.op !== 'SET') this.bump(e.class);
     else if (e.ns === '') for (const p of e.props!) if (this.pagedBy.has(`${e.class}\0${p}`)) this.bump(`${e.class}\0${p}`);
-    for (const listener of this.writeListeners) listener(e, detail);
-    this.audit(e);
+    const tx = this.tx();
+    for (const listener of this.writeListeners) await listener(e, detail, tx);
+    this.audit(e, tx.w);
   }
 
   private bump(key: string): void {

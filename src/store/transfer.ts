@@ -17,6 +17,11 @@ export class StoreTransfer {
     return this.backend.layout().version;
   }
 
+  /** Objects in the store (inside snapshot(): in that state). */
+  count(): number {
+    return this.backend.objects.count();
+  }
+
   /** Runs `fn` on one state of the store: writes committed meanwhile by others are not seen. */
   snapshot<R>(fn: () => R): R {
     return this.backend.transfer.snapshot(fn);

@@ -1,25 +1,30 @@
 /**
- * Group commit. Every write is a synchronous `Mutation`; mutations submitted
- * in the same turn of the event loop run in one transaction of the backend
- * (port.ts Transactions), each in its
- * own savepoint (a failing one is rolled back alone), and every promise settles
- * only after that transaction committed: an acknowledged write is on disk
- * (synchronous=FULL), yet a burst of writes costs one fsync, not one each.
+ * Group commit. Every write is a `Mutation`: an async function handed a
+ * WriteTx (the transaction's handle, port TxHandle) that it reads and writes
+ * through. Mutations submitted in the same turn of the event loop run in one
+ * transaction of the backend (port.ts Transactions), one after another, each
+ * in its own savepoint (a failing one is rolled back alone), and every promise
+ * settles only after that transaction committed: an acknowledged write is on
+ * disk (synchronous=FULL), yet a burst of writes costs one fsync, not one each.
  *
  * With `syncWal` (the daemon with db_synchronous=FULL), that fsync leaves the
  * event loop: see WalSync in sqlite/transactions.ts.
  *
- * A long batch does not hold the event loop: where the backend can serve
- * reads from the last committed state while a transaction is open (port.ts
- * ReadSnapshot: SQLite's second, read-only connection), the Writer pauses
- * between jobs, and between the steps of a sliced job (submitSliced: a
- * COMMIT's queued commands), once a slice has run SLICE_MS, and lets the
- * event loop serve others before it goes on. Meanwhile reads see the state
- * before the batch, and writes submitted wait for the next batch, in order:
- * the batch stays one transaction, all-or-nothing, acknowledged once durable.
- * Without a ReadSnapshot (a memory database) a batch runs in one go.
+ * While a batch is open, every read outside its handle sees the last
+ * committed state (port.ts ReadSnapshot: SQLite's second, read-only
+ * connection): a job's `await` lets other requests run between two of its
+ * statements, and none of them may read what the batch has not committed.
+ * A long batch does not hold the event loop: the Writer pauses between jobs,
+ * and where a long job or hook awaits `w.yieldPoint()` (a COMMIT's queued
+ * commands, the change log's rows), once a slice has run SLICE_MS, and lets
+ * the event loop serve others before it goes on. Writes submitted meanwhile
+ * wait for the next batch, in order: the batch stays one transaction,
+ * all-or-nothing, acknowledged once durable. Without a ReadSnapshot (a memory
+ * database) a batch runs in one go, and the store's reads outside it wait
+ * for it to end (Transactions.settled).
  */
-import type { Durability, ReadSnapshot, Savepoint, StoreBackend, Transactions, Upkeep } from './port.js';
+import type { Durability, ReadSnapshot, StoreBackend, Transactions, Upkeep } from './port.js';
+import type { TxHandle } from './async-port.js';
 import { CceError, badParameters, storageFailure } from '../errors.js';
 
 /** Resolves an oid argument: digits, or `$n` inside a COMMIT (the oid created by queued command n). */
@@ -27,31 +32,53 @@ export interface TxScope {
   oid(ref: string): number;
 }
 
-export type Mutation<R> = (scope: TxScope) => R;
+/** Work staged by a mutation, or a hook, run inside the transaction just before COMMIT (see WriteTx.stage). */
+export type StagedWork = (w: WriteTx) => void | Promise<void>;
 
 /**
- * A mutation in steps: a generator whose every `yield` is a point where the
- * Writer may pause the transaction and let the event loop serve others (see
- * submitSliced). Its return value is the job's result; a throw undoes all of it.
+ * What a mutation reads and writes through: the handle of the batch's
+ * transaction (port TxHandle: objects, change rows, grants, device events, on
+ * the writer's connection), with the Writer's frames around it. Handed to the
+ * mutation, the store's hooks and the onBeforeCommit hooks; unusable once the
+ * batch ended. Its calls are made one after another (each awaited): two
+ * savepoints open side by side would interleave.
  */
-export type SlicedMutation<R> = (scope: TxScope) => Generator<void, R, void>;
+export interface WriteTx extends TxHandle {
+  /**
+   * Runs `fn` in a savepoint: if it throws, its writes are undone, and so are
+   * the effects and staged work it registered; the error goes on.
+   */
+  savepoint<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Registers a side effect of the running mutation (an audit line, ending a
+   * user's sessions) to happen only once its writes have committed; a
+   * mutation that is rolled back, alone or with its COMMIT, leaves no trace.
+   */
+  afterCommit(effect: () => void): void;
+  /**
+   * Stages work of the running mutation to run inside its transaction just
+   * before COMMIT, after every job of the batch and before the onBeforeCommit
+   * hooks, only if the mutation's savepoint was kept: the change log
+   * (src/store/changes.ts) merges a batch's writes there, and a rolled-back
+   * write leaves nothing staged.
+   */
+  stage(work: StagedWork): void;
+  /**
+   * A point where the Writer may pause the batch (once its slice has run
+   * SLICE_MS) and let the event loop serve others before it goes on: a long
+   * mutation (a COMMIT's queued commands) awaits it between two steps.
+   */
+  yieldPoint(): Promise<void>;
+}
+
+/** A write: reads and writes through `w` only (never the shared Store's reads, which see the committed state). */
+export type Mutation<R> = (w: WriteTx, scope: TxScope) => R | Promise<R>;
 
 /** Work a batch runs before it pauses (when the backend can serve reads meanwhile): a GET waits at most about this long. */
 export const SLICE_MS = 5;
 
-/** A savepoint opened by the Writer and the frames of effects and staged work that go with it. */
-interface Frame {
-  sp: Savepoint;
-  staged: (() => void)[];
-}
-
 interface Job {
-  /** The mutation; a sliced one returns its generator. */
-  run: () => unknown;
-  sliced: boolean;
-  /** A sliced job under way: its steps and its savepoint. */
-  steps?: Generator<void, unknown, void>;
-  frame?: Frame;
+  run: (w: WriteTx) => unknown;
   /** System maintenance: runs while writes are suspended (see Writer.maintenance). */
   maintenance: boolean;
   resolve: (v: unknown) => void;
@@ -82,32 +109,28 @@ export interface WriterOptions {
   syncWal?: boolean;
 }
 
+/** Work just before COMMIT (see Writer.onBeforeCommit): it may await w.yieldPoint() between its steps. */
+export type BeforeCommit = (w: WriteTx) => void | Promise<void>;
+
 export class Writer {
   private pending: Job[] = [];
   private scheduled = false;
-  private depth = 0;
-  /** Side effects of the open savepoints, innermost last; they run only if everything around them commits. */
-  private effects: (() => void)[][] = [];
-  /**
-   * Work staged by the open savepoints (see stage()), innermost last, kept
-   * like `effects` (dropped with a rolled-back savepoint) but run inside the
-   * transaction, just before its COMMIT.
-   */
-  private staged: (() => void)[][] = [];
   /** Called once a batch is durable (after its fsync, or its COMMIT without WalSync). */
   private readonly durable: (() => void)[] = [];
   /** A batch committed and not yet durable: readers may see writes whose acknowledgement is still due. */
   settling = false;
   private readonly tx: Transactions;
   private readonly wal: Durability | undefined;
-  /** Where reads go while a batch pauses; undefined: batches never pause. */
+  /** Where reads outside the batch's handle go while it is open; undefined: batches never pause. */
   private readonly snapshot: ReadSnapshot | undefined;
   /** Upkeep a batch waits for (the WAL checkpoint), as it waits for the fsync. */
   private readonly upkeep: Upkeep | undefined;
   /** A batch is under way (its transaction open, running or paused): submissions wait for the next one. */
   private flushing = false;
   /** The open transaction waits between slices: nothing may write now. */
-  private paused = false;
+  paused = false;
+  /** The running batch has paused at least once. */
+  private batchPaused = false;
   /** When the running slice started (performance.now()). */
   private sliceStart = 0;
   /** Batches that paused at least once (the metrics and tests read it). */
@@ -124,7 +147,7 @@ export class Writer {
   private readonly beforeCommit: BeforeCommit[] = [];
 
   constructor(
-    backend: StoreBackend,
+    private readonly backend: StoreBackend,
     private readonly onCommitError: (err: unknown) => void = () => {},
     { syncWal = false }: WriterOptions = {},
   ) {
@@ -141,17 +164,7 @@ export class Writer {
 
   /** Runs `m` in the next group transaction; resolves after it committed. */
   submit<R>(m: Mutation<R>, scope: TxScope = DIRECT): Promise<R> {
-    return this.enqueue(m, scope, false, false);
-  }
-
-  /**
-   * Runs a long mutation in the next group transaction, in slices: between
-   * two of its steps the Writer may pause (see the top of this file). The
-   * whole of it is one savepoint of that transaction: it lands entirely or,
-   * if a step throws, not at all; resolves after it committed.
-   */
-  submitSliced<R>(m: SlicedMutation<R>, scope: TxScope = DIRECT): Promise<R> {
-    return this.enqueue(m, scope, false, true);
+    return this.enqueue((w) => m(w, scope), false);
   }
 
   /**
@@ -161,13 +174,13 @@ export class Writer {
    * administrator in again to RESUME). Never for a client's data.
    */
   maintenance<R>(m: Mutation<R>): Promise<R> {
-    return this.enqueue(m, DIRECT, true, false);
+    return this.enqueue((w) => m(w, DIRECT), true);
   }
 
   /**
    * Registers `fn` to run in every transaction just before its COMMIT (inside
-   * it: its writes commit with the batch). Long work returns a generator: the
-   * Writer may pause between its steps, as between a sliced job's.
+   * it: its writes commit with the batch). Long work awaits w.yieldPoint()
+   * between its steps, as a long job does.
    */
   onBeforeCommit(fn: BeforeCommit): void {
     this.beforeCommit.push(fn);
@@ -178,38 +191,9 @@ export class Writer {
     this.durable.push(fn);
   }
 
-  /**
-   * Stages work of the running mutation to run inside its transaction just
-   * before COMMIT, after every job of the batch and before the onBeforeCommit
-   * hooks, only if the mutation's savepoint was kept: the change log
-   * (src/store/changes.ts) merges a batch's writes there, and a rolled-back
-   * write leaves nothing staged. Outside any transaction it runs at once,
-   * followed by the onBeforeCommit hooks (as a commit would).
-   */
-  stage(work: () => void): void {
-    this.mustRun();
-    const frame = this.staged.at(-1);
-    if (frame) frame.push(work);
-    else this.runStaged([work]);
-  }
-
-  private runStaged(work: readonly (() => void)[]): void {
-    const steps = this.stagedSteps(work);
-    while (!steps.next().done);
-  }
-
-  /** The staged work, then the onBeforeCommit hooks, one step at a time. */
-  private *stagedSteps(work: readonly (() => void)[]): Generator<void, void, void> {
-    yield* eachOf(work);
-    for (const fn of this.beforeCommit) {
-      const steps = fn();
-      if (steps) yield* steps;
-    }
-  }
-
-  private enqueue<R>(m: Mutation<R> | SlicedMutation<R>, scope: TxScope, maintenance: boolean, sliced: boolean): Promise<R> {
+  private enqueue<R>(run: (w: WriteTx) => unknown, maintenance: boolean): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.pending.push({ run: () => m(scope), sliced, maintenance, resolve: resolve as (v: unknown) => void, reject });
+      this.pending.push({ run, maintenance, resolve: resolve as (v: unknown) => void, reject });
       // While a batch is under way, the next one is scheduled when it ends.
       if (!this.scheduled && !this.flushing) this.schedule();
     });
@@ -221,78 +205,12 @@ export class Writer {
     else setImmediate(this.afterUpkeep);
   }
 
-  private readonly afterUpkeep = () => (this.upkeep ? this.upkeep.whenIdle(this.flushPending) : this.flush());
+  private readonly afterUpkeep = () => (this.upkeep ? this.upkeep.whenIdle(this.flushPending) : this.flushPending());
 
-  /** Throws when the transaction is paused: code outside the Writer must not write into it then. */
-  private mustRun(): void {
-    if (this.paused) throw new Error('a write outside the Writer while its transaction is paused');
-  }
+  /** A failure here is a bug of the Writer or of an effect: thrown, as an exception of the event loop is. */
+  private readonly flushPending = () => void this.flush();
 
-  /**
-   * Runs `fn` inside a savepoint of the current transaction: if it throws, its
-   * writes are undone, and so are the side effects it registered.
-   */
-  savepoint<R>(fn: () => R): R {
-    const frame = this.openFrame();
-    try {
-      return this.keepFrame(frame, fn());
-    } catch (err) {
-      this.undoFrame(frame);
-      throw err;
-    } finally {
-      this.depth--;
-    }
-  }
-
-  private openFrame(): Frame {
-    this.mustRun();
-    const sp = this.tx.savepoint(this.depth++);
-    sp.begin();
-    this.effects.push([]);
-    const staged: (() => void)[] = [];
-    this.staged.push(staged);
-    return { sp, staged };
-  }
-
-  /** Releases a savepoint whose work succeeded (the caller then leaves its depth). */
-  private keepFrame<R>({ sp, staged }: Frame, r: R): R {
-    this.staged.pop();
-    const outerStaged = this.staged.at(-1);
-    // With no transaction around it, the RELEASE below commits: the staged work goes in first.
-    if (outerStaged) outerStaged.push(...staged);
-    else this.runStaged(staged);
-    sp.release();
-    const done = this.effects.pop()!;
-    const outer = this.effects.at(-1);
-    // With no transaction around it, this RELEASE was the commit: its effects are due now.
-    if (outer) outer.push(...done);
-    else for (const effect of done) effect();
-    return r;
-  }
-
-  /** Rolls a savepoint back with its effects and staged work (the caller then leaves its depth). */
-  private undoFrame({ sp, staged }: Frame): void {
-    sp.undo();
-    sp.release();
-    this.effects.pop();
-    if (this.staged.at(-1) === staged) this.staged.pop();
-  }
-
-  /**
-   * Registers a side effect of the running mutation (an audit line, ending a
-   * user's sessions) to happen only once its writes have committed; a mutation
-   * that is rolled back, alone or with its COMMIT, leaves no trace.
-   */
-  afterCommit(effect: () => void): void {
-    this.mustRun();
-    const frame = this.effects.at(-1);
-    if (frame) frame.push(effect);
-    else effect(); // outside any transaction (start-up, tests): nothing can undo it
-  }
-
-  private readonly flushPending = () => this.flush();
-
-  private flush(): void {
+  private async flush(): Promise<void> {
     const jobs = this.pending;
     this.pending = [];
     this.scheduled = false;
@@ -310,153 +228,73 @@ export class Writer {
       return;
     }
     this.flushing = true;
+    this.batchPaused = false;
     this.sliceStart = performance.now();
-    const effects: (() => void)[] = [];
-    this.effects.push(effects);
-    const staged: (() => void)[] = [];
-    this.staged.push(staged);
-    this.runJobs({ jobs, effects, staged, paused: false }, 0);
-  }
-
-  /** Runs the batch's jobs from `i` on, pausing when a slice is over (see the top of this file), then commits it. */
-  private runJobs(batch: Batch, i: number): void {
-    for (; i < batch.jobs.length; i++) {
-      const job = batch.jobs[i]!;
-      if (job.sliced) {
-        if (!this.step(job)) return this.pause(batch, i);
-      } else {
-        try {
-          if (this.suspension !== undefined && !job.maintenance) throw suspendedError(this.suspension);
-          job.value = this.savepoint(job.run);
-          job.ok = true;
-        } catch (err) {
-          job.ok = false;
-          job.value = err;
-        }
-      }
-      if (i + 1 < batch.jobs.length && this.sliceOver()) return this.pause(batch, i + 1);
-    }
-    this.commit(batch);
-  }
-
-  /** Has the running slice had its time (and can the batch pause)? */
-  private sliceOver(): boolean {
-    return this.snapshot !== undefined && performance.now() - this.sliceStart >= SLICE_MS;
-  }
-
-  /**
-   * Runs a sliced job's steps until it ends (true: its outcome is set) or the
-   * slice is over (false: call again after a pause). The first call opens its
-   * savepoint; the last one keeps it, or undoes it if a step threw.
-   */
-  private step(job: Job): boolean {
+    // From now until the transaction ends, a read outside its handle sees the last committed state: between two
+    // statements of a job (an await) other requests run, and must never read what the batch has not committed.
+    this.snapshot?.pause();
+    const w = new BatchTx(this.backend.writerHandle(), this.breather);
+    let effects: (() => void)[];
     try {
-      if (job.frame === undefined) {
-        if (this.suspension !== undefined && !job.maintenance) throw suspendedError(this.suspension);
-        job.frame = this.openFrame();
-        job.steps = job.run() as Generator<void, unknown, void>;
-      }
-    } catch (err) {
-      job.ok = false;
-      job.value = err;
-      return true;
-    }
-    const frame = job.frame;
-    try {
-      for (;;) {
-        const next = job.steps!.next();
-        if (next.done) {
-          job.value = this.keepFrame(frame, next.value);
-          job.ok = true;
-          break;
-        }
-        if (this.sliceOver()) return false;
-      }
-    } catch (err) {
-      this.undoFrame(frame);
-      job.ok = false;
-      job.value = err;
-    }
-    this.depth--;
-    return true;
-  }
-
-  /** Lets the event loop serve others (reads see the last committed state meanwhile), then goes on with job `i`. */
-  private pause(batch: Batch, i: number): void {
-    if (!batch.paused) this.slicedBatches++;
-    batch.paused = true;
-    this.yieldThen(true, () => this.runJobs(batch, i));
-  }
-
-  /**
-   * Lets the event loop run, then calls `go`. With `inTransaction`, the
-   * transaction is paused meanwhile: reads go to the last committed state and
-   * nothing may write.
-   */
-  private yieldThen(inTransaction: boolean, go: () => void): void {
-    if (inTransaction) {
-      this.paused = true;
-      this.snapshot!.pause();
-    }
-    setImmediate(() => {
-      if (inTransaction) {
-        this.snapshot!.resume();
-        this.paused = false;
-      }
-      this.sliceStart = performance.now();
-      go();
-    });
-  }
-
-  /** Runs `steps` to their end in slices, then `done()`; a step that throws ends them with `failed(err)`. */
-  private drive(steps: Iterator<void>, inTransaction: boolean, done: () => void, failed: (err: unknown) => void): void {
-    try {
-      while (!steps.next().done) {
-        if (this.sliceOver()) return this.yieldThen(inTransaction, () => this.drive(steps, inTransaction, done, failed));
-      }
-    } catch (err) {
-      return failed(err);
-    }
-    done();
-  }
-
-  /**
-   * Ends a batch: its staged work and the onBeforeCommit hooks (the change
-   * log's rows, one per object written), COMMIT, then the effects (an audit
-   * line per write), each in slices as the jobs were; the jobs settle once
-   * the effects ran and the commit is durable.
-   */
-  private commit({ jobs, effects, staged }: Batch): void {
-    this.staged.pop();
-    // The effects frame stays open meanwhile: what the staged work registers happens after COMMIT too.
-    this.drive(this.stagedSteps(staged), true, () => {
+      await this.runJobs(w, jobs);
+      effects = await w.finish(this.beforeCommit);
       // The COMMIT writes the pages still in memory: it starts a slice of its own unless this one has just begun.
-      if (performance.now() - this.sliceStart >= SLICE_MS / 2 && this.snapshot) return this.yieldThen(true, () => this.commitNow(jobs, effects));
-      this.commitNow(jobs, effects);
-    }, (err) => this.commitFailed(jobs, effects, err));
-  }
-
-  private commitNow(jobs: Job[], effects: (() => void)[]): void {
-    try {
-      this.effects.pop();
+      if (performance.now() - this.sliceStart >= SLICE_MS / 2) await w.yieldPoint(0);
       this.tx.commit();
       this.commits++;
     } catch (err) {
-      return this.commitFailed(jobs, effects, err);
+      // The commit itself failed (disk full, I/O error), or work just before it: nothing of the batch is durable.
+      if (this.tx.inTransaction) this.tx.rollback();
+      this.onCommitError(err);
+      for (const j of jobs) j.reject(storageFailure('the store could not commit'));
+      this.nextBatch();
+      return;
+    } finally {
+      w.end();
+      this.snapshot?.resume();
     }
-    this.committed(jobs, effects);
+    await this.committed(jobs, effects);
   }
 
-  /** The commit itself failed (disk full, I/O error), or work just before it: nothing of the batch is durable. */
-  private commitFailed(jobs: Job[], effects: (() => void)[], err: unknown): void {
-    if (this.effects.at(-1) === effects) this.effects.pop();
-    if (this.tx.inTransaction) this.tx.rollback();
-    this.onCommitError(err);
-    for (const j of jobs) j.reject(storageFailure('the store could not commit'));
-    this.nextBatch();
+  /** Each job in its own savepoint, a failing one undone alone; the batch may pause between two. */
+  private async runJobs(w: BatchTx, jobs: readonly Job[]): Promise<void> {
+    for (const [i, job] of jobs.entries()) {
+      if (i > 0) await w.yieldPoint();
+      try {
+        if (this.suspension !== undefined && !job.maintenance) throw suspendedError(this.suspension);
+        job.value = await w.savepoint(async () => job.run(w));
+        job.ok = true;
+      } catch (err) {
+        job.ok = false;
+        job.value = err;
+      }
+    }
   }
 
-  private committed(jobs: Job[], effects: (() => void)[]): void {
+  /** Has the running slice had its time (and can the batch pause)? */
+  private sliceOver(minMs: number): boolean {
+    return this.snapshot !== undefined && performance.now() - this.sliceStart >= minMs;
+  }
+
+  /**
+   * Lets the event loop serve others once the slice has run `minMs`. With
+   * `inTransaction`, the transaction is paused meanwhile: nothing may write
+   * into it (reads outside its handle see the last committed state anyway).
+   */
+  private readonly breather = async (minMs = SLICE_MS, inTransaction = true): Promise<void> => {
+    if (!this.sliceOver(minMs)) return;
+    if (inTransaction) {
+      if (!this.batchPaused) this.slicedBatches++;
+      this.batchPaused = true;
+      this.paused = true;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    this.paused = false;
+    this.sliceStart = performance.now();
+  };
+
+  /** Runs the batch's effects (audit lines) in slices; the jobs settle once they ran and the commit is durable. */
+  private async committed(jobs: Job[], effects: (() => void)[]): Promise<void> {
     this.upkeep?.committed(this.onCommitError);
     // The fsync runs while the effects do; the jobs settle when both are over.
     let durable: { err: unknown } | undefined = this.wal ? undefined : { err: undefined };
@@ -479,15 +317,17 @@ export class Writer {
         settle();
       });
     }
-    // An effect that throws is a bug: it is thrown, as it was before slicing, after the batch is released.
-    this.drive(eachOf(effects), false, () => {
-      effectsRun = true;
+    try {
+      for (const effect of effects) {
+        effect();
+        await this.breather(SLICE_MS, false);
+      }
+    } finally {
+      // An effect that throws is a bug: it is thrown (see flushPending) once the batch is released.
       this.nextBatch();
-      settle();
-    }, (err) => {
-      this.nextBatch();
-      throw err;
-    });
+    }
+    effectsRun = true;
+    settle();
   }
 
   /** The batch is over: what was submitted meanwhile goes in the next one (after the fsync now in flight). */
@@ -497,22 +337,94 @@ export class Writer {
   }
 }
 
-/** Calls each function in turn, a step each. */
-function* eachOf(fns: readonly (() => void)[]): Generator<void, void, void> {
-  for (const fn of fns) {
-    fn();
-    yield;
-  }
+/** The effects and staged work of one open savepoint. */
+interface Frame {
+  effects: (() => void)[];
+  staged: StagedWork[];
 }
 
-/** Work just before COMMIT (see Writer.onBeforeCommit): nothing, or a generator to run in slices. */
-export type BeforeCommit = () => void | Generator<void, void, void>;
+/** The WriteTx of one batch: its handle, and the frames of the savepoints open in it (the batch's own first). */
+class BatchTx implements WriteTx {
+  readonly objects;
+  readonly changes;
+  readonly grants;
+  readonly events;
+  private readonly frames: Frame[] = [{ effects: [], staged: [] }];
+  private ended = false;
 
-/** A batch under way: its jobs and the frames of its transaction. */
-interface Batch {
-  jobs: Job[];
-  effects: (() => void)[];
-  staged: (() => void)[];
-  /** Paused at least once. */
-  paused: boolean;
+  constructor(
+    private readonly handle: TxHandle & { end(): void },
+    private readonly pause: (minMs?: number) => Promise<void>,
+  ) {
+    ({ objects: this.objects, changes: this.changes, grants: this.grants, events: this.events } = handle);
+  }
+
+  /** Throws when the batch is over or paused: code outside the Writer must not write into it then. */
+  private live(): Frame {
+    if (this.ended) throw new Error('the transaction has ended');
+    if (this.paused) throw new Error('a write outside the Writer while its transaction is paused');
+    return this.frames.at(-1)!;
+  }
+
+  private paused = false;
+
+  async yieldPoint(minMs?: number): Promise<void> {
+    this.paused = true;
+    try {
+      await this.pause(minMs);
+    } finally {
+      this.paused = false;
+    }
+  }
+
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    this.live();
+    const frame: Frame = { effects: [], staged: [] };
+    this.frames.push(frame);
+    try {
+      const r = await this.handle.savepoint(fn);
+      this.frames.pop();
+      const outer = this.frames.at(-1)!;
+      outer.effects.push(...frame.effects);
+      outer.staged.push(...frame.staged);
+      return r;
+    } catch (err) {
+      this.frames.pop();
+      throw err;
+    }
+  }
+
+  afterCommit(effect: () => void): void {
+    this.live().effects.push(effect);
+  }
+
+  stage(work: StagedWork): void {
+    this.live().staged.push(work);
+  }
+
+  /** An import's writes (made on first use, never on the hot path). */
+  get transfer(): TxHandle['transfer'] {
+    this.live();
+    return this.handle.transfer;
+  }
+
+  /** The staged work, then the onBeforeCommit hooks, with a pause point after each; returns the batch's effects. */
+  async finish(hooks: readonly BeforeCommit[]): Promise<(() => void)[]> {
+    const batch = this.frames[0]!;
+    // What the staged work registers happens after COMMIT too; what it stages goes after it.
+    for (let i = 0; i < batch.staged.length; i++) {
+      await batch.staged[i]!(this);
+      await this.yieldPoint();
+    }
+    for (const fn of hooks) {
+      await fn(this);
+      await this.yieldPoint();
+    }
+    return batch.effects;
+  }
+
+  end(): void {
+    this.ended = true;
+    this.handle.end();
+  }
 }

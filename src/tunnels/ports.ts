@@ -9,7 +9,7 @@
  * Tunnels are the daemon's own records, written as SYSTEM: who may get one is
  * decided by the caller (the facade's tunnel rule) inside the same mutation.
  */
-import type { Store } from '../store/store.js';
+import type { Store, StoreTx } from '../store/store.js';
 import { SYSTEM } from '../store/store.js';
 
 export const TUNNEL = 'Tunnel';
@@ -54,8 +54,8 @@ export interface Reservation {
   released: TunnelView[];
 }
 
-export function tunnelOf(store: Store, oid: number): TunnelView {
-  const v = store.rawValues(oid);
+export async function tunnelOf(store: Store, oid: number): Promise<TunnelView> {
+  const v = await store.rawValues(oid);
   return {
     oid,
     device_key: v.device_key!,
@@ -72,26 +72,29 @@ export function tunnelOf(store: Store, oid: number): TunnelView {
 
 const isLive = (t: TunnelView, now: number) => t.expiresAt > now;
 
-const all = (store: Store) => store.find(SYSTEM, TUNNEL, { criteria: [], sortprop: { ns: '', name: 'port' }, sorttype: 'old_numeric' }).map((oid) => tunnelOf(store, oid));
+async function tunnelsOf(store: Store, oids: readonly number[]): Promise<TunnelView[]> {
+  const out: TunnelView[] = [];
+  for (const oid of oids) out.push(await tunnelOf(store, oid));
+  return out;
+}
+
+const all = async (store: Store) => tunnelsOf(store, await store.find(SYSTEM, TUNNEL, { criteria: [], sortprop: { ns: '', name: 'port' }, sorttype: 'old_numeric' }));
 
 /** Tunnels not expired yet, by port. */
-export function liveTunnels(store: Store, now: number): TunnelView[] {
-  return all(store).filter((t) => isLive(t, now));
+export async function liveTunnels(store: Store, now: number): Promise<TunnelView[]> {
+  return (await all(store)).filter((t) => isLive(t, now));
 }
 
 /** A device's tunnels not expired yet, by port. */
-export function deviceTunnels(store: Store, deviceKey: string, now: number): TunnelView[] {
-  return store
-    .find(SYSTEM, TUNNEL, { criteria: [{ ns: '', name: 'device_key', op: '=', value: deviceKey }] })
-    .map((oid) => tunnelOf(store, oid))
-    .filter((t) => isLive(t, now))
-    .sort((a, b) => a.port - b.port);
+export async function deviceTunnels(store: Store, deviceKey: string, now: number): Promise<TunnelView[]> {
+  const oids = await store.find(SYSTEM, TUNNEL, { criteria: [{ ns: '', name: 'device_key', op: '=', value: deviceKey }] });
+  return (await tunnelsOf(store, oids)).filter((t) => isLive(t, now)).sort((a, b) => a.port - b.port);
 }
 
 /** The device's live tunnel on `port`, if any (what an SSH forward request must match). */
-export function tunnelOnPort(store: Store, deviceKey: string, port: number, now: number): TunnelView | undefined {
-  const oid = store.findOne(TUNNEL, '', 'port', String(port));
-  const t = oid === undefined ? undefined : tunnelOf(store, oid);
+export async function tunnelOnPort(store: Store, deviceKey: string, port: number, now: number): Promise<TunnelView | undefined> {
+  const oid = await store.findOne(TUNNEL, '', 'port', String(port));
+  const t = oid === undefined ? undefined : await tunnelOf(store, oid);
   return t && t.device_key === deviceKey && isLive(t, now) ? t : undefined;
 }
 
@@ -100,34 +103,34 @@ export function tunnelOnPort(store: Store, deviceKey: string, port: number, now:
  * on the lowest free port of the range (an expired tunnel's port is free: it
  * is destroyed here). Undefined when every port of the range is taken.
  */
-export function reserve(store: Store, r: ReserveRequest): Reservation | undefined {
+export async function reserve(store: StoreTx, r: ReserveRequest): Promise<Reservation | undefined> {
   const released: TunnelView[] = [];
   const expiresAt = new Date(r.now + r.lifetimeMs).toISOString();
-  const [mine] = store.find(SYSTEM, TUNNEL, {
+  const [mine] = await store.find(SYSTEM, TUNNEL, {
     criteria: [
       { ns: '', name: 'device_key', op: '=', value: r.deviceKey },
       { ns: '', name: 'service', op: '=', value: r.service },
     ],
   });
   if (mine !== undefined) {
-    const t = tunnelOf(store, mine);
+    const t = await tunnelOf(store, mine);
     if (isLive(t, r.now)) {
-      store.set(SYSTEM, mine, '', { expires_at: expiresAt });
-      return { tunnel: tunnelOf(store, mine), created: false, released };
+      await store.set(SYSTEM, mine, '', { expires_at: expiresAt });
+      return { tunnel: await tunnelOf(store, mine), created: false, released };
     }
-    store.destroy(SYSTEM, mine);
+    await store.destroy(SYSTEM, mine);
     released.push(t);
   }
   // Each look-up is one probe of the (class, ns, name, value) index: the cost grows with the ports in use below the first free one.
   for (let port = r.range.min; port <= r.range.max; port++) {
-    const taken = store.findOne(TUNNEL, '', 'port', String(port));
+    const taken = await store.findOne(TUNNEL, '', 'port', String(port));
     if (taken !== undefined) {
-      const t = tunnelOf(store, taken);
+      const t = await tunnelOf(store, taken);
       if (isLive(t, r.now)) continue;
-      store.destroy(SYSTEM, taken);
+      await store.destroy(SYSTEM, taken);
       released.push(t);
     }
-    const oid = store.create(SYSTEM, TUNNEL, {
+    const oid = await store.create(SYSTEM, TUNNEL, {
       device_key: r.deviceKey,
       service: r.service,
       port: String(port),
@@ -135,19 +138,20 @@ export function reserve(store: Store, r: ReserveRequest): Reservation | undefine
       url: r.url(port),
       expires_at: expiresAt,
     });
-    return { tunnel: tunnelOf(store, oid), created: true, released };
+    return { tunnel: await tunnelOf(store, oid), created: true, released };
   }
   return undefined;
 }
 
 /** Destroys the tunnels that expired or whose device is gone; returns them. */
-export function sweep(store: Store, now: number, deviceExists: (key: string) => boolean): TunnelView[] {
-  const gone = all(store).filter((t) => !isLive(t, now) || !deviceExists(t.device_key));
-  for (const t of gone) store.destroy(SYSTEM, t.oid);
+export async function sweep(store: StoreTx, now: number, deviceExists: (key: string) => Promise<boolean>): Promise<TunnelView[]> {
+  const gone: TunnelView[] = [];
+  for (const t of await all(store)) if (!isLive(t, now) || !(await deviceExists(t.device_key))) gone.push(t);
+  for (const t of gone) await store.destroy(SYSTEM, t.oid);
   return gone;
 }
 
-/** Records the agent's report on a tunnel. */
-export function report(store: Store, oid: number, r: { status: string; error: string; upnp: string; at: number }): void {
-  store.set(SYSTEM, oid, '', { status: r.status, error: r.error, upnp: r.upnp, reported_at: new Date(r.at).toISOString() });
+/** Records the agent's report on a tunnel (a StoreTx's write). */
+export function report(store: StoreTx, oid: number, r: { status: string; error: string; upnp: string; at: number }): Promise<void> {
+  return store.set(SYSTEM, oid, '', { status: r.status, error: r.error, upnp: r.upnp, reported_at: new Date(r.at).toISOString() });
 }

@@ -28,9 +28,9 @@ const MAX_KEY_REJECTS = 10;
 
 export interface TunnelAuthority {
   /** The parsed, unrevoked keys a device may log in with (none for an unknown or revoked device). */
-  keysOf(deviceKey: string): ParsedKey[];
+  keysOf(deviceKey: string): Promise<ParsedKey[]>;
   /** May this device forward this port now (its own live Tunnel)? */
-  mayForward(deviceKey: string, port: number): boolean;
+  mayForward(deviceKey: string, port: number): Promise<boolean>;
   /** A connection ended without authenticating after `user` was refused: one failed claim of (address, user). */
   failed(ip: string, user: string): void;
   /** May this address try to log in (as `user`) now? Not while the address, or that pair, is banned. */
@@ -139,11 +139,20 @@ export class TunnelSshServer {
         client.end();
         return;
       }
-      if (this.authenticate(client, ctx)) return;
-      rejects++;
-      claimed = ctx.username;
-      if (ctx.method === 'publickey') this.log.info({ audit: 'ssh-auth', user: ctx.username.slice(0, 64), ip: info.ip, outcome: 'fail' }, 'ssh key refused');
-      if (rejects > MAX_KEY_REJECTS) client.end();
+      // ssh2 waits for the answer: the keys are read from the store first.
+      void this.authenticate(client, ctx).then(
+        (passed) => {
+          if (passed) return;
+          rejects++;
+          claimed = ctx.username;
+          if (ctx.method === 'publickey') this.log.info({ audit: 'ssh-auth', user: ctx.username.slice(0, 64), ip: info.ip, outcome: 'fail' }, 'ssh key refused');
+          if (rejects > MAX_KEY_REJECTS) client.end();
+        },
+        (err: unknown) => {
+          this.log.error({ err, ip: info.ip }, 'ssh authentication failed');
+          client.end();
+        },
+      );
     });
     client.on('ready', () => {
       clearTimeout(timer);
@@ -153,7 +162,13 @@ export class TunnelSshServer {
       client.on('openssh.streamlocal', (_accept, reject) => reject());
       client.on('request', (accept, reject, name, bind) => {
         const deviceKey = this.clients.get(client)!.deviceKey;
-        if (name === 'tcpip-forward') return this.forward(client, deviceKey, bind as TcpipBindInfo, accept, reject);
+        if (name === 'tcpip-forward') {
+          void this.forward(client, deviceKey, bind as TcpipBindInfo, accept, reject).catch((err: unknown) => {
+            this.log.error({ err, device_key: deviceKey }, 'tunnel forward failed');
+            reject?.();
+          });
+          return;
+        }
         if (name === 'cancel-tcpip-forward') {
           const port = (bind as TcpipBindInfo).bindPort;
           if (this.forwards.get(port)?.client !== client) return reject?.();
@@ -170,12 +185,12 @@ export class TunnelSshServer {
    * by the user name pass. Returns false for a refusal that counts toward
    * MAX_KEY_REJECTS (the opening `none` probe of every client does not).
    */
-  private authenticate(client: Connection, ctx: AuthContext): boolean {
+  private async authenticate(client: Connection, ctx: AuthContext): Promise<boolean> {
     if (ctx.method !== 'publickey' || !DEVICE_KEY.test(ctx.username)) {
       ctx.reject(['publickey']);
       return ctx.method === 'none';
     }
-    const key = this.authority.keysOf(ctx.username).find((k) => sameKey(k, ctx.key));
+    const key = (await this.authority.keysOf(ctx.username)).find((k) => sameKey(k, ctx.key));
     if (!key || (ctx.signature && key.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) !== true)) {
       ctx.reject(['publickey']);
       return false;
@@ -186,15 +201,15 @@ export class TunnelSshServer {
     return true;
   }
 
-  private forward(
+  private async forward(
     client: Connection,
     deviceKey: string,
     bind: TcpipBindInfo,
     accept: ((port?: number) => void) | undefined,
     reject: (() => void) | undefined,
-  ): void {
+  ): Promise<void> {
     const port = bind.bindPort;
-    if (!Number.isInteger(port) || !this.authority.mayForward(deviceKey, port) || this.forwards.has(port)) {
+    if (!Number.isInteger(port) || !(await this.authority.mayForward(deviceKey, port)) || this.forwards.has(port)) {
       this.log.info({ audit: 'tunnel-forward-refused', device_key: deviceKey, port }, 'tunnel forward refused');
       return reject?.();
     }

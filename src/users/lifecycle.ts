@@ -13,7 +13,6 @@
  * - after the commit, the daemon ends the grants in memory at once.
  */
 import type { Store, WriteDetail } from '../store/store.js';
-import type { Writer } from '../store/writer.js';
 import type { Grant } from '../auth/secrets.js';
 import type { Caller } from '../auth/caller.js';
 import { USER_CLASS, grantEpochKey, userDisabled } from '../auth/auth.js';
@@ -28,23 +27,23 @@ export type EndGrants = (userOid: number, keep: Grant | undefined) => void;
  * api-admin's password is rotated at every start and opens nothing (its LOGIN tokens come from
  * an api_access entry's secret): a new one leaves its tokens alone, as a restart must.
  */
-function verdict(store: Store, op: string, oid: number, d: WriteDetail): 'all' | 'others' | undefined {
+async function verdict(store: Store, op: string, oid: number, d: WriteDetail): Promise<'all' | 'others' | undefined> {
   if (op === 'DESTROY') return 'all';
   if (d.values && userDisabled({ enabled: d.values.get('enabled'), authorized: d.values.get('authorized') })) return 'all';
-  if (!d.hashed?.has('password') || store.setting(API_ADMIN_OID_SETTING) === String(oid)) return undefined;
+  if (!d.hashed?.has('password') || (await store.setting(API_ADMIN_OID_SETTING)) === String(oid)) return undefined;
   return 'others';
 }
 
-export function installUserLifecycle(store: Store, writer: Writer, end?: EndGrants): () => void {
-  return store.onWrite((e, detail) => {
+export function installUserLifecycle(store: Store, end?: EndGrants): () => void {
+  return store.onWrite(async (e, detail, tx) => {
     if (e.class !== USER_CLASS || (e.op === 'SET' && e.ns !== '') || e.op === 'CREATE') return;
-    const which = verdict(store, e.op, e.oid, detail);
+    const which = await verdict(tx, e.op, e.oid, detail);
     if (which === undefined) return;
     const keep = which === 'others' ? (detail.subject as Partial<Caller>).grant : undefined;
-    if (e.op !== 'DESTROY') store.putSetting(grantEpochKey(e.oid), String(Date.now()));
+    if (e.op !== 'DESTROY') await tx.putSetting(grantEpochKey(e.oid), String(Date.now()));
     // The stored grants end with this write, whichever process makes it: another process's cache sees it.
     const kept = which === 'others' ? (detail.subject as Partial<Caller>).secret : undefined;
-    store.grants.removeUser(e.oid, kept === undefined ? undefined : digest(kept));
-    if (end) writer.afterCommit(() => end(e.oid, keep));
+    await tx.w.grants.removeUser(e.oid, kept === undefined ? undefined : digest(kept));
+    if (end) tx.w.afterCommit(() => end(e.oid, keep));
   });
 }

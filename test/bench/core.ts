@@ -34,9 +34,9 @@ async function seedItems(ctx: BenchContext, d: BenchDaemon): Promise<number[]> {
   const n = ctx.options.objects;
   const groups = Math.ceil(n / GROUP_SIZE);
   const started = performance.now();
-  const oids = await seedStore(d, (store) => {
+  const oids = await seedStore(d, async (store) => {
     const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push(store.create(SYSTEM, 'BenchItem', { group: `g${i % groups}` }));
+    for (let i = 0; i < n; i++) out.push(await store.create(SYSTEM, 'BenchItem', { group: `g${i % groups}` }));
     return out;
   });
   const seconds = (performance.now() - started) / 1000;

@@ -26,10 +26,10 @@ const app = await createApp(config, { log, env: { CCED_ADMIN_PASSWORD: 'bench-ad
 const { store, writer } = app.services;
 
 const seedStart = performance.now();
-await writer.submit(() => {
-  store.create(SYSTEM, 'DeviceType', { name: 'bench', serial_prefix: 'BENCH' });
+await writer.submit(async (w) => {
+  await store.at(w).create(SYSTEM, 'DeviceType', { name: 'bench', serial_prefix: 'BENCH' });
   for (let i = 0; i < devices; i++) {
-    store.create(SYSTEM, 'Device', { device_key: deviceKeyOf(i), token_code: tokenOf(i), device_type: 'bench', authorized: '1' });
+    await store.at(w).create(SYSTEM, 'Device', { device_key: deviceKeyOf(i), token_code: tokenOf(i), device_type: 'bench', authorized: '1' });
   }
 });
 const seedMs = performance.now() - seedStart;

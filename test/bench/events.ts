@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDb } from '../../src/store/sqlite/db.js';
 import { sqliteBackend } from '../../src/store/sqlite/backend.js';
-import { Store, SYSTEM } from '../../src/store/store.js';
+import { Store, SYSTEM, type StoreTx } from '../../src/store/store.js';
 import { Writer } from '../../src/store/writer.js';
 import { ChangeLog } from '../../src/store/changes.js';
 import { loadSchema } from '../../src/schema/loader.js';
@@ -30,22 +30,24 @@ const TARGETS = 100;
 const LATENCY_SAMPLES = 300;
 
 /** Store CPU per write (µs), best of 3, with or without the change log. */
-async function cpuPerWrite(withLog: boolean, heartbeatMs: number, write: (store: Store, oid: number, i: number) => void): Promise<number> {
+async function cpuPerWrite(withLog: boolean, heartbeatMs: number, write: (store: StoreTx, oid: number, i: number) => Promise<void>): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cced-bench-log-'));
   const db = openDb(path.join(dir, 'b.db'), { synchronous: 'NORMAL' });
   try {
     const store = new Store(sqliteBackend(db), loadSchema([path.join(packageRoot(), 'schema')]));
     const writer = new Writer(sqliteBackend(db));
     if (withLog) store.onWrite(new ChangeLog(sqliteBackend(db), writer, heartbeatMs).record);
-    const oids = await writer.submit(() =>
-      Array.from({ length: TARGETS }, (_, i) => store.create(SYSTEM, 'Device', { device_key: `BENCH${String(i).padStart(4, '0')}`, token_code: '0123456789abcdef' })),
-    );
+    const oids = await writer.submit(async (w) => {
+      const out: number[] = [];
+      for (let i = 0; i < TARGETS; i++) out.push(await store.at(w).create(SYSTEM, 'Device', { device_key: `BENCH${String(i).padStart(4, '0')}`, token_code: '0123456789abcdef' }));
+      return out;
+    });
     let best = Infinity;
     for (let run = 0; run < 3; run++) {
       const t0 = process.cpuUsage();
       for (let done = 0; done < WRITES; done += BATCH) {
-        await writer.submit(() => {
-          for (let i = done; i < done + BATCH; i++) write(store, oids[i % TARGETS]!, i);
+        await writer.submit(async (w) => {
+          for (let i = done; i < done + BATCH; i++) await write(store.at(w), oids[i % TARGETS]!, i);
         });
       }
       const used = process.cpuUsage(t0);
@@ -59,7 +61,7 @@ async function cpuPerWrite(withLog: boolean, heartbeatMs: number, write: (store:
 }
 
 async function storeCost(ctx: BenchContext): Promise<void> {
-  const cases: [string, number, (store: Store, oid: number, i: number) => void][] = [
+  const cases: [string, number, (store: StoreTx, oid: number, i: number) => Promise<void>][] = [
     ['SET 1 property', 60_000, (s, oid, i) => s.set(SYSTEM, oid, '', { device_name: `n${i}` })],
     ['heartbeat, coalesced (60 s)', 60_000, (s, oid, i) => s.set(SYSTEM, oid, '', { last_seen: new Date(1_700_000_000_000 + i).toISOString(), ip_address: '10.0.0.1' }, { routine: true })],
     ['heartbeat, every beat logged', 0, (s, oid, i) => s.set(SYSTEM, oid, '', { last_seen: new Date(1_700_000_000_000 + i).toISOString(), ip_address: '10.0.0.1' }, { routine: true })],

@@ -136,9 +136,9 @@ export const findRegex: BenchSection = {
       const groups = Math.ceil(n / GROUP_SIZE);
       // In transactions of SEED_CHUNK objects: the daemon's own writes wait at most busy_timeout (5 s) for one.
       for (let from = 0; from < n; from += SEED_CHUNK) {
-        await seedStore(d, (store) => {
+        await seedStore(d, async (store) => {
           for (let i = from; i < Math.min(n, from + SEED_CHUNK); i++) {
-            store.create(SYSTEM, 'BenchItem', { group: `g${i % groups}`, ...(i < HOSTILE_VALUES ? { note: hostileValue(i + 1) } : {}) });
+            await store.create(SYSTEM, 'BenchItem', { group: `g${i % groups}`, ...(i < HOSTILE_VALUES ? { note: hostileValue(i + 1) } : {}) });
           }
         });
       }

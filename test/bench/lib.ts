@@ -22,7 +22,7 @@ import { packageRoot } from '../../src/paths.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { openDb } from '../../src/store/sqlite/db.js';
 import { sqliteBackend } from '../../src/store/sqlite/backend.js';
-import { Store } from '../../src/store/store.js';
+import { Store, type StoreTx } from '../../src/store/store.js';
 import { Writer } from '../../src/store/writer.js';
 import { loadSchema } from '../../src/schema/loader.js';
 
@@ -270,11 +270,11 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<BenchDaemon
  * daemon sees another connection's commit (SQLite's data_version) and drops
  * whatever it remembered, so it then reads them like any others.
  */
-export async function seedStore<R>(d: BenchDaemon, fill: (store: Store) => R): Promise<R> {
+export async function seedStore<R>(d: BenchDaemon, fill: (store: StoreTx) => R | Promise<R>): Promise<R> {
   const db = openDb(d.dbPath);
   try {
     const store = new Store(sqliteBackend(db), loadSchema(d.schemaDirs));
-    return await new Writer(sqliteBackend(db)).submit(() => fill(store));
+    return await new Writer(sqliteBackend(db)).submit((w) => fill(store.at(w)));
   } finally {
     db.close();
   }

@@ -57,13 +57,13 @@ async function json(d: BenchDaemon, c: HttpCase): Promise<any> {
 }
 
 /** FLEET devices owned by OWNER, written straight into the store (no argon2: they never log in). */
-function seedFleet(d: BenchDaemon): Promise<void> {
-  return seedStore(d, (store) => {
+async function seedFleet(d: BenchDaemon): Promise<void> {
+  return await seedStore(d, async (store) => {
     const now = new Date().toISOString();
     for (let i = 0; i < FLEET; i++) {
-      const key = newDeviceKey(store);
-      const oid = store.create(SYSTEM, DEVICE, { device_key: key, token_code: newTokenCode() });
-      store.set(SYSTEM, oid, PANTAHUB_NS, { id: key.toLowerCase(), owner: OWNER, nick: `${newNick()}_${i}`, time_created: now, time_modified: now });
+      const key = await newDeviceKey(store);
+      const oid = await store.create(SYSTEM, DEVICE, { device_key: key, token_code: newTokenCode() });
+      await store.set(SYSTEM, oid, PANTAHUB_NS, { id: key.toLowerCase(), owner: OWNER, nick: `${newNick()}_${i}`, time_created: now, time_modified: now });
     }
   });
 }

@@ -77,9 +77,9 @@ async function memoryParts(d: BenchDaemon, token: string): Promise<string> {
 export async function seedDevices(d: BenchDaemon, devices: number): Promise<void> {
   await seedStore(d, (store) => store.create(SYSTEM, 'DeviceType', { name: 'bench', serial_prefix: 'BENCH' }));
   for (let from = 0; from < devices; from += SEED_BATCH) {
-    await seedStore(d, (store) => {
+    await seedStore(d, async (store) => {
       for (let i = from; i < Math.min(devices, from + SEED_BATCH); i++) {
-        store.create(SYSTEM, 'Device', { device_key: deviceKeyOf(i), token_code: tokenOf(i), device_type: 'bench', authorized: '1' });
+        await store.create(SYSTEM, 'Device', { device_key: deviceKeyOf(i), token_code: tokenOf(i), device_type: 'bench', authorized: '1' });
       }
     });
   }

@@ -35,11 +35,11 @@ export const bearerGrant: StrategyDef = {
   name: 'bearer-grant',
   headers: [AUTHORIZATION_HEADER],
   fields: [],
-  create: ({ auth }) => (req) => {
+  create: ({ auth }) => async (req) => {
     const sent = bearerGrantOf(auth, req);
     if (sent === undefined) return undefined;
     const { secret, grant } = sent;
-    const found = grant?.origin === BEARER_ORIGIN ? callerPrincipal(auth.callerFor(grant, secret), 'bearer-grant') : undefined;
+    const found = grant?.origin === BEARER_ORIGIN ? callerPrincipal(await auth.callerFor(grant, secret), 'bearer-grant') : undefined;
     if (found && fromBound(auth, grant!, req)) return found;
     if (found) throw new CredentialRefused(403, 'Token not valid from this address');
     return refuseBearer(auth, req, 403);

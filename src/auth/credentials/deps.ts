@@ -14,7 +14,7 @@ import type { Principal, Strategy, StrategyName, CredentialRequest } from './typ
  * so the gate reads no device table of its own.
  */
 export interface DeviceDirectory {
-  lookup(key: string): { oid: number; tokenDigest: Buffer | undefined; revoked: boolean } | undefined;
+  lookup(key: string): Promise<{ oid: number; tokenDigest: Buffer | undefined; revoked: boolean } | undefined>;
 }
 
 export interface CredentialDeps {

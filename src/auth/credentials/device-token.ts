@@ -20,14 +20,14 @@ export const deviceToken: StrategyDef = {
   name: 'device-token',
   headers: [DEVICE_TOKEN_HEADER],
   fields: [],
-  create: ({ auth, devices }) => (req) => {
+  create: ({ auth, devices }) => async (req) => {
     const token = headerOf(req.headers, DEVICE_TOKEN_HEADER);
     if (req.deviceKey === undefined || token === undefined || token === '') return undefined;
     const key = req.deviceKey;
     const claimed = claim('device-token', req.ip, key);
     auth.bans.refuse(claimed);
     // A token shorter than the minimum is never compared (nor looked up): no stored token can match it.
-    const c = token.length >= MIN_TOKEN_LENGTH && token.length <= MAX_DEVICE_TOKEN ? devices.current?.lookup(key) : undefined;
+    const c = token.length >= MIN_TOKEN_LENGTH && token.length <= MAX_DEVICE_TOKEN ? await devices.current?.lookup(key) : undefined;
     const matches = c?.tokenDigest !== undefined && timingSafeEqual(digest(token), c.tokenDigest);
     if (!c || !matches || c.revoked) {
       auditFailedClaim(req.log, auth.bans, 'DEVICE_TOKEN', claimed, 'device_key');

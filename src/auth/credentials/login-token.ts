@@ -12,11 +12,11 @@ export const loginToken: StrategyDef = {
   name: 'login-token',
   headers: [CLIENT_SECRET_HEADER],
   fields: ['token'],
-  create: ({ auth }) => (req) => {
+  create: ({ auth }) => async (req) => {
     const secret = req.envelope?.token;
     if (secret === undefined) return undefined;
     const grant = auth.grants.lookup(secret);
     if (grant?.kind !== 'token' || !auth.clients.tokenValid(grant, req.ip, req.headers)) return undefined;
-    return callerPrincipal(auth.callerFor(grant, secret), 'login-token');
+    return callerPrincipal(await auth.callerFor(grant, secret), 'login-token');
   },
 };

@@ -53,12 +53,15 @@ function oidcResolver(deps: CredentialDeps) {
 
   /** The user's oid, created when oidc_auto_create allows it; refused when it may not log in. */
   async function userOf(name: string): Promise<number> {
-    let oid = auth.userOid(name);
+    let oid = await auth.userOid(name);
     if (oid === undefined) {
       if (!config.oidc_auto_create) throw new CredentialRefused(403, 'Unknown user');
-      oid = await writer.submit(() => store.findOne(USER_CLASS, '', 'name', name) ?? store.create(SYSTEM, USER_CLASS, { name, fullName: name }));
+      oid = await writer.submit(async (w) => {
+        const tx = store.at(w);
+        return (await tx.findOne(USER_CLASS, '', 'name', name)) ?? tx.create(SYSTEM, USER_CLASS, { name, fullName: name });
+      });
     }
-    const v = store.rawValues(oid);
+    const v = await store.rawValues(oid);
     // api-admin is LOGIN's identity only.
     if (oid === auth.apiAdminOid || userDisabled(v)) throw new CredentialRefused(403, 'User disabled');
     return oid;
@@ -76,7 +79,7 @@ function oidcResolver(deps: CredentialDeps) {
       { kind: 'token', userOid: oid, userName: name, origin: OIDC_ORIGIN, lifetimeMs: expires - Date.now(), sliding: false, admin: claimsAdmin(payload, config.oidc_admin_claim, config.oidc_admin_value) },
       token,
     );
-    const found = callerPrincipal(auth.callerFor(grant, token), 'oidc');
+    const found = callerPrincipal(await auth.callerFor(grant, token), 'oidc');
     if (!found) throw new CredentialRefused(403, 'User disabled');
     req.log.info({ audit: 'OIDC', user: c.identity, ip: req.ip, outcome: 'ok' }, 'OIDC token verified');
     return found;
@@ -88,7 +91,7 @@ function oidcResolver(deps: CredentialDeps) {
     const token = bearerOf(req.headers);
     if (token === undefined || !looksLikeJwt(token) || token.length > MAX_JWT) return undefined;
     const known = auth.grants.lookup(token, MAX_JWT);
-    const cached = known?.origin === OIDC_ORIGIN ? callerPrincipal(auth.callerFor(known, token), 'oidc') : undefined;
+    const cached = known?.origin === OIDC_ORIGIN ? callerPrincipal(await auth.callerFor(known, token), 'oidc') : undefined;
     if (cached) return cached;
     const c = claim('oidc', req.ip, claimedUser(token, config.oidc_user_claim));
     auth.bans.refuse(c);

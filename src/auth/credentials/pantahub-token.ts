@@ -24,14 +24,14 @@ export function issuePantahubToken(auth: Auth, lifetimeSeconds: number, oid: num
 }
 
 /** A user's or a device's principal; undefined without a bearer; a refusal for an unknown token or another kind of grant. */
-function resolvePantahub(auth: Auth, req: CredentialRequest): Principal | undefined {
+async function resolvePantahub(auth: Auth, req: CredentialRequest): Promise<Principal | undefined> {
   const sent = bearerGrantOf(auth, req);
   if (sent === undefined) return undefined;
   const grant = sent.grant?.origin === PANTAHUB_ORIGIN ? sent.grant : undefined;
   if (grant?.userName.startsWith(DEVICE_PRN)) {
     return { subject: { oid: grant.userOid, admin: false, capabilities: [] }, label: `device:${grant.userName}`, deviceOid: grant.userOid, via: 'pantahub-token' };
   }
-  return (grant && callerPrincipal(auth.callerFor(grant, sent.secret), 'pantahub-token')) ?? refuseBearer(auth, req, 401);
+  return (grant && callerPrincipal(await auth.callerFor(grant, sent.secret), 'pantahub-token')) ?? refuseBearer(auth, req, 401);
 }
 
 export const pantahubToken: StrategyDef = { name: 'pantahub-token', headers: [AUTHORIZATION_HEADER], fields: [], create: ({ auth }) => (req) => resolvePantahub(auth, req) };

@@ -10,11 +10,11 @@ export const session: StrategyDef = {
   name: 'session',
   headers: [],
   fields: ['sessionid'],
-  create: ({ auth }) => (req) => {
+  create: ({ auth }) => async (req) => {
     const e = req.envelope;
     if (e?.sessionid === undefined || e.token !== undefined) return undefined;
     const grant = auth.grants.lookup(e.sessionid);
     if (grant?.kind !== 'session' || req.origin !== 'local' || e.user !== grant.userName) return undefined;
-    return callerPrincipal(auth.callerFor(grant, e.sessionid), 'session');
+    return callerPrincipal(await auth.callerFor(grant, e.sessionid), 'session');
   },
 };

@@ -46,16 +46,16 @@ export function deviceSettingRoutes(route: Router, s: Services): void {
   for (const def of SETTINGS) {
     const body = z.object({ [def.field]: def.schema });
     route('PUT', `/api/devices/:key/${def.path}`, { access: 'admin', params: keyParams, body, doc: settingDeclaration(def.field) }, async ({ who, params, body }) => {
-      const oid = requireDevice(store, params.key);
+      const oid = await requireDevice(store, params.key);
       const value = (body as Record<string, unknown>)[def.field];
-      await write(s, () => store.set(who.subject, oid, '', { [def.field]: def.toStore ? def.toStore(value) : value }));
+      await write(s, (tx) => tx.set(who.subject, oid, '', { [def.field]: def.toStore ? def.toStore(value) : value }));
       return { success: true, [def.field]: def.echo ? def.echo(value) : value };
     });
   }
 
   route('POST', '/api/devices/:key/flash-request', { access: 'device', params: keyParams }, async ({ who, params }) => {
-    const oid = who.deviceOid ?? requireDevice(store, params.key);
-    const left = await write(s, () => takeFlashToken(store, who.subject, oid));
+    const oid = who.deviceOid ?? await requireDevice(store, params.key);
+    const left = await write(s, async (tx) => takeFlashToken(tx, who.subject, oid));
     // The answer also says what the device should fetch: its distribution's firmware files.
     return { success: true, tokens_left: left, ...(await filesForDevice(s, oid)) };
   });

@@ -30,21 +30,21 @@ export function deviceStatusRoutes(route: Router, s: Services): void {
   const { store } = s;
 
   route('POST', '/api/devices/:key/online', { access: 'device', params: keyParams, body: onlineBody }, async ({ req, who, params, body }) => {
-    const oid = who.deviceOid ?? requireDevice(store, params.key);
+    const oid = who.deviceOid ?? await requireDevice(store, params.key);
     const at = Date.now();
     const ip = body.ip_address ?? normalizeIp(req.ip);
     await s.heartbeats.submit({ oid, subject: who.subject, at, ip, services: body.services, note: body.note });
     return { ok: true, ip_address: ip, last_seen: meetingTime(at) };
   });
 
-  route('GET', '/api/devices/:key/last-seen', { access: 'user', params: keyParams }, ({ who, params }) => {
-    const at = seenAt(store.get(who.subject, requireDevice(store, params.key)).values.last_seen);
+  route('GET', '/api/devices/:key/last-seen', { access: 'user', params: keyParams }, async ({ who, params }) => {
+    const at = seenAt((await store.get(who.subject, await requireDevice(store, params.key))).values.last_seen);
     return { device_key: params.key, last_seen: at === undefined ? null : meetingTime(at) };
   });
 
-  route('GET', '/api/devices/:key/availability', { access: 'user', params: keyParams }, ({ who, params }) => {
-    const oid = findDevice(store, params.key);
-    const a = oid === undefined ? undefined : availabilityOf(s, who.subject, oid, Date.now());
+  route('GET', '/api/devices/:key/availability', { access: 'user', params: keyParams }, async ({ who, params }) => {
+    const oid = await findDevice(store, params.key);
+    const a = oid === undefined ? undefined : await availabilityOf(s, who.subject, oid, Date.now());
     if (a === undefined) return { status: 'Unknown', last_heartbeat: null, since: null, uptime: null };
     return {
       status: a.available ? 'Available' : 'Disconnected',
@@ -54,14 +54,14 @@ export function deviceStatusRoutes(route: Router, s: Services): void {
     };
   });
 
-  route('GET', '/api/devices/:key/logs', { access: 'user', params: keyParams }, ({ params }) => {
-    const oid = requireDevice(store, params.key);
+  route('GET', '/api/devices/:key/logs', { access: 'user', params: keyParams }, async ({ params }) => {
+    const oid = await requireDevice(store, params.key);
     return s.events.list(oid, s.config.status_max_logs).map((e) => ({ timestamp: meetingTime(e.at), event: e.event, host: e.host, remote: e.remote }));
   });
 
   route('POST', '/api/devices/:key/purge-logs', { access: 'admin', params: keyParams }, async ({ params }) => {
-    const oid = requireDevice(store, params.key);
-    await write(s, () => s.events.purge(oid));
+    const oid = await requireDevice(store, params.key);
+    await write(s, (tx) => tx.w.events.purge(oid));
     return { success: true };
   });
 }

@@ -55,9 +55,9 @@ function defined(body: Record<string, unknown>): Record<string, unknown> {
 export function deviceTypeRoutes(route: Router, s: Services): void {
   const catalog = new Catalog(s);
 
-  route('GET', '/api/device-types', { access: 'user' }, ({ who }) => {
-    const oids = liveTypes(s.store, who.subject);
-    const objects = s.store.getMany(who.subject, oids);
+  route('GET', '/api/device-types', { access: 'user' }, async ({ who }) => {
+    const oids = await liveTypes(s.store, who.subject);
+    const objects = await s.store.getMany(who.subject, oids);
     return { device_types: oids.map((oid) => presentType(s, oid, objects.get(oid)!.namespaces.get('')!)) };
   });
 
@@ -103,10 +103,10 @@ export function deviceTypeRoutes(route: Router, s: Services): void {
     },
   );
 
-  route('GET', '/api/flash/device-types', { access: 'user' }, ({ who }) => ({ device_types: deviceTypeNames(s.store, who.subject) }));
+  route('GET', '/api/flash/device-types', { access: 'user' }, async ({ who }) => ({ device_types: await deviceTypeNames(s.store, who.subject) }));
 
-  route('GET', '/api/flash/:type/distributions', { access: 'user', params: z.object({ type: text(128) }) }, ({ who, params }) => {
-    if (findDeviceType(s.store, params.type) === undefined) throw fail(404, 'Device type not found');
-    return { distributions: distributionNames(s.store, who.subject, params.type) };
+  route('GET', '/api/flash/:type/distributions', { access: 'user', params: z.object({ type: text(128) }) }, async ({ who, params }) => {
+    if (await findDeviceType(s.store, params.type) === undefined) throw fail(404, 'Device type not found');
+    return { distributions: await distributionNames(s.store, who.subject, params.type) };
   });
 }

@@ -46,66 +46,66 @@ const manualBody = z.object({
 export function deviceRoutes(route: Router, s: Services): void {
   const { store } = s;
 
-  route('GET', '/api/devices', { access: 'user', query: listQuery }, ({ who, query }) => {
+  route('GET', '/api/devices', { access: 'user', query: listQuery }, async ({ who, query }) => {
     const { after, ...rest } = query;
-    const { total, oids } = store.page(who.subject, DEVICE, 'device_key', { ...rest, ...(after === undefined ? {} : { after: { value: after } }) });
-    const objects = store.getMany(who.subject, oids);
+    const { total, oids } = await store.page(who.subject, DEVICE, 'device_key', { ...rest, ...(after === undefined ? {} : { after: { value: after } }) });
+    const objects = await store.getMany(who.subject, oids);
     const devices = oids.map((oid) => presentDevice(objects.get(oid)!.namespaces.get('')!, store));
     return { devices, total, limit: query.limit, offset: query.offset };
   });
 
-  route('GET', '/api/devices/generate-key', { access: 'admin' }, () => ({ devicekey: newDeviceKey(store), token_code: newTokenCode() }));
+  route('GET', '/api/devices/generate-key', { access: 'admin' }, async () => ({ devicekey: await newDeviceKey(store), token_code: newTokenCode() }));
 
   route('POST', '/api/devices/generate-and-register', { access: 'admin', body: registerBody }, async ({ who, body }) => {
-    const fresh = { ...body, devicekey: newDeviceKey(store), token_code: newTokenCode() };
-    const created = await write(s, () => createDevice(store, who.subject, fresh));
+    const fresh = { ...body, devicekey: await newDeviceKey(store), token_code: newTokenCode() };
+    const created = await write(s, async (tx) => createDevice(tx, who.subject, fresh));
     const { device_type: _t, distribution: _d, product_serial: _p, ...reply } = created;
     return reply;
   });
 
-  route('POST', '/api/devices/manual-create', { access: 'admin', body: manualBody }, ({ who, body }) => write(s, () => createDevice(store, who.subject, body)));
+  route('POST', '/api/devices/manual-create', { access: 'admin', body: manualBody }, ({ who, body }) => write(s, (tx) => createDevice(tx, who.subject, body)));
 
-  route('GET', '/api/devices/device-types', { access: 'user' }, ({ who }) => ({ device_types: deviceTypeNames(store, who.subject) }));
+  route('GET', '/api/devices/device-types', { access: 'user' }, async ({ who }) => ({ device_types: await deviceTypeNames(store, who.subject) }));
 
-  route('GET', '/api/devices/device-types/:type/distributions', { access: 'user', params: z.object({ type: text(128) }) }, ({ who, params }) => {
-    if (findDeviceType(store, params.type) === undefined) throw fail(404, 'Device type not found');
-    return { distributions: distributionNames(store, who.subject, params.type) };
+  route('GET', '/api/devices/device-types/:type/distributions', { access: 'user', params: z.object({ type: text(128) }) }, async ({ who, params }) => {
+    if (await findDeviceType(store, params.type) === undefined) throw fail(404, 'Device type not found');
+    return { distributions: await distributionNames(store, who.subject, params.type) };
   });
 
-  route('GET', '/api/devices/:key', { access: 'user', params: keyParams }, ({ who, params }) =>
-    presentDevice(store.get(who.subject, requireDevice(store, params.key)).values, store),
+  route('GET', '/api/devices/:key', { access: 'user', params: keyParams }, async ({ who, params }) =>
+    presentDevice((await store.get(who.subject, await requireDevice(store, params.key))).values, store),
   );
 
   route('PUT', '/api/devices/:key', { access: 'admin', params: keyParams, body: z.object({ services: z.array(z.string().max(16)).max(16).optional() }) }, async ({ who, params, body }) => {
-    const oid = requireDevice(store, params.key);
+    const oid = await requireDevice(store, params.key);
     if (body.services === undefined) throw fail(400, 'Nothing to update');
-    await write(s, () => store.set(who.subject, oid, '', { services: encodeArray(body.services!) }));
+    await write(s, (tx) => tx.set(who.subject, oid, '', { services: encodeArray(body.services!) }));
     return { success: true };
   });
 
   route('DELETE', '/api/devices/:key', { access: 'admin', params: keyParams }, async ({ who, params }) => {
-    const oid = requireDevice(store, params.key);
+    const oid = await requireDevice(store, params.key);
     // Its SSH keys, tunnels and events go with it (src/devices/cascade.ts).
-    await write(s, () => store.destroy(who.subject, oid));
+    await write(s, (tx) => tx.destroy(who.subject, oid));
     return { success: true };
   });
 
-  route('GET', '/api/devices/:key/note', { access: 'user', params: keyParams }, ({ who, params }) => ({
-    note: store.get(who.subject, requireDevice(store, params.key)).values.note,
+  route('GET', '/api/devices/:key/note', { access: 'user', params: keyParams }, async ({ who, params }) => ({
+    note: (await store.get(who.subject, await requireDevice(store, params.key))).values.note,
   }));
 
   route('PUT', '/api/devices/:key/note', { access: 'admin', params: keyParams, body: z.object({ note: z.string() }) }, async ({ who, params, body }) => {
-    const oid = requireDevice(store, params.key);
-    await write(s, () => store.set(who.subject, oid, '', { note: body.note }));
+    const oid = await requireDevice(store, params.key);
+    await write(s, (tx) => tx.set(who.subject, oid, '', { note: body.note }));
     return { success: true, note: body.note };
   });
 
-  route('GET', '/api/devices/:key/service', { access: 'user', params: keyParams }, ({ who, params }) => ({
-    services: decodeArray(store.get(who.subject, requireDevice(store, params.key)).values.services),
+  route('GET', '/api/devices/:key/service', { access: 'user', params: keyParams }, async ({ who, params }) => ({
+    services: decodeArray((await store.get(who.subject, await requireDevice(store, params.key))).values.services),
   }));
 
-  route('GET', '/api/devices/:key/distrib-json', { access: 'user', params: keyParams }, ({ who, params, reply }) => {
-    const json = store.get(who.subject, requireDevice(store, params.key)).values.distrib_json;
+  route('GET', '/api/devices/:key/distrib-json', { access: 'user', params: keyParams }, async ({ who, params, reply }) => {
+    const json = (await store.get(who.subject, await requireDevice(store, params.key))).values.distrib_json;
     if (json === '') throw fail(404, 'distrib.json not found');
     try {
       JSON.parse(json);
@@ -118,8 +118,8 @@ export function deviceRoutes(route: Router, s: Services): void {
   });
 
   route('PUT', '/api/devices/:key/distrib-json', { access: 'admin', params: keyParams, body: z.json() }, async ({ who, params, body }) => {
-    const oid = requireDevice(store, params.key);
-    await write(s, () => store.set(who.subject, oid, '', { distrib_json: JSON.stringify(body) }));
+    const oid = await requireDevice(store, params.key);
+    await write(s, (tx) => tx.set(who.subject, oid, '', { distrib_json: JSON.stringify(body) }));
     return { success: true };
   });
 }

@@ -22,16 +22,16 @@ import { sendFile } from './send-file.js';
 export { DEVICE_KEY_HEADER } from '../kit/principals.js';
 
 /** A device may fetch only its own firmware, and only while authorized; an admin any file. */
-function mayDownload(services: Services, who: Principal, type: string, dist: string): void {
+async function mayDownload(services: Services, who: Principal, type: string, dist: string): Promise<void> {
   if (who.deviceOid === undefined) return;
-  const v = services.store.rawValues(who.deviceOid);
+  const v = await services.store.rawValues(who.deviceOid);
   if (v.authorized !== '1') throw fail(403, 'Device not authorized');
   if (v.device_type !== type || v.distribution !== dist) throw fail(403, 'Not this device\'s distribution');
 }
 
 export function downloadRoute(route: Router, services: Services, storage: FlashStorage): void {
   route('GET', '/api/flash/:type/:dist/:file', { access: 'device-header', params: fileParams }, async ({ req, reply, who, params }) => {
-    mayDownload(services, who, params.type, params.dist);
+    await mayDownload(services, who, params.type, params.dist);
     const file = await storage.open(params.type, params.dist, params.file);
     if (file === undefined) throw fail(404, 'File not found');
     return sendFile(req, reply, file, (r) => auditFlash(req, 'FLASH_DOWNLOAD', who.label, { type: params.type, dist: params.dist, ...file }, r));

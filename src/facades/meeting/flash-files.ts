@@ -60,8 +60,8 @@ export default async function flashFiles(app: FastifyInstance, { services }: { s
     const name = part.filename;
     if (!isSegment(name)) throw closing(reply, 400, 'Invalid file name');
     if (!allowed.has(extensionOf(name))) throw closing(reply, 400, `File extension not allowed (allowed: ${[...allowed].join(', ')})`);
-    if (findDeviceType(store, type) === undefined) throw closing(reply, 404, 'Unknown device type');
-    if (findDistribution(store, type, dist) === undefined) throw closing(reply, 404, 'Unknown distribution');
+    if (await findDeviceType(store, type) === undefined) throw closing(reply, 404, 'Unknown device type');
+    if ((await findDistribution(store, type, dist)) === undefined) throw closing(reply, 404, 'Unknown distribution');
     const staged = await storage.stage(type, dist, name, part.file);
     if (part.file.truncated) {
       await staged.discard();
@@ -98,7 +98,7 @@ export default async function flashFiles(app: FastifyInstance, { services }: { s
   });
 
   route('GET', '/api/flash/:key/distribution-files', { access: 'device', params: keyParams }, async ({ who, params }) => {
-    return filesOfDevice(services, storage, who.deviceOid ?? requireDevice(store, params.key));
+    return await filesOfDevice(services, storage, who.deviceOid ?? await requireDevice(store, params.key));
   });
 
   route('DELETE', '/api/flash/:type/:dist/:file', { access: 'admin', params: fileParams }, async ({ req, who, params }) => {

@@ -31,29 +31,29 @@ export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime
 
   route('POST', '/api/forcecommand/register_device_key', { access: 'ssh', body: registerBody }, async ({ req, who, body }) => {
     const key = requirePublicKey(body.pubkey, 'pubkey');
-    const done = await write(s, () => registerDeviceKey(store, who.subject, body.device_key, key, body.user_name));
+    const done = await write(s, (tx) => registerDeviceKey(tx, who.subject, body.device_key, key, body.user_name));
     req.log.info({ audit: 'ssh-key', action: 'register', device_key: body.device_key, revoked_others: done.revokedOthers, by: who.label }, 'device ssh key registered');
     return { status: 'ok' };
   });
 
-  route('POST', '/api/forcecommand/validate_device_key', { access: 'ssh', body: validateBody }, ({ body }) => {
+  route('POST', '/api/forcecommand/validate_device_key', { access: 'ssh', body: validateBody }, async ({ body }) => {
     const key = parsePublicKey(body.pubkey);
-    const found = key && activeSshKey(store, key);
+    const found = key && (await activeSshKey(store, key));
     if (!found) throw invalid();
     return { status: 'ok', device_key: found.device_key };
   });
 
   route('GET', '/api/forcecommand/get_device_key', { access: 'ssh', query: deviceQuery }, async ({ req, reply, who, query: { device_key } }) => {
-    const oid = findDevice(store, device_key);
+    const oid = await findDevice(store, device_key);
     if (oid === undefined) throw notFound();
     reply.type('text/plain; charset=utf-8');
-    const active = deviceSshKeys(store, device_key).find((k) => !k.revoked);
+    const active = (await deviceSshKeys(store, device_key)).find((k) => !k.revoked);
     if (active) return `${keyLine(active)}\n`;
     // The document: with no device_keys entry, devices.ssh_public_key is answered and copied into device_keys.
-    const mirrored = store.rawValues(oid).ssh_public_key!;
+    const mirrored = (await store.rawValues(oid)).ssh_public_key!;
     const key = mirrored ? parsePublicKey(mirrored) : undefined;
     if (!key) throw notFound();
-    await write(s, () => registerDeviceKey(store, who.subject, device_key, key));
+    await write(s, (tx) => registerDeviceKey(tx, who.subject, device_key, key));
     req.log.info({ audit: 'ssh-key', action: 'replicate', device_key, by: who.label }, 'device ssh key copied from the device');
     return `${mirrored}\n`;
   });
@@ -62,7 +62,7 @@ export function forceCommandRoutes(route: Router, s: Services, rt: TunnelRuntime
     // The document sends a JSON body; `?device_key=` is accepted too, for clients that send no body with DELETE.
     const named = parseWith(removeRequest, req.body, 'body').device_key ?? parseWith(removeRequest, req.query, 'query').device_key;
     if (named === undefined) throw fail(400, 'device_key: missing');
-    const deleted = await write(s, () => removeDeviceKeys(store, who.subject, named));
+    const deleted = await write(s, (tx) => removeDeviceKeys(tx, who.subject, named));
     if (deleted === 0) return { status: 'not_found', deleted: 0 };
     req.log.info({ audit: 'ssh-key', action: 'remove', device_key: named, deleted, by: who.label }, 'device ssh keys removed');
     return { status: 'ok', deleted };

@@ -5,7 +5,7 @@
  * MEETING_ERRORS. The device world itself is src/devices.
  */
 import type { Services } from '../../services.js';
-import type { Store } from '../../store/store.js';
+import type { Store, StoreTx } from '../../store/store.js';
 import { toJsonValue } from '../../schema/values.js';
 import { DEVICE } from '../../devices/classes.js';
 
@@ -24,7 +24,7 @@ export function presentDevice(values: Record<string, string>, store: Store): Rec
   return out;
 }
 
-/** Runs a synchronous store mutation in the next group commit. */
-export function write<R>(services: Services, mutation: () => R): Promise<R> {
-  return services.writer.submit(mutation);
+/** Runs a store mutation in the next group commit; it reads and writes through `tx` (the store inside that transaction). */
+export function write<R>(services: Services, mutation: (tx: StoreTx) => R | Promise<R>): Promise<R> {
+  return services.writer.submit((w) => mutation(services.store.at(w)));
 }

@@ -25,17 +25,17 @@ export function auditPlayer(req: FastifyRequest, op: string, who: string, device
 }
 
 /** The stored key of the device the path names: the authenticated device itself, or (for an admin) 404 if unknown. */
-function deviceKeyOf(services: Services, who: Principal, key: string): string {
-  return services.store.rawValues(who.deviceOid ?? requireDevice(services.store, key)).device_key!;
+async function deviceKeyOf(services: Services, who: Principal, key: string): Promise<string> {
+  return (await services.store.rawValues(who.deviceOid ?? await requireDevice(services.store, key))).device_key!;
 }
 
 export function playerMediaRoutes(route: Router, services: Services, media: PlayerMedia): void {
   route('GET', '/api/player/playlist/:key', { access: 'device', params: keyParams }, async ({ who, params }) => {
-    return media.playlist(deviceKeyOf(services, who, params.key));
+    return media.playlist(await deviceKeyOf(services, who, params.key));
   });
 
   route('GET', '/api/player/media/:key/:dir/:file', { access: 'device', params: mediaParams }, async ({ req, reply, who, params }) => {
-    const key = deviceKeyOf(services, who, params.key);
+    const key = await deviceKeyOf(services, who, params.key);
     const file = await media.storage.open(key, params.dir, params.file);
     if (file === undefined) throw fail(404, 'Media not found');
     return sendFile(req, reply, file, (r) =>
@@ -45,7 +45,7 @@ export function playerMediaRoutes(route: Router, services: Services, media: Play
 
   route('POST', '/api/player/clear-cache/:key', { access: 'device', params: keyParams }, async ({ req, who, params }) => {
     services.state.refuseWhileSuspended();
-    const key = deviceKeyOf(services, who, params.key);
+    const key = await deviceKeyOf(services, who, params.key);
     const removed = await media.clear(key);
     auditPlayer(req, 'PLAYER_CLEAR', who.label, key, removed);
     return { ok: true };

@@ -58,10 +58,10 @@ export default async function playerFiles(app: FastifyInstance, { services }: { 
     const name = part.filename;
     if (!isSegment(name)) throw refuseUnread(reply, 400, 'Invalid file name');
     if (!media.isAllowed(name)) throw refuseUnread(reply, 400, `File extension not allowed (allowed: ${[...allowed].join(', ')})`);
-    const oid = findDevice(store, given);
+    const oid = await findDevice(store, given);
     if (oid === undefined) throw refuseUnread(reply, 404, 'Device not found');
     // The stored key names the folder (the schema keeps it a safe, upper-case name).
-    const key = store.rawValues(oid).device_key!;
+    const key = (await store.rawValues(oid)).device_key!;
     const staged = await media.stage(key, UPLOAD_DIR, name, part.file);
     if (part.file.truncated) {
       await staged.discard();

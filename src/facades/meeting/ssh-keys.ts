@@ -35,25 +35,24 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
   const { store } = s;
 
   // The SSH-side callers; the document lets localhost read these without the token.
-  route('GET', '/api/ssh-keys', { access: 'ssh-read', query: userQuery }, ({ query }) => {
-    const keys = usableUserKeys(store, query.user);
+  route('GET', '/api/ssh-keys', { access: 'ssh-read', query: userQuery }, async ({ query }) => {
+    const keys = await usableUserKeys(store, query.user);
     if (keys.length === 0) throw fail(404, 'No keys for this user');
     return { keys: keys.map(keyLine) };
   });
 
-  route('GET', '/api/ssh-keys/devices', { access: 'ssh-read', query: userQuery }, ({ query }) => ({
-    devices: userSshKeys(store, query.user).map((k) => ({
-      device_key: k.device_key,
-      ssh_public_key: keyLine(k),
-      authorized: deviceAuthorized(store, k.device_key) ? 1 : 0,
-      revoked: k.revoked ? 1 : 0,
-    })),
-  }));
+  route('GET', '/api/ssh-keys/devices', { access: 'ssh-read', query: userQuery }, async ({ query }) => {
+    const devices = [];
+    for (const k of await userSshKeys(store, query.user)) {
+      devices.push({ device_key: k.device_key, ssh_public_key: keyLine(k), authorized: (await deviceAuthorized(store, k.device_key)) ? 1 : 0, revoked: k.revoked ? 1 : 0 });
+    }
+    return { devices };
+  });
 
   route('PUT', '/api/devices/:key/ssh-key', { access: 'admin', params: keyParams, body: keyBody }, async ({ req, who, params, body }) => {
-    requireDevice(store, params.key);
+    await requireDevice(store, params.key);
     const key = requirePublicKey(body.ssh_public_key, 'ssh_public_key');
-    const done = await write(s, () => registerDeviceKey(store, who.subject, params.key, key, body.user_name));
+    const done = await write(s, (tx) => registerDeviceKey(tx, who.subject, params.key, key, body.user_name));
     req.log.info({ audit: 'ssh-key', action: 'set', device_key: params.key, revoked_others: done.revokedOthers, by: who.label }, 'device ssh key set');
     return { success: true };
   });
@@ -66,11 +65,11 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
     });
   }
 
-  route('GET', '/api/users/authorized-keys', { access: 'local' }, ({ reply }) => {
-    const users = store.find(SYSTEM, 'User', { criteria: [{ ns: '', name: 'authorized', op: '=', value: '1' }], sortprop: { ns: '', name: 'name' } });
+  route('GET', '/api/users/authorized-keys', { access: 'local' }, async ({ reply }) => {
+    const users = await store.find(SYSTEM, 'User', { criteria: [{ ns: '', name: 'authorized', op: '=', value: '1' }], sortprop: { ns: '', name: 'name' } });
     const lines: string[] = [];
     for (const oid of users) {
-      const v = store.rawValues(oid);
+      const v = await store.rawValues(oid);
       const key = v.enabled === '1' && v.ssh_pubkey ? parsePublicKey(v.ssh_pubkey) : undefined;
       // The comment names the account, so a line in authorized_keys says whose key it is.
       if (key) lines.push(`${key.canonical} ${v.name}\n`);
@@ -86,8 +85,8 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
    * database or admin token cannot impersonate devices. The path answers 404
    * ("private key absent", the document's own error) with that reason.
    */
-  route('GET', '/api/devices/:key/private-ppk', { access: 'admin', params: keyParams }, ({ params }) => {
-    requireDevice(store, params.key);
+  route('GET', '/api/devices/:key/private-ppk', { access: 'admin', params: keyParams }, async ({ params }) => {
+    await requireDevice(store, params.key);
     throw fail(404, 'No private key: cced never stores device private keys; generate the key pair on the device and register its public key with PUT /api/devices/{device_key}/ssh-key');
   });
 

@@ -39,13 +39,13 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
   /** Reserves (or extends) the device's tunnel for a service, under the tunnel rule; 403 / 404 / 503. */
   async function open(req: FastifyRequest, who: Principal, deviceKey: string, svc: string, localPort?: number): Promise<TunnelView> {
     const now = Date.now();
-    const r = await write(s, () => openTunnel(store, config, { deviceKey, service: svc, localPort, now }));
+    const r = await write(s, (tx) => openTunnel(tx, config, { deviceKey, service: svc, localPort, now }));
     if (r.created) req.log.info({ audit: 'tunnel-open', device_key: deviceKey, service: svc, port: r.tunnel.port, by: who.label }, 'tunnel opened');
     return r.tunnel;
   }
 
-  route('GET', '/api/tunnels', { access: 'admin' }, () => ({
-    tunnels: liveTunnels(store, Date.now()).map((t) => ({
+  route('GET', '/api/tunnels', { access: 'admin' }, async () => ({
+    tunnels: (await liveTunnels(store, Date.now())).map((t) => ({
       device_key: t.device_key,
       service: t.service,
       port: t.port,
@@ -73,9 +73,9 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
     return { status: 'ok', port: t.port };
   });
 
-  route('GET', '/api/devices/:key/tunnel-pending', { access: 'device', params: keyParams }, ({ params }) => {
-    requireDevice(store, params.key);
-    const t = deviceTunnels(store, params.key, Date.now()).find((x) => rt.statusOf(x) === 'pending');
+  route('GET', '/api/devices/:key/tunnel-pending', { access: 'device', params: keyParams }, async ({ params }) => {
+    await requireDevice(store, params.key);
+    const t = (await deviceTunnels(store, params.key, Date.now())).find((x) => rt.statusOf(x) === 'pending');
     if (!t) return { pending: false };
     return {
       pending: true,
@@ -84,10 +84,10 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
   });
 
   route('POST', '/api/devices/:key/tunnel-status', { access: 'device', params: keyParams, body: statusBody }, async ({ req, who, params, body }) => {
-    requireDevice(store, params.key);
+    await requireDevice(store, params.key);
     const at = Date.now();
     const status = body.error ? 'error' : 'open';
-    await write(s, () => reportTunnel(store, params.key, { service: body.service, port: body.port, status, error: body.error ?? '', upnp: body.upnp ?? '', at }));
+    await write(s, (tx) => reportTunnel(tx, params.key, { service: body.service, port: body.port, status, error: body.error ?? '', upnp: body.upnp ?? '', at }));
     req.log.info({ audit: 'tunnel-status', device_key: params.key, service: body.service, port: body.port, status, by: who.label }, 'tunnel status reported');
     return {
       ok: true,
@@ -95,8 +95,8 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
     };
   });
 
-  route('POST', '/api/devices/:key/authorize-tunnel', { access: 'device', params: keyParams }, ({ params }) => {
-    const v = store.rawValues(requireDevice(store, params.key));
+  route('POST', '/api/devices/:key/authorize-tunnel', { access: 'device', params: keyParams }, async ({ params }) => {
+    const v = await store.rawValues(await requireDevice(store, params.key));
     const why = tunnelRefusal(v, Date.now(), config.tunnel_max_last_seen);
     if (why) return { ok: false, error: fromDeviceError(new DeviceError(why)).body.error };
     return { ok: true, device_key: params.key, authorized: 1, token_count: Number(v.token_count) };

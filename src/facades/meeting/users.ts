@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import type { Services } from '../../services.js';
+import type { Store } from '../../store/store.js';
 import type { AclSubject } from '../../schema/types.js';
 import { USER_CLASS } from '../../auth/auth.js';
 import { hashWriteOnly } from '../../auth/write-only.js';
@@ -34,14 +35,14 @@ const updateBody = z.object({
 type UserFields = Partial<z.output<typeof createBody>>;
 
 /** The oid of a User, or 404. */
-export function requireUser(s: Services, id: number): number {
-  if (!s.store.exists(id) || s.store.objectClass(id).name !== USER_CLASS) throw fail(404, 'User not found');
+export async function requireUser(store: Store, id: number): Promise<number> {
+  if (!(await store.exists(id)) || (await store.objectClass(id)).name !== USER_CLASS) throw fail(404, 'User not found');
   return id;
 }
 
 /** One user as GET /api/users/{id} and /api/auth/me show it. */
-export function presentUser(s: Services, subject: AclSubject, oid: number) {
-  const v = s.store.get(subject, oid).values;
+export async function presentUser(s: Services, subject: AclSubject, oid: number) {
+  const v = (await s.store.get(subject, oid)).values;
   return {
     id: oid,
     username: v.name,
@@ -63,40 +64,40 @@ async function toProperties(s: Services, subject: AclSubject, oid: number | unde
 }
 
 /** 409 when another user already has this name (checked inside the writing transaction). */
-function checkNameFree(s: Services, name: string | undefined, self = -1): void {
+async function checkNameFree(store: Store, name: string | undefined, self = -1): Promise<void> {
   if (name === undefined) return;
-  const holder = s.store.findOne(USER_CLASS, '', 'name', name);
+  const holder = await store.findOne(USER_CLASS, '', 'name', name);
   if (holder !== undefined && holder !== self) throw fail(409, 'Username already exists');
 }
 
 export function userRoutes(route: Router, s: Services): void {
   const { store } = s;
 
-  route('GET', '/api/users', { access: 'admin' }, ({ who }) => {
-    const oids = store.find(who.subject, USER_CLASS, { criteria: [] });
-    const objects = store.getMany(who.subject, oids);
+  route('GET', '/api/users', { access: 'admin' }, async ({ who }) => {
+    const oids = await store.find(who.subject, USER_CLASS, { criteria: [] });
+    const objects = await store.getMany(who.subject, oids);
     return { users: oids.map((oid) => ({ id: oid, username: objects.get(oid)!.namespaces.get('')!.name })) };
   });
 
-  route('GET', '/api/users/:id', { access: 'admin', params: idParams }, ({ who, params }) => presentUser(s, who.subject, requireUser(s, params.id)));
+  route('GET', '/api/users/:id', { access: 'admin', params: idParams }, async ({ who, params }) => presentUser(s, who.subject, await requireUser(store, params.id)));
 
   route('POST', '/api/users', { access: 'admin', body: createBody }, async ({ who, body }) => {
     const values = await toProperties(s, who.subject, undefined, body);
-    const id = await write(s, () => {
-      checkNameFree(s, body.username);
-      return store.create(who.subject, USER_CLASS, values);
+    const id = await write(s, async (tx) => {
+      await checkNameFree(tx, body.username);
+      return tx.create(who.subject, USER_CLASS, values);
     });
     return { success: true, id };
   });
 
   route('PUT', '/api/users/:id', { access: 'admin', params: idParams, body: updateBody }, async ({ who, params, body }) => {
-    const oid = requireUser(s, params.id);
+    const oid = await requireUser(store, params.id);
     const values = await toProperties(s, who.subject, oid, body);
     if (Object.keys(values).length === 0) throw fail(400, 'Nothing to update');
-    await write(s, () => {
-      requireUser(s, oid);
-      checkNameFree(s, body.username, oid);
-      store.set(who.subject, oid, '', values);
+    await write(s, async (tx) => {
+      await requireUser(tx, oid);
+      await checkNameFree(tx, body.username, oid);
+      await tx.set(who.subject, oid, '', values);
     });
     return { success: true };
   });

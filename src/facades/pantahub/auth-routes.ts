@@ -47,7 +47,7 @@ export function authRoutes(route: Router, s: Services): void {
   route('GET', '/auth/login', { access: 'pantahub-token', door: 'device', doc: refreshDoc }, async ({ req, who: principal }) => {
     const who = pantahubCaller(principal);
     // A device deleted since its login holds a token that names nothing: it is refreshed no more.
-    if (who.deviceOid !== undefined && !s.store.exists(who.deviceOid)) throw new PantahubReply(401, 'Not Authorized');
+    if (who.deviceOid !== undefined && !await s.store.exists(who.deviceOid)) throw new PantahubReply(401, 'Not Authorized');
     // The same identity as the token sent (the chain has just checked it): its user's oid and name, or the device's.
     const sent = bearerOf(req.headers)!;
     const { userOid, userName } = s.auth.grants.lookup(sent)!;

@@ -65,7 +65,7 @@ export function deviceRoutes(route: Router, s: Services): void {
   const getDoc = pantahubDoc('One device: its owner, the device itself (with its challenge), anyone for a public device', deviceReply, DEVICE_ERRORS);
   route('GET', '/devices/:id', { access: 'pantahub-optional', door: 'device', params: idParams, doc: getDoc }, async ({ who: principal, params }) => {
     const who = pantahubCaller(principal);
-    const d = visibleDevice(store, params.id, who);
+    const d = await visibleDevice(store, params.id, who);
     // The device itself reads its challenge, to show its user.
     return presentDevice(d, who.deviceOid === d.oid);
   });
@@ -101,7 +101,7 @@ export function deviceRoutes(route: Router, s: Services): void {
   const userMetaDoc = pantahubDoc("Its owner reads the device's user-meta", metaReply, CHANGE_ERRORS);
   route('GET', '/devices/:id/user-meta', { access: 'pantahub-user', params: idParams, doc: userMetaDoc }, async ({ who, params }) => {
     const user = userOf(who);
-    const d = visibleDevice(store, params.id, { user });
+    const d = await visibleDevice(store, params.id, { user });
     if (d.owner !== user) throw new PantahubReply(403, 'Forbidden');
     return d.userMeta;
   });

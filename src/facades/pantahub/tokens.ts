@@ -59,7 +59,7 @@ export function tokenRoutes(route: Router, s: Services): void {
     });
 
     const listDoc = pantahubDoc("The caller's factory tokens, never the tokens themselves", z.array(tokenReply));
-    route('GET', url, { access: 'pantahub-user', doc: listDoc }, async ({ who }) => ownedTokens(store, userOf(who)).map(presentToken));
+    route('GET', url, { access: 'pantahub-user', doc: listDoc }, async ({ who }) => (await ownedTokens(store, userOf(who))).map(presentToken));
   }
 
   const deleteDoc = pantahubDoc('Disable a factory token: it joins no more devices, those it joined keep working', statusReply, {

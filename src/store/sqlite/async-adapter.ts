@@ -96,7 +96,8 @@ export class SqliteAsyncBackend implements AsyncStoreBackend {
   readonly grants;
   readonly events;
   private readonly queue;
-  private readonly st: ConditionalStatements;
+  /** The conditional updates on this connection (a handle of the Writer's transaction uses them too). */
+  readonly st: ConditionalStatements;
 
   constructor(readonly sync: SqliteBackend) {
     const { objects } = sync;
@@ -220,8 +221,11 @@ function promisedFind(run: ReturnType<SqliteBackend['objects']['find']>): AsyncF
 /** The writes one transaction may make, beside the reads. */
 const OBJECT_WRITES = ['touch', 'deleteObject', 'putCredential', 'putSetting'] as const;
 
+/** The parts of a backend a transaction's handle reads and writes through (one connection's own, never routed). */
+export type TxParts = Pick<SqliteBackend, 'objects' | 'changes' | 'grants' | 'events' | 'tx' | 'transfer'>;
+
 /** The handle of one SQLite transaction: the connection's own rows, refused once the transaction ended. */
-class SqliteTxHandle implements TxHandle {
+export class SqliteTxHandle implements TxHandle {
   /** The highest oid this transaction made (0: none): never to be handed out again, even if it is undone. */
   highestOid = 0;
   private ended = false;
@@ -232,7 +236,7 @@ class SqliteTxHandle implements TxHandle {
   readonly events: AsyncEventWrites;
 
   constructor(
-    private readonly sync: SqliteBackend,
+    private readonly sync: TxParts,
     st: ConditionalStatements,
   ) {
     const live = () => {

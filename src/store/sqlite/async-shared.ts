@@ -37,7 +37,7 @@ export async function exclusiveOnFile<T>(db: Db, name: string, fn: (lost: AbortS
 }
 
 /** The synchronous transfer rows, awaited; `live` refuses a call once the transaction or snapshot ended. */
-export function asyncTransfer(sync: SqliteBackend, live: () => void): AsyncTransferReads & AsyncTransferWrites {
+export function asyncTransfer(sync: Pick<SqliteBackend, 'transfer' | 'events' | 'objects'>, live: () => void): AsyncTransferReads & AsyncTransferWrites {
   const run = <R>(fn: () => R): Promise<R> => {
     try {
       live();

@@ -20,6 +20,8 @@ import { SqliteTransfer } from './transfer.js';
 import { SqliteSearchThreads } from './search-threads.js';
 import { openReader, routed, type Routing } from './reader.js';
 import { Checkpoints } from './checkpoints.js';
+import { SqliteAsyncBackend, SqliteTxHandle, type TxParts } from './async-adapter.js';
+import type { TxHandle } from '../async-port.js';
 
 /** Every part prepares its statements at once: open the connection at the current layout (openSqlite migrates first). */
 export class SqliteBackend implements StoreBackend {
@@ -34,6 +36,9 @@ export class SqliteBackend implements StoreBackend {
   readonly searches: SqliteSearchThreads | undefined;
 
   private readonly reader: Db | undefined;
+  /** The writer connection's own parts, never routed: what the Writer's transaction reads and writes through. */
+  private readonly own: TxParts;
+  private asyncForm: SqliteAsyncBackend | undefined;
   /** The WAL checkpoint thread of a file database. */
   readonly checkpoints: Checkpoints | undefined;
 
@@ -48,6 +53,7 @@ export class SqliteBackend implements StoreBackend {
     this.reader = reader;
     this.checkpoints = checkpoints;
     this.tx.upkeep = checkpoints;
+    this.own = { objects: this.objects, changes: this.changes, grants: this.grants, events: this.events, tx: this.tx, transfer: this.transfer };
     if (reader === undefined) return;
     const routing: Routing = { paused: false };
     this.tx.snapshot = {
@@ -57,13 +63,25 @@ export class SqliteBackend implements StoreBackend {
         return routing.paused;
       },
     };
-    // The transaction's state and the writer's data_version are the writer connection's, paused or not.
-    this.objects = routed(this.objects, new SqliteObjects(reader), routing, { pinned: ['inTransaction', 'externalVersion'], both: ['useMatcher'], nested: ['find'] });
+    // The transaction's state and the writer's data_version are the writer connection's, paused or not; so are the
+    // writes the Writer's own jobs make beside the handle (the oid counter, the default fill, an import's moves).
+    const objectsPinned = ['inTransaction', 'externalVersion', 'reserveOids'];
+    this.objects = routed(this.objects, new SqliteObjects(reader), routing, { pinned: objectsPinned, both: ['useMatcher'], nested: ['find'] });
     this.changes = routed(this.changes, new SqliteChanges(reader), routing);
-    this.defaults = routed(this.defaults, new SqliteDefaults(reader), routing, { pinned: ['atomically'] });
-    this.events = routed(this.events, new SqliteDeviceEvents(reader), routing);
+    this.defaults = routed(this.defaults, new SqliteDefaults(reader), routing, { pinned: ['atomically', 'fill', 'dropProperty'] });
+    this.events = routed(this.events, new SqliteDeviceEvents(reader), routing, { pinned: ['add'] });
     this.grants = routed(this.grants, new SqliteGrants(reader), routing);
-    this.transfer = routed(this.transfer, new SqliteTransfer(reader), routing, { pinned: ['snapshot'] });
+    this.transfer = routed(this.transfer, new SqliteTransfer(reader), routing, { pinned: ['snapshot', 'putCredential', 'moveOids'] });
+  }
+
+  /** This database behind the asynchronous port; its reads go where this backend's (routed) parts send them. */
+  get async(): SqliteAsyncBackend {
+    return (this.asyncForm ??= new SqliteAsyncBackend(this));
+  }
+
+  /** A handle over the writer connection's own parts, for the transaction the Writer has just begun. */
+  writerHandle(): TxHandle & { end(): void } {
+    return new SqliteTxHandle(this.own, this.async.st);
   }
 
   layout(): Layout {

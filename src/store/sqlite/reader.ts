@@ -1,11 +1,12 @@
 /**
- * Reads while a long transaction waits between its slices (port.ts
- * ReadSnapshot): the writer's connection holds writes no one else may see
- * yet, so every read made meanwhile goes to a second, read-only connection
- * to the same file, which sees the last committed state (a WAL reader). Each
- * part of the backend (objects, grants, changes...) is built on both
- * connections, and the part the rest of the store holds is a router that
- * sends each call to one of them: the writer's, except while paused.
+ * Reads while the Writer's transaction is open (port.ts ReadSnapshot): the
+ * writer's connection holds writes no one else may see yet, so every read
+ * made meanwhile outside the transaction's handle goes to a second,
+ * read-only connection to the same file, which sees the last committed state
+ * (a WAL reader). Each part of the backend (objects, grants, changes...) is
+ * built on both connections, and the part the rest of the store holds is a
+ * router that sends each call to one of them: the writer's, except while a
+ * batch is open (the handle holds the writer's own parts, never routed).
  *
  * A write routed to the reader fails (the connection is read-only): nothing
  * may write outside the Writer while its transaction is open. A memory

@@ -30,10 +30,31 @@ export class SqliteTransactions implements Transactions {
 
   commit(): void {
     this.commitSt.run();
+    this.ended();
   }
 
   rollback(): void {
     this.rollbackSt.run();
+    this.ended();
+  }
+
+  /** Waiting for the open transaction to end (see settled()). */
+  private waiting: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  settled(): Promise<void> {
+    if (!this.db.inTransaction) return Promise.resolve();
+    if (this.waiting === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.waiting = { promise, resolve };
+    }
+    return this.waiting.promise;
+  }
+
+  private ended(): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.resolve();
   }
 
   get inTransaction(): boolean {
