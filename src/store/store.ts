@@ -370,8 +370,7 @@ export class Store {
   }
 
   /** Like revision(), counting only creations and destructions (what can change a class's membership). */
-  private readonly membershipRevision = (className: string): number =>
-    this.externalVersion() * 2 ** 32 + (this.memberships.get(className) ?? 0);
+  private readonly membershipRevision = (className: string): number => this.externalChanges() + (this.memberships.get(className) ?? 0);
 
   /**
    * Stores a derived value unless a transaction is open: what it read may be a
@@ -1105,8 +1104,9 @@ export class Store {
    * objects can be cached until the number moves.
    */
   revision(className: string): number {
-    // data_version only grows; scaled up, the local count (far below 2^32) cannot make two states collide.
-    return this.externalVersion() * 2 ** 32 + (this.revisions.get(className) ?? 0);
+    // A sum of two counts that only grow moves whenever either does: no scaling, so no precision lost however
+    // many commits other processes (or nodes) make.
+    return this.externalChanges() + (this.revisions.get(className) ?? 0);
   }
 
   /**
@@ -1119,14 +1119,27 @@ export class Store {
   externalVersion(): number {
     const external = this.external;
     if (external.seen === undefined) {
-      external.seen = this.rows.externalVersion();
+      const seen = (external.seen = this.rows.externalVersion());
+      if (seen !== external.last) {
+        external.last = seen;
+        external.changes++;
+      }
       setImmediate(() => (external.seen = undefined));
     }
     return external.seen;
   }
 
-  /** SQLite's data_version as read in this turn of the event loop (see externalVersion()). */
-  private readonly external: { seen: number | undefined } = { seen: undefined };
+  /** How many times externalVersion() was seen to move: a count that only grows, by one at a time. */
+  private externalChanges(): number {
+    this.externalVersion();
+    return this.external.changes;
+  }
+
+  /**
+   * SQLite's data_version as read in this turn of the event loop (see externalVersion()), the last one read,
+   * and how many times it moved.
+   */
+  private readonly external: { seen: number | undefined; last: number | undefined; changes: number } = { seen: undefined, last: undefined, changes: 0 };
 
   private async changed(e: AuditEntry, detail: WriteDetail): Promise<void> {
     this.revisions.set(e.class, (this.revisions.get(e.class) ?? 0) + 1);
