@@ -117,6 +117,9 @@ t.test('GET /api/users/authorized-keys: localhost only, one line per authorized 
   await a.post('/api/users', { username: 'alice', password: 'alice-password-1', ssh_pubkey: k1.pub });
   await a.post('/api/users', { username: 'carol', password: 'carol-password', ssh_pubkey: k2.pub, authorized: 0 });
   await a.post('/api/users', { username: 'dave', password: 'dave-password-1' });
+  await a.post('/api/users', { username: 'erin', password: 'erin-password-1', ssh_pubkey: k3.pub });
+  // Disabled (enabled=0) is as much "may not log in" as unauthorized: the same rule answers for both.
+  await (await adminClient(d)).cmd(`SET ${await d.app.services.store.findOne('User', '', 'name', 'erin')} enabled="0"`);
   const r = await rest(d).get('/api/users/authorized-keys');
   t.equal(r.status, 200);
   t.match(r.headers['content-type'], /^text\/plain/);

@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import type { Services } from '../../services.js';
-import { SYSTEM } from '../../store/store.js';
 import type { Router } from './route.js';
 import { fail } from './replies.js';
 import { keyParams } from './schemas.js';
@@ -14,6 +13,7 @@ import { requireDevice } from '../../devices/lookups.js';
 import { deviceAuthorized, registerDeviceKey, usableUserKeys, userSshKeys, type SshKeyView } from '../../devices/ssh-keys.js';
 import type { TunnelRuntime } from '../../devices/tunnel-runtime.js';
 import { keyscanLine } from '../../tunnels/host-key.js';
+import { authorizedKeyLines } from '../../users/authorized-keys.js';
 import { parsePublicKey, type PublicKeyLine } from '../../tunnels/public-key.js';
 
 const userQuery = z.object({ user: z.string().min(1).max(128) });
@@ -66,14 +66,7 @@ export function sshKeyRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
   }
 
   route('GET', '/api/users/authorized-keys', { access: 'local' }, async ({ reply }) => {
-    const users = await store.find(SYSTEM, 'User', { criteria: [{ ns: '', name: 'authorized', op: '=', value: '1' }], sortprop: { ns: '', name: 'name' } });
-    const lines: string[] = [];
-    for (const oid of users) {
-      const v = await store.rawValues(oid);
-      const key = v.enabled === '1' && v.ssh_pubkey ? parsePublicKey(v.ssh_pubkey) : undefined;
-      // The comment names the account, so a line in authorized_keys says whose key it is.
-      if (key) lines.push(`${key.canonical} ${v.name}\n`);
-    }
+    const lines = await authorizedKeyLines(store);
     reply.type(TEXT);
     return lines.join('');
   });
