@@ -43,14 +43,19 @@ const stopped = (ms: number) => failure([403, `BAD PARAMETERS regex search stopp
 /** The CPU limit; on a machine that gives the search thread almost no CPU, the wall-clock one. */
 const STOPPED = [stopped(2000), stopped(6000)];
 
-async function seeded(): Promise<{ d: TestDaemon; admin: CceClient; mallory: CceClient; oids: number[] }> {
-  const d = await startDaemon();
+/** USERS users with long names, in one write; their oids. */
+function createUsers(d: TestDaemon): Promise<number[]> {
   const { store, writer } = d.app.services;
-  const oids = await writer.submit(async (w) => {
+  return writer.submit(async (w) => {
     const out: number[] = [];
     for (let i = 0; i < USERS; i++) out.push(await store.at(w).create(SYSTEM, 'User', { name: `long${i}`, fullName: fullName(i) }));
     return out;
   });
+}
+
+async function seeded(): Promise<{ d: TestDaemon; admin: CceClient; mallory: CceClient; oids: number[] }> {
+  const d = await startDaemon();
+  const oids = await createUsers(d);
   const admin = await adminClient(d);
   const { client: mallory } = await makeUser(admin, 'mallory', 'mallory-pw');
   return { d, admin, mallory, oids };
@@ -116,12 +121,7 @@ t.test('searches at once each get their own answer and their own time limit', as
 t.test('bounded pages of a large search keep their cursors', async (t) => {
   const d = await startDaemon({ config: { max_scan_rows: '700', max_results: '40' } });
   t.teardown(() => d.close());
-  const { store, writer } = d.app.services;
-  const oids = await writer.submit(async (w) => {
-    const out: number[] = [];
-    for (let i = 0; i < USERS; i++) out.push(await store.at(w).create(SYSTEM, 'User', { name: `long${i}`, fullName: fullName(i) }));
-    return out;
-  });
+  const oids = await createUsers(d);
   const admin = await adminClient(d);
   const bangs = oids.filter((_, i) => i % 10 === 0).map(String);
   const pages: string[][] = [];

@@ -156,9 +156,9 @@ export class Auth {
     const revision = this.store.revision(USER_CLASS);
     const cached = this.callers.get(grant);
     if (cached?.revision === revision) return cached.caller;
+    const stamp = this.store.readStamp();
     const caller = await this.readCaller(grant, secret);
-    // Read inside a transaction, the user may be a write that is then rolled back: not remembered.
-    if (!this.store.inTransaction()) this.callers.set(grant, { revision, caller });
+    if (this.store.stillFresh(stamp)) this.callers.set(grant, { revision, caller });
     return caller;
   }
 

@@ -70,13 +70,14 @@ export class DeviceCredentials {
     if (known) return known;
     // What findDevice finds, and the two values, in one statement: the miss path of every device's first beat.
     this.reads++;
+    const stamp = this.store.readStamp();
     const found = await this.store.findOneWith(DEVICE, '', 'device_key', key, AUTH_FIELDS);
     if (found === undefined) return undefined;
     const v = found.values;
     const c = { oid: found.oid, tokenDigest: v.token_code ? digest(v.token_code) : undefined, revoked: v.revoked === '1' };
-    // Read inside a transaction, the values may be a write that is then rolled back: not remembered.
+    // Remembered only if nothing was written since the read (see Store.readStamp()).
     // One key per device: set() replaces an entry of this oid under another key (not yet forgotten).
-    if (!this.store.inTransaction()) this.byKey.set(key, c);
+    if (this.store.stillFresh(stamp)) this.byKey.set(key, c);
     return c;
   }
 }

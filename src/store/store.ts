@@ -178,6 +178,9 @@ const MAX_SHAPES_PER_NAMESPACE = 64;
 const NO_REFERENCES = (): Promise<void> => Promise.resolve();
 const NOTHING_STORED: Record<string, unknown> = Object.freeze({});
 
+/** When a read was made, for deciding whether its answer may be cached (see Store.readStamp()). */
+export type ReadStamp = number | undefined;
+
 interface StoredView {
   cls: ClassDef;
   values: Record<string, unknown>;
@@ -244,6 +247,8 @@ export class Store {
   private readonly oids = { highest: 0, sealed: 0, unsealedFrom: Infinity };
   /** class -> property -> its ValueListeners. */
   private readonly valueListeners = new Map<string, Map<string, Set<ValueListener>>>();
+  /** Writes through this Store, of any class (see readStamp()). */
+  private readonly writesMade = { count: 0 };
   /** Writes per class through this Store (see revision()). */
   private readonly revisions = new Map<string, number>();
   /**
@@ -373,11 +378,27 @@ export class Store {
   private readonly membershipRevision = (className: string): number => this.externalChanges() + (this.memberships.get(className) ?? 0);
 
   /**
-   * Stores a derived value unless a transaction is open: what it read may be a
-   * write that is then rolled back (revisions count writes as they run).
+   * Stores a derived value if what it was derived from is still what is
+   * committed (see readStamp()).
    */
-  private remember<K, V>(map: RevisionMap<K, V>, key: K, revision: number, value: V): void {
-    if (!this.rows.inTransaction) map.set(key, revision, value);
+  private remember<K, V>(map: RevisionMap<K, V>, key: K, revision: number, value: V, stamp: ReadStamp): void {
+    if (this.stillFresh(stamp)) map.set(key, revision, value);
+  }
+
+  /**
+   * Taken just before a read whose answer may be cached: undefined while a
+   * transaction is open (what is read may be a write that is then rolled
+   * back, or, outside it, the state before writes the revisions already
+   * count). The decision cannot wait for the answer: an `await` lets a batch
+   * begin, write and commit before it comes.
+   */
+  readStamp(): ReadStamp {
+    return this.rows.inTransaction ? undefined : this.writesMade.count + this.externalChanges();
+  }
+
+  /** May an answer read at `stamp` be cached now: no transaction was open then or is now, nothing written since? */
+  stillFresh(stamp: ReadStamp): boolean {
+    return stamp !== undefined && !this.rows.inTransaction && stamp === this.writesMade.count + this.externalChanges();
   }
 
   /** Is a write transaction open (then what is read may still be rolled back: not to be cached)? */
@@ -411,12 +432,13 @@ export class Store {
     const key = `${oid}\0${ns}`;
     const known = this.storedViews.get(key, this.viewRevision);
     if (known !== undefined) return known;
+    const stamp = this.readStamp();
     const row = await this.src.rows.classAndValues(oid, ns);
     if (!row) throw unknownObject(oid);
     const cls = this.classDef(row.className);
     const view: StoredView = { cls, values: row.values };
     // Only real namespaces are remembered: a caller naming made-up ones must not fill (and flush) the map.
-    if (cls.namespaces.has(ns)) this.remember(this.storedViews, key, this.revision(cls.name), view);
+    if (cls.namespaces.has(ns)) this.remember(this.storedViews, key, this.revision(cls.name), view, stamp);
     return view;
   }
 
@@ -744,6 +766,7 @@ export class Store {
     const revision = this.orderRevision(cls.name, by);
     const seek = opts.after ?? this.pageMarks.get(`${marks}\0${opts.offset}`, () => revision);
     // Right after the caller's entry, or at a remembered page start; else the offset walked.
+    const stamp = this.readStamp();
     const rows = await this.src.rows.pageRows(
       cls.name,
       by,
@@ -757,8 +780,8 @@ export class Store {
     const end = rows.at(-1);
     if (opts.after === undefined && first !== undefined) {
       // Where this page starts and where the next one does: a later request for either offset seeks.
-      this.remember(this.pageMarks, `${marks}\0${opts.offset}`, revision, { value: first.value, oid: first.oid });
-      if (rows.length === opts.limit) this.remember(this.pageMarks, `${marks}\0${opts.offset + rows.length}`, revision, { value: end!.value, oid: end!.oid + 1 });
+      this.remember(this.pageMarks, `${marks}\0${opts.offset}`, revision, { value: first.value, oid: first.oid }, stamp);
+      if (rows.length === opts.limit) this.remember(this.pageMarks, `${marks}\0${opts.offset + rows.length}`, revision, { value: end!.value, oid: end!.oid + 1 }, stamp);
     }
     return {
       total,
@@ -784,8 +807,9 @@ export class Store {
     const key = `${className}\0${by}\0${prefix}`;
     const cached = this.pageTotals.get(key, () => revision);
     if (cached !== undefined) return cached;
+    const stamp = this.readStamp();
     const total = await count();
-    this.remember(this.pageTotals, key, revision, total);
+    this.remember(this.pageTotals, key, revision, total, stamp);
     return total;
   }
 
@@ -1142,6 +1166,7 @@ export class Store {
   private readonly external: { seen: number | undefined; last: number | undefined; changes: number } = { seen: undefined, last: undefined, changes: 0 };
 
   private async changed(e: AuditEntry, detail: WriteDetail): Promise<void> {
+    this.writesMade.count++;
     this.revisions.set(e.class, (this.revisions.get(e.class) ?? 0) + 1);
     if (e.op !== 'SET') this.bump(e.class);
     else if (e.ns === '') for (const p of e.props!) if (this.pagedBy.has(`${e.class}\0${p}`)) this.bump(`${e.class}\0${p}`);
