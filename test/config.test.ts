@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import path from 'node:path';
+import * as fs from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -362,7 +363,9 @@ t.test('loadConfig', async (t) => {
 
   t.test('a read error without an errno code still gives a readable message', async (t) => {
     const { loadConfig: mockedLoad } = await t.mockImport<typeof import('../src/config/load.js')>('../src/config/load.js', {
+      // The rest of node:fs stays real: every module load.ts imports gets this mock.
       'node:fs': {
+        ...fs,
         readFileSync: () => {
           throw new Error('disk on fire');
         },
