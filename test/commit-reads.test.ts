@@ -94,13 +94,21 @@ t.test('reads during a COMMIT are answered before it, and see the whole old stat
   const slicedBefore = writer.slicedBatches;
   // The COMMIT also disables reader2: its session works until the COMMIT lands, and never after.
   await queue([...made.map((oid) => `SET ${oid} label="new"`), `SET ${reader2.body.data.oid} enabled="0"`]);
+  // The COMMIT's batch is under way once its first SET has run inside it (on a loaded machine another, small batch
+  // may pause too, before the COMMIT is even sent: slicedBatches alone does not say which batch paused).
+  let commitRunning = false;
+  const firstOfCommit = Number(made[0]);
+  const unlisten = d.app.services.store.onWrite((e) => {
+    if (e.op === 'SET' && e.oid === firstOfCommit) commitRunning = true;
+  });
+  t.teardown(unlisten);
   let writeAfter: Promise<{ at: number; status: number }> | undefined;
   const reader2Oid = reader2.body.data.oid as string;
   const { commit, commitAt, seen } = await commitWhile({
     find: async () => ((await post({ cmd: 'FINDX', class: 'TxItem', args: { label: 'new' } })).body.data.oidlist as string[]).length,
     get: async () => {
       // A write sent while the COMMIT's batch is under way (it has paused once): it waits for the next batch.
-      if (writer.slicedBatches > slicedBefore) writeAfter ??= post(`SET ${made[0]} label="after"`).then((r) => ({ at: replies++, status: r.body.status }));
+      if (commitRunning && writer.slicedBatches > slicedBefore) writeAfter ??= post(`SET ${made[0]} label="after"`).then((r) => ({ at: replies++, status: r.body.status }));
       return (await post(`GET ${made[0]}`)).body.data.DATA.label;
     },
     ping: async () => (await admin.c.post({ cmd: 'PING' })).body.status,
