@@ -18,11 +18,11 @@ import Database from 'better-sqlite3';
 import { SYSTEM } from '../../src/store/store.js';
 import { cce, cpuSeconds, expectStatus, seedStore, tempStateDir, type BenchContext, type BenchDaemon, type BenchSection, type Session } from './lib.js';
 import { deviceKeyOf, tokenOf } from './devices-ids.js';
+import { beatFleet } from './scale-beats.js';
 import { openDb } from '../../src/store/sqlite/db.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 
 const SEED_BATCH = 50_000;
-const CLIENTS = 200;
 /**
  * The measured daemons' device_heartbeat_timeout (s): longer than the pass in
  * which every device beats once takes at any rate this machine reaches (1M
@@ -129,22 +129,8 @@ async function seeded(ctx: BenchContext, stateDir: string, devices: number, f: F
 
 /** Heartbeats from CLIENTS connections over the whole fleet: beats/s, p99 and the daemon's CPU per beat. */
 async function beat(d: BenchDaemon, devices: number, opts: { duration?: number; amount?: number }) {
-  let i = 0;
   const cpu0 = cpuSeconds(d.pid);
-  const r = await run({
-    url: d.url,
-    connections: CLIENTS,
-    ...opts,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => {
-          const n = (i = (i + 7919) % devices);
-          return { ...req, path: `/api/devices/${deviceKeyOf(n)}/online`, headers: { 'x-device-token': tokenOf(n), 'content-type': 'application/json' }, body: '{}' };
-        },
-      },
-    ],
-  });
+  const r = await beatFleet(d.url, devices, opts);
   const cpu = cpuSeconds(d.pid) - cpu0;
   return { perSec: r.requests.average, p99: r.latency.p99, usPerBeat: (cpu / r.requests.total) * 1e6, failures: r.non2xx + r.errors + r.timeouts };
 }
