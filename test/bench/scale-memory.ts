@@ -3,7 +3,8 @@
  * (test/bench/scale.ts, BENCH_SCALE_SEEDS) beat once with 200 clients, under
  * given node flags: to compare V8 settings and allocation changes one at a
  * time. Prints the RSS, its anonymous part, the V8 heap used and committed, at
- * the end of the pass and 10 s later (the daemon idle).
+ * start, at the end of the pass and 10 s later (the daemon idle). The
+ * daemon inherits this process's environment (MALLOC_ARENA_MAX, say).
  *
  *   node dist/test/bench/scale-memory.js SEEDS_DIR DEVICES [node flags...]
  */
@@ -34,11 +35,13 @@ async function main(): Promise<void> {
   try {
     const login = await fetch(`${d.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'bench-admin-password' }) });
     const { token } = (await login.json()) as { token: string };
+    const atStart = await memory(d, token);
     const cpu0 = cpuSeconds(d.pid);
     const r = await beatFleet(d.url, devices, { amount: devices });
     const cpu = cpuSeconds(d.pid) - cpu0;
     console.log(`flags: ${flags.join(' ') || '(none)'}`);
     console.log(`pass: ${r.requests.average.toFixed(0)} beats/s, p99 ${r.latency.p99} ms, ${((cpu / r.requests.total) * 1e6).toFixed(0)} µs CPU a beat, non2xx ${r.non2xx}`);
+    console.log(`at start:       ${atStart}`);
     console.log(`after the pass: ${await memory(d, token)}`);
     await new Promise((res) => setTimeout(res, 10_000));
     console.log(`10 s later:     ${await memory(d, token)}`);

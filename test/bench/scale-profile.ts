@@ -10,7 +10,7 @@
  */
 import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { startDaemon, tempStateDir } from './lib.js';
+import { cpuSeconds, startDaemon, tempStateDir } from './lib.js';
 import { beatFleet } from './scale-beats.js';
 
 interface Node {
@@ -59,8 +59,10 @@ async function main(): Promise<void> {
     console.log(`first pass: ${first.requests.average.toFixed(0)} beats/s, p99 ${first.latency.p99} ms, non2xx ${first.non2xx}`);
     // The samples before this point are the first pass's (and start-up's): counted by the profile's own clock.
     mark = performance.now();
+    const cpu0 = cpuSeconds(d.pid);
     const second = await beatFleet(d.url, warm, { duration: seconds });
-    console.log(`warm: ${second.requests.average.toFixed(0)} beats/s, p99 ${second.latency.p99} ms, non2xx ${second.non2xx}`);
+    const perBeat = ((cpuSeconds(d.pid) - cpu0) / second.requests.total) * 1e6;
+    console.log(`warm: ${second.requests.average.toFixed(0)} beats/s, p99 ${second.latency.p99} ms, ${perBeat.toFixed(0)} µs CPU a beat, non2xx ${second.non2xx}`);
     mark = performance.now() - mark;
   } finally {
     await d.close();
