@@ -11,7 +11,7 @@
  * the CLOCK rule (an entry read since the hand last passed gets another
  * round), which approximates least-recently-used without reordering on reads.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export interface CachedCredential {
   oid: number;
@@ -30,7 +30,7 @@ const FIRST_CAPACITY = 1024;
 
 /** The identity of a device key: the first KEY_BYTES of its SHA-256. */
 function keyPrint(key: string): Buffer {
-  return createHash('sha256').update(key).digest().subarray(0, KEY_BYTES);
+  return hash('sha256', key, 'buffer').subarray(0, KEY_BYTES);
 }
 
 const oidHash = (oid: number) => Math.imul(oid, 0x9e3779b1) >>> 0;

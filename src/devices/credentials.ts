@@ -9,6 +9,16 @@
  * Creates and destroys of other devices, and heartbeats (which write other
  * fields), keep the entries. Everything is forgotten when another process
  * commits to the database (the admin CLI).
+ *
+ * Whether a read may be remembered is decided by this memory's own count of
+ * credential writes, not the store's count of all writes: under a fleet's
+ * load a heartbeat batch is nearly always open, so the store's rule
+ * (Store.readStamp: nothing written, no transaction open) would remember
+ * nothing and every beat would read its credential. A credential write forgets
+ * twice, when it is made (inside its transaction) and once it has committed;
+ * each time the count moves, so a read answered across either is not kept. A
+ * read made while such a write is uncommitted sees the committed credential
+ * and may keep it until the write commits: that write's reply is not sent yet.
  */
 import type { Store } from '../store/store.js';
 import { DEVICE } from './classes.js';
@@ -30,6 +40,8 @@ const byStore = new WeakMap<Store, DeviceCredentials>();
 export class DeviceCredentials {
   private readonly byKey: CredentialTable;
   private external: number;
+  /** Credential writes made or committed (see above): a read is kept only if none came while it ran. */
+  private credentialWrites = 0;
   /** Credentials read from the store (misses of this memory): what a test counts. */
   reads = 0;
 
@@ -46,11 +58,16 @@ export class DeviceCredentials {
   ) {
     this.byKey = new CredentialTable(max);
     this.external = store.externalVersion();
-    store.onWrite((e, detail) => {
+    store.onWrite((e, detail, tx) => {
       if (e.class !== DEVICE || (e.op === 'SET' && !e.props!.some((p) => CREDENTIAL_FIELDS.has(p)))) return;
-      if (e.op !== 'CREATE') this.byKey.deleteOid(e.oid);
       const key = detail.values?.get('device_key');
-      if (key !== undefined) this.byKey.deleteKey(key);
+      const forget = () => {
+        this.credentialWrites++;
+        if (e.op !== 'CREATE') this.byKey.deleteOid(e.oid);
+        if (key !== undefined) this.byKey.deleteKey(key);
+      };
+      forget();
+      tx.w.afterCommit(forget);
     });
   }
 
@@ -70,14 +87,14 @@ export class DeviceCredentials {
     if (known) return known;
     // What findDevice finds, and the two values, in one statement: the miss path of every device's first beat.
     this.reads++;
-    const stamp = this.store.readStamp();
+    const writes = this.credentialWrites;
     const found = await this.store.findOneWith(DEVICE, '', 'device_key', key, AUTH_FIELDS);
     if (found === undefined) return undefined;
     const v = found.values;
     const c = { oid: found.oid, tokenDigest: v.token_code ? digest(v.token_code) : undefined, revoked: v.revoked === '1' };
-    // Remembered only if nothing was written since the read (see Store.readStamp()).
+    // Remembered only if no credential write was made or committed, here or by another process, while it was read.
     // One key per device: set() replaces an entry of this oid under another key (not yet forgotten).
-    if (this.store.stillFresh(stamp)) this.byKey.set(key, c);
+    if (writes === this.credentialWrites && this.store.externalVersion() === external) this.byKey.set(key, c);
     return c;
   }
 }

@@ -9,7 +9,8 @@
  * BENCH_SCALE_SEEDS=DIR keeps each seeded file there (1M devices take minutes
  * to seed) and starts later runs from a copy of it; a file of an older layout
  * is migrated by the daemon's own migrations, timed as a case, and kept
- * migrated. BENCH_SCALE_CASES=heartbeats runs only the heartbeat and RSS cases.
+ * migrated. BENCH_SCALE_CASES=heartbeats runs only the heartbeat and RSS cases,
+ * BENCH_SCALE_CASES=commit only the COMMIT with a reader.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,11 +19,12 @@ import Database from 'better-sqlite3';
 import { SYSTEM } from '../../src/store/store.js';
 import { cce, cpuSeconds, expectStatus, seedStore, tempStateDir, type BenchContext, type BenchDaemon, type BenchSection, type Session } from './lib.js';
 import { deviceKeyOf, tokenOf } from './devices-ids.js';
+import { beatFleet } from './scale-beats.js';
+import { deployedNodeFlags } from './scale-node-flags.js';
 import { openDb } from '../../src/store/sqlite/db.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 
 const SEED_BATCH = 50_000;
-const CLIENTS = 200;
 /**
  * The measured daemons' device_heartbeat_timeout (s): longer than the pass in
  * which every device beats once takes at any rate this machine reaches (1M
@@ -86,7 +88,9 @@ export async function seedDevices(d: BenchDaemon, devices: number): Promise<void
 }
 
 const SEEDS = process.env.BENCH_SCALE_SEEDS;
+/** BENCH_SCALE_CASES: `heartbeats` (the heartbeat and RSS cases), `commit` (the COMMIT case alone), else every case. */
 const ONLY_HEARTBEATS = process.env.BENCH_SCALE_CASES === 'heartbeats';
+const ONLY_COMMIT = process.env.BENCH_SCALE_CASES === 'commit';
 
 /**
  * The daemon's store with `devices` seeded: from BENCH_SCALE_SEEDS when a seeded
@@ -129,22 +133,8 @@ async function seeded(ctx: BenchContext, stateDir: string, devices: number, f: F
 
 /** Heartbeats from CLIENTS connections over the whole fleet: beats/s, p99 and the daemon's CPU per beat. */
 async function beat(d: BenchDaemon, devices: number, opts: { duration?: number; amount?: number }) {
-  let i = 0;
   const cpu0 = cpuSeconds(d.pid);
-  const r = await run({
-    url: d.url,
-    connections: CLIENTS,
-    ...opts,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => {
-          const n = (i = (i + 7919) % devices);
-          return { ...req, path: `/api/devices/${deviceKeyOf(n)}/online`, headers: { 'x-device-token': tokenOf(n), 'content-type': 'application/json' }, body: '{}' };
-        },
-      },
-    ],
-  });
+  const r = await beatFleet(d.url, devices, opts);
   const cpu = cpuSeconds(d.pid) - cpu0;
   return { perSec: r.requests.average, p99: r.latency.p99, usPerBeat: (cpu / r.requests.total) * 1e6, failures: r.non2xx + r.errors + r.timeouts };
 }
@@ -155,11 +145,16 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
   const extension = path.join(stateDir, 'extension');
   await seeded(ctx, stateDir, devices, f);
   const started = performance.now();
-  let d = await ctx.startDaemon({ stateDir, config: { device_heartbeat_timeout: HEARTBEAT_TIMEOUT } });
+  // With the node flags it is deployed with (npm start, the systemd unit): its memory is measured as it runs.
+  let d = await ctx.startDaemon({ stateDir, config: { device_heartbeat_timeout: HEARTBEAT_TIMEOUT }, nodeFlags: deployedNodeFlags() });
   try {
     f.set('start (until PING answers)', ms(performance.now() - started));
 
     const admin: Session = await d.adminSession();
+    if (ONLY_COMMIT) {
+      await measureCommit(d, admin, devices, f);
+      return f;
+    }
     const login = await fetch(`${d.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'bench-admin-password' }) });
     const { token } = (await login.json()) as { token: string };
 

@@ -1,0 +1,80 @@
+/**
+ * Where a heartbeat's time goes: the real daemon under --cpu-prof on a kept
+ * seeded fleet (test/bench/scale.ts, BENCH_SCALE_SEEDS), beaten by 200
+ * clients: one pass over PROFILE_WARM devices (each beats once: its credential
+ * read, its first Connected event), then PROFILE_SECONDS of beats over the
+ * same devices; the profile's summary counts only the samples of that second,
+ * warm part. Prints the self time per function and per file, heaviest first.
+ *
+ *   node dist/test/bench/scale-profile.js SEEDS_DIR DEVICES [PROFILE_WARM=100000] [PROFILE_SECONDS=20]
+ */
+import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { cpuSeconds, startDaemon, tempStateDir } from './lib.js';
+import { beatFleet } from './scale-beats.js';
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time (ms) per function and per file, over the samples from the `from`th on. */
+function summarise(p: Profile, from: number): void {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const fn = new Map<string, number>();
+  const file = new Map<string, number>();
+  let total = 0;
+  for (let i = from; i < p.samples.length; i++) {
+    const n = byId.get(p.samples[i]!)!;
+    const dt = (p.timeDeltas[i] ?? 0) / 1000;
+    total += dt;
+    const where = n.callFrame.url.replace(/^.*\/(node_modules\/)/, '$1').replace(/^file:\/\/.*\/dist\//, '') || '(native)';
+    const name = `${n.callFrame.functionName || '(anon)'} ${where}:${n.callFrame.lineNumber + 1}`;
+    fn.set(name, (fn.get(name) ?? 0) + dt);
+    const f = where.startsWith('node_modules/') ? where.split('/').slice(0, 2).join('/') : where;
+    file.set(f, (file.get(f) ?? 0) + dt);
+  }
+  const top = (m: Map<string, number>, k: number) =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, t]) => `${((100 * t) / total).toFixed(1).padStart(5)}%  ${name}`).join('\n');
+  console.log(`profiled ${(total / 1000).toFixed(1)} s of the warm part\n\n-- by file --\n${top(file, 30)}\n\n-- by function --\n${top(fn, 45)}`);
+}
+
+async function main(): Promise<void> {
+  const [seeds, devicesArg] = process.argv.slice(2);
+  const devices = Number(devicesArg);
+  const warm = Math.min(devices, Number(process.env.PROFILE_WARM ?? 100_000));
+  const seconds = Number(process.env.PROFILE_SECONDS ?? 20);
+  const stateDir = tempStateDir();
+  const profDir = path.join(stateDir, 'prof');
+  copyFileSync(path.join(seeds!, `devices-${devices}.db`), path.join(stateDir, 'cced.db'));
+  const d = await startDaemon({ stateDir, config: { device_heartbeat_timeout: '3600' }, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  let mark = 0;
+  try {
+    const first = await beatFleet(d.url, warm, { amount: warm });
+    console.log(`first pass: ${first.requests.average.toFixed(0)} beats/s, p99 ${first.latency.p99} ms, non2xx ${first.non2xx}`);
+    // The samples before this point are the first pass's (and start-up's): counted by the profile's own clock.
+    mark = performance.now();
+    const cpu0 = cpuSeconds(d.pid);
+    const second = await beatFleet(d.url, warm, { duration: seconds });
+    const perBeat = ((cpuSeconds(d.pid) - cpu0) / second.requests.total) * 1e6;
+    console.log(`warm: ${second.requests.average.toFixed(0)} beats/s, p99 ${second.latency.p99} ms, ${perBeat.toFixed(0)} µs CPU a beat, non2xx ${second.non2xx}`);
+    mark = performance.now() - mark;
+  } finally {
+    await d.close();
+  }
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))!;
+  const p = JSON.parse(readFileSync(path.join(profDir, file), 'utf8')) as Profile;
+  // Keep the samples of the last `mark` ms (the warm part).
+  let acc = 0;
+  let from = p.samples.length;
+  while (from > 0 && acc < mark * 1000) acc += p.timeDeltas[--from] ?? 0;
+  summarise(p, from);
+  rmSync(stateDir, { recursive: true, force: true });
+}
+
+await main();
