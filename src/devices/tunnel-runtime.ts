@@ -18,6 +18,7 @@ import { TunnelSshServer, type TunnelAuthority } from '../tunnels/ssh-server.js'
 import { parsePublicKey } from '../tunnels/public-key.js';
 import { TUNNEL, sweep, tunnelOnPort, type TunnelView } from '../tunnels/ports.js';
 import { claim } from '../auth/claims.js';
+import { clusterOf } from '../store/cluster.js';
 import { DEVICE, SSH_KEY } from './classes.js';
 import { findDevice } from './lookups.js';
 import { deviceSshKeys, deviceUsable } from './ssh-keys.js';
@@ -53,11 +54,25 @@ function authority(s: Services): TunnelAuthority {
       (await deviceUsable(s.store, deviceKey))
         ? (await deviceSshKeys(s.store, deviceKey)).flatMap((k) => (k.revoked ? [] : [parsePublicKey(k.pubkey)?.parsed].filter((p): p is ParsedKey => p !== undefined)))
         : [],
-    mayForward: async (deviceKey, port) => (await deviceUsable(s.store, deviceKey)) && (await tunnelOnPort(s.store, deviceKey, port, Date.now())) !== undefined,
+    mayForward: async (deviceKey, port) => {
+      if (!(await deviceUsable(s.store, deviceKey))) return false;
+      const t = await tunnelOnPort(s.store, deviceKey, port, Date.now());
+      return t !== undefined && servedHere(s.config, t);
+    },
     // SSH key failures have counters of their own: they never ban AUTH or the REST paths of the address.
     failed: (ip, user) => s.auth.bans.count(claim('ssh-key', ip, user)),
     mayTry: (ip, user) => (user === undefined ? s.auth.bans.addressBanLeft(ip) : s.auth.bans.banLeft(claim('ssh-key', ip, user))) === undefined,
   };
+}
+
+/**
+ * Does this node's SSH server serve the tunnel? Several nodes share the Tunnels (one database) but a
+ * forward listens on the host of the node the device logged in to: the node that reserved it serves it,
+ * and the others refuse its forward (the device is told that node's URL). A tunnel reserved while no
+ * node_url was set ('') is every node's, as is every tunnel of a node without one.
+ */
+export function servedHere(config: Services['config'], t: TunnelView): boolean {
+  return config.node_url === undefined || t.node_url === '' || t.node_url === config.node_url;
 }
 
 /**
@@ -135,7 +150,8 @@ export function startTunnelRuntime(s: Services): TunnelRuntime {
       });
     },
     statusOf(t) {
-      if (!ssh) return t.status;
+      // Another node's tunnel: what its agent reported (this node's SSH server never holds its forward).
+      if (!ssh || !servedHere(config, t)) return t.status;
       if (ssh.isLive(t.port)) return 'open';
       return t.status === 'error' ? 'error' : 'pending';
     },
@@ -153,7 +169,9 @@ export function startTunnelRuntime(s: Services): TunnelRuntime {
     },
   };
   runtimes.set(s, runtime);
-  const timer = setInterval(() => void runtime.sweep().catch((err: unknown) => log.error({ err }, 'tunnel sweep failed')), every);
+  // The Tunnels are every node's: one node sweeps them at a time (a node skips a turn another is running).
+  const cluster = clusterOf(store);
+  const timer = setInterval(() => void cluster.once('tunnel-sweep', () => runtime.sweep()).catch((err: unknown) => log.error({ err }, 'tunnel sweep failed')), every);
   timer.unref();
   return runtime;
 }
