@@ -52,6 +52,12 @@ export class DaemonState {
     if (reason !== undefined) throw suspendedError(reason);
   }
 
+  /** refuseWhileSuspended(), after reading the setting now on a shared database (a COMMIT keeps its queue when refused). */
+  async refuseWhileSuspendedNow(): Promise<void> {
+    if (this.shared) this.known = await this.store.setting(KEY);
+    this.refuseWhileSuspended();
+  }
+
   /**
    * Puts back the suspension an earlier run recorded. The daemon calls it once
    * its own start-up writes are done (the System object, the admin, api-admin's

@@ -7,48 +7,30 @@
  * the rule in memory.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { pino } from 'pino';
-import { resolveConfig } from '../src/config/load.js';
-import { openStore, type OpenStore } from '../src/store/open.js';
 import { DaemonState } from '../src/state.js';
-import { CceError } from '../src/errors.js';
-
-const log = pino({ level: 'silent' });
+import { outcome, storesOnOneFile } from './helpers/nodes.js';
 
 async function twoNodes(t: Test, shared: boolean) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cced-suspend-'));
-  const config = resolveConfig({ state_dir: dir, db_synchronous: 'NORMAL' });
-  const nodes: { opened: OpenStore; state: DaemonState }[] = [];
-  for (let i = 0; i < 2; i++) {
-    const opened = openStore(config, log);
-    nodes.push({ opened, state: await new DaemonState(opened.store, opened.writer, shared).restore() });
+  const nodes = [];
+  for (const opened of await storesOnOneFile(t)) {
+    const state = await new DaemonState(opened.store, opened.writer, shared).restore();
+    t.teardown(() => state.close());
+    nodes.push({ opened, state });
   }
-  t.teardown(() => {
-    for (const n of nodes) {
-      n.state.close();
-      n.opened.close();
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const write = (n: (typeof nodes)[number], value: string) => n.opened.writer.submit((w) => n.opened.store.at(w).putSetting('probe', value));
+  const write = (n: (typeof nodes)[number], value: string) => outcome(n.opened.writer.submit((w) => n.opened.store.at(w).putSetting('probe', value)));
   return { a: nodes[0]!, b: nodes[1]!, write };
 }
-
-const refusal = (err: unknown) => (err instanceof CceError ? { code: err.code, message: err.message } : err);
 
 t.test('shared: a write on B after SUSPEND on A was acknowledged is refused with 309; after RESUME on A it goes through', async (t) => {
   const { a, b, write } = await twoNodes(t, true);
   await write(b, 'before');
   await a.state.suspend('upgrading');
   t.equal(b.state.suspended, undefined, 'B has not read it yet');
-  t.strictSame(await write(b, 'during').then(() => 'written', refusal), { code: 309, message: 'SUSPENDED "upgrading"' }, 'refused by the store read inside the write');
+  t.strictSame(await write(b, 'during'), { code: 309, message: 'SUSPENDED "upgrading"' }, 'refused by the store read inside the write');
   t.equal(b.state.suspended, 'upgrading', 'and B now knows it (its early refusals follow)');
   t.throws(() => b.state.refuseWhileSuspended(), { code: 309 });
   t.equal(await b.opened.store.setting('probe'), 'before', 'nothing of the refused write is stored');
-  t.strictSame(await write(a, 'on A').then(() => 'written', refusal), { code: 309, message: 'SUSPENDED "upgrading"' }, 'A refuses too');
+  t.strictSame(await write(a, 'on A'), { code: 309, message: 'SUSPENDED "upgrading"' }, 'A refuses too');
 
   await a.state.resume();
   await write(b, 'after');
@@ -68,7 +50,7 @@ t.test('not shared (one node on its file): the rule is the Writer\'s memory, no 
   const { a, write } = await twoNodes(t, false);
   await a.state.suspend('alone');
   t.equal(a.opened.writer.suspension, 'alone');
-  t.strictSame(await write(a, 'x').then(() => 'written', refusal), { code: 309, message: 'SUSPENDED "alone"' });
+  t.strictSame(await write(a, 'x'), { code: 309, message: 'SUSPENDED "alone"' });
   await a.state.resume();
   t.equal(a.opened.writer.suspension, undefined);
   await write(a, 'y');

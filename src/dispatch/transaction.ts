@@ -30,11 +30,9 @@ export interface TxResult {
 
 export const TX_FAILED_MESSAGE = 'One or more commands in the transaction failed.';
 
-/** The BEGIN queue of the caller's session or token; 402 when none is open. */
-export function openQueue(ctx: CommandContext): TxQueue {
-  const queue = ctx.queues.of(ctx.caller.grant);
-  if (!queue) throw badCommand('no transaction is open (BEGIN first)');
-  return queue;
+/** The BEGIN queue of the caller's session or token; 402 when none is open (here: see Queues.held). */
+export function openQueue(ctx: CommandContext, verb: 'COMMIT' | 'ROLLBACK'): Promise<TxQueue> {
+  return ctx.queues.held(ctx.caller.grant, verb);
 }
 
 /** Thrown out of the COMMIT mutation so the writer rolls all of it back. */
