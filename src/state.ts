@@ -27,6 +27,8 @@ export class DaemonState {
   /** shared: what this node last read of the setting (the Writer's field stays unset: the store's row is the rule). */
   private known: string | undefined;
   private refresher: NodeJS.Timeout | undefined;
+  /** shared: restore() ran; the start-up's own writes before it are system maintenance, as on one node. */
+  private restored = false;
 
   constructor(
     private readonly store: Store,
@@ -70,6 +72,7 @@ export class DaemonState {
       return this;
     }
     this.known = reason;
+    this.restored = true;
     this.refresher ??= setInterval(() => void this.refresh(), REFRESH_MS);
     this.refresher.unref();
     return this;
@@ -95,6 +98,7 @@ export class DaemonState {
 
   /** shared: inside a write's transaction, before the write runs. */
   private async checkIn(w: WriteTx): Promise<void> {
+    if (!this.restored) return;
     const reason = await this.store.at(w).setting(KEY);
     this.known = reason;
     if (reason !== undefined) throw suspendedError(reason);

@@ -38,12 +38,17 @@ t.test('shared: a write on B after SUSPEND on A was acknowledged is refused with
   t.equal(b.state.suspended, undefined);
 });
 
-t.test('shared: a node that starts while another suspended knows it at once', async (t) => {
-  const { a, b } = await twoNodes(t, true);
-  await a.state.suspend('night');
-  const third = await new DaemonState(b.opened.store, b.opened.writer, true).restore();
-  t.teardown(() => third.close());
-  t.equal(third.suspended, 'night');
+t.test('shared: a node that starts while another suspended writes its start-up, then knows it', async (t) => {
+  const [a, b] = await storesOnOneFile(t);
+  const running = await new DaemonState(a!.store, a!.writer, true).restore();
+  t.teardown(() => running.close());
+  await running.suspend('night');
+  const starting = new DaemonState(b!.store, b!.writer, true);
+  t.teardown(() => starting.close());
+  t.equal(await outcome(b!.writer.submit((w) => b!.store.at(w).putSetting('startup', 'done'))), undefined, 'before restore(): its own start-up writes (system maintenance)');
+  await starting.restore();
+  t.equal(starting.suspended, 'night');
+  t.strictSame(await outcome(b!.writer.submit((w) => b!.store.at(w).putSetting('startup', 'again'))), { code: 309, message: 'SUSPENDED "night"' }, 'then refused');
 });
 
 t.test('not shared (one node on its file): the rule is the Writer\'s memory, no read per write', async (t) => {
