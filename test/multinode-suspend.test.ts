@@ -9,9 +9,10 @@
 import t, { type Test } from 'tap';
 import { DaemonState } from '../src/state.js';
 import { outcome, storesOnOneFile } from './helpers/nodes.js';
+import type { OpenStore } from '../src/store/open.js';
 
 async function twoNodes(t: Test, shared: boolean) {
-  const nodes = [];
+  const nodes: { opened: OpenStore; state: DaemonState }[] = [];
   for (const opened of await storesOnOneFile(t)) {
     const state = await new DaemonState(opened.store, opened.writer, shared).restore();
     t.teardown(() => state.close());

@@ -11,7 +11,7 @@
  * ones still run (so every error is reported), and at the end any failure
  * throws, which rolls the whole queue back.
  */
-import { CceError, ERROR_CODES, badCommand, badParameters } from '../errors.js';
+import { CceError, ERROR_CODES, badParameters } from '../errors.js';
 import { plainOid, SLICE_MS, type Mutation, type TxScope, type WriteTx } from '../store/writer.js';
 import type { ClassDef } from '../schema/types.js';
 import { passwordJobs } from '../auth/passwords.js';
