@@ -4,7 +4,10 @@
  * of the node holding the lease, whichever node was asked; this node's SSH
  * server refuses the forward of a lease another node holds, and reports such
  * a tunnel's status as its agent last did. The lease held elsewhere is made
- * here as that node's reservation stores it (its Tunnel's node_url).
+ * here as that node's reservation stores it (its Tunnel's node_url). What
+ * another node's writes end (a tunnel destroyed there, a key revoked there)
+ * this node's SSH server ends when it asks again (recheck, every few seconds
+ * on a shared database): the other node is a second writer on the database.
  */
 import t from 'tap';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +18,9 @@ import { adminClient, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { adminRest, seedCatalog } from './helpers/meeting.js';
 import { keygen, onlineDevice, portRange } from './helpers/tunnels.js';
 import { tunnelRuntime } from '../src/devices/tunnel-runtime.js';
+import { openStore } from '../src/store/open.js';
+import { SYSTEM } from '../src/store/store.js';
+import { pino } from 'pino';
 
 const HERE = 'https://node-a.example:9092';
 const THERE = 'https://node-b.example:9092';
@@ -81,4 +87,36 @@ t.test('without node_url (one node) the reply is as before and every lease is se
   await seedCatalog(d);
   const { key, dev } = await onlineDevice(await adminRest(d), d);
   t.strictSame((await dev.post(`/api/devices/${key}/service`, { service: 'vnc' })).body, { port: min, url: `vnc://127.0.0.1:${min}` });
+});
+
+t.test("another node's writes end this node's forwards and sessions when it asks again", async (t) => {
+  const { min, ...range } = portRange();
+  const d = await startDaemon({ config: { ssh_listen_address: '127.0.0.1:0', node_url: HERE, ...range } });
+  t.teardown(() => d.close());
+  await seedCatalog(d);
+  const a = await adminRest(d);
+  const { key, dev } = await onlineDevice(a, d);
+  const k = keygen(dir, 'dev2');
+  await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k.pub });
+  await dev.post(`/api/devices/${key}/service`, { service: 'ssh' });
+  const ssh = tunnelRuntime(d.app.services).ssh!;
+  const c = await login(d, key, readFileSync(k.file));
+  const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
+  t.teardown(() => c.end());
+  t.ok(await forwards(c, min));
+  t.equal(await ssh.recheck(), 0, 'nothing taken away yet');
+
+  const other = openStore(d.config, pino({ level: 'silent' }));
+  t.teardown(() => other.close());
+  const tunnel = await other.store.findOne('Tunnel', '', 'port', String(min));
+  await other.writer.submit((w) => other.store.at(w).destroy(SYSTEM, tunnel!));
+  t.ok(ssh.isLive(min), "this node's hooks never saw the other node's DESTROY");
+  t.equal(await ssh.recheck(), 1, 'the forward ends when this node asks again');
+  t.notOk(ssh.isLive(min));
+
+  const sshKey = await other.store.findOne('SshKey', '', 'device_key', key);
+  await other.writer.submit((w) => other.store.at(w).set(SYSTEM, sshKey!, '', { revoked: '1' }));
+  t.equal(await ssh.recheck(), 1, 'the session whose key was revoked on the other node ends');
+  await closed;
+  t.ok(d.logs.some((l) => l.includes('"audit":"tunnel-forward-close"') && l.includes(String(min))), 'audited');
 });

@@ -41,6 +41,9 @@ export interface TunnelRuntime {
 
 const runtimes = new WeakMap<Services, TunnelRuntime>();
 
+/** How often a node of a shared database asks again about its SSH sessions and forwards (another node may have ended them). */
+const RECHECK_MS = 5000;
+
 /** The tunnel runtime of a daemon (tests reach the SSH server's port through it). */
 export function tunnelRuntime(s: Services): TunnelRuntime {
   const r = runtimes.get(s);
@@ -163,6 +166,7 @@ export function startTunnelRuntime(s: Services): TunnelRuntime {
     },
     async close() {
       clearInterval(timer);
+      clearInterval(recheck);
       unhookDestroys();
       unhookKeys();
       await ssh?.close();
@@ -173,5 +177,8 @@ export function startTunnelRuntime(s: Services): TunnelRuntime {
   const cluster = clusterOf(store);
   const timer = setInterval(() => void cluster.once('tunnel-sweep', () => runtime.sweep()).catch((err: unknown) => log.error({ err }, 'tunnel sweep failed')), every);
   timer.unref();
+  // Several nodes: what another node's writes took away, this node's hooks never saw; every node looks at its own sessions.
+  const recheck = ssh && cluster.shared ? setInterval(() => void ssh.recheck().catch((err: unknown) => log.error({ err }, 'ssh recheck failed')), RECHECK_MS) : undefined;
+  recheck?.unref();
   return runtime;
 }
