@@ -49,7 +49,7 @@ export interface AppOptions {
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
   passwordJobs.limit = config.password_hash_jobs;
   const gate = new ReloadableGate(config.local_addresses, config.api_access, config.device_access);
-  const opened = openStore(config, log, { defaults: 'background' });
+  const opened = await openStore(config, log, { defaults: 'background' });
   const { store, writer, changes, events } = opened;
   // The change log's readers (EVENT, /v2/events) and its pruning.
   const hub = new EventHub(changes, store.schema, writer, {
@@ -62,7 +62,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
   } catch (err) {
     // A start that fails half-way (a damaged master.key, a bad certificate) leaves nothing open behind it.
     auth?.close();
-    opened.close();
+    await opened.close();
     throw err;
   }
 
@@ -118,7 +118,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
         await services.heartbeats.close();
         await opened.stopDefaults();
         auth!.close();
-        opened.close();
+        await opened.close();
       },
     };
   }
