@@ -51,7 +51,7 @@ export interface AppOptions {
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
   passwordJobs.limit = config.password_hash_jobs;
   const gate = new ReloadableGate(config.local_addresses, config.api_access, config.device_access);
-  const opened = openStore(config, log, { defaults: 'background' });
+  const opened = await openStore(config, log, { defaults: 'background' });
   const { store, writer, changes, events } = opened;
   // What several nodes on one database share (nothing on SQLite): src/store/cluster.ts.
   const cluster = clusterOf(store);
@@ -71,7 +71,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
     auth?.close();
     state?.close();
     await banSharing?.close().catch(() => undefined);
-    opened.close();
+    await opened.close();
     throw err;
   }
 
@@ -135,7 +135,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
         auth!.close();
         state!.close();
         await banSharing?.close();
-        opened.close();
+        await opened.close();
       },
     };
   }

@@ -106,7 +106,7 @@ t.test("another node's writes end this node's forwards and sessions when it asks
   t.ok(await forwards(c, min));
   t.equal(await ssh.recheck(), 0, 'nothing taken away yet');
 
-  const other = openStore(d.config, pino({ level: 'silent' }));
+  const other = await openStore(d.config, pino({ level: 'silent' }));
   t.teardown(() => other.close());
   const tunnel = await other.store.findOne('Tunnel', '', 'port', String(min));
   await other.writer.submit((w) => other.store.at(w).destroy(SYSTEM, tunnel!));

@@ -174,6 +174,15 @@ export const configSchema = z.strictObject({
     .prefault('2'),
   /** SQLite `synchronous`: FULL makes every acknowledged write survive power loss. */
   db_synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  /**
+   * A PostgreSQL database (`postgres://user:password@host:port/db`) instead of the SQLite file: empty =
+   * SQLite. A secret (it may carry a password): never logged; docs/postgresql.md.
+   */
+  db_url: z
+    .string()
+    .max(2048)
+    .refine((v) => v === '' || /^postgres(ql)?:\/\/[^\s]+$/.test(v), { message: 'a postgres:// or postgresql:// URL, or empty' })
+    .default(''),
   // OIDC bearer tokens (src/auth/credentials/oidc.ts, docs/credentials.md).
   /** The identity provider's issuer URL, exactly as its discovery document names it; empty = OIDC off. */
   oidc_issuer: oidcUrl.default(''),

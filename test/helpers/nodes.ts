@@ -16,9 +16,9 @@ import { openStore, type OpenStore } from '../../src/store/open.js';
 export async function storesOnOneFile(t: { teardown(fn: () => unknown): void }, count = 2): Promise<OpenStore[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cced-nodes-'));
   const config = resolveConfig({ state_dir: dir, db_synchronous: 'NORMAL' });
-  const stores = Array.from({ length: count }, () => openStore(config, pino({ level: 'silent' })));
-  t.teardown(() => {
-    for (const s of stores) s.close();
+  const stores = await Promise.all(Array.from({ length: count }, () => openStore(config, pino({ level: 'silent' }))));
+  t.teardown(async () => {
+    for (const s of stores) await s.close();
     rmSync(dir, { recursive: true, force: true });
   });
   return stores;
