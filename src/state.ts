@@ -54,6 +54,16 @@ export class DaemonState {
     if (reason !== undefined) throw suspendedError(reason);
   }
 
+  /**
+   * refuseWhileSuspended() that never refuses on a stale memory: on a shared database a remembered
+   * suspension is read again first (another node may have resumed). Not remembering one costs nothing: the
+   * write itself reads the setting in its transaction.
+   */
+  async refuseIfStillSuspended(): Promise<void> {
+    if (this.shared && this.known !== undefined) this.known = await this.store.setting(KEY);
+    this.refuseWhileSuspended();
+  }
+
   /** refuseWhileSuspended(), after reading the setting now on a shared database (a COMMIT keeps its queue when refused). */
   async refuseWhileSuspendedNow(): Promise<void> {
     if (this.shared) this.known = await this.store.setting(KEY);

@@ -138,7 +138,7 @@ export class Dispatcher {
    * are checked at COMMIT only, as the reference daemon does: the COMMIT reply then reports each one.
    */
   private async write(command: WriteCommand, ctx: CommandContext, args: unknown): Promise<Reply> {
-    ctx.state.refuseWhileSuspended();
+    await ctx.state.refuseIfStillSuspended();
     const queue = ctx.queues.of(ctx.caller.grant);
     if (queue) {
       const check = async () => {
