@@ -5,10 +5,11 @@
  * database refuses the second, whichever process checked first). Skipped,
  * with the reason, without a PostgreSQL (never in CI: TEST_REQUIRE_POSTGRES=1).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { adminClient, startDaemon, type CceClient, type TestDaemon } from './helpers/daemon.js';
 import { testDatabase } from './helpers/postgres.js';
 import { failure, GOODBYE } from './helpers/replies.js';
+import { adminRest, rest } from './helpers/meeting.js';
 
 /** Runs the script, returning every reply's status and body (session ids left out: they are random). */
 async function script(d: TestDaemon): Promise<unknown[]> {
@@ -57,13 +58,24 @@ t.test('one daemon on PostgreSQL answers as on SQLite', async (t) => {
   t.strictSame(got[13], failure([302, 'BAD DATA 0 name "[[base-cce.notUnique]]"']), 'a second carol');
 });
 
-t.test('two daemons on one database: the database refuses the second holder of a unique value', async (t) => {
+/** Two daemons on one new database; undefined (the test passed as skipped) without a PostgreSQL. */
+async function twoDaemons(t: Test): Promise<[TestDaemon, TestDaemon] | undefined> {
   const db = await testDatabase(t);
-  if (db.skip !== undefined) return t.pass('skipped: no PostgreSQL', { skip: db.skip });
+  if (db.skip !== undefined) {
+    t.pass('skipped: no PostgreSQL', { skip: db.skip });
+    return undefined;
+  }
   const a = await startDaemon({ config: { db_url: db.url } });
   t.teardown(() => a.close());
   const b = await startDaemon({ config: { db_url: db.url } });
   t.teardown(() => b.close());
+  return [a, b];
+}
+
+t.test('two daemons on one database: the database refuses the second holder of a unique value', async (t) => {
+  const both = await twoDaemons(t);
+  if (both === undefined) return;
+  const [a, b] = both;
   const [ca, cb] = await Promise.all([adminClient(a), adminClient(b)]);
   for (let round = 0; round < 5; round++) {
     const name = `racer${round}`;
@@ -76,4 +88,30 @@ t.test('two daemons on one database: the database refuses the second holder of a
     const found = await ca.cmd(`FIND User name = "${name}"`);
     t.equal(found.body.data.oidlist.length, 1, `${name}: one holder`);
   }
+});
+
+t.test('flash tokens taken by concurrent requests on two daemons never go below zero', async (t) => {
+  const both = await twoDaemons(t);
+  if (both === undefined) return;
+  const [a, b] = both;
+  const cce = await adminClient(a);
+  const create = async (cls: string, args: Record<string, unknown>) => t.equal((await cce.cmd({ cmd: 'CREATE', class: cls, args })).body.status, 201, `CREATE ${cls}`);
+  await create('DeviceType', { name: 'rpi4' });
+  await create('Distribution', { name: 'prod', device_type: 'rpi4' });
+  await create('Device', { device_key: 'DEV-0001', token_code: 'device-token-0001', authorized: true, device_type: 'rpi4', distribution: 'prod' });
+  t.equal((await (await adminRest(a)).put('/api/devices/DEV-0001/tokens', { token_count: 3 })).status, 200);
+  const headers = { 'x-device-key': 'DEV-0001', 'x-device-token': 'device-token-0001' };
+  const requests = Array.from({ length: 10 }, (_, i) => rest(i % 2 === 0 ? a : b, headers).post('/api/devices/DEV-0001/flash-request'));
+  const replies = await Promise.all(requests);
+  const granted = replies.filter((r) => r.status === 200);
+  t.equal(granted.length, 3, 'three requests get a token');
+  t.strictSame(granted.map((r) => r.body.tokens_left).sort(), [0, 1, 2], 'each a different one');
+  t.strictSame(
+    replies.filter((r) => r.status !== 200).map((r) => [r.status, r.body]),
+    Array.from({ length: 7 }, () => [403, { error: 'No tokens left' }]),
+    'the other seven are refused',
+  );
+  const left = await cce.cmd('FIND Device device_key = "DEV-0001"');
+  const got = await cce.cmd({ cmd: 'GET', oid: left.body.data.oidlist[0] });
+  t.equal(got.body.data.DATA.token_count, '0', 'none left, not below zero');
 });
