@@ -6,6 +6,10 @@
  * with the reason, without a PostgreSQL (never in CI: TEST_REQUIRE_POSTGRES=1).
  */
 import t, { type Test } from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runCced } from './helpers/main-process.js';
 import { adminClient, startDaemon, type CceClient, type TestDaemon } from './helpers/daemon.js';
 import { testDatabase } from './helpers/postgres.js';
 import { failure, GOODBYE } from './helpers/replies.js';
@@ -114,4 +118,21 @@ t.test('flash tokens taken by concurrent requests on two daemons never go below 
   const left = await cce.cmd('FIND Device device_key = "DEV-0001"');
   const got = await cce.cmd({ cmd: 'GET', oid: left.body.data.oidlist[0] });
   t.equal(got.body.data.DATA.token_count, '0', 'none left, not below zero');
+});
+
+t.test('db_url is a secret: check-config and the console name the host and database only', async (t) => {
+  const state = mkdtempSync(path.join(tmpdir(), 'cced-dburl-'));
+  t.teardown(() => rmSync(state, { recursive: true, force: true }));
+  const env = { CCED_STATE_DIR: state, CCED_DB_URL: 'postgres://cced:hunter2-secret@db.invalid:5432/fleet' };
+  const check = await runCced(['check-config'], env);
+  t.equal(check.code, 0, check.stderr);
+  t.match(check.stdout, /, the PostgreSQL db\.invalid:5432\/fleet database \(not opened here\)\n$/);
+  t.match(check.stderr, /; store PostgreSQL db\.invalid:5432\/fleet\n/);
+  t.notMatch(check.stdout + check.stderr, /hunter2|cced:hunter2/, 'no password');
+  // The console opens it: a host that does not resolve is refused with the host named, not the URL.
+  const users = await runCced(['migrate'], env);
+  t.equal(users.code, 1);
+  t.match(users.stderr, 'could not open the PostgreSQL database at db.invalid:5432');
+  t.notMatch(users.stdout + users.stderr, /hunter2/, 'no password');
+  t.equal((await runCced(['check-config'], { CCED_STATE_DIR: state, CCED_DB_URL: 'mysql://u:hunter2@x' })).stderr, 'cced: config: db_url: a postgres:// or postgresql:// URL, or empty\n', 'a refused db_url is not echoed');
 });

@@ -72,6 +72,7 @@ async function openPgStore(config: Config, log: Logger): Promise<OpenStore> {
   const store = new Store(host, schema, auditLine(log));
   const changes = new ChangeLog(host, writer, config.event_heartbeat_interval * 1000);
   store.onWrite(changes.record);
+  let closing: Promise<void> | undefined;
   return {
     store,
     writer,
@@ -82,7 +83,8 @@ async function openPgStore(config: Config, log: Logger): Promise<OpenStore> {
     },
     layout: () => pg.layout(),
     migrate: () => pg.migrate(),
-    close: () => pg.close(),
+    // Once: a daemon whose start failed half-way closes what it opened, and its caller may close it again.
+    close: () => (closing ??= pg.close()),
     storeDefaults: () => Promise.resolve(),
     stopDefaults: () => Promise.resolve(),
   };
