@@ -136,3 +136,43 @@ t.test('db_url is a secret: check-config and the console name the host and datab
   t.notMatch(users.stdout + users.stderr, /hunter2/, 'no password');
   t.equal((await runCced(['check-config'], { CCED_STATE_DIR: state, CCED_DB_URL: 'mysql://u:hunter2@x' })).stderr, 'cced: config: db_url: a postgres:// or postgresql:// URL, or empty\n', 'a refused db_url is not echoed');
 });
+
+t.test('cced export on SQLite, cced import into PostgreSQL: a daemon there reads the same objects, oids kept', async (t) => {
+  const db = await testDatabase(t);
+  if (db.skip !== undefined) return t.pass('skipped: no PostgreSQL', { skip: db.skip });
+  const dir = mkdtempSync(path.join(tmpdir(), 'cced-move-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const from = await startDaemon({ stateDir: path.join(dir, 'sqlite'), config: { db_url: '' } });
+  const cce = await adminClient(from);
+  for (const name of ['alice', 'bob']) await cce.cmd({ cmd: 'CREATE', class: 'User', args: { name, fullName: name.toUpperCase() } });
+  await cce.cmd({ cmd: 'CREATE', class: 'DeviceType', args: { name: 'rpi4' } });
+  await cce.cmd({ cmd: 'CREATE', class: 'Distribution', args: { name: 'prod', device_type: 'rpi4' } });
+  await cce.cmd({ cmd: 'CREATE', class: 'Device', args: { device_key: 'DEV-0009', token_code: 'device-token-0009', device_type: 'rpi4', distribution: 'prod' } });
+  // A gap: an oid destroyed before the export; the objects after it keep their oids.
+  const gone = await cce.cmd({ cmd: 'CREATE', class: 'User', args: { name: 'gone' } });
+  await cce.cmd({ cmd: 'DESTROY', oid: gone.body.data.oid });
+  await cce.cmd({ cmd: 'CREATE', class: 'User', args: { name: 'after-the-gap' } });
+  const everything = async (c: CceClient) => {
+    const out: Record<string, unknown> = {};
+    for (const cls of ['System', 'User', 'DeviceType', 'Distribution', 'Device']) {
+      for (const oid of (await c.cmd(`FIND ${cls}`)).body.data.oidlist as string[]) out[oid] = (await c.cmd({ cmd: 'GET', oid })).body.data.DATA;
+    }
+    return out;
+  };
+  const before = await everything(cce);
+  await from.close();
+  const file = path.join(dir, 'store.jsonl');
+  const exported = await runCced(['export', file, '--with-secrets'], { CCED_STATE_DIR: path.join(dir, 'sqlite') });
+  t.equal(exported.code, 0, exported.stderr);
+  const imported = await runCced(['import', file], { CCED_STATE_DIR: path.join(dir, 'pg'), CCED_DB_URL: db.url });
+  t.equal(imported.code, 0, imported.stderr);
+  t.match(imported.stderr, 'the store was empty: oids kept');
+  const to = await startDaemon({ stateDir: path.join(dir, 'pg'), config: { db_url: db.url } });
+  t.teardown(() => to.close());
+  // The admin's password hash came along: the same password opens a session on the PostgreSQL daemon.
+  const there = await adminClient(to);
+  t.strictSame(await everything(there), before);
+  // The oid counter is past the imported ones: a new object takes none of them.
+  const next = await there.cmd({ cmd: 'CREATE', class: 'User', args: { name: 'carol' } });
+  t.ok(Number(next.body.data.oid) > Math.max(...Object.keys(before).map(Number)), `a new oid (${next.body.data.oid})`);
+});
