@@ -146,6 +146,8 @@ export async function commitQueue(ctx: CommandContext, queue: readonly QueuedWri
   // One step per queued command: the writer may pause between two (other requests are served meanwhile, reading
   // the state before this COMMIT) and the whole queue stays one savepoint of one transaction.
   const mutation = async (w: WriteTx): Promise<TxResult[]> => {
+    // On PostgreSQL a transaction that conflicted runs again: its results start over.
+    results.length = 0;
     const created = new Map<number, number>();
     for (const [index, p] of prepared.entries()) {
       if (index > 0) await w.yieldPoint();

@@ -25,7 +25,7 @@ export interface OpenStore {
   writer: Writer;
   changes: ChangeLog;
   events: DeviceEvents;
-  /** What the console's export and import read and write beyond the Store API (SQLite only, for now). */
+  /** What the console's export reads beyond the Store API (an import writes through its transaction's w.transfer). */
   transfer: StoreTransfer;
   /** The database layout (migrations run, and known). */
   layout(): Promise<Layout>;
@@ -47,6 +47,8 @@ export interface OpenOptions {
 }
 
 export function openStore(config: Config, log: Logger, options: OpenOptions = {}): Promise<OpenStore> {
+  // The state folder holds more than the SQLite file (access secrets, keys, firmware): made on either backend.
+  mkdirSync(config.state_dir, { recursive: true, mode: 0o700 });
   return config.db_url === '' ? Promise.resolve(openSqliteStore(config, log, options)) : openPgStore(config, log);
 }
 
@@ -72,17 +74,17 @@ async function openPgStore(config: Config, log: Logger): Promise<OpenStore> {
   const store = new Store(host, schema, auditLine(log));
   const changes = new ChangeLog(host, writer, config.event_heartbeat_interval * 1000);
   store.onWrite(changes.record);
+  let closing: Promise<void> | undefined;
   return {
     store,
     writer,
     changes,
     events: pg.events,
-    get transfer(): StoreTransfer {
-      throw storageFailure('cced export and cced import run on SQLite only, for now (docs/postgresql.md)');
-    },
+    transfer: new StoreTransfer(pg),
     layout: () => pg.layout(),
     migrate: () => pg.migrate(),
-    close: () => pg.close(),
+    // Once: a daemon whose start failed half-way closes what it opened, and its caller may close it again.
+    close: () => (closing ??= pg.close()),
     storeDefaults: () => Promise.resolve(),
     stopDefaults: () => Promise.resolve(),
   };
@@ -98,7 +100,6 @@ function auditLine(log: Logger) {
 }
 
 function openSqliteStore(config: Config, log: Logger, { defaults = 'now' }: OpenOptions): OpenStore {
-  mkdirSync(config.state_dir, { recursive: true, mode: 0o700 });
   const schema = loadSchema(config.schema_dir);
   const backend = openSqlite(config.db_path, { synchronous: config.db_synchronous });
   const unstored = planDefaults(backend, schema);
@@ -131,7 +132,7 @@ function openSqliteStore(config: Config, log: Logger, { defaults = 'now' }: Open
     writer,
     changes,
     events: backend.async.events,
-    transfer: new StoreTransfer(backend),
+    transfer: new StoreTransfer(backend.async),
     layout: () => Promise.resolve(backend.layout()),
     migrate: () => Promise.resolve(backend.migrate()),
     close() {
