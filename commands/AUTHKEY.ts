@@ -15,7 +15,7 @@ export const AUTHKEY: ReadCommand<{ user: string; sessionid: string }> = {
     return { user, sessionid };
   },
   async run(ctx, { user, sessionid }) {
-    const grant = ctx.auth.grants.lookup(sessionid);
+    const grant = await ctx.auth.grants.lookup(sessionid);
     const alive = grant?.kind === 'session' && grant.userName === user && await ctx.auth.callerFor(grant, sessionid) !== undefined;
     // A live session is an established credential: no ban refuses it (on AUTHKEY as on any other command).
     if (!alive) ctx.auth.bans.refuse(verbClaim(ctx, 'AUTHKEY', user)!);

@@ -7,9 +7,9 @@ export const BEGIN: ReadCommand<void> = {
   kind: 'read',
   access: 'user',
   parse: none,
-  run(ctx) {
+  async run(ctx) {
     // access 'user' guarantees a session or token behind the caller.
-    ctx.queues.open(ctx.caller.grant!);
+    await ctx.queues.begin(ctx.caller.grant!);
     return { status: 201, message: 'BEGIN OK' };
   },
 };

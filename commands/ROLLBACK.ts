@@ -8,9 +8,13 @@ export const ROLLBACK: ReadCommand<void> = {
   kind: 'read',
   access: 'user',
   parse: none,
-  run(ctx) {
-    const queue = openQueue(ctx);
-    ctx.queues.close(queue);
+  async run(ctx) {
+    // Another node holds it (that node may be gone): ended there too, its writes never applied.
+    if (ctx.queues.of(ctx.caller.grant) === undefined && (await ctx.queues.endElsewhere(ctx.caller.grant))) {
+      return { status: 201, message: 'ROLLBACK OK', data: { discarded: 0 } };
+    }
+    const queue = await openQueue(ctx, 'ROLLBACK');
+    await ctx.queues.end(queue);
     return { status: 201, message: 'ROLLBACK OK', data: { discarded: queue.writes.length } };
   },
 };

@@ -6,8 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { openStore } from './store/open.js';
+import { clusterOf } from './store/cluster.js';
 import { Auth } from './auth/auth.js';
 import { Bans } from './auth/bans.js';
+import type { BanSharing } from './store/ban-sharing.js';
 import { AccessReloader, accessSecrets, ReloadableClientSecrets, ReloadableGate, type AccessChange } from './access-reload.js';
 import { ensureApiAdmin } from './auth/api-admin.js';
 import { DaemonState } from './state.js';
@@ -49,33 +51,46 @@ export interface AppOptions {
 export async function createApp(config: Config, { log, env = process.env, tell = (l) => process.stderr.write(l + '\n') }: AppOptions): Promise<App> {
   passwordJobs.limit = config.password_hash_jobs;
   const gate = new ReloadableGate(config.local_addresses, config.api_access, config.device_access);
-  const opened = openStore(config, log, { defaults: 'background' });
+  const opened = await openStore(config, log, { defaults: 'background' });
   const { store, writer, changes, events } = opened;
+  // What several nodes on one database share (nothing on SQLite): src/store/cluster.ts.
+  const cluster = clusterOf(store);
   // The change log's readers (EVENT, /v2/events) and its pruning.
   const hub = new EventHub(changes, store.schema, writer, {
     retention: { count: config.event_retention, seconds: config.event_retention_age },
     onPruneError: (err) => log.error({ err }, 'pruning the change log failed'),
+    once: cluster.once,
   });
   let auth: Auth | undefined;
+  let banSharing: BanSharing | undefined;
+  let state: DaemonState | undefined;
   try {
     return await assemble();
   } catch (err) {
     // A start that fails half-way (a damaged master.key, a bad certificate) leaves nothing open behind it.
     auth?.close();
-    opened.close();
+    state?.close();
+    await banSharing?.close().catch(() => undefined);
+    await opened.close();
     throw err;
   }
 
   async function assemble(): Promise<App> {
+    banSharing = cluster.banSharing((err) => log.error({ err }, 'sharing the bans with the other nodes failed'));
     const bans = new Bans(
       { pairFails: config.api_auth_fails, addressFails: config.api_auth_fails_per_address ?? 10 * config.api_auth_fails, banSeconds: config.api_ban_time },
       log,
+      Date.now,
+      banSharing,
     );
+    // The bans other nodes hold now are in force here before the first request.
+    await bans.follow();
     const secrets = accessSecrets(config.state_dir, gate);
     const clients = new ReloadableClientSecrets(gate.entries, secrets, bans, log);
     const access = new AccessReloader(config.state_dir, gate, clients, secrets);
     auth = new Auth(store, config, { bans, clients, writer, storeFailed: (err) => log.error({ err }, 'a grant could not be stored') });
     const grants = auth;
+    state = new DaemonState(store, writer, cluster.shared);
     installRules({ store, writer, events, endGrants: (oid, keep) => grants.endGrants(oid, keep) });
     // The schema's secret properties are censored in every log line, whatever logs them.
     addSecretKeys(secretProperties(store.schema));
@@ -87,7 +102,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
       events,
       changes: hub,
       auth,
-      state: new DaemonState(store, writer),
+      state,
       requests: new RequestCounts(),
       credentials: new CredentialChain({ config, store, writer, auth, log, devices: {} }),
       heartbeats: new Heartbeats({ config, store, writer, events }),
@@ -118,7 +133,9 @@ export async function createApp(config: Config, { log, env = process.env, tell =
         await services.heartbeats.close();
         await opened.stopDefaults();
         auth!.close();
-        opened.close();
+        state!.close();
+        await banSharing?.close();
+        await opened.close();
       },
     };
   }

@@ -175,6 +175,7 @@ t.test('resolveConfig', async (t) => {
       max_queue_bytes_total: 256 * 1024 * 1024,
       password_hash_jobs: 2,
       db_synchronous: 'FULL',
+      db_url: '',
       status_max_logs: 100,
       device_heartbeat_timeout: 180,
       heartbeat_flush_ms: 0,

@@ -55,7 +55,7 @@ t.test('the coalescer in-process: size trigger, own beat times, failures alone, 
   t.equal(hb.flushes, 1);
   t.equal(hb.beats, MAX_BATCH);
   t.equal((await s.store.rawValues(oid)).last_seen, new Date(base + MAX_BATCH - 1).toISOString());
-  t.equal(s.events.list(await oid, 10).length, 1, 'one Connected event for the streak');
+  t.equal((await s.events.list(await oid, 10)).length, 1, 'one Connected event for the streak');
 
   // A beat for a vanished device fails alone; its batch-mates commit.
   const good = hb.submit({ oid, subject, at: base + 5000, ip: '10.1.1.2' });
@@ -72,7 +72,7 @@ t.test('the coalescer in-process: size trigger, own beat times, failures alone, 
   await direct.submit({ oid, subject, at: base + 9000, ip: '10.1.1.3', services: ['ssh'], note: 'direct' });
   t.match(await s.store.rawValues(oid), { ip_address: '10.1.1.3', services: '&ssh&', note: 'direct' });
   t.equal(direct.flushes, 0);
-  t.equal(s.events.count(), 1);
+  t.equal(await s.events.count(), 1);
 });
 
 t.test('a failed commit rejects every beat of the batch (nothing is acknowledged)', async (t) => {

@@ -61,7 +61,7 @@ t.test('onboarding: generate-key -> manual-create -> authorize -> tokens -> onli
   await dev.post(`/api/devices/${key}/online`);
   const oid = (await d.app.services.store.findOne('Device', '', 'device_key', key))!;
   await a.del(`/api/devices/${key}`);
-  t.strictSame(d.app.services.events.list(await oid, 10), []);
+  t.strictSame(await d.app.services.events.list(await oid, 10), []);
   t.strictSame((await a.get(`/api/devices/${key}/availability`)).body, { status: 'Unknown', last_heartbeat: null, since: null, uptime: null });
 });
 

@@ -107,7 +107,7 @@ t.test('a caller is re-read after a User write by another process, and never rem
   const c = await session('carol', CAROL);
   t.equal((await c.cmd(`GET ${carol}`)).status, 200, 'the caller is now remembered on the session');
   const { auth, store, writer } = d.app.services;
-  const grant = auth.grants.lookup(c.sessionid!)!;
+  const grant = (await auth.grants.lookup(c.sessionid!))!;
   // Disabled inside a transaction that is rolled back: a read outside it sees the committed state (enabled), and
   // nothing read while the transaction is open is remembered.
   await writer.submit(async (w) => {

@@ -68,6 +68,7 @@ export class Auth {
     this.clients = guards.clients;
     this.stored = guards.writer && new StoredGrants(store, guards.writer, guards.storeFailed ?? (() => {}));
     this.grants = new SecretTable(now, (g) => this.limitOf(g), this.stored);
+    // This node's memory only (the rows stay until `cced purge`): every node sweeps its own, none takes turns.
     this.sweeper = setInterval(() => this.grants.sweep(), 60_000);
     this.sweeper.unref();
   }

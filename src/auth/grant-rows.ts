@@ -44,7 +44,7 @@ function fromRaw(r: GrantRecord): GrantRow {
 export interface GrantPersistence {
   /** Changes whenever another connection committed (then what was read may be stale). */
   version(): number;
-  load(digest: Buffer): GrantRow | undefined;
+  load(digest: Buffer): Promise<GrantRow | undefined>;
   /** The owner's live grants, soonest expiry first. */
   owned(owner: string, now: number): { digest: Buffer; row: GrantRow }[];
   save(digest: Buffer, row: GrantRow): Promise<void>;
@@ -75,8 +75,8 @@ export class StoredGrants implements GrantPersistence {
     return this.store.externalVersion();
   }
 
-  load(digest: Buffer): GrantRow | undefined {
-    const r = this.rows.get(digest);
+  async load(digest: Buffer): Promise<GrantRow | undefined> {
+    const r = await this.store.grantReads.get(digest);
     return r && fromRaw(r);
   }
 

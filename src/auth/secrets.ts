@@ -131,17 +131,26 @@ export class SecretTable {
   }
 
   /** Is this grant still valid (neither ended nor expired)? What a BEGIN queue holds counts only while it is. */
+  /** The grant's key (the hex digest of its secret, as the store holds it), or undefined when this table does not hold it. */
+  keyOf(grant: Grant): string | undefined {
+    return this.keys.get(grant);
+  }
+
   holds(grant: Grant): boolean {
     const key = this.keys.get(grant);
     return key !== undefined && this.byHash.get(key)?.grant === grant && grant.expires > this.now();
   }
 
-  /** The live grant for a secret, extending it when sliding; undefined when unknown or expired. */
-  lookup(secret: string, maxLength = 256): Grant | undefined {
+  /**
+   * The live grant for a secret, extending it when sliding; undefined when unknown or expired. Asynchronous:
+   * a grant not known here, or known from before another connection committed, is read from the store
+   * (on PostgreSQL, a round trip).
+   */
+  async lookup(secret: string, maxLength = 256): Promise<Grant | undefined> {
     if (secret.length === 0 || secret.length > maxLength) return undefined;
     const hash = digest(secret);
     const hex = hash.toString('hex');
-    const entry = this.current(hex, hash);
+    const entry = await this.current(hex, hash);
     if (!entry || !timingSafeEqual(entry.hash, hash)) return undefined;
     const now = this.now();
     if (entry.grant.expires <= now) {
@@ -216,12 +225,15 @@ export class SecretTable {
    * another connection has committed (it may have ended or used them), unknown
    * ones are read from the store (issued before a restart, or by another process).
    */
-  private current(hex: string, hash: Buffer): Entry | undefined {
-    const entry = this.byHash.get(hex);
+  private async current(hex: string, hash: Buffer): Promise<Entry | undefined> {
+    let entry = this.byHash.get(hex);
     if (this.stored === undefined) return entry;
     const version = this.stored.version();
     if (entry !== undefined && (entry.pending || entry.checked === version)) return entry;
-    const row = this.stored.load(hash);
+    const row = await this.stored.load(hash);
+    // What this table holds now: the read let other requests run (one may have ended, issued or adopted it).
+    entry = this.byHash.get(hex);
+    if (entry !== undefined && entry.pending) return entry;
     if (entry !== undefined && row === undefined) {
       this.drop(hex);
       return undefined;

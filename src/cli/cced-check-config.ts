@@ -7,10 +7,12 @@ import type { Command } from 'commander';
 import { checkStartup } from '../config/check.js';
 import type { Config } from '../config/schema.js';
 import { storeFileSummary } from '../store/files.js';
-import { loadAnnounced, Refusal, type Console } from './cced-context.js';
+import { loadAnnounced, Refusal, storeName, type Console } from './cced-context.js';
 
 /** What the store holds; a layout newer than this cced is refused as the daemon would. Only read. */
 function storeSummary(config: Config): string {
+  // Not opened: check-config reads a file only. The URL's user and password are left out (db_url is a secret).
+  if (config.db_url !== '') return `the ${storeName(config)} database (not opened here)`;
   if (config.db_path === ':memory:') return 'an in-memory store';
   if (!existsSync(config.db_path)) return `no store yet (the daemon creates ${config.db_path})`;
   const { layout, known, objects } = storeFileSummary(config.db_path);

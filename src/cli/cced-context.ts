@@ -48,7 +48,14 @@ export function describeConfig({ config, files, instance, envKeys }: LoadedConfi
   const source = files.length > 0 ? files.join(' + ') : 'built-in defaults (no --config, no CCED_CONFIG)';
   const named = instance !== undefined ? ` (instance ${instance})` : '';
   const env = envKeys.length > 0 ? `, overridden by ${envKeys.map((k) => `CCED_${k.toUpperCase()}`).join(' ')}` : '';
-  return `configuration ${source}${named}${env}; store ${config.db_path}`;
+  return `configuration ${source}${named}${env}; store ${storeName(config)}`;
+}
+
+/** Where the store is: the SQLite file, or the PostgreSQL database with its user and password left out (db_url is a secret). */
+export function storeName(config: Config): string {
+  if (config.db_url === '') return config.db_path;
+  const url = new URL(config.db_url);
+  return `PostgreSQL ${url.host}${url.pathname}`;
 }
 
 /** Opens the store of the configuration, runs `fn`, closes it. */
@@ -56,7 +63,7 @@ export async function withStore<R>(c: Console, fn: (s: OpenStore, config: Config
   const { config } = loadAnnounced(c);
   // Audit lines of console writes go to stderr, so stdout stays for results.
   const log = pino({ base: { service: 'cced-admin' } }, pino.destination(2));
-  const s = openStore(config, log);
+  const s = await openStore(config, log);
   // The console is one more door: the core's rules hold here too (a new password ends the user's grants in
   // the daemon, a suspended store refuses writes).
   installRules(s);
@@ -64,6 +71,6 @@ export async function withStore<R>(c: Console, fn: (s: OpenStore, config: Config
   try {
     return await fn(s, config);
   } finally {
-    s.close();
+    await s.close();
   }
 }

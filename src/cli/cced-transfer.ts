@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { SYSTEM, type StoreTx } from '../store/store.js';
 import type { OpenStore } from '../store/open.js';
 import { oidReferences, referenceRanks } from '../store/references.js';
+import { keepOids } from '../store/transfer.js';
 import { Refusal, withStore, type Console } from './cced-context.js';
 
 /** The export format this cced writes; 1 is the header-less format of earlier releases. */
@@ -72,23 +73,23 @@ function isSecret({ store }: OpenStore, cls: string, ns: string, name: string): 
  * state of the store (a read transaction: the daemon keeps writing meanwhile).
  * Returns how many objects it wrote.
  */
-function exportLines(s: OpenStore, withSecrets: boolean, sink: (line: string) => void, progress: (done: number, of: number) => void): number {
-  const { transfer } = s;
-  return transfer.snapshot(() => {
-    const total = transfer.count();
-    sink(JSON.stringify({ cced_export: EXPORT_FORMAT, layout: transfer.layout(), with_secrets: withSecrets, objects: total }));
+async function exportLines(s: OpenStore, withSecrets: boolean, sink: (line: string) => void, progress: (done: number, of: number) => void): Promise<number> {
+  const layout = await s.transfer.layout();
+  return s.transfer.snapshot(async ({ objects, transfer }) => {
+    const total = await objects.count();
+    sink(JSON.stringify({ cced_export: EXPORT_FORMAT, layout, with_secrets: withSecrets, objects: total }));
     let done = 0;
-    for (const o of transfer.objects()) {
+    for await (const o of transfer.objects()) {
       if (done > 0 && done % PROGRESS_EVERY === 0) progress(done, total);
       const namespaces: Record<string, Record<string, string>> = {};
-      for (const p of transfer.properties(o.oid)) {
+      for (const p of await transfer.properties(o.oid)) {
         if (withSecrets || !isSecret(s, o.className, p.ns, p.name)) (namespaces[p.ns] ??= {})[p.name] = p.value;
       }
       sink(JSON.stringify({ oid: o.oid, class: o.className, namespaces }));
       done++;
     }
-    for (const e of transfer.events()) sink(JSON.stringify({ event: e }));
-    if (withSecrets) for (const c of transfer.credentials()) sink(JSON.stringify({ credential: c }));
+    for await (const e of transfer.events()) sink(JSON.stringify({ event: e }));
+    if (withSecrets) for await (const c of transfer.credentials()) sink(JSON.stringify({ credential: c }));
     return done;
   });
 }
@@ -113,7 +114,7 @@ function chunked(write: (text: string) => void): { line: (l: string) => void; fl
 }
 
 /** Creates FILE owner-only (never over an existing one) and writes the export into it as it is read. */
-function exportToFile(s: OpenStore, file: string, withSecrets: boolean, progress: (done: number, of: number) => void): number {
+async function exportToFile(s: OpenStore, file: string, withSecrets: boolean, progress: (done: number, of: number) => void): Promise<number> {
   let fd: number;
   try {
     fd = openSync(file, 'wx', 0o600);
@@ -123,7 +124,7 @@ function exportToFile(s: OpenStore, file: string, withSecrets: boolean, progress
   }
   try {
     const out = chunked((text) => writeSync(fd, text));
-    const objects = exportLines(s, withSecrets, out.line, progress);
+    const objects = await exportLines(s, withSecrets, out.line, progress);
     out.flush();
     return objects;
   } finally {
@@ -219,7 +220,7 @@ async function importAll(s: OpenStore, tx: StoreTx, data: ExportFile, progress: 
   }
   const dangling: string[] = [];
   if (keep) {
-    s.transfer.keepOids(created);
+    await keepOids(tx.w, created);
     for (const old of oidOf.keys()) oidOf.set(old, old);
   }
   for (const o of data.objects) {
@@ -232,11 +233,11 @@ async function importAll(s: OpenStore, tx: StoreTx, data: ExportFile, progress: 
   }
   for (const e of data.events) {
     const device = oidOf.get(e.device_oid);
-    if (device !== undefined) s.transfer.addEvent(device, e);
+    if (device !== undefined) await tx.w.transfer.addEvent(device, e);
   }
   for (const c of data.credentials) {
     const oid = oidOf.get(c.oid);
-    if (oid !== undefined) s.transfer.putCredential({ ...c, oid });
+    if (oid !== undefined) await tx.w.transfer.putCredential({ ...c, oid });
   }
   return { created: created.size, merged, kept: keep, dangling };
 }
@@ -252,10 +253,10 @@ export function transferCommands(program: Command, c: Console): void {
         const progress = (done: number, of: number) => c.io.info?.(`cced: ${done} of ${of} objects exported\n`);
         if (!file) {
           const out = chunked(c.io.out);
-          exportLines(s, o.withSecrets === true, out.line, progress);
+          await exportLines(s, o.withSecrets === true, out.line, progress);
           return out.flush();
         }
-        const objects = exportToFile(s, file, o.withSecrets === true, progress);
+        const objects = await exportToFile(s, file, o.withSecrets === true, progress);
         c.io.out(`exported ${objects} objects to ${file}${o.withSecrets ? ', secrets and password hashes included' : ''}\n`);
       }),
     );

@@ -21,8 +21,9 @@ async function userOid(s: OpenStore, name: string): Promise<number> {
 export function userCommands(program: Command, c: Console): void {
   const { env } = c;
   program.command('migrate').description('run pending database migrations').action(() =>
-    withStore(c, (s) => {
-      c.io.out(`database at layout version ${s.layout().version} (${s.migrate()} applied now)\n`);
+    withStore(c, async (s) => {
+      const { version } = await s.layout();
+      c.io.out(`database at layout version ${version} (${await s.migrate()} applied now)\n`);
     }),
   );
 

@@ -57,7 +57,8 @@ export function resolveConfig(input: ConfigInput, baseDir = process.cwd()): Conf
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
-    const got = key && isKey(key) ? ` (got ${JSON.stringify(input[key])})` : '';
+    // A refused secret (db_url may carry a password) is not echoed.
+    const got = key && isKey(key) && key !== 'db_url' ? ` (got ${JSON.stringify(input[key])})` : '';
     throw new ConfigError(`config: ${key}: ${issue.message}${got}`);
   }
   const c = result.data;

@@ -174,6 +174,15 @@ export const configSchema = z.strictObject({
     .prefault('2'),
   /** SQLite `synchronous`: FULL makes every acknowledged write survive power loss. */
   db_synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  /**
+   * A PostgreSQL database (`postgres://user:password@host:port/db`) instead of the SQLite file: empty =
+   * SQLite. A secret (it may carry a password): never logged; docs/postgresql.md.
+   */
+  db_url: z
+    .string()
+    .max(2048)
+    .refine((v) => v === '' || /^postgres(ql)?:\/\/[^\s]+$/.test(v), { message: 'a postgres:// or postgresql:// URL, or empty' })
+    .default(''),
   // OIDC bearer tokens (src/auth/credentials/oidc.ts, docs/credentials.md).
   /** The identity provider's issuer URL, exactly as its discovery document names it; empty = OIDC off. */
   oidc_issuer: oidcUrl.default(''),
@@ -223,6 +232,11 @@ export const configSchema = z.strictObject({
   ssh_listen_address: optionalPath.pipe(listen.optional()),
   /** The host name put in tunnel URLs and in GET /api/ssh-hostkey. */
   tunnel_host: z.string().trim().min(1).default('127.0.0.1'),
+  /**
+   * This node's address as devices and clients reach it (several nodes on one database): a tunnel is served by the
+   * SSH server of the node that reserved it, and POST /api/devices/:key/service answers that node's URL. Unset: one node.
+   */
+  node_url: optionalPath.pipe(z.url({ protocol: /^https?$/, error: 'node_url must be an http:// or https:// URL' }).optional()),
   tunnel_port_min: int(1, 65535).default(9050),
   tunnel_port_max: int(1, 65535).default(9149),
   /** Seconds a reserved tunnel port lives; each new request for the same device and service extends it. */

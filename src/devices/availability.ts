@@ -26,6 +26,6 @@ export async function availabilityOf(s: Pick<Services, 'store' | 'events' | 'con
   if (at === undefined) return undefined;
   const age = Math.max(0, Math.floor((now - at) / 1000));
   const available = age <= s.config.device_heartbeat_timeout;
-  const opened = available ? s.events.latest(oid) : undefined;
+  const opened = available ? await s.events.latest(oid) : undefined;
   return { available, lastHeartbeat: at, since: opened?.at ?? at, age };
 }

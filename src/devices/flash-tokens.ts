@@ -1,7 +1,9 @@
 /**
- * Flash tokens: an authorized device spends one per flash request. Read,
- * check and decrement in one synchronous mutation: the writer runs mutations
- * one at a time, so no two requests can both take the last token.
+ * Flash tokens: an authorized device spends one per flash request. The token
+ * is taken by one conditional update (port `decrement`: lowered only if above
+ * zero), whose row lock decides between concurrent requests on any node, so
+ * no two can both take the last one; the store's SET then records the new
+ * count as every write is recorded (audit, change log, caches).
  */
 import type { StoreTx } from '../store/store.js';
 import type { AclSubject } from '../schema/types.js';
@@ -11,8 +13,9 @@ import { DeviceError } from '../errors.js';
 export async function takeFlashToken(tx: StoreTx, subject: AclSubject, oid: number): Promise<number> {
   const v = await tx.rawValues(oid);
   if (v.authorized !== '1') throw new DeviceError('device.unauthorized');
-  const tokens = Number(v.token_count);
-  if (tokens <= 0) throw new DeviceError('device.no-tokens');
-  await tx.set(subject, oid, '', { token_count: tokens - 1 });
-  return tokens - 1;
+  // A SET the caller may not make fails the write: the decrement is undone with it.
+  const left = await tx.w.objects.decrement(oid, '', 'token_count');
+  if (left === undefined) throw new DeviceError('device.no-tokens');
+  await tx.set(subject, oid, '', { token_count: left });
+  return left;
 }

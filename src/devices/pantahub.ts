@@ -215,6 +215,8 @@ export function claimDevice(store: Store, writer: Writer, id: string, user: stri
     const expired = (v.challenge_expires ?? '') !== '' && Date.parse(v.challenge_expires!) <= Date.now();
     if (v.owner !== '' || stored === '' || expired || !sameText(stored, challenge)) throw new PantahubError('pantahub.bad-challenge');
     const nick = (await nickTaken(tx, user, v.nick ?? '', oid)) ? await freshNick(tx, user, oid) : v.nick;
+    // The claim itself is one conditional update (owner '' -> user): of claims racing on any node, one wins.
+    if (!(await w.objects.compareAndSet(oid, PANTAHUB_NS, 'owner', DEVICE, '', user))) throw new PantahubError('pantahub.bad-challenge');
     await tx.set(SYSTEM, oid, PANTAHUB_NS, { owner: user, challenge: '', challenge_expires: '', nick, time_modified: new Date().toISOString() });
     return readDevice(tx, oid);
   });

@@ -15,7 +15,7 @@ import { requireDevice } from './lookups.js';
 
 export const SERVICES = ['ssh', 'vnc', 'http', 'scp'] as const;
 
-export type TunnelConfig = Pick<Config, 'tunnel_max_last_seen' | 'tunnel_host' | 'tunnel_lifetime' | 'tunnel_port_min' | 'tunnel_port_max'>;
+export type TunnelConfig = Pick<Config, 'tunnel_max_last_seen' | 'tunnel_host' | 'node_url' | 'tunnel_lifetime' | 'tunnel_port_min' | 'tunnel_port_max'>;
 
 /** Why this device may not have a tunnel now (its values as stored), or undefined when it may. */
 export function tunnelRefusal(v: Record<string, string>, now: number, maxLastSeenS: number): DeviceCode | undefined {
@@ -59,6 +59,7 @@ export async function openTunnel(store: StoreTx, config: TunnelConfig, r: Tunnel
     service: r.service,
     localPort: r.localPort ?? DEFAULT_LOCAL_PORT[r.service]!,
     url: (p) => tunnelUrl(r.service, config.tunnel_host, p),
+    node: config.node_url ?? '',
     now: r.now,
     lifetimeMs: config.tunnel_lifetime * 1000,
     range: { min: config.tunnel_port_min, max: config.tunnel_port_max },

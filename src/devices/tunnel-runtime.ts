@@ -18,6 +18,7 @@ import { TunnelSshServer, type TunnelAuthority } from '../tunnels/ssh-server.js'
 import { parsePublicKey } from '../tunnels/public-key.js';
 import { TUNNEL, sweep, tunnelOnPort, type TunnelView } from '../tunnels/ports.js';
 import { claim } from '../auth/claims.js';
+import { clusterOf } from '../store/cluster.js';
 import { DEVICE, SSH_KEY } from './classes.js';
 import { findDevice } from './lookups.js';
 import { deviceSshKeys, deviceUsable } from './ssh-keys.js';
@@ -40,6 +41,9 @@ export interface TunnelRuntime {
 
 const runtimes = new WeakMap<Services, TunnelRuntime>();
 
+/** How often a node of a shared database asks again about its SSH sessions and forwards (another node may have ended them). */
+const RECHECK_MS = 5000;
+
 /** The tunnel runtime of a daemon (tests reach the SSH server's port through it). */
 export function tunnelRuntime(s: Services): TunnelRuntime {
   const r = runtimes.get(s);
@@ -53,11 +57,25 @@ function authority(s: Services): TunnelAuthority {
       (await deviceUsable(s.store, deviceKey))
         ? (await deviceSshKeys(s.store, deviceKey)).flatMap((k) => (k.revoked ? [] : [parsePublicKey(k.pubkey)?.parsed].filter((p): p is ParsedKey => p !== undefined)))
         : [],
-    mayForward: async (deviceKey, port) => (await deviceUsable(s.store, deviceKey)) && (await tunnelOnPort(s.store, deviceKey, port, Date.now())) !== undefined,
+    mayForward: async (deviceKey, port) => {
+      if (!(await deviceUsable(s.store, deviceKey))) return false;
+      const t = await tunnelOnPort(s.store, deviceKey, port, Date.now());
+      return t !== undefined && servedHere(s.config, t);
+    },
     // SSH key failures have counters of their own: they never ban AUTH or the REST paths of the address.
     failed: (ip, user) => s.auth.bans.count(claim('ssh-key', ip, user)),
     mayTry: (ip, user) => (user === undefined ? s.auth.bans.addressBanLeft(ip) : s.auth.bans.banLeft(claim('ssh-key', ip, user))) === undefined,
   };
+}
+
+/**
+ * Does this node's SSH server serve the tunnel? Several nodes share the Tunnels (one database) but a
+ * forward listens on the host of the node the device logged in to: the node that reserved it serves it,
+ * and the others refuse its forward (the device is told that node's URL). A tunnel reserved while no
+ * node_url was set ('') is every node's, as is every tunnel of a node without one.
+ */
+export function servedHere(config: Services['config'], t: TunnelView): boolean {
+  return config.node_url === undefined || t.node_url === '' || t.node_url === config.node_url;
 }
 
 /**
@@ -135,7 +153,8 @@ export function startTunnelRuntime(s: Services): TunnelRuntime {
       });
     },
     statusOf(t) {
-      if (!ssh) return t.status;
+      // Another node's tunnel: what its agent reported (this node's SSH server never holds its forward).
+      if (!ssh || !servedHere(config, t)) return t.status;
       if (ssh.isLive(t.port)) return 'open';
       return t.status === 'error' ? 'error' : 'pending';
     },
@@ -147,13 +166,19 @@ export function startTunnelRuntime(s: Services): TunnelRuntime {
     },
     async close() {
       clearInterval(timer);
+      clearInterval(recheck);
       unhookDestroys();
       unhookKeys();
       await ssh?.close();
     },
   };
   runtimes.set(s, runtime);
-  const timer = setInterval(() => void runtime.sweep().catch((err: unknown) => log.error({ err }, 'tunnel sweep failed')), every);
+  // The Tunnels are every node's: one node sweeps them at a time (a node skips a turn another is running).
+  const cluster = clusterOf(store);
+  const timer = setInterval(() => void cluster.once('tunnel-sweep', () => runtime.sweep()).catch((err: unknown) => log.error({ err }, 'tunnel sweep failed')), every);
   timer.unref();
+  // Several nodes: what another node's writes took away, this node's hooks never saw; every node looks at its own sessions.
+  const recheck = ssh && cluster.shared ? setInterval(() => void ssh.recheck().catch((err: unknown) => log.error({ err }, 'ssh recheck failed')), RECHECK_MS) : undefined;
+  recheck?.unref();
   return runtime;
 }

@@ -13,6 +13,9 @@ import { Unidentified, errorReply } from './reply.js';
 import type { Command, CommandContext, CommandInput, Reply, WriteCommand } from './types.js';
 import type { Services } from '../services.js';
 import { Queues } from './queues.js';
+import { clusterOf } from '../store/cluster.js';
+import type { Grant } from '../auth/secrets.js';
+import { sharedBegins } from '../cluster/shared-begins.js';
 import { queuedTarget } from './transaction.js';
 
 /** What the HTTP layer tells the dispatcher about a request. */
@@ -43,7 +46,10 @@ export class Dispatcher {
     private readonly services: Services,
     private readonly table: ReadonlyMap<string, Command>,
   ) {
-    this.queues = new Queues(services.config, (grant) => services.auth.grants.holds(grant));
+    const { grants } = services.auth;
+    // Several nodes on one database: a session's BEGIN ... COMMIT is sticky to one node (src/cluster/shared-begins.ts).
+    const shared = clusterOf(services.store).shared ? { begins: sharedBegins(services.store, services.writer, services.config.node_url), keyOf: (g: Grant) => grants.keyOf(g) } : undefined;
+    this.queues = new Queues(services.config, (grant) => grants.holds(grant), shared);
   }
 
   async handle(body: unknown, req: RequestInfo): Promise<Outcome> {
@@ -132,7 +138,7 @@ export class Dispatcher {
    * are checked at COMMIT only, as the reference daemon does: the COMMIT reply then reports each one.
    */
   private async write(command: WriteCommand, ctx: CommandContext, args: unknown): Promise<Reply> {
-    ctx.state.refuseWhileSuspended();
+    await ctx.state.refuseIfStillSuspended();
     const queue = ctx.queues.of(ctx.caller.grant);
     if (queue) {
       const check = async () => {
@@ -141,6 +147,7 @@ export class Dispatcher {
       await ctx.queues.add(queue, () => ({ command, args, text: command.describe(args, ctx.store.isSecretName) }), check);
       return { status: 100, message: 'QUEUED' };
     }
+    await ctx.queues.refuseHeldElsewhere(ctx.caller.grant);
     const mutation = await command.prepare(ctx, args);
     return ctx.writer.submit(mutation);
   }

@@ -11,10 +11,15 @@
  * own about that, it asks the grant table whether each grant is still valid
  * whenever it counts a user's bytes (and everybody's, before refusing on the
  * total), and drops the queues of ended grants then.
+ *
+ * Several nodes on one database (`shared`): a session's transaction is sticky
+ * to the node that received its BEGIN (src/cluster/shared-begins.ts); the
+ * other nodes refuse its writes, COMMIT and BEGIN with 402 naming that node.
  */
 import { badParameters, badCommand, type CceError } from '../errors.js';
 import type { Grant } from '../auth/secrets.js';
 import type { WriteCommand } from './types.js';
+import type { SharedBegins } from '../cluster/shared-begins.js';
 
 /** A write waiting in a BEGIN queue. */
 export interface QueuedWrite {
@@ -56,7 +61,56 @@ export class Queues {
     private readonly limits: QueueLimits,
     /** Is this grant still valid? (SecretTable.holds) */
     private readonly valid: (grant: Grant) => boolean,
+    /** Several nodes: which one holds each session's transaction, by the grant's key (SecretTable.keyOf). */
+    private readonly shared?: { begins: SharedBegins; keyOf: (grant: Grant) => string | undefined },
   ) {}
+
+  /** The grant's key on the shared database, when nodes share it. */
+  private sharedKey(grant: Grant | undefined): string | undefined {
+    return grant === undefined ? undefined : this.shared?.keyOf(grant);
+  }
+
+  /** BEGIN: 402 when one is open already, here or on another node. */
+  async begin(grant: Grant): Promise<TxQueue> {
+    if (this.byGrant.has(grant)) throw alreadyOpen();
+    const key = this.sharedKey(grant);
+    if (key !== undefined) await this.shared!.begins.take(key);
+    return this.open(grant);
+  }
+
+  /**
+   * The caller's queue for COMMIT or ROLLBACK: 402 when none is open here (naming the node that holds it,
+   * if another does); for COMMIT, also when another node's ROLLBACK has ended it.
+   */
+  async held(grant: Grant | undefined, verb: 'COMMIT' | 'ROLLBACK'): Promise<TxQueue> {
+    const queue = this.of(grant);
+    const key = this.sharedKey(grant);
+    if (queue !== undefined) {
+      if (key !== undefined && verb === 'COMMIT') await this.shared!.begins.stillHeld(key);
+      return queue;
+    }
+    if (key !== undefined) await this.shared!.begins.refuseHeldElsewhere(key);
+    throw badCommand('no transaction is open (BEGIN first)');
+  }
+
+  /** A write with no queue open here: 402 when another node holds the caller's transaction (it was meant to be queued there). */
+  async refuseHeldElsewhere(grant: Grant | undefined): Promise<void> {
+    const key = this.sharedKey(grant);
+    if (key !== undefined) await this.shared!.begins.refuseHeldElsewhere(key);
+  }
+
+  /** ROLLBACK of a transaction another node holds (its node may be gone): ended everywhere; whether there was one. */
+  async endElsewhere(grant: Grant | undefined): Promise<boolean> {
+    const key = this.sharedKey(grant);
+    return key !== undefined && (await this.shared!.begins.endElsewhere(key));
+  }
+
+  /** COMMIT has ended or ROLLBACK: close(), and the other nodes may take the session's writes again. */
+  async end(queue: TxQueue): Promise<void> {
+    this.close(queue);
+    const key = this.sharedKey(queue.grant);
+    if (key !== undefined) await this.shared!.begins.release(key);
+  }
 
   /** The open queue of a session or token. */
   of(grant: Grant | undefined): TxQueue | undefined {
@@ -65,7 +119,7 @@ export class Queues {
 
   /** BEGIN: 402 when one is open already. */
   open(grant: Grant): TxQueue {
-    if (this.byGrant.has(grant)) throw badCommand('a transaction is already open (COMMIT or ROLLBACK it first)');
+    if (this.byGrant.has(grant)) throw alreadyOpen();
     const queue = new TxQueue(grant);
     this.byGrant.set(grant, queue);
     let mine = this.byUser.get(grant.userOid);
@@ -131,6 +185,8 @@ export class Queues {
     return this.total;
   }
 }
+
+const alreadyOpen = () => badCommand('a transaction is already open (COMMIT or ROLLBACK it first)');
 
 function full(what: string, limit: string): CceError {
   return badParameters(`${what} full (${limit})`);

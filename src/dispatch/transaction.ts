@@ -11,7 +11,7 @@
  * ones still run (so every error is reported), and at the end any failure
  * throws, which rolls the whole queue back.
  */
-import { CceError, ERROR_CODES, badCommand, badParameters } from '../errors.js';
+import { CceError, ERROR_CODES, badParameters } from '../errors.js';
 import { plainOid, SLICE_MS, type Mutation, type TxScope, type WriteTx } from '../store/writer.js';
 import type { ClassDef } from '../schema/types.js';
 import { passwordJobs } from '../auth/passwords.js';
@@ -30,11 +30,9 @@ export interface TxResult {
 
 export const TX_FAILED_MESSAGE = 'One or more commands in the transaction failed.';
 
-/** The BEGIN queue of the caller's session or token; 402 when none is open. */
-export function openQueue(ctx: CommandContext): TxQueue {
-  const queue = ctx.queues.of(ctx.caller.grant);
-  if (!queue) throw badCommand('no transaction is open (BEGIN first)');
-  return queue;
+/** The BEGIN queue of the caller's session or token; 402 when none is open (here: see Queues.held). */
+export function openQueue(ctx: CommandContext, verb: 'COMMIT' | 'ROLLBACK'): Promise<TxQueue> {
+  return ctx.queues.held(ctx.caller.grant, verb);
 }
 
 /** Thrown out of the COMMIT mutation so the writer rolls all of it back. */
@@ -148,6 +146,8 @@ export async function commitQueue(ctx: CommandContext, queue: readonly QueuedWri
   // One step per queued command: the writer may pause between two (other requests are served meanwhile, reading
   // the state before this COMMIT) and the whole queue stays one savepoint of one transaction.
   const mutation = async (w: WriteTx): Promise<TxResult[]> => {
+    // On PostgreSQL a transaction that conflicted runs again: its results start over.
+    results.length = 0;
     const created = new Map<number, number>();
     for (const [index, p] of prepared.entries()) {
       if (index > 0) await w.yieldPoint();

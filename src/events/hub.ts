@@ -44,6 +44,11 @@ export interface Page {
 export interface HubOptions {
   retention: Retention;
   onPruneError?: (err: unknown) => void;
+  /**
+   * Runs a store job unless another node of the database runs it now (src/store/cluster.ts): the log is
+   * one for every node, so one node prunes it at a time. Default: run it.
+   */
+  once?: (name: string, job: () => Promise<unknown>) => Promise<boolean>;
 }
 
 export class EventHub {
@@ -183,12 +188,15 @@ export class EventHub {
     else setTimeout(run, wait);
   }
 
-  /** Prunes in chunks, one short job each, until nothing is beyond the retention. */
+  /** Prunes in chunks, one short job each, until nothing is beyond the retention; skipped while another node prunes. */
   async pruneNow(): Promise<void> {
     if (this.pruning) return;
     this.pruning = true;
-    try {
+    const prune = async () => {
       while ((await this.changes.prune(this.opts.retention)) === PRUNE_CHUNK);
+    };
+    try {
+      await (this.opts.once ? this.opts.once('change-log-pruning', prune) : prune());
     } catch (err) {
       this.opts.onPruneError?.(err);
     } finally {

@@ -17,6 +17,8 @@
 import type { ChangeRow, ChangeRows, ObjectRows, StoreBackend } from './port.js';
 import type { Writer, WriteTx } from './writer.js';
 import { BeatMemory } from './beat-memory.js';
+import type { NewChange } from './async-port.js';
+import { ConcurrentHost } from './concurrent-host.js';
 import type { AuditEntry, StoreTx, WriteDetail } from './store.js';
 
 /** One recorded change, as read back. */
@@ -59,23 +61,30 @@ interface Pending {
   destroyed: boolean;
 }
 
+function newChange(at: number, p: Pending): NewChange {
+  return { at, className: p.class, oid: p.oid, ns: p.ns, props: JSON.stringify([...p.props]), created: p.created, destroyed: p.destroyed };
+}
+
 export class ChangeLog {
-  private readonly rows: ChangeRows;
-  private readonly settings: ObjectRows;
+  /** The synchronous reads (SQLite); undefined on PostgreSQL, where the log is written but not yet read (docs/postgresql.md). */
+  private readonly rows: ChangeRows | undefined;
+  private readonly settings: ObjectRows | undefined;
   /** The batch being committed: `oid\0ns` -> its merged change, in the order first touched. */
-  private pending = new Map<string, Pending>();
+  private readonly pending = new WeakMap<WriteTx, Map<string, Pending>>();
   private readonly beats = new BeatMemory(MAX_REMEMBERED_BEATS);
   /** The highest id inserted by the transaction committing now, and the highest known durable. */
   private committing = 0;
   private durableHigh = 0;
 
   constructor(
-    backend: StoreBackend,
+    backend: StoreBackend | ConcurrentHost,
     private readonly writer: Writer,
     private readonly heartbeatIntervalMs: number,
   ) {
-    this.rows = backend.changes;
-    this.settings = backend.objects;
+    if (!(backend instanceof ConcurrentHost)) {
+      this.rows = backend.changes;
+      this.settings = backend.objects;
+    }
     writer.onBeforeCommit((w) => this.insertPending(w));
     writer.onDurable(() => {
       if (this.committing > this.durableHigh) this.durableHigh = this.committing;
@@ -98,8 +107,11 @@ export class ChangeLog {
       if (props.length === 0) return;
     }
     const key = `${e.oid}\0${ns}`;
-    let p = this.pending.get(key);
-    if (p === undefined) this.pending.set(key, (p = { class: e.class, oid: e.oid, ns, props: new Set(), created: false, destroyed: false }));
+    // Per transaction: on PostgreSQL several commit side by side, each with its own rows.
+    let batch = this.pending.get(w);
+    if (batch === undefined) this.pending.set(w, (batch = new Map()));
+    let p = batch.get(key);
+    if (p === undefined) batch.set(key, (p = { class: e.class, oid: e.oid, ns, props: new Set(), created: false, destroyed: false }));
     for (const name of props) p.props.add(name);
     if (e.op === 'CREATE') p.created = true;
     if (e.op === 'DESTROY') p.destroyed = true;
@@ -125,12 +137,17 @@ export class ChangeLog {
 
   /** One row per object and namespace of the batch; the Writer may pause between two. */
   private async insertPending(w: WriteTx): Promise<void> {
+    const at = Date.now();
+    const batch = this.pending.get(w);
+    this.pending.delete(w);
+    if (this.writer.concurrent) {
+      // One statement: the change log's lock (commit order across nodes) is held for it and the COMMIT only.
+      if (batch !== undefined) await w.changes.insertMany([...batch.values()].map((p) => newChange(at, p)));
+      return;
+    }
     // Reset per batch: an id of a batch whose COMMIT failed must never count as durable.
     this.committing = 0;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    const at = Date.now();
+    if (batch === undefined) return;
     for (const p of batch.values()) {
       this.committing = await w.changes.insert(at, p.class, p.oid, p.ns, JSON.stringify([...p.props]), p.created, p.destroyed);
       await w.yieldPoint();
@@ -144,7 +161,7 @@ export class ChangeLog {
    * counts commits by other processes, the console's).
    */
   newest(): number {
-    if (this.writer.settling) return this.durableHigh;
+    if (this.writer.settling || this.rows === undefined) return this.durableHigh;
     const seq = this.rows.sequence();
     if (seq > this.durableHigh) this.durableHigh = seq;
     return this.durableHigh;
@@ -152,7 +169,7 @@ export class ChangeLog {
 
   /** Changes with `from < id <= to`, oldest first, at most `limit`. */
   after(from: number, to: number, limit: number): Change[] {
-    return this.rows.after(from, to, limit).map((r: ChangeRow) => ({
+    return (this.rows?.after(from, to, limit) ?? []).map((r: ChangeRow) => ({
       ...r,
       props: JSON.parse(r.props) as string[],
       created: r.created === 1,
@@ -162,7 +179,7 @@ export class ChangeLog {
 
   /** The highest id pruning removed (0 when none): a reader positioned below it missed changes. */
   prunedThrough(): number {
-    return Number(this.settings.setting(PRUNED_THROUGH) ?? 0);
+    return Number(this.settings?.setting(PRUNED_THROUGH) ?? 0);
   }
 
   /**

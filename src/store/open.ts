@@ -1,7 +1,8 @@
 /**
- * Opens the store of a configuration: schema, backend (the SQLite file), Store,
- * Writer, change log and device events. Used by the daemon and the admin CLI,
- * which see no database handle: they close the store through close().
+ * Opens the store of a configuration: schema, backend (the SQLite file, or the
+ * PostgreSQL database of `db_url`), Store, Writer, change log and device
+ * events. Used by the daemon and the admin CLI, which see no database handle:
+ * they close the store through close().
  */
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -10,25 +11,28 @@ import { loadSchema } from '../schema/loader.js';
 import { openSqlite } from './sqlite/backend.js';
 import type { Layout } from './port.js';
 import type { DeviceEvents } from './events.js';
-import { Store } from './store.js';
-import { Writer } from './writer.js';
+import { Store, type AuditEntry } from './store.js';
+import { Writer, type WriteTx } from './writer.js';
 import { planDefaults, storeDefaults, storeDefaultsNow, type UnstoredDefault } from './backfill.js';
 import { ChangeLog } from './changes.js';
 import { StoreTransfer } from './transfer.js';
+import { openPostgres } from './postgres/backend.js';
+import { ConcurrentHost } from './concurrent-host.js';
+import { storageFailure } from '../errors.js';
 
 export interface OpenStore {
   store: Store;
   writer: Writer;
   changes: ChangeLog;
   events: DeviceEvents;
-  /** What the console's export and import read and write beyond the Store API. */
+  /** What the console's export reads beyond the Store API (an import writes through its transaction's w.transfer). */
   transfer: StoreTransfer;
   /** The database layout (migrations run, and known). */
-  layout(): Layout;
+  layout(): Promise<Layout>;
   /** Runs the migrations not yet run (openStore ran them already: 0 unless another process set the layout back). */
-  migrate(): number;
+  migrate(): Promise<number>;
   /** Releases the writer's descriptors and closes the database. */
-  close(): void;
+  close(): Promise<void>;
   /** With `defaults: 'background'`: stores the defaults a schema extension added, then resolves; stopped by stopDefaults(). */
   storeDefaults(): Promise<void>;
   stopDefaults(): Promise<void>;
@@ -42,8 +46,60 @@ export interface OpenOptions {
   defaults?: 'now' | 'background';
 }
 
-export function openStore(config: Config, log: Logger, { defaults = 'now' }: OpenOptions = {}): OpenStore {
+export function openStore(config: Config, log: Logger, options: OpenOptions = {}): Promise<OpenStore> {
+  // The state folder holds more than the SQLite file (access secrets, keys, firmware): made on either backend.
   mkdirSync(config.state_dir, { recursive: true, mode: 0o700 });
+  return config.db_url === '' ? Promise.resolve(openSqliteStore(config, log, options)) : openPgStore(config, log);
+}
+
+/**
+ * The store on PostgreSQL: the migrations run (an empty database gets the layout), the database refuses a
+ * second holder of every unique property of the schema (enforceUnique), and the Writer runs each write in
+ * a transaction of its own (writer.ts). The URL is never logged: a failure to connect names the host only.
+ */
+async function openPgStore(config: Config, log: Logger): Promise<OpenStore> {
+  const schema = loadSchema(config.schema_dir);
+  const url = new URL(config.db_url);
+  let backend;
+  try {
+    backend = await openPostgres(config.db_url);
+  } catch (err) {
+    log.error({ err: { message: String((err as Error).message ?? err).replaceAll(config.db_url, '<db_url>') }, host: url.host }, 'PostgreSQL: could not open the database');
+    throw storageFailure(`could not open the PostgreSQL database at ${url.host}`);
+  }
+  const pg = backend;
+  await pg.enforceUnique(schema);
+  const host = new ConcurrentHost(pg, (err) => log.warn({ err }, 'reading the database version failed'));
+  const writer = new Writer(host, (err) => log.error({ err }, 'commit failed'));
+  const store = new Store(host, schema, auditLine(log));
+  const changes = new ChangeLog(host, writer, config.event_heartbeat_interval * 1000);
+  store.onWrite(changes.record);
+  let closing: Promise<void> | undefined;
+  return {
+    store,
+    writer,
+    changes,
+    events: pg.events,
+    transfer: new StoreTransfer(pg),
+    layout: () => pg.layout(),
+    migrate: () => pg.migrate(),
+    // Once: a daemon whose start failed half-way closes what it opened, and its caller may close it again.
+    close: () => (closing ??= pg.close()),
+    storeDefaults: () => Promise.resolve(),
+    stopDefaults: () => Promise.resolve(),
+  };
+}
+
+/** An audit line says what was written, so it is written only once the write committed. */
+function auditLine(log: Logger) {
+  // Routine writes (heartbeats, thousands a second) are audited at debug level: their request lines remain.
+  return (e: AuditEntry, w: WriteTx) => {
+    if (e.routine && !log.isLevelEnabled('debug')) return;
+    w.afterCommit(() => (e.routine ? log.debug({ audit: e.op, ...e }, 'write') : log.info({ audit: e.op, ...e }, 'write')));
+  };
+}
+
+function openSqliteStore(config: Config, log: Logger, { defaults = 'now' }: OpenOptions): OpenStore {
   const schema = loadSchema(config.schema_dir);
   const backend = openSqlite(config.db_path, { synchronous: config.db_synchronous });
   const unstored = planDefaults(backend, schema);
@@ -59,12 +115,7 @@ export function openStore(config: Config, log: Logger, { defaults = 'now' }: Ope
   // FULL: commits are fsynced off the event loop, and acknowledged only once durable (see WalSync in writer.ts).
   const syncWal = config.db_synchronous === 'FULL' && config.db_path !== ':memory:';
   const writer = new Writer(backend, (err) => log.error({ err }, 'commit failed'), { syncWal });
-  // An audit line says what was written, so it is written only once the write committed.
-  // Routine writes (heartbeats, thousands a second) are audited at debug level: their request lines remain.
-  const store = new Store(backend, schema, (e, w) => {
-    if (e.routine && !log.isLevelEnabled('debug')) return;
-    w.afterCommit(() => (e.routine ? log.debug({ audit: e.op, ...e }, 'write') : log.info({ audit: e.op, ...e }, 'write')));
-  });
+  const store = new Store(backend, schema, auditLine(log));
   writer.onBeforeCommit(() => store.sealOids());
   // Every committed write, whatever the door, in the change log (src/store/changes.ts).
   const changes = new ChangeLog(backend, writer, config.event_heartbeat_interval * 1000);
@@ -80,13 +131,14 @@ export function openStore(config: Config, log: Logger, { defaults = 'now' }: Ope
     store,
     writer,
     changes,
-    events: backend.events,
-    transfer: new StoreTransfer(backend),
-    layout: () => backend.layout(),
-    migrate: () => backend.migrate(),
+    events: backend.async.events,
+    transfer: new StoreTransfer(backend.async),
+    layout: () => Promise.resolve(backend.layout()),
+    migrate: () => Promise.resolve(backend.migrate()),
     close() {
       writer.close();
       backend.close();
+      return Promise.resolve();
     },
     storeDefaults() {
       if (defaults === 'now' || unstored.length === 0) return filling;

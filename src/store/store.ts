@@ -15,7 +15,7 @@ import { RevisionMap } from './revision-map.js';
 import { BoundedMap } from './bounded-map.js';
 import { OidClassTable } from './oid-classes.js';
 import type { FindSpec, FindTerm, GrantRows, ObjectRows, SearchThreads, StoreBackend } from './port.js';
-import type { AsyncFindRun, AsyncObjectReads, AsyncObjectWrites } from './async-port.js';
+import { UniqueViolation, type AsyncFindRun, type AsyncGrantReads, type AsyncObjectReads, type AsyncObjectWrites } from './async-port.js';
 import type { WriteTx } from './writer.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
 import { decodeArray, toCceString, whyInvalid } from '../schema/values.js';
@@ -35,6 +35,7 @@ import { ClientPatterns, NotHere, type SearchTime } from './safe-regex.js';
 import { derivedValue, underive, underivedCriterion } from './derived.js';
 import { checkReferences } from './references.js';
 import { settledReads } from './settled-reads.js';
+import { ConcurrentHost } from './concurrent-host.js';
 
 /** The identity behind internal writes (bootstrap, maintenance): passes every ACL. */
 export const SYSTEM: AclSubject = Object.freeze({ oid: 0, admin: true, capabilities: [] });
@@ -178,6 +179,20 @@ const MAX_SHAPES_PER_NAMESPACE = 64;
 const NO_REFERENCES = (): Promise<void> => Promise.resolve();
 const NOTHING_STORED: Record<string, unknown> = Object.freeze({});
 
+/**
+ * putValue, with the database's refusal of a second holder (another node's write that committed between
+ * this write's uniqueness check and its row) answered as the check itself answers: `302 BAD DATA <oid> <key>
+ * "[[base-cce.notUnique]]"`, `label` the oid the check names (0 for a CREATE).
+ */
+async function putUnique(objects: AsyncObjectWrites, label: number, oid: number, ns: string, name: string, className: string, value: string): Promise<void> {
+  try {
+    await objects.putValue(oid, ns, name, className, value);
+  } catch (err) {
+    if (err instanceof UniqueViolation) throw badData(label, name, WHY_NOT_UNIQUE);
+    throw err;
+  }
+}
+
 /** When a read was made, for deciding whether its answer may be cached (see Store.readStamp()). */
 export type ReadStamp = number | undefined;
 
@@ -223,12 +238,16 @@ export interface TxWrites {
 }
 
 export class Store {
-  /** The synchronous port: what only this process's SQLite store needs (see port.ts). */
-  private readonly rows: ObjectRows;
+  /** The synchronous answers (port.ts ObjectRows on SQLite; ConcurrentHost on PostgreSQL). */
+  private readonly rows: Pick<ObjectRows, 'useMatcher' | 'inTransaction' | 'externalVersion' | 'reserveOids'>;
   /** Where this Store reads: the shared reads (at(w): a transaction's handle). */
   private readonly src: Source;
-  /** Sessions, LOGIN tokens and bearer grants (src/auth/grant-rows.ts). */
+  /**
+   * Sessions, LOGIN tokens and bearer grants (src/auth/grant-rows.ts): the synchronous reads an owner's
+   * bound counts (SQLite; on PostgreSQL none: ConcurrentHost), and the port's reads of one grant.
+   */
   readonly grants: GrantRows;
+  readonly grantReads: AsyncGrantReads;
   /** FIND `~` patterns, on a linear-time engine (see safe-regex.ts). */
   private readonly patterns = new ClientPatterns();
   /** Where searches with patterns too large for the event loop run (none: on it, as a database without a file must). */
@@ -270,15 +289,22 @@ export class Store {
 
   constructor(
     /** The rows' port: the store's own modules build on it (open.ts); nothing outside src/store does. */
-    readonly backend: StoreBackend,
+    readonly backend: StoreBackend | ConcurrentHost,
     readonly schema: Schema,
     /** Told of every write inside its transaction, after its listeners (open.ts: the audit line, once committed). */
     private readonly audit: (e: AuditEntry, w: WriteTx) => void = () => {},
   ) {
-    this.rows = backend.objects;
-    // Without a ReadSnapshot (a memory database) a read outside the Writer's transaction waits for it to end.
-    this.src = { rows: backend.tx.snapshot ? backend.async.objects : settledReads(backend.async.objects, backend.tx) };
+    if (backend instanceof ConcurrentHost) {
+      // Reads outside a transaction are on other connections: they see committed state only.
+      this.rows = backend;
+      this.src = { rows: backend.async.objects };
+    } else {
+      this.rows = backend.objects;
+      // Without a ReadSnapshot (a memory database) a read outside the Writer's transaction waits for it to end.
+      this.src = { rows: backend.tx.snapshot ? backend.async.objects : settledReads(backend.async.objects, backend.tx) };
+    }
     this.grants = backend.grants;
+    this.grantReads = backend.async.grants;
     this.searchThreads = backend.searches;
     this.rows.useMatcher((pattern, value) => this.patterns.test(pattern, value));
     this.userClassNames = [...schema.classes.keys()].sort();
@@ -862,7 +888,7 @@ export class Store {
     if (oid < this.oids.unsealedFrom) this.oids.unsealedFrom = oid;
     for (const nsDef of cls.namespaces.values()) {
       const vals = nsDef.name === '' ? full : this.defaults(nsDef);
-      for (const [k, v] of vals) await objects.putValue(oid, nsDef.name, k, cls.name, v);
+      for (const [k, v] of vals) await putUnique(objects, 0, oid, nsDef.name, k, cls.name, v);
     }
     await this.writeHashes(objects, oid, canonical.hashes, now);
     await this.changed({ op: 'CREATE', oid, class: cls.name, props: [...Object.keys(values)], by: subject.oid }, { subject, values: full, hashed: canonical.hashes });
@@ -916,7 +942,7 @@ export class Store {
     );
     const watched = ns === '' ? await this.watchedChanges(cls.name, oid, canonical.plain) : undefined;
     const now = Date.now();
-    for (const [k, v] of canonical.plain) await objects.putValue(oid, ns, k, cls.name, v);
+    for (const [k, v] of canonical.plain) await putUnique(objects, oid, oid, ns, k, cls.name, v);
     await this.writeHashes(objects, oid, canonical.hashes, now);
     await objects.touch(oid, now);
     await this.changed(

@@ -22,9 +22,19 @@
  * all-or-nothing, acknowledged once durable. Without a ReadSnapshot (a memory
  * database) a batch runs in one go, and the store's reads outside it wait
  * for it to end (Transactions.settled).
+ *
+ * On a backend whose transactions run side by side (PostgreSQL,
+ * `concurrentTransactions`) there is no batch: each job is a transaction of
+ * its own on its own pooled connection, several at once, and the database
+ * decides between them (SERIALIZABLE, a conflict retried by the backend, so a
+ * job may run more than once). Its staged work and the onBeforeCommit hooks
+ * run inside its transaction; its effects and onDurable once it committed.
  */
 import type { Durability, ReadSnapshot, StoreBackend, Transactions, Upkeep } from './port.js';
-import type { TxHandle } from './async-port.js';
+import { TransactionConflict, type AsyncStoreBackend, type TxHandle } from './async-port.js';
+
+/** A backend whose transactions run side by side (PostgreSQL; ConcurrentHost counts them). */
+type ConcurrentBackend = Pick<AsyncStoreBackend, 'concurrentTransactions' | 'transaction'>;
 import { CceError, badParameters, storageFailure } from '../errors.js';
 
 /** Resolves an oid argument: digits, or `$n` inside a COMMIT (the oid created by queued command n). */
@@ -119,7 +129,10 @@ export class Writer {
   private readonly durable: (() => void)[] = [];
   /** A batch committed and not yet durable: readers may see writes whose acknowledgement is still due. */
   settling = false;
-  private readonly tx: Transactions;
+  /** SQLite's transactions (group commit); undefined on a backend with concurrent transactions. */
+  private readonly tx: Transactions | undefined;
+  /** A backend whose transactions run side by side (PostgreSQL): each job its own transaction (see runAlone). */
+  private readonly concurrentBackend: ConcurrentBackend | undefined;
   private readonly wal: Durability | undefined;
   /** Where reads outside the batch's handle go while it is open; undefined: batches never pause. */
   private readonly snapshot: ReadSnapshot | undefined;
@@ -146,15 +159,30 @@ export class Writer {
   /** Run in every transaction after its jobs, just before COMMIT (see Store.sealOids). */
   private readonly beforeCommit: BeforeCommit[] = [];
 
+  /**
+   * The mode follows the backend: SQLite's one writer gets group commit (the synchronous port's
+   * StoreBackend); a backend with `concurrentTransactions` (PostgreSQL) runs each job in a transaction of
+   * its own, several at once, each on its own connection.
+   */
   constructor(
-    private readonly backend: StoreBackend,
+    private readonly backend: StoreBackend | ConcurrentBackend,
     private readonly onCommitError: (err: unknown) => void = () => {},
     { syncWal = false }: WriterOptions = {},
   ) {
-    this.tx = backend.tx;
-    this.wal = this.tx.durability(syncWal);
-    this.snapshot = this.tx.snapshot;
-    this.upkeep = this.tx.upkeep;
+    if ('writerHandle' in backend) {
+      this.tx = backend.tx;
+      this.wal = this.tx.durability(syncWal);
+      this.snapshot = this.tx.snapshot;
+      this.upkeep = this.tx.upkeep;
+    } else {
+      if (!backend.concurrentTransactions) throw new Error('a backend without concurrent transactions needs its synchronous port (group commit)');
+      this.concurrentBackend = backend;
+    }
+  }
+
+  /** Does each job run in a transaction of its own, concurrently with others (PostgreSQL)? */
+  get concurrent(): boolean {
+    return this.concurrentBackend !== undefined;
   }
 
   /** Releases the WAL descriptor (before the database is closed). */
@@ -193,7 +221,12 @@ export class Writer {
 
   private enqueue<R>(run: (w: WriteTx) => unknown, maintenance: boolean): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.pending.push({ run, maintenance, resolve: resolve as (v: unknown) => void, reject });
+      const job: Job = { run, maintenance, resolve: resolve as (v: unknown) => void, reject };
+      if (this.concurrentBackend) {
+        void this.runAlone(this.concurrentBackend, job);
+        return;
+      }
+      this.pending.push(job);
       // While a batch is under way, the next one is scheduled when it ends.
       if (!this.scheduled && !this.flushing) this.schedule();
     });
@@ -210,7 +243,61 @@ export class Writer {
   /** A failure here is a bug of the Writer or of an effect: thrown, as an exception of the event loop is. */
   private readonly flushPending = () => void this.flush();
 
+  /**
+   * The concurrent mode: one job, one transaction of the backend, retried there when the database sees a
+   * conflict (so `job.run` may run more than once: a fresh WriteTx each time, and its effects, staged work
+   * and hooks belong to the run that committed). Its effects and the onDurable listeners run once the
+   * transaction returned (committed; PostgreSQL's COMMIT is durable when it returns).
+   */
+  private async runAlone(backend: ConcurrentBackend, job: Job): Promise<void> {
+    let effects: (() => void)[] = [];
+    let value: unknown;
+    /** What the job itself threw in its last run: its caller's answer, as in a batch (a refusal, a rolled-back COMMIT). */
+    let own: { err: unknown } | undefined;
+    try {
+      value = await backend.transaction(async (tx) => {
+        own = undefined;
+        const w = new BatchTx(tx, NO_PAUSE);
+        try {
+          let v: unknown;
+          try {
+            // Checked in every run: a SUSPEND that came in while this job waited for a retry holds it too.
+            if (this.suspension !== undefined && !job.maintenance) throw suspendedError(this.suspension);
+            v = await job.run(w);
+          } catch (err) {
+            own = { err };
+            throw err;
+          }
+          effects = await w.finish(this.beforeCommit);
+          return v;
+        } finally {
+          w.end();
+        }
+      });
+    } catch (err) {
+      job.reject(own !== undefined && own.err === err ? err : this.refusal(err));
+      return;
+    }
+    this.commits++;
+    for (const effect of effects) effect();
+    for (const fn of this.durable) fn();
+    job.resolve(value);
+  }
+
+  /**
+   * What a client is told when its job's transaction failed: its own error (a CceError, a refusal), the
+   * transaction failure (409) when the database kept seeing conflicts (a client may try again: nothing was
+   * applied), or a storage failure (the database failed, not the request; the cause goes to the log).
+   */
+  private refusal(err: unknown): unknown {
+    if (err instanceof CceError) return err;
+    if (err instanceof TransactionConflict) return new CceError(409, `the write conflicted with concurrent writes ${err.attempts} times and was not applied; try again`);
+    this.onCommitError(err);
+    return storageFailure('the store could not commit');
+  }
+
   private async flush(): Promise<void> {
+    const tx = this.tx!;
     const jobs = this.pending;
     this.pending = [];
     this.scheduled = false;
@@ -219,7 +306,7 @@ export class Writer {
       return;
     }
     try {
-      this.tx.begin();
+      tx.begin();
     } catch (err) {
       // Nothing ran (the database is locked past busy_timeout by another process, or unreadable): the cause goes
       // to the log, the client learns that the store, not its request, failed.
@@ -233,18 +320,18 @@ export class Writer {
     // From now until the transaction ends, a read outside its handle sees the last committed state: between two
     // statements of a job (an await) other requests run, and must never read what the batch has not committed.
     this.snapshot?.pause();
-    const w = new BatchTx(this.backend.writerHandle(), this.breather);
+    const w = new BatchTx((this.backend as StoreBackend).writerHandle(), this.breather);
     let effects: (() => void)[];
     try {
       await this.runJobs(w, jobs);
       effects = await w.finish(this.beforeCommit);
       // The COMMIT writes the pages still in memory: it starts a slice of its own unless this one has just begun.
       if (performance.now() - this.sliceStart >= SLICE_MS / 2) await w.yieldPoint(0);
-      this.tx.commit();
+      tx.commit();
       this.commits++;
     } catch (err) {
       // The commit itself failed (disk full, I/O error), or work just before it: nothing of the batch is durable.
-      if (this.tx.inTransaction) this.tx.rollback();
+      if (tx.inTransaction) tx.rollback();
       this.onCommitError(err);
       for (const j of jobs) j.reject(storageFailure('the store could not commit'));
       this.nextBatch();
@@ -343,7 +430,13 @@ interface Frame {
   staged: StagedWork[];
 }
 
-/** The WriteTx of one batch: its handle, and the frames of the savepoints open in it (the batch's own first). */
+/** A transaction that never pauses (each job its own transaction: nothing else waits for it). */
+const NO_PAUSE = (): Promise<void> => Promise.resolve();
+
+/**
+ * The WriteTx of one batch (group commit) or one job (concurrent mode): its handle, and the frames of the
+ * savepoints open in it (the transaction's own first).
+ */
 class BatchTx implements WriteTx {
   readonly objects;
   readonly changes;
@@ -353,7 +446,7 @@ class BatchTx implements WriteTx {
   private ended = false;
 
   constructor(
-    private readonly handle: TxHandle & { end(): void },
+    private readonly handle: TxHandle & { end?(): void },
     private readonly pause: (minMs?: number) => Promise<void>,
   ) {
     ({ objects: this.objects, changes: this.changes, grants: this.grants, events: this.events } = handle);
@@ -425,6 +518,6 @@ class BatchTx implements WriteTx {
 
   end(): void {
     this.ended = true;
-    this.handle.end();
+    this.handle.end?.();
   }
 }

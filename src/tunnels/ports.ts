@@ -30,6 +30,8 @@ export interface TunnelView {
   status: string;
   error: string;
   upnp: string;
+  /** The node_url of the node whose SSH server serves it ('': the daemon's only node). */
+  node_url: string;
 }
 
 export interface PortRange {
@@ -42,6 +44,8 @@ export interface ReserveRequest {
   service: string;
   localPort: number;
   url: (port: number) => string;
+  /** The node_url of the node reserving it (''  when unset): its SSH server serves the tunnel. */
+  node: string;
   now: number;
   lifetimeMs: number;
   range: PortRange;
@@ -67,6 +71,7 @@ export async function tunnelOf(store: Store, oid: number): Promise<TunnelView> {
     status: v.status!,
     error: v.error!,
     upnp: v.upnp!,
+    node_url: v.node_url ?? '',
   };
 }
 
@@ -115,6 +120,7 @@ export async function reserve(store: StoreTx, r: ReserveRequest): Promise<Reserv
   if (mine !== undefined) {
     const t = await tunnelOf(store, mine);
     if (isLive(t, r.now)) {
+      // Extended where it is: the node that reserved it still serves it, whichever node was asked.
       await store.set(SYSTEM, mine, '', { expires_at: expiresAt });
       return { tunnel: await tunnelOf(store, mine), created: false, released };
     }
@@ -136,6 +142,7 @@ export async function reserve(store: StoreTx, r: ReserveRequest): Promise<Reserv
       port: String(port),
       local_port: String(r.localPort),
       url: r.url(port),
+      node_url: r.node,
       expires_at: expiresAt,
     });
     return { tunnel: await tunnelOf(store, oid), created: true, released };

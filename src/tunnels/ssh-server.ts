@@ -108,6 +108,29 @@ export class TunnelSshServer {
     return ended;
   }
 
+  /**
+   * Asks the authority again about every session and forward of this server, and ends those it no longer
+   * allows: what another node's write took away (a tunnel destroyed or expired there, a key revoked there,
+   * a device deleted there), which this node's own write hooks never saw. Returns how many ended.
+   */
+  async recheck(): Promise<number> {
+    let ended = 0;
+    for (const [client, session] of [...this.clients]) {
+      if (session === undefined) continue;
+      const keys = await this.authority.keysOf(session.deviceKey);
+      if (keys.some((k) => canonicalKey(k) === session.key)) continue;
+      client.end();
+      ended++;
+      this.log.info({ audit: 'ssh-key-session-end', device_key: session.deviceKey, why: 'no longer allowed' }, 'ssh session of a key that no longer lets in ended');
+    }
+    for (const [port, f] of [...this.forwards]) {
+      if (this.forwards.get(port) !== f || (await this.authority.mayForward(f.deviceKey, port))) continue;
+      this.release(port);
+      ended++;
+    }
+    return ended;
+  }
+
   async close(): Promise<void> {
     for (const port of [...this.forwards.keys()]) this.release(port);
     for (const client of this.clients.keys()) client.end();

@@ -18,6 +18,7 @@ import { pantahub } from './pantahub.js';
 import { findRegex } from './find-regex.js';
 import { port } from './port.js';
 import { commitReads } from './commit-reads.js';
+import { nodes } from './nodes.js';
 
 /**
  * A row from figures a section measured itself: only req/s, p99 and its own baseline's req/s are known.
@@ -62,4 +63,4 @@ const flash: BenchSection = {
   },
 };
 
-export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, events, scale, commitReads, pantahub, findRegex, port];
+export const SECTIONS: readonly BenchSection[] = [core, gate, oidc, tx, devices, flash, events, scale, commitReads, pantahub, findRegex, port, nodes];

@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { request as httpRequest, type Agent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { resolveConfig } from '../../src/config/load.js';
+import { daemonDatabase } from './postgres.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import { createApp, type App } from '../../src/app.js';
@@ -43,9 +44,17 @@ export interface StartOptions {
 /** Every log line of every daemon of this test process (the "no secret in any log" checks read it). */
 export const ALL_LOGS: string[] = [];
 
+/**
+ * With TEST_STORE=postgres (CI's second pass over the HTTP tests, .ci/run) every daemon that names no store
+ * of its own runs on PostgreSQL: a new database (schema) per state folder (test/helpers/postgres.ts).
+ */
+const onPostgres = process.env.TEST_STORE === 'postgres';
+
 export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> {
   const stateDir = opts.stateDir ?? mkdtempSync(path.join(tmpdir(), 'cced-test-'));
+  const ownStore = opts.config?.db_url !== undefined || opts.config?.db_path !== undefined;
   const config = resolveConfig({
+    ...(onPostgres && !ownStore ? { db_url: await daemonDatabase(stateDir) } : {}),
     state_dir: stateDir,
     listen_address: `${opts.host ?? '127.0.0.1'}:0`,
     // Tests do not need power-loss durability; the durability test sets FULL itself.

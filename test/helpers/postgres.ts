@@ -136,3 +136,29 @@ export async function testDatabase(t: { teardown(fn: () => Promise<void>): void 
   url.searchParams.set('options', `-c search_path=${schema}`);
   return { url: url.toString() };
 }
+
+/** The database of each state folder started on PostgreSQL (a daemon restarted on its folder finds its store again). */
+const daemonSchemas = new Map<string, Promise<string>>();
+
+/**
+ * A PostgreSQL database for the daemon of `stateDir` (test/helpers/daemon.ts with TEST_STORE=postgres): a new
+ * schema of this file's database the first time, the same one for a later daemon on the same folder. Throws
+ * without a PostgreSQL: a run that asked for PostgreSQL must not quietly test SQLite.
+ */
+export function daemonDatabase(stateDir: string): Promise<string> {
+  let url = daemonSchemas.get(stateDir);
+  if (url === undefined) {
+    url = (async () => {
+      const admin = await adminUrl();
+      if (typeof admin !== 'string') throw new Error(`TEST_STORE=postgres but ${admin.skip}`);
+      const base = await fileDatabase(admin);
+      const schema = `d${++made}`;
+      await asAdmin(base, `CREATE SCHEMA ${schema}`);
+      const u = new URL(base);
+      u.searchParams.set('options', `-c search_path=${schema}`);
+      return u.toString();
+    })();
+    daemonSchemas.set(stateDir, url);
+  }
+  return url;
+}

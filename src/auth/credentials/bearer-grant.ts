@@ -36,7 +36,7 @@ export const bearerGrant: StrategyDef = {
   headers: [AUTHORIZATION_HEADER],
   fields: [],
   create: ({ auth }) => async (req) => {
-    const sent = bearerGrantOf(auth, req);
+    const sent = await bearerGrantOf(auth, req);
     if (sent === undefined) return undefined;
     const { secret, grant } = sent;
     const found = grant?.origin === BEARER_ORIGIN ? callerPrincipal(await auth.callerFor(grant, secret), 'bearer-grant') : undefined;

@@ -19,10 +19,10 @@ export function bearerOf(headers: RequestHeaders): string | undefined {
 export const looksLikeJwt = (token: string): boolean => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 
 /** The bearer secret sent and the grant it names (undefined when unknown or expired); undefined when no bearer is sent. */
-export function bearerGrantOf(auth: Auth, req: CredentialRequest): { secret: string; grant: Grant | undefined } | undefined {
+export async function bearerGrantOf(auth: Auth, req: CredentialRequest): Promise<{ secret: string; grant: Grant | undefined } | undefined> {
   const secret = bearerOf(req.headers);
   if (secret === undefined) return undefined;
-  return { secret, grant: secret === '' ? undefined : auth.grants.lookup(secret) };
+  return { secret, grant: secret === '' ? undefined : await auth.grants.lookup(secret) };
 }
 
 /** A bearer that proves nothing: 429 from a banned address (only an established grant passes a ban), else `status`. */

@@ -15,7 +15,7 @@ export const loginToken: StrategyDef = {
   create: ({ auth }) => async (req) => {
     const secret = req.envelope?.token;
     if (secret === undefined) return undefined;
-    const grant = auth.grants.lookup(secret);
+    const grant = await auth.grants.lookup(secret);
     if (grant?.kind !== 'token' || !auth.clients.tokenValid(grant, req.ip, req.headers)) return undefined;
     return callerPrincipal(await auth.callerFor(grant, secret), 'login-token');
   },

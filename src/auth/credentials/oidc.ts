@@ -90,7 +90,7 @@ function oidcResolver(deps: CredentialDeps) {
     if (e !== undefined && (e.sessionid !== undefined || e.token !== undefined)) return undefined;
     const token = bearerOf(req.headers);
     if (token === undefined || !looksLikeJwt(token) || token.length > MAX_JWT) return undefined;
-    const known = auth.grants.lookup(token, MAX_JWT);
+    const known = await auth.grants.lookup(token, MAX_JWT);
     const cached = known?.origin === OIDC_ORIGIN ? callerPrincipal(await auth.callerFor(known, token), 'oidc') : undefined;
     if (cached) return cached;
     const c = claim('oidc', req.ip, claimedUser(token, config.oidc_user_claim));

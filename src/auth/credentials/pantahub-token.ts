@@ -25,7 +25,7 @@ export function issuePantahubToken(auth: Auth, lifetimeSeconds: number, oid: num
 
 /** A user's or a device's principal; undefined without a bearer; a refusal for an unknown token or another kind of grant. */
 async function resolvePantahub(auth: Auth, req: CredentialRequest): Promise<Principal | undefined> {
-  const sent = bearerGrantOf(auth, req);
+  const sent = await bearerGrantOf(auth, req);
   if (sent === undefined) return undefined;
   const grant = sent.grant?.origin === PANTAHUB_ORIGIN ? sent.grant : undefined;
   if (grant?.userName.startsWith(DEVICE_PRN)) {

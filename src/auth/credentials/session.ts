@@ -13,7 +13,7 @@ export const session: StrategyDef = {
   create: ({ auth }) => async (req) => {
     const e = req.envelope;
     if (e?.sessionid === undefined || e.token !== undefined) return undefined;
-    const grant = auth.grants.lookup(e.sessionid);
+    const grant = await auth.grants.lookup(e.sessionid);
     if (grant?.kind !== 'session' || req.origin !== 'local' || e.user !== grant.userName) return undefined;
     return callerPrincipal(await auth.callerFor(grant, e.sessionid), 'session');
   },

@@ -56,7 +56,7 @@ export function deviceStatusRoutes(route: Router, s: Services): void {
 
   route('GET', '/api/devices/:key/logs', { access: 'user', params: keyParams }, async ({ params }) => {
     const oid = await requireDevice(store, params.key);
-    return s.events.list(oid, s.config.status_max_logs).map((e) => ({ timestamp: meetingTime(e.at), event: e.event, host: e.host, remote: e.remote }));
+    return (await s.events.list(oid, s.config.status_max_logs)).map((e) => ({ timestamp: meetingTime(e.at), event: e.event, host: e.host, remote: e.remote }));
   });
 
   route('POST', '/api/devices/:key/purge-logs', { access: 'admin', params: keyParams }, async ({ params }) => {

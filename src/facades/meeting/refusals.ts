@@ -14,6 +14,8 @@ export const REFUSED = {
   suspended: said(503, 'Writes are suspended'),
   unauthorized: said(401, 'Unauthorized'),
   storageFailure: said(503, 'Storage failure'),
+  /** On PostgreSQL: the write met concurrent writes of other nodes more times than it retries; nothing applied, try again. */
+  writeConflict: said(409, 'TRANSACTION FAILED {why}'),
   inUse: said(409, '{property} already in use'),
   invalid: said(400, 'invalid {property}'),
   /** A store refusal a checked request should not meet, in the store's own words. */
@@ -51,7 +53,7 @@ export const REFUSED = {
 } satisfies Record<string, Refused>;
 
 /** What any write through the group commit can meet. */
-export const WRITE_REFUSALS: readonly Refused[] = [REFUSED.suspended, REFUSED.storageFailure];
+export const WRITE_REFUSALS: readonly Refused[] = [REFUSED.suspended, REFUSED.storageFailure, REFUSED.writeConflict];
 
 /** What writing a device's properties can meet besides: the store's checks of its values and references. */
 export const DEVICE_VALUE_REFUSALS: readonly Refused[] = [

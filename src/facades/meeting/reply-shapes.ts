@@ -98,7 +98,7 @@ const tunnelState = z.enum(['pending', 'open', 'error']);
 export const tunnels = obj({
   tunnels: z.array(obj({ device_key: str, service: str, port: int, local_port: int, expires_at: time, url: str, status: tunnelState })),
 });
-export const tunnelOpened = obj({ port: int, url: str });
+export const tunnelOpened = obj({ port: int, url: str, node_url: str.optional() });
 export const tunnelPort = obj({ status: z.literal('ok'), port: int });
 export const tunnelPending = z.union([
   obj({ pending: z.literal(false) }),

@@ -60,7 +60,8 @@ export function tunnelRoutes(route: Router, s: Services, rt: TunnelRuntime): voi
     const t = await open(req, who, params.key, body.service, body.local_port);
     // 202: reserved, but the device has not opened its forward yet (it will after its next poll).
     reply.code(rt.statusOf(t) === 'open' ? 200 : 202);
-    return { port: t.port, url: t.url };
+    // Several nodes: the device opens its forward on the SSH server of the node holding the lease, this one or another.
+    return t.node_url === '' ? { port: t.port, url: t.url } : { port: t.port, url: t.url, node_url: t.node_url };
   });
 
   // The ForceCommand script calls this with the SSH token; a device or an admin may too.

@@ -50,7 +50,7 @@ export function authRoutes(route: Router, s: Services): void {
     if (who.deviceOid !== undefined && !await s.store.exists(who.deviceOid)) throw new PantahubReply(401, 'Not Authorized');
     // The same identity as the token sent (the chain has just checked it): its user's oid and name, or the device's.
     const sent = bearerOf(req.headers)!;
-    const { userOid, userName } = s.auth.grants.lookup(sent)!;
+    const { userOid, userName } = (await s.auth.grants.lookup(sent))!;
     const { secret: fresh, saved } = issuePantahubToken(s.auth, s.config.session_lifetime, userOid, userName);
     await saved;
     await s.auth.grants.revoke(sent);

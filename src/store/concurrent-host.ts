@@ -1,0 +1,89 @@
+/**
+ * What the Store and the Writer need of a backend whose transactions run side
+ * by side (PostgreSQL), besides its asynchronous port: the synchronous
+ * `StoreBackend`'s few synchronous answers (port.ts), given without a
+ * database round trip.
+ *
+ * - `inTransaction`: whether a write transaction of this process is open. A
+ *   read outside it never sees its writes (another connection), but a read
+ *   made while one is open may come back after it committed, with the state
+ *   before it, under a write count that already counts it: the Store caches
+ *   nothing read then (Store.readStamp), as on SQLite while the Writer's batch
+ *   is open.
+ * - `externalVersion()`: the backend's external version as last read; one
+ *   read at a time is kept in flight (at most one per event-loop turn), so a
+ *   write by another node is seen a round trip after it was acknowledged, not
+ *   at once (docs/postgresql.md, "What is not there yet").
+ * - `reserveOids`: nothing to do: oids come from a sequence, never handed out
+ *   twice, even by a transaction that rolled back.
+ * - `grants`: the synchronous grant reads the session table makes
+ *   (src/auth/grant-rows.ts) find nothing: a node knows the sessions it issued
+ *   itself (they are written to the database all the same).
+ */
+import type { AsyncStoreBackend, TransactionOptions, TxHandle } from './async-port.js';
+import type { GrantRecord, GrantRows } from './port.js';
+
+const NO_STORED_GRANTS: GrantRows = {
+  get: () => undefined,
+  ofOwner: () => [] as GrantRecord[],
+  expired: () => 0,
+  removeExpired: () => 0,
+  removeUser: () => 0,
+  // Writes go through a transaction's handle (w.grants), never here.
+  put: () => {},
+  remove: () => {},
+  extend: () => {},
+};
+
+export class ConcurrentHost {
+  readonly concurrentTransactions = true;
+  readonly grants: GrantRows = NO_STORED_GRANTS;
+  readonly searches = undefined;
+  /** Write transactions of this process open now. */
+  private open = 0;
+  private version = 0;
+  private reading = false;
+
+  constructor(
+    readonly async: AsyncStoreBackend,
+    /** A failed read of the version (the database unreachable): logged, the last one kept. */
+    private readonly failed: (err: unknown) => void = () => {},
+  ) {}
+
+  get inTransaction(): boolean {
+    return this.open > 0;
+  }
+
+  useMatcher(test: (pattern: string, value: string) => boolean): void {
+    this.async.useMatcher(test);
+  }
+
+  reserveOids(): void {}
+
+  externalVersion(): number {
+    if (!this.reading) {
+      this.reading = true;
+      this.async.externalVersion().then(
+        (v) => {
+          this.version = v;
+          this.reading = false;
+        },
+        (err: unknown) => {
+          this.reading = false;
+          this.failed(err);
+        },
+      );
+    }
+    return this.version;
+  }
+
+  /** The backend's transaction, counted while it is open (see inTransaction). */
+  async transaction<T>(fn: (tx: TxHandle) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    this.open++;
+    try {
+      return await this.async.transaction(fn, options);
+    } finally {
+      this.open--;
+    }
+  }
+}
