@@ -36,8 +36,8 @@ export function purgeCommand(program: Command, c: Console): void {
           if (Number.isFinite(expires) && expires <= now) leases.push(oid);
         }
         const before = o.olderThan === undefined ? undefined : now - o.olderThan * DAY_MS;
-        const events = before === undefined ? 0 : deviceEvents.countBefore(before);
-        const expiredGrants = store.grants.expired(now);
+        const events = before === undefined ? 0 : await deviceEvents.countBefore(before);
+        const expiredGrants = await store.grantReads.expired(now);
         const factoryTokens = await spentFactoryTokens(store, now);
         const verb = o.apply ? 'removed' : 'would remove';
         for (const oid of leases) {

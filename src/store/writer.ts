@@ -254,8 +254,8 @@ export class Writer {
     let value: unknown;
     /** What the job itself threw in its last run: its caller's answer, as in a batch (a refusal, a rolled-back COMMIT). */
     let own: { err: unknown } | undefined;
-    try {
-      value = await backend.transaction(async (tx) => {
+    const run = () =>
+      backend.transaction(async (tx) => {
         own = undefined;
         const w = new BatchTx(tx, NO_PAUSE);
         try {
@@ -274,6 +274,15 @@ export class Writer {
           w.end();
         }
       });
+    try {
+      try {
+        value = await run();
+      } catch (err) {
+        if (!(err instanceof TransactionConflict)) throw err;
+        // Jobs of this node that kept meeting each other (many requests for the same rows: the lowest free
+        // tunnel port) take turns: in this lane they conflict only with other nodes' writes.
+        value = await this.inLane(run);
+      }
     } catch (err) {
       job.reject(own !== undefined && own.err === err ? err : this.refusal(err));
       return;
@@ -282,6 +291,15 @@ export class Writer {
     for (const effect of effects) effect();
     for (const fn of this.durable) fn();
     job.resolve(value);
+  }
+
+  /** The end of the lane of jobs that run one at a time after conflicting (see runAlone). */
+  private lane: Promise<unknown> = Promise.resolve();
+
+  private inLane<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = this.lane.then(fn);
+    this.lane = turn.catch(() => undefined);
+    return turn;
   }
 
   /**
