@@ -9,7 +9,7 @@
  * this node's SSH server ends when it asks again (recheck, every few seconds
  * on a shared database): the other node is a second writer on the database.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -40,15 +40,21 @@ function login(d: TestDaemon, username: string, privateKey: Buffer): Promise<ssh
 /** Whether the SSH server accepts the device's forward of `port` (ssh -R). */
 const forwards = (c: ssh2.Client, port: number) => new Promise<boolean>((resolve) => c.forwardIn('localhost', port, (err) => resolve(!err)));
 
-t.test('the lease is served by the node holding it, and /service answers that node', async (t) => {
+/** A node with SSH and `node_url`, and an online device whose SSH key is `name`. */
+async function nodeWithDevice(t: Test, name: string) {
   const { min, ...range } = portRange();
   const d = await startDaemon({ config: { ssh_listen_address: '127.0.0.1:0', node_url: HERE, ...range } });
   t.teardown(() => d.close());
   await seedCatalog(d);
   const a = await adminRest(d);
   const { key, dev } = await onlineDevice(a, d);
-  const k = keygen(dir, 'dev');
+  const k = keygen(dir, name);
   await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k.pub });
+  return { min, d, a, key, dev, k };
+}
+
+t.test('the lease is served by the node holding it, and /service answers that node', async (t) => {
+  const { min, d, a, key, dev, k } = await nodeWithDevice(t, 'dev');
 
   const mine = await dev.post(`/api/devices/${key}/service`, { service: 'ssh' });
   t.strictSame([mine.status, mine.body], [202, { port: min, url: `ssh -p ${min} device@127.0.0.1`, node_url: HERE }], 'reserved here: this node answers its own URL');
@@ -90,14 +96,7 @@ t.test('without node_url (one node) the reply is as before and every lease is se
 });
 
 t.test("another node's writes end this node's forwards and sessions when it asks again", async (t) => {
-  const { min, ...range } = portRange();
-  const d = await startDaemon({ config: { ssh_listen_address: '127.0.0.1:0', node_url: HERE, ...range } });
-  t.teardown(() => d.close());
-  await seedCatalog(d);
-  const a = await adminRest(d);
-  const { key, dev } = await onlineDevice(a, d);
-  const k = keygen(dir, 'dev2');
-  await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k.pub });
+  const { min, d, key, dev, k } = await nodeWithDevice(t, 'dev2');
   await dev.post(`/api/devices/${key}/service`, { service: 'ssh' });
   const ssh = tunnelRuntime(d.app.services).ssh!;
   const c = await login(d, key, readFileSync(k.file));
