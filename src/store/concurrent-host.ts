@@ -11,9 +11,12 @@
  *   nothing read then (Store.readStamp), as on SQLite while the Writer's batch
  *   is open.
  * - `externalVersion()`: the backend's external version as last read; one
- *   read at a time is kept in flight (at most one per event-loop turn), so a
- *   write by another node is seen a round trip after it was acknowledged, not
- *   at once (docs/postgresql.md, "What is not there yet").
+ *   read at a time is kept in flight (at most one per event-loop turn).
+ * - `catchUp()`: resolves once the version has been read by a read that
+ *   started after the call: a request that awaits it before it reads (the
+ *   HTTP server does, src/http/server.ts) sees every write another node had
+ *   acknowledged when the request arrived. Calls made in one turn of the
+ *   event loop share one read.
  * - `reserveOids`: nothing to do: oids come from a sequence, never handed out
  *   twice, even by a transaction that rolled back.
  * - `grants`: the synchronous grant reads the session table makes
@@ -65,7 +68,7 @@ export class ConcurrentHost {
       this.reading = true;
       this.async.externalVersion().then(
         (v) => {
-          this.version = v;
+          if (v > this.version) this.version = v;
           this.reading = false;
         },
         (err: unknown) => {
@@ -75,6 +78,30 @@ export class ConcurrentHost {
       );
     }
     return this.version;
+  }
+
+  /** A version read not started yet: the calls of this turn join it (see catchUp()). */
+  private next: Promise<void> | undefined;
+
+  catchUp(): Promise<void> {
+    return (this.next ??= new Promise<void>((resolve) => {
+      // Started once this turn's I/O callbacks ran: each caller arrived before it started.
+      setImmediate(() => {
+        this.next = undefined;
+        this.async.externalVersion().then(
+          (v) => {
+            // Reads may come back out of order; the version only grows.
+            if (v > this.version) this.version = v;
+            resolve();
+          },
+          (err: unknown) => {
+            // The database unreachable: the request's own reads will say so.
+            this.failed(err);
+            resolve();
+          },
+        );
+      });
+    }));
   }
 
   /** The backend's transaction, counted while it is open (see inTransaction). */

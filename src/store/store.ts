@@ -1179,6 +1179,19 @@ export class Store {
     return external.seen;
   }
 
+  /**
+   * On a database other nodes write (PostgreSQL): resolves once this node knows of every write another node had
+   * acknowledged before the call, so that no cached answer read afterwards is older than such a write. Nothing to
+   * wait for on SQLite (undefined): data_version is read in the turn itself.
+   */
+  catchUp(): Promise<void> | undefined {
+    if (!(this.backend instanceof ConcurrentHost)) return undefined;
+    return this.backend.catchUp().then(() => {
+      // The version this turn already read may predate the one just learnt.
+      this.external.seen = undefined;
+    });
+  }
+
   /** How many times externalVersion() was seen to move: a count that only grows, by one at a time. */
   private externalChanges(): number {
     this.externalVersion();
