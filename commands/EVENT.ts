@@ -42,11 +42,11 @@ export const EVENT: ReadCommand<Args> = {
   async run(ctx, { since, limit, wait }) {
     const hub = ctx.changes;
     const deadline = Date.now() + Math.min(wait, ctx.config.event_max_wait) * 1000;
-    if (since === undefined) return ok({ events: [], last: String(hub.head()) });
+    if (since === undefined) return ok({ events: [], last: String(await hub.head()) });
     let from = since;
     for (;;) {
-      if (hub.isLost(from)) return ok({ events: [], last: String(hub.head()), reset: true });
-      const page = hub.readPage(ctx.caller, {}, from, hub.head(), limit);
+      if (await hub.isLost(from)) return ok({ events: [], last: String(await hub.head()), reset: true });
+      const page = await hub.readPage(ctx.caller, {}, from, await hub.head(), limit);
       const left = deadline - Date.now();
       if (page.events.length > 0 || left <= 0) return ok({ events: page.events, last: String(page.last) });
       from = page.last;

@@ -59,6 +59,7 @@ export async function createApp(config: Config, { log, env = process.env, tell =
   const hub = new EventHub(changes, store.schema, writer, {
     retention: { count: config.event_retention, seconds: config.event_retention_age },
     onPruneError: (err) => log.error({ err }, 'pruning the change log failed'),
+    onReadError: (err) => log.error({ err }, 'reading the change log for its live readers failed'),
     once: cluster.once,
   });
   let auth: Auth | undefined;

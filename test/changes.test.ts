@@ -21,7 +21,7 @@ function open(db: Db = openDb(':memory:'), opts: { syncWal?: boolean; heartbeatM
   writer.onBeforeCommit(() => store.sealOids());
   const changes = new ChangeLog(sqliteBackend(db), writer, opts.heartbeatMs ?? 60_000);
   store.onWrite(changes.record);
-  const rows = () => changes.after(0, Number.MAX_SAFE_INTEGER, 1_000_000).map((c) => ({ oid: c.oid, ns: c.ns, props: c.props, created: c.created, destroyed: c.destroyed }));
+  const rows = async () => (await changes.after(0, Number.MAX_SAFE_INTEGER, 1_000_000)).map((c) => ({ oid: c.oid, ns: c.ns, props: c.props, created: c.created, destroyed: c.destroyed }));
   return { db, store, writer, changes, rows };
 }
 
@@ -46,7 +46,7 @@ t.test('savepoints: a rolled-back inner write leaves nothing; the kept ones merg
     throw new Error('job fails');
   });
   await t.rejects(failed);
-  t.strictSame(rows(), [
+  t.strictSame(await rows(), [
     { oid, ns: '', props: ['name', 'fullName'], created: true, destroyed: false },
     { oid, ns: 'Email', props: ['forwardEnable'], created: false, destroyed: false },
   ]);
@@ -56,15 +56,15 @@ t.test('every write, start-up paths too, is a Writer job: the change log records
   const { store, writer, rows } = open();
   t.notOk('create' in store, 'the shared Store has no write: only store.at(w), inside a transaction, writes');
   const oid = await writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'early' }));
-  t.strictSame(rows(), [{ oid, ns: '', props: ['name'], created: true, destroyed: false }]);
+  t.strictSame(await rows(), [{ oid, ns: '', props: ['name'], created: true, destroyed: false }]);
   await writer.submit((w) => w.savepoint(() => store.at(w).set(SYSTEM, oid, '', { fullName: 'E' })));
-  t.equal(rows().length, 2);
+  t.equal((await rows()).length, 2);
 });
 
 t.test('a COMMIT that fails records nothing and its ids are never told as durable', async (t) => {
   const { db, store, writer, changes, rows } = open();
   await writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'kept' }));
-  const head = changes.newest();
+  const head = await changes.newest();
   // The COMMIT statement itself fails: a hook before it throws (as a full disk would make COMMIT throw).
   let fail = true;
   writer.onBeforeCommit(() => {
@@ -72,10 +72,10 @@ t.test('a COMMIT that fails records nothing and its ids are never told as durabl
   });
   await t.rejects(writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'lost' })), { code: 500 });
   fail = false;
-  t.equal(changes.newest(), head);
-  t.equal(rows().length, 1);
+  t.equal(await changes.newest(), head);
+  t.equal((await rows()).length, 1);
   await writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'next' }));
-  t.equal(changes.newest(), head + 1, 'the next id follows the last committed one');
+  t.equal(await changes.newest(), head + 1, 'the next id follows the last committed one');
   t.equal(db.inTransaction, false);
 });
 
@@ -84,15 +84,16 @@ t.test('with syncWal, readers are told of a batch only once its fsync completed'
   const db = openDb(path.join(dir, 'c.db'));
   t.teardown(() => db.close());
   const { store, writer, changes } = open(db, { syncWal: true });
-  const before = changes.newest();
+  const before = await changes.newest();
   const durable: number[] = [];
-  writer.onDurable(() => durable.push(changes.newest()));
+  // Read when the batch turns durable (on SQLite the head is taken before the first await).
+  writer.onDurable(() => void changes.newest().then((n) => durable.push(n)));
   const p = writer.submit((w) => store.at(w).create(SYSTEM, 'User', { name: 'w' }));
   // Committed, not yet synced: the head has not moved.
   await new Promise((r) => setImmediate(r));
-  if (writer.settling) t.equal(changes.newest(), before, 'in flight: the last durable head');
+  if (writer.settling) t.equal(await changes.newest(), before, 'in flight: the last durable head');
   await p;
-  t.equal(changes.newest(), before + 1);
+  t.equal(await changes.newest(), before + 1);
   t.strictSame(durable, [before + 1]);
   writer.close();
 });
@@ -105,13 +106,13 @@ t.test('heartbeats: last_seen once per interval, other values when they move', a
   await beat('10.0.0.1');
   await beat('10.0.0.2');
   // Interval 0: every beat's last_seen is news; an unchanged address is not.
-  t.strictSame(rows().slice(1).map((r) => r.props), [['last_seen', 'ip_address'], ['last_seen'], ['last_seen', 'ip_address']]);
+  t.strictSame((await rows()).slice(1).map((r) => r.props), [['last_seen', 'ip_address'], ['last_seen'], ['last_seen', 'ip_address']]);
   const slow = open(openDb(':memory:'), { heartbeatMs: 3_600_000 });
   const d = await slow.writer.submit((w) => slow.store.at(w).create(SYSTEM, 'Device', { device_key: 'HB0002', token_code: '0123456789abcdef' }));
   for (const ip of ['10.0.0.1', '10.0.0.1', '10.0.0.3']) {
     await slow.writer.submit((w) => slow.store.at(w).set(SYSTEM, d, '', { last_seen: new Date().toISOString(), ip_address: ip }, { routine: true }));
   }
-  t.strictSame(slow.rows().slice(1).map((r) => r.props), [['last_seen', 'ip_address'], ['ip_address']], 'within the hour: only the moved address');
+  t.strictSame((await slow.rows()).slice(1).map((r) => r.props), [['last_seen', 'ip_address'], ['ip_address']], 'within the hour: only the moved address');
 });
 
 t.test('pruning: by count and by age, at most PRUNE_CHUNK rows a transaction, remembered as pruned', async (t) => {
@@ -126,11 +127,11 @@ t.test('pruning: by count and by age, at most PRUNE_CHUNK rows a transaction, re
   t.equal(await changes.prune({ count: 100, seconds: 0 }), PRUNE_CHUNK, 'one chunk at a time');
   t.equal(await changes.prune({ count: 100, seconds: 0 }), n - 100 - PRUNE_CHUNK);
   t.equal(count(), 100);
-  t.equal(changes.prunedThrough(), n - 100);
+  t.equal(await changes.prunedThrough(), n - 100);
   // By age: the oldest 30 are made a day old.
   db.prepare('UPDATE changes SET at = at - 86400000 WHERE id <= ?').run(n - 70);
   t.equal(await changes.prune({ count: 0, seconds: 3600 }), 30);
-  t.equal(changes.prunedThrough(), n - 70);
+  t.equal(await changes.prunedThrough(), n - 70);
   t.equal(await changes.prune({ count: 0, seconds: 3600 }), 0);
   db.exec('DELETE FROM changes');
   t.equal(await changes.prune({ count: 1, seconds: 1 }), 0, 'an empty log');

@@ -75,6 +75,28 @@ t.test('a SET on A is read on B at once; a session ended on B is ended on A at o
   t.strictSame((await onA.cmd({ cmd: 'GET', oid })).body, failure(), 'and is no longer valid on A');
 });
 
+t.test("the change log is one: EVENT on B reads A's writes, in commit order, from the position B last saw", async (t) => {
+  const both = await adminOnEach(t);
+  if (!both) return;
+  const { onA, onB } = both;
+  const since = String((await onB.cmd({ cmd: 'EVENT' })).body.data.last);
+  const oid = String((await onA.cmd({ cmd: 'CREATE', class: 'User', args: { name: 'eve' } })).body.data.oid);
+  t.strictSame((await onA.cmd({ cmd: 'SET', oid, args: { fullName: 'Eve' } })).body, GOODBYE);
+  const page = await onB.cmd({ cmd: 'EVENT', since });
+  t.equal(page.body.status, 201, page.text);
+  const events = page.body.data.events as { id: string; oid: string; class: string; properties: string[]; created: boolean }[];
+  t.strictSame(
+    events.map((e) => [e.oid, e.class, e.created, e.properties.includes('fullName')]),
+    [
+      [oid, 'User', true, false],
+      [oid, 'User', false, true],
+    ],
+    "A's CREATE then its SET",
+  );
+  t.ok(Number(events[0]!.id) < Number(events[1]!.id) && page.body.data.last === events[1]!.id, 'ids in commit order; last is the SET');
+  t.strictSame((await onA.cmd({ cmd: 'EVENT', since: page.body.data.last })).body.data.events, [], 'and A, asked from there, has nothing newer');
+});
+
 t.test('five failed AUTHs spread over both nodes ban the address on both', async (t) => {
   const nodes = await twoNodes(t, { api_auth_fails: '5', api_ban_time: '60', local_addresses: '127.0.0.1, ::1, 127.0.0.9' });
   if (!nodes) return;

@@ -44,6 +44,8 @@ export interface Page {
 export interface HubOptions {
   retention: Retention;
   onPruneError?: (err: unknown) => void;
+  /** Reading the log for the live readers failed (the store failing): they get it at the next commit. */
+  onReadError?: (err: unknown) => void;
   /**
    * Runs a store job unless another node of the database runs it now (src/store/cluster.ts): the log is
    * one for every node, so one node prunes it at a time. Default: run it.
@@ -54,6 +56,8 @@ export interface HubOptions {
 export class EventHub {
   /** The highest id handed to the live readers (or known to exist when none listens). */
   private cursor = 0;
+  /** The last pass of head() (they run one after another: two at once would deliver a page twice). */
+  private heading: Promise<number>;
   private readonly live = new Set<LiveReader>();
   /** Every reader not yet ended, live or still reading its backlog. */
   private readonly open = new Set<LiveReader>();
@@ -72,7 +76,7 @@ export class EventHub {
     private readonly opts: HubOptions,
   ) {
     writer.onDurable(() => this.poke());
-    this.cursor = changes.newest();
+    this.heading = changes.newest().then((n) => (this.cursor = n));
   }
 
   /** Starts the background work: the poll for other processes' commits and pruning. */
@@ -102,12 +106,19 @@ export class EventHub {
   }
 
   /** Brings the hub to the log's head now and returns it; live readers get what was new. */
-  head(): number {
+  head(): Promise<number> {
+    const pass = this.heading.then(() => this.headPass());
+    // A failed pass (the store failing) fails its caller, not the passes after it.
+    this.heading = pass.catch(() => this.cursor);
+    return pass;
+  }
+
+  private async headPass(): Promise<number> {
     if (this.closed) return this.cursor;
-    const newest = this.changes.newest();
+    const newest = await this.changes.newest();
     if (this.live.size === 0) this.cursor = Math.max(this.cursor, newest);
     while (this.cursor < newest) {
-      const page = this.changes.after(this.cursor, newest, PAGE);
+      const page = await this.changes.after(this.cursor, newest, PAGE);
       const upTo = page.length === PAGE ? page.at(-1)!.id : newest;
       this.cursor = upTo;
       const views = new PageViews(this.schema, page);
@@ -125,8 +136,9 @@ export class EventHub {
    * Makes `reader` live if it has read up to the head (`position`); else
    * returns false and it reads on (readPage) and asks again.
    */
-  join(reader: LiveReader, position: number): boolean {
-    if (position < this.head()) return false;
+  async join(reader: LiveReader, position: number): Promise<boolean> {
+    // Added in the turn its pass ends: the next pass, queued after it, delivers to it.
+    if (position < (await this.head())) return false;
     this.live.add(reader);
     return true;
   }
@@ -150,19 +162,19 @@ export class EventHub {
   }
 
   /** Is a reader at `position` further behind than the log keeps (or ahead of it: another database)? */
-  isLost(position: number): boolean {
-    return position < this.changes.prunedThrough() || position > this.changes.newest();
+  async isLost(position: number): Promise<boolean> {
+    return position < (await this.changes.prunedThrough()) || position > (await this.changes.newest());
   }
 
   /**
    * Up to `limit` changes after `from` (and at most up to `to`) that `subject`
    * may see and `filter` asks for; `last` is how far it looked.
    */
-  readPage(subject: AclSubject, filter: EventFilter, from: number, to: number, limit: number): Page {
+  async readPage(subject: AclSubject, filter: EventFilter, from: number, to: number, limit: number): Promise<Page> {
     const events: EventData[] = [];
     let last = from;
     while (last < to) {
-      const page = this.changes.after(last, to, PAGE);
+      const page = await this.changes.after(last, to, PAGE);
       if (page.length === 0) return { events, last: to };
       for (const c of page) {
         last = c.id;
@@ -180,7 +192,7 @@ export class EventHub {
     const run = () => {
       this.scheduled = false;
       this.lastDelivery = performance.now();
-      this.head();
+      this.head().catch((err: unknown) => this.opts.onReadError?.(err));
     };
     const window = Math.min(MAX_WINDOW_MS, (this.live.size * 1000) / WRITES_PER_SECOND);
     const wait = this.lastDelivery + window - performance.now();

@@ -51,11 +51,11 @@ export class EventStream implements LiveReader {
 
   /** Sends the backlog after `since` (none: from now), then stays live until closed. */
   async start(since: number | undefined): Promise<void> {
-    let position = since ?? this.hub.head();
+    let position = since ?? (await this.hub.head());
     while (!this.closed) {
-      if (this.hub.isLost(position)) position = this.reset();
-      if (this.hub.join(this, position)) return;
-      const page = this.hub.readPage(this.opts.caller, this.opts.filter, position, this.hub.head(), PAGE);
+      if (await this.hub.isLost(position)) position = await this.reset();
+      if (await this.hub.join(this, position)) return;
+      const page = await this.hub.readPage(this.opts.caller, this.opts.filter, position, await this.hub.head(), PAGE);
       let text = '';
       for (const e of page.events) text += frame(e.id, 'change', JSON.stringify(e));
       if (text !== '') this.sink.write(text);
@@ -78,8 +78,8 @@ export class EventStream implements LiveReader {
     this.end('closed');
   }
 
-  private reset(): number {
-    const head = this.hub.head();
+  private async reset(): Promise<number> {
+    const head = await this.hub.head();
     this.sink.write(frame(String(head), 'reset', JSON.stringify({ last: String(head) })));
     return head;
   }

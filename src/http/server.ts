@@ -106,9 +106,8 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
       return;
     }
     // Several nodes on one database: what this request reads is no older than any write acknowledged before it came.
-    const caughtUp = services.store.catchUp();
-    if (caughtUp === undefined) done();
-    else caughtUp.then(() => done(), done);
+    if (!services.store.catchesUp) done();
+    else services.store.catchUp().then(() => done(), done);
   });
 
   // Every response, the gate's refusals and 404s included: counted for /api/metrics and logged.

@@ -17,7 +17,7 @@
 import type { ChangeRow, ChangeRows, ObjectRows, StoreBackend } from './port.js';
 import type { Writer, WriteTx } from './writer.js';
 import { BeatMemory } from './beat-memory.js';
-import type { NewChange } from './async-port.js';
+import type { AsyncChangeReads, AsyncObjectReads, NewChange } from './async-port.js';
 import { ConcurrentHost } from './concurrent-host.js';
 import type { AuditEntry, StoreTx, WriteDetail } from './store.js';
 
@@ -66,9 +66,11 @@ function newChange(at: number, p: Pending): NewChange {
 }
 
 export class ChangeLog {
-  /** The synchronous reads (SQLite); undefined on PostgreSQL, where the log is written but not yet read (docs/postgresql.md). */
+  /** The synchronous reads (SQLite); undefined on PostgreSQL, which reads through `shared`. */
   private readonly rows: ChangeRows | undefined;
   private readonly settings: ObjectRows | undefined;
+  /** PostgreSQL's reads (several nodes write the log: its ids are in commit order, src/store/postgres). */
+  private readonly shared: { changes: AsyncChangeReads; objects: AsyncObjectReads } | undefined;
   /** The batch being committed: `oid\0ns` -> its merged change, in the order first touched. */
   private readonly pending = new WeakMap<WriteTx, Map<string, Pending>>();
   private readonly beats = new BeatMemory(MAX_REMEMBERED_BEATS);
@@ -81,7 +83,8 @@ export class ChangeLog {
     private readonly writer: Writer,
     private readonly heartbeatIntervalMs: number,
   ) {
-    if (!(backend instanceof ConcurrentHost)) {
+    if (backend instanceof ConcurrentHost) this.shared = backend.async;
+    else {
       this.rows = backend.changes;
       this.settings = backend.objects;
     }
@@ -160,16 +163,17 @@ export class ChangeLog {
    * the newest known durable; otherwise the log's own counter (which also
    * counts commits by other processes, the console's).
    */
-  newest(): number {
-    if (this.writer.settling || this.rows === undefined) return this.durableHigh;
-    const seq = this.rows.sequence();
+  async newest(): Promise<number> {
+    // PostgreSQL: the highest id committed (a commit there is durable), by any node.
+    const seq = this.shared ? await this.shared.changes.sequence() : this.writer.settling ? this.durableHigh : this.rows!.sequence();
     if (seq > this.durableHigh) this.durableHigh = seq;
     return this.durableHigh;
   }
 
   /** Changes with `from < id <= to`, oldest first, at most `limit`. */
-  after(from: number, to: number, limit: number): Change[] {
-    return (this.rows?.after(from, to, limit) ?? []).map((r: ChangeRow) => ({
+  async after(from: number, to: number, limit: number): Promise<Change[]> {
+    const rows = this.shared ? await this.shared.changes.after(from, to, limit) : this.rows!.after(from, to, limit);
+    return rows.map((r: ChangeRow) => ({
       ...r,
       props: JSON.parse(r.props) as string[],
       created: r.created === 1,
@@ -178,8 +182,8 @@ export class ChangeLog {
   }
 
   /** The highest id pruning removed (0 when none): a reader positioned below it missed changes. */
-  prunedThrough(): number {
-    return Number(this.settings?.setting(PRUNED_THROUGH) ?? 0);
+  async prunedThrough(): Promise<number> {
+    return Number((this.shared ? await this.shared.objects.setting(PRUNED_THROUGH) : this.settings!.setting(PRUNED_THROUGH)) ?? 0);
   }
 
   /**
@@ -193,7 +197,7 @@ export class ChangeLog {
       if (oldest === null) return 0;
       const window = oldest + PRUNE_CHUNK;
       let bound = 0;
-      if (retention.count > 0) bound = Math.max(bound, this.newest() - retention.count);
+      if (retention.count > 0) bound = Math.max(bound, (await this.newest()) - retention.count);
       if (retention.seconds > 0) bound = Math.max(bound, (await w.changes.ageBound(window, Date.now() - retention.seconds * 1000)) ?? 0);
       bound = Math.min(bound, window - 1);
       if (bound < oldest) return 0;

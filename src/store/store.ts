@@ -1182,14 +1182,18 @@ export class Store {
   /**
    * On a database other nodes write (PostgreSQL): resolves once this node knows of every write another node had
    * acknowledged before the call, so that no cached answer read afterwards is older than such a write. Nothing to
-   * wait for on SQLite (undefined): data_version is read in the turn itself.
+   * wait for on SQLite (see catchesUp): data_version is read in the turn itself.
    */
-  catchUp(): Promise<void> | undefined {
-    if (!(this.backend instanceof ConcurrentHost)) return undefined;
-    return this.backend.catchUp().then(() => {
-      // The version this turn already read may predate the one just learnt.
-      this.external.seen = undefined;
-    });
+  async catchUp(): Promise<void> {
+    if (!(this.backend instanceof ConcurrentHost)) return;
+    await this.backend.catchUp();
+    // The version this turn already read may predate the one just learnt.
+    this.external.seen = undefined;
+  }
+
+  /** Whether catchUp() has anything to wait for (several nodes on one database): a hot path skips it otherwise. */
+  get catchesUp(): boolean {
+    return this.backend instanceof ConcurrentHost;
   }
 
   /** How many times externalVersion() was seen to move: a count that only grows, by one at a time. */
