@@ -53,11 +53,15 @@ export function tunnelRuntime(s: Services): TunnelRuntime {
 
 function authority(s: Services): TunnelAuthority {
   return {
-    keysOf: async (deviceKey) =>
-      (await deviceUsable(s.store, deviceKey))
+    // Each first learns of what other nodes acknowledged (Store.catchUp): a key revoked there is refused here at once.
+    keysOf: async (deviceKey) => {
+      await s.store.catchUp();
+      return (await deviceUsable(s.store, deviceKey))
         ? (await deviceSshKeys(s.store, deviceKey)).flatMap((k) => (k.revoked ? [] : [parsePublicKey(k.pubkey)?.parsed].filter((p): p is ParsedKey => p !== undefined)))
-        : [],
+        : [];
+    },
     mayForward: async (deviceKey, port) => {
+      await s.store.catchUp();
       if (!(await deviceUsable(s.store, deviceKey))) return false;
       const t = await tunnelOnPort(s.store, deviceKey, port, Date.now());
       return t !== undefined && servedHere(s.config, t);
