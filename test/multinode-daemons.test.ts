@@ -15,7 +15,7 @@ import { testDatabase } from './helpers/postgres.js';
 import { failure, GOODBYE } from './helpers/replies.js';
 import { FAIL_ONLY, from } from './helpers/gate.js';
 import { adminRest, deviceRest, seedCatalog } from './helpers/meeting.js';
-import { onlineDevice, portRange } from './helpers/tunnels.js';
+import { keygen, onlineDevice, portRange, sshLogin } from './helpers/tunnels.js';
 import { spawnDaemon } from './helpers/child-daemon.js';
 
 const URL_A = 'http://node-a.test:9092';
@@ -95,6 +95,22 @@ t.test("the change log is one: EVENT on B reads A's writes, in commit order, fro
   );
   t.ok(Number(events[0]!.id) < Number(events[1]!.id) && page.body.data.last === events[1]!.id, 'ids in commit order; last is the SET');
   t.strictSame((await onA.cmd({ cmd: 'EVENT', since: page.body.data.last })).body.data.events, [], 'and A, asked from there, has nothing newer');
+});
+
+t.test("a device key replaced on A is refused at once by B's SSH server, the new one let in", async (t) => {
+  const nodes = await twoNodes(t, { ssh_listen_address: '127.0.0.1:0' });
+  if (!nodes) return;
+  const [a, b] = nodes;
+  await seedCatalog(a);
+  const admin = await adminRest(a);
+  const { key } = await onlineDevice(admin, a);
+  const dir = t.testdir({});
+  const [k1, k2] = [keygen(dir, 'one'), keygen(dir, 'two')];
+  t.equal((await admin.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k1.pub })).status, 200);
+  t.ok(await sshLogin(b, key, k1.file), 'B lets the device in with its key (and has read it)');
+  t.equal((await admin.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k2.pub })).status, 200, 'A replaces it: the old one is revoked');
+  t.notOk(await sshLogin(b, key, k1.file), 'B refuses the revoked key at once');
+  t.ok(await sshLogin(b, key, k2.file), 'and lets the new one in');
 });
 
 t.test('five failed AUTHs spread over both nodes ban the address on both', async (t) => {

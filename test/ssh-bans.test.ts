@@ -4,34 +4,18 @@
  * (its right key included), and nothing else: AUTH, PING, the device's
  * X-Device-Token and another device's SSH login from the same address work.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import ssh2 from 'ssh2';
-import { ADMIN_PASSWORD, http, startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { ADMIN_PASSWORD, http, startDaemon } from './helpers/daemon.js';
 import { adminRest, seedCatalog } from './helpers/meeting.js';
-import { keygen, onlineDevice, portRange } from './helpers/tunnels.js';
+import { keygen, onlineDevice, portRange, sshLogin } from './helpers/tunnels.js';
 import { auditLines, from, remember } from './helpers/gate.js';
-import { tunnelRuntime } from '../src/devices/tunnel-runtime.js';
 
 const FAILS = 5;
 const dir = mkdtempSync(path.join(tmpdir(), 'cced-ssh-bans-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Logs in over SSH as `username` with one key; true when the server accepted it. */
-function sshLogin(d: TestDaemon, username: string, keyFile: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = new ssh2.Client();
-    c.on('ready', () => {
-      c.end();
-      resolve(true);
-    });
-    c.on('error', () => resolve(false));
-    c.on('close', () => resolve(false));
-    c.connect({ host: '127.0.0.1', port: tunnelRuntime(d.app.services).sshAddress!.port, username, privateKey: readFileSync(keyFile), readyTimeout: 10_000 });
-  });
-}
 
 /** Polls (bounded, ~10 s) until `check` holds. */
 async function until(check: () => boolean): Promise<boolean> {

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestDaemon } from './daemon.js';
 import { deviceRest, newDevice, type Rest } from './meeting.js';
+import ssh2 from 'ssh2';
 import { SSH_TOKEN_FILE } from '../../src/auth/credentials/ssh-token.js';
+import { tunnelRuntime } from '../../src/devices/tunnel-runtime.js';
 
 /** A port range of its own for each daemon of a test run (other test processes run at the same time). */
 export function portRange(size = 100): { tunnel_port_min: string; tunnel_port_max: string; min: number } {
@@ -32,4 +34,18 @@ export function keygen(dir: string, name: string): { file: string; pub: string }
   const file = path.join(dir, name);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@test`, '-f', file]);
   return { file, pub: readFileSync(`${file}.pub`, 'utf8').trim() };
+}
+
+/** Logs in over SSH as `username` with one key; true when the server accepted it. */
+export function sshLogin(d: TestDaemon, username: string, keyFile: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = new ssh2.Client();
+    c.on('ready', () => {
+      c.end();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+    c.on('close', () => resolve(false));
+    c.connect({ host: '127.0.0.1', port: tunnelRuntime(d.app.services).sshAddress!.port, username, privateKey: readFileSync(keyFile), readyTimeout: 10_000 });
+  });
 }
