@@ -56,18 +56,7 @@ interface Waiting {
 }
 
 /** The worker's module beside this one: .ts when the sources run as they are (tests), .js once built. */
-const FROM_SOURCES = import.meta.url.endsWith('.ts');
-const WORKER = new URL(`./search-worker${FROM_SOURCES ? '.ts' : '.js'}`, import.meta.url);
-
-/**
- * How a thread starts: the built module as it is; from the sources, a line that first registers tsx (the
- * project's TypeScript loader for its tests), which on Node 20 loads the main thread's modules only.
- */
-function workerEntry(): { entry: URL | string; evaluated: boolean } {
-  if (!FROM_SOURCES) return { entry: WORKER, evaluated: false };
-  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  return { entry: `import(${api}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER.href)}); })`, evaluated: true };
-}
+const WORKER = new URL(`./search-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 export class SqliteSearchThreads implements SearchThreads {
   private readonly idle: SearchThread[] = [];
@@ -166,8 +155,7 @@ class SearchThread {
   private failure: unknown;
 
   constructor(file: string, limits: SearchSpent) {
-    const { entry, evaluated } = workerEntry();
-    this.worker = new Worker(entry, { eval: evaluated, workerData: { file, limits } });
+    this.worker = new Worker(WORKER, { workerData: { file, limits } });
     // Only a running statement keeps the process alive (see run()).
     this.worker.unref();
     let started: () => void;
