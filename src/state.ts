@@ -17,7 +17,7 @@
  * every REFRESH_MS.
  */
 import type { Store } from './store/store.js';
-import { suspendedError, type Mutation, type TxScope, type Writer, type WriteTx } from './store/writer.js';
+import { suspendedError, type Writer, type WriteTx } from './store/writer.js';
 
 const KEY = 'suspended';
 /** How often a node of a shared database reads the suspension for its early refusals. */
@@ -36,7 +36,7 @@ export class DaemonState {
     /** Several nodes share the store (src/store/cluster.ts). */
     private readonly shared = false,
   ) {
-    if (shared) guardWrites(writer, (w) => this.checkIn(w));
+    if (shared) writer.admitWith((w) => this.checkIn(w));
   }
 
   /** The reason writes are suspended, or undefined when they are not. */
@@ -121,19 +121,4 @@ export class DaemonState {
       // The next turn reads again; meanwhile the writes themselves still read the setting.
     }
   }
-}
-
-/**
- * Every job submitted to the Writer (whatever the door) runs `check` first, in
- * its own transaction; maintenance jobs (SUSPEND and RESUME recording
- * themselves) do not. The Writer is the one place every write passes, and it
- * has no admission hook of its own: its `submit` is wrapped, once.
- */
-function guardWrites(writer: Writer, check: (w: WriteTx) => Promise<void>): void {
-  const submit = writer.submit.bind(writer);
-  writer.submit = <R>(m: Mutation<R>, scope?: TxScope): Promise<R> =>
-    submit(async (w, s) => {
-      await check(w);
-      return m(w, s);
-    }, scope);
 }

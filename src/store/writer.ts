@@ -206,6 +206,24 @@ export class Writer {
   }
 
   /**
+   * Registers the check every job but maintenance passes first, inside its own transaction (and savepoint), before
+   * it runs: on a database several nodes write, SUSPEND is a row another node may set at any moment, so a job reads
+   * it there (src/state.ts). A check that throws refuses the job with that error.
+   */
+  admitWith(check: (w: WriteTx) => Promise<void>): void {
+    this.admission = check;
+  }
+
+  private admission: ((w: WriteTx) => Promise<void>) | undefined;
+
+  /** Refuses a job that may not run now: SUSPEND in force, or the admission check. */
+  private async admit(job: Job, w: WriteTx): Promise<void> {
+    if (job.maintenance) return;
+    if (this.suspension !== undefined) throw suspendedError(this.suspension);
+    await this.admission?.(w);
+  }
+
+  /**
    * Registers `fn` to run in every transaction just before its COMMIT (inside
    * it: its writes commit with the batch). Long work awaits w.yieldPoint()
    * between its steps, as a long job does.
@@ -262,7 +280,7 @@ export class Writer {
           let v: unknown;
           try {
             // Checked in every run: a SUSPEND that came in while this job waited for a retry holds it too.
-            if (this.suspension !== undefined && !job.maintenance) throw suspendedError(this.suspension);
+            await this.admit(job, w);
             v = await job.run(w);
           } catch (err) {
             own = { err };
@@ -366,8 +384,10 @@ export class Writer {
     for (const [i, job] of jobs.entries()) {
       if (i > 0) await w.yieldPoint();
       try {
-        if (this.suspension !== undefined && !job.maintenance) throw suspendedError(this.suspension);
-        job.value = await w.savepoint(async () => job.run(w));
+        job.value = await w.savepoint(async () => {
+          await this.admit(job, w);
+          return job.run(w);
+        });
         job.ok = true;
       } catch (err) {
         job.ok = false;
