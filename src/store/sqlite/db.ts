@@ -19,7 +19,10 @@ export interface OpenOptions {
  * 16 MiB, 171-174 with 4 MiB, 168-171 with 2 MB, the CPU a beat within the
  * runs' spread. A page not cached is one pread from the system's page cache;
  * 4 MiB rather than 2 leaves a big transaction (a COMMIT's queue, an import)
- * room before it spills pages to the WAL.
+ * room before it spills pages to the WAL. A transaction bigger than the cache
+ * spills most of its pages before COMMIT whatever the size (inside the
+ * Writer's slices); the COMMIT statement, which holds the event loop, writes
+ * what is left: less with a smaller cache (test/bench/scale-commit-statement.ts).
  */
 export const WRITER_CACHE_KIB = 4000;
 
