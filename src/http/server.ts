@@ -79,6 +79,10 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
   closeAfterUnreadBody(app);
 
   app.decorateRequest('origin', 'local');
+  // Set on most requests: declared up front, every request keeps one shape (no hidden-class change per request).
+  app.decorateRequest('cceVerb', undefined);
+  app.decorateRequest('cceCaller', undefined);
+  app.decorateRequest('facadeEarly', null);
 
   // The gate: an address neither local nor whitelisted gets 403 before any route runs.
   // Synchronous, callback style (no promise per request): both checks are in-memory look-ups.

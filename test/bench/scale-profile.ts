@@ -6,12 +6,17 @@
  * same devices; the profile's summary counts only the samples of that second,
  * warm part. Prints the self time per function and per file, heaviest first.
  *
+ * The daemon runs with the node flags of `npm start` (as the scale bench's do),
+ * then PROFILE_NODE_FLAGS (space-separated; e.g. `--trace-gc`, whose lines go
+ * to the daemon's log, kept in PROFILE_KEEP_LOG when set).
+ *
  *   node dist/test/bench/scale-profile.js SEEDS_DIR DEVICES [PROFILE_WARM=100000] [PROFILE_SECONDS=20]
  */
 import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { cpuSeconds, startDaemon, tempStateDir } from './lib.js';
 import { beatFleet } from './scale-beats.js';
+import { deployedNodeFlags } from './scale-node-flags.js';
 
 interface Node {
   id: number;
@@ -49,10 +54,11 @@ async function main(): Promise<void> {
   const devices = Number(devicesArg);
   const warm = Math.min(devices, Number(process.env.PROFILE_WARM ?? 100_000));
   const seconds = Number(process.env.PROFILE_SECONDS ?? 20);
+  const extraFlags = (process.env.PROFILE_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   const stateDir = tempStateDir();
   const profDir = path.join(stateDir, 'prof');
   copyFileSync(path.join(seeds!, `devices-${devices}.db`), path.join(stateDir, 'cced.db'));
-  const d = await startDaemon({ stateDir, config: { device_heartbeat_timeout: '3600' }, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  const d = await startDaemon({ stateDir, config: { device_heartbeat_timeout: '3600' }, nodeFlags: [...deployedNodeFlags(), ...extraFlags, '--cpu-prof', `--cpu-prof-dir=${profDir}`] });
   let mark = 0;
   try {
     const first = await beatFleet(d.url, warm, { amount: warm });
@@ -74,6 +80,7 @@ async function main(): Promise<void> {
   let from = p.samples.length;
   while (from > 0 && acc < mark * 1000) acc += p.timeDeltas[--from] ?? 0;
   summarise(p, from);
+  if (process.env.PROFILE_KEEP_LOG) copyFileSync(d.logFile, process.env.PROFILE_KEEP_LOG);
   rmSync(stateDir, { recursive: true, force: true });
 }
 

@@ -10,7 +10,8 @@
  * to seed) and starts later runs from a copy of it; a file of an older layout
  * is migrated by the daemon's own migrations, timed as a case, and kept
  * migrated. BENCH_SCALE_CASES=heartbeats runs only the heartbeat and RSS cases,
- * BENCH_SCALE_CASES=commit only the COMMIT with a reader.
+ * BENCH_SCALE_CASES=commit only the COMMIT with a reader. BENCH_SCALE_MIN
+ * leaves out the fleets below it.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -146,7 +147,7 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
   await seeded(ctx, stateDir, devices, f);
   const started = performance.now();
   // With the node flags it is deployed with (npm start, the systemd unit): its memory is measured as it runs.
-  let d = await ctx.startDaemon({ stateDir, config: { device_heartbeat_timeout: HEARTBEAT_TIMEOUT }, nodeFlags: deployedNodeFlags() });
+  let d = await ctx.startDaemon({ stateDir, config: { device_heartbeat_timeout: HEARTBEAT_TIMEOUT }, nodeFlags: [...deployedNodeFlags(), ...ctx.options.daemonFlags] });
   try {
     f.set('start (until PING answers)', ms(performance.now() - started));
 
@@ -249,7 +250,9 @@ export const scale: BenchSection = {
   name: 'scale',
   async run(ctx) {
     const max = Number(process.env.BENCH_SCALE_MAX ?? 100_000);
-    const sizes = [10_000, 100_000, 1_000_000].filter((n) => n <= max);
+    // BENCH_SCALE_MIN=1000000: the 1M fleet alone (its cases measured again without the smaller ones).
+    const min = Number(process.env.BENCH_SCALE_MIN ?? 0);
+    const sizes = [10_000, 100_000, 1_000_000].filter((n) => n >= min && n <= max);
     const results: [number, Figures][] = [];
     for (const n of sizes) {
       process.stderr.write(`bench: scale: ${n} devices\n`);

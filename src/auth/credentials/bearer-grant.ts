@@ -9,9 +9,10 @@ import type { Config } from '../../config/schema.js';
 import type { Auth } from '../auth.js';
 import type { Grant } from '../secrets.js';
 import type { CredentialRequest, StrategyDef } from './deps.js';
+import type { Principal } from './types.js';
 import { callerPrincipal } from './deps.js';
 import { CredentialRefused } from './types.js';
-import { AUTHORIZATION_HEADER, bearerGrantOf, refuseBearer } from './bearer.js';
+import { AUTHORIZATION_HEADER, bearerGrantOf, bearerOf, refuseBearer } from './bearer.js';
 
 export const BEARER_ORIGIN = 'meeting-bearer';
 
@@ -35,13 +36,17 @@ export const bearerGrant: StrategyDef = {
   name: 'bearer-grant',
   headers: [AUTHORIZATION_HEADER],
   fields: [],
-  create: ({ auth }) => async (req) => {
-    const sent = await bearerGrantOf(auth, req);
-    if (sent === undefined) return undefined;
-    const { secret, grant } = sent;
-    const found = grant?.origin === BEARER_ORIGIN ? callerPrincipal(await auth.callerFor(grant, secret), 'bearer-grant') : undefined;
-    if (found && fromBound(auth, grant!, req)) return found;
-    if (found) throw new CredentialRefused(403, 'Token not valid from this address');
-    return refuseBearer(auth, req, 403);
-  },
+  // No Authorization header (a device's beat, on a door that also takes bearers): answered without a promise.
+  create: ({ auth }) => (req) => (bearerOf(req.headers) === undefined ? undefined : principalOfBearer(auth, req)),
 };
+
+/** The user of the bearer grant sent, or the refusal. */
+async function principalOfBearer(auth: Auth, req: CredentialRequest): Promise<Principal | undefined> {
+  const sent = await bearerGrantOf(auth, req);
+  if (sent === undefined) return undefined;
+  const { secret, grant } = sent;
+  const found = grant?.origin === BEARER_ORIGIN ? callerPrincipal(await auth.callerFor(grant, secret), 'bearer-grant') : undefined;
+  if (found && fromBound(auth, grant!, req)) return found;
+  if (found) throw new CredentialRefused(403, 'Token not valid from this address');
+  return refuseBearer(auth, req, 403);
+}

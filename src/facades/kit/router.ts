@@ -53,8 +53,12 @@ export interface FacadeWords {
   refusal(err: unknown): unknown;
 }
 
-/** Params and principal, found before the body is read (preParsing) and used by the handler. */
-const early = new WeakMap<FastifyRequest, { params: unknown; who: Principal }>();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Params and principal, found before the body is read (preParsing) and used by the handler (decorated in src/http/server.ts). */
+    facadeEarly: { params: unknown; who: Principal } | null;
+  }
+}
 
 export function makeRouter(app: FastifyInstance, services: Services, words: FacadeWords): Router {
   const checking = checkingReplies();
@@ -87,11 +91,11 @@ export function makeRouter(app: FastifyInstance, services: Services, words: Faca
           throw generic(words.refusal(err));
         }
         req.cceCaller = who.label;
-        early.set(req, { params, who });
+        req.facadeEarly = { params, who };
         return payload;
       },
       handler: async (req, reply) => {
-        const { params, who } = early.get(req)!;
+        const { params, who } = req.facadeEarly!;
         const query = parse(spec.query ?? none, req.query, 'query');
         const body = parse(spec.body ?? none, req.body, 'body');
         return handler({ req, reply, who, params, query, body } as RouteCtx<never, never, never>);

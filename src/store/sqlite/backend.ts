@@ -7,7 +7,7 @@
  * (reader.ts), and its checkpoints run on a thread of their own (checkpoints.ts).
  */
 import type { Db } from './db.js';
-import { migrate, openDb, type OpenOptions } from './db.js';
+import { WRITER_CACHE_KIB, migrate, openDb, type OpenOptions } from './db.js';
 import { MIGRATIONS } from './migrations.js';
 import type { Layout, StoreBackend } from '../port.js';
 import { SqliteObjects } from './objects.js';
@@ -111,8 +111,8 @@ export function sqliteBackend(db: Db): SqliteBackend {
 
 /** Opens (creating it if need be) and migrates the SQLite file of a store; a file gets its reader and checkpoint thread. */
 export function openSqlite(file: string, options: OpenOptions = {}): SqliteBackend {
-  const db = openDb(file, options);
-  if (file === ':memory:') return sqliteBackend(db);
+  if (file === ':memory:') return sqliteBackend(openDb(file, options));
+  const db = openDb(file, { cacheKib: WRITER_CACHE_KIB, ...options });
   const b = new SqliteBackend(db, { reader: openReader(file), checkpoints: new Checkpoints(db) });
   backends.set(db, b);
   return b;
