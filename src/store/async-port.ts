@@ -84,6 +84,12 @@ export interface AsyncChangeWrites extends AsyncChangeReads {
    * COMMIT only, not for a round trip per row). Returns their ids, ascending, in the order given.
    */
   insertMany(rows: readonly NewChange[]): Promise<number[]>;
+  /**
+   * Where a backend can: the rows go in the COMMIT's own message (no ids returned), so the change log's lock
+   * (PostgreSQL: commit order across nodes) is held for the server's work only, never across a round trip
+   * to this process, whose event loop may be busy serving others.
+   */
+  insertAtCommit?(rows: readonly NewChange[]): void;
 }
 
 /** One change row to insert (insertMany). */

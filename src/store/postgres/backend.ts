@@ -23,13 +23,14 @@ import {
   uniqueProperties,
   type AsyncStoreBackend,
   type Exclusive,
+  type NewChange,
   type SnapshotHandle,
   type TransactionOptions,
   type TxHandle,
 } from '../async-port.js';
 import { LAYOUT_LOCK, layoutVersion, migratePg, PG_MIGRATIONS } from './migrations.js';
 import { PgObjects, type MatcherRef } from './objects.js';
-import { PgChanges, PgDeviceEvents, PgGrants } from './rows.js';
+import { changeRowsStatement, PgChanges, PgDeviceEvents, PgGrants } from './rows.js';
 import { isConflict, PG_TYPES, type Queryable } from './query.js';
 import { PgTransfer } from './transfer.js';
 import { ExclusiveJobs } from './jobs.js';
@@ -89,10 +90,12 @@ export class PgBackend implements AsyncStoreBackend {
         const value = await fn(handle);
         // A conflict `fn` caught and did not rethrow still dooms the transaction: run it again.
         if (handle.conflict) throw handle.conflict;
-        if (handle.wrote) {
-          // One message: the number is taken once the COMMIT is visible, and before the write is acknowledged (write-version.ts).
-          const results = (await client.query(TAKE_WRITE_VERSION)) as unknown as pg.QueryResult<{ v: number }>[];
-          this.writeVersion.took(Number(results[1]!.rows[0]!.v));
+        if (handle.wrote || handle.atCommit.length > 0) {
+          // One message: the change rows (their lock held for the server's work only: rows.ts), the COMMIT, and the
+          // write version, taken once the COMMIT is visible and before the write is acknowledged (write-version.ts).
+          const rows = handle.atCommit.length > 0 ? `${changeRowsStatement(handle.atCommit)}; ` : '';
+          const results = (await client.query(rows + TAKE_WRITE_VERSION)) as unknown as pg.QueryResult<{ v: number }>[];
+          this.writeVersion.took(Number(results.at(-1)!.rows[0]!.v));
         } else {
           await client.query('COMMIT');
         }
@@ -205,6 +208,8 @@ class PgTxHandle implements TxHandle {
   conflict: unknown;
   /** A statement that may have written ran: the commit takes a write version. */
   wrote = false;
+  /** Change rows the COMMIT's message inserts (PgChanges.insertAtCommit). */
+  readonly atCommit: NewChange[] = [];
   private ended = false;
   private depth = 0;
   private readonly db: Queryable;
@@ -222,7 +227,7 @@ class PgTxHandle implements TxHandle {
         }
       },
     };
-    [this.objects, this.changes, this.grants, this.events] = [new PgObjects(this.db, matcher), new PgChanges(this.db, true), new PgGrants(this.db), new PgDeviceEvents(this.db)];
+    [this.objects, this.changes, this.grants, this.events] = [new PgObjects(this.db, matcher), new PgChanges(this.db, true, this.atCommit), new PgGrants(this.db), new PgDeviceEvents(this.db)];
     this.transfer = new PgTransfer(this.db);
   }
 

@@ -1,6 +1,7 @@
 /** The change log, grants and device events on PostgreSQL (migrations.ts): SQLite's statements (sqlite/changes.ts, grants.ts, events.ts) in PostgreSQL's terms. */
 import type { ChangeRow, DeviceEvent, GrantRecord } from '../port.js';
 import type { AsyncChangeWrites, AsyncEventWrites, AsyncGrantWrites, NewChange } from '../async-port.js';
+import pg from 'pg';
 import { changed, rowsOf, scalar, type Queryable } from './query.js';
 import { CHANGE_LOG_LOCK } from './migrations.js';
 
@@ -14,11 +15,22 @@ import { CHANGE_LOG_LOCK } from './migrations.js';
  * before its COMMIT, so the lock covers those inserts and the COMMIT only.
  */
 export class PgChanges implements AsyncChangeWrites {
-  /** `inTransaction`: the rows of one transaction's connection (writes allowed); otherwise the pool's (reads). */
+  /**
+   * `inTransaction`: the rows of one transaction's connection (writes allowed); otherwise the pool's (reads).
+   * `atCommit`: where that transaction keeps the rows its COMMIT message inserts (insertAtCommit).
+   */
   constructor(
     private readonly db: Queryable,
     private readonly inTransaction = false,
+    private readonly atCommit?: NewChange[],
   ) {}
+
+  /** The rows go in the COMMIT's own message (PgBackend, changeRowsStatement): the lock is held for no round trip. */
+  insertAtCommit(rows: readonly NewChange[]): void {
+    this.writable();
+    if (this.atCommit === undefined) throw new Error('this transaction cannot insert change rows at its COMMIT');
+    this.atCommit.push(...rows);
+  }
 
   /**
    * The lock and the row in one statement (one round trip): the row is projected from the CTE's one row, so
@@ -91,6 +103,29 @@ export class PgChanges implements AsyncChangeWrites {
   private writable(): void {
     if (!this.inTransaction) throw new Error('the change log is written inside a transaction (its ids are handed out in commit order there)');
   }
+}
+
+/** A whole number as SQL (the change rows' numbers are times, oids and flags: safe integers). */
+function integer(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`not a safe integer: ${n}`);
+  return String(n);
+}
+
+/**
+ * insertMany's statement with the rows written in as literals: it travels in one simple-query message with the
+ * COMMIT, which takes no parameters. Ids are taken in the order given, after the lock, as in insertMany.
+ */
+export function changeRowsStatement(rows: readonly NewChange[]): string {
+  const values = rows.map(
+    (r, i) =>
+      `(${i}, ${integer(r.at)}::bigint, ${pg.escapeLiteral(r.className)}, ${integer(r.oid)}::bigint, ${pg.escapeLiteral(r.ns)}, ${pg.escapeLiteral(r.props)}, ${r.created ? 1 : 0}, ${r.destroyed ? 1 : 0})`,
+  );
+  return (
+    `WITH locked AS (SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK}, hashtext(current_schema()))) ` +
+    'INSERT INTO changes (at, class, oid, ns, props, created, destroyed) ' +
+    `SELECT r.at, r.class, r.oid, r.ns, r.props, r.created, r.destroyed FROM locked, (VALUES ${values.join(', ')}) AS r(n, at, class, oid, ns, props, created, destroyed) ` +
+    'ORDER BY r.n'
+  );
 }
 
 const GRANT_COLUMNS = 'digest, kind, user_oid, user_name, origin, bound_to, admin, owner, issued_at, expires_at, lifetime_ms, sliding';
