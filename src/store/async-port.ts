@@ -74,6 +74,12 @@ export interface AsyncChangeReads {
   sequence(): Promise<number>;
   oldest(): Promise<number | null>;
   ageBound(below: number, before: number): Promise<number | null>;
+  /**
+   * What the oid -> class memory must forget (Store.className on a shared database): the log's position now
+   * (the highest committed id, as sequence()) and the oids destroyed by the changes after `from` up to it, in
+   * one state; `complete` is false when rows after `from` were pruned (or `from` is undefined: no position yet).
+   */
+  destroyedSince?(from: number | undefined): Promise<{ through: number; oids: number[]; complete: boolean }>;
 }
 
 export interface AsyncChangeWrites extends AsyncChangeReads {

@@ -77,6 +77,18 @@ export class PgChanges implements AsyncChangeWrites {
     return (await scalar<number>(this.db, 'SELECT greatest(coalesce((SELECT max(id) FROM changes), 0), coalesce((SELECT through FROM changes_pruned), 0))', [])) ?? 0;
   }
 
+  async destroyedSince(from: number | undefined): Promise<{ through: number; oids: number[]; complete: boolean }> {
+    const [row] = await rowsOf<{ through: number; pruned: number; oids: string[] | null }>(
+      this.db,
+      'WITH p AS (SELECT coalesce((SELECT through FROM changes_pruned), 0) AS pruned), ' +
+        't AS (SELECT greatest(coalesce((SELECT max(id) FROM changes), 0), p.pruned) AS through, p.pruned FROM p) ' +
+        'SELECT t.through, t.pruned, ARRAY(SELECT oid FROM changes WHERE id > $1 AND id <= t.through AND destroyed = 1) AS oids FROM t',
+      [from ?? 0],
+    );
+    const { through, pruned, oids } = row!;
+    return { through, oids: (oids ?? []).map(Number), complete: from !== undefined && pruned <= from };
+  }
+
   async oldest(): Promise<number | null> {
     return (await scalar<number | null>(this.db, 'SELECT min(id) FROM changes', [])) ?? null;
   }

@@ -1,0 +1,46 @@
+/**
+ * Two daemons on one PostgreSQL: what each node remembers of the shared store follows the other node's
+ * writes. Exact replies checked; bounded in count. Skipped, with the reason, without a PostgreSQL (never in
+ * CI: TEST_REQUIRE_POSTGRES=1).
+ */
+import t, { type Test } from 'tap';
+import { adminClient, startDaemon, type CceClient } from './helpers/daemon.js';
+import { testDatabase } from './helpers/postgres.js';
+import { failure, GOODBYE } from './helpers/replies.js';
+
+/** Node A, then node B, on one fresh database, an admin session on each; undefined when skipped. */
+async function adminOnEach(t: Test): Promise<{ onA: CceClient; onB: CceClient } | undefined> {
+  const db = await testDatabase(t);
+  if (db.skip !== undefined) {
+    t.pass('skipped: no PostgreSQL', { skip: db.skip });
+    return undefined;
+  }
+  const a = await startDaemon({ config: { db_url: db.url, node_url: 'http://node-a.test:9092' } });
+  t.teardown(() => a.close());
+  const b = await startDaemon({ config: { db_url: db.url, node_url: 'http://node-b.test:9092' } });
+  t.teardown(() => b.close());
+  return { onA: await adminClient(a), onB: await adminClient(b) };
+}
+
+// B remembers the class of the objects it wrote; A's writes move the version B follows, and of them only A's
+// destructions make an entry wrong: B forgets those (read from the change log) and keeps the rest.
+t.test('an object destroyed on A is unknown on B at once, while the objects B keeps writing stay known', async (t) => {
+  const both = await adminOnEach(t);
+  if (!both) return;
+  const { onA, onB } = both;
+  const oids: string[] = [];
+  for (let i = 0; i < 6; i++) oids.push(String((await onA.cmd({ cmd: 'CREATE', class: 'User', args: { name: `user${i}` } })).body.data.oid));
+  for (let round = 0; round < 3; round++) {
+    // B writes each object (its class now remembered); A writes too, so the version moves under B.
+    for (const oid of oids) t.strictSame((await onB.cmd({ cmd: 'SET', oid, args: { fullName: `B ${round}` } })).body, GOODBYE);
+    t.strictSame((await onA.cmd({ cmd: 'SET', oid: oids[0]!, args: { fullName: `A ${round}` } })).body, GOODBYE);
+    const gone = oids.pop()!;
+    t.strictSame((await onA.cmd({ cmd: 'DESTROY', oid: gone })).body, GOODBYE, `DESTROY ${gone} on A`);
+    t.strictSame((await onB.cmd({ cmd: 'SET', oid: gone, args: { fullName: 'too late' } })).body, failure([300, `UNKNOWN OBJECT ${gone}`]), `SET ${gone} on B: unknown`);
+    t.strictSame((await onB.cmd({ cmd: 'DESTROY', oid: gone })).body, failure([300, `UNKNOWN OBJECT ${gone}`]), `DESTROY ${gone} on B: unknown`);
+    for (const oid of oids) {
+      const got = await onB.cmd({ cmd: 'GET', oid, format: 'json' });
+      t.equal(got.body.data.DATA.fullName, oid === oids[0] ? `A ${round}` : `B ${round}`, `${oid} read on B after round ${round}`);
+    }
+  }
+});
