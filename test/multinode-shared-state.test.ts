@@ -1,5 +1,5 @@
 /**
- * Two daemons on one PostgreSQL: what each node remembers of the shared store follows the other node's
+ * What several nodes on one database share (src/store/cluster.ts). Two daemons on one PostgreSQL: what each node remembers of the shared store follows the other node's
  * writes. Exact replies checked; bounded in count. Skipped, with the reason, without a PostgreSQL (never in
  * CI: TEST_REQUIRE_POSTGRES=1).
  */
@@ -7,6 +7,11 @@ import t, { type Test } from 'tap';
 import { adminClient, startDaemon, type CceClient } from './helpers/daemon.js';
 import { testDatabase } from './helpers/postgres.js';
 import { failure, GOODBYE } from './helpers/replies.js';
+import { openDb } from '../src/store/sqlite/db.js';
+import { sqliteBackend } from '../src/store/sqlite/backend.js';
+import { Store } from '../src/store/store.js';
+import { clusterOf } from '../src/store/cluster.js';
+import { loadSchema } from '../src/schema/loader.js';
 
 /** Node A, then node B, on one fresh database, an admin session on each; undefined when skipped. */
 async function adminOnEach(t: Test): Promise<{ onA: CceClient; onB: CceClient } | undefined> {
@@ -43,4 +48,23 @@ t.test('an object destroyed on A is unknown on B at once, while the objects B ke
       t.equal(got.body.data.DATA.fullName, oid === oids[0] ? `A ${round}` : `B ${round}`, `${oid} read on B after round ${round}`);
     }
   }
+});
+
+t.test('clusterOf(store) is one Cluster per store, whoever asks (the app, the dispatcher, the tunnel runtime)', async (t) => {
+  const schema = loadSchema(['schema']);
+  const [store, other] = [new Store(sqliteBackend(openDb(':memory:')), schema), new Store(sqliteBackend(openDb(':memory:')), schema)];
+  t.equal(clusterOf(store), clusterOf(store), 'the same Cluster for the same store');
+  t.not(clusterOf(store), clusterOf(other), 'another for another store');
+  t.equal(clusterOf(store).shared, false, 'SQLite: one node, nothing shared');
+  t.equal(clusterOf(store).banSharing(() => {}), undefined, 'and no ban sharing');
+});
+
+t.test('on PostgreSQL the daemon has one Cluster, shared', async (t) => {
+  const db = await testDatabase(t);
+  if (db.skip !== undefined) return t.pass('skipped: no PostgreSQL', { skip: db.skip });
+  const a = await startDaemon({ config: { db_url: db.url, node_url: 'http://node-a.test:9092' } });
+  t.teardown(() => a.close());
+  const store = a.app.services.store;
+  t.equal(clusterOf(store), clusterOf(store), 'the same Cluster each time');
+  t.equal(clusterOf(store).shared, true, 'shared');
 });
