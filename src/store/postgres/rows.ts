@@ -4,6 +4,7 @@ import type { AsyncChangeWrites, AsyncEventWrites, AsyncGrantWrites, NewChange }
 import pg from 'pg';
 import { changed, rowsOf, scalar, type Queryable } from './query.js';
 import { CHANGE_LOG_LOCK } from './migrations.js';
+import { safeInteger } from './objects.js';
 
 /**
  * The change log in commit order across nodes. Ids come from a sequence, which alone hands them out in the
@@ -117,12 +118,6 @@ export class PgChanges implements AsyncChangeWrites {
   }
 }
 
-/** A whole number as SQL (the change rows' numbers are times, oids and flags: safe integers). */
-function integer(n: number): string {
-  if (!Number.isSafeInteger(n)) throw new Error(`not a safe integer: ${n}`);
-  return String(n);
-}
-
 /**
  * insertMany's statement with the rows written in as literals: it travels in one simple-query message with the
  * COMMIT, which takes no parameters. Ids are taken in the order given, after the lock, as in insertMany.
@@ -130,7 +125,7 @@ function integer(n: number): string {
 export function changeRowsStatement(rows: readonly NewChange[]): string {
   const values = rows.map(
     (r, i) =>
-      `(${i}, ${integer(r.at)}::bigint, ${pg.escapeLiteral(r.className)}, ${integer(r.oid)}::bigint, ${pg.escapeLiteral(r.ns)}, ${pg.escapeLiteral(r.props)}, ${r.created ? 1 : 0}, ${r.destroyed ? 1 : 0})`,
+      `(${i}, ${safeInteger(r.at)}::bigint, ${pg.escapeLiteral(r.className)}, ${safeInteger(r.oid)}::bigint, ${pg.escapeLiteral(r.ns)}, ${pg.escapeLiteral(r.props)}, ${r.created ? 1 : 0}, ${r.destroyed ? 1 : 0})`,
   );
   return (
     `WITH locked AS (SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK}, hashtext(current_schema()))) ` +
