@@ -279,24 +279,34 @@ export class Writer {
     let effects: (() => void)[] = [];
     /** What the lone job itself threw in its last run: its caller's answer (a refusal, a rolled-back COMMIT). */
     let own: { err: unknown } | undefined;
-    try {
-      await backend.transaction(async (tx) => {
-        own = undefined;
-        const w = new BatchTx(tx, NO_PAUSE);
-        try {
-          // Checked in every run: a SUSPEND that came in while this batch waited for a retry holds it too.
-          if (jobs.length > 1) await this.runJobs(w, jobs);
-          else await this.runLone(w, jobs[0]!).catch((err: unknown) => Promise.reject((own = { err }).err));
-          effects = await w.finish(this.beforeCommit);
-        } finally {
-          w.end();
+    /** A savepoint per job: once a job of this batch failed (see runOptimistic). */
+    let careful = false;
+    for (;;) {
+      try {
+        await backend.transaction(async (tx) => {
+          own = undefined;
+          const w = new BatchTx(tx, NO_PAUSE);
+          try {
+            // Checked in every run: a SUSPEND that came in while this batch waited for a retry holds it too.
+            if (jobs.length === 1) await this.runLone(w, jobs[0]!).catch((err: unknown) => Promise.reject((own = { err }).err));
+            else if (careful) await this.runJobs(w, jobs);
+            else await this.runOptimistic(w, jobs);
+            effects = await w.finish(this.beforeCommit);
+          } finally {
+            w.end();
+          }
+        });
+        break;
+      } catch (err) {
+        if (err instanceof AJobFailed && !careful) {
+          careful = true;
+          continue;
         }
-      });
-    } catch (err) {
-      const refusal = own !== undefined && own.err === err ? err : this.refusal(err);
-      for (const j of jobs) j.reject(refusal);
-      this.nextBatch();
-      return;
+        const refusal = own !== undefined && own.err === err ? err : this.refusal(err);
+        for (const j of jobs) j.reject(refusal);
+        this.nextBatch();
+        return;
+      }
     }
     this.commits++;
     this.nextBatch();
@@ -310,6 +320,22 @@ export class Writer {
     await this.admit(job, w);
     job.value = await job.run(w);
     job.ok = true;
+  }
+
+  /**
+   * The jobs of a batch one after another with no savepoints (each is two round trips on PostgreSQL, as many
+   * as a SET's own statements): when none fails, which is the rule, the batch is the same. When one does, the
+   * whole transaction is rolled back and the batch runs again with a savepoint per job (runJobs), so that
+   * job's failure is undone alone and answered as it is then.
+   */
+  private async runOptimistic(w: BatchTx, jobs: readonly Job[]): Promise<void> {
+    for (const job of jobs) {
+      try {
+        await this.runLone(w, job);
+      } catch (err) {
+        throw new AJobFailed(err);
+      }
+    }
   }
 
   /**
@@ -451,6 +477,13 @@ export class Writer {
   private nextBatch(): void {
     this.flushing = false;
     if (this.pending.length > 0 && !this.scheduled) this.schedule();
+  }
+}
+
+/** A job of an optimistic batch failed: the batch runs again, a savepoint per job (Writer.runOptimistic). */
+class AJobFailed extends Error {
+  constructor(readonly failure: unknown) {
+    super('a job of the batch failed');
   }
 }
 

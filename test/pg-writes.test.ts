@@ -1,5 +1,6 @@
 /**
- * What a PostgreSQL write transaction leaves for its COMMIT message (src/store/postgres/backend.ts): the
+ * Writes on PostgreSQL. The Writer's group commit there (src/store/writer.ts flushTogether). What a
+ * PostgreSQL write transaction leaves for its COMMIT message (src/store/postgres/backend.ts): the
  * objects' touches and the change rows travel with the COMMIT, so nothing holds the change log's lock across
  * a round trip. A touch made in a savepoint that rolled back is not written; one kept is. Skipped, with the
  * reason, without a PostgreSQL (never in CI: TEST_REQUIRE_POSTGRES=1).
@@ -7,6 +8,8 @@
 import t from 'tap';
 import { openPostgres } from '../src/store/postgres/backend.js';
 import { Touches } from '../src/store/postgres/objects.js';
+import { ConcurrentHost } from '../src/store/concurrent-host.js';
+import { Writer, type WriteTx } from '../src/store/writer.js';
 import { testDatabase } from './helpers/postgres.js';
 
 t.test('Touches: the latest time per oid; a savepoint rolled back takes back its own touches only', async (t) => {
@@ -50,4 +53,35 @@ t.test('on PostgreSQL: the touches and change rows of a transaction are written 
   t.strictSame(await backend.changes.after(0, await backend.changes.sequence(), 10), [
     { id: 1, at: 9, class: "it's", oid: kept, ns: '', props: '["a\\\\b"]', created: 0, destroyed: 0 },
   ], 'the change row, its quotes and backslashes as given');
+});
+
+t.test('on PostgreSQL the Writer commits the jobs of one turn together; one that fails is undone alone', async (t) => {
+  const db = await testDatabase(t);
+  if (db.skip !== undefined) return t.pass('skipped: no PostgreSQL', { skip: db.skip });
+  const backend = await openPostgres(db.url, { max: 2 });
+  t.teardown(() => backend.close());
+  const writer = new Writer(new ConcurrentHost(backend));
+  const setting = (key: string, value: string) => (w: WriteTx) => w.objects.putSetting(key, value);
+  // Submitted in one turn: one batch. The second fails after writing; the others commit, in one transaction.
+  const replies = await Promise.allSettled([
+    writer.submit(setting('a', '1')),
+    writer.submit(async (w) => {
+      await w.objects.putSetting('b', '1');
+      throw new Error('refused');
+    }),
+    writer.submit(async (w) => (await w.objects.setting('a')) ?? 'unset'),
+    writer.submit(setting('c', '1')),
+  ]);
+  t.strictSame(
+    replies.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+    [undefined, 'refused', '1', undefined],
+    'each job answered: the third read the first one\'s write',
+  );
+  t.strictSame([await backend.objects.setting('a'), await backend.objects.setting('b'), await backend.objects.setting('c')], ['1', undefined, '1'], 'the failed job left nothing');
+  t.equal(writer.commits, 1, 'one transaction committed');
+  // Ten SETs of one row from one node in one turn: one batch, in order, no conflict between them.
+  const tens = await Promise.all(Array.from({ length: 10 }, (_, i) => writer.submit(async (w) => (await w.objects.putSetting('n', String(i)), i))));
+  t.strictSame(tens, [...Array(10).keys()]);
+  t.equal(await backend.objects.setting('n'), '9', 'the last one submitted is the value');
+  t.equal(writer.commits, 2);
 });
