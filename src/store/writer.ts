@@ -276,6 +276,18 @@ export class Writer {
     this.pending = [];
     this.scheduled = false;
     this.flushing = true;
+    try {
+      // A batch that kept meeting other nodes' writes (SERIALIZABLE also sees two writes to one index page as a
+      // conflict) runs again job by job: a small transaction meets fewer, and a job is refused with 409 only
+      // when it kept conflicting alone.
+      if (!(await this.commitTogether(backend, jobs, jobs.length > 1))) for (const job of jobs) await this.commitTogether(backend, [job], false);
+    } finally {
+      this.nextBatch();
+    }
+  }
+
+  /** One transaction for `jobs`, settling them; false (nothing settled) when `splittable` and it kept conflicting. */
+  private async commitTogether(backend: ConcurrentBackend, jobs: Job[], splittable: boolean): Promise<boolean> {
     let effects: (() => void)[] = [];
     /** What the lone job itself threw in its last run: its caller's answer (a refusal, a rolled-back COMMIT). */
     let own: { err: unknown } | undefined;
@@ -302,17 +314,17 @@ export class Writer {
           careful = true;
           continue;
         }
+        if (splittable && err instanceof TransactionConflict) return false;
         const refusal = own !== undefined && own.err === err ? err : this.refusal(err);
         for (const j of jobs) j.reject(refusal);
-        this.nextBatch();
-        return;
+        return true;
       }
     }
     this.commits++;
-    this.nextBatch();
     for (const effect of effects) effect();
     for (const fn of this.durable) fn();
     for (const j of jobs) (j.ok ? j.resolve : j.reject)(j.value);
+    return true;
   }
 
   /** A batch of one job: the transaction is its own (what it throws rolls the whole back). */
