@@ -4,7 +4,8 @@
  * CI: TEST_REQUIRE_POSTGRES=1).
  */
 import t, { type Test } from 'tap';
-import { adminClient, startDaemon, type CceClient } from './helpers/daemon.js';
+import pg from 'pg';
+import { adminClient, startDaemon, CceClient as Client, type CceClient } from './helpers/daemon.js';
 import { testDatabase } from './helpers/postgres.js';
 import { failure, GOODBYE } from './helpers/replies.js';
 import { openDb } from '../src/store/sqlite/db.js';
@@ -14,7 +15,7 @@ import { clusterOf } from '../src/store/cluster.js';
 import { loadSchema } from '../src/schema/loader.js';
 
 /** Node A, then node B, on one fresh database, an admin session on each; undefined when skipped. */
-async function adminOnEach(t: Test): Promise<{ onA: CceClient; onB: CceClient } | undefined> {
+async function adminOnEach(t: Test): Promise<{ onA: CceClient; onB: CceClient; url: string } | undefined> {
   const db = await testDatabase(t);
   if (db.skip !== undefined) {
     t.pass('skipped: no PostgreSQL', { skip: db.skip });
@@ -24,7 +25,7 @@ async function adminOnEach(t: Test): Promise<{ onA: CceClient; onB: CceClient } 
   t.teardown(() => a.close());
   const b = await startDaemon({ config: { db_url: db.url, node_url: 'http://node-b.test:9092' } });
   t.teardown(() => b.close());
-  return { onA: await adminClient(a), onB: await adminClient(b) };
+  return { onA: await adminClient(a), onB: await adminClient(b), url: db.url };
 }
 
 // B remembers the class of the objects it wrote; A's writes move the version B follows, and of them only A's
@@ -67,4 +68,34 @@ t.test('on PostgreSQL the daemon has one Cluster, shared', async (t) => {
   const store = a.app.services.store;
   t.equal(clusterOf(store), clusterOf(store), 'the same Cluster each time');
   t.equal(clusterOf(store).shared, true, 'shared');
+});
+
+/** The database's rows naming the node that holds a session's BEGIN. */
+async function beginRows(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return Number((await c.query("SELECT count(*) AS n FROM settings WHERE key LIKE 'begin:%'")).rows[0].n);
+  } finally {
+    await c.end();
+  }
+}
+
+// The row naming the holder goes with the session's grant row, whichever node ends the session.
+t.test("a session that ends with its BEGIN open leaves no row naming its holder, ended on its node or another", async (t) => {
+  const both = await adminOnEach(t);
+  if (!both) return;
+  const { onA, onB, url } = both;
+  t.strictSame((await onA.cmd('BEGIN')).body, { status: 201, message: 'BEGIN OK' }, 'BEGIN on A');
+  t.equal(await beginRows(url), 1, 'A holds it: one row');
+  t.strictSame((await onA.cmd('ENDKEY')).body, GOODBYE, 'the session ends on A, its BEGIN open');
+  t.equal(await beginRows(url), 0, 'no row left');
+  // Another session, BEGIN on B, ended on A (the session is valid on every node).
+  const s2 = await adminClient(onB.d);
+  t.strictSame((await s2.cmd('BEGIN')).body, { status: 201, message: 'BEGIN OK' }, 'BEGIN on B');
+  t.equal(await beginRows(url), 1, 'B holds it');
+  const onAOfS2 = Object.assign(new Client(onA.d), { sessionid: s2.sessionid });
+  t.strictSame((await onAOfS2.cmd('ENDKEY')).body, GOODBYE, 'that session ends on A');
+  t.equal(await beginRows(url), 0, 'no row left');
+  t.strictSame((await onB.cmd({ cmd: 'CREATE', class: 'User', args: { name: 'after' } })).body.status, 201, 'B writes on');
 });

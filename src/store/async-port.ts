@@ -116,6 +116,13 @@ export interface AsyncGrantReads {
   expired(now: number): Promise<number>;
 }
 
+/**
+ * The setting naming the node that holds a session's BEGIN (src/cluster/shared-begins.ts): this prefix and the
+ * hex digest of the session's secret. It belongs to the grant: removing a grant's row removes it (PostgreSQL),
+ * so a session that ended with its BEGIN open leaves no row behind.
+ */
+export const BEGIN_HOLDER_PREFIX = 'begin:';
+
 export interface AsyncGrantWrites extends AsyncGrantReads {
   put(row: GrantRecord): Promise<void>;
   remove(digest: Buffer): Promise<void>;

@@ -1,6 +1,6 @@
 /** The change log, grants and device events on PostgreSQL (migrations.ts): SQLite's statements (sqlite/changes.ts, grants.ts, events.ts) in PostgreSQL's terms. */
 import type { ChangeRow, DeviceEvent, GrantRecord } from '../port.js';
-import type { AsyncChangeWrites, AsyncEventWrites, AsyncGrantWrites, NewChange } from '../async-port.js';
+import { BEGIN_HOLDER_PREFIX, type AsyncChangeWrites, type AsyncEventWrites, type AsyncGrantWrites, type NewChange } from '../async-port.js';
 import pg from 'pg';
 import { changed, rowsOf, scalar, type Queryable } from './query.js';
 import { CHANGE_LOG_LOCK } from './migrations.js';
@@ -135,6 +135,13 @@ export function changeRowsStatement(rows: readonly NewChange[]): string {
   );
 }
 
+/**
+ * After a `gone` CTE of removed grants' digests: removes the BEGIN rows of their sessions too (one statement),
+ * and answers how many grants went.
+ */
+const WITH_BEGIN_ROWS =
+  `, begins AS (DELETE FROM settings WHERE key IN (SELECT ${pg.escapeLiteral(BEGIN_HOLDER_PREFIX)} || encode(digest, 'hex') FROM gone)) ` + 'SELECT count(*) FROM gone';
+
 const GRANT_COLUMNS = 'digest, kind, user_oid, user_name, origin, bound_to, admin, owner, issued_at, expires_at, lifetime_ms, sliding';
 
 export class PgGrants implements AsyncGrantWrites {
@@ -158,13 +165,14 @@ export class PgGrants implements AsyncGrantWrites {
     return rowsOf<GrantRecord>(this.db, `SELECT ${GRANT_COLUMNS} FROM grants WHERE owner = $1 AND expires_at > $2 ORDER BY expires_at, issued_at`, [owner, now]);
   }
 
+  /** With the grant, the row naming the node holding its session's BEGIN (BEGIN_HOLDER_PREFIX), if any. */
   async remove(digest: Buffer): Promise<void> {
-    await changed(this.db, 'DELETE FROM grants WHERE digest = $1', [digest]);
+    await scalar(this.db, `WITH gone AS (DELETE FROM grants WHERE digest = $1 RETURNING digest) ${WITH_BEGIN_ROWS}`, [digest]);
   }
 
   /** `IS DISTINCT FROM`: a NULL keep (no grant kept) keeps none. */
-  removeUser(userOid: number, keep: Buffer | undefined): Promise<number> {
-    return changed(this.db, 'DELETE FROM grants WHERE user_oid = $1 AND digest IS DISTINCT FROM $2::bytea', [userOid, keep ?? null]);
+  async removeUser(userOid: number, keep: Buffer | undefined): Promise<number> {
+    return (await scalar<number>(this.db, `WITH gone AS (DELETE FROM grants WHERE user_oid = $1 AND digest IS DISTINCT FROM $2::bytea RETURNING digest) ${WITH_BEGIN_ROWS}`, [userOid, keep ?? null]))!;
   }
 
   async extend(digest: Buffer, expires: number): Promise<void> {
@@ -175,8 +183,8 @@ export class PgGrants implements AsyncGrantWrites {
     return (await scalar<number>(this.db, 'SELECT count(*) FROM grants WHERE expires_at <= $1', [now])) ?? 0;
   }
 
-  removeExpired(now: number): Promise<number> {
-    return changed(this.db, 'DELETE FROM grants WHERE expires_at <= $1', [now]);
+  async removeExpired(now: number): Promise<number> {
+    return (await scalar<number>(this.db, `WITH gone AS (DELETE FROM grants WHERE expires_at <= $1 RETURNING digest) ${WITH_BEGIN_ROWS}`, [now]))!;
   }
 }
 
