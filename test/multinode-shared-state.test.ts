@@ -5,6 +5,10 @@
  */
 import t, { type Test } from 'tap';
 import pg from 'pg';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { masterKey, MASTER_KEY_FILE, readApiAdminPassword } from '../src/auth/api-admin.js';
 import { adminClient, startDaemon, CceClient as Client, type CceClient } from './helpers/daemon.js';
 import { testDatabase } from './helpers/postgres.js';
 import { failure, GOODBYE } from './helpers/replies.js';
@@ -98,4 +102,27 @@ t.test("a session that ends with its BEGIN open leaves no row naming its holder,
   t.strictSame((await onAOfS2.cmd('ENDKEY')).body, GOODBYE, 'that session ends on A');
   t.equal(await beginRows(url), 0, 'no row left');
   t.strictSame((await onB.cmd({ cmd: 'CREATE', class: 'User', args: { name: 'after' } })).body.status, 201, 'B writes on');
+});
+
+// api-admin's password (operator recovery only: nobody may AUTH as it) is one across nodes given one master.key.
+t.test("the nodes agree on api-admin's password: the first rotates it, the others and a restart keep it", async (t) => {
+  const db = await testDatabase(t);
+  if (db.skip !== undefined) return t.pass('skipped: no PostgreSQL', { skip: db.skip });
+  const dirs = [mkdtempSync(path.join(tmpdir(), 'cced-node-a-')), mkdtempSync(path.join(tmpdir(), 'cced-node-b-'))];
+  t.teardown(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  masterKey(dirs[0]!);
+  copyFileSync(path.join(dirs[0]!, MASTER_KEY_FILE), path.join(dirs[1]!, MASTER_KEY_FILE));
+  const start = (stateDir: string, url: string) => startDaemon({ stateDir, config: { db_url: db.url, node_url: url } });
+  const a = await start(dirs[0]!, 'http://node-a.test:9092');
+  t.teardown(() => a.close());
+  const first = readApiAdminPassword(dirs[0]!);
+  const b = await start(dirs[1]!, 'http://node-b.test:9092');
+  t.equal(readApiAdminPassword(dirs[1]!), first, "B keeps A's password");
+  t.ok(b.logs.some((l) => l.includes('"outcome":"kept"')), 'and says so');
+  await b.close();
+  const again = await start(dirs[1]!, 'http://node-b.test:9092');
+  t.teardown(() => again.close());
+  t.equal(readApiAdminPassword(dirs[1]!), first, 'a restarted node keeps it too');
+  t.equal(readApiAdminPassword(dirs[0]!), first, "A's copy is still the password");
+  t.notOk([...a.logs, ...again.logs].some((l) => l.includes(first)), 'the password is in no log line');
 });
