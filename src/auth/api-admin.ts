@@ -1,7 +1,7 @@
 /**
  * `api-admin`, the identity behind LOGIN tokens (the reference's gen_api_admin.pl):
  * created at start if missing, a systemAdministrator, and a new random password
- * at every start. Nobody may AUTH as it (Auth refuses its oid); the password is
+ * at every start (on a database several nodes share: once, the others adopting it). Nobody may AUTH as it (Auth refuses its oid); the password is
  * kept only so that an operator can recover it, encrypted with AES-256-GCM in
  * `<state_dir>/api-admin.passwd` under the key in `<state_dir>/master.key`.
  */
@@ -14,6 +14,7 @@ import { ConfigError } from '../config/load.js';
 import { hashPassword } from './passwords.js';
 import { randomSecret } from './secrets.js';
 import { USER_CLASS, API_ADMIN_NAME } from './auth.js';
+import { clusterOf } from '../store/cluster.js';
 
 export const MASTER_KEY_FILE = 'master.key';
 export const API_ADMIN_PASSWORD_FILE = 'api-admin.passwd';
@@ -65,15 +66,47 @@ export function readApiAdminPassword(stateDir: string): string {
   return decryptPassword(masterKey(stateDir), readFileSync(path.join(stateDir, API_ADMIN_PASSWORD_FILE), 'utf8'));
 }
 
-/** Creates api-admin if missing, rotates its password, and tells Auth its oid. */
+/**
+ * Several nodes on one database: the record of api-admin's password (encrypted under master.key, which every
+ * node is given: docs/postgresql.md), so that the nodes agree on one password instead of each rotating it.
+ */
+export const API_ADMIN_PASSWORD_SETTING = 'api_admin_password';
+
+/** Does `record` decrypt under `key` (a record another node wrote with the same master key)? */
+function readable(key: Buffer, record: string): boolean {
+  try {
+    decryptPassword(key, record);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates api-admin if missing, rotates its password, and tells Auth its oid. On a database several nodes
+ * share, a node whose api-admin has a password record it can read keeps it (read inside the write's
+ * transaction, so of nodes starting together one rotates and the others adopt its password).
+ */
 export async function ensureApiAdmin(s: Services): Promise<number> {
   const key = masterKey(s.config.state_dir);
+  const shared = clusterOf(s.store).shared;
   const password = randomSecret(24); // 32 characters of base64url
+  const record = encryptPassword(key, password);
   const hash = new Hashed(await hashPassword(password));
   const remembered = Number((await s.store.setting(API_ADMIN_OID_SETTING)) ?? NaN);
   const known = Number.isInteger(remembered) && (await s.store.exists(remembered)) ? remembered : await s.store.findOne(USER_CLASS, '', 'name', API_ADMIN_NAME);
+  let kept: string | undefined;
   const oid = await s.writer.submit(async (w) => {
     const tx = s.store.at(w);
+    kept = undefined;
+    if (shared && known !== undefined) {
+      const existing = await tx.setting(API_ADMIN_PASSWORD_SETTING);
+      if (existing !== undefined && readable(key, existing)) {
+        kept = existing;
+        return known;
+      }
+    }
+    if (shared) await tx.putSetting(API_ADMIN_PASSWORD_SETTING, record);
     if (known !== undefined) {
       // Rotated, and kept an administrator; `enabled` is left alone (disabling it is how an admin turns tokens off).
       await tx.set(SYSTEM, known, '', { password: hash, systemAdministrator: '1', ui_enabled: '0' });
@@ -91,8 +124,9 @@ export async function ensureApiAdmin(s: Services): Promise<number> {
     await tx.putSetting(API_ADMIN_OID_SETTING, String(created));
     return created;
   });
-  writeSecretFile(path.join(s.config.state_dir, API_ADMIN_PASSWORD_FILE), encryptPassword(key, password) + '\n');
+  writeSecretFile(path.join(s.config.state_dir, API_ADMIN_PASSWORD_FILE), (kept ?? record) + '\n');
   s.auth.apiAdminOid = oid;
-  s.log.info({ audit: 'API_ADMIN_NAME', user: API_ADMIN_NAME, oid, outcome: known === undefined ? 'created' : 'rotated' }, 'api-admin password rotated');
+  if (kept !== undefined) s.log.info({ audit: 'API_ADMIN_NAME', user: API_ADMIN_NAME, oid, outcome: 'kept' }, "api-admin password kept (another node's)");
+  else s.log.info({ audit: 'API_ADMIN_NAME', user: API_ADMIN_NAME, oid, outcome: known === undefined ? 'created' : 'rotated' }, 'api-admin password rotated');
   return oid;
 }

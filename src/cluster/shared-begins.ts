@@ -4,7 +4,8 @@
  * that node's memory (src/dispatch/queues.ts); what the nodes share is which
  * node holds it, a setting row per session with a BEGIN open (`begin:<its
  * digest>` = the holding node), written in one job with the check that no
- * other node holds one.
+ * other node holds one. The row goes with the session's grant row (src/store/postgres/rows.ts): a session
+ * that ended (ENDKEY, BYE, a disabled user, purged once expired) with its BEGIN open leaves none behind.
  *
  * Another node asked for a write, a COMMIT or a BEGIN of that session refuses
  * it with 402 naming the holding node: never a write run directly that the
@@ -21,6 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { badCommand } from '../errors.js';
+import { BEGIN_HOLDER_PREFIX } from '../store/async-port.js';
 import type { Store } from '../store/store.js';
 import type { Writer } from '../store/writer.js';
 
@@ -38,7 +40,7 @@ export interface SharedBegins {
   endElsewhere(key: string): Promise<boolean>;
 }
 
-const PREFIX = 'begin:';
+const PREFIX = BEGIN_HOLDER_PREFIX;
 
 export function sharedBegins(store: Store, writer: Writer, nodeUrl: string | undefined): SharedBegins {
   // This process, not only this node's address: a node that restarted lost its queues.

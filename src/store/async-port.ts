@@ -74,6 +74,12 @@ export interface AsyncChangeReads {
   sequence(): Promise<number>;
   oldest(): Promise<number | null>;
   ageBound(below: number, before: number): Promise<number | null>;
+  /**
+   * What the oid -> class memory must forget (Store.className on a shared database): the log's position now
+   * (the highest committed id, as sequence()) and the oids destroyed by the changes after `from` up to it, in
+   * one state; `complete` is false when rows after `from` were pruned (or `from` is undefined: no position yet).
+   */
+  destroyedSince?(from: number | undefined): Promise<{ through: number; oids: number[]; complete: boolean }>;
 }
 
 export interface AsyncChangeWrites extends AsyncChangeReads {
@@ -84,6 +90,12 @@ export interface AsyncChangeWrites extends AsyncChangeReads {
    * COMMIT only, not for a round trip per row). Returns their ids, ascending, in the order given.
    */
   insertMany(rows: readonly NewChange[]): Promise<number[]>;
+  /**
+   * Where a backend can: the rows go in the COMMIT's own message (no ids returned), so the change log's lock
+   * (PostgreSQL: commit order across nodes) is held for the server's work only, never across a round trip
+   * to this process, whose event loop may be busy serving others.
+   */
+  insertAtCommit?(rows: readonly NewChange[]): void;
 }
 
 /** One change row to insert (insertMany). */
@@ -103,6 +115,13 @@ export interface AsyncGrantReads {
   ofOwner(owner: string, now: number): Promise<GrantRecord[]>;
   expired(now: number): Promise<number>;
 }
+
+/**
+ * The setting naming the node that holds a session's BEGIN (src/cluster/shared-begins.ts): this prefix and the
+ * hex digest of the session's secret. It belongs to the grant: removing a grant's row removes it (PostgreSQL),
+ * so a session that ended with its BEGIN open leaves no row behind.
+ */
+export const BEGIN_HOLDER_PREFIX = 'begin:';
 
 export interface AsyncGrantWrites extends AsyncGrantReads {
   put(row: GrantRecord): Promise<void>;

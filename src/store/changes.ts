@@ -144,8 +144,12 @@ export class ChangeLog {
     const batch = this.pending.get(w);
     this.pending.delete(w);
     if (this.writer.concurrent) {
-      // One statement: the change log's lock (commit order across nodes) is held for it and the COMMIT only.
-      if (batch !== undefined) await w.changes.insertMany([...batch.values()].map((p) => newChange(at, p)));
+      if (batch === undefined) return;
+      const rows = [...batch.values()].map((p) => newChange(at, p));
+      // In the COMMIT's message where the backend can: the change log's lock (commit order across nodes) is then
+      // held for no round trip; else one statement, so the lock is held for it and the COMMIT only.
+      if (w.changes.insertAtCommit) w.changes.insertAtCommit(rows);
+      else await w.changes.insertMany(rows);
       return;
     }
     // Reset per batch: an id of a batch whose COMMIT failed must never count as durable.

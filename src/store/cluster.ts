@@ -25,7 +25,16 @@ export interface Cluster {
   banSharing(onError: (err: unknown) => void): BanSharing | undefined;
 }
 
+/** One Cluster per store, whoever asks (the app, the dispatcher, the tunnel runtime). */
+const clusters = new WeakMap<Store, Cluster>();
+
 export function clusterOf(store: Store): Cluster {
+  let cluster = clusters.get(store);
+  if (cluster === undefined) clusters.set(store, (cluster = newCluster(store)));
+  return cluster;
+}
+
+function newCluster(store: Store): Cluster {
   const backend = store.backend.async;
   const pg = backend instanceof PgBackend ? backend : undefined;
   return {

@@ -9,7 +9,8 @@
  * one oid that was there (never a whole-table clear for room).
  *
  * Only a hint of what the store holds: the caller forgets an oid it destroys,
- * and everything when another process commits (clear()).
+ * the oids other nodes destroyed (delete()), and everything when another
+ * process commits to a SQLite file (clear()).
  */
 
 /** Oids above this are never remembered (a slot keeps 32 bits of the oid). */

@@ -72,6 +72,8 @@ async function openPgStore(config: Config, log: Logger): Promise<OpenStore> {
   const host = new ConcurrentHost(pg, (err) => log.warn({ err }, 'reading the database version failed'));
   const writer = new Writer(host, (err) => log.error({ err }, 'commit failed'));
   const store = new Store(host, schema, auditLine(log));
+  // Ends each batch's span of new oids: the class of an oid below it is remembered inside mutations (Store.className).
+  writer.onBeforeCommit(() => store.sealOids());
   const changes = new ChangeLog(host, writer, config.event_heartbeat_interval * 1000);
   store.onWrite(changes.record);
   let closing: Promise<void> | undefined;

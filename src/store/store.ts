@@ -15,7 +15,7 @@ import { RevisionMap } from './revision-map.js';
 import { BoundedMap } from './bounded-map.js';
 import { OidClassTable } from './oid-classes.js';
 import type { FindSpec, FindTerm, GrantRows, ObjectRows, SearchThreads, StoreBackend } from './port.js';
-import { UniqueViolation, type AsyncFindRun, type AsyncGrantReads, type AsyncObjectReads, type AsyncObjectWrites } from './async-port.js';
+import { UniqueViolation, type AsyncChangeReads, type AsyncFindRun, type AsyncGrantReads, type AsyncObjectReads, type AsyncObjectWrites } from './async-port.js';
 import type { WriteTx } from './writer.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
 import { decodeArray, toCceString, whyInvalid } from '../schema/values.js';
@@ -281,9 +281,12 @@ export class Store {
   /** Where pages served lately start, by class, order, prefix and offset (see page()). */
   private readonly pageMarks = new RevisionMap<string, PageMark>(MAX_PAGE_MARKS);
   private readonly shapes = new WeakMap<NamespaceDef, BoundedMap<string, Record<string, string>>>();
-  /** oid -> class name (see className()), the external version it holds for, and destructions so far. */
+  /**
+   * oid -> class name (see className()), the external version it holds for, destructions so far, the change log
+   * position read and the read of it under way (see forgetDestroyed()).
+   */
   private readonly oidClasses = new OidClassTable(MAX_OID_CLASSES);
-  private readonly oidClassHold = { external: -1, destroys: 0 };
+  private readonly oidClassHold: { external: number; destroys: number; logPosition?: number; reading?: Promise<void> } = { external: -1, destroys: 0 };
   /** `oid\0ns` -> stored values (see storedValues()). */
   private readonly storedViews = new RevisionMap<string, StoredView>(MAX_STORED_VIEWS);
 
@@ -375,7 +378,8 @@ export class Store {
   /**
    * The class name of an object, remembered: an object never changes class, so
    * only its destruction (destroy() forgets it) or another process's commit
-   * (everything forgotten) can make an entry stale; creations and destructions
+   * (SQLite: everything forgotten; other nodes: their destructions, see
+   * forgetDestroyed()) can make an entry stale; creations and destructions
    * of other objects leave it. Filled inside a mutation too (a heartbeat's
    * SET is the read at fleet scale) except for the oids it may have created
    * (its creations may be rolled back), never from a read outside it while
@@ -387,10 +391,7 @@ export class Store {
   private async className(oid: number): Promise<string | undefined> {
     const hold = this.oidClassHold;
     const external = this.externalVersion();
-    if (external !== hold.external) {
-      this.oidClasses.clear();
-      hold.external = external;
-    }
+    if (external !== hold.external) await this.forgetDestroyed(external);
     const known = this.oidClasses.get(oid);
     if (known !== undefined) return known;
     const rememberable = this.src.w === undefined ? !this.rows.inTransaction : oid < this.oids.unsealedFrom;
@@ -398,6 +399,46 @@ export class Store {
     const name = await this.src.rows.classOf(oid);
     if (name !== undefined && rememberable && destroys === hold.destroys) this.oidClasses.set(oid, name);
     return name;
+  }
+
+  /**
+   * Brings the oid -> class memory up to the external version `external`. An object never changes class, so
+   * only destructions by others make an entry wrong. On a shared database (where every write of another node
+   * moves the version) they are read from the change log, which records every DESTROY in commit order: the
+   * oids destroyed since the log position last read are forgotten, the rest kept. Everything is forgotten
+   * when that is not possible (SQLite: another process, the console, wrote the file; the log pruned past the
+   * position; the read failed). Calls made meanwhile share one read (`reading`).
+   */
+  private async forgetDestroyed(external: number): Promise<void> {
+    const hold = this.oidClassHold;
+    const log = this.backend instanceof ConcurrentHost ? this.backend.async.changes : undefined;
+    if (log?.destroyedSince === undefined) {
+      this.oidClasses.clear();
+      hold.external = external;
+      return;
+    }
+    // A read under way may have started before `external` was seen (the version only grows there): then another.
+    while (hold.external < external) {
+      hold.reading ??= this.readDestroyed(log as Required<typeof log>, external).finally(() => (hold.reading = undefined));
+      await hold.reading;
+    }
+  }
+
+  private async readDestroyed(log: Required<AsyncChangeReads>, external: number): Promise<void> {
+    const hold = this.oidClassHold;
+    try {
+      const { through, oids, complete } = await log.destroyedSince(hold.logPosition);
+      if (complete) for (const oid of oids) this.oidClasses.delete(oid);
+      else this.oidClasses.clear();
+      hold.logPosition = through;
+    } catch {
+      // Forgetting everything is always right; the next move reads from the old position again.
+      this.oidClasses.clear();
+    } finally {
+      // A class read in flight may predate a destruction just learnt: it is not remembered.
+      hold.destroys++;
+      if (external > hold.external) hold.external = external;
+    }
   }
 
   /** Like revision(), counting only creations and destructions (what can change a class's membership). */

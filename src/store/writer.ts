@@ -24,11 +24,12 @@
  * for it to end (Transactions.settled).
  *
  * On a backend whose transactions run side by side (PostgreSQL,
- * `concurrentTransactions`) there is no batch: each job is a transaction of
- * its own on its own pooled connection, several at once, and the database
- * decides between them (SERIALIZABLE, a conflict retried by the backend, so a
- * job may run more than once). Its staged work and the onBeforeCommit hooks
- * run inside its transaction; its effects and onDurable once it committed.
+ * `concurrentTransactions`) batches are kept too, one of this process at a
+ * time, while other nodes commit theirs side by side: the database decides
+ * between nodes (SERIALIZABLE, a conflict retried by the backend, so a batch
+ * may run more than once), and jobs of one node never conflict with each
+ * other (see flushTogether). Staged work and the onBeforeCommit hooks run
+ * inside the transaction; effects and onDurable once it committed.
  */
 import type { Durability, ReadSnapshot, StoreBackend, Transactions, Upkeep } from './port.js';
 import { TransactionConflict, type AsyncStoreBackend, type TxHandle } from './async-port.js';
@@ -131,7 +132,7 @@ export class Writer {
   settling = false;
   /** SQLite's transactions (group commit); undefined on a backend with concurrent transactions. */
   private readonly tx: Transactions | undefined;
-  /** A backend whose transactions run side by side (PostgreSQL): each job its own transaction (see runAlone). */
+  /** A backend whose transactions run side by side (PostgreSQL): this node's batches take turns (see flushTogether). */
   private readonly concurrentBackend: ConcurrentBackend | undefined;
   private readonly wal: Durability | undefined;
   /** Where reads outside the batch's handle go while it is open; undefined: batches never pause. */
@@ -160,9 +161,9 @@ export class Writer {
   private readonly beforeCommit: BeforeCommit[] = [];
 
   /**
-   * The mode follows the backend: SQLite's one writer gets group commit (the synchronous port's
-   * StoreBackend); a backend with `concurrentTransactions` (PostgreSQL) runs each job in a transaction of
-   * its own, several at once, each on its own connection.
+   * The mode follows the backend: SQLite's one writer gets group commit on the synchronous port's
+   * StoreBackend (paused between slices); a backend with `concurrentTransactions` (PostgreSQL) gets group
+   * commit through its asynchronous transactions (flushTogether).
    */
   constructor(
     private readonly backend: StoreBackend | ConcurrentBackend,
@@ -216,11 +217,11 @@ export class Writer {
 
   private admission: ((w: WriteTx) => Promise<void>) | undefined;
 
-  /** Refuses a job that may not run now: SUSPEND in force, or the admission check. */
-  private async admit(job: Job, w: WriteTx): Promise<void> {
+  /** Refuses a job that may not run now: SUSPEND in force, or the admission check (once per transaction: one state). */
+  private async admit(job: Job, w: BatchTx): Promise<void> {
     if (job.maintenance) return;
     if (this.suspension !== undefined) throw suspendedError(this.suspension);
-    await this.admission?.(w);
+    if (this.admission !== undefined) await (w.admitted ??= this.admission(w));
   }
 
   /**
@@ -240,10 +241,6 @@ export class Writer {
   private enqueue<R>(run: (w: WriteTx) => unknown, maintenance: boolean): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const job: Job = { run, maintenance, resolve: resolve as (v: unknown) => void, reject };
-      if (this.concurrentBackend) {
-        void this.runAlone(this.concurrentBackend, job);
-        return;
-      }
       this.pending.push(job);
       // While a batch is under way, the next one is scheduled when it ends.
       if (!this.scheduled && !this.flushing) this.schedule();
@@ -252,7 +249,9 @@ export class Writer {
 
   private schedule(): void {
     this.scheduled = true;
-    if (this.wal) this.wal.whenIdle(this.afterUpkeep);
+    const concurrent = this.concurrentBackend;
+    if (concurrent) setImmediate(() => void this.flushTogether(concurrent));
+    else if (this.wal) this.wal.whenIdle(this.afterUpkeep);
     else setImmediate(this.afterUpkeep);
   }
 
@@ -262,62 +261,93 @@ export class Writer {
   private readonly flushPending = () => void this.flush();
 
   /**
-   * The concurrent mode: one job, one transaction of the backend, retried there when the database sees a
-   * conflict (so `job.run` may run more than once: a fresh WriteTx each time, and its effects, staged work
-   * and hooks belong to the run that committed). Its effects and the onDurable listeners run once the
-   * transaction returned (committed; PostgreSQL's COMMIT is durable when it returns).
+   * The concurrent mode (PostgreSQL): the jobs submitted in one turn run in one transaction of the backend,
+   * one batch of this node at a time (group commit, as on SQLite), while other nodes run theirs side by side.
+   * Jobs of this node never meet each other (ten SETs of one object: one batch, in order, no conflict), the
+   * database decides only between nodes, and a burst costs one BEGIN and one COMMIT. A lone job runs as the
+   * transaction itself (no savepoint: its failure is the transaction's); several run each in a savepoint, a
+   * failing one undone alone. A conflict the backend retries runs the whole batch again (so a job may run
+   * more than once: a fresh WriteTx each time, and its effects, staged work and hooks belong to the run that
+   * committed). Effects and the onDurable listeners run once the transaction returned (committed;
+   * PostgreSQL's COMMIT is durable when it returns).
    */
-  private async runAlone(backend: ConcurrentBackend, job: Job): Promise<void> {
-    let effects: (() => void)[] = [];
-    let value: unknown;
-    /** What the job itself threw in its last run: its caller's answer, as in a batch (a refusal, a rolled-back COMMIT). */
-    let own: { err: unknown } | undefined;
-    const run = () =>
-      backend.transaction(async (tx) => {
-        own = undefined;
-        const w = new BatchTx(tx, NO_PAUSE);
-        try {
-          let v: unknown;
-          try {
-            // Checked in every run: a SUSPEND that came in while this job waited for a retry holds it too.
-            await this.admit(job, w);
-            v = await job.run(w);
-          } catch (err) {
-            own = { err };
-            throw err;
-          }
-          effects = await w.finish(this.beforeCommit);
-          return v;
-        } finally {
-          w.end();
-        }
-      });
+  private async flushTogether(backend: ConcurrentBackend): Promise<void> {
+    const jobs = this.pending;
+    this.pending = [];
+    this.scheduled = false;
+    this.flushing = true;
     try {
+      // A batch that kept meeting other nodes' writes (SERIALIZABLE also sees two writes to one index page as a
+      // conflict) runs again job by job: a small transaction meets fewer, and a job is refused with 409 only
+      // when it kept conflicting alone.
+      if (!(await this.commitTogether(backend, jobs, jobs.length > 1))) for (const job of jobs) await this.commitTogether(backend, [job], false);
+    } finally {
+      this.nextBatch();
+    }
+  }
+
+  /** One transaction for `jobs`, settling them; false (nothing settled) when `splittable` and it kept conflicting. */
+  private async commitTogether(backend: ConcurrentBackend, jobs: Job[], splittable: boolean): Promise<boolean> {
+    let effects: (() => void)[] = [];
+    /** What the lone job itself threw in its last run: its caller's answer (a refusal, a rolled-back COMMIT). */
+    let own: { err: unknown } | undefined;
+    /** A savepoint per job: once a job of this batch failed (see runOptimistic). */
+    let careful = false;
+    for (;;) {
       try {
-        value = await run();
+        await backend.transaction(async (tx) => {
+          own = undefined;
+          const w = new BatchTx(tx, NO_PAUSE);
+          try {
+            // Checked in every run: a SUSPEND that came in while this batch waited for a retry holds it too.
+            if (jobs.length === 1) await this.runLone(w, jobs[0]!).catch((err: unknown) => Promise.reject((own = { err }).err));
+            else if (careful) await this.runJobs(w, jobs);
+            else await this.runOptimistic(w, jobs);
+            effects = await w.finish(this.beforeCommit);
+          } finally {
+            w.end();
+          }
+        });
+        break;
       } catch (err) {
-        if (!(err instanceof TransactionConflict)) throw err;
-        // Jobs of this node that kept meeting each other (many requests for the same rows: the lowest free
-        // tunnel port) take turns: in this lane they conflict only with other nodes' writes.
-        value = await this.inLane(run);
+        if (err instanceof AJobFailed && !careful) {
+          careful = true;
+          continue;
+        }
+        if (splittable && err instanceof TransactionConflict) return false;
+        const refusal = own !== undefined && own.err === err ? err : this.refusal(err);
+        for (const j of jobs) j.reject(refusal);
+        return true;
       }
-    } catch (err) {
-      job.reject(own !== undefined && own.err === err ? err : this.refusal(err));
-      return;
     }
     this.commits++;
     for (const effect of effects) effect();
     for (const fn of this.durable) fn();
-    job.resolve(value);
+    for (const j of jobs) (j.ok ? j.resolve : j.reject)(j.value);
+    return true;
   }
 
-  /** The end of the lane of jobs that run one at a time after conflicting (see runAlone). */
-  private lane: Promise<unknown> = Promise.resolve();
+  /** A batch of one job: the transaction is its own (what it throws rolls the whole back). */
+  private async runLone(w: BatchTx, job: Job): Promise<void> {
+    await this.admit(job, w);
+    job.value = await job.run(w);
+    job.ok = true;
+  }
 
-  private inLane<T>(fn: () => Promise<T>): Promise<T> {
-    const turn = this.lane.then(fn);
-    this.lane = turn.catch(() => undefined);
-    return turn;
+  /**
+   * The jobs of a batch one after another with no savepoints (each is two round trips on PostgreSQL, as many
+   * as a SET's own statements): when none fails, which is the rule, the batch is the same. When one does, the
+   * whole transaction is rolled back and the batch runs again with a savepoint per job (runJobs), so that
+   * job's failure is undone alone and answered as it is then.
+   */
+  private async runOptimistic(w: BatchTx, jobs: readonly Job[]): Promise<void> {
+    for (const job of jobs) {
+      try {
+        await this.runLone(w, job);
+      } catch (err) {
+        throw new AJobFailed(err);
+      }
+    }
   }
 
   /**
@@ -462,13 +492,20 @@ export class Writer {
   }
 }
 
+/** A job of an optimistic batch failed: the batch runs again, a savepoint per job (Writer.runOptimistic). */
+class AJobFailed extends Error {
+  constructor(readonly failure: unknown) {
+    super('a job of the batch failed');
+  }
+}
+
 /** The effects and staged work of one open savepoint. */
 interface Frame {
   effects: (() => void)[];
   staged: StagedWork[];
 }
 
-/** A transaction that never pauses (each job its own transaction: nothing else waits for it). */
+/** A transaction that never pauses (PostgreSQL: reads outside it go to other connections, and never wait for it). */
 const NO_PAUSE = (): Promise<void> => Promise.resolve();
 
 /**
@@ -482,6 +519,8 @@ class BatchTx implements WriteTx {
   readonly events;
   private readonly frames: Frame[] = [{ effects: [], staged: [] }];
   private ended = false;
+  /** The Writer's admission check as run in this transaction (its jobs share it: one snapshot, one answer). */
+  admitted: Promise<void> | undefined;
 
   constructor(
     private readonly handle: TxHandle & { end?(): void },

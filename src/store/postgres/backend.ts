@@ -23,13 +23,14 @@ import {
   uniqueProperties,
   type AsyncStoreBackend,
   type Exclusive,
+  type NewChange,
   type SnapshotHandle,
   type TransactionOptions,
   type TxHandle,
 } from '../async-port.js';
 import { LAYOUT_LOCK, layoutVersion, migratePg, PG_MIGRATIONS } from './migrations.js';
-import { PgObjects, type MatcherRef } from './objects.js';
-import { PgChanges, PgDeviceEvents, PgGrants } from './rows.js';
+import { PgObjects, Touches, type MatcherRef } from './objects.js';
+import { changeRowsStatement, PgChanges, PgDeviceEvents, PgGrants } from './rows.js';
 import { isConflict, PG_TYPES, type Queryable } from './query.js';
 import { PgTransfer } from './transfer.js';
 import { ExclusiveJobs } from './jobs.js';
@@ -89,10 +90,14 @@ export class PgBackend implements AsyncStoreBackend {
         const value = await fn(handle);
         // A conflict `fn` caught and did not rethrow still dooms the transaction: run it again.
         if (handle.conflict) throw handle.conflict;
-        if (handle.wrote) {
-          // One message: the number is taken once the COMMIT is visible, and before the write is acknowledged (write-version.ts).
-          const results = (await client.query(TAKE_WRITE_VERSION)) as unknown as pg.QueryResult<{ v: number }>[];
-          this.writeVersion.took(Number(results[1]!.rows[0]!.v));
+        if (handle.wrote || handle.atCommit.length > 0 || handle.touched.size > 0) {
+          // One message: the touches, the change rows (their lock taken last and held for the server's work only:
+          // rows.ts), the COMMIT, and the write version, taken once the COMMIT is visible and before the write is
+          // acknowledged (write-version.ts).
+          const touches = handle.touched.size > 0 ? `${handle.touched.statement()}; ` : '';
+          const rows = handle.atCommit.length > 0 ? `${changeRowsStatement(handle.atCommit)}; ` : '';
+          const results = (await client.query(touches + rows + TAKE_WRITE_VERSION)) as unknown as pg.QueryResult<{ v: number }>[];
+          this.writeVersion.took(Number(results.at(-1)!.rows[0]!.v));
         } else {
           await client.query('COMMIT');
         }
@@ -205,6 +210,10 @@ class PgTxHandle implements TxHandle {
   conflict: unknown;
   /** A statement that may have written ran: the commit takes a write version. */
   wrote = false;
+  /** Change rows the COMMIT's message inserts (PgChanges.insertAtCommit). */
+  readonly atCommit: NewChange[] = [];
+  /** The touches (updated_at) the COMMIT's message writes (PgObjects.touch); a savepoint rolled back takes its own back. */
+  readonly touched = new Touches();
   private ended = false;
   private depth = 0;
   private readonly db: Queryable;
@@ -222,7 +231,7 @@ class PgTxHandle implements TxHandle {
         }
       },
     };
-    [this.objects, this.changes, this.grants, this.events] = [new PgObjects(this.db, matcher), new PgChanges(this.db, true), new PgGrants(this.db), new PgDeviceEvents(this.db)];
+    [this.objects, this.changes, this.grants, this.events] = [new PgObjects(this.db, matcher, this.touched), new PgChanges(this.db, true, this.atCommit), new PgGrants(this.db), new PgDeviceEvents(this.db)];
     this.transfer = new PgTransfer(this.db);
   }
 
@@ -232,6 +241,7 @@ class PgTxHandle implements TxHandle {
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
     const name = `sp${this.depth++}`;
+    const touched = this.touched.mark();
     try {
       await this.db.query({ text: `SAVEPOINT ${name}` });
       try {
@@ -239,6 +249,7 @@ class PgTxHandle implements TxHandle {
         await this.db.query({ text: `RELEASE SAVEPOINT ${name}` });
         return result;
       } catch (err) {
+        this.touched.rollbackTo(touched);
         await this.db.query({ text: `ROLLBACK TO SAVEPOINT ${name}` });
         await this.db.query({ text: `RELEASE SAVEPOINT ${name}` });
         throw err;

@@ -17,9 +17,11 @@ export interface MatcherRef {
 }
 
 export class PgObjects implements AsyncObjectWrites {
+  /** `touched`: a transaction's touches, made by its COMMIT message (see touch()); none: each at once. */
   constructor(
     private readonly db: Queryable,
     private readonly matcher: MatcherRef,
+    private readonly touched?: Touches,
   ) {}
 
   classOf(oid: number): Promise<string | undefined> {
@@ -121,8 +123,13 @@ export class PgObjects implements AsyncObjectWrites {
     return (await scalar<number>(this.db, 'INSERT INTO objects (class, created_at, updated_at) VALUES ($1, $2, $2) RETURNING oid', [className, now]))!;
   }
 
+  /**
+   * In a transaction, kept for its COMMIT message (touchesStatement): nothing reads updated_at on this backend
+   * before the commit, and a SET then costs one round trip fewer inside its transaction.
+   */
   async touch(oid: number, now: number): Promise<void> {
-    await changed(this.db, 'UPDATE objects SET updated_at = $2 WHERE oid = $1', [oid, now]);
+    if (this.touched !== undefined) this.touched.touch(oid, now);
+    else await changed(this.db, 'UPDATE objects SET updated_at = $2 WHERE oid = $1', [oid, now]);
   }
 
   async putValue(oid: number, ns: string, name: string, className: string, value: string): Promise<void> {
@@ -195,4 +202,50 @@ async function uniqueAs<T>(className: string, ns: string, name: string, write: (
 function pageWhere(className: string, by: string, prefix: string): { where: string; params: unknown[] } {
   const range = prefix === '' ? '' : ' AND value >= $4 AND value < $5';
   return { where: `FROM props WHERE class = $1 AND ns = $2 AND name = $3${range}`, params: [className, '', by, ...(prefix === '' ? [] : [prefix, prefixEnd(prefix)])] };
+}
+
+/**
+ * A transaction's touches (oid -> updated_at), made by its COMMIT message, with an undo log so that a savepoint
+ * rolled back takes its own back in the time it took to make them (a COMMIT of 10,000 queued SETs is 10,000).
+ */
+export class Touches {
+  private readonly at = new Map<number, number>();
+  private readonly undo: [oid: number, before: number | undefined][] = [];
+
+  get size(): number {
+    return this.at.size;
+  }
+
+  touch(oid: number, now: number): void {
+    const before = this.at.get(oid);
+    if (before !== undefined && before >= now) return;
+    this.undo.push([oid, before]);
+    this.at.set(oid, now);
+  }
+
+  /** Where a savepoint begins. */
+  mark(): number {
+    return this.undo.length;
+  }
+
+  /** Undoes the touches made since `mark` (its savepoint rolled back). */
+  rollbackTo(mark: number): void {
+    while (this.undo.length > mark) {
+      const [oid, before] = this.undo.pop()!;
+      if (before === undefined) this.at.delete(oid);
+      else this.at.set(oid, before);
+    }
+  }
+
+  /** One statement of the COMMIT message (literals: that message takes no parameters). */
+  statement(): string {
+    const values = [...this.at].map(([oid, at]) => `(${safeInteger(oid)}::bigint, ${safeInteger(at)}::bigint)`);
+    return `UPDATE objects SET updated_at = v.at FROM (VALUES ${values.join(', ')}) AS v(oid, at) WHERE objects.oid = v.oid`;
+  }
+}
+
+/** A whole number as SQL (an oid, a time in ms). */
+export function safeInteger(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`not a safe integer: ${n}`);
+  return String(n);
 }

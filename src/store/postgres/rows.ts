@@ -1,8 +1,10 @@
 /** The change log, grants and device events on PostgreSQL (migrations.ts): SQLite's statements (sqlite/changes.ts, grants.ts, events.ts) in PostgreSQL's terms. */
 import type { ChangeRow, DeviceEvent, GrantRecord } from '../port.js';
-import type { AsyncChangeWrites, AsyncEventWrites, AsyncGrantWrites, NewChange } from '../async-port.js';
+import { BEGIN_HOLDER_PREFIX, type AsyncChangeWrites, type AsyncEventWrites, type AsyncGrantWrites, type NewChange } from '../async-port.js';
+import pg from 'pg';
 import { changed, rowsOf, scalar, type Queryable } from './query.js';
 import { CHANGE_LOG_LOCK } from './migrations.js';
+import { safeInteger } from './objects.js';
 
 /**
  * The change log in commit order across nodes. Ids come from a sequence, which alone hands them out in the
@@ -14,11 +16,22 @@ import { CHANGE_LOG_LOCK } from './migrations.js';
  * before its COMMIT, so the lock covers those inserts and the COMMIT only.
  */
 export class PgChanges implements AsyncChangeWrites {
-  /** `inTransaction`: the rows of one transaction's connection (writes allowed); otherwise the pool's (reads). */
+  /**
+   * `inTransaction`: the rows of one transaction's connection (writes allowed); otherwise the pool's (reads).
+   * `atCommit`: where that transaction keeps the rows its COMMIT message inserts (insertAtCommit).
+   */
   constructor(
     private readonly db: Queryable,
     private readonly inTransaction = false,
+    private readonly atCommit?: NewChange[],
   ) {}
+
+  /** The rows go in the COMMIT's own message (PgBackend, changeRowsStatement): the lock is held for no round trip. */
+  insertAtCommit(rows: readonly NewChange[]): void {
+    this.writable();
+    if (this.atCommit === undefined) throw new Error('this transaction cannot insert change rows at its COMMIT');
+    this.atCommit.push(...rows);
+  }
 
   /**
    * The lock and the row in one statement (one round trip): the row is projected from the CTE's one row, so
@@ -65,6 +78,18 @@ export class PgChanges implements AsyncChangeWrites {
     return (await scalar<number>(this.db, 'SELECT greatest(coalesce((SELECT max(id) FROM changes), 0), coalesce((SELECT through FROM changes_pruned), 0))', [])) ?? 0;
   }
 
+  async destroyedSince(from: number | undefined): Promise<{ through: number; oids: number[]; complete: boolean }> {
+    const [row] = await rowsOf<{ through: number; pruned: number; oids: string[] | null }>(
+      this.db,
+      'WITH p AS (SELECT coalesce((SELECT through FROM changes_pruned), 0) AS pruned), ' +
+        't AS (SELECT greatest(coalesce((SELECT max(id) FROM changes), 0), p.pruned) AS through, p.pruned FROM p) ' +
+        'SELECT t.through, t.pruned, ARRAY(SELECT oid FROM changes WHERE id > $1 AND id <= t.through AND destroyed = 1) AS oids FROM t',
+      [from ?? 0],
+    );
+    const { through, pruned, oids } = row!;
+    return { through, oids: (oids ?? []).map(Number), complete: from !== undefined && pruned <= from };
+  }
+
   async oldest(): Promise<number | null> {
     return (await scalar<number | null>(this.db, 'SELECT min(id) FROM changes', [])) ?? null;
   }
@@ -93,6 +118,30 @@ export class PgChanges implements AsyncChangeWrites {
   }
 }
 
+/**
+ * insertMany's statement with the rows written in as literals: it travels in one simple-query message with the
+ * COMMIT, which takes no parameters. Ids are taken in the order given, after the lock, as in insertMany.
+ */
+export function changeRowsStatement(rows: readonly NewChange[]): string {
+  const values = rows.map(
+    (r, i) =>
+      `(${i}, ${safeInteger(r.at)}::bigint, ${pg.escapeLiteral(r.className)}, ${safeInteger(r.oid)}::bigint, ${pg.escapeLiteral(r.ns)}, ${pg.escapeLiteral(r.props)}, ${r.created ? 1 : 0}, ${r.destroyed ? 1 : 0})`,
+  );
+  return (
+    `WITH locked AS (SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK}, hashtext(current_schema()))) ` +
+    'INSERT INTO changes (at, class, oid, ns, props, created, destroyed) ' +
+    `SELECT r.at, r.class, r.oid, r.ns, r.props, r.created, r.destroyed FROM locked, (VALUES ${values.join(', ')}) AS r(n, at, class, oid, ns, props, created, destroyed) ` +
+    'ORDER BY r.n'
+  );
+}
+
+/**
+ * After a `gone` CTE of removed grants' digests: removes the BEGIN rows of their sessions too (one statement),
+ * and answers how many grants went.
+ */
+const WITH_BEGIN_ROWS =
+  `, begins AS (DELETE FROM settings WHERE key IN (SELECT ${pg.escapeLiteral(BEGIN_HOLDER_PREFIX)} || encode(digest, 'hex') FROM gone)) ` + 'SELECT count(*) FROM gone';
+
 const GRANT_COLUMNS = 'digest, kind, user_oid, user_name, origin, bound_to, admin, owner, issued_at, expires_at, lifetime_ms, sliding';
 
 export class PgGrants implements AsyncGrantWrites {
@@ -116,13 +165,14 @@ export class PgGrants implements AsyncGrantWrites {
     return rowsOf<GrantRecord>(this.db, `SELECT ${GRANT_COLUMNS} FROM grants WHERE owner = $1 AND expires_at > $2 ORDER BY expires_at, issued_at`, [owner, now]);
   }
 
+  /** With the grant, the row naming the node holding its session's BEGIN (BEGIN_HOLDER_PREFIX), if any. */
   async remove(digest: Buffer): Promise<void> {
-    await changed(this.db, 'DELETE FROM grants WHERE digest = $1', [digest]);
+    await scalar(this.db, `WITH gone AS (DELETE FROM grants WHERE digest = $1 RETURNING digest) ${WITH_BEGIN_ROWS}`, [digest]);
   }
 
   /** `IS DISTINCT FROM`: a NULL keep (no grant kept) keeps none. */
-  removeUser(userOid: number, keep: Buffer | undefined): Promise<number> {
-    return changed(this.db, 'DELETE FROM grants WHERE user_oid = $1 AND digest IS DISTINCT FROM $2::bytea', [userOid, keep ?? null]);
+  async removeUser(userOid: number, keep: Buffer | undefined): Promise<number> {
+    return (await scalar<number>(this.db, `WITH gone AS (DELETE FROM grants WHERE user_oid = $1 AND digest IS DISTINCT FROM $2::bytea RETURNING digest) ${WITH_BEGIN_ROWS}`, [userOid, keep ?? null]))!;
   }
 
   async extend(digest: Buffer, expires: number): Promise<void> {
@@ -133,8 +183,8 @@ export class PgGrants implements AsyncGrantWrites {
     return (await scalar<number>(this.db, 'SELECT count(*) FROM grants WHERE expires_at <= $1', [now])) ?? 0;
   }
 
-  removeExpired(now: number): Promise<number> {
-    return changed(this.db, 'DELETE FROM grants WHERE expires_at <= $1', [now]);
+  async removeExpired(now: number): Promise<number> {
+    return (await scalar<number>(this.db, `WITH gone AS (DELETE FROM grants WHERE expires_at <= $1 RETURNING digest) ${WITH_BEGIN_ROWS}`, [now]))!;
   }
 }
 
