@@ -71,8 +71,9 @@ export class ClientSecrets {
   }
 
   private refuse(ip: string, audit: string): never {
-    // Counted at once: consume() updates the in-memory counter synchronously.
-    auditFailedClaim(this.log, this.bans, audit, secretClaim(ip));
+    // Counted at once in memory (consume() updates the counter synchronously); on a shared store the count
+    // reaches the database a round trip after this refusal, which a synchronous check cannot wait for.
+    void auditFailedClaim(this.log, this.bans, audit, secretClaim(ip));
     throw new Refusal('client-secret');
   }
 
