@@ -4,11 +4,8 @@ import { startDaemon } from './helpers/daemon.js';
 import { adminRest, catalogWorld, deviceRest, newDevice, seedCatalog } from './helpers/meeting.js';
 import { Heartbeats, MAX_BATCH } from '../src/devices/heartbeats.js';
 import type { Services } from '../src/services.js';
-import { openDb } from '../src/store/sqlite/db.js';
-import { sqliteBackend } from '../src/store/sqlite/backend.js';
-import { Store, SYSTEM } from '../src/store/store.js';
-import { Writer } from '../src/store/writer.js';
-import { loadSchema } from '../src/schema/loader.js';
+import { SYSTEM } from '../src/store/store.js';
+import { otherConnection } from './helpers/other-store.js';
 
 t.test('concurrent beats over HTTP are coalesced into few transactions', async (t) => {
   const d = await startDaemon({ config: { heartbeat_flush_ms: '20' } });
@@ -111,10 +108,9 @@ t.test('remembered device credentials and last_seen follow every other write, th
   t.equal((await beat('fresh-token-0001')).status, 200);
   t.equal(await connects(), 2, 'Connected again after the silence another writer recorded');
 
-  // Revoked by another connection to the file (the admin CLI's way): refused at the next beat.
-  const db = openDb(d.config.db_path);
-  t.teardown(() => db.close());
-  await new Writer(sqliteBackend(db)).submit((w) => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).at(w).set(SYSTEM, oid, '', { revoked: '1' }));
+  // Revoked by another connection to the store (the admin CLI's way): refused at the next beat.
+  const other = await otherConnection(t, d);
+  await other.writer.submit((w) => other.store.at(w).set(SYSTEM, oid, '', { revoked: '1' }));
   t.equal((await beat('fresh-token-0001')).status, 403);
   const routine = d.logs.filter((l) => l.includes('"routine":true'));
   t.ok(routine.length >= 4, 'heartbeats are audited...');
