@@ -1,6 +1,6 @@
 /** The heartbeat coalescer: batching by time and by size, each beat's own time, failures kept apart, durability order. */
 import t from 'tap';
-import { startDaemon } from './helpers/daemon.js';
+import { onPostgres, startDaemon } from './helpers/daemon.js';
 import { adminRest, catalogWorld, deviceRest, newDevice, seedCatalog } from './helpers/meeting.js';
 import { Heartbeats, MAX_BATCH } from '../src/devices/heartbeats.js';
 import type { Services } from '../src/services.js';
@@ -45,10 +45,18 @@ t.test('the coalescer in-process: size trigger, own beat times, failures alone, 
 
   const hb = new Heartbeats(s);
   const commits = s.writer.commits;
+  // On PostgreSQL the change log's pruning commits a transaction of its own (a maintenance job) beside the
+  // batch, so there the transactions submitted are counted: the upkeep is no submission.
+  const submit = s.writer.submit.bind(s.writer);
+  let submitted = 0;
+  if (onPostgres) s.writer.submit = (...a) => (submitted++, submit(...a));
+  t.teardown(() => { s.writer.submit = submit; });
   // MAX_BATCH beats flush at once, long before the 1000 ms timer; the last beat's own time is kept.
   const base = Date.UTC(2024, 0, 1);
   await Promise.all(Array.from({ length: MAX_BATCH }, (_, i) => hb.submit({ oid, subject, at: base + i, ip: '10.1.1.1' })));
-  t.equal(s.writer.commits - commits, 1, 'one transaction for the whole batch');
+  if (onPostgres) t.equal(submitted, 1, 'one transaction for the whole batch');
+  else t.equal(s.writer.commits - commits, 1, 'one transaction for the whole batch');
+  s.writer.submit = submit;
   t.equal(hb.flushes, 1);
   t.equal(hb.beats, MAX_BATCH);
   t.equal((await s.store.rawValues(oid)).last_seen, new Date(base + MAX_BATCH - 1).toISOString());
