@@ -10,26 +10,34 @@ import { onPostgres, type TestDaemon } from './daemon.js';
 import { sqliteOf } from './sqlite.js';
 import { daemonDatabase } from './postgres.js';
 
-/** Each query is a `SELECT count(*) AS n ...`; the answer has the same keys with the counts. */
-export async function countRows<K extends string>(stateDir: string, queries: Record<K, string>): Promise<Record<K, number>> {
-  const counts = {} as Record<K, number>;
+type Query = (sql: string) => Promise<Record<string, unknown>[]>;
+
+/** Runs `fn` with queries on the store of `stateDir` (read only on SQLite), then closes the connection. */
+export async function withStoreRows<R>(stateDir: string, fn: (query: Query) => Promise<R>): Promise<R> {
   if (onPostgres) {
     const client = new pg.Client({ connectionString: await daemonDatabase(stateDir) });
     await client.connect();
     try {
-      for (const [k, sql] of Object.entries(queries) as [K, string][]) counts[k] = Number((await client.query(sql)).rows[0].n);
+      return await fn(async (sql) => (await client.query(sql)).rows);
     } finally {
       await client.end();
     }
-    return counts;
   }
   const db = new Database(path.join(stateDir, 'cced.db'), { readonly: true });
   try {
-    for (const [k, sql] of Object.entries(queries) as [K, string][]) counts[k] = (db.prepare(sql).get() as { n: number }).n;
+    return await fn(async (sql) => db.prepare(sql).all() as Record<string, unknown>[]);
   } finally {
     db.close();
   }
-  return counts;
+}
+
+/** Each query is a `SELECT count(*) AS n ...`; the answer has the same keys with the counts. */
+export function countRows<K extends string>(stateDir: string, queries: Record<K, string>): Promise<Record<K, number>> {
+  return withStoreRows(stateDir, async (query) => {
+    const counts = {} as Record<K, number>;
+    for (const [k, sql] of Object.entries(queries) as [K, string][]) counts[k] = Number((await query(sql))[0]!.n);
+    return counts;
+  });
 }
 
 /** Every row of every table of a PostgreSQL store, as text (the SQLite counterpart is reading the file's bytes). */
