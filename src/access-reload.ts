@@ -65,7 +65,7 @@ export class ReloadableClientSecrets extends ClientSecrets {
     return this.current.match(ip, given);
   }
 
-  override tokenValid(grant: Grant, ip: string, headers: Record<string, string | string[] | undefined>): boolean {
+  override tokenValid(grant: Grant, ip: string, headers: Record<string, string | string[] | undefined>): Promise<boolean> {
     return this.current.tokenValid(grant, ip, headers);
   }
 

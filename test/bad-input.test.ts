@@ -3,9 +3,10 @@
  * store unchanged (a GETALL snapshot of every object before and after).
  */
 import t, { type Test } from 'tap';
-import { startDaemon, adminClient, http } from './helpers/daemon.js';
+import { startDaemon, adminClient, http, onPostgres } from './helpers/daemon.js';
 import { failure, snapshot } from './helpers/replies.js';
 import { sqliteOf } from './helpers/sqlite.js';
+import { dropPostgresStore } from './helpers/store-rows.js';
 
 const d = await startDaemon({ config: { max_body_bytes: '1024' } });
 t.teardown(() => d.close());
@@ -163,12 +164,13 @@ t.test('an internal failure is a JSON 500 without details, and is logged', async
   t.teardown(() => broken.close());
   const c = await adminClient(broken);
   // The database going away under the daemon is not the client's mistake.
-  sqliteOf(broken.app.services.store).close();
+  if (onPostgres) await dropPostgresStore(broken.config.state_dir);
+  else sqliteOf(broken.app.services.store).close();
   const r = await c.cmd('GET 1');
   t.equal(r.status, 500);
   t.strictSame(r.body, { statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
   noStack(t, r.text);
   const logged = broken.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'internal error');
   t.equal(logged.length, 1);
-  t.match(logged[0].err.message, /database connection is not open/);
+  t.match(logged[0].err.message, onPostgres ? /relation "\w+" does not exist/ : /database connection is not open/);
 });

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { ADMIN_PASSWORD, http, startDaemon, type HttpResult, type TestDaemon } from './helpers/daemon.js';
+import { ADMIN_PASSWORD, consoleEnv, http, startDaemon, type HttpResult, type TestDaemon } from './helpers/daemon.js';
 import { runTs, type RunResult } from './helpers/spawn.js';
 import { ADMIN_PASSWORD_FILE } from '../src/bootstrap.js';
 import { run as runCced } from '../src/cli/cced.js';
@@ -28,7 +28,7 @@ async function asUser(d: TestDaemon, user: string, password: string, cmd: string
 async function cced(stateDir: string, args: string[], input?: string, env: Record<string, string> = {}): Promise<RunResult> {
   let stdout = '';
   let stderr = '';
-  const code = await runCced(args, { CCED_STATE_DIR: stateDir, CCED_DB_SYNCHRONOUS: 'NORMAL', ...env }, {
+  const code = await runCced(args, { ...(await consoleEnv(stateDir)), ...env }, {
     out: (s) => (stdout += s),
     err: (s) => (stderr += s),
     ...(input !== undefined ? { stdin: async () => input } : {}),
@@ -89,7 +89,7 @@ t.test('renaming admin, then demoting the last administrator: restarts create no
     t.match(r.stderr, message);
   }
   const repaired = await runTs('src/cli/cced-bin.ts', ['set-admin', 'root', '--password'], {
-    env: { CCED_STATE_DIR: stateDir, CCED_DB_SYNCHRONOUS: 'NORMAL' },
+    env: await consoleEnv(stateDir),
     input: `${ROOT_PASSWORD}\n`,
   });
   t.equal(repaired.code, 0, repaired.stderr);

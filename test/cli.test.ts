@@ -2,11 +2,14 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startDaemon, ADMIN_PASSWORD, CceClient } from './helpers/daemon.js';
+import { startDaemon, ADMIN_PASSWORD, CceClient, consoleEnv, consoleStoreName, onPostgres } from './helpers/daemon.js';
 import { runTs, type RunResult } from './helpers/spawn.js';
 import { run as runCced } from '../src/cli/cced.js';
 import { run as runCce } from '../src/cli/cce.js';
 import { MIGRATIONS } from '../src/store/sqlite/migrations.js';
+import { PG_MIGRATIONS } from '../src/store/postgres/migrations.js';
+import { loadSchema } from '../src/schema/loader.js';
+import { packageRoot } from '../src/paths.js';
 
 // Most cases call the consoles' run() in-process (fast on a loaded machine); the executables themselves are
 // spawned in the last test to prove the entry points work as installed.
@@ -31,7 +34,7 @@ async function cce(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
 t.test('cced admin console on a state dir', async (t) => {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'cced-cli-'));
   t.teardown(() => undefined);
-  const env = { CCED_STATE_DIR: stateDir, CCED_DB_SYNCHRONOUS: 'NORMAL' };
+  const env = await consoleEnv(stateDir);
 
   // A daemon bootstraps the store, then stops: the console works on its files.
   const d = await startDaemon({ stateDir });
@@ -39,7 +42,9 @@ t.test('cced admin console on a state dir', async (t) => {
 
   const check = await cced(['check-config'], env);
   t.equal(check.code, 0, check.stderr);
-  t.match(check.stdout, /^configuration ok: listen 127\.0\.0\.1:9092, state .*, \d+ classes, 3 objects\n$/);
+  // On PostgreSQL check-config names the database and does not open it (SQLite's file it opens and counts).
+  if (onPostgres) t.equal(check.stdout, `configuration ok: listen 127.0.0.1:9092, state ${stateDir}, ${loadSchema([path.join(packageRoot(), 'schema')]).classes.size} classes, the ${await consoleStoreName(stateDir)} database (not opened here)\n`);
+  else t.match(check.stdout, /^configuration ok: listen 127\.0\.0\.1:9092, state .*, \d+ classes, 3 objects\n$/);
 
   const mig = await cced(['migrate'], env);
   t.equal(mig.code, 0);
@@ -80,7 +85,7 @@ t.test('cced admin console on a state dir', async (t) => {
   t.equal(exp.stdout, `exported 4 objects to ${file}\n`);
   t.equal(statSync(file).mode & 0o777, 0o600);
   const [head, ...lines] = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  t.strictSame(head, { cced_export: 2, layout: MIGRATIONS.length, with_secrets: false, objects: 4 }, 'a header line first');
+  t.strictSame(head, { cced_export: 2, layout: onPostgres ? PG_MIGRATIONS.length : MIGRATIONS.length, with_secrets: false, objects: 4 }, 'a header line first');
   t.same(lines.map((l) => [l.oid, l.class]), [[1, 'System'], [2, 'User'], [3, 'User'], [4, 'User']]);
   t.notMatch(readFileSync(file, 'utf8'), /argon2/, 'no password hash is exported');
 
@@ -89,7 +94,7 @@ t.test('cced admin console on a state dir', async (t) => {
 
   // Import into a fresh (empty) store: the oids are kept, same data; a bad line imports nothing.
   const other = mkdtempSync(path.join(tmpdir(), 'cced-cli-'));
-  const env2 = { CCED_STATE_DIR: other, CCED_DB_SYNCHRONOUS: 'NORMAL' };
+  const env2 = await consoleEnv(other);
   const renamed = lines.filter((l) => l.class === 'User' && l.namespaces[''].name === 'carol').map((l) => JSON.stringify({ ...l, namespaces: { ...l.namespaces, '': { ...l.namespaces[''], name: 'carol2' } } }));
   writeFileSync(path.join(other, 'in.jsonl'), renamed.join('\n') + '\n');
   const imp = await cced(['import', path.join(other, 'in.jsonl')], env2);
@@ -162,7 +167,7 @@ t.test('the installed executables: cced and cce', async (t) => {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'cced-cli-'));
   const d = await startDaemon({ stateDir });
   t.teardown(() => d.close());
-  const env = { CCED_STATE_DIR: stateDir, CCED_DB_SYNCHRONOUS: 'NORMAL' };
+  const env = await consoleEnv(stateDir);
   const add = await runTs('src/cli/cced-bin.ts', ['user', 'add', 'dave'], { env });
   t.equal(add.code, 0, add.stderr);
   t.match(add.stdout, /^created user dave \(oid 4\)/);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { CceError, ERROR_CODES, type CceCode } from '../src/errors.js';
 import { MEETING_ERRORS } from '../src/facades/meeting/replies.js';
 import { COMMANDS } from '../commands/index.js';
-import { adminClient, startDaemon } from './helpers/daemon.js';
+import { adminClient, onPostgres, startDaemon } from './helpers/daemon.js';
 import { failure } from './helpers/replies.js';
 import { adminRest, newDevice, seedCatalog } from './helpers/meeting.js';
 import Database from 'better-sqlite3';
@@ -76,7 +76,7 @@ t.test('a 5xx only where the table says the daemon, not the client, is at fault'
   );
 });
 
-t.test('a commit the disk refuses is a storage failure (HTTP 503) at every door, never a parse error', async (t) => {
+t.test('a commit the disk refuses is a storage failure (HTTP 503) at every door, never a parse error', { skip: onPostgres && 'fakes SQLite\'s failing COMMIT (SQLITE_FULL) inside the SQLite writer' }, async (t) => {
   const d = await startDaemon();
   t.teardown(() => d.close());
   await seedCatalog(d);
@@ -111,7 +111,7 @@ t.test('a commit the disk refuses is a storage failure (HTTP 503) at every door,
   t.equal((await admin.cmd('SET 1 hostname="disk-ok"')).status, 200, 'the next write, once the disk is back, lands');
 });
 
-t.test('a database another process keeps locked is a storage failure too, and writes resume when it lets go', async (t) => {
+t.test('a database another process keeps locked is a storage failure too, and writes resume when it lets go', { skip: onPostgres && 'SQLite\'s whole-file write lock: PostgreSQL has none' }, async (t) => {
   const d = await startDaemon();
   t.teardown(() => d.close());
   const admin = await adminClient(d);

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { ADMIN_PASSWORD, adminClient, startDaemon } from './helpers/daemon.js';
+import { ADMIN_PASSWORD, adminClient, consoleEnv, startDaemon } from './helpers/daemon.js';
 import { SseClient } from './helpers/sse.js';
 import { run as runCce } from '../src/cli/cce.js';
 import { run as runCced } from '../src/cli/cced.js';
@@ -111,7 +111,7 @@ t.test('a console write (cced, its own connection to the file) reaches a subscri
   const s = await SseClient.open(d.url, { body: { user: 'admin', sessionid: admin.sessionid, class: 'User' } });
   t.teardown(() => s.close());
   let out = '';
-  const code = await runCced(['user', 'add', 'console_made'], { CCED_STATE_DIR: stateDir, CCED_DB_SYNCHRONOUS: 'NORMAL' }, { out: (x) => (out += x), err: () => {} });
+  const code = await runCced(['user', 'add', 'console_made'], await consoleEnv(stateDir), { out: (x) => (out += x), err: () => {} });
   t.equal(code, 0, out);
   const [f] = await s.waitFor(1);
   t.equal(f!.data.class, 'User');

@@ -1,14 +1,11 @@
 /** The heartbeat coalescer: batching by time and by size, each beat's own time, failures kept apart, durability order. */
 import t from 'tap';
-import { startDaemon } from './helpers/daemon.js';
+import { onPostgres, startDaemon } from './helpers/daemon.js';
 import { adminRest, catalogWorld, deviceRest, newDevice, seedCatalog } from './helpers/meeting.js';
 import { Heartbeats, MAX_BATCH } from '../src/devices/heartbeats.js';
 import type { Services } from '../src/services.js';
-import { openDb } from '../src/store/sqlite/db.js';
-import { sqliteBackend } from '../src/store/sqlite/backend.js';
-import { Store, SYSTEM } from '../src/store/store.js';
-import { Writer } from '../src/store/writer.js';
-import { loadSchema } from '../src/schema/loader.js';
+import { SYSTEM } from '../src/store/store.js';
+import { otherConnection } from './helpers/other-store.js';
 
 t.test('concurrent beats over HTTP are coalesced into few transactions', async (t) => {
   const d = await startDaemon({ config: { heartbeat_flush_ms: '20' } });
@@ -48,10 +45,18 @@ t.test('the coalescer in-process: size trigger, own beat times, failures alone, 
 
   const hb = new Heartbeats(s);
   const commits = s.writer.commits;
+  // On PostgreSQL the change log's pruning commits a transaction of its own (a maintenance job) beside the
+  // batch, so there the transactions submitted are counted: the upkeep is no submission.
+  const submit = s.writer.submit.bind(s.writer);
+  let submitted = 0;
+  if (onPostgres) s.writer.submit = (...a) => (submitted++, submit(...a));
+  t.teardown(() => { s.writer.submit = submit; });
   // MAX_BATCH beats flush at once, long before the 1000 ms timer; the last beat's own time is kept.
   const base = Date.UTC(2024, 0, 1);
   await Promise.all(Array.from({ length: MAX_BATCH }, (_, i) => hb.submit({ oid, subject, at: base + i, ip: '10.1.1.1' })));
-  t.equal(s.writer.commits - commits, 1, 'one transaction for the whole batch');
+  if (onPostgres) t.equal(submitted, 1, 'one transaction for the whole batch');
+  else t.equal(s.writer.commits - commits, 1, 'one transaction for the whole batch');
+  s.writer.submit = submit;
   t.equal(hb.flushes, 1);
   t.equal(hb.beats, MAX_BATCH);
   t.equal((await s.store.rawValues(oid)).last_seen, new Date(base + MAX_BATCH - 1).toISOString());
@@ -111,10 +116,9 @@ t.test('remembered device credentials and last_seen follow every other write, th
   t.equal((await beat('fresh-token-0001')).status, 200);
   t.equal(await connects(), 2, 'Connected again after the silence another writer recorded');
 
-  // Revoked by another connection to the file (the admin CLI's way): refused at the next beat.
-  const db = openDb(d.config.db_path);
-  t.teardown(() => db.close());
-  await new Writer(sqliteBackend(db)).submit((w) => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).at(w).set(SYSTEM, oid, '', { revoked: '1' }));
+  // Revoked by another connection to the store (the admin CLI's way): refused at the next beat.
+  const other = await otherConnection(t, d);
+  await other.writer.submit((w) => other.store.at(w).set(SYSTEM, oid, '', { revoked: '1' }));
   t.equal((await beat('fresh-token-0001')).status, 403);
   const routine = d.logs.filter((l) => l.includes('"routine":true'));
   t.ok(routine.length >= 4, 'heartbeats are audited...');

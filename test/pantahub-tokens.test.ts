@@ -10,7 +10,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { ALL_LOGS, type TestDaemon } from './helpers/daemon.js';
 import { call, daemonWithUsers, login, seedDevice } from './helpers/pantahub.js';
-import { sqliteOf } from './helpers/sqlite.js';
+import { rowsOf } from './helpers/store-rows.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const HEX24 = /^[0-9a-f]{24}$/;
@@ -96,7 +96,7 @@ t.test('the seed: create a token, auto-assign a device, list tokens, disable', a
   ]);
   t.equal(uses.length, 2);
   t.notOk(ALL_LOGS.some((l) => l.includes(tok.token)), 'no log line holds the token');
-  const rows = JSON.stringify(sqliteOf(d.app.services.store).prepare('SELECT * FROM props').all());
+  const rows = JSON.stringify(await rowsOf(d, 'SELECT * FROM props'));
   t.notOk(rows.includes(tok.token), 'the store holds only its digest');
 });
 

@@ -8,7 +8,7 @@
 import t, { type Test } from 'tap';
 import type { ConfigInput } from '../src/config/schema.js';
 import { ALL_LOGS, adminClient, http, startDaemon, type TestDaemon } from './helpers/daemon.js';
-import { sqliteOf } from './helpers/sqlite.js';
+import { rowsOf } from './helpers/store-rows.js';
 import { call, daemonWithUsers } from './helpers/pantahub.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -139,7 +139,7 @@ t.test('register, claim, list, device login', async (t) => {
   await token(d, `prn:::devices:/${drawn.body.id}`, drawn.body.secret);
 
   // Stored hashed: the store's rows and every log line hold neither secret.
-  const rows = JSON.stringify(sqliteOf(d.app.services.store).prepare('SELECT * FROM props').all());
+  const rows = JSON.stringify(await rowsOf(d, 'SELECT * FROM props'));
   for (const secret of ['mysec1', 'yourdevicesecret', drawn.body.secret]) {
     t.notOk(rows.includes(`"${secret}"`), `${secret} is not stored in clear`);
     t.notOk(ALL_LOGS.some((l) => l.includes(secret)), `${secret} is in no log line`);
@@ -362,11 +362,11 @@ t.test('a Pantahub token is stored before the reply hands it out (login and refr
   const stored = (d.app.services.auth.grants as unknown as { stored: { save: (...a: unknown[]) => Promise<void> } }).stored;
   const save = stored.save.bind(stored);
   stored.save = (...a) => new Promise((resolve) => setTimeout(resolve, 300)).then(() => save(...a));
-  const rows = () => (sqliteOf(d.app.services.store).prepare("SELECT count(*) AS n FROM grants WHERE origin = 'pantahub' AND user_name = 'user1'").get() as { n: number }).n;
-  const before = rows();
+  const rows = async () => Number(((await rowsOf(d, "SELECT count(*) AS n FROM grants WHERE origin = 'pantahub' AND user_name = 'user1'"))[0] as { n: number | string }).n);
+  const before = await rows();
   const token = (await call(d, 'POST', '/auth/login', { username: 'user1', password: 'user1-password' })).body.token as string;
-  t.equal(rows(), before + 1, 'the login token has its row when the reply arrives');
+  t.equal(await rows(), before + 1, 'the login token has its row when the reply arrives');
   const fresh = await call(d, 'GET', '/auth/login', undefined, token);
   t.equal(fresh.status, 200);
-  t.equal(rows(), before + 1, 'the refreshed token has its row (and the old one none) when the reply arrives');
+  t.equal(await rows(), before + 1, 'the refreshed token has its row (and the old one none) when the reply arrives');
 });

@@ -8,8 +8,9 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { startDaemon } from './helpers/daemon.js';
+import { consoleStoreName, onPostgres, startDaemon } from './helpers/daemon.js';
+import { daemonDatabase } from './helpers/postgres.js';
+import { countRows } from './helpers/store-rows.js';
 import { runTs } from './helpers/spawn.js';
 import { withoutCced } from './helpers/main-process.js';
 import { SYSTEM } from '../src/store/store.js';
@@ -17,23 +18,18 @@ import { createFactoryToken, disableFactoryToken } from '../src/devices/pantahub
 
 const state = mkdtempSync(path.join(tmpdir(), 'cced-purge-'));
 t.teardown(() => rmSync(state, { recursive: true, force: true }));
-const cced = (args: string[]) => runTs('src/cli/cced-bin.ts', args, { env: { ...withoutCced(), CCED_STATE_DIR: state } });
+// Under TEST_STORE=postgres the console is also given the daemon's database (else it would open SQLite).
+const cced = async (args: string[]) =>
+  runTs('src/cli/cced-bin.ts', args, { env: { ...withoutCced(), CCED_STATE_DIR: state, ...(onPostgres ? { CCED_DB_URL: await daemonDatabase(state) } : {}) } });
 const DAY = 86_400_000;
 
-function counts() {
-  const db = new Database(path.join(state, 'cced.db'), { readonly: true });
-  try {
-    const n = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-    return {
-      tunnels: n("SELECT count(*) AS n FROM objects WHERE class = 'Tunnel'"),
-      tokens: n("SELECT count(*) AS n FROM objects WHERE class = 'PantahubToken'"),
-      events: n('SELECT count(*) AS n FROM device_events'),
-      objects: n('SELECT count(*) AS n FROM objects'),
-    };
-  } finally {
-    db.close();
-  }
-}
+const counts = () =>
+  countRows(state, {
+    tunnels: "SELECT count(*) AS n FROM objects WHERE class = 'Tunnel'",
+    tokens: "SELECT count(*) AS n FROM objects WHERE class = 'PantahubToken'",
+    events: 'SELECT count(*) AS n FROM device_events',
+    objects: 'SELECT count(*) AS n FROM objects',
+  });
 
 t.test('dry run, then --apply', async (t) => {
   const d = await startDaemon({ stateDir: state });
@@ -53,11 +49,11 @@ t.test('dry run, then --apply', async (t) => {
   const usedUp = (await createFactoryToken(store, writer, { owner: 'admin', maxUses: 0 })).created;
   await createFactoryToken(store, writer, { owner: 'admin', maxUses: 5 });
   await d.close();
-  const start = counts();
+  const start = await counts();
 
   const dry = await cced(['purge']);
   t.equal(dry.code, 0, dry.stderr);
-  t.equal(dry.stderr, `cced: configuration built-in defaults (no --config, no CCED_CONFIG), overridden by CCED_STATE_DIR; store ${state}/cced.db\n`);
+  t.equal(dry.stderr, `cced: configuration built-in defaults (no --config, no CCED_CONFIG), overridden by CCED_STATE_DIR${onPostgres ? ' CCED_DB_URL' : ''}; store ${await consoleStoreName(state)}\n`);
   const expiredLine = `tunnel lease ${await expired} (device ABCD0001, ssh, port 9050, expired ${new Date(now - 60_000).toISOString()})`;
   t.equal(
     dry.stdout,
@@ -74,18 +70,18 @@ t.test('dry run, then --apply', async (t) => {
       '',
     ].join('\n'),
   );
-  t.strictSame(counts(), start, 'a dry run removes nothing');
+  t.strictSame(await counts(), start, 'a dry run removes nothing');
 
   const dryOld = await cced(['purge', '--older-than', '30']);
   t.match(dryOld.stdout, /\nwould remove: 2 device events older than 30 days \(before [-0-9T:.Z]+\)\n/);
-  t.strictSame(counts(), start);
+  t.strictSame(await counts(), start);
 
   const apply = await cced(['purge', '--apply', '--older-than', '30']);
   t.equal(apply.code, 0, apply.stderr);
   t.match(apply.stdout, `removed: ${expiredLine}\nremoved: 1 expired tunnel leases\nremoved: 2 device events older than 30 days`);
   t.notMatch(apply.stdout, /dry run/);
   t.match(apply.stdout, '\nremoved: 3 factory tokens that can join no more devices\n');
-  t.strictSame(counts(), { tunnels: start.tunnels - 1, tokens: start.tokens - 3, events: start.events - 2, objects: start.objects - 4 }, 'only the stale rows went');
+  t.strictSame(await counts(), { tunnels: start.tunnels - 1, tokens: start.tokens - 3, events: start.events - 2, objects: start.objects - 4 }, 'only the stale rows went');
   t.match(apply.stderr, /"audit":"DESTROY"/, 'the removal is audited');
 
   const usage = await cced(['purge', '--older-than', 'soon']);

@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CceClient, adminClient, startDaemon, type HttpResult, type TestDaemon } from './helpers/daemon.js';
+import { CceClient, adminClient, consoleEnv, startDaemon, type HttpResult, type TestDaemon } from './helpers/daemon.js';
 import { catalogWorld, deviceRest, login, newDevice, rest } from './helpers/meeting.js';
 import { run as runCced } from '../src/cli/cced.js';
 
@@ -18,11 +18,11 @@ const BEGIN_OK = { status: 201, message: 'BEGIN OK' };
 const failed = (code: number, message: string) => ({ status: 401, message: 'GOODBYE', data: { errors: [{ code, message }, { code: 401, message: 'FAIL' }] } });
 const UNKNOWN_REF = '[[base-cce.unknownReference]]';
 
-/** The console on the daemon's own state dir (beside the running daemon, as SQLite's WAL allows). */
+/** The console on the daemon's own store (beside the running daemon: SQLite's WAL allows it, PostgreSQL too). */
 async function cced(d: TestDaemon, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const env = { CCED_STATE_DIR: d.config.state_dir, CCED_DB_SYNCHRONOUS: 'NORMAL' };
+  const env = await consoleEnv(d.config.state_dir);
   const code = await runCced(args, env, { out: (s) => (stdout += s), err: (s) => (stderr += s), ...(input !== undefined ? { stdin: async () => input } : {}) });
   return { code, stdout, stderr };
 }

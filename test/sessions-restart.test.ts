@@ -8,10 +8,10 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startDaemon, http, CceClient, ADMIN_PASSWORD, type TestDaemon } from './helpers/daemon.js';
+import { startDaemon, http, CceClient, ADMIN_PASSWORD, consoleEnv, onPostgres, type TestDaemon } from './helpers/daemon.js';
 import { accessSecrets, from, login } from './helpers/gate.js';
 import { runCced } from './helpers/main-process.js';
-import { sqliteOf } from './helpers/sqlite.js';
+import { countRows, postgresStoreText } from './helpers/store-rows.js';
 
 const REMOTE = '127.0.0.2';
 
@@ -85,7 +85,7 @@ t.test('an expired grant does not come back after a restart', async (t) => {
 
   // `cced purge --apply` removes the expired rows (three), from another process.
   await second.close();
-  const env = { CCED_STATE_DIR: dir, CCED_DB_SYNCHRONOUS: 'NORMAL' };
+  const env = await consoleEnv(dir);
   const dry = await runCced(['purge'], env);
   t.match(dry.stdout, /would remove: 3 expired sessions and tokens/);
   const applied = await runCced(['purge', '--apply'], env);
@@ -122,12 +122,12 @@ t.test('`cced user disable` in another process ends the running daemon\'s sessio
   t.equal((await bob.cmd('WHOAMI')).body.status, 201);
   t.equal(await me(), 200);
 
-  const r = await runCced(['user', 'disable', 'bob'], { CCED_STATE_DIR: d.config.state_dir, CCED_DB_SYNCHRONOUS: 'NORMAL' });
+  const r = await runCced(['user', 'disable', 'bob'], await consoleEnv(d.config.state_dir));
   t.equal(r.code, 0, r.stderr);
   t.equal((await bob.cmd('WHOAMI')).body.data.oid, '-1', 'the session is over');
   t.equal(await me(), 403, 'the bearer token is over');
-  const rows = sqliteOf(d.app.services.store).prepare('SELECT count(*) FROM grants WHERE user_name = ?').pluck().get('bob');
-  t.equal(rows, 0, 'their rows are gone');
+  const rows = await countRows(d.config.state_dir, { bob: "SELECT count(*) AS n FROM grants WHERE user_name = 'bob'" });
+  t.strictSame(rows, { bob: 0 }, 'their rows are gone');
 });
 
 t.test('the database holds digests, never a secret', async (t) => {
@@ -135,6 +135,13 @@ t.test('the database holds digests, never a secret', async (t) => {
   const d = await startDaemon({ stateDir: dir, config: { api_access: REMOTE } });
   const held = await obtain(d);
   await d.close();
+  if (onPostgres) {
+    // Every table's rows, as PostgreSQL holds them.
+    const text = await postgresStoreText(dir);
+    t.match(text, /\ngrants\n/, 'the database was read');
+    for (const secret of [held.session.sessionid!, held.token, held.bearer]) t.equal(text.indexOf(secret), -1, 'no secret in the database');
+    return;
+  }
   // The WAL first, the database after: the daemon's threads close their connections after close() returned, and
   // the last one copies the WAL into the database and removes it (a WAL gone meanwhile is read in the database).
   const files = readdirSync(dir)

@@ -6,11 +6,8 @@
 import t from 'tap';
 import { startDaemon, adminClient, CceClient, ADMIN_PASSWORD, type TestDaemon } from './helpers/daemon.js';
 import { FAIL_ONLY, failed, linesWithSecrets, remember } from './helpers/gate.js';
-import { openDb } from '../src/store/sqlite/db.js';
-import { sqliteBackend } from '../src/store/sqlite/backend.js';
-import { Store, SYSTEM } from '../src/store/store.js';
-import { Writer } from '../src/store/writer.js';
-import { loadSchema } from '../src/schema/loader.js';
+import { otherConnection } from './helpers/other-store.js';
+import { SYSTEM } from '../src/store/store.js';
 
 remember(ADMIN_PASSWORD);
 const BOB_1 = remember('bob-first-password-1');
@@ -121,12 +118,11 @@ t.test('a caller is re-read after a User write by another process, and never rem
     );
   });
   t.equal((await c.cmd(`GET ${carol}`)).status, 200, 'the rollback left carol enabled, and so does the caller');
-  // The admin CLI writes through its own connection, as `cced user disable` does.
-  const db = openDb(d.config.db_path);
-  t.teardown(() => db.close());
-  await new Writer(sqliteBackend(db)).submit((w) => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).at(w).set(SYSTEM, carol, '', { enabled: '0' }));
+  // The admin CLI writes through its own connection (the daemon's SQLite file or PostgreSQL database), as `cced user disable` does.
+  const other = await otherConnection(t, d);
+  await other.writer.submit((w) => other.store.at(w).set(SYSTEM, carol, '', { enabled: '0' }));
   t.equal((await c.cmd(`GET ${carol}`)).status, 401, 'disabled by another process: refused at the next request');
-  await new Writer(sqliteBackend(db)).submit((w) => new Store(sqliteBackend(db), loadSchema(d.config.schema_dir)).at(w).set(SYSTEM, carol, '', { enabled: '1' }));
+  await other.writer.submit((w) => other.store.at(w).set(SYSTEM, carol, '', { enabled: '1' }));
   t.equal((await c.cmd(`GET ${carol}`)).status, 200, 'enabled again');
 });
 

@@ -38,9 +38,10 @@ export async function auditAuth(ctx: AuditContext, verb: AuditedVerb, user: stri
 
 /**
  * One failed claim outside the command protocol: an audit line named `audit`
- * with the address and the identity (as `identityField`), counted at once.
+ * with the address and the identity (as `identityField`), counted at once;
+ * resolves once counted (never rejects), which a door awaits before it refuses.
  */
-export function auditFailedClaim(log: Pick<BaseLogger, 'info'>, bans: Bans, audit: string, c: Claim, identityField = 'user'): void {
+export function auditFailedClaim(log: Pick<BaseLogger, 'info'>, bans: Bans, audit: string, c: Claim, identityField = 'user'): Promise<void> {
   log.info({ audit, [identityField]: c.identity, ip: c.ip, outcome: 'fail' }, 'credential refused');
-  bans.count(c);
+  return bans.count(c);
 }

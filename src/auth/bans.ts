@@ -148,9 +148,13 @@ export class Bans {
     }
   }
 
-  /** Counts a failed claim from synchronous code: a bookkeeping error is logged, never thrown at the caller. */
-  count(c: Claim): void {
-    this.failed(c).catch((err: unknown) => this.log.error({ err }, 'ban bookkeeping failed'));
+  /**
+   * Counts a failed claim: a bookkeeping error is logged, never thrown at the caller. A caller that can wait
+   * awaits it before it answers, so the next request sees the ban this failure started (on a shared store the
+   * count is a round trip to the database, not a microtask).
+   */
+  count(c: Claim): Promise<void> {
+    return this.failed(c).catch((err: unknown) => this.log.error({ err }, 'ban bookkeeping failed'));
   }
 
   /** Whole seconds until `ip`'s address ban ends (at least 1), or undefined when it is not banned. */

@@ -55,10 +55,10 @@ export class ClientSecrets {
    * to (else the request is anonymous), and only with that entry's secret (else
    * HTTP 401, counted toward a ban like a failed LOGIN).
    */
-  tokenValid(grant: Grant, ip: string, headers: Record<string, string | string[] | undefined>): boolean {
+  async tokenValid(grant: Grant, ip: string, headers: Record<string, string | string[] | undefined>): Promise<boolean> {
     const own = this.entries.find((e) => e.entry.entry === grant.origin);
     if (!own || !own.entry.contains(ip)) return false;
-    if (this.match(ip, clientSecretOf(headers)) !== own.entry) this.refuse(ip, 'TOKEN');
+    if (this.match(ip, clientSecretOf(headers)) !== own.entry) await this.refuse(ip, 'TOKEN');
     return true;
   }
 
@@ -66,13 +66,13 @@ export class ClientSecrets {
    * The entry whose secret the request carries, from inside it; else HTTP 401,
    * audited as `audit` and counted toward a ban like a failed LOGIN.
    */
-  requireEntry(ip: string, headers: Record<string, string | string[] | undefined>, audit: string): AccessEntry {
-    return this.match(ip, clientSecretOf(headers)) ?? this.refuse(ip, audit);
+  async requireEntry(ip: string, headers: Record<string, string | string[] | undefined>, audit: string): Promise<AccessEntry> {
+    return this.match(ip, clientSecretOf(headers)) ?? (await this.refuse(ip, audit));
   }
 
-  private refuse(ip: string, audit: string): never {
-    // Counted at once: consume() updates the in-memory counter synchronously.
-    auditFailedClaim(this.log, this.bans, audit, secretClaim(ip));
+  /** Counted before the refusal is answered: on a shared store the count is a round trip to the database. */
+  private async refuse(ip: string, audit: string): Promise<never> {
+    await auditFailedClaim(this.log, this.bans, audit, secretClaim(ip));
     throw new Refusal('client-secret');
   }
 

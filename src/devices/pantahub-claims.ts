@@ -40,7 +40,7 @@ export async function guardedClaim(g: ClaimGuards, at: Attempt, id: string, user
     return await claimDevice(g.store, g.writer, id, user, challenge);
   } catch (err) {
     if (err instanceof PantahubError && err.code === 'pantahub.bad-challenge') {
-      auditFailedClaim(at.log, g.bans, 'CLAIM_PANTAHUB', c, 'device');
+      await auditFailedClaim(at.log, g.bans, 'CLAIM_PANTAHUB', c, 'device');
       await g.limits.claimFailed(id);
     }
     throw err;

@@ -66,8 +66,9 @@ function authority(s: Services): TunnelAuthority {
       const t = await tunnelOnPort(s.store, deviceKey, port, Date.now());
       return t !== undefined && servedHere(s.config, t);
     },
-    // SSH key failures have counters of their own: they never ban AUTH or the REST paths of the address.
-    failed: (ip, user) => s.auth.bans.count(claim('ssh-key', ip, user)),
+    // SSH key failures have counters of their own: they never ban AUTH or the REST paths of the address. Counted
+    // once the connection has closed: no answer waits for it.
+    failed: (ip, user) => void s.auth.bans.count(claim('ssh-key', ip, user)),
     mayTry: (ip, user) => (user === undefined ? s.auth.bans.addressBanLeft(ip) : s.auth.bans.banLeft(claim('ssh-key', ip, user))) === undefined,
   };
 }

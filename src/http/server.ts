@@ -141,8 +141,9 @@ export function buildServer({ services, dispatcher, gate }: ServerParts): Fastif
     if (err instanceof Refusal) return sendRefusal(reply, err);
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) request.log.error({ err }, 'internal error');
-    const message = status === 500 ? 'internal error' : err.message;
-    return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status], code: err.code, message });
+    // A 500 says nothing of its cause: the code of a database error (PostgreSQL's 42P01) is a detail too.
+    const [code, message] = status === 500 ? [undefined, 'internal error'] : [err.code, err.message];
+    return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status], code, message });
   });
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));

@@ -48,7 +48,27 @@ export const ALL_LOGS: string[] = [];
  * With TEST_STORE=postgres (CI's second pass over the HTTP tests, .ci/run) every daemon that names no store
  * of its own runs on PostgreSQL: a new database (schema) per state folder (test/helpers/postgres.ts).
  */
-const onPostgres = process.env.TEST_STORE === 'postgres';
+export const onPostgres = process.env.TEST_STORE === 'postgres';
+
+/**
+ * The console's environment for the store of `stateDir`: its state folder and, under TEST_STORE=postgres, the
+ * database a daemon on that folder uses (the console reads db_url from CCED_DB_URL like the daemon), so `cced`
+ * acts on the daemon's store on either backend.
+ */
+export async function consoleEnv(stateDir: string): Promise<Record<string, string>> {
+  return {
+    CCED_STATE_DIR: stateDir,
+    CCED_DB_SYNCHRONOUS: 'NORMAL',
+    ...(onPostgres ? { CCED_DB_URL: await daemonDatabase(stateDir) } : {}),
+  };
+}
+
+/** How the console names the store of `stateDir` on its info line (src/cli/cced-context.ts storeName). */
+export async function consoleStoreName(stateDir: string): Promise<string> {
+  if (!onPostgres) return path.join(stateDir, 'cced.db');
+  const url = new URL(await daemonDatabase(stateDir));
+  return `PostgreSQL ${url.host}${url.pathname}`;
+}
 
 export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> {
   const stateDir = opts.stateDir ?? mkdtempSync(path.join(tmpdir(), 'cced-test-'));
@@ -77,7 +97,14 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
     tell: (line) => { logs.push(`[tell] ${line}`); },
   });
   opts.beforeListen?.(app);
-  await app.server.listen({ host: config.listen_address.host, port: 0 });
+  try {
+    await app.server.listen({ host: config.listen_address.host, port: 0 });
+  } catch (err) {
+    // A start refused at listen (an onReady hook: a bad SSH host key) closes what createApp opened: on
+    // PostgreSQL an open pool would keep the test process from ending.
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   const addr = app.server.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const scheme = config.cert_file ? 'https' : 'http';

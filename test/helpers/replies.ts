@@ -3,7 +3,7 @@
  */
 import type { CceClient, TestDaemon } from './daemon.js';
 import { CceClient as Client } from './daemon.js';
-import { sqliteOf } from './sqlite.js';
+import { rowsOf } from './store-rows.js';
 
 /** The reference's failure envelope: the given errors, then 401 FAIL. */
 export function failure(...errors: [number, string][]) {
@@ -24,8 +24,8 @@ export async function snapshot(admin: CceClient): Promise<unknown> {
     const r = await admin.cmd({ cmd: 'GETALL', class: cls });
     Object.assign(objects, r.body.data.objects);
   }
-  const credentials = sqliteOf(admin.d.app.services.store).prepare('SELECT oid, name, hash FROM credentials ORDER BY oid, name').all();
-  const settings = sqliteOf(admin.d.app.services.store).prepare('SELECT key, value FROM settings ORDER BY key').all();
+  const credentials = await rowsOf(admin.d, 'SELECT oid, name, hash FROM credentials ORDER BY oid, name');
+  const settings = await rowsOf(admin.d, 'SELECT key, value FROM settings ORDER BY key');
   return { objects, credentials, settings };
 }
 

@@ -30,7 +30,7 @@ export const deviceToken: StrategyDef = {
     const c = token.length >= MIN_TOKEN_LENGTH && token.length <= MAX_DEVICE_TOKEN ? await devices.current?.lookup(key) : undefined;
     const matches = c?.tokenDigest !== undefined && timingSafeEqual(digest(token), c.tokenDigest);
     if (!c || !matches || c.revoked) {
-      auditFailedClaim(req.log, auth.bans, 'DEVICE_TOKEN', claimed, 'device_key');
+      await auditFailedClaim(req.log, auth.bans, 'DEVICE_TOKEN', claimed, 'device_key');
       throw new CredentialRefused(403, 'Invalid device credentials');
     }
     return { subject: { oid: c.oid, admin: false, capabilities: [] }, label: `device:${key}`, deviceOid: c.oid, via: 'device-token' };

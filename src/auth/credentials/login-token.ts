@@ -16,7 +16,7 @@ export const loginToken: StrategyDef = {
     const secret = req.envelope?.token;
     if (secret === undefined) return undefined;
     const grant = await auth.grants.lookup(secret);
-    if (grant?.kind !== 'token' || !auth.clients.tokenValid(grant, req.ip, req.headers)) return undefined;
+    if (grant?.kind !== 'token' || !(await auth.clients.tokenValid(grant, req.ip, req.headers))) return undefined;
     return callerPrincipal(await auth.callerFor(grant, secret), 'login-token');
   },
 };

@@ -99,7 +99,7 @@ function oidcResolver(deps: CredentialDeps) {
       return await verifyNew(token, req, c);
     } catch (err) {
       // The provider being down is nobody's failed claim.
-      if (err instanceof CredentialRefused && err.status !== 503) auditFailedClaim(req.log, auth.bans, 'OIDC', c);
+      if (err instanceof CredentialRefused && err.status !== 503) await auditFailedClaim(req.log, auth.bans, 'OIDC', c);
       throw err;
     }
   };

@@ -37,14 +37,14 @@ export const sshToken: StrategyDef = {
   create: ({ auth, config }) => {
     // Read at the first use, from the file the tunnel runtime made at start.
     let expected: string | undefined;
-    return (req) => {
+    return async (req) => {
       const given = req.headers[SSH_TOKEN_HEADER];
       if (given === undefined) return undefined;
       const c = claim('ssh-token', req.ip, SSH_TOKEN_PRINCIPAL.label);
       auth.bans.refuse(c);
       expected ??= loadSshToken(config.state_dir);
       if (typeof given !== 'string' || given.length < MIN_TOKEN_LENGTH || !sameSecret(given, expected)) {
-        auditFailedClaim(req.log, auth.bans, 'SSH_TOKEN', c);
+        await auditFailedClaim(req.log, auth.bans, 'SSH_TOKEN', c);
         throw new CredentialRefused(401, 'Invalid X-Meeting-Ssh-Token');
       }
       return SSH_TOKEN_PRINCIPAL;

@@ -14,7 +14,7 @@ const loginBody = z.object({ username: z.string().min(1).max(128), password: z.s
 
 export function authRoutes(route: Router, services: Services): void {
   route('POST', '/api/auth/login', { access: 'public', door: 'password-login', body: loginBody }, async ({ req, body }) => {
-    const boundTo = passwordLoginOrigin(services, req);
+    const boundTo = await passwordLoginOrigin(services, req);
     const guess = { ip: req.ip, name: body.username, audit: 'LOGIN_REST', log: req.log };
     const oid = await guessPassword(services.auth.bans, guess, () => services.auth.checkPassword(body.username, body.password));
     if (oid === undefined) throw fail(401, 'Invalid credentials');

@@ -34,8 +34,8 @@ export function issueBearer(services: Services, userOid: number, userName: strin
  * a whitelisted one with its entry's X-Client-Secret (else 401, counted as a
  * failed LOGIN). Answers what the bearer token is bound to.
  */
-export function passwordLoginOrigin(services: Services, req: FastifyRequest): string {
+export async function passwordLoginOrigin(services: Services, req: FastifyRequest): Promise<string> {
   if (req.origin === 'local') return 'local';
   if (req.origin !== 'remote' || !services.config.rest_login_remote) throw fail(403, 'Password login is only allowed from a local address');
-  return services.auth.clients.requireEntry(req.ip, req.headers, 'LOGIN_REST').entry;
+  return (await services.auth.clients.requireEntry(req.ip, req.headers, 'LOGIN_REST')).entry;
 }
