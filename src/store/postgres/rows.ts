@@ -55,11 +55,9 @@ export class PgChanges implements AsyncChangeWrites {
     const column = <K extends keyof NewChange>(k: K) => rows.map((r) => r[k]);
     const ids = await rowsOf<{ id: number }>(
       this.db,
-      `WITH locked AS (SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK}, hashtext(current_schema()))) ` +
-        'INSERT INTO changes (at, class, oid, ns, props, created, destroyed) ' +
-        'SELECT r.at, r.class, r.oid, r.ns, r.props, r.created, r.destroyed FROM locked, ' +
-        'unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::integer[]) WITH ORDINALITY AS r(at, class, oid, ns, props, created, destroyed, n) ' +
-        'ORDER BY r.n RETURNING id',
+      lockedChangeInsert(
+        'unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::integer[]) WITH ORDINALITY AS r(at, class, oid, ns, props, created, destroyed, n)',
+      ) + ' RETURNING id',
       [column('at'), column('className'), column('oid'), column('ns'), column('props'), rows.map((r) => (r.created ? 1 : 0)), rows.map((r) => (r.destroyed ? 1 : 0))],
     );
     return ids.map((r) => r.id).sort((x, y) => x - y);
@@ -127,11 +125,15 @@ export function changeRowsStatement(rows: readonly NewChange[]): string {
     (r, i) =>
       `(${i}, ${safeInteger(r.at)}::bigint, ${pg.escapeLiteral(r.className)}, ${safeInteger(r.oid)}::bigint, ${pg.escapeLiteral(r.ns)}, ${pg.escapeLiteral(r.props)}, ${r.created ? 1 : 0}, ${r.destroyed ? 1 : 0})`,
   );
+  return lockedChangeInsert(`(VALUES ${values.join(', ')}) AS r(n, at, class, oid, ns, props, created, destroyed)`);
+}
+
+/** The change-log lock, then the rows of `source` (columns r.at … r.destroyed, order r.n) inserted in that order. */
+function lockedChangeInsert(source: string): string {
   return (
     `WITH locked AS (SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK}, hashtext(current_schema()))) ` +
     'INSERT INTO changes (at, class, oid, ns, props, created, destroyed) ' +
-    `SELECT r.at, r.class, r.oid, r.ns, r.props, r.created, r.destroyed FROM locked, (VALUES ${values.join(', ')}) AS r(n, at, class, oid, ns, props, created, destroyed) ` +
-    'ORDER BY r.n'
+    `SELECT r.at, r.class, r.oid, r.ns, r.props, r.created, r.destroyed FROM locked, ${source} ORDER BY r.n`
   );
 }
 
