@@ -154,6 +154,31 @@ export function storePortContract(t: Test, world: (t: Test) => Promise<PortWorld
     t.same(await matched.range(o1, o4, 5), [o2, o4]);
   });
 
+  t.test('~ with a literal prefix reads the range of the index, not the class: windows count its rows', async (t) => {
+    const { backend: b } = await world(t);
+    b.useMatcher((p, v) => new RegExp(p).test(v));
+    await b.transaction(async (tx) => {
+      for (let i = 0; i < 200; i++) {
+        const oid = await tx.objects.insertObject('Thing', 1);
+        await tx.objects.putValue(oid, '', 'name', 'Thing', i < 3 ? `ab${i}` : i === 3 ? `ab${'x'.repeat(3000)}` : i === 4 ? 'b\u00e9' : `zz${i}`);
+      }
+    });
+    const find = (pattern: string) => b.objects.find(spec({ terms: [{ ns: '', name: 'name', op: '~', value: pattern, array: false, orMissing: false }] }));
+    t.equal((await find('^ab').all()).length, 4, 'every match, a long value too');
+    t.equal(await find('^ab').candidatesBeyond(3), true);
+    t.equal(await find('^ab').candidatesBeyond(4), false, 'four candidates: the range, not the 200 of the class');
+    t.equal(await find('ab').candidatesBeyond(4), true, 'no prefix: the class');
+    t.equal(await find('^abc?').candidatesBeyond(4), false, 'the prefix before an optional character');
+    t.equal(await find('^ab1$').candidatesBeyond(0), true);
+    t.equal(await find('^ab1$').candidatesBeyond(1), false, 'the longest certain prefix');
+    t.equal((await find('^b\u00e9').all()).length, 1, 'a prefix beyond ASCII, in byte order');
+    t.equal(await find('^b\u00e9').candidatesBeyond(1), false);
+    const windowed = find('^ab');
+    const first = await windowed.windowEnd(0, 1);
+    t.ok(first !== undefined, 'a window of the range');
+    t.same(await windowed.range(0, first!, 10), (await windowed.all()).slice(0, 2), 'ranges of oids within it');
+  });
+
   t.test('firstWith and holderOf', async (t) => {
     const { backend: b } = await world(t);
     const a = await thing(b, { name: 'x', n: '5', note: 'hi' });

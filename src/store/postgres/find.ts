@@ -5,7 +5,7 @@
  * store's matcher (its linear-time engine, its syntax), so each `~` term's
  * stored value comes back with the candidate and the store's matcher filters
  * it here. A find driven by its class alone whose `~` pattern begins with a
- * literal (`^abc...`, prefix.ts) is driven by that term instead: its
+ * literal (`^abc...`, ../prefix.ts) is driven by that term instead: its
  * candidates are the values in the prefix's range of props_find (and the few
  * values too long for it, props_long), not every object of the class.
  */
@@ -14,7 +14,7 @@ import type { FindSpec, FindTerm } from '../port.js';
 import type { AsyncFindRun } from '../async-port.js';
 import { rowsOf, valueEquals, type Queryable } from './query.js';
 import type { MatcherRef } from './objects.js';
-import { anchoredPrefix, byteOrderEnd } from './prefix.js';
+import { prefixRange } from '../prefix.js';
 
 type Row = Record<string, unknown> & { oid: number };
 
@@ -90,18 +90,6 @@ export function compilePgFind(db: Queryable, spec: FindSpec, matcher: MatcherRef
       return rows.slice(0, limit).map((r) => r.oid);
     },
   };
-}
-
-/** The `~` term with the longest certain literal prefix, when one may drive: a single value, its row required. */
-function prefixRange(spec: FindSpec): { term: FindTerm; from: string; to: string } | undefined {
-  let best: { term: FindTerm; from: string; to: string } | undefined;
-  for (const term of spec.terms) {
-    if (term.op !== '~' || term.array || term.orMissing) continue;
-    const from = anchoredPrefix(term.value);
-    const to = from === '' ? undefined : byteOrderEnd(from);
-    if (to !== undefined && from.length > (best?.from.length ?? 0)) best = { term, from, to };
-  }
-  return best;
 }
 
 /**

@@ -2,12 +2,16 @@
  * A find (port.ts FindSpec) as SQL: the driving index's rows as candidates,
  * one EXISTS per other term, `~` through the store's matcher (the cce_regexp
  * functions SqliteObjects registers). Statements are cached by their text.
+ * A find driven by its class alone whose `~` pattern begins with a literal
+ * (`^abc...`, ../prefix.ts) is driven by that term's range of props_find
+ * instead of every object of the class; the matcher still decides each row.
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { decodeArray } from '../../schema/values.js';
 import type { FindRun, FindSpec } from '../port.js';
 import { propRows } from './hot.js';
+import { prefixRange } from '../prefix.js';
 
 const MAX_FIND_STATEMENTS = 256;
 
@@ -48,11 +52,17 @@ export function compileFind(statements: StatementCache, spec: FindSpec): FindRun
   const conds: string[] = [];
   let candidates: string;
   const driver = spec.terms[spec.driver];
+  const range = driver === undefined ? prefixRange(spec) : undefined;
+  const driving = driver ?? range?.term;
   // The driver's rows: `props`, or a heartbeat column's narrow table in its shape (hot.ts).
-  const driverRows = driver === undefined ? 'props' : propRows(spec.className, driver.ns, driver.name);
+  const driverRows = driving === undefined ? 'props' : propRows(spec.className, driving.ns, driving.name);
   if (driver !== undefined) {
     candidates = `FROM ${driverRows} WHERE class = ? AND ns = ? AND name = ? AND value = ?`;
     params.push(spec.className, driver.ns, driver.name, driver.value);
+  } else if (range !== undefined) {
+    // Text compares as its UTF-8 bytes (BINARY), the order prefix.ts's range is in.
+    candidates = `FROM ${driverRows} WHERE class = ? AND ns = ? AND name = ? AND value >= ? AND value < ?`;
+    params.push(spec.className, range.term.ns, range.term.name, range.from, range.to);
   } else {
     candidates = 'FROM objects WHERE class = ?';
     params.push(spec.className);

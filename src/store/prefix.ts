@@ -1,7 +1,7 @@
 /**
  * The literal text every value a `~` pattern matches must start with, when that is certain: then a find
  * reads the range of the (class, ns, name, value) index that starts with it instead of every candidate of
- * the class (find.ts), and the store's matcher still decides each one. The range only has to hold every
+ * the class (each backend's find.ts), and the store's matcher still decides each one. The range only has to hold every
  * match; the pattern's meaning stays the store's (safe-regex.ts: RE2 syntax, no flags, `^` the start of
  * the text), so anything this reader is not sure of gives no prefix:
  * - the pattern must begin with `^` and have no `|` outside a group or class (`^ab|x` matches "x");
@@ -10,6 +10,7 @@
  * - a character followed by `?`, `*` or `{` may be absent: it is not part of the prefix;
  * - NUL and lone surrogates end it (PostgreSQL text holds neither).
  */
+import type { FindSpec, FindTerm } from './port.js';
 
 const META = new Set([...'^$.|?*+()[]{}\\']);
 
@@ -68,8 +69,21 @@ function classEnd(pattern: string, open: number): number {
   return pattern.length;
 }
 
+/** The `~` term with the longest certain literal prefix, when one may drive a find: a single value, its row required. */
+export function prefixRange(spec: FindSpec): { term: FindTerm; from: string; to: string } | undefined {
+  let best: { term: FindTerm; from: string; to: string } | undefined;
+  for (const term of spec.terms) {
+    if (term.op !== '~' || term.array || term.orMissing) continue;
+    const from = anchoredPrefix(term.value);
+    const to = from === '' ? undefined : byteOrderEnd(from);
+    if (to !== undefined && from.length > (best?.from.length ?? 0)) best = { term, from, to };
+  }
+  return best;
+}
+
 /**
- * The smallest text above every text that starts with `prefix`, in byte order (UTF-8 bytes, COLLATE "C"):
+ * The smallest text above every text that starts with `prefix`, in byte order (UTF-8 bytes: PostgreSQL's
+ * COLLATE "C", SQLite's BINARY):
  * its last code point plus one (past the surrogates, which UTF-8 has no bytes for), or undefined when the
  * prefix is made of U+10FFFF alone.
  */
