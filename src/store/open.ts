@@ -139,8 +139,7 @@ function openSqliteStore(config: Config, log: Logger, { defaults = 'now' }: Open
     migrate: () => Promise.resolve(backend.migrate()),
     close() {
       writer.close();
-      backend.close();
-      return Promise.resolve();
+      return backend.close();
     },
     storeDefaults() {
       if (defaults === 'now' || unstored.length === 0) return filling;

@@ -67,7 +67,8 @@ export type AsyncFindRun = { [K in keyof FindRun]: (...args: Parameters<FindRun[
  */
 export interface SearchThreads {
   find(spec: FindSpec, spent: SearchSpent): AsyncFindRun;
-  close(): void;
+  /** Resolves once every thread has ended (and with it its connection). */
+  close(): Promise<void>;
 }
 
 /** Where a page of a class in one property's order starts. */
@@ -323,7 +324,8 @@ export interface StoreBackend {
   layout(): Layout;
   /** Runs the migrations not run yet; returns how many ran. */
   migrate(): number;
-  close(): void;
+  /** Closes the connection at once; resolves once the threads reading the file have closed theirs too. */
+  close(): Promise<void>;
   /** The same database behind the asynchronous port: the store's reads outside the Writer's transaction. */
   readonly async: AsyncStoreBackend;
   /** A handle over the connection the Writer's transactions run on, for the one it has just begun; end() retires it. */

@@ -174,8 +174,7 @@ export class SqliteAsyncBackend implements AsyncStoreBackend {
   }
 
   close(): Promise<void> {
-    this.sync.close();
-    return Promise.resolve();
+    return this.sync.close();
   }
 
   /** SQLite's data_version: moves when another connection (or process) commits to the file, not for this one's commits. */

@@ -92,11 +92,11 @@ export class SqliteBackend implements StoreBackend {
     return migrate(this.db);
   }
 
-  close(): void {
-    this.searches?.close();
-    this.checkpoints?.close();
+  async close(): Promise<void> {
+    const threads = [this.searches?.close(), this.checkpoints?.close()];
     this.reader?.close();
     this.db.close();
+    await Promise.all(threads);
   }
 }
 

@@ -96,11 +96,16 @@ export class Checkpoints implements Upkeep {
     else fn();
   }
 
-  /** Stops the thread; a batch held back for a checkpoint stays held (the database is closing). */
-  close(): void {
+  /**
+   * Stops the thread; a batch held back for a checkpoint stays held (the database is closing). Resolves when the
+   * thread is gone (better-sqlite3 closes its connection as the thread ends).
+   */
+  async close(): Promise<void> {
     this.failed = true;
     this.idle = [];
-    void this.worker.terminate();
+    // Held until it has ended: the process would not wait for an unreferenced thread's exit.
+    this.worker.ref();
+    await this.worker.terminate();
   }
 
   private spawn(): Worker {

@@ -88,13 +88,13 @@ export class SqliteSearchThreads implements SearchThreads {
   }
 
   /** Ends every thread (an idle one closes its connection first); statements waiting for one fail. */
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.idle) t.close();
-    for (const t of this.busy) t.terminate();
+    const ended = [...this.idle.map((t) => t.close()), ...[...this.busy].map((t) => t.terminate())];
     this.idle.length = 0;
     this.busy.clear();
     for (const w of this.queue.splice(0)) w.reject(new Error('the store is closed'));
+    await Promise.all(ended);
   }
 
   private submit(call: SearchCall): Promise<unknown> {
@@ -202,15 +202,21 @@ class SearchThread {
     }
   }
 
-  /** Asks an idle thread to close its connection and end. */
-  close(): void {
+  /** Asks an idle thread to close its connection and end; resolves when it has. */
+  close(): Promise<void> {
     this.alive = false;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    // Held until it has ended: an idle thread is unreferenced, and the process would not wait for its exit.
+    this.worker.ref();
     this.worker.postMessage('close');
+    return exited;
   }
 
-  terminate(): void {
+  /** Resolves when the thread is gone (better-sqlite3 closes its connection as the thread ends). */
+  async terminate(): Promise<void> {
     this.alive = false;
     this.answer = undefined;
-    void this.worker.terminate();
+    this.worker.ref();
+    await this.worker.terminate();
   }
 }
