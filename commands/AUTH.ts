@@ -22,7 +22,7 @@ export const AUTH: ReadCommand<{ user: string; password: string }> = {
   async run(ctx, { user, password }) {
     const oid = await guessPassword(ctx.auth.bans, { ip: ctx.ip, name: user, audit: 'AUTH', log: ctx.log }, () => ctx.auth.checkPassword(user, password));
     if (oid === undefined) throw new CceError(401);
-    const { secret, saved } = ctx.auth.startSession(oid, user, ctx.ip);
+    const { secret, saved } = await ctx.auth.startSession(oid, user, ctx.ip);
     // Handed out only once stored: a restart right after the reply keeps it.
     await saved;
     await auditAuth(ctx, 'AUTH', user, 'ok');

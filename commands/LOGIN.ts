@@ -29,7 +29,7 @@ export const LOGIN: ReadCommand<void> = {
       ctx.log.info({ audit: 'LOGIN', user: API_ADMIN_NAME, ip: ctx.ip, outcome: 'refused', why: 'api-admin disabled' }, 'LOGIN refused');
       throw permissionDenied('LOGIN: api-admin is disabled');
     }
-    const { secret, grant, saved } = ctx.auth.startToken(entry.entry);
+    const { secret, grant, saved } = await ctx.auth.startToken(entry.entry);
     // Handed out only once stored: a restart right after the reply keeps it.
     await saved;
     await auditAuth(ctx, 'LOGIN', API_ADMIN_NAME, 'ok');

@@ -117,9 +117,9 @@ t.test('a default filled in, or a property dropped, on a heartbeat column acts o
   db.prepare('UPDATE device_beats SET last_seen = NULL WHERE oid = ?').run(a);
   const defaults = sqliteBackend(db).defaults;
   t.equal(await store.rawValue(a, '', 'last_seen'), undefined, 'a Device without the value stored');
-  t.equal(defaults.atomically(() => defaults.fill('Device', '', 'last_seen', 'X', 0, b)), 1, 'one value filled in');
+  t.equal(defaults.fill('Device', '', 'last_seen', 'X', 0, b), 1, 'one value filled in');
   t.strictSame([await store.rawValue(a, '', 'last_seen'), await store.rawValue(b, '', 'last_seen')], ['X', ''], 'only where it was missing');
-  defaults.atomically(() => defaults.dropProperty('Device', '', 'last_seen'));
+  defaults.dropProperty('Device', '', 'last_seen');
   t.strictSame([await store.rawValue(a, '', 'last_seen'), await store.rawValue(b, '', 'ip_address')], [undefined, ''], 'dropped: that column only');
 });
 

@@ -22,7 +22,7 @@ t.test('bearer tokens', async (t) => {
 
   // An expired bearer grant: 403, as seeds/001 says.
   const grants = d.app.services.auth.grants;
-  const expired = grants.issue({ kind: 'token', userOid: 2, userName: 'admin', origin: BEARER_ORIGIN, lifetimeMs: -1, sliding: false });
+  const expired = await grants.issue({ kind: 'token', userOid: 2, userName: 'admin', origin: BEARER_ORIGIN, lifetimeMs: -1, sliding: false });
   t.equal((await rest(d, { authorization: `Bearer ${expired.secret}` }).get('/api/devices')).status, 403);
 
   // A /v2/cce session is not a bearer token, and a bearer token does not open /v2/cce.

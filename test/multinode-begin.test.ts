@@ -51,3 +51,21 @@ t.test('two BEGINs of one session on two nodes at once: exactly one node holds i
   const results = await Promise.all([outcome(a.take(SESSION)), outcome(b.take(SESSION))]);
   t.equal(results.filter((r) => r === undefined).length, 1, JSON.stringify(results));
 });
+
+// A direct write of a session asks whether another node holds its BEGIN: the row is read again only once another
+// node may have committed (the external version moved) or this node's own BEGIN, COMMIT or ROLLBACK changed it.
+t.test("a node reads a session's row again only after a write that may have changed it", async (t) => {
+  const [a, b] = await storesOnOneFile(t);
+  const reads: string[] = [];
+  const setting = b!.store.setting.bind(b!.store);
+  b!.store.setting = (key: string) => (reads.push(key), setting(key));
+  const onA = sharedBegins(a!.store, a!.writer, 'https://a.example:9092');
+  const onB = sharedBegins(b!.store, b!.writer, undefined);
+  for (let i = 0; i < 3; i++) t.equal(await outcome(onB.refuseHeldElsewhere(SESSION)), undefined, `write ${i + 1} on B`);
+  t.equal(reads.length, 1, 'three writes, nothing committed elsewhere: one read of the row');
+  await onA.take(SESSION);
+  t.strictSame(await outcome(onB.refuseHeldElsewhere(SESSION)), { code: 402, message: HELD_BY_A }, "A's BEGIN committed: read again, refused");
+  t.equal(reads.length, 2);
+  t.equal(await onB.endElsewhere(SESSION), true, 'a ROLLBACK on B ends it');
+  t.equal(await outcome(onB.refuseHeldElsewhere(SESSION)), undefined, "B's own write forgot what it read: not refused");
+});

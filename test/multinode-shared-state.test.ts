@@ -126,3 +126,21 @@ t.test("the nodes agree on api-admin's password: the first rotates it, the other
   t.equal(readApiAdminPassword(dirs[0]!), first, "A's copy is still the password");
   t.notOk([...a.logs, ...again.logs].some((l) => l.includes(first)), 'the password is in no log line');
 });
+
+// An owner's bound (max_sessions_per_user) counts the owner's grants on every node: a node issuing one reads the
+// owner's stored grants, so the rule of one node (past the bound, the grants closest to expiry end) holds across them.
+t.test("a user's sessions opened on A count toward the bound on B: the oldest end on both nodes", async (t) => {
+  const db = await testDatabase(t);
+  if (db.skip !== undefined) return t.pass('skipped: no PostgreSQL', { skip: db.skip });
+  const config = { db_url: db.url, max_sessions_per_user: '3' };
+  const a = await startDaemon({ config: { ...config, node_url: 'http://node-a.test:9092' } });
+  t.teardown(() => a.close());
+  const b = await startDaemon({ config: { ...config, node_url: 'http://node-b.test:9092' } });
+  t.teardown(() => b.close());
+  const sessions = [await adminClient(a), await adminClient(a), await adminClient(a), await adminClient(b), await adminClient(b)];
+  const whoamiOn = (d: typeof a) => Promise.all(sessions.map(async (s) => (await Object.assign(new Client(d), { sessionid: s.sessionid }).cmd('WHOAMI')).body.data.oid as string));
+  const expected = ['-1', '-1', '2', '2', '2'];
+  t.strictSame(await whoamiOn(b), expected, "on B: A's two oldest ended, the three newest live");
+  t.strictSame(await whoamiOn(a), expected, 'on A: the same');
+  t.equal(b.app.services.auth.grants.held('session 2'), 3, "B's table holds three for admin");
+});

@@ -4,13 +4,12 @@
  */
 import t from 'tap';
 import path from 'node:path';
-import { startDaemon, adminClient } from './helpers/daemon.js';
-import { openDb } from '../src/store/sqlite/db.js';
-import { sqliteBackend } from '../src/store/sqlite/backend.js';
-import { Store, SYSTEM } from '../src/store/store.js';
-import { Writer } from '../src/store/writer.js';
-import { loadSchema } from '../src/schema/loader.js';
-import { planDefaults, storeDefaults } from '../src/store/backfill.js';
+import { startDaemon, adminClient, onPostgres } from './helpers/daemon.js';
+import { pino } from 'pino';
+import { daemonDatabase } from './helpers/postgres.js';
+import { resolveConfig } from '../src/config/load.js';
+import { openStore } from '../src/store/open.js';
+import { SYSTEM } from '../src/store/store.js';
 
 const thing = { class: 'Thing', properties: { name: { type: 'alphanum_plus' } } };
 const more = {
@@ -61,24 +60,30 @@ t.test('properties added by a schema extension get their defaults stored for exi
   t.same((await a3.cmd('FIND Thing color = "blue"')).body.data!.oidlist, [String(old[1])], 'what was set since stays');
 });
 
-t.test('until the defaults are stored, finds treat a missing row as the default', async (t) => {
+// The store opened as the daemon opens it (the fill left to storeDefaults()), on the suite's backend.
+t.test('until the defaults are stored, finds treat a missing row as the default; stored, the same answers', async (t) => {
   const dir = t.testdir({
+    state: {},
     v1: { '10-thing.json': JSON.stringify({ classes: [thing] }) },
     v2: { '10-thing.json': JSON.stringify({ classes: [thing] }), '20-more.json': JSON.stringify(more) },
   });
-  const db = openDb(':memory:');
-  const writer = new Writer(sqliteBackend(db));
-  const v1 = loadSchema(['schema', path.join(dir, 'v1')]);
-  t.strictSame(planDefaults(sqliteBackend(db), v1), [], 'an empty store has nothing to fill');
-  const before = new Store(sqliteBackend(db), v1, () => {});
-  const old: number[] = [];
-  for (const name of ['a', 'b', 'c']) old.push(await writer.submit((w) => before.at(w).create(SYSTEM, 'Thing', { name })));
+  const stateDir = path.join(dir, 'state');
+  const database = onPostgres ? { db_url: await daemonDatabase(stateDir) } : {};
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const open = (version: string) =>
+    openStore(resolveConfig({ state_dir: stateDir, schema_dir: `schema,${path.join(dir, version)}`, db_synchronous: 'NORMAL', ...database }), log, { defaults: 'background' });
+  const told = () => lines.filter((l) => l.msg === 'stored the defaults of new schema properties for existing objects');
 
-  const v2 = loadSchema(['schema', path.join(dir, 'v2')]);
-  const unstored = planDefaults(sqliteBackend(db), v2);
-  t.strictSame(unstored.map((u) => u.key), ['Thing.color', 'Thing.note', 'Thing.Extra.level']);
-  const store = new Store(sqliteBackend(db), v2, () => {});
-  store.defaultsUnstored(unstored.map((u) => u.prop));
+  const before = await open('v1');
+  const old: number[] = [];
+  for (const name of ['a', 'b', 'c']) old.push(await before.writer.submit((w) => before.store.at(w).create(SYSTEM, 'Thing', { name })));
+  await before.storeDefaults();
+  await before.close();
+  t.strictSame(told(), [], 'v1 on an empty store: nothing to fill');
+
+  const { store, writer, ...after } = await open('v2');
+  t.teardown(() => after.close());
   const made = await writer.submit((w) => store.at(w).create(SYSTEM, 'Thing', { name: 'd', color: 'green' }));
   await writer.submit((w) => store.at(w).set(SYSTEM, old[1]!, '', { color: 'blue' }));
   const find = (...criteria: [string, string, '=' | '~', string][]) => store.find(SYSTEM, 'Thing', { criteria: criteria.map(([ns, name, op, value]) => ({ ns, name, op, value })) });
@@ -101,12 +106,13 @@ t.test('until the defaults are stored, finds treat a missing row as the default'
     sorted: [old[1], made, old[0], old[2]],
   };
   t.strictSame(await answers(), expected, 'rows missing: found by their defaults');
-  const stored: [string, number][] = [];
-  await storeDefaults(sqliteBackend(db), writer, unstored, (u, rows) => {
-    store.defaultStored(u.prop);
-    stored.push([u.key, rows]);
-  });
-  t.strictSame(stored, [['Thing.color', 2], ['Thing.note', 3], ['Thing.Extra.level', 3]], 'each missing row stored once');
+  await after.storeDefaults();
+  t.match(told(), [{ properties: ['Thing.color', 'Thing.note', 'Thing.Extra.level'], rows: 2 + 3 + 3 }], 'each missing row stored once');
   t.strictSame(await answers(), expected, 'rows stored: the same answers');
-  t.strictSame(planDefaults(sqliteBackend(db), v2), [], 'remembered: the next start has nothing to fill');
+  await after.close();
+
+  const again = await open('v2');
+  t.teardown(() => again.close());
+  await again.storeDefaults();
+  t.equal(told().length, 1, 'remembered: the next start has nothing to fill');
 });

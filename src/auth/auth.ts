@@ -95,7 +95,7 @@ export class Auth {
     return userDisabled(await this.store.rawValues(oid)) ? undefined : oid;
   }
 
-  startSession(userOid: number, userName: string, origin: string): { secret: string; grant: Grant; saved: Promise<void> } {
+  startSession(userOid: number, userName: string, origin: string): Promise<{ secret: string; grant: Grant; saved: Promise<void> }> {
     return this.grants.issue({
       kind: 'session',
       userOid,
@@ -112,7 +112,7 @@ export class Auth {
   }
 
   /** A LOGIN token for api-admin, bound to the api_access entry it was issued from; it does not slide. */
-  startToken(entry: string): { secret: string; grant: Grant; saved: Promise<void> } {
+  startToken(entry: string): Promise<{ secret: string; grant: Grant; saved: Promise<void> }> {
     return this.grants.issue({
       kind: 'token',
       userOid: this.apiAdminOid,

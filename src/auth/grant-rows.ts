@@ -7,13 +7,14 @@
  * connection has committed (SQLite's data_version): a request with a known
  * session costs no SQL.
  *
- * The rows live behind the store's port (src/store/port.ts GrantRows; the
- * SQL is src/store/sqlite/grants.ts); this file turns them into Grants.
+ * The rows live behind the store's port (src/store/async-port.ts
+ * AsyncGrantReads, read on either backend; the SQL is src/store/sqlite/grants.ts
+ * and src/store/postgres/rows.ts); this file turns them into Grants.
  *
  * Writes go through the writer as upkeep (exempt from SUSPEND, like other
  * maintenance): a client may still log in and out while writes are suspended.
  */
-import type { GrantRecord, GrantRows } from '../store/port.js';
+import type { GrantRecord } from '../store/port.js';
 import type { Store } from '../store/store.js';
 import type { Writer, WriteTx } from '../store/writer.js';
 import type { Grant } from './secrets.js';
@@ -45,8 +46,8 @@ export interface GrantPersistence {
   /** Changes whenever another connection committed (then what was read may be stale). */
   version(): number;
   load(digest: Buffer): Promise<GrantRow | undefined>;
-  /** The owner's live grants, soonest expiry first. */
-  owned(owner: string, now: number): { digest: Buffer; row: GrantRow }[];
+  /** The owner's live grants as stored (by any node), soonest expiry first. */
+  owned(owner: string, now: number): Promise<{ digest: Buffer; row: GrantRow }[]>;
   save(digest: Buffer, row: GrantRow): Promise<void>;
   remove(digests: Buffer[]): Promise<void>;
   touch(digest: Buffer, expires: number): void;
@@ -54,7 +55,6 @@ export interface GrantPersistence {
 
 /** GrantPersistence over the store, writing through the writer. */
 export class StoredGrants implements GrantPersistence {
-  private readonly rows: GrantRows;
   private closed = false;
 
   constructor(
@@ -62,9 +62,7 @@ export class StoredGrants implements GrantPersistence {
     private readonly writer: Writer,
     /** A write that failed (the store is failing): reported, never thrown at a request. */
     private readonly failed: (err: unknown) => void,
-  ) {
-    this.rows = store.grants;
-  }
+  ) {}
 
   /** No more writes: the daemon is closing its database. */
   close(): void {
@@ -80,8 +78,8 @@ export class StoredGrants implements GrantPersistence {
     return r && fromRaw(r);
   }
 
-  owned(owner: string, now: number): { digest: Buffer; row: GrantRow }[] {
-    return this.rows.ofOwner(owner, now).map((r) => ({ digest: r.digest, row: fromRaw(r) }));
+  async owned(owner: string, now: number): Promise<{ digest: Buffer; row: GrantRow }[]> {
+    return (await this.store.grantReads.ofOwner(owner, now)).map((r) => ({ digest: r.digest, row: fromRaw(r) }));
   }
 
   save(digest: Buffer, { grant: g, owner, issuedAt }: GrantRow): Promise<void> {

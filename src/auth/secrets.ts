@@ -83,6 +83,10 @@ export class SecretTable {
   private readonly adopted = new Set<string>();
   /** The store's version each owner's stored grants were read at (a limit counts them all). */
   private readonly ownersRead = new Map<string, number>();
+  /** Grants ended here whose rows' removal has not committed yet (see readOwner()). */
+  private readonly removing = new Set<string>();
+  /** For each owner read in flight: the grants ended here since it began (see readOwner()). */
+  private readonly reading = new Set<Set<string>>();
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -93,20 +97,23 @@ export class SecretTable {
 
   /**
    * A new grant under a new random secret, or under `secret` when given (an
-   * OIDC token, verified once). Valid here at once; `saved` settles when its
-   * row has committed (a reply that hands the secret out waits for it, so a
-   * restart right after keeps it).
+   * OIDC token, verified once). Valid here once it resolves; `saved` settles
+   * when its row has committed (a reply that hands the secret out waits for
+   * it, so a restart right after keeps it). A limited grant first reads its
+   * owner's stored grants when another connection (another node) may have
+   * changed them, so the bound counts the owner's grants on every node.
    */
-  issue(g: Omit<Grant, 'expires'>, secret = randomSecret()): { secret: string; grant: Grant; saved: Promise<void> } {
+  async issue(g: Omit<Grant, 'expires'>, secret = randomSecret()): Promise<{ secret: string; grant: Grant; saved: Promise<void> }> {
+    const limit = this.limitOf(g);
+    if (limit !== undefined) await this.readOwner(limit.key);
+    // From here on nothing is awaited: the count, the ends and the new grant are one decision.
     const now = this.now();
     const grant: Grant = { ...g, expires: now + g.lifetimeMs };
     const hash = digest(secret);
     const hex = hash.toString('hex');
-    const limit = this.limitOf(g);
     const version = this.stored?.version() ?? 0;
     const entry: Entry = { hash, grant, issuedAt: now, checked: version, pending: this.stored !== undefined, storedExpires: grant.expires };
     if (limit !== undefined) {
-      this.readOwner(limit.key, version);
       let owned = this.byOwner.get(limit.key);
       if (owned === undefined) this.byOwner.set(limit.key, (owned = new Set()));
       // Full: the grant closest to its expiry ends, so the newest (or most recently used) survive.
@@ -116,7 +123,7 @@ export class SecretTable {
         ended.push(this.byHash.get(oldest)!.hash);
         this.drop(oldest);
       }
-      void this.stored?.remove(ended);
+      void this.removeStored(ended);
       owned.add(hex);
       // Dropping the last one (a bound of 1) removed the set from byOwner: put it back.
       this.byOwner.set(limit.key, owned);
@@ -188,7 +195,7 @@ export class SecretTable {
   async revoke(secret: string): Promise<boolean> {
     const hash = digest(secret);
     const ended = this.drop(hash.toString('hex'));
-    await this.stored?.remove([hash]);
+    await this.removeStored([hash]);
     return ended;
   }
 
@@ -266,15 +273,29 @@ export class SecretTable {
     return entry;
   }
 
-  /** Before a limit counts an owner's grants: those stored (by a past run, another process) are read in, soonest expiry first. */
-  private readOwner(owner: string, version: number): void {
-    if (this.stored === undefined || this.ownersRead.get(owner) === version) return;
-    const rows = this.stored.owned(owner, this.now());
+  /**
+   * Before a limit counts an owner's grants: those stored (by a past run, another node) are read in, soonest
+   * expiry first, when another connection committed since they were last read. A row this table ended
+   * (its removal not committed when the read began, or ended while it ran) is not taken back.
+   */
+  private async readOwner(owner: string): Promise<void> {
+    if (this.stored === undefined) return;
+    const version = this.stored.version();
+    if (this.ownersRead.get(owner) === version) return;
+    const ended = new Set(this.removing);
+    this.reading.add(ended);
+    let rows;
+    try {
+      rows = await this.stored.owned(owner, this.now());
+    } finally {
+      this.reading.delete(ended);
+    }
     const mine = this.byOwner.get(owner);
     // Read in order: the stored ones (soonest first) ahead of those this process holds (most recently used last).
     const ordered = new Set<string>();
     for (const { digest: d, row } of rows) {
       const hex = d.toString('hex');
+      if (ended.has(hex)) continue;
       if (!this.byHash.has(hex)) this.adopt(hex, d, row, version);
       if (!mine?.has(hex)) ordered.add(hex);
     }
@@ -284,9 +305,22 @@ export class SecretTable {
     if (this.ownersRead.size > 10_000) this.ownersRead.clear();
   }
 
+  /** Removes grants' rows; until that has committed their digests are in `removing` (see readOwner()). */
+  private async removeStored(hashes: Buffer[]): Promise<void> {
+    if (this.stored === undefined || hashes.length === 0) return;
+    const hexes = hashes.map((h) => h.toString('hex'));
+    for (const hex of hexes) this.removing.add(hex);
+    try {
+      await this.stored.remove(hashes);
+    } finally {
+      for (const hex of hexes) this.removing.delete(hex);
+    }
+  }
+
   private drop(hex: string): boolean {
     const entry = this.byHash.get(hex);
     if (entry === undefined) return false;
+    for (const ended of this.reading) ended.add(hex);
     this.byHash.delete(hex);
     this.adopted.delete(hex);
     if (entry.owner !== undefined) {

@@ -41,6 +41,8 @@ export interface SharedBegins {
 }
 
 const PREFIX = BEGIN_HOLDER_PREFIX;
+/** Sessions whose row is remembered; past it the memory starts again (a read each, as before). */
+const MAX_REMEMBERED = 10_000;
 
 export function sharedBegins(store: Store, writer: Writer, nodeUrl: string | undefined): SharedBegins {
   // This process, not only this node's address: a node that restarted lost its queues.
@@ -52,11 +54,40 @@ export function sharedBegins(store: Store, writer: Writer, nodeUrl: string | und
   const heldElsewhere = (holder: string) =>
     badCommand(`this session's transaction is open on ${where(holder)}: send its writes, COMMIT or ROLLBACK there (or ROLLBACK here to end it)`);
   const read = (key: string) => store.setting(PREFIX + key);
+  /**
+   * A session's row as read, at the external version read before: another node's BEGIN or ROLLBACK moves
+   * that version when it commits, and a request awaits a version read after it arrived (Store.catchUp), so
+   * until the version moves the row is as read. This node's own jobs forget the session's entry, and a
+   * read under way while one runs is not kept (`jobs` moved).
+   */
+  const remembered = new Map<string, { version: number; holder: string | undefined }>();
+  let jobs = 0;
+  const holderOf = async (key: string) => {
+    const version = store.externalVersion();
+    const known = remembered.get(key);
+    if (known?.version === version) return known.holder;
+    const started = jobs;
+    const holder = await read(key);
+    if (started === jobs) {
+      if (remembered.size >= MAX_REMEMBERED) remembered.clear();
+      remembered.set(key, { version, holder });
+    }
+    return holder;
+  };
   // Bookkeeping of the daemon, not a client's data: it goes through while writes are suspended, as BEGIN does.
-  const job = <R>(fn: (tx: ReturnType<Store['at']>) => Promise<R>) => writer.maintenance((w) => fn(store.at(w)));
+  const job = async <R>(key: string, fn: (tx: ReturnType<Store['at']>) => Promise<R>) => {
+    jobs++;
+    remembered.delete(key);
+    try {
+      return await writer.maintenance((w) => fn(store.at(w)));
+    } finally {
+      jobs++;
+      remembered.delete(key);
+    }
+  };
   return {
     take: (key) =>
-      job(async (tx) => {
+      job(key, async (tx) => {
         const holder = await tx.setting(PREFIX + key);
         if (holder !== undefined && holder !== me) throw heldElsewhere(holder);
         await tx.putSetting(PREFIX + key, me);
@@ -65,15 +96,15 @@ export function sharedBegins(store: Store, writer: Writer, nodeUrl: string | und
       if ((await read(key)) !== me) throw badCommand('this transaction was ended by a ROLLBACK on another node; nothing of it was applied');
     },
     release: (key) =>
-      job(async (tx) => {
+      job(key, async (tx) => {
         if ((await tx.setting(PREFIX + key)) === me) await tx.putSetting(PREFIX + key, undefined);
       }),
     async refuseHeldElsewhere(key) {
-      const holder = await read(key);
+      const holder = await holderOf(key);
       if (holder !== undefined && holder !== me) throw heldElsewhere(holder);
     },
     endElsewhere: (key) =>
-      job(async (tx) => {
+      job(key, async (tx) => {
         const holder = await tx.setting(PREFIX + key);
         if (holder === undefined || holder === me) return false;
         await tx.putSetting(PREFIX + key, undefined);

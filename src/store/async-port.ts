@@ -145,12 +145,27 @@ export interface AsyncEventWrites extends AsyncEventReads {
   deleteBefore(at: number): Promise<number>;
 }
 
+/**
+ * What the default fill of a schema extension reads and writes (src/store/backfill.ts), inside a transaction:
+ * the rows a property added to the schema later needs for the objects made before it.
+ */
+export interface AsyncDefaultWrites {
+  /** Drops the rows of a property that became derived. */
+  dropProperty(className: string, ns: string, name: string): Promise<void>;
+  /** The oid `offset` places after `from` among the class's objects, or undefined. */
+  windowEnd(className: string, from: number, offset: number): Promise<number | undefined>;
+  /** Stores the default row of the objects with `from < oid <= to` that lack it (one statement); returns how many. */
+  fill(className: string, ns: string, name: string, value: string, from: number, to: number): Promise<number>;
+}
+
 /** What a mutation reads and writes through: one connection, one transaction. Unusable once it ended. */
 export interface TxHandle {
   readonly objects: AsyncObjectWrites;
   readonly changes: AsyncChangeWrites;
   readonly grants: AsyncGrantWrites;
   readonly events: AsyncEventWrites;
+  /** The default fill's rows (backfill.ts): a start's plan and its windows, never a request's. */
+  readonly defaults: AsyncDefaultWrites;
   /** Runs `fn` in a savepoint: if it throws, its writes are undone and the error goes on; the transaction stays usable. */
   savepoint<T>(fn: () => Promise<T>): Promise<T>;
   /** What an import writes beyond the objects (`cced import`: credentials, device events, oids kept). */

@@ -19,28 +19,11 @@
  *   event loop share one read.
  * - `reserveOids`: nothing to do: oids come from a sequence, never handed out
  *   twice, even by a transaction that rolled back.
- * - `grants`: the synchronous grant reads the session table makes
- *   (src/auth/grant-rows.ts) find nothing: a node knows the sessions it issued
- *   itself (they are written to the database all the same).
  */
 import type { AsyncStoreBackend, TransactionOptions, TxHandle } from './async-port.js';
-import type { GrantRecord, GrantRows } from './port.js';
-
-const NO_STORED_GRANTS: GrantRows = {
-  get: () => undefined,
-  ofOwner: () => [] as GrantRecord[],
-  expired: () => 0,
-  removeExpired: () => 0,
-  removeUser: () => 0,
-  // Writes go through a transaction's handle (w.grants), never here.
-  put: () => {},
-  remove: () => {},
-  extend: () => {},
-};
 
 export class ConcurrentHost {
   readonly concurrentTransactions = true;
-  readonly grants: GrantRows = NO_STORED_GRANTS;
   readonly searches = undefined;
   /** Write transactions of this process open now. */
   private open = 0;

@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import { loadSchema } from '../schema/loader.js';
 import { openSqlite } from './sqlite/backend.js';
 import type { Layout } from './port.js';
+import type { AsyncStoreBackend } from './async-port.js';
 import type { DeviceEvents } from './events.js';
 import { Store, type AuditEntry } from './store.js';
 import { Writer, type WriteTx } from './writer.js';
@@ -49,7 +50,7 @@ export interface OpenOptions {
 export function openStore(config: Config, log: Logger, options: OpenOptions = {}): Promise<OpenStore> {
   // The state folder holds more than the SQLite file (access secrets, keys, firmware): made on either backend.
   mkdirSync(config.state_dir, { recursive: true, mode: 0o700 });
-  return config.db_url === '' ? Promise.resolve(openSqliteStore(config, log, options)) : openPgStore(config, log);
+  return config.db_url === '' ? openSqliteStore(config, log, options) : openPgStore(config, log, options);
 }
 
 /**
@@ -57,7 +58,7 @@ export function openStore(config: Config, log: Logger, options: OpenOptions = {}
  * second holder of every unique property of the schema (enforceUnique), and the Writer runs each write in
  * a transaction of its own (writer.ts). The URL is never logged: a failure to connect names the host only.
  */
-async function openPgStore(config: Config, log: Logger): Promise<OpenStore> {
+async function openPgStore(config: Config, log: Logger, options: OpenOptions): Promise<OpenStore> {
   const schema = loadSchema(config.schema_dir);
   const url = new URL(config.db_url);
   let backend;
@@ -76,6 +77,7 @@ async function openPgStore(config: Config, log: Logger): Promise<OpenStore> {
   writer.onBeforeCommit(() => store.sealOids());
   const changes = new ChangeLog(host, writer, config.event_heartbeat_interval * 1000);
   store.onWrite(changes.record);
+  const defaults = await schemaDefaults(pg, { store, writer, log }, options);
   let closing: Promise<void> | undefined;
   return {
     store,
@@ -87,8 +89,7 @@ async function openPgStore(config: Config, log: Logger): Promise<OpenStore> {
     migrate: () => pg.migrate(),
     // Once: a daemon whose start failed half-way closes what it opened, and its caller may close it again.
     close: () => (closing ??= pg.close()),
-    storeDefaults: () => Promise.resolve(),
-    stopDefaults: () => Promise.resolve(),
+    ...defaults,
   };
 }
 
@@ -101,19 +102,9 @@ function auditLine(log: Logger) {
   };
 }
 
-function openSqliteStore(config: Config, log: Logger, { defaults = 'now' }: OpenOptions): OpenStore {
+async function openSqliteStore(config: Config, log: Logger, options: OpenOptions): Promise<OpenStore> {
   const schema = loadSchema(config.schema_dir);
   const backend = openSqlite(config.db_path, { synchronous: config.db_synchronous });
-  const unstored = planDefaults(backend, schema);
-  const filled = { properties: [] as string[], rows: 0 };
-  const stored = (u: UnstoredDefault, rows: number) => {
-    store.defaultStored(u.prop);
-    if (rows > 0) filled.properties.push(u.key);
-    filled.rows += rows;
-  };
-  const told = () => {
-    if (filled.rows > 0) log.info({ properties: filled.properties, rows: filled.rows }, 'stored the defaults of new schema properties for existing objects');
-  };
   // FULL: commits are fsynced off the event loop, and acknowledged only once durable (see WalSync in writer.ts).
   const syncWal = config.db_synchronous === 'FULL' && config.db_path !== ':memory:';
   const writer = new Writer(backend, (err) => log.error({ err }, 'commit failed'), { syncWal });
@@ -122,13 +113,7 @@ function openSqliteStore(config: Config, log: Logger, { defaults = 'now' }: Open
   // Every committed write, whatever the door, in the change log (src/store/changes.ts).
   const changes = new ChangeLog(backend, writer, config.event_heartbeat_interval * 1000);
   store.onWrite(changes.record);
-  store.defaultsUnstored(unstored.map((u) => u.prop));
-  if (defaults === 'now') {
-    storeDefaultsNow(backend, unstored, stored);
-    told();
-  }
-  let stopped = false;
-  let filling: Promise<void> = Promise.resolve();
+  const defaults = await schemaDefaults(backend.async, { store, writer, log }, options);
   return {
     store,
     writer,
@@ -141,6 +126,38 @@ function openSqliteStore(config: Config, log: Logger, { defaults = 'now' }: Open
       writer.close();
       return backend.close();
     },
+    ...defaults,
+  };
+}
+
+/**
+ * The defaults of the properties a schema extension added, for the objects made before (backfill.ts): planned
+ * now, the store told to treat their missing rows as the default; stored before this returns (`now`), or by
+ * storeDefaults() while the daemon serves (`background`).
+ */
+async function schemaDefaults(
+  backend: AsyncStoreBackend,
+  { store, writer, log }: { store: Store; writer: Writer; log: Logger },
+  { defaults = 'now' }: OpenOptions,
+): Promise<Pick<OpenStore, 'storeDefaults' | 'stopDefaults'>> {
+  const unstored = await planDefaults(backend, store.schema);
+  store.defaultsUnstored(unstored.map((u) => u.prop));
+  const filled = { properties: [] as string[], rows: 0 };
+  const stored = (u: UnstoredDefault, rows: number) => {
+    store.defaultStored(u.prop);
+    if (rows > 0) filled.properties.push(u.key);
+    filled.rows += rows;
+  };
+  const told = () => {
+    if (filled.rows > 0) log.info({ properties: filled.properties, rows: filled.rows }, 'stored the defaults of new schema properties for existing objects');
+  };
+  if (defaults === 'now') {
+    await storeDefaultsNow(backend, unstored, stored);
+    told();
+  }
+  let stopped = false;
+  let filling: Promise<void> = Promise.resolve();
+  return {
     storeDefaults() {
       if (defaults === 'now' || unstored.length === 0) return filling;
       filling = storeDefaults(backend, writer, unstored, stored, () => stopped).then(told, (err: unknown) => {

@@ -205,10 +205,8 @@ export interface ChangeRows {
   prune(through: number): number;
 }
 
-/** What the default fill of a schema extension needs (backfill.ts). */
+/** What the default fill of a schema extension needs (backfill.ts, through async-port.ts AsyncDefaultWrites). */
 export interface DefaultRows {
-  /** Runs `fn` in one transaction (the plan at start, the console's fill). */
-  atomically<R>(fn: () => R): R;
   /** Drops the rows of a property that became derived. */
   dropProperty(className: string, ns: string, name: string): void;
   /** The oid `offset` places after `from` among the class's objects, or undefined. */

@@ -14,7 +14,7 @@
 import { RevisionMap } from './revision-map.js';
 import { BoundedMap } from './bounded-map.js';
 import { OidClassTable } from './oid-classes.js';
-import type { FindSpec, FindTerm, GrantRows, ObjectRows, SearchThreads, StoreBackend } from './port.js';
+import type { FindSpec, FindTerm, ObjectRows, SearchThreads, StoreBackend } from './port.js';
 import { UniqueViolation, type AsyncChangeReads, type AsyncFindRun, type AsyncGrantReads, type AsyncObjectReads, type AsyncObjectWrites } from './async-port.js';
 import type { WriteTx } from './writer.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
@@ -242,11 +242,7 @@ export class Store {
   private readonly rows: Pick<ObjectRows, 'useMatcher' | 'inTransaction' | 'externalVersion' | 'reserveOids'>;
   /** Where this Store reads: the shared reads (at(w): a transaction's handle). */
   private readonly src: Source;
-  /**
-   * Sessions, LOGIN tokens and bearer grants (src/auth/grant-rows.ts): the synchronous reads an owner's
-   * bound counts (SQLite; on PostgreSQL none: ConcurrentHost), and the port's reads of one grant.
-   */
-  readonly grants: GrantRows;
+  /** Sessions, LOGIN tokens and bearer grants as stored (src/auth/grant-rows.ts), read on either backend. */
   readonly grantReads: AsyncGrantReads;
   /** FIND `~` patterns, on a linear-time engine (see safe-regex.ts). */
   private readonly patterns = new ClientPatterns();
@@ -306,7 +302,6 @@ export class Store {
       // Without a ReadSnapshot (a memory database) a read outside the Writer's transaction waits for it to end.
       this.src = { rows: backend.tx.snapshot ? backend.async.objects : settledReads(backend.async.objects, backend.tx) };
     }
-    this.grants = backend.grants;
     this.grantReads = backend.async.grants;
     this.searchThreads = backend.searches;
     this.rows.useMatcher((pattern, value) => this.patterns.test(pattern, value));

@@ -578,6 +578,12 @@ class BatchTx implements WriteTx {
     return this.handle.transfer;
   }
 
+  /** The default fill's rows (a start's upkeep, never on the hot path). */
+  get defaults(): TxHandle['defaults'] {
+    this.live();
+    return this.handle.defaults;
+  }
+
   /** The staged work, then the onBeforeCommit hooks, with a pause point after each; returns the batch's effects. */
   async finish(hooks: readonly BeforeCommit[]): Promise<(() => void)[]> {
     const batch = this.frames[0]!;

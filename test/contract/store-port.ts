@@ -422,6 +422,35 @@ export function storePortContract(t: Test, world: (t: Test) => Promise<PortWorld
     t.match(await b.objects.value(a, '', 'note'), new RegExp(`^[AB]${n}$`), 'each whole');
   });
 
+  t.test('the default fill: windows of a class, the missing rows filled once, rows written meanwhile kept, two nodes at once', async (t) => {
+    const w = await world(t);
+    const b = w.backend;
+    const oids: number[] = [];
+    for (let i = 0; i < 6; i++) oids.push(await thing(b, i === 1 ? { name: `t${i}`, note: 'mine' } : { name: `t${i}` }));
+    const other = await thing(b, { name: 'o' }, 'Other');
+    const inTx = <R>(fn: (d: TxHandle['defaults']) => Promise<R>) => b.transaction((tx) => fn(tx.defaults));
+    t.equal(await inTx((d) => d.windowEnd('Thing', 0, 1)), oids[1], 'the window of two from the start ends at the second');
+    t.equal(await inTx((d) => d.windowEnd('Thing', oids[3]!, 1)), oids[5]);
+    t.equal(await inTx((d) => d.windowEnd('Thing', oids[4]!, 1)), undefined, 'past the last: none');
+    t.equal(await inTx((d) => d.fill('Thing', '', 'note', 'dflt', 0, oids[1]!)), 1, 'the first window: one row missing, one written meanwhile');
+    t.equal(await inTx((d) => d.fill('Thing', '', 'note', 'dflt', oids[1]!, Number.MAX_SAFE_INTEGER)), 4, 'the rest');
+    t.equal(await inTx((d) => d.fill('Thing', '', 'note', 'dflt', 0, Number.MAX_SAFE_INTEGER)), 0, 'again: nothing');
+    t.same(await Promise.all(oids.map((oid) => b.objects.value(oid, '', 'note'))), ['dflt', 'mine', 'dflt', 'dflt', 'dflt', 'dflt']);
+    t.equal(await b.objects.value(other, '', 'note'), undefined, 'another class untouched');
+    t.same(await b.objects.find(spec({ terms: [{ ns: '', name: 'note', op: '=', value: 'dflt', array: false, orMissing: false }] })).all(), oids.filter((_, i) => i !== 1), 'found by the stored default');
+
+    // Two nodes filling the same property at once: each row stored once (a conflict is retried, and then finds it there).
+    const node = await w.another();
+    t.teardown(() => node.close());
+    const filled = await Promise.all([b, node].map((on) => on.transaction((tx) => tx.defaults.fill('Thing', 'Extra', 'x', '7', 0, Number.MAX_SAFE_INTEGER))));
+    t.equal(filled[0]! + filled[1]!, 6, 'six rows between them');
+    t.same(await Promise.all(oids.map((oid) => b.objects.value(oid, 'Extra', 'x'))), Array(6).fill('7'));
+    // A property that became derived: its rows go, the class's others stay.
+    await inTx((d) => d.dropProperty('Thing', 'Extra', 'x'));
+    t.same(await Promise.all(oids.map((oid) => b.objects.values(oid, 'Extra'))), Array(6).fill({}));
+    t.equal(await b.objects.value(oids[0]!, '', 'note'), 'dflt');
+  });
+
   t.test('oids are unique across two pools (two nodes)', async (t) => {
     const w = await world(t);
     const other = await w.another();

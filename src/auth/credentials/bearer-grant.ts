@@ -21,7 +21,7 @@ export const BEARER_ORIGIN = 'meeting-bearer';
  * (`boundTo`: `local`, or the api_access entry); it lives `session_lifetime`
  * seconds and does not slide.
  */
-export function issueBearer(auth: Auth, config: Pick<Config, 'session_lifetime'>, userOid: number, userName: string, boundTo: string): { secret: string; grant: Grant; saved: Promise<void> } {
+export function issueBearer(auth: Auth, config: Pick<Config, 'session_lifetime'>, userOid: number, userName: string, boundTo: string): Promise<{ secret: string; grant: Grant; saved: Promise<void> }> {
   return auth.grants.issue({ kind: 'token', userOid, userName, origin: BEARER_ORIGIN, boundTo, lifetimeMs: config.session_lifetime * 1000, sliding: false });
 }
 

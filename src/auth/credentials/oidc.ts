@@ -75,7 +75,7 @@ function oidcResolver(deps: CredentialDeps) {
     }
     const oid = await userOf(name);
     const expires = (payload.exp as number) * 1000 + config.oidc_clock_tolerance * 1000;
-    const { grant } = auth.grants.issue(
+    const { grant } = await auth.grants.issue(
       { kind: 'token', userOid: oid, userName: name, origin: OIDC_ORIGIN, lifetimeMs: expires - Date.now(), sliding: false, admin: claimsAdmin(payload, config.oidc_admin_claim, config.oidc_admin_value) },
       token,
     );

@@ -19,7 +19,7 @@ export const DEVICE_PRN = 'prn:::devices:/';
 
 /** A token for a user (its oid and name) or a device (its oid and prn), living `lifetimeSeconds`. */
 /** A new token; `saved` settles once its row has committed (a reply hands the token out only then, so a restart keeps it). */
-export function issuePantahubToken(auth: Auth, lifetimeSeconds: number, oid: number, name: string): { secret: string; grant: Grant; saved: Promise<void> } {
+export function issuePantahubToken(auth: Auth, lifetimeSeconds: number, oid: number, name: string): Promise<{ secret: string; grant: Grant; saved: Promise<void> }> {
   return auth.grants.issue({ kind: 'token', userOid: oid, userName: name, origin: PANTAHUB_ORIGIN, lifetimeMs: lifetimeSeconds * 1000, sliding: false });
 }
 

@@ -19,7 +19,7 @@ export function authRoutes(route: Router, services: Services): void {
     const oid = await guessPassword(services.auth.bans, guess, () => services.auth.checkPassword(body.username, body.password));
     if (oid === undefined) throw fail(401, 'Invalid credentials');
     req.log.info({ audit: 'LOGIN_REST', user: body.username, ip: req.ip, outcome: 'ok' }, 'bearer token issued');
-    const { secret, grant, saved } = issueBearer(services, oid, body.username, boundTo);
+    const { secret, grant, saved } = await issueBearer(services, oid, body.username, boundTo);
     // Handed out only once stored: a restart right after the reply keeps it.
     await saved;
     return { success: true, token: secret, expires_at: new Date(grant.expires).toISOString() };

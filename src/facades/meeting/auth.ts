@@ -24,7 +24,7 @@ export function asMeetingError(err: unknown): unknown {
 }
 
 /** Issues a bearer token for a user (POST /api/auth/login), usable from `boundTo` only; lives `session_lifetime` seconds, not sliding. */
-export function issueBearer(services: Services, userOid: number, userName: string, boundTo: string): { secret: string; grant: Grant; saved: Promise<void> } {
+export function issueBearer(services: Services, userOid: number, userName: string, boundTo: string): Promise<{ secret: string; grant: Grant; saved: Promise<void> }> {
   return issueBearerGrant(services.auth, services.config, userOid, userName, boundTo);
 }
 

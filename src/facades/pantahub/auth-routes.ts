@@ -36,7 +36,7 @@ export function authRoutes(route: Router, s: Services): void {
     const oid = await guessPassword(s.auth.bans, { ip: req.ip, name: body.username, audit: 'LOGIN_PANTAHUB', log: req.log }, check);
     if (oid === undefined) throw new PantahubError('pantahub.bad-login');
     req.log.info({ audit: 'LOGIN_PANTAHUB', user: body.username, ip: req.ip, outcome: 'ok' }, 'pantahub token issued');
-    const { secret, saved } = issuePantahubToken(s.auth, s.config.session_lifetime, oid, body.username);
+    const { secret, saved } = await issuePantahubToken(s.auth, s.config.session_lifetime, oid, body.username);
     await saved;
     return { token: secret };
   });
@@ -51,7 +51,7 @@ export function authRoutes(route: Router, s: Services): void {
     // The same identity as the token sent (the chain has just checked it): its user's oid and name, or the device's.
     const sent = bearerOf(req.headers)!;
     const { userOid, userName } = (await s.auth.grants.lookup(sent))!;
-    const { secret: fresh, saved } = issuePantahubToken(s.auth, s.config.session_lifetime, userOid, userName);
+    const { secret: fresh, saved } = await issuePantahubToken(s.auth, s.config.session_lifetime, userOid, userName);
     await saved;
     await s.auth.grants.revoke(sent);
     req.log.info({ audit: 'LOGIN_PANTAHUB', user: userName, ip: req.ip, outcome: 'refreshed' }, 'pantahub token refreshed');

@@ -33,6 +33,7 @@ import { PgObjects, Touches, type MatcherRef } from './objects.js';
 import { changeRowsStatement, PgChanges, PgDeviceEvents, PgGrants } from './rows.js';
 import { isConflict, PG_TYPES, type Queryable } from './query.js';
 import { PgTransfer } from './transfer.js';
+import { PgDefaults } from './defaults.js';
 import { ExclusiveJobs } from './jobs.js';
 import { TAKE_WRITE_VERSION, WriteVersion } from './write-version.js';
 
@@ -207,6 +208,7 @@ class PgTxHandle implements TxHandle {
   readonly grants: PgGrants;
   readonly events: PgDeviceEvents;
   readonly transfer: PgTransfer;
+  readonly defaults: PgDefaults;
   conflict: unknown;
   /** A statement that may have written ran: the commit takes a write version. */
   wrote = false;
@@ -233,6 +235,7 @@ class PgTxHandle implements TxHandle {
     };
     [this.objects, this.changes, this.grants, this.events] = [new PgObjects(this.db, matcher, this.touched), new PgChanges(this.db, true, this.atCommit), new PgGrants(this.db), new PgDeviceEvents(this.db)];
     this.transfer = new PgTransfer(this.db);
+    this.defaults = new PgDefaults(this.db);
   }
 
   end(): void {

@@ -19,6 +19,7 @@ import {
   uniqueProperties,
   UniqueViolation,
   type AsyncChangeWrites,
+  type AsyncDefaultWrites,
   type AsyncEventWrites,
   type AsyncFindRun,
   type AsyncGrantWrites,
@@ -221,7 +222,7 @@ function promisedFind(run: ReturnType<SqliteBackend['objects']['find']>): AsyncF
 const OBJECT_WRITES = ['touch', 'deleteObject', 'putCredential', 'putSetting'] as const;
 
 /** The parts of a backend a transaction's handle reads and writes through (one connection's own, never routed). */
-export type TxParts = Pick<SqliteBackend, 'objects' | 'changes' | 'grants' | 'events' | 'tx' | 'transfer'>;
+export type TxParts = Pick<SqliteBackend, 'objects' | 'changes' | 'grants' | 'events' | 'tx' | 'transfer' | 'defaults'>;
 
 /** The handle of one SQLite transaction: the connection's own rows, refused once the transaction ended. */
 export class SqliteTxHandle implements TxHandle {
@@ -233,6 +234,7 @@ export class SqliteTxHandle implements TxHandle {
   readonly changes: AsyncChangeWrites;
   readonly grants: AsyncGrantWrites;
   readonly events: AsyncEventWrites;
+  readonly defaults: AsyncDefaultWrites;
 
   constructor(
     private readonly sync: TxParts,
@@ -272,6 +274,7 @@ export class SqliteTxHandle implements TxHandle {
     this.changes = { ...promised(sync.changes, [...CHANGE_READS, 'insert', 'prune'], live), insertMany: (rows) => call(() => insertChanges(sync.changes, rows)) };
     this.grants = promised(sync.grants, [...GRANT_READS, 'put', 'remove', 'removeUser', 'extend', 'removeExpired'], live);
     this.events = promised(sync.events, [...EVENT_READS, 'append', 'purge', 'deleteBefore'], live);
+    this.defaults = promised(sync.defaults, ['dropProperty', 'windowEnd', 'fill'], live);
   }
 
   end(): void {

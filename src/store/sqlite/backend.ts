@@ -53,7 +53,7 @@ export class SqliteBackend implements StoreBackend {
     this.reader = reader;
     this.checkpoints = checkpoints;
     this.tx.upkeep = checkpoints;
-    this.own = { objects: this.objects, changes: this.changes, grants: this.grants, events: this.events, tx: this.tx, transfer: this.transfer };
+    this.own = { objects: this.objects, changes: this.changes, grants: this.grants, events: this.events, tx: this.tx, transfer: this.transfer, defaults: this.defaults };
     if (reader === undefined) return;
     const routing: Routing = { paused: false };
     this.tx.snapshot = {
@@ -68,7 +68,7 @@ export class SqliteBackend implements StoreBackend {
     const objectsPinned = ['inTransaction', 'externalVersion', 'reserveOids'];
     this.objects = routed(this.objects, new SqliteObjects(reader), routing, { pinned: objectsPinned, both: ['useMatcher'], nested: ['find'] });
     this.changes = routed(this.changes, new SqliteChanges(reader), routing);
-    this.defaults = routed(this.defaults, new SqliteDefaults(reader), routing, { pinned: ['atomically', 'fill', 'dropProperty'] });
+    this.defaults = routed(this.defaults, new SqliteDefaults(reader), routing, { pinned: ['fill', 'dropProperty'] });
     this.events = routed(this.events, new SqliteDeviceEvents(reader), routing, { pinned: ['add'] });
     this.grants = routed(this.grants, new SqliteGrants(reader), routing);
     this.transfer = routed(this.transfer, new SqliteTransfer(reader), routing, { pinned: ['snapshot', 'putCredential', 'moveOids'] });

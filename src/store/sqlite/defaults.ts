@@ -17,10 +17,6 @@ export class SqliteDefaults implements DefaultRows {
     };
   }
 
-  atomically<R>(fn: () => R): R {
-    return this.db.transaction(fn)();
-  }
-
   dropProperty(className: string, ns: string, name: string): void {
     const hot = hotColumn(className, ns, name);
     if (hot !== undefined) this.db.prepare(`UPDATE ${HOT_TABLE} SET ${hot} = NULL`).run();
