@@ -34,7 +34,8 @@ const SQLITE_AUTOCHECKPOINT = 1000;
 
 /**
  * The thread: its own connection to the file, one PASSIVE checkpoint per
- * message, answered with SQLite's figures. Plain JavaScript run with no
+ * message, answered with SQLite's figures ('close': it closes its connection
+ * and ends). Plain JavaScript run with no
  * loader and no flags (execArgv []): a module loader of the parent (a test
  * runner's TypeScript hooks) must not be asked to load it, which can
  * deadlock with the main thread's own imports. `synchronous=FULL`: the
@@ -46,7 +47,8 @@ const Database = require(workerData.sqlite);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('synchronous = FULL');
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-parentPort.on('message', () => {
+parentPort.on('message', (m) => {
+  if (m === 'close') return void (db.close(), parentPort.close());
   try {
     const { busy, log, checkpointed } = checkpoint.get();
     parentPort.postMessage({ busy, log, checkpointed });
@@ -67,6 +69,7 @@ export class Checkpoints implements Upkeep {
   private failed = false;
   private onError: (err: unknown) => void = () => {};
   private started = 0;
+  private readonly exited: Promise<void>;
   /** Checkpoints completed, the WAL frames the last one copied and how long it took in ms (tests read them). */
   runs = 0;
   lastCopied = 0;
@@ -79,6 +82,7 @@ export class Checkpoints implements Upkeep {
     db.pragma('wal_autocheckpoint = 0');
     // Started now, so the first checkpoint does not wait for the thread to load.
     this.worker = this.spawn();
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
   }
 
   committed(onError: (err: unknown) => void): void {
@@ -97,15 +101,17 @@ export class Checkpoints implements Upkeep {
   }
 
   /**
-   * Stops the thread; a batch held back for a checkpoint stays held (the database is closing). Resolves when the
-   * thread is gone (better-sqlite3 closes its connection as the thread ends).
+   * Ends the thread once a checkpoint it is running is over; a batch held back for a checkpoint stays held (the
+   * database is closing). Resolves when the thread has closed its connection and ended. It is asked, not
+   * terminated: a thread stopped inside one of its SQLite calls (opening the file, say) aborts the process.
    */
   async close(): Promise<void> {
     this.failed = true;
     this.idle = [];
     // Held until it has ended: the process would not wait for an unreferenced thread's exit.
     this.worker.ref();
-    await this.worker.terminate();
+    this.worker.postMessage('close');
+    await this.exited;
   }
 
   private spawn(): Worker {
