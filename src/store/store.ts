@@ -34,6 +34,7 @@ import { compareBy, type SortType } from './sort.js';
 import { ClientPatterns, NotHere, type SearchTime } from './safe-regex.js';
 import { derivedValue, underive, underivedCriterion } from './derived.js';
 import { checkReferences } from './references.js';
+import { BEAT_ADDRESS, BEAT_CLOCK, BEAT_PROPERTIES, narrowBeat } from './beat-write.js';
 import { settledReads } from './settled-reads.js';
 import { ConcurrentHost } from './concurrent-host.js';
 
@@ -235,6 +236,11 @@ export interface TxWrites {
   destroy(subject: AclSubject, oid: number): Promise<void>;
   /** Stores a setting (undefined: removes it). */
   putSetting(key: string, value: string | undefined): Promise<void>;
+  /**
+   * A heartbeat: `set(subject, oid, '', { last_seen, ip_address }, { routine: true })` as one narrow write
+   * (beat-write.ts), with the same checks, records and answers. Returns last_seen as it was before.
+   */
+  beat(subject: AclSubject, oid: number, lastSeen: string, ipAddress: string): Promise<string | undefined>;
 }
 
 export class Store {
@@ -352,6 +358,7 @@ export class Store {
     view.set = (...args) => this.setIn.apply(view, args);
     view.destroy = (...args) => this.destroyIn.apply(view, args);
     view.putSetting = (...args) => this.putSettingIn.apply(view, args);
+    view.beat = (...args) => this.beatIn.apply(view, args);
     return Object.freeze(view) as unknown as StoreTx;
   }
 
@@ -991,6 +998,37 @@ export class Store {
       { subject, values: canonical.plain, hashed: canonical.hashes },
     );
     for (const w of watched ?? []) for (const listener of w.listeners) await listener({ subject, oid, from: w.from, to: w.to }, this.tx());
+  }
+
+  /** StoreTx.beat. */
+  private async beatIn(subject: AclSubject, oid: number, lastSeen: string, ipAddress: string): Promise<string | undefined> {
+    const { objects } = this.writes();
+    const cls = await this.objectClass(oid);
+    const nsDef = this.namespaceDef(cls, '');
+    if (!narrowBeat(nsDef) || this.watched(cls.name, BEAT_PROPERTIES)) {
+      const before = await this.rawValue(oid, '', BEAT_CLOCK);
+      await this.setIn(subject, oid, '', { [BEAT_CLOCK]: lastSeen, [BEAT_ADDRESS]: ipAddress }, { routine: true });
+      return before;
+    }
+    await this.checkWritable(subject, oid, nsDef, BEAT_PROPERTIES);
+    const values = new Map([
+      [BEAT_CLOCK, lastSeen],
+      [BEAT_ADDRESS, ipAddress],
+    ]);
+    for (const [key, value] of values) {
+      const why = whyInvalid(nsDef.properties.get(key)!, value);
+      if (why !== null) throw badData(oid, key, why);
+    }
+    const before = await objects.putBeat(oid, cls.name, lastSeen, ipAddress);
+    await objects.touch(oid, Date.now());
+    await this.changed({ op: 'SET', oid, class: cls.name, ns: '', props: [...BEAT_PROPERTIES], by: subject.oid, routine: true }, { subject, values });
+    return before;
+  }
+
+  /** Does a value listener watch any of these properties of the class? */
+  private watched(className: string, names: readonly string[]): boolean {
+    const byName = this.valueListeners.get(className);
+    return byName !== undefined && names.some((name) => (byName.get(name)?.size ?? 0) > 0);
   }
 
   /** The watched properties this SET changes, with their values before it (read only when watched). */
