@@ -1019,8 +1019,7 @@ export class Store {
       const why = whyInvalid(nsDef.properties.get(key)!, value);
       if (why !== null) throw badData(oid, key, why);
     }
-    const before = await objects.putBeat(oid, cls.name, lastSeen, ipAddress);
-    await objects.touch(oid, Date.now());
+    const before = await objects.putBeat(oid, cls.name, lastSeen, ipAddress, Date.now());
     await this.changed({ op: 'SET', oid, class: cls.name, ns: '', props: [...BEAT_PROPERTIES], by: subject.oid, routine: true }, { subject, values });
     return before;
   }

@@ -146,9 +146,10 @@ export class PgObjects implements AsyncObjectWrites {
 
   /**
    * One round trip: both upserts and the previous last_seen (every part of one statement reads the snapshot from
-   * before its writes). An unchanged address is not rewritten.
+   * before its writes). An unchanged address is not rewritten. The touch as touch() makes it.
    */
-  putBeat(oid: number, className: string, lastSeen: string, ipAddress: string): Promise<string | undefined> {
+  async putBeat(oid: number, className: string, lastSeen: string, ipAddress: string, now: number): Promise<string | undefined> {
+    await this.touch(oid, now);
     return scalar<string>(
       this.db,
       "WITH beat AS (INSERT INTO props (oid, ns, name, class, value) VALUES ($1, '', 'last_seen', $2, $3), ($1, '', 'ip_address', $2, $4) " +

@@ -192,13 +192,14 @@ export class SqliteObjects implements ObjectRows {
 
   /**
    * A heartbeat: the row of the narrow table read once (the previous last_seen, and whether the address moved),
-   * then one write. Outside the narrow table's class, the two property rows.
+   * then one write (no touch: see touch()). Outside the narrow table's class, the two property rows, touched.
    */
-  putBeat(oid: number, className: string, lastSeen: string, ipAddress: string): string | undefined {
+  putBeat(oid: number, className: string, lastSeen: string, ipAddress: string, now: number): string | undefined {
     if (className !== HOT_CLASS_NAME) {
       const before = this.value(oid, '', 'last_seen');
       this.putValue(oid, '', 'last_seen', className, lastSeen);
       this.putValue(oid, '', 'ip_address', className, ipAddress);
+      this.touch(oid, now);
       return before;
     }
     const row = this.st.beatBefore.get(oid) as [string | null, string | null] | undefined;
