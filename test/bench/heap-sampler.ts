@@ -1,11 +1,12 @@
 /**
- * Loaded into a measured daemon (`--import=<this file>`, scale-profile.ts with
- * PROFILE_HEAP=FILE): what it allocates, collected objects included. The
- * first SIGWINCH (a signal the daemon leaves alone: close-with-grace takes SIGUSR2) starts V8's sampling heap profiler; the second stops it and
- * writes to HEAP_SAMPLE_OUT the bytes sampled in between, in all, by
- * file and by function, as JSON. Sampled bytes estimate allocated bytes (each sample stands
- * for the interval's worth), so dividing by the requests served in between
- * gives bytes allocated a request.
+ * Loaded into a measured daemon (`--import=<this file>`, scale-profile.ts
+ * with PROFILE_HEAP=1): what it allocates, collected objects included. The
+ * first SIGWINCH (a signal the daemon leaves alone: close-with-grace takes
+ * SIGUSR2) starts V8's sampling heap profiler; the second stops it and writes
+ * to HEAP_SAMPLE_OUT the bytes sampled in between, in all, by file and by
+ * function, as JSON. Sampled bytes estimate allocated bytes (each sample
+ * stands for the interval's worth), so dividing by the requests served in
+ * between gives bytes allocated a request.
  */
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
