@@ -94,18 +94,25 @@ export class Heartbeats {
    * One beat, inside the transaction: last_seen, ip_address and the optional
    * services and note; a "Connected" event only when the device was not
    * connected already (never seen, or silent longer than the heartbeat timeout).
-   * The previous last_seen is read from the store, not remembered: it is in
-   * the page this beat rewrites (the narrow heartbeat table of the SQLite
-   * backend), so the read costs one statement and no memory per device.
+   * The previous last_seen is read from the store, not remembered: the
+   * narrow write (StoreTx.beat) returns it from the row it rewrites, so it
+   * costs no statement of its own and no memory per device.
    */
   private async apply(w: WriteTx, b: Beat): Promise<void> {
     const { config } = this.s;
     const tx = this.s.store.at(w);
-    const previous = Date.parse((await tx.rawValue(b.oid, '', 'last_seen')) ?? '');
-    const values: Record<string, unknown> = { last_seen: new Date(b.at).toISOString(), ip_address: b.ip };
-    if (b.services !== undefined) values.services = encodeArray(b.services);
-    if (b.note !== undefined) values.note = b.note;
-    await tx.set(b.subject, b.oid, '', values, { routine: true });
+    const lastSeen = new Date(b.at).toISOString();
+    let previous: number;
+    if (b.services === undefined && b.note === undefined) {
+      // The beat of nearly every device: the store's narrow heartbeat write.
+      previous = Date.parse((await tx.beat(b.subject, b.oid, lastSeen, b.ip)) ?? '');
+    } else {
+      previous = Date.parse((await tx.rawValue(b.oid, '', 'last_seen')) ?? '');
+      const values: Record<string, unknown> = { last_seen: lastSeen, ip_address: b.ip };
+      if (b.services !== undefined) values.services = encodeArray(b.services);
+      if (b.note !== undefined) values.note = b.note;
+      await tx.set(b.subject, b.oid, '', values, { routine: true });
+    }
     this.beats++;
     const wasConnected = Number.isFinite(previous) && b.at - previous <= config.device_heartbeat_timeout * 1000;
     if (!wasConnected) await w.events.append(b.oid, { at: b.at, event: 'Connected', host: HOST, remote: b.ip }, config.status_max_logs);

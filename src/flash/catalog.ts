@@ -12,7 +12,7 @@
  * - `filesForDevice`: what a device should fetch (its current distribution's files).
  */
 import type { Services } from '../services.js';
-import type { Store } from '../store/store.js';
+import type { AuditEntry, Store, StoreTx } from '../store/store.js';
 import { SYSTEM } from '../store/store.js';
 import { permissionDenied } from '../errors.js';
 import { DEVICE_TYPE, DISTRIBUTION } from '../devices/classes.js';
@@ -66,9 +66,15 @@ function watchTypeRenames(services: Services, storage: FlashStorage): () => void
  */
 function watchCreations(services: Services, storage: FlashStorage): () => void {
   const { store, log } = services;
-  return store.onWrite(async (e, _detail, tx) => {
+  // Told of every write: any other (a fleet's beats) is answered at once, with no promise.
+  return store.onWrite((e, _detail, tx) => {
     if (e.class === DISTRIBUTION && e.by !== SYSTEM.oid && e.props?.includes(FILES_PROPERTY)) throw permissionDenied(FILES_PROPERTY);
-    if (e.op !== 'CREATE' || (e.class !== DEVICE_TYPE && e.class !== DISTRIBUTION)) return;
+    if (e.op !== 'CREATE' || (e.class !== DEVICE_TYPE && e.class !== DISTRIBUTION)) return undefined;
+    return folderFor(e, tx);
+  });
+
+  /** A new type or distribution: its folder. */
+  async function folderFor(e: AuditEntry, tx: StoreTx): Promise<void> {
     const v = (await tx.get(SYSTEM, e.oid)).values;
     const segments = e.class === DEVICE_TYPE ? [v.name] : [v.device_type, v.name];
     if (!segments.every(isSegment)) {
@@ -81,7 +87,7 @@ function watchCreations(services: Services, storage: FlashStorage): () => void {
       // The catalog write stands; an upload creates the folder again when it is missing.
       log.warn({ err, class: e.class, oid: e.oid }, 'flash: could not create the folder');
     }
-  });
+  }
 }
 
 /** Mirrors a distribution's folder into its `files` property (SYSTEM write, next group commit). */

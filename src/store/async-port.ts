@@ -53,6 +53,12 @@ export interface AsyncObjectWrites extends AsyncObjectReads {
   touch(oid: number, now: number): Promise<void>;
   /** Throws UniqueViolation when a unique property (enforceUnique) would be held twice. */
   putValue(oid: number, ns: string, name: string, className: string, value: string): Promise<void>;
+  /**
+   * A heartbeat's write: last_seen and ip_address of the main namespace (neither unique), in one call where the
+   * backend can (SQLite: the narrow heartbeat table; PostgreSQL: one round trip), and the object touched at `now` as a
+   * putValue and touch would. Returns last_seen as it was before.
+   */
+  putBeat(oid: number, className: string, lastSeen: string, ipAddress: string, now: number): Promise<string | undefined>;
   deleteObject(oid: number): Promise<void>;
   putCredential(oid: number, name: string, hash: string, now: number): Promise<void>;
   putSetting(key: string, value: string | undefined): Promise<void>;

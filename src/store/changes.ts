@@ -17,6 +17,7 @@
 import type { ChangeRow, ChangeRows, ObjectRows, StoreBackend } from './port.js';
 import type { Writer, WriteTx } from './writer.js';
 import { BeatMemory } from './beat-memory.js';
+import { BEAT_CLOCK } from './beat-write.js';
 import type { AsyncChangeReads, AsyncObjectReads, NewChange } from './async-port.js';
 import { ConcurrentHost } from './concurrent-host.js';
 import type { AuditEntry, StoreTx, WriteDetail } from './store.js';
@@ -42,7 +43,7 @@ export interface Retention {
 }
 
 /** The property whose every write a heartbeat makes: recorded at most once per interval. */
-const HEARTBEAT_CLOCK = 'last_seen';
+const HEARTBEAT_CLOCK = BEAT_CLOCK;
 /**
  * Objects whose last recorded heartbeat values are remembered (beat-memory.ts: ~21 bytes each
  * beating an address alone, a slot's pages resident only once used): a fleet of a million fits.

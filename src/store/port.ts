@@ -96,6 +96,8 @@ export interface ObjectRows {
   insertObject(className: string, now: number): number;
   touch(oid: number, now: number): void;
   putValue(oid: number, ns: string, name: string, className: string, value: string): void;
+  /** A heartbeat's two values (main namespace: last_seen, ip_address) in one call, touched as putValue's; returns last_seen as it was before. */
+  putBeat(oid: number, className: string, lastSeen: string, ipAddress: string, now: number): string | undefined;
   /** The object, its properties and its credentials. */
   deleteObject(oid: number): void;
   putCredential(oid: number, name: string, hash: string, now: number): void;

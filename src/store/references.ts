@@ -27,6 +27,12 @@ export const OID = 'oid';
 /** property written -> the referring properties of the namespace it may break, in schema order. */
 const triggers = new WeakMap<NamespaceDef, ReadonlyMap<string, readonly PropertyDef[]>>();
 
+/** Does writing any of `names` call for a reference check (a referring property, or one a reference matches on)? */
+export function referencesChecked(nsDef: NamespaceDef, names: readonly string[]): boolean {
+  const map = triggersOf(nsDef);
+  return names.some((name) => map.has(name));
+}
+
 function triggersOf(nsDef: NamespaceDef): ReadonlyMap<string, readonly PropertyDef[]> {
   let map = triggers.get(nsDef);
   if (map === undefined) {

@@ -12,7 +12,7 @@
  *   (the console) leaves for the daemon, which reads it with the user (Auth);
  * - after the commit, the daemon ends the grants in memory at once.
  */
-import type { Store, WriteDetail } from '../store/store.js';
+import type { AuditEntry, Store, StoreTx, WriteDetail } from '../store/store.js';
 import type { Grant } from '../auth/secrets.js';
 import type { Caller } from '../auth/caller.js';
 import { USER_CLASS, grantEpochKey, userDisabled } from '../auth/auth.js';
@@ -35,15 +35,18 @@ async function verdict(store: Store, op: string, oid: number, d: WriteDetail): P
 }
 
 export function installUserLifecycle(store: Store, end?: EndGrants): () => void {
-  return store.onWrite(async (e, detail, tx) => {
-    if (e.class !== USER_CLASS || (e.op === 'SET' && e.ns !== '') || e.op === 'CREATE') return;
-    const which = await verdict(tx, e.op, e.oid, detail);
-    if (which === undefined) return;
-    const keep = which === 'others' ? (detail.subject as Partial<Caller>).grant : undefined;
-    if (e.op !== 'DESTROY') await tx.putSetting(grantEpochKey(e.oid), String(Date.now()));
-    // The stored grants end with this write, whichever process makes it: another process's cache sees it.
-    const kept = which === 'others' ? (detail.subject as Partial<Caller>).secret : undefined;
-    await tx.w.grants.removeUser(e.oid, kept === undefined ? undefined : digest(kept));
-    if (end) tx.w.afterCommit(() => end(e.oid, keep));
-  });
+  // Told of every write: a write of another class (a fleet's beats) is answered at once, with no promise.
+  return store.onWrite((e, detail, tx) => (e.class !== USER_CLASS || (e.op === 'SET' && e.ns !== '') || e.op === 'CREATE' ? undefined : userWritten(e, detail, tx, end)));
+}
+
+/** A write of a user: its grants end, or all but the writer's own, as verdict() says. */
+async function userWritten(e: AuditEntry, detail: WriteDetail, tx: StoreTx, end: EndGrants | undefined): Promise<void> {
+  const which = await verdict(tx, e.op, e.oid, detail);
+  if (which === undefined) return;
+  const keep = which === 'others' ? (detail.subject as Partial<Caller>).grant : undefined;
+  if (e.op !== 'DESTROY') await tx.putSetting(grantEpochKey(e.oid), String(Date.now()));
+  // The stored grants end with this write, whichever process makes it: another process's cache sees it.
+  const kept = which === 'others' ? (detail.subject as Partial<Caller>).secret : undefined;
+  await tx.w.grants.removeUser(e.oid, kept === undefined ? undefined : digest(kept));
+  if (end) tx.w.afterCommit(() => end(e.oid, keep));
 }

@@ -8,12 +8,15 @@
  *
  * The daemon runs with the node flags of `npm start` (as the scale bench's do),
  * then PROFILE_NODE_FLAGS (space-separated; e.g. `--trace-gc`, whose lines go
- * to the daemon's log, kept in PROFILE_KEEP_LOG when set).
+ * to the daemon's log, kept in PROFILE_KEEP_LOG when set). PROFILE_HEAP=1 also
+ * samples what the warm part allocates (heap-sampler.ts) and prints the bytes a
+ * beat, in all and by file.
  *
  *   node dist/test/bench/scale-profile.js SEEDS_DIR DEVICES [PROFILE_WARM=100000] [PROFILE_SECONDS=20]
  */
 import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cpuSeconds, startDaemon, tempStateDir } from './lib.js';
 import { beatFleet } from './scale-beats.js';
 import { deployedNodeFlags } from './scale-node-flags.js';
@@ -49,6 +52,22 @@ function summarise(p: Profile, from: number): void {
   console.log(`profiled ${(total / 1000).toFixed(1)} s of the warm part\n\n-- by file --\n${top(file, 30)}\n\n-- by function --\n${top(fn, 45)}`);
 }
 
+/** Stops the daemon's heap sampling and prints the bytes a beat allocated, in all and by file. */
+async function heapSummary(pid: number, file: string, beats: number): Promise<void> {
+  process.kill(pid, 'SIGWINCH');
+  for (let i = 0; i < 100; i++) {
+    try {
+      const { total, byFile, byFunction } = JSON.parse(readFileSync(file, 'utf8')) as { total: number; byFile: [string, number][]; byFunction: [string, number][] };
+      const top = (rows: [string, number][]) => rows.map(([f, b]) => `${((100 * b) / total).toFixed(1).padStart(5)}%  ${f}`).join('\n');
+      console.log(`allocated: ${(total / beats / 1024).toFixed(1)} KB a beat\n\n-- allocation by file --\n${top(byFile)}\n\n-- allocation by function --\n${top(byFunction)}\n`);
+      return;
+    } catch {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+  console.log('allocated: the sampler wrote nothing');
+}
+
 async function main(): Promise<void> {
   const [seeds, devicesArg] = process.argv.slice(2);
   const devices = Number(devicesArg);
@@ -58,7 +77,10 @@ async function main(): Promise<void> {
   const stateDir = tempStateDir();
   const profDir = path.join(stateDir, 'prof');
   copyFileSync(path.join(seeds!, `devices-${devices}.db`), path.join(stateDir, 'cced.db'));
-  const d = await startDaemon({ stateDir, config: { device_heartbeat_timeout: '3600' }, nodeFlags: [...deployedNodeFlags(), ...extraFlags, '--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  const heapOut = process.env.PROFILE_HEAP ? path.join(stateDir, 'heap.json') : undefined;
+  const sampler = heapOut === undefined ? [] : [`--import=${fileURLToPath(new URL('./heap-sampler.js', import.meta.url))}`];
+  if (heapOut !== undefined) process.env.HEAP_SAMPLE_OUT = heapOut;
+  const d = await startDaemon({ stateDir, config: { device_heartbeat_timeout: '3600' }, nodeFlags: [...deployedNodeFlags(), ...extraFlags, ...sampler, '--cpu-prof', `--cpu-prof-dir=${profDir}`] });
   let mark = 0;
   try {
     const first = await beatFleet(d.url, warm, { amount: warm });
@@ -66,9 +88,11 @@ async function main(): Promise<void> {
     // The samples before this point are the first pass's (and start-up's): counted by the profile's own clock.
     mark = performance.now();
     const cpu0 = cpuSeconds(d.pid);
+    if (heapOut !== undefined) process.kill(d.pid, 'SIGWINCH');
     const second = await beatFleet(d.url, warm, { duration: seconds });
     const perBeat = ((cpuSeconds(d.pid) - cpu0) / second.requests.total) * 1e6;
     console.log(`warm: ${second.requests.average.toFixed(0)} beats/s, p99 ${second.latency.p99} ms, ${perBeat.toFixed(0)} µs CPU a beat, non2xx ${second.non2xx}`);
+    if (heapOut !== undefined) await heapSummary(d.pid, heapOut, second.requests.total);
     mark = performance.now() - mark;
   } finally {
     await d.close();

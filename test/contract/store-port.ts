@@ -120,6 +120,32 @@ export function storePortContract(t: Test, world: (t: Test) => Promise<PortWorld
     t.equal(await b.objects.classCount('Thing'), 1);
   });
 
+  t.test("putBeat: a heartbeat's two values in one call, the previous last_seen back, read as property rows by every read", async (t) => {
+    const { backend: b } = await world(t);
+    const dev = await thing(b, { note: 'd' }, 'Device');
+    const other = await thing(b, { note: 'o' });
+    const beat = (oid: number, cls: string, at: string, ip: string) => b.transaction((tx) => tx.objects.putBeat(oid, cls, at, ip, 2000));
+    t.equal(await beat(dev, 'Device', 'T1', '10.0.0.1'), undefined, 'none before the first beat');
+    t.equal(await beat(dev, 'Device', 'T2', '10.0.0.1'), 'T1', 'the previous one after, the address unchanged');
+    t.equal(await beat(dev, 'Device', 'T3', '10.0.0.2'), 'T2', 'the address moved');
+    t.same(await b.objects.values(dev, ''), { note: 'd', last_seen: 'T3', ip_address: '10.0.0.2' });
+    t.same(await b.objects.classAndValues(dev, ''), { className: 'Device', values: { note: 'd', last_seen: 'T3', ip_address: '10.0.0.2' } });
+    t.equal(await b.objects.value(dev, '', 'last_seen'), 'T3');
+    const byIp = (ip: string) => b.objects.find({ className: 'Device', driver: 0, terms: [{ ns: '', name: 'ip_address', op: '=', value: ip, array: false, orMissing: false }] }).all();
+    t.same(await byIp('10.0.0.2'), [dev], 'found by the new address');
+    t.same(await byIp('10.0.0.1'), [], 'not by the old one');
+    t.equal(await beat(other, 'Thing', 'T1', '10.0.0.1'), undefined, 'another class: property rows');
+    t.equal(await beat(other, 'Thing', 'T2', '10.0.0.1'), 'T1');
+    t.same(await b.objects.values(other, ''), { note: 'o', last_seen: 'T2', ip_address: '10.0.0.1' });
+    await b.transaction(async (tx) => {
+      await tx.savepoint(async () => {
+        await tx.objects.putBeat(dev, 'Device', 'T9', '10.0.0.9', 3000);
+        throw new Error('undo');
+      }).catch(() => undefined);
+    });
+    t.same(await b.objects.values(dev, ''), { note: 'd', last_seen: 'T3', ip_address: '10.0.0.2' }, 'undone with its savepoint');
+  });
+
   t.test('finds: =, arrays, ~ (the store matcher), a missing row as the default, sort values, windows, ranges', async (t) => {
     const { backend: b } = await world(t);
     b.useMatcher(contains);

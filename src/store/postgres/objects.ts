@@ -144,6 +144,21 @@ export class PgObjects implements AsyncObjectWrites {
     );
   }
 
+  /**
+   * One round trip: both upserts and the previous last_seen (every part of one statement reads the snapshot from
+   * before its writes). An unchanged address is not rewritten. The touch as touch() makes it.
+   */
+  async putBeat(oid: number, className: string, lastSeen: string, ipAddress: string, now: number): Promise<string | undefined> {
+    await this.touch(oid, now);
+    return scalar<string>(
+      this.db,
+      "WITH beat AS (INSERT INTO props (oid, ns, name, class, value) VALUES ($1, '', 'last_seen', $2, $3), ($1, '', 'ip_address', $2, $4) " +
+        'ON CONFLICT (oid, ns, name) DO UPDATE SET value = excluded.value WHERE props.value IS DISTINCT FROM excluded.value) ' +
+        "SELECT value FROM props WHERE oid = $1 AND ns = '' AND name = 'last_seen'",
+      [oid, className, lastSeen, ipAddress],
+    );
+  }
+
   async deleteObject(oid: number): Promise<void> {
     await changed(this.db, 'DELETE FROM props WHERE oid = $1', [oid]);
     await changed(this.db, 'DELETE FROM credentials WHERE oid = $1', [oid]);

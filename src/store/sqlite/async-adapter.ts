@@ -263,6 +263,7 @@ export class SqliteTxHandle implements TxHandle {
           return oid;
         }),
       putValue: (oid, ns, name, c, v) => call(() => o.putValue(oid, ns, name, c, v), [c, ns, name]),
+      putBeat: (oid, c, lastSeen, ip, now) => call(() => o.putBeat(oid, c, lastSeen, ip, now)),
       compareAndSet: (oid, ns, name, c, expected, value) =>
         call(() => (expected === '' ? st.claimEmpty.run(ns, name, value, oid) : st.compareAndSet.run(value, oid, ns, name, expected)).changes > 0, [c, ns, name]),
       decrement: (oid, ns, name) =>

@@ -52,6 +52,12 @@ export class SqliteObjects implements ObjectRows {
       deleteHot: db.prepare(`DELETE FROM ${HOT_TABLE} WHERE oid = ?`),
       // An unchanged value is not written: the page stays clean and an index entry (ip_address) unmoved.
       putHot: hotStatements((c) => db.prepare(`INSERT INTO ${HOT_TABLE} (oid, ${c}) VALUES (?, ?) ON CONFLICT (oid) DO UPDATE SET ${c} = excluded.${c} WHERE ${c} IS NOT excluded.${c}`)),
+      // A heartbeat (putBeat): last_seen alone when the address is the one stored, so its index entry stays.
+      beatClock: db.prepare(`UPDATE ${HOT_TABLE} SET last_seen = ? WHERE oid = ?`),
+      beatBoth: db.prepare(
+        `INSERT INTO ${HOT_TABLE} (oid, last_seen, ip_address) VALUES (?, ?, ?) ON CONFLICT (oid) DO UPDATE SET last_seen = excluded.last_seen, ip_address = excluded.ip_address`,
+      ),
+      beatBefore: db.prepare(`SELECT last_seen, ip_address FROM ${HOT_TABLE} WHERE oid = ?`).raw(),
       // An object of unknown class: its row in the narrow table if it is a Device, else its property row.
       hotValue: hotStatements((c) =>
         db.prepare(`SELECT coalesce((SELECT ${c} FROM ${HOT_TABLE} WHERE oid = ?), (SELECT value FROM props WHERE oid = ? AND ns = '' AND name = '${c}'))`).pluck(),
@@ -182,6 +188,24 @@ export class SqliteObjects implements ObjectRows {
     if (hot !== undefined) return void this.st.putHot[hot].run(oid, value);
     this.rowsWritten = oid;
     this.st.upsertProp.run(oid, ns, name, className, value);
+  }
+
+  /**
+   * A heartbeat: the row of the narrow table read once (the previous last_seen, and whether the address moved),
+   * then one write (no touch: see touch()). Outside the narrow table's class, the two property rows, touched.
+   */
+  putBeat(oid: number, className: string, lastSeen: string, ipAddress: string, now: number): string | undefined {
+    if (className !== HOT_CLASS_NAME) {
+      const before = this.value(oid, '', 'last_seen');
+      this.putValue(oid, '', 'last_seen', className, lastSeen);
+      this.putValue(oid, '', 'ip_address', className, ipAddress);
+      this.touch(oid, now);
+      return before;
+    }
+    const row = this.st.beatBefore.get(oid) as [string | null, string | null] | undefined;
+    if (row !== undefined && row[1] === ipAddress) this.st.beatClock.run(lastSeen, oid);
+    else this.st.beatBoth.run(oid, lastSeen, ipAddress);
+    return row?.[0] ?? undefined;
   }
 
   deleteObject(oid: number): void {
