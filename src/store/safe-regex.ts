@@ -13,6 +13,7 @@
  * there, within a budget of steps (Store.findPage); any other on a search
  * thread (sqlite/search-threads.ts), each with its own ClientPatterns.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { RE2JS } from 're2js';
 import { CceError, badParameters } from '../errors.js';
@@ -124,10 +125,16 @@ interface Compiled {
   size: number;
 }
 
-/** The time of one search where its tests run: its deadlines and its worst-case steps. */
+/**
+ * The time of one search where its tests run: what is left of its limits, the
+ * span it is running now (this thread's clocks when its tests began), its
+ * worst-case steps.
+ */
 export interface SearchTime {
-  deadline: number;
-  wallDeadline: number;
+  cpuLeft: number;
+  wallLeft: number;
+  /** The clocks when its current span began: undefined between spans. */
+  span: { cpu: number; wall: number } | undefined;
   /** Worst-case steps since the clock was last read. */
   steps: number;
   /** Worst-case steps it may still spend here; past them a test throws NotHere instead of running. */
@@ -160,17 +167,29 @@ export class NotHere extends Error {
 
 /**
  * The patterns of one thread: compiled once (cached), then tested against the
- * values a search meets, until the search's deadline. Reading the clock costs
- * as much as testing a short value, so it is read once per CLOCK_EVERY_STEPS
- * of worst-case work (program size x value length), not at every test.
- * Tests run inside synchronous statements; searches interleave between
- * statements, so each has its own SearchTime, made current by during().
+ * values a search meets, until the search has spent its time. Reading the
+ * clock costs as much as testing a short value, so it is read once per
+ * CLOCK_EVERY_STEPS of worst-case work (program size x value length), not at
+ * every test.
+ *
+ * Several searches share a thread (the event loop: inline searches on SQLite,
+ * every search on PostgreSQL, whose rows come back in callbacks), so each
+ * counts only its own spans: a span begins at its first test in a synchronous
+ * run and ends when another search's test comes or when that run is over (a
+ * microtask), and a search is stopped by what its spans add up to, never by
+ * the time other searches or requests took between them. Which search a test
+ * belongs to: the one made current by during(), carried into the callbacks of
+ * the statements it starts (AsyncLocalStorage), or else the last one started.
  */
 export class ClientPatterns {
   private readonly cache = new BoundedMap<string, Compiled>(MAX_CACHED_PATTERNS);
   /** The last pattern tested, and its compiled form: a scan tests one pattern many times in a row. */
   private last: [string, Compiled] | undefined;
-  private time: SearchTime = { deadline: Infinity, wallDeadline: Infinity, steps: 0, stepsLeft: Infinity };
+  private time: SearchTime = { cpuLeft: Infinity, wallLeft: Infinity, span: undefined, steps: 0, stepsLeft: Infinity };
+  private readonly current = new AsyncLocalStorage<SearchTime>();
+  /** The search whose span is open on this thread. */
+  private spanning: SearchTime | undefined;
+  private endQueued = false;
 
   constructor(
     private readonly limitMs = SEARCH_TIME_LIMIT_MS,
@@ -190,45 +209,69 @@ export class ClientPatterns {
    * within wallLimitMs of wall time, less what it has `spent` elsewhere, and
    * at most `stepsLeft` worst-case steps here. Called before any of its
    * patterns is tested (a test outside a search would count against the
-   * previous search's deadline).
+   * previous search).
    */
   startSearch(stepsLeft = Infinity, spent: SearchSpent = { cpuMs: 0, wallMs: 0 }): SearchTime {
-    this.time = {
-      deadline: this.now() + this.limitMs - spent.cpuMs,
-      wallDeadline: this.wallNow() + this.wallLimitMs - spent.wallMs,
-      steps: 0,
-      stepsLeft,
-    };
+    this.time = { cpuLeft: this.limitMs - spent.cpuMs, wallLeft: this.wallLimitMs - spent.wallMs, span: undefined, steps: 0, stepsLeft };
     return this.time;
   }
 
-  /** Runs `fn` (synchronous statements of one search) with that search's time current. */
+  /**
+   * Runs `fn` (statements of one search) with that search's time current: for
+   * its synchronous part, and for the callbacks of what it starts (a
+   * PostgreSQL statement's rows are tested when they come back).
+   */
   during<R>(time: SearchTime, fn: () => R): R {
     const outer = this.time;
     this.time = time;
     try {
-      return fn();
+      return this.current.run(time, fn);
     } finally {
       this.time = outer;
     }
   }
 
-  /** Does any part of `value` match? Throws the search's 403 once its deadline has passed, NotHere past its steps. */
+  /** Does any part of `value` match? Throws the search's 403 once it has spent its time, NotHere past its steps. */
   test(pattern: string, value: string): boolean {
     const { re, size } = this.last !== undefined && this.last[0] === pattern ? this.last[1] : this.compiled(pattern);
     if (value.length > MAX_SEARCHED_LENGTH) return false;
-    const t = this.time;
+    const t = this.current.getStore() ?? this.time;
     const cost = size * (value.length + 1);
     if (cost > t.stepsLeft) throw new NotHere();
     t.stepsLeft -= cost;
+    if (this.spanning !== t) this.beginSpan(t);
     const hit = re.test(value);
     t.steps += cost;
     if (t.steps >= CLOCK_EVERY_STEPS) {
       t.steps = 0;
-      if (this.now() > t.deadline) throw new SearchStopped(this.limitMs);
-      if (this.wallNow() > t.wallDeadline) throw new SearchStopped(this.wallLimitMs);
+      const span = t.span!;
+      if (this.now() - span.cpu > t.cpuLeft) throw new SearchStopped(this.limitMs);
+      if (this.wallNow() - span.wall > t.wallLeft) throw new SearchStopped(this.wallLimitMs);
     }
     return hit;
+  }
+
+  /** `t`'s span begins (the open one, another search's, ends): it lasts until the end of this synchronous run. */
+  private beginSpan(t: SearchTime): void {
+    this.endSpan();
+    t.span = { cpu: this.now(), wall: this.wallNow() };
+    this.spanning = t;
+    if (this.endQueued) return;
+    this.endQueued = true;
+    queueMicrotask(() => {
+      this.endQueued = false;
+      this.endSpan();
+    });
+  }
+
+  /** The open span ends: its time is taken from what its search has left. */
+  private endSpan(): void {
+    const t = this.spanning;
+    if (t === undefined) return;
+    t.cpuLeft -= this.now() - t.span!.cpu;
+    t.wallLeft -= this.wallNow() - t.span!.wall;
+    t.span = undefined;
+    this.spanning = undefined;
   }
 
   /** The search's limits: a search that has spent this much stops. */
