@@ -92,41 +92,38 @@ t.test("a search's deadline counts its own CPU time; the wall clock only bounds 
   t.throws(() => slow.test(big, long), { message: 'BAD PARAMETERS regex search stopped after 300 ms: narrow it with an exact criterion or a simpler pattern' });
 });
 
-t.test('searches sharing a thread each count their own time, in the callbacks of their statements too', async (t) => {
+t.test('searches sharing a thread each count their own time, rows tested after their statement returned too', async (t) => {
   const big = 'a{1000}';
   const long = 'a'.repeat(1100);
   // One clock for CPU and wall; each test of `big` spends `ms` on it (read when the test ends).
   let clock = 0;
   const patterns = new ClientPatterns(100, () => clock, 300, () => clock);
-  const test = (ms: number) => {
+  const spend = (ms: number, test: (p: string, v: string) => boolean = (p, v) => patterns.test(p, v)) => {
     clock += ms;
-    return patterns.test(big, long);
+    return test(big, long);
   };
   const later = () => new Promise((resolve) => setImmediate(resolve));
   const stoppedAfter = (ms: number) => ({ message: `BAD PARAMETERS regex search stopped after ${ms} ms: narrow it with an exact criterion or a simpler pattern` });
   const a = patterns.startSearch();
   const b = patterns.startSearch();
-  // A's statement: its rows are tested when they come back (as on PostgreSQL), after B was started.
-  const rowsOfA = patterns.during(a, async () => {
+  // A's statement takes its matcher when it starts; its rows come back (as on PostgreSQL) after B was started.
+  const testA = patterns.during(a, () => patterns.bound());
+  const rowsOfA = (async () => {
     await later();
-    return [test(0), test(40), test(40)];
-  });
-  patterns.during(b, () => [test(0), test(90)]);
+    return [spend(0, testA), spend(40, testA), spend(40, testA)];
+  })();
+  patterns.during(b, () => [spend(0), spend(90)]);
   await later();
   clock += 1000; // other requests, between the searches' statements
   t.strictSame(await rowsOfA, [true, true, true], "A's rows tested in A's time: 80 ms of its own");
   await later();
   clock += 1000;
-  t.equal(patterns.during(b, () => [test(0), test(9)])[1], true, 'B: 99 ms of its own, whatever A and the others spent');
+  t.equal(patterns.during(b, () => [spend(0), spend(9)])[1], true, 'B: 99 ms of its own, whatever A and the others spent');
   await later();
-  await t.rejects(
-    patterns.during(a, async () => {
-      await later();
-      return [test(0), test(30)];
-    }),
-    stoppedAfter(100),
-    'A stopped once its own spans add up past 100 ms',
-  );
+  const againA = patterns.during(a, () => patterns.bound());
+  await later();
+  spend(0, againA);
+  t.throws(() => spend(30, againA), stoppedAfter(100), 'A stopped once its own spans add up past 100 ms');
 });
 
 t.test('the CPU clock reads /proc/thread-self/schedstat, and falls back to the wall clock', async (t) => {

@@ -24,7 +24,7 @@
  *   itself (they are written to the database all the same).
  */
 import type { AsyncStoreBackend, TransactionOptions, TxHandle } from './async-port.js';
-import type { GrantRecord, GrantRows } from './port.js';
+import type { GrantRecord, GrantRows, PatternTest } from './port.js';
 
 const NO_STORED_GRANTS: GrantRows = {
   get: () => undefined,
@@ -57,8 +57,8 @@ export class ConcurrentHost {
     return this.open > 0;
   }
 
-  useMatcher(test: (pattern: string, value: string) => boolean): void {
-    this.async.useMatcher(test);
+  useMatcher(test: PatternTest, current?: () => PatternTest): void {
+    this.async.useMatcher(test, current);
   }
 
   reserveOids(): void {}

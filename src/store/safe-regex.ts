@@ -13,7 +13,6 @@
  * there, within a budget of steps (Store.findPage); any other on a search
  * thread (sqlite/search-threads.ts), each with its own ClientPatterns.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { RE2JS } from 're2js';
 import { CceError, badParameters } from '../errors.js';
@@ -178,15 +177,16 @@ export class NotHere extends Error {
  * run and ends when another search's test comes or when that run is over (a
  * microtask), and a search is stopped by what its spans add up to, never by
  * the time other searches or requests took between them. Which search a test
- * belongs to: the one made current by during(), carried into the callbacks of
- * the statements it starts (AsyncLocalStorage), or else the last one started.
+ * belongs to: the one made current by during() or started last; a statement
+ * whose rows are tested when they come back (PostgreSQL) takes bound() when it
+ * starts. (Not AsyncLocalStorage: its hooks would slow every promise of the
+ * daemon.)
  */
 export class ClientPatterns {
   private readonly cache = new BoundedMap<string, Compiled>(MAX_CACHED_PATTERNS);
   /** The last pattern tested, and its compiled form: a scan tests one pattern many times in a row. */
   private last: [string, Compiled] | undefined;
   private time: SearchTime = { cpuLeft: Infinity, wallLeft: Infinity, span: undefined, steps: 0, stepsLeft: Infinity };
-  private readonly current = new AsyncLocalStorage<SearchTime>();
   /** The search whose span is open on this thread. */
   private spanning: SearchTime | undefined;
   private endQueued = false;
@@ -216,26 +216,28 @@ export class ClientPatterns {
     return this.time;
   }
 
-  /**
-   * Runs `fn` (statements of one search) with that search's time current: for
-   * its synchronous part, and for the callbacks of what it starts (a
-   * PostgreSQL statement's rows are tested when they come back).
-   */
+  /** Runs `fn` (synchronous statements of one search) with that search's time current. */
   during<R>(time: SearchTime, fn: () => R): R {
     const outer = this.time;
     this.time = time;
     try {
-      return this.current.run(time, fn);
+      return fn();
     } finally {
       this.time = outer;
     }
+  }
+
+  /** test() within the search current now, whenever it is called (rows that come back later). */
+  bound(): (pattern: string, value: string) => boolean {
+    const time = this.time;
+    return (pattern, value) => this.during(time, () => this.test(pattern, value));
   }
 
   /** Does any part of `value` match? Throws the search's 403 once it has spent its time, NotHere past its steps. */
   test(pattern: string, value: string): boolean {
     const { re, size } = this.last !== undefined && this.last[0] === pattern ? this.last[1] : this.compiled(pattern);
     if (value.length > MAX_SEARCHED_LENGTH) return false;
-    const t = this.current.getStore() ?? this.time;
+    const t = this.time;
     const cost = size * (value.length + 1);
     if (cost > t.stepsLeft) throw new NotHere();
     t.stepsLeft -= cost;

@@ -10,7 +10,7 @@
  * values too long for it, props_long), not every object of the class.
  */
 import { decodeArray } from '../../schema/values.js';
-import type { FindSpec, FindTerm } from '../port.js';
+import type { FindSpec, FindTerm, PatternTest } from '../port.js';
 import type { AsyncFindRun } from '../async-port.js';
 import { rowsOf, valueEquals, type Queryable } from './query.js';
 import type { MatcherRef } from './objects.js';
@@ -51,22 +51,21 @@ export function compilePgFind(db: Queryable, spec: FindSpec, matcher: MatcherRef
   const select = `SELECT d.oid${columns.join('')}`;
 
   /** Does the row match every `~` term (a missing row: as the term says)? */
-  const matches = (r: Row) =>
+  const matches = (r: Row, test: PatternTest) =>
     filtered.every((c, i) => {
       const v = r[`t${i}`] as string | null;
       if (v === null) return c.orMissing;
-      return c.array ? (decodeArray(v) ?? []).some((e) => matcher.test(c.value, e)) : matcher.test(c.value, v);
+      return c.array ? (decodeArray(v) ?? []).some((e) => test(c.value, e)) : test(c.value, v);
     });
   /**
    * The rows every `~` term matches. The patterns run on the event loop, so the filter gives it back every
    * YIELD_AFTER_MS: other requests (other searches too) are answered between a long search's values, not after it.
    */
-  const keep = async (rows: Row[]): Promise<Row[]> => {
-    if (filtered.length === 0) return rows;
+  const keep = async (rows: Row[], test: PatternTest): Promise<Row[]> => {
     const out: Row[] = [];
     let since = performance.now();
     for (const r of rows) {
-      if (matches(r)) out.push(r);
+      if (matches(r, test)) out.push(r);
       if (performance.now() - since < YIELD_AFTER_MS) continue;
       await new Promise((resolve) => setImmediate(resolve));
       since = performance.now();
@@ -75,17 +74,26 @@ export function compilePgFind(db: Queryable, spec: FindSpec, matcher: MatcherRef
   };
   // Prepared: a find's text depends on the shape of its criteria, not their values, so the texts are few.
   const run = (sql: string, values: unknown[]) => rowsOf<Row>(db, sql, values);
+  /**
+   * A statement's rows that every `~` term matches: tested with the matcher of the search current when the
+   * statement starts, as other searches may run before its rows come back.
+   */
+  const matching = (sql: string, values: unknown[]): Promise<Row[]> => {
+    if (filtered.length === 0) return run(sql, values);
+    const test = matcher.current?.() ?? matcher.test;
+    return run(sql, values).then((rows) => keep(rows, test));
+  };
   const more = (...extra: unknown[]) => {
     const all = [...params, ...extra];
     return { all, at: (i: number) => `$${params.length + i + 1}` };
   };
 
   return {
-    all: async () => (await keep(await run(`${select} ${where} ORDER BY d.oid`, params))).map((r) => r.oid),
+    all: async () => (await matching(`${select} ${where} ORDER BY d.oid`, params)).map((r) => r.oid),
     async withSortValues() {
       const m = more(spec.sortBy?.ns ?? '', spec.sortBy?.name ?? '');
       const sort = spec.sortBy ? `, (SELECT s.value FROM props s WHERE s.oid = d.oid AND s.ns = ${m.at(0)} AND s.name = ${m.at(1)}) AS sortvalue` : ', NULL AS sortvalue';
-      const rows = await keep(await run(`${select}${sort} ${where} ORDER BY d.oid`, spec.sortBy ? m.all : params));
+      const rows = await matching(`${select}${sort} ${where} ORDER BY d.oid`, spec.sortBy ? m.all : params);
       return rows.map((r) => ({ oid: r.oid, sortvalue: r.sortvalue as string | null }));
     },
     async candidatesBeyond(n) {
@@ -101,7 +109,7 @@ export function compilePgFind(db: Queryable, spec: FindSpec, matcher: MatcherRef
       // With a `~` term the limit applies after the filter, here.
       const m = more(from, to, limit);
       const limited = filtered.length === 0 ? ` LIMIT ${m.at(2)}` : '';
-      const rows = await keep(await run(`${select} ${where} AND d.oid > ${m.at(0)} AND d.oid <= ${m.at(1)} ORDER BY d.oid${limited}`, filtered.length === 0 ? m.all : m.all.slice(0, -1)));
+      const rows = await matching(`${select} ${where} AND d.oid > ${m.at(0)} AND d.oid <= ${m.at(1)} ORDER BY d.oid${limited}`, filtered.length === 0 ? m.all : m.all.slice(0, -1));
       return rows.slice(0, limit).map((r) => r.oid);
     },
   };
