@@ -173,10 +173,12 @@ export class NotHere extends Error {
  *
  * Several searches share a thread (the event loop: inline searches on SQLite,
  * every search on PostgreSQL, whose rows come back in callbacks), so each
- * counts only its own spans: a span begins at its first test in a synchronous
- * run and ends when another search's test comes or when that run is over (a
- * microtask), and a search is stopped by what its spans add up to, never by
- * the time other searches or requests took between them. Which search a test
+ * counts only its own spans: a span begins at its first test after another
+ * search's and ends at the next test of another search. A search is stopped by
+ * what its spans add up to, never by other searches' tests; what the loop does
+ * between two of its statements (a round trip, other requests) counts as its
+ * own until another search tests a value, as when its time was one deadline.
+ * Which search a test
  * belongs to: the one made current by during() or started last; a statement
  * whose rows are tested when they come back (PostgreSQL) takes bound() when it
  * starts. (Not AsyncLocalStorage: its hooks would slow every promise of the
@@ -189,7 +191,6 @@ export class ClientPatterns {
   private time: SearchTime = { cpuLeft: Infinity, wallLeft: Infinity, span: undefined, steps: 0, stepsLeft: Infinity };
   /** The search whose span is open on this thread. */
   private spanning: SearchTime | undefined;
-  private endQueued = false;
 
   constructor(
     private readonly limitMs = SEARCH_TIME_LIMIT_MS,
@@ -253,27 +254,21 @@ export class ClientPatterns {
     return hit;
   }
 
-  /** `t`'s span begins (the open one, another search's, ends): it lasts until the end of this synchronous run. */
+  /**
+   * `t`'s span begins, and the open one (another search's) ends, charged to that search: one reading of the
+   * clocks for both, so a search alone on its thread reads them once, as when its time was one deadline.
+   */
   private beginSpan(t: SearchTime): void {
-    this.endSpan();
-    t.span = { cpu: this.now(), wall: this.wallNow() };
+    const cpu = this.now();
+    const wall = this.wallNow();
+    const open = this.spanning;
+    if (open !== undefined) {
+      open.cpuLeft -= cpu - open.span!.cpu;
+      open.wallLeft -= wall - open.span!.wall;
+      open.span = undefined;
+    }
+    t.span = { cpu, wall };
     this.spanning = t;
-    if (this.endQueued) return;
-    this.endQueued = true;
-    queueMicrotask(() => {
-      this.endQueued = false;
-      this.endSpan();
-    });
-  }
-
-  /** The open span ends: its time is taken from what its search has left. */
-  private endSpan(): void {
-    const t = this.spanning;
-    if (t === undefined) return;
-    t.cpuLeft -= this.now() - t.span!.cpu;
-    t.wallLeft -= this.wallNow() - t.span!.wall;
-    t.span = undefined;
-    this.spanning = undefined;
   }
 
   /** The search's limits: a search that has spent this much stops. */
