@@ -57,7 +57,7 @@ t.test('a search stops once past its deadline; the clock is read only after enou
   let readings = 0;
   const patterns = new ClientPatterns(100, () => (readings++, (clock += 30)));
   patterns.startSearch();
-  t.equal(readings, 1, 'the deadline is set');
+  t.equal(readings, 0, 'its time starts at its first test');
   for (let i = 0; i < 1000; i++) patterns.test('^(alice|bob)$', i % 2 ? 'alice' : 'carol');
   t.equal(readings, 1, 'a thousand short tests do not read the clock');
   // ~1M worst-case steps per test (1002 instructions x 1101 characters): the clock is read after each.
@@ -90,6 +90,37 @@ t.test("a search's deadline counts its own CPU time; the wall clock only bounds 
   slow.startSearch();
   t.equal(slow.test(big, long), true, '200 ms on the wall');
   t.throws(() => slow.test(big, long), { message: 'BAD PARAMETERS regex search stopped after 300 ms: narrow it with an exact criterion or a simpler pattern' });
+});
+
+t.test('searches sharing a thread each count their own spans, rows tested after their statement returned too', async (t) => {
+  const big = 'a{1000}';
+  const long = 'a'.repeat(1100);
+  // One clock for CPU and wall; each test of `big` spends `ms` on it (read when the test ends).
+  let clock = 0;
+  const patterns = new ClientPatterns(100, () => clock, 300, () => clock);
+  const spend = (ms: number, test: (p: string, v: string) => boolean = (p, v) => patterns.test(p, v)) => {
+    clock += ms;
+    return test(big, long);
+  };
+  const later = () => new Promise((resolve) => setImmediate(resolve));
+  const stoppedAfter = (ms: number) => ({ message: `BAD PARAMETERS regex search stopped after ${ms} ms: narrow it with an exact criterion or a simpler pattern` });
+  const a = patterns.startSearch();
+  const b = patterns.startSearch();
+  // A's statement takes its matcher when it starts; its rows come back (as on PostgreSQL) after B was started.
+  const testA = patterns.during(a, () => patterns.bound());
+  const rowsOfA = (async () => {
+    await later();
+    return [spend(0, testA), spend(40, testA), spend(40, testA)];
+  })();
+  patterns.during(b, () => [spend(0), spend(90)]);
+  t.strictSame(await rowsOfA, [true, true, true], "A's rows tested in A's time: 80 ms of its own");
+  await later();
+  t.equal(patterns.during(b, () => [spend(0), spend(9)])[1], true, 'B: 99 ms of its own, whatever A spent between');
+  await later();
+  const againA = patterns.during(a, () => patterns.bound());
+  await later();
+  spend(0, againA);
+  t.throws(() => spend(30, againA), stoppedAfter(100), 'A stopped once its own spans add up past 100 ms');
 });
 
 t.test('the CPU clock reads /proc/thread-self/schedstat, and falls back to the wall clock', async (t) => {

@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Schema } from '../schema/types.js';
-import type { ChangeRow, CredentialRecord, DeviceEvent, FindSpec, GrantRecord, Layout, PageStart } from './port.js';
+import type { ChangeRow, CredentialRecord, DeviceEvent, FindSpec, GrantRecord, Layout, PageStart, PatternTest } from './port.js';
 
 /** A compiled find (port.ts FindRun), each page a Promise. */
 export interface AsyncFindRun {
@@ -194,8 +194,11 @@ export interface AsyncStoreBackend {
   readonly changes: AsyncChangeReads;
   readonly grants: AsyncGrantReads;
   readonly events: AsyncEventReads;
-  /** The matcher `~` runs (the store's linear-time engine); set once, before any find. */
-  useMatcher(test: (pattern: string, value: string) => boolean): void;
+  /**
+   * The matcher `~` runs (the store's linear-time engine); set once, before any find. `current` gives the
+   * matcher of the search now current: rows that come back later are tested with the one of their search.
+   */
+  useMatcher(test: PatternTest, current?: () => PatternTest): void;
   /** Commits what `fn` wrote if it returns, rolls it all back if it throws (the error goes on). */
   transaction<T>(fn: (tx: TxHandle) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Makes the database refuse a second holder of each unique property of the schema (and no other). */

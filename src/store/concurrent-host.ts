@@ -21,6 +21,7 @@
  *   twice, even by a transaction that rolled back.
  */
 import type { AsyncStoreBackend, TransactionOptions, TxHandle } from './async-port.js';
+import type { PatternTest } from './port.js';
 
 export class ConcurrentHost {
   readonly concurrentTransactions = true;
@@ -40,8 +41,8 @@ export class ConcurrentHost {
     return this.open > 0;
   }
 
-  useMatcher(test: (pattern: string, value: string) => boolean): void {
-    this.async.useMatcher(test);
+  useMatcher(test: PatternTest, current?: () => PatternTest): void {
+    this.async.useMatcher(test, current);
   }
 
   reserveOids(): void {}

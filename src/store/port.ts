@@ -74,10 +74,16 @@ export interface SearchThreads {
 /** Where a page of a class in one property's order starts. */
 export type PageStart = { offset: number } | { value: string; oid: number; inclusive: boolean };
 
+/** Does any part of the value match the client pattern (the store's matcher)? */
+export type PatternTest = (pattern: string, value: string) => boolean;
+
 /** The objects, their properties, credentials and settings. */
 export interface ObjectRows {
-  /** The matcher `~` runs (the store's linear-time engine); set once, before any find. */
-  useMatcher(test: (pattern: string, value: string) => boolean): void;
+  /**
+   * The matcher `~` runs (the store's linear-time engine); set once, before any find. `current` gives the
+   * matcher of the search now current, for a backend that tests rows after its statement returned.
+   */
+  useMatcher(test: PatternTest, current?: () => PatternTest): void;
   classOf(oid: number): string | undefined;
   /** An object's class and one namespace's stored values (JSON-parsed: only string members are values). */
   classAndValues(oid: number, ns: string): { className: string; values: Record<string, unknown> } | undefined;

@@ -124,10 +124,16 @@ interface Compiled {
   size: number;
 }
 
-/** The time of one search where its tests run: its deadlines and its worst-case steps. */
+/**
+ * The time of one search where its tests run: what is left of its limits, the
+ * span it is running now (this thread's clocks when its tests began), its
+ * worst-case steps.
+ */
 export interface SearchTime {
-  deadline: number;
-  wallDeadline: number;
+  cpuLeft: number;
+  wallLeft: number;
+  /** The clocks when its current span began: undefined between spans. */
+  span: { cpu: number; wall: number } | undefined;
   /** Worst-case steps since the clock was last read. */
   steps: number;
   /** Worst-case steps it may still spend here; past them a test throws NotHere instead of running. */
@@ -160,17 +166,31 @@ export class NotHere extends Error {
 
 /**
  * The patterns of one thread: compiled once (cached), then tested against the
- * values a search meets, until the search's deadline. Reading the clock costs
- * as much as testing a short value, so it is read once per CLOCK_EVERY_STEPS
- * of worst-case work (program size x value length), not at every test.
- * Tests run inside synchronous statements; searches interleave between
- * statements, so each has its own SearchTime, made current by during().
+ * values a search meets, until the search has spent its time. Reading the
+ * clock costs as much as testing a short value, so it is read once per
+ * CLOCK_EVERY_STEPS of worst-case work (program size x value length), not at
+ * every test.
+ *
+ * Several searches share a thread (the event loop: inline searches on SQLite,
+ * every search on PostgreSQL, whose rows come back in callbacks), so each
+ * counts only its own spans: a span begins at its first test after another
+ * search's and ends at the next test of another search. A search is stopped by
+ * what its spans add up to, never by other searches' tests; what the loop does
+ * between two of its statements (a round trip, other requests) counts as its
+ * own until another search tests a value, as when its time was one deadline.
+ * Which search a test
+ * belongs to: the one made current by during() or started last; a statement
+ * whose rows are tested when they come back (PostgreSQL) takes bound() when it
+ * starts. (Not AsyncLocalStorage: its hooks would slow every promise of the
+ * daemon.)
  */
 export class ClientPatterns {
   private readonly cache = new BoundedMap<string, Compiled>(MAX_CACHED_PATTERNS);
   /** The last pattern tested, and its compiled form: a scan tests one pattern many times in a row. */
   private last: [string, Compiled] | undefined;
-  private time: SearchTime = { deadline: Infinity, wallDeadline: Infinity, steps: 0, stepsLeft: Infinity };
+  private time: SearchTime = { cpuLeft: Infinity, wallLeft: Infinity, span: undefined, steps: 0, stepsLeft: Infinity };
+  /** The search whose span is open on this thread. */
+  private spanning: SearchTime | undefined;
 
   constructor(
     private readonly limitMs = SEARCH_TIME_LIMIT_MS,
@@ -190,15 +210,10 @@ export class ClientPatterns {
    * within wallLimitMs of wall time, less what it has `spent` elsewhere, and
    * at most `stepsLeft` worst-case steps here. Called before any of its
    * patterns is tested (a test outside a search would count against the
-   * previous search's deadline).
+   * previous search).
    */
   startSearch(stepsLeft = Infinity, spent: SearchSpent = { cpuMs: 0, wallMs: 0 }): SearchTime {
-    this.time = {
-      deadline: this.now() + this.limitMs - spent.cpuMs,
-      wallDeadline: this.wallNow() + this.wallLimitMs - spent.wallMs,
-      steps: 0,
-      stepsLeft,
-    };
+    this.time = { cpuLeft: this.limitMs - spent.cpuMs, wallLeft: this.wallLimitMs - spent.wallMs, span: undefined, steps: 0, stepsLeft };
     return this.time;
   }
 
@@ -213,7 +228,13 @@ export class ClientPatterns {
     }
   }
 
-  /** Does any part of `value` match? Throws the search's 403 once its deadline has passed, NotHere past its steps. */
+  /** test() within the search current now, whenever it is called (rows that come back later). */
+  bound(): (pattern: string, value: string) => boolean {
+    const time = this.time;
+    return (pattern, value) => this.during(time, () => this.test(pattern, value));
+  }
+
+  /** Does any part of `value` match? Throws the search's 403 once it has spent its time, NotHere past its steps. */
   test(pattern: string, value: string): boolean {
     const { re, size } = this.last !== undefined && this.last[0] === pattern ? this.last[1] : this.compiled(pattern);
     if (value.length > MAX_SEARCHED_LENGTH) return false;
@@ -221,14 +242,33 @@ export class ClientPatterns {
     const cost = size * (value.length + 1);
     if (cost > t.stepsLeft) throw new NotHere();
     t.stepsLeft -= cost;
+    if (this.spanning !== t) this.beginSpan(t);
     const hit = re.test(value);
     t.steps += cost;
     if (t.steps >= CLOCK_EVERY_STEPS) {
       t.steps = 0;
-      if (this.now() > t.deadline) throw new SearchStopped(this.limitMs);
-      if (this.wallNow() > t.wallDeadline) throw new SearchStopped(this.wallLimitMs);
+      const span = t.span!;
+      if (this.now() - span.cpu > t.cpuLeft) throw new SearchStopped(this.limitMs);
+      if (this.wallNow() - span.wall > t.wallLeft) throw new SearchStopped(this.wallLimitMs);
     }
     return hit;
+  }
+
+  /**
+   * `t`'s span begins, and the open one (another search's) ends, charged to that search: one reading of the
+   * clocks for both, so a search alone on its thread reads them once, as when its time was one deadline.
+   */
+  private beginSpan(t: SearchTime): void {
+    const cpu = this.now();
+    const wall = this.wallNow();
+    const open = this.spanning;
+    if (open !== undefined) {
+      open.cpuLeft -= cpu - open.span!.cpu;
+      open.wallLeft -= wall - open.span!.wall;
+      open.span = undefined;
+    }
+    t.span = { cpu, wall };
+    this.spanning = t;
   }
 
   /** The search's limits: a search that has spent this much stops. */

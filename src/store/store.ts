@@ -310,7 +310,7 @@ export class Store {
     }
     this.grantReads = backend.async.grants;
     this.searchThreads = backend.searches;
-    this.rows.useMatcher((pattern, value) => this.patterns.test(pattern, value));
+    this.rows.useMatcher((pattern, value) => this.patterns.test(pattern, value), () => this.patterns.bound());
     this.userClassNames = [...schema.classes.keys()].sort();
     const secrets = new Set<string>();
     for (const cls of schema.classes.values()) for (const ns of cls.namespaces.values()) for (const p of ns.properties.values()) if (p.secret) secrets.add(p.name);

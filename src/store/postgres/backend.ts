@@ -16,7 +16,7 @@
  */
 import pg from 'pg';
 import type { Schema } from '../../schema/types.js';
-import type { Layout } from '../port.js';
+import type { Layout, PatternTest } from '../port.js';
 import {
   TransactionConflict,
   uniqueIndexName,
@@ -59,8 +59,9 @@ export class PgBackend implements AsyncStoreBackend {
     this.jobs = new ExclusiveJobs(pool.options as pg.ClientConfig);
   }
 
-  useMatcher(test: (pattern: string, value: string) => boolean): void {
+  useMatcher(test: PatternTest, current?: () => PatternTest): void {
     this.matcher.test = test;
+    if (current) this.matcher.current = current;
   }
 
   async transaction<T>(fn: (tx: TxHandle) => Promise<T>, { attempts = 10 }: TransactionOptions = {}): Promise<T> {

@@ -10,13 +10,16 @@
  * values too long for it, props_long), not every object of the class.
  */
 import { decodeArray } from '../../schema/values.js';
-import type { FindSpec, FindTerm } from '../port.js';
+import type { FindSpec, FindTerm, PatternTest } from '../port.js';
 import type { AsyncFindRun } from '../async-port.js';
 import { rowsOf, valueEquals, type Queryable } from './query.js';
 import type { MatcherRef } from './objects.js';
 import { prefixRange } from '../prefix.js';
 
 type Row = Record<string, unknown> & { oid: number };
+
+/** How long the `~` filter runs before it lets the event loop serve others (one value's test is never cut). */
+const YIELD_AFTER_MS = 10;
 
 export function compilePgFind(db: Queryable, spec: FindSpec, matcher: MatcherRef): AsyncFindRun {
   const params: unknown[] = [];
@@ -47,30 +50,50 @@ export function compilePgFind(db: Queryable, spec: FindSpec, matcher: MatcherRef
   const where = `${candidates}${conds.length ? ' AND ' + conds.join(' AND ') : ''}`;
   const select = `SELECT d.oid${columns.join('')}`;
 
-  /** The rows every `~` term matches (a missing row: as the term says). */
-  const keep = (rows: Row[]): Row[] =>
-    filtered.length === 0
-      ? rows
-      : rows.filter((r) =>
-          filtered.every((c, i) => {
-            const v = r[`t${i}`] as string | null;
-            if (v === null) return c.orMissing;
-            return c.array ? (decodeArray(v) ?? []).some((e) => matcher.test(c.value, e)) : matcher.test(c.value, v);
-          }),
-        );
+  /** Does the row match every `~` term (a missing row: as the term says)? */
+  const matches = (r: Row, test: PatternTest) =>
+    filtered.every((c, i) => {
+      const v = r[`t${i}`] as string | null;
+      if (v === null) return c.orMissing;
+      return c.array ? (decodeArray(v) ?? []).some((e) => test(c.value, e)) : test(c.value, v);
+    });
+  /**
+   * The rows every `~` term matches. The patterns run on the event loop, so the filter gives it back every
+   * YIELD_AFTER_MS: other requests (other searches too) are answered between a long search's values, not after it.
+   */
+  const keep = async (rows: Row[], test: PatternTest): Promise<Row[]> => {
+    const out: Row[] = [];
+    let since = performance.now();
+    for (const r of rows) {
+      if (matches(r, test)) out.push(r);
+      if (performance.now() - since < YIELD_AFTER_MS) continue;
+      await new Promise((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+    return out;
+  };
   // Prepared: a find's text depends on the shape of its criteria, not their values, so the texts are few.
   const run = (sql: string, values: unknown[]) => rowsOf<Row>(db, sql, values);
+  /**
+   * A statement's rows that every `~` term matches: tested with the matcher of the search current when the
+   * statement starts, as other searches may run before its rows come back.
+   */
+  const matching = (sql: string, values: unknown[]): Promise<Row[]> => {
+    if (filtered.length === 0) return run(sql, values);
+    const test = matcher.current?.() ?? matcher.test;
+    return run(sql, values).then((rows) => keep(rows, test));
+  };
   const more = (...extra: unknown[]) => {
     const all = [...params, ...extra];
     return { all, at: (i: number) => `$${params.length + i + 1}` };
   };
 
   return {
-    all: async () => keep(await run(`${select} ${where} ORDER BY d.oid`, params)).map((r) => r.oid),
+    all: async () => (await matching(`${select} ${where} ORDER BY d.oid`, params)).map((r) => r.oid),
     async withSortValues() {
       const m = more(spec.sortBy?.ns ?? '', spec.sortBy?.name ?? '');
       const sort = spec.sortBy ? `, (SELECT s.value FROM props s WHERE s.oid = d.oid AND s.ns = ${m.at(0)} AND s.name = ${m.at(1)}) AS sortvalue` : ', NULL AS sortvalue';
-      const rows = keep(await run(`${select}${sort} ${where} ORDER BY d.oid`, spec.sortBy ? m.all : params));
+      const rows = await matching(`${select}${sort} ${where} ORDER BY d.oid`, spec.sortBy ? m.all : params);
       return rows.map((r) => ({ oid: r.oid, sortvalue: r.sortvalue as string | null }));
     },
     async candidatesBeyond(n) {
@@ -86,7 +109,7 @@ export function compilePgFind(db: Queryable, spec: FindSpec, matcher: MatcherRef
       // With a `~` term the limit applies after the filter, here.
       const m = more(from, to, limit);
       const limited = filtered.length === 0 ? ` LIMIT ${m.at(2)}` : '';
-      const rows = keep(await run(`${select} ${where} AND d.oid > ${m.at(0)} AND d.oid <= ${m.at(1)} ORDER BY d.oid${limited}`, filtered.length === 0 ? m.all : m.all.slice(0, -1)));
+      const rows = await matching(`${select} ${where} AND d.oid > ${m.at(0)} AND d.oid <= ${m.at(1)} ORDER BY d.oid${limited}`, filtered.length === 0 ? m.all : m.all.slice(0, -1));
       return rows.slice(0, limit).map((r) => r.oid);
     },
   };

@@ -5,7 +5,7 @@
  * PostgreSQL's terms; the two conditional updates hold their invariant in
  * the database, whichever node runs them.
  */
-import type { PageStart, FindSpec } from '../port.js';
+import type { PageStart, FindSpec, PatternTest } from '../port.js';
 import { UniqueViolation, type AsyncFindRun, type AsyncObjectWrites } from '../async-port.js';
 import { prefixEnd } from '../sqlite/objects.js';
 import { changed, isUniqueFailure, rowsOf, scalar, valueEquals, type Queryable } from './query.js';
@@ -13,7 +13,9 @@ import { compilePgFind } from './find.js';
 
 /** The matcher `~` runs, shared by the backend and each transaction's rows. */
 export interface MatcherRef {
-  test: (pattern: string, value: string) => boolean;
+  test: PatternTest;
+  /** The matcher of the search now current (its time goes with it): taken when a find's statement starts. */
+  current?: () => PatternTest;
 }
 
 export class PgObjects implements AsyncObjectWrites {
