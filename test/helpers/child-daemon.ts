@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_PASSWORD } from './daemon.js';
+import { ADMIN_PASSWORD, onPostgres } from './daemon.js';
+import { daemonDatabase } from './postgres.js';
 
 export interface ChildDaemon {
   url: string;
@@ -42,9 +43,13 @@ export function rssOf(pid: number): number {
 /**
  * Starts the daemon on an ephemeral loopback port and resolves once it listens (bounded: 90 s, for a loaded CI machine where the TypeScript loader starts slowly).
  * With `stateDir` it runs on that existing state (a restart) and close() leaves it in place.
+ * Under TEST_STORE=postgres a daemon whose `env` names no store runs on that state folder's PostgreSQL
+ * database, as startDaemon's do (test/helpers/daemon.ts), so a restart finds the same store.
  */
-export function spawnDaemon(env: Record<string, string> = {}, opts: { stateDir?: string } = {}): Promise<ChildDaemon> {
+export async function spawnDaemon(env: Record<string, string> = {}, opts: { stateDir?: string } = {}): Promise<ChildDaemon> {
   const stateDir = opts.stateDir ?? mkdtempSync(path.join(tmpdir(), 'cced-child-'));
+  const namesStore = 'CCED_DB_URL' in env || 'CCED_DB_PATH' in env;
+  const store = onPostgres && !namesStore ? { CCED_DB_URL: await daemonDatabase(stateDir) } : {};
   // Loader flags only (tap's are `--import=...`): `-e code` of a `node -e` caller must not run again.
   const flags = process.execArgv.filter((a) => a.startsWith('--') && !/^--(eval|print)\b/.test(a));
   const child: ChildProcess = spawn(process.execPath, [...flags, mainScript()], {
@@ -54,6 +59,7 @@ export function spawnDaemon(env: Record<string, string> = {}, opts: { stateDir?:
       CCED_LISTEN_ADDRESS: '127.0.0.1:0',
       CCED_ADMIN_PASSWORD: ADMIN_PASSWORD,
       CCED_DB_SYNCHRONOUS: 'NORMAL',
+      ...store,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
