@@ -70,6 +70,7 @@ export class Checkpoints implements Upkeep {
   private onError: (err: unknown) => void = () => {};
   private started = 0;
   private readonly exited: Promise<void>;
+  private closing = false;
   /** Checkpoints completed, the WAL frames the last one copied and how long it took in ms (tests read them). */
   runs = 0;
   lastCopied = 0;
@@ -107,8 +108,9 @@ export class Checkpoints implements Upkeep {
    */
   async close(): Promise<void> {
     this.failed = true;
+    this.closing = true;
     this.idle = [];
-    // Held until it has ended: the process would not wait for an unreferenced thread's exit.
+    // Held until it has ended (done() leaves it so): the process would not wait for an unreferenced thread's exit.
     this.worker.ref();
     this.worker.postMessage('close');
     await this.exited;
@@ -148,7 +150,7 @@ export class Checkpoints implements Upkeep {
 
   private done(): void {
     this.running = false;
-    this.worker.unref();
+    if (!this.closing) this.worker.unref();
     const idle = this.idle;
     this.idle = [];
     for (const fn of idle) fn();

@@ -198,7 +198,8 @@ class SearchThread {
         this.worker.postMessage(call);
       });
     } finally {
-      this.worker.unref();
+      // A thread that is ending stays referenced until it has (close(), terminate()).
+      if (this.alive) this.worker.unref();
     }
   }
 
