@@ -1298,7 +1298,7 @@ export class Store {
     // A listener that answers at once (most, for most writes) is not awaited: no microtask per listener and write.
     for (const listener of this.writeListeners) {
       const pending = listener(e, detail, tx);
-      if (pending !== undefined) await pending;
+      if (pending instanceof Promise) await pending;
     }
     this.audit(e, tx.w);
   }

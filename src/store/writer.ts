@@ -598,7 +598,7 @@ class BatchTx implements WriteTx {
     // stages thousands of synchronous steps: each is awaited, and yields, only when it has to.
     for (let i = 0; i < batch.staged.length; i++) {
       const step = batch.staged[i]!(this);
-      if (step !== undefined) await step;
+      if (step instanceof Promise) await step;
       if (this.due()) await this.yieldPoint();
     }
     for (const fn of hooks) {

@@ -188,7 +188,7 @@ class SearchThread {
       if (!this.alive) throw new Error(`search thread failed to start: ${(this.failure as Error | undefined)?.message}`);
       return await new Promise<SearchAnswer>((resolve, reject) => {
         const timer = setTimeout(() => {
-          this.terminate();
+          void this.terminate();
           reject(new Overran());
         }, overrunMs);
         this.answer = {
