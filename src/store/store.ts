@@ -1013,15 +1013,15 @@ export class Store {
       return before;
     }
     await this.checkWritable(subject, oid, nsDef, BEAT_PROPERTIES);
-    const clockInvalid = whyInvalid(nsDef.properties.get(BEAT_CLOCK)!, lastSeen);
-    if (clockInvalid !== null) throw badData(oid, BEAT_CLOCK, clockInvalid);
-    const addressInvalid = whyInvalid(nsDef.properties.get(BEAT_ADDRESS)!, ipAddress);
-    if (addressInvalid !== null) throw badData(oid, BEAT_ADDRESS, addressInvalid);
-    const before = await objects.putBeat(oid, cls.name, lastSeen, ipAddress, Date.now());
     const values = new Map([
       [BEAT_CLOCK, lastSeen],
       [BEAT_ADDRESS, ipAddress],
     ]);
+    for (const [name, value] of values) {
+      const invalid = whyInvalid(nsDef.properties.get(name)!, value);
+      if (invalid !== null) throw badData(oid, name, invalid);
+    }
+    const before = await objects.putBeat(oid, cls.name, lastSeen, ipAddress, Date.now());
     await this.changed({ op: 'SET', oid, class: cls.name, ns: '', props: [...BEAT_PROPERTIES], by: subject.oid, routine: true }, { subject, values });
     return before;
   }
@@ -1130,7 +1130,7 @@ export class Store {
    */
   async checkWritable(subject: AclSubject, oid: number, nsDef: NamespaceDef, keys: readonly string[]): Promise<void> {
     // No closures and no awaited read for a subject writing its own object (a device's beat, thousands a second).
-    let denied = !subject.admin && subject.oid !== oid && (await this.protectedFrom(subject, oid)) ? keys[0] : undefined;
+    let denied = mayBeProtected(subject, oid) && (await this.protectedFrom(subject, oid)) ? keys[0] : undefined;
     for (let i = 0; denied === undefined && i < keys.length; i++) if (!nsDef.properties.get(keys[i]!)?.writeacl(subject, oid)) denied = keys[i];
     if (denied !== undefined) throw permissionDenied(nsDef.name ? `${nsDef.name}.${denied}` : denied);
   }
@@ -1141,7 +1141,7 @@ export class Store {
    * (otherwise it could set the admin's password and log in as the admin).
    */
   private async protectedFrom(subject: AclSubject, oid: number): Promise<boolean> {
-    if (subject.admin || subject.oid === oid) return false;
+    if (!mayBeProtected(subject, oid)) return false;
     return (await this.src.rows.value(oid, '', 'systemAdministrator')) === '1';
   }
 
@@ -1306,4 +1306,9 @@ export class Store {
   private bump(key: string): void {
     this.memberships.set(key, (this.memberships.get(key) ?? 0) + 1);
   }
+}
+
+/** Only another, non-admin subject can meet a protected object (protectedFrom): the rest need no read. */
+function mayBeProtected(subject: AclSubject, oid: number): boolean {
+  return !subject.admin && subject.oid !== oid;
 }
