@@ -4,10 +4,12 @@
  * PINGs; prints the COMMIT's own time and p50/p99/max of the GETs and PINGs
  * answered meanwhile. At 100k devices (and 1M with BENCH_SCALE_MAX=1000000),
  * each against the real daemon on a file database with the default durable
- * settings (db_synchronous=FULL).
+ * settings (db_synchronous=FULL). With BENCH_SCALE_SEEDS it starts from the
+ * scale section's kept seeded files (seeding them first when missing).
  */
-import { cce, expectStatus, type BenchDaemon, type BenchSection, type Session } from './lib.js';
-import { seedDevices } from './scale.js';
+import { rmSync } from 'node:fs';
+import { cce, expectStatus, tempStateDir, type BenchDaemon, type BenchSection, type Session } from './lib.js';
+import { seeded } from './scale.js';
 
 const SETS = 10_000;
 const READERS = 4;
@@ -67,10 +69,11 @@ export const commitReads: BenchSection = {
   async run(ctx) {
     const max = Number(process.env.BENCH_SCALE_MAX ?? 100_000);
     for (const devices of [100_000, 1_000_000].filter((n) => n <= max)) {
-      process.stderr.write(`bench: commit-reads: seeding ${devices} devices\n`);
-      const d = await ctx.startDaemon();
+      process.stderr.write(`bench: commit-reads: ${devices} devices\n`);
+      const stateDir = tempStateDir();
+      await seeded(ctx, stateDir, devices, new Map());
+      const d = await ctx.startDaemon({ stateDir });
       try {
-        await seedDevices(d, devices);
         const admin = await d.adminSession();
         const found = await expectStatus(d, { cmd: 'FINDX', class: 'Device', args: { device_type: 'bench' }, ...admin }, 201);
         const written = (found.data!.oidlist as string[]).slice(0, SETS);
@@ -82,6 +85,7 @@ export const commitReads: BenchSection = {
         }
       } finally {
         await d.close();
+        rmSync(stateDir, { recursive: true, force: true });
       }
     }
   },

@@ -97,7 +97,7 @@ const ONLY_COMMIT = process.env.BENCH_SCALE_CASES === 'commit';
  * The daemon's store with `devices` seeded: from BENCH_SCALE_SEEDS when a seeded
  * file is kept there (migrated to this layout first, timed), else seeded now (and kept).
  */
-async function seeded(ctx: BenchContext, stateDir: string, devices: number, f: Figures): Promise<void> {
+export async function seeded(ctx: BenchContext, stateDir: string, devices: number, f: Figures): Promise<void> {
   const kept = SEEDS === undefined ? undefined : path.join(SEEDS, `devices-${devices}.db`);
   if (kept !== undefined && existsSync(kept)) {
     copyFileSync(kept, path.join(stateDir, 'cced.db'));

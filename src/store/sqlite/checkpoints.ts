@@ -11,14 +11,21 @@
  * by a commit. The thread starts with the connection (it does not keep a
  * console command's process alive; closing the last connection checkpoints).
  *
- * While a checkpoint runs, the Writer holds its next batch back (whenIdle),
- * as it does while the WAL's fsync is in flight: reads go on, and a
- * checkpoint no commit races copies every frame, so the next transaction
- * writes the WAL from its start again and the file stays as small as with
- * SQLite's own checkpoints (a PASSIVE checkpoint racing a steady stream of
- * commits would never let it restart). Durability is SQLite's: the thread's
- * connection syncs the WAL before copying and the database file after, and
- * the WAL is only restarted after such a complete checkpoint (see WalSync).
+ * A checkpoint is done in rounds. The first copies, while the Writer goes on
+ * committing, every frame the WAL held when it started (at a fleet's pace,
+ * tens of thousands of frames and an fsync of the database file: a fifth of a
+ * second). Each further round copies only what was committed during the one
+ * before, so the rounds shrink; once one copied fewer than HOLD_BELOW_FRAMES
+ * (or after FREE_ROUNDS), the last round runs with the Writer's next batch
+ * held back (whenIdle) and no batch open: a checkpoint no commit races copies
+ * every frame, so the next transaction writes the WAL from its start again
+ * and the file stays as small as with SQLite's own checkpoints (a PASSIVE
+ * checkpoint racing a steady stream of commits would never let it restart).
+ * Writes wait only for that last, small round. A round during which nothing
+ * was committed has copied everything: it ends the checkpoint. Reads go on
+ * throughout. Durability is SQLite's: the thread's connection syncs the WAL
+ * before copying and the database file after, and the WAL is only restarted
+ * after such a complete checkpoint (see WalSync).
  *
  * If the thread fails, SQLite's own checkpoints are turned back on.
  */
@@ -27,8 +34,12 @@ import { Worker } from 'node:worker_threads';
 import type { Db } from './db.js';
 import type { Upkeep } from '../port.js';
 
-/** The least time between two checkpoints: each costs one fsync of the WAL and one of the database file. */
+/** The least time between two checkpoints: each round costs one fsync of the WAL and one of the database file. */
 export const CHECKPOINT_EVERY_MS = 1000;
+/** A round that copied fewer frames than this is followed by the held round (it will copy fewer still). */
+export const HOLD_BELOW_FRAMES = 1000;
+/** Rounds run beside the Writer's commits at most, before the held one. */
+export const FREE_ROUNDS = 3;
 /** SQLite's default, restored if the thread fails. */
 const SQLITE_AUTOCHECKPOINT = 1000;
 
@@ -63,18 +74,35 @@ type Answer = { busy: number; log: number; checkpointed: number } | { error: str
 
 export class Checkpoints implements Upkeep {
   private readonly worker: Worker;
+  /** A checkpoint is under way (in any of its rounds). */
   private running = false;
+  /** The Writer's next batch waits: the held round runs, or waits for the open batch to end. */
+  private holding = false;
   private idle: (() => void)[] = [];
   private lastEnd = -Infinity;
   private failed = false;
   private onError: (err: unknown) => void = () => {};
   private started = 0;
+  private heldSince = 0;
+  /**
+   * Of the running checkpoint: rounds answered, frames copied so far, the WAL's copied frames after the last
+   * round (SQLite's figure), whether anything committed during this round.
+   */
+  private rounds = 0;
+  private copied = 0;
+  private backfilled = 0;
+  private committedDuring = false;
   private readonly exited: Promise<void>;
   private closing = false;
-  /** Checkpoints completed, the WAL frames the last one copied and how long it took in ms (tests read them). */
+  /**
+   * Checkpoints completed; of the last one, the WAL frames it copied, how long it took and how long of it
+   * the Writer's batches were held back, in ms, and its rounds (tests and the bench read them).
+   */
   runs = 0;
   lastCopied = 0;
   lastMs = 0;
+  lastHeldMs = 0;
+  lastRounds = 0;
 
   constructor(
     private readonly db: Db,
@@ -88,16 +116,23 @@ export class Checkpoints implements Upkeep {
 
   committed(onError: (err: unknown) => void): void {
     this.onError = onError;
-    if (this.running || this.failed || performance.now() - this.lastEnd < this.everyMs) return;
+    if (this.running) {
+      this.committedDuring = true;
+      return;
+    }
+    if (this.failed || performance.now() - this.lastEnd < this.everyMs) return;
     this.running = true;
     this.started = performance.now();
+    this.rounds = 0;
+    this.copied = 0;
+    this.backfilled = 0;
     // Held while a checkpoint runs: a batch may be waiting for its end.
     this.worker.ref();
-    this.worker.postMessage('checkpoint');
+    this.round();
   }
 
   whenIdle(fn: () => void): void {
-    if (this.running) this.idle.push(fn);
+    if (this.holding) this.idle.push(fn);
     else fn();
   }
 
@@ -119,16 +154,7 @@ export class Checkpoints implements Upkeep {
   private spawn(): Worker {
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
     const w = new Worker(THREAD, { eval: true, execArgv: [], workerData: { file: this.db.name, sqlite } });
-    w.on('message', (a: Answer) => {
-      if ('error' in a) this.onError(new Error(`WAL checkpoint failed: ${a.error}`));
-      else {
-        this.runs++;
-        this.lastCopied = a.checkpointed;
-        this.lastMs = performance.now() - this.started;
-      }
-      this.lastEnd = performance.now();
-      this.done();
-    });
+    w.on('message', (a: Answer) => this.answered(a));
     w.on('error', (err) => this.fail(err));
     w.on('exit', (code) => {
       if (!this.failed) this.fail(new Error(`the WAL checkpoint thread exited (${code})`));
@@ -148,8 +174,54 @@ export class Checkpoints implements Upkeep {
     this.done();
   }
 
+  private round(): void {
+    this.committedDuring = false;
+    this.worker.postMessage('checkpoint');
+  }
+
+  /** A round ended: the checkpoint is complete, or the next round runs (beside the commits, or held). */
+  private answered(a: Answer): void {
+    if ('error' in a) {
+      this.onError(new Error(`WAL checkpoint failed: ${a.error}`));
+      return this.done();
+    }
+    this.rounds++;
+    // `checkpointed` counts the frames copied since the WAL last started over (a commit during a round may start
+    // it over, when the round before had copied everything).
+    const copiedNow = a.checkpointed >= this.backfilled ? a.checkpointed - this.backfilled : a.checkpointed;
+    this.backfilled = a.checkpointed;
+    this.copied += copiedNow;
+    const complete = this.holding || (!this.committedDuring && a.checkpointed === a.log);
+    if (complete || this.closing || this.failed) {
+      if (complete) this.finished();
+      return this.done();
+    }
+    if (copiedNow >= HOLD_BELOW_FRAMES && this.rounds < FREE_ROUNDS) return this.round();
+    this.holding = true;
+    this.heldSince = performance.now();
+    this.holdWhenNoBatchOpen();
+  }
+
+  /** The held round starts once no batch is open (one paused in the middle of its slices ends first). */
+  private holdWhenNoBatchOpen(): void {
+    if (this.closing || this.failed) return this.done();
+    if (this.db.inTransaction) setTimeout(() => this.holdWhenNoBatchOpen(), 1);
+    else this.round();
+  }
+
+  private finished(): void {
+    const now = performance.now();
+    this.runs++;
+    this.lastCopied = this.copied;
+    this.lastMs = now - this.started;
+    this.lastHeldMs = this.holding ? now - this.heldSince : 0;
+    this.lastRounds = this.rounds;
+  }
+
   private done(): void {
+    this.lastEnd = performance.now();
     this.running = false;
+    this.holding = false;
     if (!this.closing) this.worker.unref();
     const idle = this.idle;
     this.idle = [];

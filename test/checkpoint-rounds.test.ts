@@ -1,0 +1,120 @@
+/**
+ * WAL checkpoints in rounds (src/store/sqlite/checkpoints.ts): the rounds
+ * copy beside the Writer's commits, and only the last one holds the next
+ * batch back, once no batch is open. Driven on a database connection of its
+ * own with the Checkpoints upkeep alone, so each step is taken when the test
+ * says: "a batch" is a transaction opened on that connection, "a commit" is
+ * what the Writer reports (committed()).
+ */
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openDb, type Db } from '../src/store/sqlite/db.js';
+import { Checkpoints } from '../src/store/sqlite/checkpoints.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function database(t: { teardown(fn: () => unknown): void }): { db: Db; checkpoints: Checkpoints; errors: unknown[] } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cced-rounds-'));
+  const db = openDb(path.join(dir, 'cced.db'), { synchronous: 'NORMAL' });
+  db.exec('CREATE TABLE filler (n INTEGER PRIMARY KEY, body TEXT)');
+  const checkpoints = new Checkpoints(db, 0);
+  t.teardown(async () => {
+    await checkpoints.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { db, checkpoints, errors: [] };
+}
+
+/** Appends `rows` rows of ~1 KB: WAL frames for a checkpoint to copy. */
+function write(db: Db, rows: number): void {
+  const insert = db.prepare('INSERT INTO filler (body) VALUES (?)');
+  db.transaction(() => {
+    for (let i = 0; i < rows; i++) insert.run('x'.repeat(1000));
+  })();
+}
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (ok()) return;
+    await sleep(20);
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
+/** Whether the Writer would start its next batch now: whenIdle calls back at once. */
+function writesFlow(checkpoints: Checkpoints): boolean {
+  let now = false;
+  checkpoints.whenIdle(() => (now = true));
+  return now;
+}
+
+t.test('with nothing committed during it, one round is the whole checkpoint, and nothing was held', async (t) => {
+  const { db, checkpoints, errors } = database(t);
+  write(db, 2000);
+  checkpoints.committed((err) => errors.push(err));
+  t.ok(writesFlow(checkpoints), 'while the round copies, the next batch may start');
+  await until('the checkpoint ended', () => checkpoints.runs === 1);
+  t.equal(checkpoints.lastRounds, 1, 'one round');
+  t.equal(checkpoints.lastHeldMs, 0, 'no batch was held back');
+  t.ok(checkpoints.lastCopied > 100, `it copied the WAL (${checkpoints.lastCopied} frames)`);
+  write(db, 1);
+  const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+  t.ok(log < 50, `the next write started the WAL over (${log} frames in it)`);
+  t.strictSame(errors, []);
+});
+
+t.test('a round that copied many frames is followed by another beside the commits, not by a held one', async (t) => {
+  const { db, checkpoints, errors } = database(t);
+  write(db, 8000);
+  checkpoints.committed((err) => errors.push(err));
+  write(db, 50);
+  checkpoints.committed((err) => errors.push(err));
+  await until('the checkpoint ended', () => checkpoints.runs === 1);
+  t.equal(checkpoints.lastRounds, 2, 'a second round copied what was committed during the first');
+  t.equal(checkpoints.lastHeldMs, 0, 'nothing committed during the second: complete, nothing held');
+  t.strictSame(errors, []);
+});
+
+t.test('commits during a small round: the last round holds the next batch, after the open one ended', async (t) => {
+  const { db, checkpoints, errors } = database(t);
+  write(db, 400);
+  checkpoints.committed((err) => errors.push(err));
+  // A batch commits while the first round copies, and another stays open (paused between two slices).
+  write(db, 50);
+  checkpoints.committed((err) => errors.push(err));
+  t.ok(writesFlow(checkpoints), 'the first round holds nothing back');
+  db.prepare('BEGIN IMMEDIATE').run();
+  db.prepare("INSERT INTO filler (body) VALUES ('open batch')").run();
+  // The first round copied fewer than HOLD_BELOW_FRAMES: the next is held, once the open batch has ended.
+  await until('new batches are held back', () => !writesFlow(checkpoints));
+  let released = false;
+  checkpoints.whenIdle(() => (released = true));
+  await sleep(50);
+  t.equal(checkpoints.runs, 0, 'the held round waits for the open batch');
+  t.notOk(released, 'and so does the next batch');
+  db.prepare('COMMIT').run();
+  checkpoints.committed((err) => errors.push(err));
+  await until('the held round ended', () => released);
+  t.equal(checkpoints.runs, 1, 'the checkpoint is complete');
+  t.equal(checkpoints.lastRounds, 2, 'in two rounds');
+  t.ok(checkpoints.lastHeldMs > 0, 'of which the last held the writes back');
+  t.ok(writesFlow(checkpoints), 'then batches start at once again');
+  write(db, 1);
+  const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+  t.ok(log < 50, `the held round copied everything: the next write started the WAL over (${log} frames in it)`);
+  t.equal((db.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n, 452, 'every row is there');
+  t.strictSame(errors, []);
+});
+
+t.test('closing during the rounds ends them; a held batch stays held (the database is closing)', async (t) => {
+  const { db, checkpoints } = database(t);
+  write(db, 2000);
+  checkpoints.committed(() => {});
+  write(db, 10);
+  checkpoints.committed(() => {});
+  await checkpoints.close();
+  t.equal(checkpoints.runs, 0, 'no checkpoint was reported complete');
+});
