@@ -38,7 +38,7 @@ t.test('cced.service', async (t) => {
     t.equal(d.get('User'), 'cced');
     t.equal(d.get('Group'), 'cced');
     t.equal(d.get('ExecStartPre'), '+/usr/lib/cced/cced-pre.sh');
-    t.equal(d.get('ExecStart'), '/usr/bin/node --heap-growing-percent=20 --max-semi-space-size=8 /usr/lib/cced/dist/src/main.js --config /etc/cced/cced.conf');
+    t.equal(d.get('ExecStart'), '/usr/bin/node --heap-growing-percent=20 --max-semi-space-size=16 /usr/lib/cced/dist/src/main.js --config /etc/cced/cced.conf');
     t.match(d.get('Environment'), /^NODE_ENV=production$/m);
     t.equal(d.get('StateDirectory'), 'cced');
     t.equal(d.get('ConfigurationDirectory'), 'cced');

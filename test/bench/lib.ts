@@ -175,6 +175,8 @@ export interface DaemonOptions {
   stateDir?: string;
   /** Node flags for the child (BENCH_DAEMON_FLAGS is the usual source). */
   nodeFlags?: string[];
+  /** Variables for the child beside the CCED_* ones (the allocator's, as deployed). */
+  env?: Record<string, string>;
   /** Remove a temp state dir on close (BENCH_KEEP=1 keeps it). */
   keep?: boolean;
 }
@@ -220,6 +222,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<BenchDaemon
     CCED_SCHEMA_DIR: schemaDirs.join(','),
     CCED_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
   });
+  Object.assign(env, opts.env);
   for (const [k, v] of Object.entries(opts.config ?? {})) env[`CCED_${k.toUpperCase()}`] = v;
   const logFile = path.join(stateDir, `daemon-${port}.log`);
   const fd = openSync(logFile, 'a');
