@@ -76,9 +76,9 @@ function sshForward(d: TestDaemon, user: string, keyFile: string, remote: number
   return { child, exited };
 }
 
-/** Polls until `check` is true (at most ~10 s); returns its last answer. */
-async function until(check: () => Promise<boolean> | boolean): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
+/** Polls until `check` is true (at most ~10 s, or `tries` tenths of a second); returns its last answer. */
+async function until(check: () => Promise<boolean> | boolean, tries = 100): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
     if (await check()) return true;
     await sleep(100);
   }
@@ -97,6 +97,15 @@ async function setup(t: { teardown(fn: () => unknown): void }, config: Record<st
 }
 
 const live = (d: TestDaemon, port: number) => tunnelRuntime(d.app.services).ssh!.isLive(port);
+
+/** 'live' once the daemon forwards `port` for the session (at most ~30 s); else what the ssh client said. */
+async function forwarding(d: TestDaemon, port: number, ssh: Ssh): Promise<string> {
+  await until(() => live(d, port) || ssh.child.exitCode !== null, 300);
+  if (live(d, port)) return 'live';
+  if (ssh.child.exitCode === null) return 'not live after 30 s, ssh still running';
+  const { code, stderr } = await ssh.exited;
+  return `not live: ssh exited ${code}: ${stderr.trim()}`;
+}
 
 t.test('ssh -R of the reserved port carries a TCP round trip to the device', { skip: !sshFound && 'no ssh client' }, async (t) => {
   const { d, a, key, dev, port } = await setup(t);
@@ -135,7 +144,7 @@ t.test('another port, a revoked key, another device\u2019s name are refused', { 
 
   // A running session with the old key ends when the key is replaced.
   const running = sshForward(d, key, k1.file, port, echo);
-  t.ok(await until(() => live(d, port)), 'forwarding with the first key');
+  t.equal(await forwarding(d, port, running), 'live', 'forwarding with the first key');
   await a.put(`/api/devices/${key}/ssh-key`, { ssh_public_key: k2.pub });
   const ended = await running.exited;
   t.not(ended.code, null, 'the session of the revoked key was closed');
@@ -151,7 +160,7 @@ t.test('another port, a revoked key, another device\u2019s name are refused', { 
 
   const withNew = sshForward(d, key, k2.file, port, echo);
   t.teardown(() => withNew.child.kill());
-  t.ok(await until(() => live(d, port)), 'the new key works');
+  t.equal(await forwarding(d, port, withNew), 'live', 'the new key works');
   t.equal(await roundTrip(port, 'new key\n'), 'new key\n');
   t.ok(d.logs.some((l) => l.includes('"audit":"tunnel-forward-refused"')), 'refusals audited');
 });
@@ -163,7 +172,7 @@ t.test('DELETE of a device closes its forward and session at once; a device re-c
   const echo = await echoServer(t);
   const running = sshForward(d, key, k.file, port, echo);
   t.teardown(() => running.child.kill());
-  t.ok(await until(() => live(d, port)), 'forwarding');
+  t.equal(await forwarding(d, port, running), 'live', 'forwarding');
   t.equal(await roundTrip(port, 'before\n'), 'before\n');
 
   t.strictSame((await a.del(`/api/devices/${key}`)).body, { success: true });
@@ -212,7 +221,7 @@ t.test('a key revoked or destroyed through /v2/cce ends its live session at once
   t.equal((await c.cmd(`SET ${oid} revoked=0`)).body.status, 201, 'given back');
   const again = sshForward(d, key, k.file, port, echo);
   t.teardown(() => again.child.kill());
-  t.ok(await until(() => live(d, port)), 'logs in again');
+  t.equal(await forwarding(d, port, again), 'live', 'logs in again');
   t.equal((await c.cmd(`DESTROY ${oid}`)).body.status, 201, 'DESTROY of the SshKey over /v2/cce');
   t.not((await again.exited).code, null, 'that session was closed too');
   t.ok(await until(() => !live(d, port)));
