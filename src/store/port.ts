@@ -166,7 +166,7 @@ export interface ReadSnapshot {
 export interface Upkeep {
   /** A batch committed: the backend may start its upkeep now; a failure of it goes to `onError`. */
   committed(onError: (err: unknown) => void): void;
-  /** Calls `fn` when no upkeep runs: at once, or when the running one ends. */
+  /** Calls `fn` when no upkeep holds the writes back: at once, or when the holding part ends. */
   whenIdle(fn: () => void): void;
 }
 
