@@ -3,8 +3,8 @@
  * copy beside the Writer's commits, and only the last one holds the next
  * batch back, once no batch is open. Driven on a database connection of its
  * own with the Checkpoints upkeep alone, so each step is taken when the test
- * says: "a batch" is a transaction opened on that connection, "a commit" is
- * what the Writer reports (committed()).
+ * says: "a batch" is a transaction of SqliteTransactions on that connection,
+ * and each commit is reported to the upkeep as the Writer reports it.
  */
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,28 +12,44 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDb, type Db } from '../src/store/sqlite/db.js';
 import { Checkpoints } from '../src/store/sqlite/checkpoints.js';
+import { SqliteTransactions } from '../src/store/sqlite/transactions.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function database(t: { teardown(fn: () => unknown): void }): { db: Db; checkpoints: Checkpoints; errors: unknown[] } {
+interface Database {
+  db: Db;
+  batches: SqliteTransactions;
+  checkpoints: Checkpoints;
+  errors: unknown[];
+  /** A batch appending `rows` rows of ~1 KB (WAL frames for a checkpoint to copy), committed and reported. */
+  commit(rows: number): void;
+}
+
+function database(t: { teardown(fn: () => unknown): void }): Database {
   const dir = mkdtempSync(path.join(tmpdir(), 'cced-rounds-'));
   const db = openDb(path.join(dir, 'cced.db'), { synchronous: 'NORMAL' });
   db.exec('CREATE TABLE filler (n INTEGER PRIMARY KEY, body TEXT)');
-  const checkpoints = new Checkpoints(db, 0);
+  const batches = new SqliteTransactions(db);
+  const checkpoints = new Checkpoints(db, batches, 0);
+  const errors: unknown[] = [];
+  const insert = db.prepare('INSERT INTO filler (body) VALUES (?)');
   t.teardown(async () => {
     await checkpoints.close();
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { db, checkpoints, errors: [] };
+  const commit = (rows: number) => {
+    batches.begin();
+    for (let i = 0; i < rows; i++) insert.run('x'.repeat(1000));
+    batches.commit();
+    checkpoints.committed((err) => errors.push(err));
+  };
+  return { db, batches, checkpoints, errors, commit };
 }
 
-/** Appends `rows` rows of ~1 KB: WAL frames for a checkpoint to copy. */
-function write(db: Db, rows: number): void {
-  const insert = db.prepare('INSERT INTO filler (body) VALUES (?)');
-  db.transaction(() => {
-    for (let i = 0; i < rows; i++) insert.run('x'.repeat(1000));
-  })();
+/** The WAL's frames now (a PASSIVE checkpoint's `log`). */
+function walFrames(db: Db): number {
+  return (db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
 }
 
 async function until(what: string, ok: () => boolean): Promise<void> {
@@ -52,26 +68,23 @@ function writesFlow(checkpoints: Checkpoints): boolean {
 }
 
 t.test('with nothing committed during it, one round is the whole checkpoint, and nothing was held', async (t) => {
-  const { db, checkpoints, errors } = database(t);
-  write(db, 2000);
-  checkpoints.committed((err) => errors.push(err));
+  const { db, checkpoints, errors, commit } = database(t);
+  commit(2000);
   t.ok(writesFlow(checkpoints), 'while the round copies, the next batch may start');
   await until('the checkpoint ended', () => checkpoints.runs === 1);
   t.equal(checkpoints.lastRounds, 1, 'one round');
   t.equal(checkpoints.lastHeldMs, 0, 'no batch was held back');
   t.ok(checkpoints.lastCopied > 100, `it copied the WAL (${checkpoints.lastCopied} frames)`);
-  write(db, 1);
-  const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+  commit(1);
+  const log = walFrames(db);
   t.ok(log < 50, `the next write started the WAL over (${log} frames in it)`);
   t.strictSame(errors, []);
 });
 
 t.test('a round that copied many frames is followed by another beside the commits, not by a held one', async (t) => {
-  const { db, checkpoints, errors } = database(t);
-  write(db, 8000);
-  checkpoints.committed((err) => errors.push(err));
-  write(db, 50);
-  checkpoints.committed((err) => errors.push(err));
+  const { checkpoints, errors, commit } = database(t);
+  commit(8000);
+  commit(50);
   await until('the checkpoint ended', () => checkpoints.runs === 1);
   t.equal(checkpoints.lastRounds, 2, 'a second round copied what was committed during the first');
   t.equal(checkpoints.lastHeldMs, 0, 'nothing committed during the second: complete, nothing held');
@@ -79,14 +92,12 @@ t.test('a round that copied many frames is followed by another beside the commit
 });
 
 t.test('commits during a small round: the last round holds the next batch, after the open one ended', async (t) => {
-  const { db, checkpoints, errors } = database(t);
-  write(db, 400);
-  checkpoints.committed((err) => errors.push(err));
+  const { db, batches, checkpoints, errors, commit } = database(t);
+  commit(400);
   // A batch commits while the first round copies, and another stays open (paused between two slices).
-  write(db, 50);
-  checkpoints.committed((err) => errors.push(err));
+  commit(50);
   t.ok(writesFlow(checkpoints), 'the first round holds nothing back');
-  db.prepare('BEGIN IMMEDIATE').run();
+  batches.begin();
   db.prepare("INSERT INTO filler (body) VALUES ('open batch')").run();
   // The first round copied fewer than HOLD_BELOW_FRAMES: the next is held, once the open batch has ended.
   await until('new batches are held back', () => !writesFlow(checkpoints));
@@ -95,26 +106,24 @@ t.test('commits during a small round: the last round holds the next batch, after
   await sleep(50);
   t.equal(checkpoints.runs, 0, 'the held round waits for the open batch');
   t.notOk(released, 'and so does the next batch');
-  db.prepare('COMMIT').run();
+  batches.commit();
   checkpoints.committed((err) => errors.push(err));
   await until('the held round ended', () => released);
   t.equal(checkpoints.runs, 1, 'the checkpoint is complete');
   t.equal(checkpoints.lastRounds, 2, 'in two rounds');
   t.ok(checkpoints.lastHeldMs > 0, 'of which the last held the writes back');
   t.ok(writesFlow(checkpoints), 'then batches start at once again');
-  write(db, 1);
-  const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+  commit(1);
+  const log = walFrames(db);
   t.ok(log < 50, `the held round copied everything: the next write started the WAL over (${log} frames in it)`);
   t.equal((db.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n, 452, 'every row is there');
   t.strictSame(errors, []);
 });
 
 t.test('closing during the rounds ends them; a held batch stays held (the database is closing)', async (t) => {
-  const { db, checkpoints } = database(t);
-  write(db, 2000);
-  checkpoints.committed(() => {});
-  write(db, 10);
-  checkpoints.committed(() => {});
+  const { checkpoints, commit } = database(t);
+  commit(2000);
+  commit(10);
   await checkpoints.close();
   t.equal(checkpoints.runs, 0, 'no checkpoint was reported complete');
 });

@@ -8,19 +8,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 
-function startScript(): { env: Record<string, string>; flags: string[] } {
+/** `npm start`'s variables set before node (the unit's Environment= lines repeat them) and its node flags. */
+export function deployedLaunch(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { scripts: { start: string } };
   const m = /^((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*) dist\/src\/main\.js$/.exec(pkg.scripts.start);
   if (!m) throw new Error(`package.json start is not "[VAR=value ...] node [--flags] dist/src/main.js": ${pkg.scripts.start}`);
   const words = (s: string) => s.trim().split(' ').filter((w) => w !== '');
   return { env: Object.fromEntries(words(m[1]!).map((w) => w.split('=') as [string, string])), flags: words(m[2]!) };
-}
-
-export function deployedNodeFlags(): string[] {
-  return startScript().flags;
-}
-
-/** The variables `npm start` sets before node (the systemd unit's Environment= lines repeat them). */
-export function deployedEnv(): Record<string, string> {
-  return startScript().env;
 }

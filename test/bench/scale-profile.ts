@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, startDaemon, tempStateDir } from './lib.js';
 import { beatFleet } from './scale-beats.js';
-import { deployedEnv, deployedNodeFlags } from './scale-node-flags.js';
+import { deployedLaunch } from './scale-node-flags.js';
 
 interface Node {
   id: number;
@@ -80,7 +80,8 @@ async function main(): Promise<void> {
   const heapOut = process.env.PROFILE_HEAP ? path.join(stateDir, 'heap.json') : undefined;
   const sampler = heapOut === undefined ? [] : [`--import=${fileURLToPath(new URL('./heap-sampler.js', import.meta.url))}`];
   if (heapOut !== undefined) process.env.HEAP_SAMPLE_OUT = heapOut;
-  const d = await startDaemon({ stateDir, config: { device_heartbeat_timeout: '3600' }, env: deployedEnv(), nodeFlags: [...deployedNodeFlags(), ...extraFlags, ...sampler, '--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  const deployed = deployedLaunch();
+  const d = await startDaemon({ stateDir, config: { device_heartbeat_timeout: '3600' }, env: deployed.env, nodeFlags: [...deployed.flags, ...extraFlags, ...sampler, '--cpu-prof', `--cpu-prof-dir=${profDir}`] });
   let mark = 0;
   try {
     const first = await beatFleet(d.url, warm, { amount: warm });

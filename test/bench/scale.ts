@@ -21,7 +21,7 @@ import { SYSTEM } from '../../src/store/store.js';
 import { cce, cpuSeconds, expectStatus, seedStore, tempStateDir, type BenchContext, type BenchDaemon, type BenchSection, type Session } from './lib.js';
 import { deviceKeyOf, tokenOf } from './devices-ids.js';
 import { beatFleet } from './scale-beats.js';
-import { deployedEnv, deployedNodeFlags } from './scale-node-flags.js';
+import { deployedLaunch } from './scale-node-flags.js';
 import { openDb } from '../../src/store/sqlite/db.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 
@@ -147,7 +147,8 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
   await seeded(ctx, stateDir, devices, f);
   const started = performance.now();
   // With the node flags it is deployed with (npm start, the systemd unit): its memory is measured as it runs.
-  let d = await ctx.startDaemon({ stateDir, config: { device_heartbeat_timeout: HEARTBEAT_TIMEOUT }, env: deployedEnv(), nodeFlags: [...deployedNodeFlags(), ...ctx.options.daemonFlags] });
+  const deployed = deployedLaunch();
+  let d = await ctx.startDaemon({ stateDir, config: { device_heartbeat_timeout: HEARTBEAT_TIMEOUT }, env: deployed.env, nodeFlags: [...deployed.flags, ...ctx.options.daemonFlags] });
   try {
     f.set('start (until PING answers)', ms(performance.now() - started));
 

@@ -377,7 +377,7 @@ export function storePortContract(t: Test, world: (t: Test) => Promise<PortWorld
     const leases = await Promise.allSettled([lease('20002'), lease('20002'), lease('20001')]);
     const outcomes = leases.map((r) => (r.status === 'fulfilled' ? 'leased' : r.reason instanceof UniqueViolation ? `${r.reason.className}.${r.reason.property} taken` : String(r.reason)));
     // Which of the two racing leases of 20002 commits first is the backend's to decide: exactly one of them does.
-    t.same([...outcomes.slice(0, 2)].sort(), ['Tunnel.port taken', 'leased'], 'one lease of 20002 wins, the other is refused');
+    t.same(outcomes.slice(0, 2).sort(), ['Tunnel.port taken', 'leased'], 'one lease of 20002 wins, the other is refused');
     t.equal(outcomes[2], 'Tunnel.port taken', 'a port already leased is refused');
   });
 

@@ -44,15 +44,15 @@ export class SqliteBackend implements StoreBackend {
 
   constructor(
     readonly db: Db,
-    { reader, checkpoints }: { reader?: Db; checkpoints?: Checkpoints } = {},
+    { reader, checkpoints }: { reader?: Db; checkpoints?: boolean } = {},
   ) {
     this.tx = new SqliteTransactions(db);
     [this.objects, this.changes, this.defaults] = [new SqliteObjects(db), new SqliteChanges(db), new SqliteDefaults(db)];
     [this.events, this.grants, this.transfer] = [new SqliteDeviceEvents(db), new SqliteGrants(db), new SqliteTransfer(db)];
     this.searches = db.memory || db.name === '' ? undefined : new SqliteSearchThreads(db.name);
     this.reader = reader;
-    this.checkpoints = checkpoints;
-    this.tx.upkeep = checkpoints;
+    this.checkpoints = checkpoints ? new Checkpoints(db, this.tx) : undefined;
+    this.tx.upkeep = this.checkpoints;
     this.own = { objects: this.objects, changes: this.changes, grants: this.grants, events: this.events, tx: this.tx, transfer: this.transfer, defaults: this.defaults };
     if (reader === undefined) return;
     const routing: Routing = { paused: false };
@@ -113,7 +113,7 @@ export function sqliteBackend(db: Db): SqliteBackend {
 export function openSqlite(file: string, options: OpenOptions = {}): SqliteBackend {
   if (file === ':memory:') return sqliteBackend(openDb(file, options));
   const db = openDb(file, { cacheKib: WRITER_CACHE_KIB, ...options });
-  const b = new SqliteBackend(db, { reader: openReader(file), checkpoints: new Checkpoints(db) });
+  const b = new SqliteBackend(db, { reader: openReader(file), checkpoints: true });
   backends.set(db, b);
   return b;
 }

@@ -32,7 +32,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Db } from './db.js';
-import type { Upkeep } from '../port.js';
+import type { Transactions, Upkeep } from '../port.js';
 
 /** The least time between two checkpoints: each round costs one fsync of the WAL and one of the database file. */
 export const CHECKPOINT_EVERY_MS = 1000;
@@ -104,8 +104,10 @@ export class Checkpoints implements Upkeep {
   lastHeldMs = 0;
   lastRounds = 0;
 
+  /** `batches`: the Writer's transactions on `db`, whose end the held round waits for. */
   constructor(
     private readonly db: Db,
+    private readonly batches: Pick<Transactions, 'inTransaction' | 'settled'>,
     private readonly everyMs = CHECKPOINT_EVERY_MS,
   ) {
     db.pragma('wal_autocheckpoint = 0');
@@ -126,7 +128,7 @@ export class Checkpoints implements Upkeep {
     this.rounds = 0;
     this.copied = 0;
     this.backfilled = 0;
-    // Held while a checkpoint runs: a batch may be waiting for its end.
+    // Held while a checkpoint runs: a batch may be waiting for its last round.
     this.worker.ref();
     this.round();
   }
@@ -199,13 +201,14 @@ export class Checkpoints implements Upkeep {
     if (copiedNow >= HOLD_BELOW_FRAMES && this.rounds < FREE_ROUNDS) return this.round();
     this.holding = true;
     this.heldSince = performance.now();
-    this.holdWhenNoBatchOpen();
+    void this.holdWhenNoBatchOpen();
   }
 
   /** The held round starts once no batch is open (one paused in the middle of its slices ends first). */
-  private holdWhenNoBatchOpen(): void {
-    if (this.closing || this.failed) return this.done();
-    if (this.db.inTransaction) setTimeout(() => this.holdWhenNoBatchOpen(), 1);
+  private async holdWhenNoBatchOpen(): Promise<void> {
+    // No new batch opens while holding: this waits for the open one alone.
+    while (this.batches.inTransaction) await this.batches.settled();
+    if (this.closing || this.failed) this.done();
     else this.round();
   }
 
