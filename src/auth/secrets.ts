@@ -83,9 +83,9 @@ export class SecretTable {
   private readonly adopted = new Set<string>();
   /** The store's version each owner's stored grants were read at (a limit counts them all). */
   private readonly ownersRead = new Map<string, number>();
-  /** Grants ended here whose rows' removal has not committed yet (see readOwner()). */
+  /** Grants ended here whose rows' removal has not committed yet (see readStored()). */
   private readonly removing = new Set<string>();
-  /** For each owner read in flight: the grants ended here since it began (see readOwner()). */
+  /** For each read of stored grants in flight: the grants ended here since it began (see readStored()). */
   private readonly reading = new Set<Set<string>>();
 
   constructor(
@@ -237,10 +237,13 @@ export class SecretTable {
     if (this.stored === undefined) return entry;
     const version = this.stored.version();
     if (entry !== undefined && (entry.pending || entry.checked === version)) return entry;
-    const row = await this.stored.load(hash);
+    const stored = this.stored;
+    const { result: row, ended } = await this.readStored(() => stored.load(hash));
     // What this table holds now: the read let other requests run (one may have ended, issued or adopted it).
     entry = this.byHash.get(hex);
     if (entry !== undefined && entry.pending) return entry;
+    // Ended here (BYE, logout) while its row was read, or before its removal committed: the row read is stale.
+    if (entry === undefined && ended.has(hex)) return undefined;
     if (entry !== undefined && row === undefined) {
       this.drop(hex);
       return undefined;
@@ -282,14 +285,8 @@ export class SecretTable {
     if (this.stored === undefined) return;
     const version = this.stored.version();
     if (this.ownersRead.get(owner) === version) return;
-    const ended = new Set(this.removing);
-    this.reading.add(ended);
-    let rows;
-    try {
-      rows = await this.stored.owned(owner, this.now());
-    } finally {
-      this.reading.delete(ended);
-    }
+    const stored = this.stored;
+    const { result: rows, ended } = await this.readStored(() => stored.owned(owner, this.now()));
     const mine = this.byOwner.get(owner);
     // Read in order: the stored ones (soonest first) ahead of those this process holds (most recently used last).
     const ordered = new Set<string>();
@@ -305,11 +302,28 @@ export class SecretTable {
     if (this.ownersRead.size > 10_000) this.ownersRead.clear();
   }
 
-  /** Removes grants' rows; until that has committed their digests are in `removing` (see readOwner()). */
+  /**
+   * A read of stored grants, with the digests ended here that it may still have seen: those whose removal had not
+   * committed when it began, and those ended (held here or not) while it ran.
+   */
+  private async readStored<T>(read: () => Promise<T>): Promise<{ result: T; ended: Set<string> }> {
+    const ended = new Set(this.removing);
+    this.reading.add(ended);
+    try {
+      return { result: await read(), ended };
+    } finally {
+      this.reading.delete(ended);
+    }
+  }
+
+  /** Removes grants' rows; until that has committed their digests are in `removing` (see readStored()). */
   private async removeStored(hashes: Buffer[]): Promise<void> {
     if (this.stored === undefined || hashes.length === 0) return;
     const hexes = hashes.map((h) => h.toString('hex'));
-    for (const hex of hexes) this.removing.add(hex);
+    for (const hex of hexes) {
+      this.removing.add(hex);
+      for (const ended of this.reading) ended.add(hex);
+    }
     try {
       await this.stored.remove(hashes);
     } finally {
