@@ -7,8 +7,8 @@
  * and each commit is reported to the upkeep as the Writer reports it.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { endianness, tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDb, type Db } from '../src/store/sqlite/db.js';
 import { Checkpoints } from '../src/store/sqlite/checkpoints.js';
@@ -25,12 +25,13 @@ interface Database {
   commit(rows: number): void;
 }
 
-function database(t: { teardown(fn: () => unknown): void }): Database {
+/** `restartAboveFrames`: 0 (the WAL starts over after every checkpoint) unless a case says otherwise. */
+function database(t: { teardown(fn: () => unknown): void }, restartAboveFrames = 0): Database {
   const dir = mkdtempSync(path.join(tmpdir(), 'cced-rounds-'));
   const db = openDb(path.join(dir, 'cced.db'), { synchronous: 'NORMAL' });
   db.exec('CREATE TABLE filler (n INTEGER PRIMARY KEY, body TEXT)');
   const batches = new SqliteTransactions(db);
-  const checkpoints = new Checkpoints(db, batches, 0);
+  const checkpoints = new Checkpoints(db, batches, { everyMs: 0, restartAboveFrames });
   const errors: unknown[] = [];
   const insert = db.prepare('INSERT INTO filler (body) VALUES (?)');
   t.teardown(async () => {
@@ -47,9 +48,13 @@ function database(t: { teardown(fn: () => unknown): void }): Database {
   return { db, batches, checkpoints, errors, commit };
 }
 
-/** The WAL's frames now (a PASSIVE checkpoint's `log`). */
+/**
+ * The WAL's frames now, read without checkpointing: mxFrame of the WAL-index header, the -shm file's bytes
+ * 16-19 in the machine's byte order (sqlite.org/walformat.html).
+ */
 function walFrames(db: Db): number {
-  return (db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
+  const shm = readFileSync(`${db.name}-shm`);
+  return endianness() === 'LE' ? shm.readUInt32LE(16) : shm.readUInt32BE(16);
 }
 
 async function until(what: string, ok: () => boolean): Promise<void> {
@@ -117,6 +122,42 @@ t.test('commits during a small round: the last round holds the next batch, after
   const log = walFrames(db);
   t.ok(log < 50, `the held round copied everything: the next write started the WAL over (${log} frames in it)`);
   t.equal((db.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n, 452, 'every row is there');
+  t.strictSame(errors, []);
+});
+
+t.test('a steady stream of commits: no batch is held while the WAL is short; past the bound the WAL starts over', async (t) => {
+  const { db, checkpoints, errors, commit } = database(t, 500);
+  // Small batches every few ms: the checkpoints' rounds race them, and the WAL stays far below 500 frames.
+  let held = 0;
+  let most = 0;
+  for (let i = 0; i < 400 && checkpoints.totals.runs < 5; i++) {
+    // As the Writer: a batch starts only when no round holds the writes back.
+    if (writesFlow(checkpoints)) commit(10);
+    else held++;
+    most = Math.max(most, walFrames(db));
+    await sleep(5);
+  }
+  t.ok(checkpoints.totals.runs >= 5, `${checkpoints.totals.runs} checkpoints ran`);
+  t.ok(most < 500, `the WAL stayed short (${most} frames at most)`);
+  t.equal(held, 0, 'no batch was ever held back');
+  t.equal(checkpoints.totals.heldMs, 0);
+
+  // Past the bound: some checkpoint's last round holds the writes, and the WAL starts over.
+  commit(3000);
+  const long = walFrames(db);
+  t.ok(long > 500, `the WAL is past the bound (${long} frames)`);
+  for (let i = 0; i < 400 && checkpoints.totals.heldMs === 0; i++) {
+    if (writesFlow(checkpoints)) commit(10);
+    await sleep(5);
+  }
+  await until('no round holds the writes', () => writesFlow(checkpoints));
+  t.ok(checkpoints.totals.heldMs > 0 && checkpoints.totals.longestHeldMs > 0, 'a last round held the writes back');
+  t.ok(checkpoints.totals.restarts >= 1, 'and the WAL starts over');
+  commit(1);
+  const log = walFrames(db);
+  t.ok(log < long, `the WAL started over (${log} frames in it)`);
+  const rows = (db.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n;
+  t.ok(rows > 3000, `every row is there (${rows})`);
   t.strictSame(errors, []);
 });
 

@@ -36,6 +36,14 @@ t.test('action=get: host, process and database figures', async (t) => {
     t.type(m.db_metrics.wal_bytes, 'number');
   }
   t.equal(m.db_metrics.commits, d.app.services.writer.commits);
+  t.same(Object.keys(m.db_metrics.checkpoints), ['runs', 'wal_restarts', 'held_ms', 'longest_held_ms']);
+  const totals = d.app.services.writer.upkeepTotals;
+  if (onPostgres) t.same(m.db_metrics.checkpoints, { runs: 0, wal_restarts: 0, held_ms: 0, longest_held_ms: 0 }, 'PostgreSQL checkpoints by itself');
+  else {
+    t.ok(totals !== undefined, 'a file database has checkpoints');
+    t.equal(m.db_metrics.checkpoints.runs, totals!.runs);
+    t.ok(m.db_metrics.checkpoints.held_ms >= m.db_metrics.checkpoints.longest_held_ms);
+  }
   t.match(m.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
 
   t.equal((await a.get('/api/metrics')).status, 400, 'action is required');
@@ -84,6 +92,8 @@ t.test('action=prometheus: default and cced metrics, one registry per daemon', a
   t.match(r.text, /^cced_requests_total\{verb="GET",status="404"\} 1$/m, 'unrouted requests count too');
   t.match(r.text, /^cced_objects 3$/m);
   t.match(r.text, new RegExp(`^cced_writer_commits ${d1.app.services.writer.commits}$`, 'm'));
+  t.match(r.text, new RegExp(`^cced_checkpoints ${d1.app.services.writer.upkeepTotals?.runs ?? 0}$`, 'm'));
+  t.match(r.text, /^cced_checkpoint_held_seconds [\d.e-]+$/m);
 
   // The second daemon counts only its own requests.
   const b = await adminRest(d2);

@@ -1,12 +1,13 @@
 /**
  * Prometheus exposition for one daemon: Node's default metrics plus cced's own
- * (requests by verb and status, group commits, objects). Each daemon has its
+ * (requests by verb and status, group commits, checkpoints, objects). Each daemon has its
  * own Registry, so several daemons in one process (the tests) do not clash.
  * Every cced figure is read at scrape time (`collect`): nothing here runs per
  * request.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Services } from '../services.js';
+import { checkpointFigures } from './system.js';
 
 export class PromMetrics {
   readonly registry = new Registry();
@@ -30,6 +31,22 @@ export class PromMetrics {
       registers,
       collect() {
         this.set(services.writer.commits);
+      },
+    });
+    new Gauge({
+      name: 'cced_checkpoints',
+      help: 'WAL checkpoints since start (SQLite)',
+      registers,
+      collect() {
+        this.set(checkpointFigures(services).runs);
+      },
+    });
+    new Gauge({
+      name: 'cced_checkpoint_held_seconds',
+      help: 'Time the writes waited for WAL checkpoints since start (SQLite)',
+      registers,
+      collect() {
+        this.set(checkpointFigures(services).held_ms / 1000);
       },
     });
     new Gauge({

@@ -20,6 +20,15 @@ function sizeOf(file: string): number {
   }
 }
 
+/**
+ * SQLite's WAL checkpoints since start: how many, after how many the WAL started over, and how long writes
+ * waited for them (in all and at most once, ms); zeros where there are none (PostgreSQL, a memory database).
+ */
+export function checkpointFigures(s: Services) {
+  const t = s.writer.upkeepTotals;
+  return { runs: t?.runs ?? 0, wal_restarts: t?.restarts ?? 0, held_ms: round2(t?.heldMs ?? 0), longest_held_ms: round2(t?.longestHeldMs ?? 0) };
+}
+
 export async function systemMetrics(s: Services) {
   const [l1, l5, l15] = os.loadavg();
   const total = os.totalmem();
@@ -53,6 +62,7 @@ export async function systemMetrics(s: Services) {
       db_file_bytes: sizeOf(s.config.db_path),
       wal_bytes: sizeOf(`${s.config.db_path}-wal`),
       commits: s.writer.commits,
+      checkpoints: checkpointFigures(s),
     },
     timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, '+00:00'),
   };

@@ -168,6 +168,18 @@ export interface Upkeep {
   committed(onError: (err: unknown) => void): void;
   /** Calls `fn` when no upkeep holds the writes back: at once, or when the holding part ends. */
   whenIdle(fn: () => void): void;
+  /** Since the database opened (the metrics read it). */
+  readonly totals: UpkeepTotals;
+}
+
+export interface UpkeepTotals {
+  /** Upkeep runs completed (SQLite: checkpoints). */
+  runs: number;
+  /** Of them, those after which the WAL starts over (SQLite: every frame copied with no commit racing). */
+  restarts: number;
+  /** How long the Writer's batches were held back for upkeep, in all and at most at once (ms). */
+  heldMs: number;
+  longestHeldMs: number;
 }
 
 /** The transactions the Writer opens. */

@@ -31,7 +31,7 @@
  * other (see flushTogether). Staged work and the onBeforeCommit hooks run
  * inside the transaction; effects and onDurable once it committed.
  */
-import type { Durability, ReadSnapshot, StoreBackend, Transactions, Upkeep } from './port.js';
+import type { Durability, ReadSnapshot, StoreBackend, Transactions, Upkeep, UpkeepTotals } from './port.js';
 import { TransactionConflict, type AsyncStoreBackend, type TxHandle } from './async-port.js';
 
 /** A backend whose transactions run side by side (PostgreSQL; ConcurrentHost counts them). */
@@ -179,6 +179,11 @@ export class Writer {
       if (!backend.concurrentTransactions) throw new Error('a backend without concurrent transactions needs its synchronous port (group commit)');
       this.concurrentBackend = backend;
     }
+  }
+
+  /** The backend's upkeep since the database opened (SQLite's checkpoints), or undefined where it has none. */
+  get upkeepTotals(): UpkeepTotals | undefined {
+    return this.upkeep?.totals;
   }
 
   /** Does each job run in a transaction of its own, concurrently with others (PostgreSQL)? */

@@ -12,6 +12,7 @@ import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { cpuSeconds, startDaemon, tempStateDir, type BenchDaemon } from './lib.js';
 import { beatFleet } from './scale-beats.js';
+import { adminBearer } from './checkpoint-figures.js';
 
 const mib = (kb: number) => (kb / 1024).toFixed(0);
 
@@ -33,8 +34,7 @@ async function main(): Promise<void> {
   copyFileSync(path.join(seeds!, `devices-${devices}.db`), path.join(stateDir, 'cced.db'));
   const d = await startDaemon({ stateDir, config: { device_heartbeat_timeout: '3600' }, nodeFlags: flags });
   try {
-    const login = await fetch(`${d.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'bench-admin-password' }) });
-    const { token } = (await login.json()) as { token: string };
+    const token = await adminBearer(d.url);
     const atStart = await memory(d, token);
     const cpu0 = cpuSeconds(d.pid);
     const r = await beatFleet(d.url, devices, { amount: devices });

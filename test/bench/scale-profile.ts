@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuSeconds, startDaemon, tempStateDir } from './lib.js';
 import { beatFleet } from './scale-beats.js';
 import { deployedLaunch } from './scale-node-flags.js';
+import { adminBearer, checkpointFigures, checkpointsBetween } from './checkpoint-figures.js';
 
 interface Node {
   id: number;
@@ -88,11 +89,14 @@ async function main(): Promise<void> {
     console.log(`first pass: ${first.requests.average.toFixed(0)} beats/s, p99 ${first.latency.p99} ms, non2xx ${first.non2xx}`);
     // The samples before this point are the first pass's (and start-up's): counted by the profile's own clock.
     mark = performance.now();
+    const token = await adminBearer(d.url);
+    const before = await checkpointFigures(d.url, token);
     const cpu0 = cpuSeconds(d.pid);
     if (heapOut !== undefined) process.kill(d.pid, 'SIGWINCH');
     const second = await beatFleet(d.url, warm, { duration: seconds });
     const perBeat = ((cpuSeconds(d.pid) - cpu0) / second.requests.total) * 1e6;
     console.log(`warm: ${second.requests.average.toFixed(0)} beats/s, p99 ${second.latency.p99} ms, ${perBeat.toFixed(0)} µs CPU a beat, non2xx ${second.non2xx}`);
+    console.log(`checkpoints meanwhile: ${checkpointsBetween(before, await checkpointFigures(d.url, token), seconds)}`);
     if (heapOut !== undefined) await heapSummary(d.pid, heapOut, second.requests.total);
     mark = performance.now() - mark;
   } finally {

@@ -19,6 +19,7 @@ import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { SYSTEM } from '../../src/store/store.js';
 import { cce, cpuSeconds, expectStatus, seedStore, tempStateDir, type BenchContext, type BenchDaemon, type BenchSection, type Session } from './lib.js';
+import { adminBearer, checkpointFigures, checkpointsBetween } from './checkpoint-figures.js';
 import { deviceKeyOf, tokenOf } from './devices-ids.js';
 import { beatFleet } from './scale-beats.js';
 import { deployedLaunch } from './scale-node-flags.js';
@@ -157,8 +158,7 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
       await measureCommit(d, admin, devices, f);
       return f;
     }
-    const login = await fetch(`${d.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'bench-admin-password' }) });
-    const { token } = (await login.json()) as { token: string };
+    const token = await adminBearer(d.url);
 
     const cold = await beat(d, devices, { duration: Math.max(2, Math.round(ctx.options.duration / 2)) });
     f.set('heartbeats, cold (beats/s; p99)', `${cold.perSec.toFixed(0)}/s; ${cold.p99} ms`);
@@ -167,9 +167,12 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
     await beat(d, devices, { amount: devices });
     f.set('RSS after every device beat once', `${rssMiB(d.pid).toFixed(0)} MiB`);
     f.set('  of it: anonymous MiB (V8 heap); files', await memoryParts(d, token));
-    const warm = await beat(d, devices, { duration: Math.max(2, Math.round(ctx.options.duration / 2)) });
+    const seconds = Math.max(2, Math.round(ctx.options.duration / 2));
+    const before = await checkpointFigures(d.url, token);
+    const warm = await beat(d, devices, { duration: seconds });
     f.set('heartbeats, warm (beats/s; p99)', `${warm.perSec.toFixed(0)}/s; ${warm.p99} ms`);
     f.set('heartbeat, warm: daemon CPU per beat', `${warm.usPerBeat.toFixed(0)} µs`);
+    f.set('  checkpoints meanwhile', checkpointsBetween(before, await checkpointFigures(d.url, token), seconds));
     if (cold.failures + warm.failures > 0) ctx.note(`scale ${devices}: ${cold.failures + warm.failures} heartbeats failed`);
     if (ONLY_HEARTBEATS) return f;
 

@@ -15,24 +15,28 @@
  * committing, every frame the WAL held when it started (at a fleet's pace,
  * tens of thousands of frames and an fsync of the database file: a fifth of a
  * second). Each further round copies only what was committed during the one
- * before, so the rounds shrink; once one copied fewer than HOLD_BELOW_FRAMES
- * (or after FREE_ROUNDS), the last round runs with the Writer's next batch
- * held back (whenIdle) and no batch open: a checkpoint no commit races copies
- * every frame, so the next transaction writes the WAL from its start again
- * and the file stays as small as with SQLite's own checkpoints (a PASSIVE
- * checkpoint racing a steady stream of commits would never let it restart).
- * Writes wait only for that last, small round. A round during which nothing
- * was committed has copied everything: it ends the checkpoint. Reads go on
- * throughout. Durability is SQLite's: the thread's connection syncs the WAL
- * before copying and the database file after, and the WAL is only restarted
- * after such a complete checkpoint (see WalSync).
+ * before, so the rounds shrink. A round during which nothing was committed has
+ * copied everything: it ends the checkpoint, and the next transaction writes
+ * the WAL from its start again. Under a steady stream of commits that never
+ * happens: once a round copied fewer than HOLD_BELOW_FRAMES (or after
+ * FREE_ROUNDS), the checkpoint either ends there, everything copied but what
+ * the last round raced (the WAL goes on growing, the next checkpoint copies
+ * on from there), or, once the WAL holds more than RESTART_ABOVE_FRAMES, runs
+ * a last round with the Writer's next batch held back (whenIdle) and no batch
+ * open: a round no commit races copies every frame, so the WAL starts over.
+ * Writes wait only for that last, small round, and only once per
+ * RESTART_ABOVE_FRAMES frames written (the round's fsync of the database file
+ * is what they wait for: the fewer such rounds, the fewer writes see it).
+ * Reads go on throughout. Durability is SQLite's: the thread's connection
+ * syncs the WAL before copying and the database file after, and the WAL is
+ * only restarted after such a complete checkpoint (see WalSync).
  *
  * If the thread fails, SQLite's own checkpoints are turned back on.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Db } from './db.js';
-import type { Transactions, Upkeep } from '../port.js';
+import type { Transactions, Upkeep, UpkeepTotals } from '../port.js';
 
 /** The least time between two checkpoints: each round costs one fsync of the WAL and one of the database file. */
 export const CHECKPOINT_EVERY_MS = 1000;
@@ -40,6 +44,12 @@ export const CHECKPOINT_EVERY_MS = 1000;
 export const HOLD_BELOW_FRAMES = 1000;
 /** Rounds run beside the Writer's commits at most, before the held one. */
 export const FREE_ROUNDS = 3;
+/**
+ * A WAL holding more frames than this (128 MiB of 4 KiB pages) starts over after the checkpoint: its last round
+ * holds the writes back. Below it a checkpoint holds nothing: at a fleet's pace the WAL starts over every few
+ * seconds rather than after every checkpoint.
+ */
+export const RESTART_ABOVE_FRAMES = 32_768;
 /** SQLite's default, restored if the thread fails. */
 const SQLITE_AUTOCHECKPOINT = 1000;
 
@@ -72,6 +82,13 @@ parentPort.on('message', (m) => {
 /** What the thread answers (SQLite's figures: frames in the WAL, frames copied) or its error. */
 type Answer = { busy: number; log: number; checkpointed: number } | { error: string };
 
+export interface CheckpointOptions {
+  /** The least time between two checkpoints (ms). */
+  everyMs?: number;
+  /** A WAL with more frames than this starts over after a checkpoint (0: after every one). */
+  restartAboveFrames?: number;
+}
+
 export class Checkpoints implements Upkeep {
   private readonly worker: Worker;
   /** A checkpoint is under way (in any of its rounds). */
@@ -96,20 +113,30 @@ export class Checkpoints implements Upkeep {
   private closing = false;
   /**
    * Checkpoints completed; of the last one, the WAL frames it copied, how long it took and how long of it
-   * the Writer's batches were held back, in ms, and its rounds (tests and the bench read them).
+   * the Writer's batches were held back, in ms, its rounds and whether the WAL starts over after it (tests and
+   * the bench read them).
    */
-  runs = 0;
   lastCopied = 0;
   lastMs = 0;
   lastHeldMs = 0;
   lastRounds = 0;
+  lastRestarts = false;
+  readonly totals: UpkeepTotals = { runs: 0, restarts: 0, heldMs: 0, longestHeldMs: 0 };
+  private readonly everyMs: number;
+  private readonly restartAboveFrames: number;
+
+  get runs(): number {
+    return this.totals.runs;
+  }
 
   /** `batches`: the Writer's transactions on `db`, whose end the held round waits for. */
   constructor(
     private readonly db: Db,
     private readonly batches: Pick<Transactions, 'inTransaction' | 'settled'>,
-    private readonly everyMs = CHECKPOINT_EVERY_MS,
+    { everyMs = CHECKPOINT_EVERY_MS, restartAboveFrames = RESTART_ABOVE_FRAMES }: CheckpointOptions = {},
   ) {
+    this.everyMs = everyMs;
+    this.restartAboveFrames = restartAboveFrames;
     db.pragma('wal_autocheckpoint = 0');
     // Started now, so the first checkpoint does not wait for the thread to load.
     this.worker = this.spawn();
@@ -127,7 +154,6 @@ export class Checkpoints implements Upkeep {
     this.started = performance.now();
     this.rounds = 0;
     this.copied = 0;
-    this.backfilled = 0;
     // Held while a checkpoint runs: a batch may be waiting for its last round.
     this.worker.ref();
     this.round();
@@ -195,10 +221,14 @@ export class Checkpoints implements Upkeep {
     this.copied += copiedNow;
     const complete = this.holding || (!this.committedDuring && a.checkpointed === a.log);
     if (complete || this.closing || this.failed) {
-      if (complete) this.finished();
+      if (complete) this.finished(true);
       return this.done();
     }
     if (copiedNow >= HOLD_BELOW_FRAMES && this.rounds < FREE_ROUNDS) return this.round();
+    if (a.log <= this.restartAboveFrames) {
+      this.finished(false);
+      return this.done();
+    }
     this.holding = true;
     this.heldSince = performance.now();
     void this.holdWhenNoBatchOpen();
@@ -212,13 +242,21 @@ export class Checkpoints implements Upkeep {
     else this.round();
   }
 
-  private finished(): void {
+  /** `restarts`: every frame is copied, the next transaction starts the WAL over. */
+  private finished(restarts: boolean): void {
     const now = performance.now();
-    this.runs++;
     this.lastCopied = this.copied;
     this.lastMs = now - this.started;
     this.lastHeldMs = this.holding ? now - this.heldSince : 0;
     this.lastRounds = this.rounds;
+    this.lastRestarts = restarts;
+    // Frames are counted from the WAL's start: after a restart, from 0 again.
+    if (restarts) this.backfilled = 0;
+    const t = this.totals;
+    t.runs++;
+    if (restarts) t.restarts++;
+    t.heldMs += this.lastHeldMs;
+    t.longestHeldMs = Math.max(t.longestHeldMs, this.lastHeldMs);
   }
 
   private done(): void {
