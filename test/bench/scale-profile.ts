@@ -96,6 +96,8 @@ async function main(): Promise<void> {
     const second = await beatFleet(d.url, warm, { duration: seconds });
     const perBeat = ((cpuSeconds(d.pid) - cpu0) / second.requests.total) * 1e6;
     console.log(`warm: ${second.requests.average.toFixed(0)} beats/s, p99 ${second.latency.p99} ms, ${perBeat.toFixed(0)} µs CPU a beat, non2xx ${second.non2xx}`);
+    const l = second.latency;
+    console.log(`latency: p50 ${l.p50}, p90 ${l.p90}, p97.5 ${l.p97_5}, p99 ${l.p99}, max ${l.max} ms`);
     console.log(`checkpoints meanwhile: ${checkpointsBetween(before, await checkpointFigures(d.url, token), seconds)}`);
     if (heapOut !== undefined) await heapSummary(d.pid, heapOut, second.requests.total);
     mark = performance.now() - mark;
