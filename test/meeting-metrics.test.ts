@@ -92,8 +92,8 @@ t.test('action=prometheus: default and cced metrics, one registry per daemon', a
   t.match(r.text, /^cced_requests_total\{verb="GET",status="404"\} 1$/m, 'unrouted requests count too');
   t.match(r.text, /^cced_objects 3$/m);
   t.match(r.text, new RegExp(`^cced_writer_commits ${d1.app.services.writer.commits}$`, 'm'));
-  t.match(r.text, new RegExp(`^cced_checkpoints ${d1.app.services.writer.upkeepTotals?.runs ?? 0}$`, 'm'));
-  t.match(r.text, /^cced_checkpoint_held_seconds [\d.e-]+$/m);
+  t.match(r.text, new RegExp(`^cced_checkpoints_total ${d1.app.services.writer.upkeepTotals?.runs ?? 0}$`, 'm'));
+  t.match(r.text, /^cced_checkpoint_held_seconds_total [\d.e-]+$/m);
 
   // The second daemon counts only its own requests.
   const b = await adminRest(d2);

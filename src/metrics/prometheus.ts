@@ -1,7 +1,8 @@
 /**
  * Prometheus exposition for one daemon: Node's default metrics plus cced's own
- * (requests by verb and status, group commits, checkpoints, objects). Each daemon has its
- * own Registry, so several daemons in one process (the tests) do not clash.
+ * (requests by verb and status, group commits, checkpoints, objects). Each
+ * daemon has its own Registry, so several daemons in one process (the tests)
+ * do not clash.
  * Every cced figure is read at scrape time (`collect`): nothing here runs per
  * request.
  */
@@ -33,20 +34,22 @@ export class PromMetrics {
         this.set(services.writer.commits);
       },
     });
-    new Gauge({
-      name: 'cced_checkpoints',
+    new Counter({
+      name: 'cced_checkpoints_total',
       help: 'WAL checkpoints since start (SQLite)',
       registers,
       collect() {
-        this.set(checkpointFigures(services).runs);
+        this.reset();
+        this.inc(checkpointFigures(services).runs);
       },
     });
-    new Gauge({
-      name: 'cced_checkpoint_held_seconds',
+    new Counter({
+      name: 'cced_checkpoint_held_seconds_total',
       help: 'Time the writes waited for WAL checkpoints since start (SQLite)',
       registers,
       collect() {
-        this.set(checkpointFigures(services).held_ms / 1000);
+        this.reset();
+        this.inc(checkpointFigures(services).held_ms / 1000);
       },
     });
     new Gauge({
