@@ -47,7 +47,8 @@ export const FREE_ROUNDS = 3;
 /**
  * A WAL holding more frames than this (128 MiB of 4 KiB pages) starts over after the checkpoint: its last round
  * holds the writes back. Below it a checkpoint holds nothing: at a fleet's pace the WAL starts over every few
- * seconds rather than after every checkpoint.
+ * checkpoints rather than after each. The price is disk: the -wal file grows to this plus what is written
+ * between two checkpoints (it is not shrunk when the WAL starts over).
  */
 export const RESTART_ABOVE_FRAMES = 32_768;
 /** SQLite's default, restored if the thread fails. */
