@@ -90,6 +90,9 @@ export async function seedDevices(d: BenchDaemon, devices: number): Promise<void
 }
 
 const SEEDS = process.env.BENCH_SCALE_SEEDS;
+/** Rows whose first figure is no cost to compare across fleets (how it was seeded, how many checkpoints ran). */
+const NO_GROWTH = /^(seed|  checkpoints)/;
+
 /** BENCH_SCALE_CASES: `heartbeats` (the heartbeat and RSS cases), `commit` (the COMMIT case alone), else every case. */
 const ONLY_HEARTBEATS = process.env.BENCH_SCALE_CASES === 'heartbeats';
 const ONLY_COMMIT = process.env.BENCH_SCALE_CASES === 'commit';
@@ -267,7 +270,7 @@ export const scale: BenchSection = {
     const rows = cases.map((c) => {
       const cells = results.map(([, f]) => f.get(c) ?? '-');
       const growth = lead(cells.at(-1)) / lead(cells[0]);
-      return [c, ...cells, Number.isFinite(growth) && !c.startsWith('seed') ? `${growth.toFixed(2)}x` : ''];
+      return [c, ...cells, Number.isFinite(growth) && !NO_GROWTH.test(c) ? `${growth.toFixed(2)}x` : ''];
     });
     const widths = head.map((_, i) => Math.max(...[head, ...rows].map((r) => r[i]!.length)));
     for (const row of [head, widths.map((w) => '-'.repeat(w)), ...rows]) ctx.note(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
