@@ -25,13 +25,16 @@ interface Database {
   commit(rows: number): void;
 }
 
-/** `restartAboveFrames`: 0 (the WAL starts over after every checkpoint) unless a case says otherwise. */
-function database(t: { teardown(fn: () => unknown): void }, restartAboveFrames = 0): Database {
+/**
+ * `restartAboveFrames`: 0 (the WAL starts over after every checkpoint) unless a case says otherwise; `everyMs`:
+ * 0 (a checkpoint at every commit) unless it says otherwise.
+ */
+function database(t: { teardown(fn: () => unknown): void }, restartAboveFrames = 0, everyMs = 0): Database {
   const dir = mkdtempSync(path.join(tmpdir(), 'cced-rounds-'));
   const db = openDb(path.join(dir, 'cced.db'), { synchronous: 'NORMAL' });
   db.exec('CREATE TABLE filler (n INTEGER PRIMARY KEY, body TEXT)');
   const batches = new SqliteTransactions(db);
-  const checkpoints = new Checkpoints(db, batches, { everyMs: 0, restartAboveFrames });
+  const checkpoints = new Checkpoints(db, batches, { everyMs, restartAboveFrames });
   const errors: unknown[] = [];
   const insert = db.prepare('INSERT INTO filler (body) VALUES (?)');
   t.teardown(async () => {
@@ -159,6 +162,28 @@ t.test('a steady stream of commits: no batch is held while the WAL is short; pas
   const rows = (db.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n;
   t.ok(rows > 3000, `every row is there (${rows})`);
   t.strictSame(errors, []);
+});
+
+t.test('a checkpoint that left the WAL past half the bound: the next commit starts another at once', async (t) => {
+  // The interval is a minute: a second checkpoint within the test comes only from the WAL's length.
+  const short = database(t, 1000, 60_000);
+  // ~130 frames, and a commit during the round: the checkpoint ends, the WAL short of half the bound.
+  short.commit(400);
+  short.commit(50);
+  await until('the first checkpoint ended', () => short.checkpoints.runs === 1);
+  short.commit(10);
+  await sleep(100);
+  t.equal(short.checkpoints.runs, 1, 'short of half the bound: the next checkpoint waits for the interval');
+
+  const long = database(t, 1000, 60_000);
+  // ~650 frames: past half the bound, not past the bound (no held round).
+  long.commit(2500);
+  long.commit(10);
+  await until('the first checkpoint ended', () => long.checkpoints.runs === 1);
+  t.equal(long.checkpoints.lastHeldMs, 0, 'it held nothing');
+  long.commit(10);
+  await until('a second checkpoint ended within the interval', () => long.checkpoints.runs === 2);
+  t.strictSame([...short.errors, ...long.errors], []);
 });
 
 t.test('closing during the rounds ends them; a held batch stays held (the database is closing)', async (t) => {

@@ -7,8 +7,8 @@
  * event loop, in the middle of some client's write (after a COMMIT of 10,000
  * SETs, tens of thousands of pages). So the writer connection runs with
  * wal_autocheckpoint=0, and a thread of its own (THREAD below, its own
- * connection) checkpoints, at most once per CHECKPOINT_EVERY_MS, started
- * by a commit. The thread starts with the connection (it does not keep a
+ * connection) checkpoints, at most once per CHECKPOINT_EVERY_MS (at once
+ * while the WAL is past half of RESTART_ABOVE_FRAMES), started by a commit. The thread starts with the connection (it does not keep a
  * console command's process alive; closing the last connection checkpoints).
  *
  * A checkpoint is done in rounds. The first copies, while the Writer goes on
@@ -47,8 +47,8 @@ export const FREE_ROUNDS = 3;
 /**
  * A WAL holding more frames than this (128 MiB of 4 KiB pages) starts over after the checkpoint: its last round
  * holds the writes back. Below it a checkpoint holds nothing: at a fleet's pace the WAL starts over every few
- * checkpoints rather than after each. The price is disk: the -wal file grows to this plus what is written
- * between two checkpoints (it is not shrunk when the WAL starts over).
+ * checkpoints rather than after each. The price is disk: the -wal file grows past this by what is written
+ * during a checkpoint (it is not shrunk when the WAL starts over).
  */
 export const RESTART_ABOVE_FRAMES = 32_768;
 /** SQLite's default, restored if the thread fails. */
@@ -98,6 +98,8 @@ export class Checkpoints implements Upkeep {
   private holding = false;
   private idle: (() => void)[] = [];
   private lastEnd = -Infinity;
+  /** The WAL's frames at the last round's end (0 once it starts over). */
+  private walFrames = 0;
   private failed = false;
   private onError: (err: unknown) => void = () => {};
   private started = 0;
@@ -150,7 +152,10 @@ export class Checkpoints implements Upkeep {
       this.committedDuring = true;
       return;
     }
-    if (this.failed || performance.now() - this.lastEnd < this.everyMs) return;
+    if (this.failed) return;
+    // A WAL past half the bound is checkpointed again at once: it reaches the bound (and starts over) one
+    // checkpoint's frames past it, not one interval's.
+    if (performance.now() - this.lastEnd < this.everyMs && this.walFrames <= this.restartAboveFrames / 2) return;
     this.running = true;
     this.started = performance.now();
     this.rounds = 0;
@@ -219,6 +224,7 @@ export class Checkpoints implements Upkeep {
     // it over, when the round before had copied everything).
     const copiedNow = a.checkpointed >= this.backfilled ? a.checkpointed - this.backfilled : a.checkpointed;
     this.backfilled = a.checkpointed;
+    this.walFrames = a.log;
     this.copied += copiedNow;
     const complete = this.holding || (!this.committedDuring && a.checkpointed === a.log);
     if (complete || this.closing || this.failed) {
@@ -252,7 +258,7 @@ export class Checkpoints implements Upkeep {
     this.lastRounds = this.rounds;
     this.lastRestarts = restarts;
     // Frames are counted from the WAL's start: after a restart, from 0 again.
-    if (restarts) this.backfilled = 0;
+    if (restarts) this.backfilled = this.walFrames = 0;
     const t = this.totals;
     t.runs++;
     if (restarts) t.restarts++;
