@@ -137,12 +137,12 @@ export class SecretTable {
     return { secret, grant, saved: saved ?? Promise.resolve() };
   }
 
-  /** Is this grant still valid (neither ended nor expired)? What a BEGIN queue holds counts only while it is. */
   /** The grant's key (the hex digest of its secret, as the store holds it), or undefined when this table does not hold it. */
   keyOf(grant: Grant): string | undefined {
     return this.keys.get(grant);
   }
 
+  /** Is this grant still valid (neither ended nor expired)? What a BEGIN queue holds counts only while it is. */
   holds(grant: Grant): boolean {
     const key = this.keys.get(grant);
     return key !== undefined && this.byHash.get(key)?.grant === grant && grant.expires > this.now();

@@ -16,13 +16,14 @@ import { createLogger } from '../../src/log.js';
 import { createApp } from '../../src/app.js';
 import { SYSTEM } from '../../src/store/store.js';
 import { deviceKeyOf, tokenOf } from './devices-ids.js';
+import { BENCH_ADMIN_PASSWORD } from './lib.js';
 
 const { devices, flushMs } = workerData as { devices: number; flushMs: number };
 const stateDir = mkdtempSync(path.join(tmpdir(), 'cced-bench-'));
 // Realistic costs: FULL durability and every log line written (to /dev/null).
 const config = resolveConfig({ state_dir: stateDir, listen_address: '127.0.0.1:0', db_synchronous: 'FULL', heartbeat_flush_ms: String(flushMs) });
 const log = createLogger({ logging: true, debuglog: false }, pino.destination({ dest: '/dev/null', sync: false }));
-const app = await createApp(config, { log, env: { CCED_ADMIN_PASSWORD: 'bench-admin-password' }, tell: () => {} });
+const app = await createApp(config, { log, env: { CCED_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD }, tell: () => {} });
 const { store, writer } = app.services;
 
 const seedStart = performance.now();

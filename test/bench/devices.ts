@@ -10,6 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import { deviceKeyOf, tokenOf } from './devices-ids.js';
+import { adminBearer } from './lib.js';
 
 export interface DevicesBenchContext {
   devices?: number;
@@ -88,12 +89,7 @@ export async function benchDevices(ctx: DevicesBenchContext = {}): Promise<Devic
     const warmup = await run({ url: `http://127.0.0.1:${port}`, connections, amount: devices, requests: [beat()] });
     const warm = await heartbeat(0);
 
-    const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password: 'bench-admin-password' }),
-    });
-    const { token } = (await login.json()) as { token: string };
+    const token = await adminBearer(`http://127.0.0.1:${port}`);
     let page = 0;
     const list = await run({
       url: `http://127.0.0.1:${port}`,

@@ -148,6 +148,23 @@ export async function expectStatus(target: Pick<Target, 'url'>, body: CceBody, s
 
 export const BENCH_ADMIN_PASSWORD = 'bench-admin-password';
 
+/** A sysadmin bearer token from the Meeting login (what /api/metrics asks for). */
+export async function adminBearer(url: string): Promise<string> {
+  const r = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: BENCH_ADMIN_PASSWORD }) });
+  return ((await r.json()) as { token: string }).token;
+}
+
+/** The daemon's own figures, /api/metrics?action=get (the parts the bench reads). */
+export interface DaemonMetrics {
+  process: { heap_used_bytes: number; heap_total_bytes: number };
+  db_metrics: { wal_bytes: number; checkpoints: { runs: number; wal_restarts: number; held_ms: number; longest_held_ms: number } };
+}
+
+export async function daemonMetrics(url: string, token: string): Promise<DaemonMetrics> {
+  const r = await fetch(`${url}/api/metrics?action=get`, { headers: { authorization: `Bearer ${token}` } });
+  return ((await r.json()) as { metrics: DaemonMetrics }).metrics;
+}
+
 export interface Session {
   user: string;
   sessionid: string;

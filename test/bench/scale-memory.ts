@@ -10,9 +10,8 @@
  */
 import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { cpuSeconds, startDaemon, tempStateDir, type BenchDaemon } from './lib.js';
+import { adminBearer, cpuSeconds, daemonMetrics, startDaemon, tempStateDir, type BenchDaemon } from './lib.js';
 import { beatFleet } from './scale-beats.js';
-import { adminBearer } from './checkpoint-figures.js';
 
 const mib = (kb: number) => (kb / 1024).toFixed(0);
 
@@ -21,8 +20,7 @@ function status(pid: number, field: string): number {
 }
 
 async function memory(d: BenchDaemon, token: string): Promise<string> {
-  const r = await fetch(`${d.url}/api/metrics?action=get`, { headers: { authorization: `Bearer ${token}` } });
-  const { metrics } = (await r.json()) as { metrics: { process: { heap_used_bytes: number; heap_total_bytes: number } } };
+  const metrics = await daemonMetrics(d.url, token);
   const heap = (n: number) => (n / 2 ** 20).toFixed(0);
   return `RSS ${mib(status(d.pid, 'VmRSS'))} MiB, anonymous ${mib(status(d.pid, 'RssAnon'))}, V8 heap ${heap(metrics.process.heap_used_bytes)} used of ${heap(metrics.process.heap_total_bytes)}, peak RSS ${mib(status(d.pid, 'VmHWM'))}`;
 }

@@ -17,10 +17,10 @@
 import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, startDaemon, tempStateDir } from './lib.js';
+import { adminBearer, cpuSeconds, startDaemon, tempStateDir } from './lib.js';
 import { beatFleet } from './scale-beats.js';
 import { deployedLaunch } from './scale-node-flags.js';
-import { adminBearer, checkpointFigures, checkpointsBetween } from './checkpoint-figures.js';
+import { checkpointFigures, checkpointsBetween } from './checkpoint-figures.js';
 
 interface Node {
   id: number;

@@ -18,8 +18,8 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { SYSTEM } from '../../src/store/store.js';
-import { cce, cpuSeconds, expectStatus, seedStore, tempStateDir, type BenchContext, type BenchDaemon, type BenchSection, type Session } from './lib.js';
-import { adminBearer, checkpointFigures, checkpointsBetween } from './checkpoint-figures.js';
+import { adminBearer, cce, cpuSeconds, daemonMetrics, expectStatus, seedStore, tempStateDir, type BenchContext, type BenchDaemon, type BenchSection, type Session } from './lib.js';
+import { checkpointFigures, checkpointsBetween } from './checkpoint-figures.js';
 import { deviceKeyOf, tokenOf } from './devices-ids.js';
 import { beatFleet } from './scale-beats.js';
 import { deployedLaunch } from './scale-node-flags.js';
@@ -70,10 +70,8 @@ const rssMiB = (pid: number) => statusMiB(pid, 'VmRSS');
 
 /** What the RSS is made of: anonymous memory (of which the V8 heap, from the daemon's own metrics) and mapped files. */
 async function memoryParts(d: BenchDaemon, token: string): Promise<string> {
-  const r = await fetch(`${d.url}/api/metrics?action=get`, { headers: { authorization: `Bearer ${token}` } });
-  const { metrics } = (await r.json()) as { metrics: { process: { heap_used_bytes: number; heap_total_bytes: number } } };
   const mib = (n: number) => (n / 2 ** 20).toFixed(0);
-  const { heap_used_bytes: used, heap_total_bytes: total } = metrics.process;
+  const { heap_used_bytes: used, heap_total_bytes: total } = (await daemonMetrics(d.url, token)).process;
   return `${statusMiB(d.pid, 'RssAnon').toFixed(0)} (V8 heap ${mib(used)} used of ${mib(total)}); ${statusMiB(d.pid, 'RssFile').toFixed(0)}`;
 }
 

@@ -8,8 +8,9 @@
  * SETs, tens of thousands of pages). So the writer connection runs with
  * wal_autocheckpoint=0, and a thread of its own (THREAD below, its own
  * connection) checkpoints, at most once per CHECKPOINT_EVERY_MS (at once
- * while the WAL is past half of RESTART_ABOVE_FRAMES), started by a commit. The thread starts with the connection (it does not keep a
- * console command's process alive; closing the last connection checkpoints).
+ * while the WAL is past half of RESTART_ABOVE_FRAMES), started by a commit.
+ * The thread starts with the connection (it does not keep a console
+ * command's process alive; closing the last connection checkpoints).
  *
  * A checkpoint is done in rounds. The first copies, while the Writer goes on
  * committing, every frame the WAL held when it started (at a fleet's pace,
@@ -115,19 +116,18 @@ export class Checkpoints implements Upkeep {
   private readonly exited: Promise<void>;
   private closing = false;
   /**
-   * Checkpoints completed; of the last one, the WAL frames it copied, how long it took and how long of it
-   * the Writer's batches were held back, in ms, its rounds and whether the WAL starts over after it (tests and
-   * the bench read them).
+   * Of the last checkpoint completed: the WAL frames it copied, how long it took and how long of it the
+   * Writer's batches were held back, in ms, and its rounds (the tests read them).
    */
   lastCopied = 0;
   lastMs = 0;
   lastHeldMs = 0;
   lastRounds = 0;
-  lastRestarts = false;
   readonly totals: UpkeepTotals = { runs: 0, restarts: 0, heldMs: 0, longestHeldMs: 0 };
   private readonly everyMs: number;
   private readonly restartAboveFrames: number;
 
+  /** Checkpoints completed. */
   get runs(): number {
     return this.totals.runs;
   }
@@ -256,7 +256,6 @@ export class Checkpoints implements Upkeep {
     this.lastMs = now - this.started;
     this.lastHeldMs = this.holding ? now - this.heldSince : 0;
     this.lastRounds = this.rounds;
-    this.lastRestarts = restarts;
     // Frames are counted from the WAL's start: after a restart, from 0 again.
     if (restarts) this.backfilled = this.walFrames = 0;
     const t = this.totals;
