@@ -15,20 +15,23 @@ const MiB = 2 ** 20;
 /**
  * RSS the attacks may add to the idle daemon's (which under tap's TypeScript
  * loader and coverage is itself several hundred MiB): each attack is bounded
- * (bodies in flight per address, queue bytes, tokens per client) and together
- * they added ~130 MiB here; unbounded, the queued SETs alone held ~2 MB each.
+ * (bodies in flight per address, queue bytes, tokens per client) and together,
+ * with the daemon's deployed node flags, they add 80-110 MiB, flat after the
+ * first seconds; unbounded, the queued SETs alone held ~2 MB each. Without
+ * those flags the collector let the heap grow on (150-270 MiB).
  */
 const RSS_GROWTH_MIB = Number(process.env.SOAK_SMOKE_GROWTH_MIB ?? 256);
 const SECONDS = Number(process.env.SOAK_SMOKE_SECONDS ?? 10);
 
 t.test('slow bodies, big BEGIN queues and a LOGIN flood at once: PING always answers, RSS stays bounded', async (t) => {
   const t0 = Date.now();
-  const d = await spawnDaemon({ CCED_API_ACCESS: '127.0.0.2', CCED_API_AUTH_FAILS: '100000000' });
+  const d = await spawnDaemon({ CCED_API_ACCESS: '127.0.0.2', CCED_API_AUTH_FAILS: '100000000' }, { deployed: true });
   t.teardown(() => d.kill());
   const idle = d.rss();
   t.comment(`daemon started in ${Date.now() - t0} ms`);
   const f = await runCeiling(d, { seconds: SECONDS, slowConnections: 200, queueSessions: 2, loginParallel: 4 });
   t.comment(`slow bodies ${JSON.stringify(f.slow)}; queues ${JSON.stringify(f.queues)}; logins ${JSON.stringify(f.logins)}`);
+  t.comment(`RSS MiB by second: ${f.samples.map((x) => `${x.s}:${Math.round(x.rss / MiB)}`).join(' ')}`);
   t.comment(`PING ${f.ping.count} sent: p50 ${f.ping.p50} ms, max ${f.ping.max} ms; RSS idle ${Math.round(idle / MiB)} MiB, max ${Math.round(f.maxRss / MiB)} MiB`);
 
   t.ok(alive(d.pid), 'the daemon lives');

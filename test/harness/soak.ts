@@ -29,7 +29,7 @@ const run = (opts: autocannon.Options) => new Promise<autocannon.Result>((resolv
 const failures: string[] = [];
 
 async function start(env: Record<string, string> = {}): Promise<ChildDaemon> {
-  const d = await spawnDaemon({ CCED_DB_SYNCHRONOUS: 'FULL', ...env });
+  const d = await spawnDaemon({ CCED_DB_SYNCHRONOUS: 'FULL', ...env }, { deployed: true });
   reapOnExit(d.pid);
   return d;
 }

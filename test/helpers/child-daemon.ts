@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADMIN_PASSWORD, onPostgres } from './daemon.js';
 import { daemonDatabase } from './postgres.js';
+import { deployedLaunch } from '../bench/scale-node-flags.js';
 
 export interface ChildDaemon {
   url: string;
@@ -43,18 +44,21 @@ export function rssOf(pid: number): number {
 /**
  * Starts the daemon on an ephemeral loopback port and resolves once it listens (bounded: 90 s, for a loaded CI machine where the TypeScript loader starts slowly).
  * With `stateDir` it runs on that existing state (a restart) and close() leaves it in place.
+ * With `deployed` it runs with the node flags and variables of `npm start` (the memory it is deployed with).
  * Under TEST_STORE=postgres a daemon whose `env` names no store runs on that state folder's PostgreSQL
  * database, as startDaemon's do (test/helpers/daemon.ts), so a restart finds the same store.
  */
-export async function spawnDaemon(env: Record<string, string> = {}, opts: { stateDir?: string } = {}): Promise<ChildDaemon> {
+export async function spawnDaemon(env: Record<string, string> = {}, opts: { stateDir?: string; deployed?: boolean } = {}): Promise<ChildDaemon> {
   const stateDir = opts.stateDir ?? mkdtempSync(path.join(tmpdir(), 'cced-child-'));
   const namesStore = 'CCED_DB_URL' in env || 'CCED_DB_PATH' in env;
   const store = onPostgres && !namesStore ? { CCED_DB_URL: await daemonDatabase(stateDir) } : {};
   // Loader flags only (tap's are `--import=...`): `-e code` of a `node -e` caller must not run again.
   const flags = process.execArgv.filter((a) => a.startsWith('--') && !/^--(eval|print)\b/.test(a));
-  const child: ChildProcess = spawn(process.execPath, [...flags, mainScript()], {
+  const launch = opts.deployed ? deployedLaunch() : { env: {}, flags: [] };
+  const child: ChildProcess = spawn(process.execPath, [...flags, ...launch.flags, mainScript()], {
     env: {
       PATH: process.env.PATH ?? '',
+      ...launch.env,
       CCED_STATE_DIR: stateDir,
       CCED_LISTEN_ADDRESS: '127.0.0.1:0',
       CCED_ADMIN_PASSWORD: ADMIN_PASSWORD,
