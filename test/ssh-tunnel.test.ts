@@ -17,6 +17,7 @@ import { adminRest, rest, seedCatalog } from './helpers/meeting.js';
 import { keygen, onlineDevice, portRange, sshToken } from './helpers/tunnels.js';
 import { tunnelRuntime } from '../src/devices/tunnel-runtime.js';
 import { claim } from '../src/auth/claims.js';
+import { ephemeralPorts } from '../src/tunnels/ephemeral-ports.js';
 
 const { Client } = ssh2;
 
@@ -331,4 +332,15 @@ t.test('an SshKey given to another device, or replaced by another key, through /
   const third = await connect(d, { username: b.key, privateKey: readFileSync(k2.file) });
   t.teardown(() => third.end());
   t.pass('the new key does');
+});
+
+const ephemeral = ephemeralPorts();
+t.test("tunnel ports inside the kernel's range for outgoing connections are warned of at start; the tests' ranges are not", { skip: ephemeral === undefined && 'this system does not tell its range for outgoing connections' }, async (t) => {
+  if (ephemeral === undefined) return;
+  const warning = (d: TestDaemon) => d.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l.msg).startsWith('tunnel ports inside'));
+  const inside = await startDaemon({ config: { ssh_listen_address: '127.0.0.1:0', tunnel_port_min: String(ephemeral.min - 5), tunnel_port_max: String(ephemeral.min + 4) } });
+  t.teardown(() => inside.close());
+  t.match(warning(inside), [{ level: 40, tunnel_port_min: ephemeral.min - 5, tunnel_port_max: ephemeral.min + 4, shared: `${ephemeral.min}-${ephemeral.min + 4}` }]);
+  const { d } = await setup(t);
+  t.strictSame(warning(d), [], 'no warning below that range');
 });

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { ParsedKey } from 'ssh2';
 import type { Services } from '../services.js';
 import type { StoreTx } from '../store/store.js';
+import { overlapWithEphemeral } from '../tunnels/ephemeral-ports.js';
 import { loadHostKey, type HostKey } from '../tunnels/host-key.js';
 import { TunnelSshServer, type TunnelAuthority } from '../tunnels/ssh-server.js';
 import { parsePublicKey } from '../tunnels/public-key.js';
@@ -167,6 +168,13 @@ export function startTunnelRuntime(s: Services): TunnelRuntime {
       if (ssh && config.ssh_listen_address) {
         runtime.sshAddress = await ssh.listen(config.ssh_listen_address.host, config.ssh_listen_address.port);
         log.info({ address: runtime.sshAddress.address, port: runtime.sshAddress.port }, 'ssh tunnel server listening');
+        const shared = overlapWithEphemeral(config.tunnel_port_min, config.tunnel_port_max);
+        if (shared !== undefined) {
+          log.warn(
+            { tunnel_port_min: config.tunnel_port_min, tunnel_port_max: config.tunnel_port_max, shared: `${shared[0]}-${shared[1]}` },
+            "tunnel ports inside the kernel's range for outgoing connections (ip_local_port_range): a connection can hold one and a forward then fails",
+          );
+        }
       }
     },
     async close() {

@@ -7,25 +7,14 @@ import { deviceRest, newDevice, type Rest } from './meeting.js';
 import ssh2 from 'ssh2';
 import { SSH_TOKEN_FILE } from '../../src/auth/credentials/ssh-token.js';
 import { tunnelRuntime } from '../../src/devices/tunnel-runtime.js';
+import { ephemeralPorts } from '../../src/tunnels/ephemeral-ports.js';
 
 const LOWEST = 10000;
 
-/**
- * The lowest port the kernel gives outgoing connections (Linux: 32768 unless set): a forward bound in that
- * range can find its port taken by a connection's local end (a PostgreSQL client's, say) and fail EADDRINUSE.
- */
-function firstEphemeralPort(): number {
-  try {
-    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > LOWEST + 1000 ? low : 32768;
-  } catch {
-    return 32768;
-  }
-}
-
 /** A port range of its own for each daemon of a test run (other test processes run at the same time), below the ports of outgoing connections. */
 export function portRange(size = 100): { tunnel_port_min: string; tunnel_port_max: string; min: number } {
-  const ranges = Math.floor((firstEphemeralPort() - LOWEST) / 100) - 1;
+  // Inside the kernel's range for outgoing connections a forward can find its port held (src/tunnels/ephemeral-ports.ts).
+  const ranges = Math.floor(((ephemeralPorts()?.min ?? 32768) - LOWEST) / 100) - 1;
   const min = LOWEST + Math.floor(Math.random() * ranges) * 100;
   return { tunnel_port_min: String(min), tunnel_port_max: String(min + size - 1), min };
 }
