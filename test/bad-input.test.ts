@@ -7,6 +7,7 @@ import { startDaemon, adminClient, http, onPostgres } from './helpers/daemon.js'
 import { failure, snapshot } from './helpers/replies.js';
 import { sqliteOf } from './helpers/sqlite.js';
 import { dropPostgresStore } from './helpers/store-rows.js';
+import { adminRest, newDevice, seedCatalog } from './helpers/meeting.js';
 
 const d = await startDaemon({ config: { max_body_bytes: '1024' } });
 t.teardown(() => d.close());
@@ -173,4 +174,31 @@ t.test('an internal failure is a JSON 500 without details, and is logged', async
   const logged = broken.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'internal error');
   t.equal(logged.length, 1);
   t.match(logged[0].err.message, onPostgres ? /relation "\w+" does not exist/ : /database connection is not open/);
+});
+
+// PostgreSQL's text cannot hold U+0000: on it these were 500s (a CREATE or SUSPEND holding one, a FIND or a device
+// lookup by one). No stored value holds one on either backend: a write is refused, a lookup finds nothing.
+t.test('U+0000 in a value is refused, and a lookup by one finds nothing, on every backend', async (t) => {
+  const rest = await adminRest(d);
+  await seedCatalog(d);
+  const { key } = await newDevice(rest);
+  await unchanged(t, async () => {
+    const nul = (cmd: string) => http(url, { cmd, ...auth() });
+    t.strictSame((await nul('CREATE User name="nul" fullName="a\\000b"')).body, failure([302, 'BAD DATA 0 fullName "[[base-cce.invalidData]]"']));
+    t.strictSame((await http(url, { cmd: 'SET', oid: '4', args: { fullName: 'a\u0000b' }, ...auth() })).body, failure([302, 'BAD DATA 4 fullName "[[base-cce.invalidData]]"']));
+    t.strictSame((await nul('SUSPEND "r\\000s"')).body, failure([403, 'BAD PARAMETERS the reason may not hold U+0000']));
+    t.strictSame((await http(url, { cmd: 'SUSPEND', reason: 'r\u0000s', ...auth() })).body, failure([403, 'BAD PARAMETERS the reason may not hold U+0000']));
+    const found = await nul('FIND User name="V\\000"');
+    t.equal(found.status, 200);
+    t.strictSame(found.body.data?.oidlist ?? [], [], 'FIND by a value holding U+0000: nothing');
+    const findx = await http(url, { cmd: 'FINDX', class: 'User', args: { fullName: 'V\u0000' }, ...auth() });
+    t.strictSame([findx.status, findx.body.data.oidlist], [200, []], 'FINDX too');
+    t.equal((await rest.get('/api/devices/a%00b')).status, 404, 'a device looked up by a key holding U+0000: not found');
+    // After "<key>\0x": the device whose key is that text up to U+0000 sorts below it, so the page is empty.
+    const cursor = (after: string) => rest.get(`/api/devices?limit=5&after=${encodeURIComponent(after)}`);
+    for (const [after, keys] of [[`${key}\u0000x`, []], [`${key.slice(0, -1)}\u0000`, [key]], ['\u0000', [key]]] as const) {
+      const page = await cursor(after);
+      t.strictSame([page.status, page.body.devices.map((x: { device_key: string }) => x.device_key)], [200, keys], `a cursor holding U+0000 pages on: ${JSON.stringify(after)}`);
+    }
+  });
 });

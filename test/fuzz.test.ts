@@ -9,7 +9,7 @@
 import t from 'tap';
 import { startWorld } from './harness/world.js';
 import { listRoutes } from './harness/routes.js';
-import { StoreWatch } from './harness/store-digest.js';
+import { watchStore } from './harness/store-digest.js';
 import { describeFinding, runFuzz } from './harness/fuzz-run.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 10_000);
@@ -26,13 +26,13 @@ t.test(`${CASES} generated requests: no 5xx, no crash, no change from a refusal`
   const world = await startWorld();
   t.teardown(() => world.close());
   // The oracle itself: a write it is told was refused shows up as a difference, row by row.
-  const watch = new StoreWatch(world.dbFile);
-  watch.ready();
+  const watch = await watchStore(world.d.stateDir);
+  await watch.ready();
   t.equal((await world.client.cce({ cmd: 'CREATE User name="oracle-probe"', ...world.admin })).status, 200);
-  const diff = watch.check(true);
+  const diff = await watch.check(true);
   t.equal(diff?.tables.objects?.added.length, 1, 'the store oracle sees a committed write (one object added)');
-  t.equal(watch.check(true), undefined, 'and nothing when nothing changed');
-  watch.close();
+  t.equal(await watch.check(true), undefined, 'and nothing when nothing changed');
+  await watch.close();
   const stats = await runFuzz({ world, routes, cases: CASES, seed: SEED, budgetMs: BUDGET_MS });
   t.comment(`seed=${SEED} cases=${stats.cases} refused=${stats.refused} kinds=${JSON.stringify(stats.byKind)} statuses=${JSON.stringify(stats.statuses)} store-reads=${stats.storeReads} ${stats.ms} ms`);
   for (const f of stats.findings) t.fail(`${describeFinding(f)}\n  (reproduce: npm run fuzz -- --seed ${SEED} --cases ${stats.cases})`);

@@ -4,6 +4,7 @@
  * clients send and receive typed values instead.
  */
 import type { PropertyDef } from './types.js';
+import { WHY_INVALID_DATA } from '../errors.js';
 
 export function encodeArray(items: readonly string[]): string {
   return items.length === 0 ? '' : '&' + items.map(encodeURIComponent).join('&') + '&';
@@ -57,8 +58,18 @@ export function toJsonValue(prop: PropertyDef | undefined, v: string): unknown {
   return elementToJson(prop, v);
 }
 
+/**
+ * Does this text hold U+0000? No stored value does, whatever its type:
+ * PostgreSQL's text cannot, and both backends keep the same values (an
+ * array's elements are stored URL-encoded, so theirs may). A write of one is
+ * refused (whyInvalid); a lookup by one finds nothing without asking the
+ * database.
+ */
+export const holdsNul = (text: string): boolean => text.includes('\u0000');
+
 /** Why a canonical value breaks its property, or null when it is valid. */
 export function whyInvalid(prop: PropertyDef, value: string): string | null {
+  if (holdsNul(value)) return WHY_INVALID_DATA;
   if (prop.maxlength !== undefined && [...value].length > prop.maxlength) return '[[base-cce.tooLong]]';
   const items = prop.array ? decodeArray(value)! : [value];
   for (const item of items) {

@@ -18,7 +18,7 @@ import type { FindSpec, FindTerm, ObjectRows, SearchThreads, StoreBackend } from
 import { UniqueViolation, type AsyncChangeReads, type AsyncFindRun, type AsyncGrantReads, type AsyncObjectReads, type AsyncObjectWrites } from './async-port.js';
 import type { WriteTx } from './writer.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
-import { decodeArray, toCceString, whyInvalid } from '../schema/values.js';
+import { decodeArray, holdsNul, toCceString, whyInvalid } from '../schema/values.js';
 import {
   WHY_INVALID_DATA,
   WHY_NOT_UNIQUE,
@@ -711,6 +711,8 @@ export class Store {
     // The search's time starts before any pattern meets a value (derived and default values below included).
     let time = q.criteria.some((c) => c.op === '~') || given.some((p) => p.derived) ? this.patterns.startSearch() : undefined;
     // Most finds name stored properties of a class without soft delete: used as they are.
+    // No stored value holds U+0000: an exact match on one finds nothing.
+    if (q.criteria.some((c, i) => c.op === '=' && !given[i]!.array && holdsNul(c.value))) return null;
     const criteria = cls.softDelete === undefined && !given.some((p) => p.derived) ? q.criteria : this.storedCriteria(cls, q.criteria, given);
     if (criteria === null) return null;
     const props = criteria === q.criteria ? given : criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
@@ -802,6 +804,7 @@ export class Store {
     const cls = this.classDef(className);
     const prop = this.propertyDef(cls, ns, name);
     if (prop.array) throw new Error(`findOneWith: ${className}.${name} is an array property`);
+    if (holdsNul(value)) return undefined;
     const row = await this.src.rows.firstWith(cls.name, ns, name, toCceString(prop, value) ?? value, fields);
     if (!row) return undefined;
     const values: Record<string, string> = {};
@@ -833,6 +836,7 @@ export class Store {
     const cls = this.classDef(className);
     const prop = this.propertyDef(cls, '', by);
     const prefix = opts.prefix ?? '';
+    if (holdsNul(prefix)) return { total: 0, oids: [] };
     // Every object stores a row for each stored property (backfill.ts), so a whole class's total is its kept count.
     const total =
       prefix === '' && !prop.derived && !this.unstoredDefaults.has(prop)
@@ -840,7 +844,7 @@ export class Store {
         : await this.pageTotal(cls.name, by, prefix, () => this.src.rows.pageCount(cls.name, by, prefix));
     const marks = `${cls.name}\0${by}\0${prefix}`;
     const revision = this.orderRevision(cls.name, by);
-    const seek = opts.after ?? this.pageMarks.get(`${marks}\0${opts.offset}`, () => revision);
+    const seek = afterStored(opts.after) ?? this.pageMarks.get(`${marks}\0${opts.offset}`, () => revision);
     // Right after the caller's entry, or at a remembered page start; else the offset walked.
     const stamp = this.readStamp();
     const rows = await this.src.rows.pageRows(
@@ -1311,4 +1315,15 @@ export class Store {
 /** Only another, non-admin subject can meet a protected object (protectedFrom): the rest need no read. */
 function mayBeProtected(subject: AclSubject, oid: number): boolean {
   return !subject.admin && subject.oid !== oid;
+}
+
+/**
+ * A page cursor as the database can seek it. A value holding U+0000 is never
+ * stored: the entries after it are those after its text up to that character
+ * (a stored value starting with that text sorts above it, one equal to it
+ * below), which PostgreSQL can compare.
+ */
+function afterStored(after: PageMark | undefined): PageMark | undefined {
+  if (after === undefined || !holdsNul(after.value)) return after;
+  return { value: after.value.slice(0, after.value.indexOf('\u0000')) };
 }

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { cscpEnvelope, oddBody, regexEnvelope, structuredEnvelope, writeEnvelope } from './gen-cce.js';
 import { restCase, type RestCase } from './gen-rest.js';
 import type { RouteDef } from './routes.js';
-import { StoreWatch, type StoreDiff } from './store-digest.js';
+import { watchStore, type StoreDiff } from './store-digest.js';
 import type { Answer, Sent } from './http-client.js';
 import { vocabulary, type Identity } from './vocabulary.js';
 import type { World } from './world.js';
@@ -142,7 +142,7 @@ async function tidy(w: World, c: Case, a: Answer, n: number): Promise<void> {
 
 export async function runFuzz(o: FuzzOptions): Promise<FuzzStats> {
   const { world: w } = o;
-  const watch = new StoreWatch(w.dbFile);
+  const watch = await watchStore(w.d.stateDir);
   const arb = caseArbitrary(w, o.routes);
   const stats: FuzzStats = { cases: 0, byKind: {}, msByKind: {}, statuses: {}, refused: 0, slowest: [], storeReads: 0, findings: [], ms: 0 };
   const started = Date.now();
@@ -156,7 +156,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzStats> {
         stats.cases++;
         stats.byKind[c.kind] = (stats.byKind[c.kind] ?? 0) + 1;
         const sent = toRequest(c, w);
-        watch.ready();
+        await watch.ready();
         const a = await w.client.send(sent);
         stats.msByKind[c.kind] = (stats.msByKind[c.kind] ?? 0) + Math.round(a.ms);
         if (a.ms > 500) {
@@ -175,7 +175,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzStats> {
         if (a.status >= 500 && (!documented5xx(a) || a.json === undefined)) stats.findings.push({ what: 'server-error', case: c, sent, answer: a });
         const refused = a.status >= 400;
         if (refused) stats.refused++;
-        const diff = watch.check(refused);
+        const diff = await watch.check(refused);
         if (diff) stats.findings.push({ what: 'store-changed', case: c, sent, answer: a, diff });
         await tidy(w, c, a, stats.cases);
         if (stats.cases % 500 === 0) o.progress?.(stats.cases, stats);
@@ -185,7 +185,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzStats> {
   } finally {
     stats.storeReads = watch.digests;
     stats.ms = Date.now() - started;
-    watch.close();
+    await watch.close();
   }
 }
 

@@ -28,7 +28,6 @@ export interface Creds {
 
 export interface World {
   d: ChildDaemon;
-  dbFile: string;
   client: HarnessClient;
   admin: Creds;
   user: Creds;
@@ -91,7 +90,6 @@ export async function startWorld({ env = {}, heavy = true }: { env?: Record<stri
     const asTest = d as unknown as TestDaemon;
     const world: World = {
       d,
-      dbFile: path.join(d.stateDir, 'cced.db'),
       client,
       admin: await session(client, FUZZ_ADMIN, PASSWORD),
       user: await session(client, FUZZ_USER, PASSWORD),
