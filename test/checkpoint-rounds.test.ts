@@ -73,6 +73,11 @@ async function until(what: string, ok: () => boolean): Promise<void> {
 }
 
 /** Whether the Writer would start its next batch now: whenIdle calls back at once. */
+/** The WAL-index header's salts (bytes 32-39 of the -shm file): SQLite draws new ones each time the WAL starts over. */
+function walSalts(db: Db): string {
+  return readFileSync(`${db.name}-shm`).subarray(32, 40).toString('hex');
+}
+
 function writesFlow(checkpoints: Checkpoints): boolean {
   let now = false;
   checkpoints.whenIdle(() => (now = true));
@@ -196,4 +201,21 @@ t.test('closing during the rounds ends them; a held batch stays held (the databa
   commit(10);
   await checkpoints.close();
   t.equal(checkpoints.runs, 0, 'no checkpoint was reported complete');
+});
+
+t.test('the WAL restarts in the metrics are each time it started over, however the checkpoint before ended', async (t) => {
+  const { db, checkpoints, commit } = database(t, 500);
+  // Small batches racing the checkpoints' rounds: some rounds that a commit raced copied everything all the same.
+  let seen = 0;
+  let salts = walSalts(db);
+  for (let i = 0; i < 2000; i++) {
+    // A WAL starts over only at a commit (the checkpoints never restart it): read right after each one.
+    if (writesFlow(checkpoints)) commit(1 + (i % 7));
+    const now = walSalts(db);
+    if (now !== salts) seen++;
+    salts = now;
+    await (i % 3 === 0 ? sleep(1) : new Promise((resolve) => setImmediate(resolve)));
+  }
+  t.ok(seen > 3, `the WAL started over ${seen} times`);
+  t.equal(checkpoints.totals.restarts, seen, 'and the metrics say so');
 });

@@ -175,7 +175,7 @@ export interface Upkeep {
 export interface UpkeepTotals {
   /** Upkeep runs completed (SQLite: checkpoints). */
   runs: number;
-  /** Of them, those after which the WAL starts over (SQLite: every frame copied with no commit racing). */
+  /** Times the WAL started over since start (SQLite: read from the WAL's header; a complete checkpoint lets the next commit do it). */
   restarts: number;
   /** How long the Writer's batches were held back for upkeep, in all and at most at once (ms). */
   heldMs: number;

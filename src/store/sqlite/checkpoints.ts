@@ -34,6 +34,7 @@
  *
  * If the thread fails, SQLite's own checkpoints are turned back on.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Db } from './db.js';
@@ -81,6 +82,23 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/**
+ * The checkpoint sequence number in the WAL's header (bytes 12-15, big-endian): SQLite adds one each time the
+ * WAL starts over. 0 for a WAL not written yet (or no -wal file).
+ */
+function walSequence(db: Db): number {
+  const header = Buffer.alloc(4);
+  let fd: number | undefined;
+  try {
+    fd = openSync(`${db.name}-wal`, 'r');
+    return readSync(fd, header, 0, 4, 12) === 4 ? header.readUInt32BE(0) : 0;
+  } catch {
+    return 0;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** What the thread answers (SQLite's figures: frames in the WAL, frames copied) or its error. */
 type Answer = { busy: number; log: number; checkpointed: number } | { error: string };
 
@@ -123,13 +141,27 @@ export class Checkpoints implements Upkeep {
   lastMs = 0;
   lastHeldMs = 0;
   lastRounds = 0;
-  readonly totals: UpkeepTotals = { runs: 0, restarts: 0, heldMs: 0, longestHeldMs: 0 };
+  private readonly counts = { runs: 0, heldMs: 0, longestHeldMs: 0 };
+  /** The WAL's sequence number when this started: restarts are counted from it. */
+  private readonly sequenceAtStart: number;
+  private restartsSeen = 0;
   private readonly everyMs: number;
   private readonly restartAboveFrames: number;
 
   /** Checkpoints completed. */
   get runs(): number {
-    return this.totals.runs;
+    return this.counts.runs;
+  }
+
+  /**
+   * The WAL's restarts are read from its header, not counted here: a checkpoint that ends with a commit racing
+   * its last round may still have copied every frame, and the WAL then starts over all the same.
+   */
+  get totals(): UpkeepTotals {
+    // Below the start's number only once the database closed (its -wal file removed): the last count stands.
+    const sequence = walSequence(this.db);
+    if (sequence >= this.sequenceAtStart) this.restartsSeen = sequence - this.sequenceAtStart;
+    return { ...this.counts, restarts: this.restartsSeen };
   }
 
   /** `batches`: the Writer's transactions on `db`, whose end the held round waits for. */
@@ -141,6 +173,7 @@ export class Checkpoints implements Upkeep {
     this.everyMs = everyMs;
     this.restartAboveFrames = restartAboveFrames;
     db.pragma('wal_autocheckpoint = 0');
+    this.sequenceAtStart = walSequence(db);
     // Started now, so the first checkpoint does not wait for the thread to load.
     this.worker = this.spawn();
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
@@ -258,9 +291,8 @@ export class Checkpoints implements Upkeep {
     this.lastRounds = this.rounds;
     // Frames are counted from the WAL's start: after a restart, from 0 again.
     if (restarts) this.backfilled = this.walFrames = 0;
-    const t = this.totals;
+    const t = this.counts;
     t.runs++;
-    if (restarts) t.restarts++;
     t.heldMs += this.lastHeldMs;
     t.longestHeldMs = Math.max(t.longestHeldMs, this.lastHeldMs);
   }
