@@ -202,3 +202,26 @@ t.test('U+0000 in a value is refused, and a lookup by one finds nothing, on ever
     }
   });
 });
+
+// PostgreSQL's unique index holds an entry of at most about 2,700 bytes: an incompressible unique value past it was a
+// 500 there. A unique value holds at most MAX_UNIQUE_BYTES on both backends. (A daemon of its own: the one above
+// takes bodies of 1 KiB at most.)
+t.test('a unique value past 2,000 bytes is 302 tooLong; one of 2,000 is kept; on every backend', async (t) => {
+  const big = await startDaemon();
+  t.teardown(() => big.close());
+  const root = await adminClient(big);
+  const cce = (cmd: string) => root.cmd(cmd);
+  // Incompressible (PostgreSQL compresses a long entry first), of the type's characters.
+  const noise = (n: number) => Array.from({ length: n }, (_, i) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[(i * 7919 + ((i * i) % 61)) % 62]).join('');
+  const victim = (await cce('CREATE User name="long-victim"')).body.data.oid as string;
+  const before = await snapshot(root);
+  for (const n of [2001, 2800, 10_000]) t.strictSame((await cce(`CREATE User name="${noise(n)}"`)).body, failure([302, 'BAD DATA 0 name "[[base-cce.tooLong]]"']), `${n} bytes`);
+  t.strictSame((await cce(`SET ${victim} name="${noise(2001)}"`)).body, failure([302, 'BAD DATA ' + victim + ' name "[[base-cce.tooLong]]"']), 'SET too');
+  t.strictSame(await snapshot(root), before, 'store unchanged');
+  // Bytes, not characters: 667 three-byte characters are 2,001 bytes; fullName is not unique, so it has no such bound.
+  t.equal((await cce(`SET ${victim} fullName="${'\u20ac'.repeat(667)}"`)).status, 200, 'a value that is not unique has no such bound');
+  const name = noise(2000);
+  const made = await cce(`CREATE User name="${name}"`);
+  t.equal(made.status, 200, 'a unique value of 2,000 bytes is kept');
+  t.strictSame((await cce(`FIND User name="${name}"`)).body.data.oidlist, [made.body.data.oid], 'and found by it');
+});

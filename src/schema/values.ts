@@ -67,10 +67,18 @@ export function toJsonValue(prop: PropertyDef | undefined, v: string): unknown {
  */
 export const holdsNul = (text: string): boolean => text.includes('\u0000');
 
+/**
+ * The longest value of a unique property, in UTF-8 bytes: PostgreSQL's unique
+ * index holds an entry of at most about 2,700 bytes (less compressed), and
+ * both backends keep the same values. SSH public keys up to RSA 8192 fit.
+ */
+export const MAX_UNIQUE_BYTES = 2000;
+
 /** Why a canonical value breaks its property, or null when it is valid. */
 export function whyInvalid(prop: PropertyDef, value: string): string | null {
   if (holdsNul(value)) return WHY_INVALID_DATA;
   if (prop.maxlength !== undefined && [...value].length > prop.maxlength) return '[[base-cce.tooLong]]';
+  if (prop.unique && value.length > MAX_UNIQUE_BYTES / 3 && Buffer.byteLength(value) > MAX_UNIQUE_BYTES) return '[[base-cce.tooLong]]';
   const items = prop.array ? decodeArray(value)! : [value];
   for (const item of items) {
     if (item === '' && (prop.optional || prop.array)) continue;
