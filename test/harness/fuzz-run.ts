@@ -28,6 +28,8 @@ export interface Finding {
   sent: Sent;
   answer: Answer;
   diff?: StoreDiff;
+  /** The daemon's error lines logged since the case before (a 5xx's cause). */
+  errors?: string[];
 }
 
 export interface FuzzStats {
@@ -119,14 +121,31 @@ export function alive(pid: number): boolean {
 }
 
 function verbOf(c: Case): string {
-  if (c.kind === 'odd' || c.kind === 'rest') return '';
-  return String(c.envelope.cmd).trim().split(/[\s,]/)[0]!.toUpperCase();
+  if (c.kind === 'rest') return '';
+  // An odd body that is JSON after all is an envelope the daemon ran (a SUSPEND among them).
+  const cmd = c.kind === 'odd' ? oddCommand(c.body) : c.envelope.cmd;
+  // The verb as the lexer reads it: its letters, whatever follows ("Suspend== 7 99" is a SUSPEND).
+  return (/^[a-z]+/i.exec(String(cmd ?? '').trim())?.[0] ?? '').toUpperCase();
+}
+
+function oddCommand(body: string): unknown {
+  try {
+    return (JSON.parse(body) as { cmd?: unknown } | null)?.cmd;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Keeps the world usable: RESUME after a SUSPEND, log in again after ENDKEY, a logout or a changed user. */
 async function tidy(w: World, c: Case, a: Answer, n: number): Promise<void> {
   const verb = verbOf(c);
-  if (verb === 'SUSPEND' && a.status === 200) await w.client.cce({ cmd: 'RESUME', ...w.admin });
+  if (verb === 'SUSPEND' && a.status === 200) {
+    // The fuzz's admin session may have ended meanwhile (a BYE, an ENDKEY in the same envelope): then a new one.
+    if ((await w.client.cce({ cmd: 'RESUME', ...w.admin })).status !== 200) {
+      await w.relogin('admin');
+      await w.client.cce({ cmd: 'RESUME', ...w.admin });
+    }
+  }
   const periodic = n % 100 === 0;
   if (periodic || verb === 'ENDKEY' || verb === 'BYE' || (c.kind === 'rest' && (c.path.includes('logout') || c.path.includes('auth/login')))) {
     for (const who of ['admin', 'user'] as const) {
@@ -147,6 +166,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzStats> {
   const stats: FuzzStats = { cases: 0, byKind: {}, msByKind: {}, statuses: {}, refused: 0, slowest: [], storeReads: 0, findings: [], ms: 0 };
   const started = Date.now();
   const maxFindings = o.maxFindings ?? 20;
+  let logSeen = w.d.stdout().length;
   try {
     const inTime = () => o.budgetMs === undefined || Date.now() - started < o.budgetMs;
     for (let chunk = 0; stats.cases < o.cases && stats.findings.length < maxFindings && inTime(); chunk++) {
@@ -172,7 +192,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzStats> {
           stats.findings.push({ what, case: c, sent, answer: a });
           return stats;
         }
-        if (a.status >= 500 && (!documented5xx(a) || a.json === undefined)) stats.findings.push({ what: 'server-error', case: c, sent, answer: a });
+        if (a.status >= 500 && (!documented5xx(a) || a.json === undefined)) {
+          const log = w.d.stdout();
+          // The kept log is trimmed from its start past 16 MiB: then all of it.
+          stats.findings.push({ what: 'server-error', case: c, sent, answer: a, errors: errorLines(log.length >= logSeen ? log.slice(logSeen) : log) });
+        }
+        logSeen = w.d.stdout().length;
         const refused = a.status >= 400;
         if (refused) stats.refused++;
         const diff = await watch.check(refused);
@@ -199,5 +224,11 @@ export function describeFinding(f: Finding): string {
     `  curl -X ${s.method} 'http://127.0.0.1:PORT${s.path}' ${headers}${body}`,
     `  -> ${f.answer.error ?? f.answer.status} ${f.answer.text.slice(0, 400)}`,
     ...(f.diff ? [`  store changed: ${JSON.stringify(f.diff).slice(0, 1500)}`] : []),
+    ...(f.errors ?? []).map((l) => `  daemon: ${l.slice(0, 600)}`),
   ].join('\n');
+}
+
+/** The daemon's log lines at level error or above (pino: 50, 60). */
+function errorLines(log: string): string[] {
+  return log.split('\n').filter((l) => /"level":(50|60)\b/.test(l)).slice(-3);
 }
