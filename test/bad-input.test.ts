@@ -203,6 +203,22 @@ t.test('U+0000 in a value is refused, and a lookup by one finds nothing, on ever
   });
 });
 
+// An oid past 2^53 names no object (Number() would round it to another): on PostgreSQL, whose bigint ends at 2^63, a
+// SET of one asked the database about 1e20 and answered 500.
+t.test('an oid past the safe integers names no object, on every backend', (t) =>
+  unchanged(t, async () => {
+    for (const oid of ['99999999999999999999', '9007199254740993', '18446744073709551616']) {
+      const set = await http(url, { cmd: 'SET', oid, args: { fullName: 'x' }, ...auth() });
+      t.ok(set.status >= 400 && set.status < 500, `SET ${oid}: ${set.status}`);
+      t.equal(set.body.status, 401);
+      for (const cmd of [`GET ${oid}`, `DESTROY ${oid}`, `SET ${oid} fullName="x"`]) {
+        const r = await http(url, { cmd, ...auth() });
+        t.ok(r.status >= 400 && r.status < 500, `${cmd}: ${r.status}`);
+      }
+    }
+  }),
+);
+
 // PostgreSQL's unique index holds an entry of at most about 2,700 bytes: an incompressible unique value past it was a
 // 500 there. A unique value holds at most MAX_UNIQUE_BYTES on both backends. (A daemon of its own: the one above
 // takes bodies of 1 KiB at most.)

@@ -398,6 +398,8 @@ export class Store {
    * answer comes voids it.
    */
   private async className(oid: number): Promise<string | undefined> {
+    // Oids are positive safe integers: past 2^53 a number names no object (and PostgreSQL's bigint ends at 2^63).
+    if (!Number.isSafeInteger(oid) || oid < 1) return undefined;
     const hold = this.oidClassHold;
     const external = this.externalVersion();
     if (external !== hold.external) await this.forgetDestroyed(external);

@@ -8,6 +8,7 @@
  * - a refused request (HTTP 4xx/5xx) leaves every row of the store as it was.
  * Timing is not judged here: the fuzz script measures PING beside it.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { cscpEnvelope, oddBody, regexEnvelope, structuredEnvelope, writeEnvelope } from './gen-cce.js';
 import { restCase, type RestCase } from './gen-rest.js';
@@ -193,6 +194,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzStats> {
           return stats;
         }
         if (a.status >= 500 && (!documented5xx(a) || a.json === undefined)) {
+          // The daemon writes its lines when the turn that answered ends, and they come through a pipe.
+          await sleep(100);
           const log = w.d.stdout();
           // The kept log is trimmed from its start past 16 MiB: then all of it.
           stats.findings.push({ what: 'server-error', case: c, sent, answer: a, errors: errorLines(log.length >= logSeen ? log.slice(logSeen) : log) });
