@@ -712,9 +712,9 @@ export class Store {
     const given = q.criteria.map((c) => this.propertyDef(cls, c.ns, c.name));
     // The search's time starts before any pattern meets a value (derived and default values below included).
     let time = q.criteria.some((c) => c.op === '~') || given.some((p) => p.derived) ? this.patterns.startSearch() : undefined;
-    // Most finds name stored properties of a class without soft delete: used as they are.
     // No stored value holds U+0000: an exact match on one finds nothing.
     if (q.criteria.some((c, i) => c.op === '=' && !given[i]!.array && holdsNul(c.value))) return null;
+    // Most finds name stored properties of a class without soft delete: used as they are.
     const criteria = cls.softDelete === undefined && !given.some((p) => p.derived) ? q.criteria : this.storedCriteria(cls, q.criteria, given);
     if (criteria === null) return null;
     const props = criteria === q.criteria ? given : criteria.map((c) => this.propertyDef(cls, c.ns, c.name));

@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 const RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';
 
 /** The range, or undefined where the system does not tell it. */
-export function ephemeralPorts(file = RANGE_FILE): { min: number; max: number } | undefined {
+export function ephemeralPorts(): { min: number; max: number } | undefined {
   try {
-    const [min, max] = readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
+    const [min, max] = readFileSync(RANGE_FILE, 'utf8').trim().split(/\s+/).map(Number);
     return Number.isInteger(min) && Number.isInteger(max) && min! <= max! ? { min: min!, max: max! } : undefined;
   } catch {
     return undefined;
