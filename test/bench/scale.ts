@@ -134,12 +134,24 @@ export async function seeded(ctx: BenchContext, stateDir: string, devices: numbe
   renameSync(`${kept}.new`, kept);
 }
 
-/** Heartbeats from CLIENTS connections over the whole fleet: beats/s, p99 and the daemon's CPU per beat. */
+/**
+ * Heartbeats from CLIENTS connections over the whole fleet: beats/s, p99, the daemon's CPU per beat and the
+ * load generator's (this process: on a 2-core machine the two share the cores, so both bound the rate).
+ */
 async function beat(d: BenchDaemon, devices: number, opts: { duration?: number; amount?: number }) {
   const cpu0 = cpuSeconds(d.pid);
+  const own0 = process.cpuUsage();
   const r = await beatFleet(d.url, devices, opts);
   const cpu = cpuSeconds(d.pid) - cpu0;
-  return { perSec: r.requests.average, p99: r.latency.p99, usPerBeat: (cpu / r.requests.total) * 1e6, failures: r.non2xx + r.errors + r.timeouts };
+  const own = process.cpuUsage(own0);
+  const perBeat = (seconds: number) => (seconds / r.requests.total) * 1e6;
+  return {
+    perSec: r.requests.average,
+    p99: r.latency.p99,
+    usPerBeat: perBeat(cpu),
+    generatorUsPerBeat: perBeat((own.user + own.system) / 1e6),
+    failures: r.non2xx + r.errors + r.timeouts,
+  };
 }
 
 async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures> {
@@ -173,6 +185,7 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
     const warm = await beat(d, devices, { duration: seconds });
     f.set('heartbeats, warm (beats/s; p99)', `${warm.perSec.toFixed(0)}/s; ${warm.p99} ms`);
     f.set('heartbeat, warm: daemon CPU per beat', `${warm.usPerBeat.toFixed(0)} µs`);
+    f.set('  the load generator\'s, beside it', `${warm.generatorUsPerBeat.toFixed(0)} µs`);
     f.set('  checkpoints meanwhile', checkpointsBetween(before, await checkpointFigures(d.url, token), seconds));
     if (cold.failures + warm.failures > 0) ctx.note(`scale ${devices}: ${cold.failures + warm.failures} heartbeats failed`);
     if (ONLY_HEARTBEATS) return f;
