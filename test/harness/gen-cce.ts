@@ -131,6 +131,15 @@ export const oddBody: fc.Arbitrary<{ body: string; contentType: string }> = fc.t
   fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data', 'application/json; charset=latin1', ''),
 ).map(([body, contentType]) => ({ body, contentType }));
 
+/** A generated value as line text: String() throws for an object without a prototype (fast-check makes some). */
+function asText(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return JSON.stringify(value) ?? '';
+  }
+}
+
 /**
  * Writes that get past parsing: SET, CREATE and DESTROY with real classes, property names and plausible
  * values, as a line or as fields, sometimes inside BEGIN ... COMMIT. These reach the store's rules (types,
@@ -140,7 +149,7 @@ export function writeEnvelope(v: Vocabulary, who: Identity): fc.Arbitrary<Record
   const oid = fc.constantFrom(...v.oids[who]);
   const args = fc.dictionary(fc.constantFrom(...v.properties), propValue(v), { minKeys: 1, maxKeys: 3 });
   const line = (args: Record<string, unknown>) =>
-    Object.entries(args).map(([k, val]) => `${k}="${String(val).replace(/["\\]/g, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, '')}"`).join(' ');
+    Object.entries(args).map(([k, val]) => `${k}="${asText(val).replace(/["\\]/g, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, '')}"`).join(' ');
   return fc.oneof(
     fc.tuple(oid, fc.option(fc.constantFrom(...v.namespaces), { freq: 4 }), args, fc.boolean()).map(([o, ns, a, asLine]) =>
       asLine ? { cmd: `SET ${o}${ns ? ` . ${ns}` : ''} ${line(a)}` } : { cmd: 'SET', oid: o, namespace: ns ?? '', args: a }),
