@@ -340,6 +340,7 @@ t.test("tunnel ports inside the kernel's range for outgoing connections are warn
   const warning = (d: TestDaemon) => d.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l.msg).startsWith('tunnel ports inside'));
   const inside = await startDaemon({ config: { ssh_listen_address: '127.0.0.1:0', tunnel_port_min: String(ephemeral.min - 5), tunnel_port_max: String(ephemeral.min + 4) } });
   t.teardown(() => inside.close());
+  t.equal(warning(inside).length, 1, 'one warning');
   t.match(warning(inside), [{ level: 40, tunnel_port_min: ephemeral.min - 5, tunnel_port_max: ephemeral.min + 4, shared: `${ephemeral.min}-${ephemeral.min + 4}` }]);
   const { d } = await setup(t);
   t.strictSame(warning(d), [], 'no warning below that range');

@@ -26,13 +26,17 @@ export interface StoreDiff {
 type Rows = Map<string, string[]>;
 
 /**
- * A sliding session's stored expiry moves forward whenever the session is
+ * The SELECT of a table's rows as compared. A sliding session's stored expiry moves forward whenever the session is
  * used (in steps: when it lags by more than a tenth of its lifetime or a
  * minute), and a request refused for what it asked still used its session: on
  * a run longer than a minute that is a write, not a finding. Its expiry is
  * left out; every other column of every row counts.
  */
-const SLIDING_EXPIRY = 'CASE WHEN sliding = 1 THEN NULL ELSE expires_at END';
+function selectAll(table: string, grantsColumns: () => string[]): string {
+  if (table !== 'grants') return `SELECT * FROM "${table}"`;
+  const columns = grantsColumns().map((c) => (c === 'expires_at' ? 'CASE WHEN sliding = 1 THEN NULL ELSE expires_at END' : `"${c}"`));
+  return `SELECT ${columns.join(', ')} FROM grants`;
+}
 
 /**
  * Tables that are not the store's state: SQLite's sqlite_sequence (a refused COMMIT raises the oid counter past
@@ -47,6 +51,11 @@ const NOT_STATE = ['sqlite_sequence', 'ban_counts'];
  * on SQLite the queue is only in memory): a COMMIT refused for its commands ends the transaction, by design.
  */
 const isState = (table: string, row: string) => table !== 'settings' || !row.startsWith('["begin:');
+
+/** A table's rows as compared: JSON lines, sorted, the rows that are not the store's state left out. */
+function stateLines(table: string, rows: unknown[][]): string[] {
+  return rows.map((r) => JSON.stringify(r)).filter((r) => isState(table, r)).sort();
+}
 
 function digestOf(rows: Rows): string {
   const h = createHash('sha256');
@@ -112,17 +121,13 @@ class SqliteWatch extends StoreWatch {
   }
 
   protected readRows(): Promise<Rows> {
-    const select = (table: string) => {
-      if (table !== 'grants') return `SELECT * FROM "${table}"`;
-      const columns = (this.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table) as string[]).map((c) => (c === 'expires_at' ? SLIDING_EXPIRY : `"${c}"`));
-      return `SELECT ${columns.join(', ')} FROM grants`;
-    };
+    const grantsColumns = () => this.db.prepare("SELECT name FROM pragma_table_info('grants')").pluck().all() as string[];
     return Promise.resolve(
       this.db.transaction(() => {
         const tables = this.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all() as string[];
         const out: Rows = new Map();
         for (const t of tables.filter((name) => !NOT_STATE.includes(name))) {
-          out.set(t, this.db.prepare(select(t)).raw().all().map((r) => JSON.stringify(r)).filter((r) => isState(t, r)).sort());
+          out.set(t, stateLines(t, this.db.prepare(selectAll(t, grantsColumns)).raw().all() as unknown[][]));
         }
         return out;
       })(),
@@ -149,12 +154,11 @@ class PostgresWatch extends StoreWatch {
     await q.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
       const tables = (await q.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1")).rows;
+      const grants = (await q.query<{ c: string }>("SELECT column_name AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'grants' ORDER BY ordinal_position")).rows;
       const out: Rows = new Map();
       for (const { name } of tables.filter((t) => !NOT_STATE.includes(t.name))) {
-        const columns = (await q.query<{ c: string }>('SELECT column_name AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position', [name])).rows;
-        const list = columns.map(({ c }) => (name === 'grants' && c === 'expires_at' ? SLIDING_EXPIRY : `"${c}"`)).join(', ');
-        const rows = await q.query<unknown[]>({ text: `SELECT ${list} FROM "${name}"`, rowMode: 'array' });
-        out.set(name, rows.rows.map((r) => JSON.stringify(r)).filter((r) => isState(name, r)).sort());
+        const rows = await q.query<unknown[]>({ text: selectAll(name, () => grants.map(({ c }) => c)), rowMode: 'array' });
+        out.set(name, stateLines(name, rows.rows));
       }
       return out;
     } finally {
