@@ -6,9 +6,12 @@
  * every refused 1 MiB body would still cost its whole read, and a flood of
  * them keeps the event loop busy (node accepts one new connection per loop
  * turn, so a busy loop leaves new clients waiting in the listen queue).
+ * The close lingers (lingering-close.ts), bounded, so the client still gets
+ * the whole reply.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { lingerOnClose } from './lingering-close.js';
 
 /** Does the request announce a body? (A request without one may be answered before node marks it complete.) */
 function hasBody(headers: IncomingHttpHeaders): boolean {
@@ -17,7 +20,10 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
 
 export function closeAfterUnreadBody(app: FastifyInstance): void {
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (!request.raw.complete && hasBody(request.headers)) reply.header('connection', 'close');
+    if (!request.raw.complete && hasBody(request.headers)) {
+      reply.header('connection', 'close');
+      lingerOnClose(request.raw);
+    }
     done(null, payload);
   });
 }
