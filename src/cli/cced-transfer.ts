@@ -7,57 +7,25 @@
  * only into a file created 0600. An export from before the header existed (object lines only) imports too.
  *
  * The import creates every object through the store's rules (types, uniqueness, references by name), in
- * one transaction: all or nothing. Into an empty store the oids are kept; into a store that has objects
+ * one transaction: all or nothing. It reads the file as a stream, once to check every line and once per
+ * reference rank of the classes it holds, so it holds one line at a time, whatever the file's size. Into an empty store the oids are kept; into a store that has objects
  * they are remapped consistently: System is merged into oid 1, an object whose unique property (a User's
  * name, a DeviceType's name) matches one already there is merged into it, the others get new oids, and
  * every oid-valued property, device event and hash follows its object.
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { SYSTEM, type StoreTx } from '../store/store.js';
 import type { OpenStore } from '../store/open.js';
 import { oidReferences, referenceRanks } from '../store/references.js';
 import { keepOids } from '../store/transfer.js';
 import { Refusal, withStore, type Console } from './cced-context.js';
-
-/** The export format this cced writes; 1 is the header-less format of earlier releases. */
-export const EXPORT_FORMAT = 2;
+import { EXPORT_FORMAT, exportObjects, readExport, type ObjectLine } from './export-file.js';
 
 /** A progress line on stderr every this many objects. */
 const PROGRESS_EVERY = 10_000;
 /** Bytes of lines gathered before one write: an export holds this much, whatever the store's size. */
 const WRITE_CHUNK = 1 << 16;
-
-const header = z.strictObject({
-  cced_export: z.number().int().min(2).max(EXPORT_FORMAT),
-  layout: z.number().int().min(0),
-  with_secrets: z.boolean(),
-  objects: z.number().int().min(0),
-});
-const objectLine = z.strictObject({
-  oid: z.number().int().positive(),
-  class: z.string(),
-  namespaces: z.record(z.string(), z.record(z.string(), z.string())),
-});
-const eventLine = z.strictObject({
-  event: z.strictObject({ device_oid: z.number().int().positive(), at: z.number().int(), event: z.string(), host: z.string(), remote: z.string() }),
-});
-const credentialLine = z.strictObject({
-  credential: z.strictObject({ oid: z.number().int().positive(), name: z.string(), hash: z.string(), updated_at: z.number().int() }),
-});
-const line = z.union([objectLine, eventLine, credentialLine]);
-
-type ObjectLine = z.infer<typeof objectLine>;
-type EventRow = z.infer<typeof eventLine>['event'];
-type CredentialRow = z.infer<typeof credentialLine>['credential'];
-
-interface ExportFile {
-  format: number;
-  objects: ObjectLine[];
-  events: EventRow[];
-  credentials: CredentialRow[];
-}
 
 /** A property the schema marks secret (a device token): exported only with --with-secrets. */
 function isSecret({ store }: OpenStore, cls: string, ns: string, name: string): boolean {
@@ -132,32 +100,25 @@ async function exportToFile(s: OpenStore, file: string, withSecrets: boolean, pr
   }
 }
 
-function parseExport(file: string): ExportFile {
-  const text = readFileSync(file, 'utf8');
-  const out: ExportFile = { format: 1, objects: [], events: [], credentials: [] };
-  text.split('\n').forEach((raw, i) => {
-    if (raw.trim() === '') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      throw new Refusal(`${file}:${i + 1}: not JSON`);
-    }
-    if (i === 0 && typeof json === 'object' && json !== null && 'cced_export' in json) {
-      const h = header.safeParse(json);
-      if (!h.success) throw new Refusal(`${file}:1: not an export this cced reads (${h.error.issues[0]!.message})`);
-      out.format = h.data.cced_export;
-      return;
-    }
-    const r = line.safeParse(json);
-    if (!r.success) throw new Refusal(`${file}:${i + 1}: ${r.error.issues[0]!.message}`);
-    if ('oid' in r.data) out.objects.push(r.data);
-    else if ('event' in r.data) out.events.push(r.data.event);
-    else out.credentials.push(r.data.credential);
-  });
-  return out;
+/** What a first reading of an export file finds: its format, how many objects, and the classes they are of. */
+interface ExportSummary {
+  format: number;
+  objects: number;
+  classes: Set<string>;
 }
 
+/** Reads the whole file once, checking every line, before anything is written. */
+async function summarize(file: string): Promise<ExportSummary> {
+  const out: ExportSummary = { format: 1, objects: 0, classes: new Set() };
+  for await (const l of readExport(file)) {
+    if ('format' in l) out.format = l.format;
+    else if ('oid' in l) {
+      out.objects++;
+      out.classes.add(l.class);
+    }
+  }
+  return out;
+}
 
 /** Write-only values (passwords) never travel as properties, only their hashes as credential lines. */
 function writable(s: OpenStore, cls: string, ns: string, values: Record<string, string>): Record<string, string> {
@@ -186,58 +147,64 @@ interface ImportResult {
   dangling: string[];
 }
 
-/** The import, inside one transaction (`tx`): all or nothing. */
-async function importAll(s: OpenStore, tx: StoreTx, data: ExportFile, progress: (done: number) => void): Promise<ImportResult> {
+/**
+ * The import, inside one transaction (`tx`): all or nothing. System first (it is oid 1), then referenced
+ * classes before the classes that name them: one reading of the file per rank, each in the file's order
+ * (an export's is oid order). A last reading sets the oid-valued properties, once every object has its
+ * final oid, and adds the events and hashes.
+ */
+async function importAll(s: OpenStore, tx: StoreTx, file: string, summary: ExportSummary, progress: (done: number) => void): Promise<ImportResult> {
   const keep = (await tx.count()) === 0;
-  const rank = referenceRanks(s.store.schema);
+  const ranks = referenceRanks(s.store.schema);
+  const rankOf = (cls: string) => (cls === 'System' ? -1 : ranks.get(cls) ?? 0);
   // Properties whose value is another object's oid (schema references by oid): they follow their target.
   const byOid = oidReferences(s.store.schema);
   const isOidProperty = (cls: string, name: string) => byOid.get(cls)?.has(name) === true;
-  // System first (it is oid 1), then referenced classes before the classes that name them, each in oid order.
-  const order = [...data.objects].sort(
-    (x, y) => Number(y.class === 'System') - Number(x.class === 'System') || (rank.get(x.class) ?? 0) - (rank.get(y.class) ?? 0) || x.oid - y.oid,
-  );
   const oidOf = new Map<number, number>();
   const created = new Map<number, number>();
   let merged = 0;
-  for (const [i, o] of order.entries()) {
-    const { '': main = {}, ...named } = o.namespaces;
-    // An oid-valued property is written once every object has its final oid (below): its target must exist then.
-    const values = Object.fromEntries(Object.entries(writable(s, o.class, '', main)).map(([k, v]) => [k, isOidProperty(o.class, k) ? '' : v]));
-    const into = keep ? undefined : await mergeTarget(tx, o);
-    let oid: number;
-    if (into !== undefined) {
-      await tx.set(SYSTEM, into, '', values);
-      oid = into;
-      merged++;
-    } else {
-      oid = await tx.create(SYSTEM, o.class, values);
-      created.set(o.oid, oid);
+  let done = 0;
+  for (const rank of [...new Set([...summary.classes].map(rankOf))].sort((x, y) => x - y)) {
+    for await (const o of exportObjects(file)) {
+      if (rankOf(o.class) !== rank) continue;
+      const { '': main = {}, ...named } = o.namespaces;
+      // An oid-valued property is written once every object has its final oid (below): its target must exist then.
+      const values = Object.fromEntries(Object.entries(writable(s, o.class, '', main)).map(([k, v]) => [k, isOidProperty(o.class, k) ? '' : v]));
+      const into = keep ? undefined : await mergeTarget(tx, o);
+      let oid: number;
+      if (into !== undefined) {
+        await tx.set(SYSTEM, into, '', values);
+        oid = into;
+        merged++;
+      } else {
+        oid = await tx.create(SYSTEM, o.class, values);
+        created.set(o.oid, oid);
+      }
+      for (const [ns, v] of Object.entries(named)) await tx.set(SYSTEM, oid, ns, writable(s, o.class, ns, v));
+      oidOf.set(o.oid, oid);
+      if (++done % PROGRESS_EVERY === 0) progress(done);
     }
-    for (const [ns, v] of Object.entries(named)) await tx.set(SYSTEM, oid, ns, writable(s, o.class, ns, v));
-    oidOf.set(o.oid, oid);
-    if ((i + 1) % PROGRESS_EVERY === 0) progress(i + 1);
   }
   const dangling: string[] = [];
   if (keep) {
     await keepOids(tx.w, created);
     for (const old of oidOf.keys()) oidOf.set(old, old);
   }
-  for (const o of data.objects) {
-    for (const [name, value] of Object.entries(o.namespaces[''] ?? {})) {
-      if (!isOidProperty(o.class, name) || value === '') continue;
-      const target = oidOf.get(Number(value));
-      if (target === undefined) dangling.push(`${o.class} ${o.oid} ${name}=${value}`);
-      else await tx.set(SYSTEM, oidOf.get(o.oid)!, '', { [name]: String(target) });
+  for await (const l of readExport(file)) {
+    if ('oid' in l) {
+      for (const [name, value] of Object.entries(l.namespaces[''] ?? {})) {
+        if (!isOidProperty(l.class, name) || value === '') continue;
+        const target = oidOf.get(Number(value));
+        if (target === undefined) dangling.push(`${l.class} ${l.oid} ${name}=${value}`);
+        else await tx.set(SYSTEM, oidOf.get(l.oid)!, '', { [name]: String(target) });
+      }
+    } else if ('event' in l) {
+      const device = oidOf.get(l.event.device_oid);
+      if (device !== undefined) await tx.w.transfer.addEvent(device, l.event);
+    } else if ('credential' in l) {
+      const oid = oidOf.get(l.credential.oid);
+      if (oid !== undefined) await tx.w.transfer.putCredential({ ...l.credential, oid });
     }
-  }
-  for (const e of data.events) {
-    const device = oidOf.get(e.device_oid);
-    if (device !== undefined) await tx.w.transfer.addEvent(device, e);
-  }
-  for (const c of data.credentials) {
-    const oid = oidOf.get(c.oid);
-    if (oid !== undefined) await tx.w.transfer.putCredential({ ...c, oid });
   }
   return { created: created.size, merged, kept: keep, dangling };
 }
@@ -266,12 +233,12 @@ export function transferCommands(program: Command, c: Console): void {
     .description('create the objects of an export, keeping every reference (the oids too when the store is empty); all or nothing')
     .action((file: string) =>
       withStore(c, async (s) => {
-        const data = parseExport(file);
-        const r = await s.writer.submit((w) => importAll(s, s.store.at(w), data, (n) => c.io.info?.(`cced: ${n} of ${data.objects.length} objects imported\n`)));
+        const summary = await summarize(file);
+        const r = await s.writer.submit((w) => importAll(s, s.store.at(w), file, summary, (n) => c.io.info?.(`cced: ${n} of ${summary.objects} objects imported\n`)));
         for (const d of r.dangling) c.io.err(`cced: ${d} named no object of the export; imported as ''\n`);
-        const how = data.format === EXPORT_FORMAT ? '' : ` (an export of format ${data.format})`;
+        const how = summary.format === EXPORT_FORMAT ? '' : ` (an export of format ${summary.format})`;
         c.io.info?.(`cced: ${r.kept ? 'the store was empty: oids kept' : `${r.created} created, ${r.merged} merged into existing ones`}${how}\n`);
-        c.io.out(`imported ${data.objects.length} objects\n`);
+        c.io.out(`imported ${summary.objects} objects\n`);
       }),
     );
 }
