@@ -245,3 +245,23 @@ t.test("if the checkpoint thread dies, SQLite's own checkpoints come back", asyn
   t.match(String(errors[0]), /checkpoint thread exited/, 'and the failure was reported');
   t.ok((await writer.submit((w) => store.at(w).create(SYSTEM, 'TxItem', {}))) > 0, 'writes go on');
 });
+
+t.test('a savepoint holding hundreds of thousands of effects and staged steps hands them all to the commit', async (t) => {
+  // An import is one job: its savepoint holds a few effects per object written.
+  const { writer } = fileStore(t);
+  const many = 300_000;
+  let effects = 0;
+  let steps = 0;
+  await writer.submit(async (w) => {
+    await w.savepoint(async () => {
+      for (let i = 0; i < many; i++) {
+        w.afterCommit(() => effects++);
+        w.stage(() => {
+          steps++;
+        });
+      }
+    });
+  });
+  t.equal(steps, many, 'every staged step ran before the commit');
+  t.equal(effects, many, 'every effect ran after it');
+});

@@ -567,11 +567,12 @@ class BatchTx implements WriteTx {
       const r = await this.handle.savepoint(fn);
       this.frames.pop();
       const outer = this.frames.at(-1)!;
-      outer.effects.push(...frame.effects);
-      outer.staged.push(...frame.staged);
+      // A loop, not push(...): a spread of a large savepoint's effects (an import's) overflows the call stack.
+      for (const effect of frame.effects) outer.effects.push(effect);
+      for (const work of frame.staged) outer.staged.push(work);
       return r;
     } catch (err) {
-      this.frames.pop();
+      if (this.frames.at(-1) === frame) this.frames.pop();
       throw err;
     }
   }

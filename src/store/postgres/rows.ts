@@ -30,7 +30,8 @@ export class PgChanges implements AsyncChangeWrites {
   insertAtCommit(rows: readonly NewChange[]): void {
     this.writable();
     if (this.atCommit === undefined) throw new Error('this transaction cannot insert change rows at its COMMIT');
-    this.atCommit.push(...rows);
+    // A loop, not push(...): a spread of a large transaction's rows (an import's) overflows the call stack.
+    for (const row of rows) this.atCommit.push(row);
   }
 
   /**
