@@ -8,10 +8,11 @@
  *
  * The import creates every object through the store's rules (types, uniqueness, references by name), in
  * one transaction: all or nothing. It reads the file as a stream, once to check every line and once per
- * reference rank of the classes it holds, so it holds one line at a time, whatever the file's size. Into an empty store the oids are kept; into a store that has objects
- * they are remapped consistently: System is merged into oid 1, an object whose unique property (a User's
- * name, a DeviceType's name) matches one already there is merged into it, the others get new oids, and
- * every oid-valued property, device event and hash follows its object.
+ * reference rank of the classes it holds, so it holds one line at a time, whatever the file's size. Into
+ * an empty store the oids are kept; into a store that has objects they are remapped consistently: System
+ * is merged into oid 1, an object whose unique property (a User's name, a DeviceType's name) matches one
+ * already there is merged into it, the others get new oids, and every oid-valued property, device event
+ * and hash follows its object.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
