@@ -2,12 +2,18 @@
  * A reply sent before its request's body was read whole closes the connection
  * (src/http/unread-body.ts) in two steps (src/http/lingering-close.ts): the
  * client gets the whole reply and a FIN even when it sends the rest of its body
- * after the reply and reads only then. Before, the daemon closed the socket
+ * after the reply and reads only then, over HTTP and HTTPS (a self-signed
+ * certificate made with the openssl CLI). Before, the daemon closed the socket
  * under the late body and the kernel's reset took the unread reply with it.
  * The lingering read is bounded in bytes and time. Each wait is a ceiling.
  */
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDaemon } from './helpers/daemon.js';
 import { LINGER_BYTES } from '../src/http/lingering-close.js';
@@ -18,10 +24,10 @@ interface Client {
   done: Promise<{ raw: string; error?: string; fin: boolean }>;
 }
 
-/** A connection that does not read until `resume()`: what the daemon sends waits in the kernel meanwhile. */
-async function pausedClient(port: number): Promise<Client> {
-  const socket = connect({ host: '127.0.0.1', port });
-  await new Promise((resolve) => socket.once('connect', resolve));
+/** A connection (TLS with `tls`) that does not read until `resume()`: what the daemon sends waits meanwhile. */
+async function pausedClient(port: number, tls = false): Promise<Client> {
+  const socket = tls ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : connect({ host: '127.0.0.1', port });
+  await new Promise((resolve) => socket.once(tls ? 'secureConnect' : 'connect', resolve));
   socket.pause();
   const chunks: Buffer[] = [];
   let error: string | undefined;
@@ -48,32 +54,48 @@ function parse(raw: string): { status: number; declared: number; body: string } 
   };
 }
 
-t.test('a route that ignores the body: the client sends it after the reply, then reads all of it', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.close());
-  const whole = await fetch(`${d.url}/api/openapi.json`).then((r) => r.text());
-  for (const extra of ['', 'connection: close\r\n']) {
-    const c = await pausedClient(d.port);
-    c.socket.write(head('GET', '/api/openapi.json', 70_000, extra) + 'x'.repeat(7_000));
-    // The reply is written while the client is still sending (the route never reads the body)...
-    await sleep(300);
-    for (let sent = 7_000; sent < 70_000; sent += 7_000) {
-      c.socket.write('x'.repeat(7_000));
-      await sleep(5);
+/** A self-signed certificate for 127.0.0.1, made with the openssl CLI (as test/tls does). */
+function selfSigned(): { cert_file: string; key_file: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cced-linger-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const files = { cert_file: path.join(dir, 'cert.pem'), key_file: path.join(dir, 'key.pem') };
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', files.key_file,
+    '-out', files.cert_file, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
+  return files;
+}
+
+for (const tls of [false, true]) {
+  t.test(`${tls ? 'HTTPS' : 'HTTP'}: a route that ignores the body: the client sends it after the reply, then reads all of it`, async (t) => {
+    const d = await startDaemon(tls ? { config: selfSigned() } : {});
+    t.teardown(() => d.close());
+    const c0 = await pausedClient(d.port, tls);
+    c0.socket.write('GET /api/openapi.json HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n');
+    c0.socket.resume();
+    const whole = parse((await c0.done).raw).body;
+    t.ok(whole.length > 100_000, 'the document, read alone');
+    for (const extra of ['', 'connection: close\r\n']) {
+      const c = await pausedClient(d.port, tls);
+      c.socket.write(head('GET', '/api/openapi.json', 70_000, extra) + 'x'.repeat(7_000));
+      // The reply is written while the client is still sending (the route never reads the body)...
+      await sleep(300);
+      for (let sent = 7_000; sent < 70_000; sent += 7_000) {
+        c.socket.write('x'.repeat(7_000));
+        await sleep(5);
+      }
+      // ...and read only once the whole body has been sent.
+      await sleep(300);
+      c.socket.resume();
+      const { raw, error, fin } = await c.done;
+      const r = parse(raw);
+      t.equal(r.status, 200, `${extra || 'keep-alive '}: answered`);
+      t.equal(r.body.length, r.declared, 'every byte of the reply arrived');
+      t.equal(r.body, whole, 'the document itself');
+      t.equal(error, undefined, 'no reset');
+      t.ok(fin, 'the daemon ended the connection with a FIN');
+      t.match(raw, /\r\nconnection: close\r\n/i);
     }
-    // ...and read only once the whole body has been sent.
-    await sleep(300);
-    c.socket.resume();
-    const { raw, error, fin } = await c.done;
-    const r = parse(raw);
-    t.equal(r.status, 200, `${extra || 'keep-alive '}: answered`);
-    t.equal(r.body.length, r.declared, 'every byte of the reply arrived');
-    t.equal(r.body, whole, 'the document itself');
-    t.equal(error, undefined, 'no reset');
-    t.ok(fin, 'the daemon ended the connection with a FIN');
-    t.match(raw, /\r\nconnection: close\r\n/i);
-  }
-});
+  });
+}
 
 t.test('a body refused half-way: the rest is read and thrown away, so the client gets its refusal', async (t) => {
   // A stalled body holds ~880,000 of the address's 1,500,000 bytes in flight, so the next 1 MiB body is
