@@ -17,6 +17,27 @@ export const LINGER_MS = 2_000;
 export const LINGER_BYTES = 1024 * 1024;
 const LINGER_CHECK_MS = 10;
 
+/** The connections lingering now, each with its bounds: one timer checks them all. */
+const lingering = new Map<Socket, { until: number; maxRead: number }>();
+let sweeper: NodeJS.Timeout | undefined;
+
+function sweep(): void {
+  const now = Date.now();
+  for (const [socket, bound] of lingering) if (now >= bound.until || socket.bytesRead >= bound.maxRead) socket.destroy();
+}
+
+function watch(socket: Socket): void {
+  lingering.set(socket, { until: Date.now() + LINGER_MS, maxRead: socket.bytesRead + LINGER_BYTES });
+  sweeper ??= setInterval(sweep, LINGER_CHECK_MS).unref();
+  socket.once('close', () => {
+    lingering.delete(socket);
+    if (lingering.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  });
+}
+
 /** Makes node's close of `request`'s socket after its reply (destroySoon) a lingering one. */
 export function lingerOnClose(request: IncomingMessage): void {
   const socket = request.socket;
@@ -32,13 +53,8 @@ export function lingerOnClose(request: IncomingMessage): void {
     request.unpipe();
     request.removeAllListeners('data');
     request.resume();
-    const until = Date.now() + LINGER_MS;
-    const maxRead = this.bytesRead + LINGER_BYTES;
     // The client's FIN: it has read the reply, or given up.
     this.once('end', () => this.destroy());
-    const check = setInterval(() => {
-      if (Date.now() >= until || this.bytesRead >= maxRead) this.destroy();
-    }, LINGER_CHECK_MS);
-    this.once('close', () => clearInterval(check));
+    watch(this);
   };
 }

@@ -26,11 +26,11 @@ export interface StoreDiff {
 type Rows = Map<string, string[]>;
 
 /**
- * The SELECT of a table's rows as compared. A sliding session's stored expiry moves forward whenever the session is
- * used (in steps: when it lags by more than a tenth of its lifetime or a
- * minute), and a request refused for what it asked still used its session: on
- * a run longer than a minute that is a write, not a finding. Its expiry is
- * left out; every other column of every row counts.
+ * The SELECT of a table's rows as compared. A sliding session's stored expiry
+ * moves forward whenever the session is used (in steps: when it lags by more
+ * than a tenth of its lifetime or a minute), and a request refused for what it
+ * asked still used its session: on a run longer than a minute that is a write,
+ * not a finding. Its expiry is left out; every other column of every row counts.
  */
 function selectAll(table: string, grantsColumns: () => string[]): string {
   if (table !== 'grants') return `SELECT * FROM "${table}"`;
