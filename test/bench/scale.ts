@@ -11,13 +11,15 @@
  * is migrated by the daemon's own migrations, timed as a case, and kept
  * migrated. BENCH_SCALE_CASES=heartbeats runs only the heartbeat and RSS cases,
  * BENCH_SCALE_CASES=commit only the COMMIT with a reader. BENCH_SCALE_MIN
- * leaves out the fleets below it.
+ * leaves out the fleets below it; BENCH_SCALE_IMPORT_MAX (100,000) the imports
+ * of the fleets above it.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { SYSTEM } from '../../src/store/store.js';
+import { runConsole } from './console-run.js';
 import { adminBearer, cce, cpuSeconds, daemonMetrics, expectStatus, seedStore, tempStateDir, type BenchContext, type BenchDaemon, type BenchSection, type Session } from './lib.js';
 import { checkpointFigures, checkpointsBetween } from './checkpoint-figures.js';
 import { deviceKeyOf, tokenOf } from './devices-ids.js';
@@ -225,6 +227,7 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
     f.set('GET /api/metrics prometheus (median)', ms(median(scrapes)));
 
     await measureCommit(d, admin, devices, f);
+    await measureTransfer(stateDir, devices, f);
 
     // A schema extension adds a property to Device: the start must not wait for the fleet's defaults.
     mkdirSync(extension, { recursive: true });
@@ -259,6 +262,27 @@ async function measureCommit(d: BenchDaemon, admin: Session, devices: number, f:
   reads.sort((a, b) => a - b);
   f.set(`COMMIT of ${oids.length} queued SETs`, ms(commitMs));
   f.set('GET during that COMMIT: p99; max', `${ms(reads[Math.floor(reads.length * 0.99)] ?? NaN)}; ${ms(reads.at(-1) ?? NaN)}`);
+}
+
+/** Imports past this many devices are left out (BENCH_SCALE_IMPORT_MAX): an import's memory grows with its objects. */
+const IMPORT_MAX = Number(process.env.BENCH_SCALE_IMPORT_MAX ?? 100_000);
+
+/** `cced export --with-secrets` of the fleet beside its running daemon, then `cced import` of it into an empty store. */
+async function measureTransfer(stateDir: string, devices: number, f: Figures): Promise<void> {
+  const dir = tempStateDir();
+  try {
+    const file = path.join(dir, 'fleet.jsonl');
+    const exp = await runConsole(stateDir, ['export', file, '--with-secrets']);
+    f.set('cced export --with-secrets: time; peak RSS', `${ms(exp.ms)}; ${exp.peakMiB.toFixed(0)} MiB`);
+    if (devices > IMPORT_MAX) {
+      f.set('cced import into an empty store: time; peak RSS', `(over BENCH_SCALE_IMPORT_MAX=${IMPORT_MAX})`);
+      return;
+    }
+    const imp = await runConsole(path.join(dir, 'imported'), ['import', file]);
+    f.set('cced import into an empty store: time; peak RSS', `${ms(imp.ms)}; ${imp.peakMiB.toFixed(0)} MiB`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The first number of a figure ("123.4 ms; 5 ms" -> 123.4). */
