@@ -1,7 +1,8 @@
 /**
  * `cced import` and `cced export` of a store larger than the console's heap: each runs in a child whose V8 heap
  * is capped (--max-old-space-size) well below the file's size, so neither may hold the file or the store;
- * both read and write one object at a time. The round trip keeps every object's value.
+ * both read and write one object at a time. The round trip keeps every object's value. And an import of many
+ * small objects, in one transaction, keeps nothing per object until its COMMIT (a bulk write).
  */
 import t from 'tap';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -11,12 +12,15 @@ import path from 'node:path';
 import { consoleEnv } from './helpers/daemon.js';
 import { runTs } from './helpers/spawn.js';
 import { withoutCced } from './helpers/main-process.js';
+import { withStoreRows } from './helpers/store-rows.js';
 
 /** The console's heap, in MiB: what it needs to start (with the tests' TypeScript loader) and some room. */
 const HEAP_MIB = 80;
 /** Objects of 60,000 bytes each: about twice the heap. */
 const OBJECTS = 2_800;
 const VALUE_BYTES = 60_000;
+/** Small objects: what one transaction would keep for each until its COMMIT would pass the heap. */
+const SMALL_OBJECTS = Number(process.env.TEST_HEAP_SMALL_OBJECTS ?? 40_000);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cced-transfer-heap-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,4 +62,21 @@ t.test(`a store of about ${Math.round((OBJECTS * VALUE_BYTES) / 2 ** 20)} MiB th
   }
   t.equal(objects, OBJECTS, 'every object exported');
   t.equal(wrong, 0, 'each with its values');
+});
+
+t.test(`${SMALL_OBJECTS} small objects imported in one transaction by a console of ${HEAP_MIB} MiB of heap`, async (t) => {
+  const seed = f('small.jsonl');
+  const out = createWriteStream(seed);
+  for (let i = 0; i < SMALL_OBJECTS; i++) {
+    const line = JSON.stringify({ oid: 10 + i, class: 'Device', namespaces: { '': { device_key: `SMALL${i}`, token_code: `small-device-token-${i}` } } });
+    if (!out.write(line + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((r) => out.end(() => r()));
+
+  const state = f('small-state');
+  const imp = await cced(state, ['import', seed]);
+  t.equal(imp.code, 0, 'the import succeeds', { stderr: imp.stderr.slice(-2000) });
+  t.equal(imp.stdout, `imported ${SMALL_OBJECTS} objects\n`);
+  const rows = await withStoreRows(state, (query) => query("SELECT count(*) AS n, min(oid) AS low, max(oid) AS high FROM objects WHERE class = 'Device'"));
+  t.strictSame(rows.map((r) => [Number(r.n), Number(r.low), Number(r.high)]), [[SMALL_OBJECTS, 10, 10 + SMALL_OBJECTS - 1]], 'every device, at its oid');
 });

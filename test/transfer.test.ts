@@ -89,6 +89,20 @@ t.test('round trips', async (t) => {
     t.equal(imp.stdout, `imported ${before.objects.size} objects\n`);
     t.match(imp.stderr, /cced: the store was empty: oids kept\n/);
     t.strictSame(await storeContent(empty), before, 'object by object, with references, events and hashes');
+    // One audit line for the whole import (a bulk write), its creations counted per class.
+    const audits = imp.stderr.split('\n').filter((l) => l.includes('"audit"')).map((l) => JSON.parse(l) as { audit: string; by: number[]; writes: Record<string, Record<string, number>> });
+    const perClass: Record<string, number> = {};
+    for (const o of before.objects.values()) perClass[o.class] = (perClass[o.class] ?? 0) + 1;
+    t.strictSame(
+      audits.map((a) => [a.audit, a.by, a.writes.CREATE]),
+      [['BULK', [0], perClass]],
+    );
+    // The change log names every object created, at the oid it kept (the source's oids have a gap).
+    const createdRows = await withStoreRows(empty, (query) => query('SELECT oid, class FROM changes WHERE created = 1 ORDER BY oid'));
+    t.strictSame(
+      createdRows.map((r) => [num(r.oid), String(r.class)]),
+      [...before.objects].map(([oid, o]) => [oid, o.class]),
+    );
     // The device still logs in with its token, carol with her password, and System is oid 1.
     const d2 = await startDaemon({ stateDir: empty });
     t.teardown(() => d2.close());

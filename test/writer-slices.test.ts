@@ -5,30 +5,12 @@
  * between two statements of one job) reads, writes and caches.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { openDb } from '../src/store/sqlite/db.js';
-import { openSqlite, sqliteBackend, type SqliteBackend } from '../src/store/sqlite/backend.js';
+import { sqliteBackend, type SqliteBackend } from '../src/store/sqlite/backend.js';
 import { Store, SYSTEM } from '../src/store/store.js';
 import { SLICE_MS, Writer, type WriteTx } from '../src/store/writer.js';
-import { loadSchema } from '../src/schema/loader.js';
-
-const schema = loadSchema(['schema', 'test/fixtures/schema']);
+import { fileStore, testSchema as schema } from './helpers/writer-store.js';
 const ITEMS = 3000;
-
-function fileStore(t: { teardown(fn: () => void): void }) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cced-slices-'));
-  const backend = openSqlite(path.join(dir, 'cced.db'), { synchronous: 'NORMAL' });
-  const store = new Store(backend, schema);
-  const writer = new Writer(backend);
-  t.teardown(() => {
-    writer.close();
-    backend.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return { backend, store, writer };
-}
 
 /** Runs `fn` in the next turns of the event loop until `done` resolves; returns what it returned each time. */
 async function meanwhile<T>(done: Promise<unknown>, fn: () => Promise<T>): Promise<T[]> {

@@ -19,7 +19,6 @@ import type { Command } from 'commander';
 import { SYSTEM, type StoreTx } from '../store/store.js';
 import type { OpenStore } from '../store/open.js';
 import { oidReferences, referenceRanks } from '../store/references.js';
-import { keepOids } from '../store/transfer.js';
 import { Refusal, withStore, type Console } from './cced-context.js';
 import { EXPORT_FORMAT, exportObjects, readExport, type ObjectLine } from './export-file.js';
 
@@ -161,8 +160,11 @@ async function importAll(s: OpenStore, tx: StoreTx, file: string, summary: Expor
   // Properties whose value is another object's oid (schema references by oid): they follow their target.
   const byOid = oidReferences(s.store.schema);
   const isOidProperty = (cls: string, name: string) => byOid.get(cls)?.has(name) === true;
+  // Into an empty store every object is created at its export oid: no map of the objects. Otherwise export
+  // oid -> oid in the store, for every object.
+  let top = 0;
   const oidOf = new Map<number, number>();
-  const created = new Map<number, number>();
+  let created = 0;
   let merged = 0;
   let done = 0;
   for (const rank of [...new Set([...summary.classes].map(rankOf))].sort((x, y) => x - y)) {
@@ -178,36 +180,36 @@ async function importAll(s: OpenStore, tx: StoreTx, file: string, summary: Expor
         oid = into;
         merged++;
       } else {
-        oid = await tx.create(SYSTEM, o.class, values);
-        created.set(o.oid, oid);
+        oid = await tx.create(SYSTEM, o.class, values, keep ? { at: o.oid } : {});
+        created++;
       }
       for (const [ns, v] of Object.entries(named)) await tx.set(SYSTEM, oid, ns, writable(s, o.class, ns, v));
-      oidOf.set(o.oid, oid);
+      if (!keep) oidOf.set(o.oid, oid);
+      else if (o.oid > top) top = o.oid;
       if (++done % PROGRESS_EVERY === 0) progress(done);
     }
   }
   const dangling: string[] = [];
-  if (keep) {
-    await keepOids(tx.w, created);
-    for (const old of oidOf.keys()) oidOf.set(old, old);
-  }
+  if (top > 0) await tx.w.transfer.reserveOids(top);
+  // With the oids kept, an export oid names an object of the store exactly when it named one of the export.
+  const finalOid = async (old: number) => (keep ? ((await tx.exists(old)) ? old : undefined) : oidOf.get(old));
   for await (const l of readExport(file)) {
     if ('oid' in l) {
       for (const [name, value] of Object.entries(l.namespaces[''] ?? {})) {
         if (!isOidProperty(l.class, name) || value === '') continue;
-        const target = oidOf.get(Number(value));
+        const target = await finalOid(Number(value));
         if (target === undefined) dangling.push(`${l.class} ${l.oid} ${name}=${value}`);
-        else await tx.set(SYSTEM, oidOf.get(l.oid)!, '', { [name]: String(target) });
+        else await tx.set(SYSTEM, (await finalOid(l.oid))!, '', { [name]: String(target) });
       }
     } else if ('event' in l) {
-      const device = oidOf.get(l.event.device_oid);
+      const device = await finalOid(l.event.device_oid);
       if (device !== undefined) await tx.w.transfer.addEvent(device, l.event);
     } else if ('credential' in l) {
-      const oid = oidOf.get(l.credential.oid);
+      const oid = await finalOid(l.credential.oid);
       if (oid !== undefined) await tx.w.transfer.putCredential({ ...l.credential, oid });
     }
   }
-  return { created: created.size, merged, kept: keep, dangling };
+  return { created, merged, kept: keep, dangling };
 }
 
 export function transferCommands(program: Command, c: Console): void {
@@ -235,7 +237,8 @@ export function transferCommands(program: Command, c: Console): void {
     .action((file: string) =>
       withStore(c, async (s) => {
         const summary = await summarize(file);
-        const r = await s.writer.submit((w) => importAll(s, s.store.at(w), file, summary, (n) => c.io.info?.(`cced: ${n} of ${summary.objects} objects imported\n`)));
+        // In bulk: what every write keeps for its COMMIT, a million times over, would be the import's memory.
+        const r = await s.writer.submitBulk((w) => importAll(s, s.store.at(w), file, summary, (n) => c.io.info?.(`cced: ${n} of ${summary.objects} objects imported\n`)));
         for (const d of r.dangling) c.io.err(`cced: ${d} named no object of the export; imported as ''\n`);
         const how = summary.format === EXPORT_FORMAT ? '' : ` (an export of format ${summary.format})`;
         c.io.info?.(`cced: ${r.kept ? 'the store was empty: oids kept' : `${r.created} created, ${r.merged} merged into existing ones`}${how}\n`);

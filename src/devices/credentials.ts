@@ -42,6 +42,8 @@ export class DeviceCredentials {
   private external: number;
   /** Credential writes made or committed (see above): a read is kept only if none came while it ran. */
   private credentialWrites = 0;
+  /** Bulk transactions that registered their one forget (see the constructor). */
+  private readonly bulkForgets = new WeakSet<object>();
   /** Credentials read from the store (misses of this memory): what a test counts. */
   reads = 0;
 
@@ -67,7 +69,15 @@ export class DeviceCredentials {
         if (key !== undefined) this.byKey.deleteKey(key);
       };
       forget();
-      tx.w.afterCommit(forget);
+      if (!tx.w.bulk) tx.w.afterCommit(forget);
+      else if (!this.bulkForgets.has(tx.w)) {
+        // Once for the whole transaction, not once a device (an import of a million): everything is forgotten.
+        this.bulkForgets.add(tx.w);
+        tx.w.afterCommit(() => {
+          this.credentialWrites++;
+          this.byKey.clear();
+        });
+      }
     });
   }
 

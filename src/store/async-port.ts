@@ -48,8 +48,11 @@ export interface AsyncObjectReads {
 
 /** Reads and writes of objects, inside a transaction. */
 export interface AsyncObjectWrites extends AsyncObjectReads {
-  /** A new object; its oid is never handed out again, by any node, even if the transaction rolls back. */
-  insertObject(className: string, now: number): Promise<number>;
+  /**
+   * A new object; its oid is never handed out again, by any node, even if the transaction rolls back. With
+   * `at`, that oid (no object holds it; the counter is moved past it by reserveOids: an import's).
+   */
+  insertObject(className: string, now: number, at?: number): Promise<number>;
   touch(oid: number, now: number): Promise<void>;
   /** Throws UniqueViolation when a unique property (enforceUnique) would be held twice. */
   putValue(oid: number, ns: string, name: string, className: string, value: string): Promise<void>;
@@ -245,8 +248,6 @@ export interface AsyncTransferWrites {
   putCredential(c: CredentialRecord): Promise<void>;
   /** One event as it was: no trimming. */
   addEvent(deviceOid: number, e: DeviceEvent): Promise<void>;
-  /** Gives objects other oids (old -> new; none of the new ones is taken), their properties and credentials following. */
-  moveOids(moves: ReadonlyMap<number, number>): Promise<void>;
   /** Keeps every oid up to `highest` from being handed out again, by any node, even if the transaction rolls back. */
   reserveOids(highest: number): Promise<void>;
 }

@@ -10,6 +10,12 @@
  * and inserted just before COMMIT: a COMMIT that sets three properties of an
  * object in three commands is one change.
  *
+ * A bulk transaction (Writer.submitBulk: an import) writes each row as its
+ * write is made instead, not merged, stamped when the write was made: what a
+ * million creations would otherwise keep until the COMMIT. Its rows roll back
+ * with their savepoint as any write does. On PostgreSQL the first row takes the
+ * change log's lock, so other nodes' writes wait for that transaction to end.
+ *
  * Heartbeats are coalesced: a routine write (Store.set with `routine`) records
  * `last_seen` at most once per `event_heartbeat_interval` per object, and its
  * other properties only when their value differs from the last one recorded.
@@ -97,9 +103,11 @@ export class ChangeLog {
   }
 
   /** The Store write listener (Store.onWrite): stages the write in its savepoint. */
-  readonly record = (e: AuditEntry, detail: WriteDetail, tx: StoreTx): void => {
+  readonly record = (e: AuditEntry, detail: WriteDetail, tx: StoreTx): void | Promise<void> => {
+    const named = e.op === 'DESTROY' ? [] : e.props ?? [];
+    if (tx.w.bulk && !e.routine) return this.insertNow(tx.w, e, named);
     // Copied now: the caller's maps are not ours to keep.
-    const props = e.op === 'DESTROY' ? [] : [...(e.props ?? [])];
+    const props = [...named];
     const values = e.routine ? new Map(detail.values) : undefined;
     tx.w.stage((w) => this.collect(w, e, props, values));
   };
@@ -139,6 +147,19 @@ export class ChangeLog {
     return news;
   }
 
+  /** A bulk transaction's row, written now (see above). */
+  private async insertNow(w: WriteTx, e: AuditEntry, props: readonly string[]): Promise<void> {
+    if (!this.bulkRows.has(w)) {
+      this.bulkRows.add(w);
+      this.committing = 0;
+    }
+    const id = await w.changes.insert(Date.now(), e.class, e.oid, e.ns ?? '', JSON.stringify(props), e.op === 'CREATE', e.op === 'DESTROY');
+    if (!this.writer.concurrent) this.committing = id;
+  }
+
+  /** Bulk transactions that wrote a row (their ids count toward `committing` from the first). */
+  private readonly bulkRows = new WeakSet<WriteTx>();
+
   /** One row per object and namespace of the batch; the Writer may pause between two. */
   private async insertPending(w: WriteTx): Promise<void> {
     const at = Date.now();
@@ -153,8 +174,8 @@ export class ChangeLog {
       else await w.changes.insertMany(rows);
       return;
     }
-    // Reset per batch: an id of a batch whose COMMIT failed must never count as durable.
-    this.committing = 0;
+    // Reset per batch: an id of a batch whose COMMIT failed must never count as durable. A bulk batch's own rows count.
+    if (!this.bulkRows.has(w)) this.committing = 0;
     if (batch === undefined) return;
     for (const p of batch.values()) {
       this.committing = await w.changes.insert(at, p.class, p.oid, p.ns, JSON.stringify([...p.props]), p.created, p.destroyed);

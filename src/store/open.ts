@@ -93,13 +93,37 @@ async function openPgStore(config: Config, log: Logger, options: OpenOptions): P
   };
 }
 
-/** An audit line says what was written, so it is written only once the write committed. */
+/**
+ * An audit line says what was written, so it is written only once the write committed. A bulk transaction
+ * (an import) gets one line when it commits, its writes counted per operation and class, instead of one a
+ * write: a million lines held until the COMMIT would be the import's memory.
+ */
 function auditLine(log: Logger) {
+  const bulks = new WeakMap<WriteTx, BulkAudit>();
   // Routine writes (heartbeats, thousands a second) are audited at debug level: their request lines remain.
   return (e: AuditEntry, w: WriteTx) => {
     if (e.routine && !log.isLevelEnabled('debug')) return;
-    w.afterCommit(() => (e.routine ? log.debug({ audit: e.op, ...e }, 'write') : log.info({ audit: e.op, ...e }, 'write')));
+    if (!w.bulk) {
+      w.afterCommit(() => (e.routine ? log.debug({ audit: e.op, ...e }, 'write') : log.info({ audit: e.op, ...e }, 'write')));
+      return;
+    }
+    let bulk = bulks.get(w);
+    if (bulk === undefined) {
+      const counts: BulkAudit = { by: new Set(), writes: {} };
+      bulks.set(w, (bulk = counts));
+      // Registered once: a bulk transaction never keeps part of itself (Writer.submitBulk), so this line sees every write.
+      w.afterCommit(() => log.info({ audit: 'BULK', by: [...counts.by], writes: counts.writes }, 'bulk write'));
+    }
+    bulk.by.add(e.by);
+    const byClass = (bulk.writes[e.op] ??= {});
+    byClass[e.class] = (byClass[e.class] ?? 0) + 1;
   };
+}
+
+/** What a bulk transaction's one audit line says: who wrote, and how many writes per operation and class. */
+interface BulkAudit {
+  by: Set<number>;
+  writes: Partial<Record<AuditEntry['op'], Record<string, number>>>;
 }
 
 async function openSqliteStore(config: Config, log: Logger, options: OpenOptions): Promise<OpenStore> {

@@ -98,8 +98,11 @@ export interface ObjectRows {
   firstWith(className: string, ns: string, name: string, value: string, fields: readonly string[]): { oid: number; values: Record<string, unknown> } | undefined;
   /** An object of the class other than `except` holding this value, if any. */
   holderOf(className: string, ns: string, name: string, value: string, except: number): number | undefined;
-  /** A new object; returns its oid (never one handed out before). */
-  insertObject(className: string, now: number): number;
+  /**
+   * A new object; returns its oid (never one handed out before), or the one given (`at`, which no object
+   * holds: an import into an empty store keeps its export's oids).
+   */
+  insertObject(className: string, now: number, at?: number): number;
   touch(oid: number, now: number): void;
   putValue(oid: number, ns: string, name: string, className: string, value: string): void;
   /** A heartbeat's two values (main namespace: last_seen, ip_address) in one call, touched as putValue's; returns last_seen as it was before. */
@@ -318,8 +321,6 @@ export interface TransferRows {
   /** Every stored credential, ordered by oid and name, read in chunks. */
   credentials(): Iterable<CredentialRecord>;
   putCredential(c: CredentialRecord): void;
-  /** Gives objects other oids (old -> new; none of the new ones is taken), their rows following. Inside a transaction. */
-  moveOids(moves: ReadonlyMap<number, number>): void;
 }
 
 /** The layout of the database: migrations run so far, and how many this cced knows. */

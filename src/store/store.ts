@@ -222,8 +222,11 @@ export type StoreTx = Store & TxWrites & { readonly w: WriteTx };
 
 /** The writes of a StoreTx (only a transaction writes). */
 export interface TxWrites {
-  /** Creates an object: main namespace from `values` over the defaults, named namespaces at their defaults. */
-  create(subject: AclSubject, className: string, given: Record<string, unknown>): Promise<number>;
+  /**
+   * Creates an object: main namespace from `values` over the defaults, named namespaces at their defaults.
+   * `at`: at that oid, which no object holds (an import into an empty store keeps its export's oids).
+   */
+  create(subject: AclSubject, className: string, given: Record<string, unknown>, options?: { at?: number }): Promise<number>;
   /**
    * Sets properties of one namespace; all-or-nothing: every key is checked before anything is written.
    * `routine`: a write repeated at machine rate (heartbeats), audited at debug level.
@@ -920,7 +923,7 @@ export class Store {
   // ---- writes (a StoreTx's: inside a Writer transaction) ---------------
 
   /** StoreTx.create. */
-  private async createIn(subject: AclSubject, className: string, given: Record<string, unknown>): Promise<number> {
+  private async createIn(subject: AclSubject, className: string, given: Record<string, unknown>, { at }: { at?: number } = {}): Promise<number> {
     const { objects } = this.writes();
     const cls = this.classDef(className);
     if (!cls.createacl(subject, -1)) throw permissionDenied('CREATE');
@@ -928,7 +931,9 @@ export class Store {
     const values = underive(main, given, 0);
     const canonical = this.canonicalize(cls, '', values);
     const revived = await this.deletedHolder(cls, main, canonical.plain);
+    if (revived !== undefined && at !== undefined) throw badParameters(`${cls.name} ${at}: object ${revived} holds its unique value`);
     if (revived !== undefined) return this.revive(subject, cls, main, revived, values);
+    if (at !== undefined && (!Number.isSafeInteger(at) || at < 1 || (await this.exists(at)))) throw badParameters(`oid ${at} is taken or not an oid`);
     // The values given at creation pass the same write ACLs as a SET would (target -1: the object is not
     // there yet, so ruleSelf never applies); otherwise createacl alone would let a user with the
     // adminUser capability create a systemAdministrator.
@@ -939,7 +944,7 @@ export class Store {
     for (const [k, v] of canonical.plain) full.set(k, v);
     await this.validate(cls, main, '', full, 0, canonical.given, () => this.references(main, 0, canonical.given, (name) => full.get(name) ?? ''));
     const now = Date.now();
-    const oid = await objects.insertObject(cls.name, now);
+    const oid = await objects.insertObject(cls.name, now, at);
     if (oid > this.oids.highest) this.oids.highest = oid;
     if (oid < this.oids.unsealedFrom) this.oids.unsealedFrom = oid;
     for (const nsDef of cls.namespaces.values()) {

@@ -4,11 +4,10 @@
  * consistent state to read (`snapshot()`: every object, property, device event
  * and credential read in chunks, so an export never holds the whole store),
  * and, inside the import's transaction (`w.transfer`), device events and
- * credentials as they were, and the oids moved back to those of the export
- * when the store was empty.
+ * credentials as they were, and the oid counter moved past the oids an
+ * import into an empty store kept (it creates each object at its export oid).
  */
 import type { AsyncStoreBackend, SnapshotHandle } from './async-port.js';
-import type { WriteTx } from './writer.js';
 
 export type { CredentialRecord } from './port.js';
 export type { SnapshotHandle } from './async-port.js';
@@ -25,17 +24,4 @@ export class StoreTransfer {
   snapshot<R>(fn: (s: SnapshotHandle) => Promise<R>): Promise<R> {
     return this.backend.snapshot(fn);
   }
-}
-
-/**
- * Moves objects just created (export oid -> oid they got) to their export
- * oids, which the store, empty before, has not handed out, and keeps the oid
- * counter past the highest so none is handed out again. Inside the import's
- * transaction.
- */
-export async function keepOids(w: WriteTx, created: ReadonlyMap<number, number>): Promise<void> {
-  await w.transfer.moveOids(new Map([...created].map(([old, now]) => [now, old])));
-  let top = 0;
-  for (const old of created.keys()) if (old > top) top = old;
-  if (top > 0) await w.transfer.reserveOids(top);
 }

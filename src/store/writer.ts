@@ -80,6 +80,12 @@ export interface WriteTx extends TxHandle {
    * mutation (a COMMIT's queued commands) awaits it between two steps.
    */
   yieldPoint(): Promise<void>;
+  /**
+   * The transaction of a bulk job (Writer.submitBulk, an import): what is told of its writes keeps nothing
+   * per write for its COMMIT (the change log writes each row as the write is made, the audit sums its
+   * writes in one line per class and operation, caches forget once).
+   */
+  readonly bulk: boolean;
 }
 
 /** A write: reads and writes through `w` only (never the shared Store's reads, which see the committed state). */
@@ -92,6 +98,8 @@ interface Job {
   run: (w: WriteTx) => unknown;
   /** System maintenance: runs while writes are suspended (see Writer.maintenance). */
   maintenance: boolean;
+  /** A bulk job (see Writer.submitBulk): alone in its transaction. */
+  bulk?: true;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   ok?: boolean;
@@ -202,6 +210,16 @@ export class Writer {
   }
 
   /**
+   * Runs `m` alone in a transaction of its own, in bulk (WriteTx.bulk): for a write too large for what
+   * every write keeps until its COMMIT (an import of a million objects). All or nothing, and more: a
+   * savepoint that fails inside it fails the whole job, even if the job caught the error, since what is
+   * summed for the COMMIT cannot be taken back in part.
+   */
+  submitBulk<R>(m: Mutation<R>): Promise<R> {
+    return this.enqueue((w) => m(w, DIRECT), false, true);
+  }
+
+  /**
    * The one exemption from SUSPEND: a write of the daemon's own upkeep that
    * must go through while writes are suspended (SUSPEND and RESUME recording
    * themselves, and the console's `cced set-admin`, the repair that lets an
@@ -243,13 +261,22 @@ export class Writer {
     this.durable.push(fn);
   }
 
-  private enqueue<R>(run: (w: WriteTx) => unknown, maintenance: boolean): Promise<R> {
+  private enqueue<R>(run: (w: WriteTx) => unknown, maintenance: boolean, bulk = false): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const job: Job = { run, maintenance, resolve: resolve as (v: unknown) => void, reject };
+      const job: Job = { run, maintenance, resolve: resolve as (v: unknown) => void, reject, ...(bulk ? { bulk } : {}) };
       this.pending.push(job);
       // While a batch is under way, the next one is scheduled when it ends.
       if (!this.scheduled && !this.flushing) this.schedule();
     });
+  }
+
+  /** The jobs of the next batch: those submitted so far, up to a bulk job, which goes alone. */
+  private takeBatch(): Job[] {
+    const bulk = this.pending.findIndex((j) => j.bulk);
+    const jobs = bulk === -1 ? this.pending : this.pending.slice(0, Math.max(bulk, 1));
+    this.pending = bulk === -1 ? [] : this.pending.slice(jobs.length);
+    this.scheduled = false;
+    return jobs;
   }
 
   private schedule(): void {
@@ -277,9 +304,7 @@ export class Writer {
    * PostgreSQL's COMMIT is durable when it returns).
    */
   private async flushTogether(backend: ConcurrentBackend): Promise<void> {
-    const jobs = this.pending;
-    this.pending = [];
-    this.scheduled = false;
+    const jobs = this.takeBatch();
     this.flushing = true;
     try {
       // A batch that kept meeting other nodes' writes (SERIALIZABLE also sees two writes to one index page as a
@@ -302,7 +327,7 @@ export class Writer {
       try {
         await backend.transaction(async (tx) => {
           own = undefined;
-          const w = new BatchTx(tx, NO_PAUSE);
+          const w = new BatchTx(tx, NO_PAUSE, undefined, jobs[0]!.bulk === true);
           try {
             // Checked in every run: a SUSPEND that came in while this batch waited for a retry holds it too.
             if (jobs.length === 1) await this.runLone(w, jobs[0]!).catch((err: unknown) => Promise.reject((own = { err }).err));
@@ -336,6 +361,7 @@ export class Writer {
   private async runLone(w: BatchTx, job: Job): Promise<void> {
     await this.admit(job, w);
     job.value = await job.run(w);
+    w.whole();
     job.ok = true;
   }
 
@@ -369,9 +395,7 @@ export class Writer {
 
   private async flush(): Promise<void> {
     const tx = this.tx!;
-    const jobs = this.pending;
-    this.pending = [];
-    this.scheduled = false;
+    const jobs = this.takeBatch();
     if (this.wal?.broken) {
       for (const j of jobs) j.reject(storageFailure('the store could not sync to disk; restart the daemon'));
       return;
@@ -391,10 +415,14 @@ export class Writer {
     // From now until the transaction ends, a read outside its handle sees the last committed state: between two
     // statements of a job (an await) other requests run, and must never read what the batch has not committed.
     this.snapshot?.pause();
-    const w = new BatchTx((this.backend as StoreBackend).writerHandle(), this.breather, this.sliceDue);
+    const bulk = jobs[0]!.bulk === true;
+    const w = new BatchTx((this.backend as StoreBackend).writerHandle(), this.breather, this.sliceDue, bulk);
     let effects: (() => void)[];
+    /** What a bulk job threw: its own answer, and the whole transaction rolled back. */
+    let own: { err: unknown } | undefined;
     try {
-      await this.runJobs(w, jobs);
+      if (bulk) await this.runLone(w, jobs[0]!).catch((err: unknown) => Promise.reject((own = { err }).err));
+      else await this.runJobs(w, jobs);
       effects = await w.finish(this.beforeCommit);
       // The COMMIT writes the pages still in memory: it starts a slice of its own unless this one has just begun.
       if (performance.now() - this.sliceStart >= SLICE_MS / 2) await w.yieldPoint(0);
@@ -403,8 +431,11 @@ export class Writer {
     } catch (err) {
       // The commit itself failed (disk full, I/O error), or work just before it: nothing of the batch is durable.
       if (tx.inTransaction) tx.rollback();
-      this.onCommitError(err);
-      for (const j of jobs) j.reject(storageFailure('the store could not commit'));
+      if (own !== undefined && own.err === err) jobs[0]!.reject(err);
+      else {
+        this.onCommitError(err);
+        for (const j of jobs) j.reject(storageFailure('the store could not commit'));
+      }
       this.nextBatch();
       return;
     } finally {
@@ -532,11 +563,15 @@ class BatchTx implements WriteTx {
   /** The Writer's admission check as run in this transaction (its jobs share it: one snapshot, one answer). */
   admitted: Promise<void> | undefined;
 
+  /** A savepoint of a bulk transaction failed: it may not commit (see Writer.submitBulk). */
+  private failed: { err: unknown } | undefined;
+
   /** `due`: whether a yield point would pause now (never, where the transaction never pauses). */
   constructor(
     private readonly handle: TxHandle & { end?(): void },
     private readonly pause: (minMs?: number) => Promise<void>,
     private readonly due: () => boolean = () => false,
+    readonly bulk = false,
   ) {
     ({ objects: this.objects, changes: this.changes, grants: this.grants, events: this.events } = handle);
   }
@@ -573,8 +608,14 @@ class BatchTx implements WriteTx {
       return r;
     } catch (err) {
       if (this.frames.at(-1) === frame) this.frames.pop();
+      if (this.bulk) this.failed ??= { err };
       throw err;
     }
+  }
+
+  /** Throws what a savepoint of a bulk transaction threw, if one did: the transaction may not commit then. */
+  whole(): void {
+    if (this.failed) throw this.failed.err;
   }
 
   afterCommit(effect: () => void): void {

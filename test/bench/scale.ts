@@ -264,7 +264,7 @@ async function measureCommit(d: BenchDaemon, admin: Session, devices: number, f:
   f.set('GET during that COMMIT: p99; max', `${ms(reads[Math.floor(reads.length * 0.99)] ?? NaN)}; ${ms(reads.at(-1) ?? NaN)}`);
 }
 
-/** Imports past this many devices are left out (BENCH_SCALE_IMPORT_MAX): an import's memory grows with its objects. */
+/** Imports past this many devices are left out (BENCH_SCALE_IMPORT_MAX): a million take minutes. */
 const IMPORT_MAX = Number(process.env.BENCH_SCALE_IMPORT_MAX ?? 100_000);
 
 /** `cced export --with-secrets` of the fleet beside its running daemon, then `cced import` of it into an empty store. */

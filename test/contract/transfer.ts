@@ -1,8 +1,8 @@
 /**
  * An export and an import at the port's level (what `cced export` and `cced import` do with the rows once
  * the store is on the asynchronous port): every object with its properties, the device events and the
- * credentials from one snapshot; then, into an empty store, the objects made again and moved back to their
- * exported oids, so every reference (a property holding an oid) names the same object.
+ * credentials from one snapshot; then, into an empty store, the objects made again at their exported oids, so
+ * every reference (a property holding an oid) names the same object.
  */
 import type { AsyncStoreBackend } from '../../src/store/async-port.js';
 import type { CredentialRecord, DeviceEvent } from '../../src/store/port.js';
@@ -31,14 +31,11 @@ export function exportStore(b: AsyncStoreBackend): Promise<ExportedStore> {
 /** Into an empty store, in one transaction: the oids of the export kept, and none of them handed out again. */
 export function importStore(b: AsyncStoreBackend, data: ExportedStore): Promise<void> {
   return b.transaction(async (tx) => {
-    const created = new Map<number, number>();
     for (const o of data.objects) {
-      const oid = await tx.objects.insertObject(o.className, 1);
-      created.set(oid, o.oid);
+      const oid = await tx.objects.insertObject(o.className, 1, o.oid);
       for (const p of o.props) await tx.objects.putValue(oid, p.ns, p.name, o.className, p.value);
     }
-    await tx.transfer.moveOids(created);
-    await tx.transfer.reserveOids(Math.max(0, ...created.values()));
+    await tx.transfer.reserveOids(Math.max(0, ...data.objects.map((o) => o.oid)));
     for (const { device_oid, ...e } of data.events) await tx.transfer.addEvent(device_oid, e);
     for (const c of data.credentials) await tx.transfer.putCredential(c);
   });

@@ -121,7 +121,8 @@ export class PgObjects implements AsyncObjectWrites {
   }
 
   /** From the sequence: unique across every node, never handed out again even if this transaction rolls back. */
-  async insertObject(className: string, now: number): Promise<number> {
+  async insertObject(className: string, now: number, at?: number): Promise<number> {
+    if (at !== undefined) return (await scalar<number>(this.db, 'INSERT INTO objects (oid, class, created_at, updated_at) VALUES ($3, $1, $2, $2) RETURNING oid', [className, now, at]))!;
     return (await scalar<number>(this.db, 'INSERT INTO objects (class, created_at, updated_at) VALUES ($1, $2, $2) RETURNING oid', [className, now]))!;
   }
 

@@ -1,7 +1,7 @@
 /**
  * What `cced export` reads and `cced import` writes beyond the Store API, on PostgreSQL (sqlite/transfer.ts in
  * PostgreSQL's terms): chunks in key order, properties in byte order of namespace and name (as SQLite
- * orders them), oids moved through negative ones, and the oid sequence raised past those kept.
+ * orders them), and the oid sequence raised past the oids an import kept.
  */
 import type { CredentialRecord, DeviceEvent } from '../port.js';
 import type { AsyncTransferReads, AsyncTransferWrites } from '../async-port.js';
@@ -9,8 +9,6 @@ import { changed, rowsOf, type Queryable } from './query.js';
 
 /** Rows read at a time: an export holds one chunk, never the whole store. */
 const CHUNK = 1000;
-/** The tables whose rows carry an object's oid and follow it when it moves. */
-const OID_TABLES = ['objects', 'props', 'credentials'] as const;
 
 export class PgTransfer implements AsyncTransferReads, AsyncTransferWrites {
   constructor(private readonly db: Queryable) {}
@@ -67,18 +65,6 @@ export class PgTransfer implements AsyncTransferReads, AsyncTransferWrites {
 
   async addEvent(deviceOid: number, e: DeviceEvent): Promise<void> {
     await changed(this.db, 'INSERT INTO device_events (device_oid, at, event, host, remote) VALUES ($1, $2, $3, $4, $5)', [deviceOid, e.at, e.event, e.host, e.remote]);
-  }
-
-  /** Each table in two statements, through negative oids: a move onto an oid another move frees never collides. */
-  async moveOids(moves: ReadonlyMap<number, number>): Promise<void> {
-    const real = [...moves].filter(([from, to]) => from !== to);
-    if (real.length === 0) return;
-    const from = real.map(([f]) => f);
-    const to = real.map(([, t]) => t);
-    for (const table of OID_TABLES) {
-      await changed(this.db, `UPDATE ${table} t SET oid = -m.dst FROM unnest($1::bigint[], $2::bigint[]) AS m(src, dst) WHERE t.oid = m.src`, [from, to]);
-      await changed(this.db, `UPDATE ${table} SET oid = -oid WHERE oid < 0`, []);
-    }
   }
 
   /** setval is outside the transaction: kept even if the import rolls back, as an oid taken is. */

@@ -256,9 +256,9 @@ export class SqliteTxHandle implements TxHandle {
     this.objects = {
       ...promised(o, [...OBJECT_READS, ...OBJECT_WRITES], live),
       find: (spec) => (live(), promisedFind(o.find(spec))),
-      insertObject: (c, now) =>
+      insertObject: (c, now, at) =>
         call(() => {
-          const oid = o.insertObject(c, now);
+          const oid = o.insertObject(c, now, at);
           this.highestOid = Math.max(this.highestOid, oid);
           return oid;
         }),

@@ -60,7 +60,6 @@ export function asyncTransfer(sync: Pick<SqliteBackend, 'transfer' | 'events' | 
     events: () => each<DeviceEvent & { device_oid: number }>(() => sync.events.each()),
     putCredential: (c) => run(() => sync.transfer.putCredential(c)),
     addEvent: (deviceOid, e) => run(() => sync.events.add(deviceOid, e)),
-    moveOids: (moves) => run(() => sync.transfer.moveOids(moves)),
     reserveOids: (highest) => run(() => sync.objects.reserveOids(highest)),
   };
 }

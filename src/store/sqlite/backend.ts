@@ -71,7 +71,7 @@ export class SqliteBackend implements StoreBackend {
     this.defaults = routed(this.defaults, new SqliteDefaults(reader), routing, { pinned: ['fill', 'dropProperty'] });
     this.events = routed(this.events, new SqliteDeviceEvents(reader), routing, { pinned: ['add'] });
     this.grants = routed(this.grants, new SqliteGrants(reader), routing);
-    this.transfer = routed(this.transfer, new SqliteTransfer(reader), routing, { pinned: ['snapshot', 'putCredential', 'moveOids'] });
+    this.transfer = routed(this.transfer, new SqliteTransfer(reader), routing, { pinned: ['snapshot', 'putCredential'] });
   }
 
   /** This database behind the asynchronous port; its reads go where this backend's (routed) parts send them. */

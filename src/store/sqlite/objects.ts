@@ -43,6 +43,7 @@ export class SqliteObjects implements ObjectRows {
       ).raw(),
       classesOf: db.prepare('SELECT oid, class FROM objects WHERE oid IN (SELECT value FROM json_each(?)) ORDER BY oid').raw(),
       insertObject: db.prepare('INSERT INTO objects (class, created_at, updated_at) VALUES (?, ?, ?)'),
+      insertObjectAt: db.prepare('INSERT INTO objects (oid, class, created_at, updated_at) VALUES (?, ?, ?, ?)'),
       touch: db.prepare('UPDATE objects SET updated_at = ? WHERE oid = ?'),
       upsertProp: db.prepare(
         'INSERT INTO props (oid, ns, name, class, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT (oid, ns, name) DO UPDATE SET value = excluded.value',
@@ -164,7 +165,8 @@ export class SqliteObjects implements ObjectRows {
     return this.st.uniqueHolder.get(className, ns, name, value, except) as number | undefined;
   }
 
-  insertObject(className: string, now: number): number {
+  insertObject(className: string, now: number, at?: number): number {
+    if (at !== undefined) return Number(this.st.insertObjectAt.run(at, className, now, now).lastInsertRowid);
     return Number(this.st.insertObject.run(className, now, now).lastInsertRowid);
   }
 

@@ -1,13 +1,10 @@
 /** TransferRows on SQLite: what `cced export` and `cced import` read and write beyond the Store API. */
-import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { CredentialRecord, TransferRows } from '../port.js';
-import { allHotRows, HOT_TABLE } from './hot.js';
+import { allHotRows } from './hot.js';
 
 /** Rows read at a time: an export holds one chunk, never the whole store. */
 const CHUNK = 1000;
-/** The tables whose rows carry an object's oid and follow it when it moves. */
-const OID_TABLES = ['objects', 'props', 'credentials', HOT_TABLE] as const;
 
 export class SqliteTransfer implements TransferRows {
   private readonly st;
@@ -21,8 +18,6 @@ export class SqliteTransfer implements TransferRows {
       putCredential: db.prepare(
         'INSERT INTO credentials (oid, name, hash, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (oid, name) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at',
       ),
-      park: OID_TABLES.map((t) => db.prepare(`UPDATE ${t} SET oid = ? WHERE oid = ?`)),
-      unpark: OID_TABLES.map((t) => db.prepare(`UPDATE ${t} SET oid = -oid WHERE oid < 0`)),
     };
   }
 
@@ -58,10 +53,4 @@ export class SqliteTransfer implements TransferRows {
     this.st.putCredential.run(c.oid, c.name, c.hash, c.updated_at);
   }
 
-  /** Through negative oids first, so a move onto an oid another move frees never collides. */
-  moveOids(moves: ReadonlyMap<number, number>): void {
-    const run = (st: readonly Statement[], ...args: number[]) => st.forEach((s) => s.run(...args));
-    for (const [from, to] of moves) if (from !== to) run(this.st.park, -to, from);
-    run(this.st.unpark);
-  }
-}
+  /** Through negative oids first, so a move onto an oid another move frees never collides. */}
