@@ -9,7 +9,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } fr
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { consoleEnv } from './helpers/daemon.js';
+import { consoleEnv, onPostgres } from './helpers/daemon.js';
 import { runTs } from './helpers/spawn.js';
 import { withoutCced } from './helpers/main-process.js';
 import { withStoreRows } from './helpers/store-rows.js';
@@ -64,7 +64,10 @@ t.test(`a store of about ${Math.round((OBJECTS * VALUE_BYTES) / 2 ** 20)} MiB th
   t.equal(wrong, 0, 'each with its values');
 });
 
-t.test(`${SMALL_OBJECTS} small objects imported in one transaction by a console of ${HEAP_MIB} MiB of heap`, async (t) => {
+// On PostgreSQL an object costs ~25 round trips (minutes for these): what is kept per write there is the same code
+// above the port, and test/transfer checks the bulk write's rows and audit line on both backends.
+const skipSmall = onPostgres && 'SQLite only: tens of thousands of objects take minutes on PostgreSQL';
+t.test(`${SMALL_OBJECTS} small objects imported in one transaction by a console of ${HEAP_MIB} MiB of heap`, { skip: skipSmall }, async (t) => {
   const seed = f('small.jsonl');
   const out = createWriteStream(seed);
   for (let i = 0; i < SMALL_OBJECTS; i++) {
