@@ -10,7 +10,8 @@
  * to seed) and starts later runs from a copy of it; a file of an older layout
  * is migrated by the daemon's own migrations, timed as a case, and kept
  * migrated. BENCH_SCALE_CASES=heartbeats runs only the heartbeat and RSS cases,
- * BENCH_SCALE_CASES=commit only the COMMIT with a reader. BENCH_SCALE_MIN
+ * BENCH_SCALE_CASES=commit only the COMMIT with a reader, BENCH_SCALE_CASES=transfer
+ * only the export and the import. BENCH_SCALE_MIN
  * leaves out the fleets below it; BENCH_SCALE_IMPORT_MAX (100,000) the imports
  * of the fleets above it.
  */
@@ -93,9 +94,13 @@ const SEEDS = process.env.BENCH_SCALE_SEEDS;
 /** Rows whose first figure is no cost to compare across fleets (how it was seeded, how many checkpoints ran). */
 const NO_GROWTH = /^(seed|  checkpoints)/;
 
-/** BENCH_SCALE_CASES: `heartbeats` (the heartbeat and RSS cases), `commit` (the COMMIT case alone), else every case. */
+/**
+ * BENCH_SCALE_CASES: `heartbeats` (the heartbeat and RSS cases), `commit` (the COMMIT case alone), `transfer`
+ * (the export and the import alone), else every case.
+ */
 const ONLY_HEARTBEATS = process.env.BENCH_SCALE_CASES === 'heartbeats';
 const ONLY_COMMIT = process.env.BENCH_SCALE_CASES === 'commit';
+const ONLY_TRANSFER = process.env.BENCH_SCALE_CASES === 'transfer';
 
 /**
  * The daemon's store with `devices` seeded: from BENCH_SCALE_SEEDS when a seeded
@@ -171,6 +176,10 @@ async function measureFleet(ctx: BenchContext, devices: number): Promise<Figures
     const admin: Session = await d.adminSession();
     if (ONLY_COMMIT) {
       await measureCommit(d, admin, devices, f);
+      return f;
+    }
+    if (ONLY_TRANSFER) {
+      await measureTransfer(stateDir, devices, f);
       return f;
     }
     const token = await adminBearer(d.url);
