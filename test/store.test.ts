@@ -490,6 +490,39 @@ t.test('page(): offsets and marks answer what a walk of the index does, while th
   t.ok(values.every((v) => v.fullName! > 'n3'), 'a value alone: strictly after every entry of that value');
 });
 
+t.test('page(): a deep offset is walked in steps, the event loop served between two, and answers what one walk does', async (t) => {
+  const { db, store, writer } = open();
+  const walk = (limit: number, offset: number) =>
+    db.prepare(`SELECT oid FROM props WHERE class = 'User' AND ns = '' AND name = 'fullName' ORDER BY value, oid LIMIT ? OFFSET ?`).pluck().all(limit, offset) as number[];
+  const made = await writer.submit(async (w) => {
+    const oids: number[] = [];
+    for (let i = 0; i < 230; i++) oids.push(await store.at(w).create(SYSTEM, 'User', { name: `w${i}`, fullName: `v${i % 17}` }));
+    return oids;
+  });
+  store.pageWalkStep = 20;
+  const turnsDuring = async (offset: number) => {
+    let turns = 0;
+    let on = true;
+    const count = () => {
+      turns++;
+      if (on) setImmediate(count);
+    };
+    setImmediate(count);
+    const page = await store.page(SYSTEM, 'User', 'fullName', { limit: 7, offset });
+    on = false;
+    return { oids: page.oids, turns };
+  };
+  const deep = await turnsDuring(215);
+  t.strictSame(deep.oids, walk(7, 215), 'the page at offset 215');
+  t.ok(deep.turns >= 10, `other work ran between the steps (${deep.turns} turns of the event loop)`);
+  // Every depth again, from the steps remembered, and past the end.
+  for (const offset of [0, 19, 20, 21, 99, 140, 199, 200, 229, 230, 400]) t.strictSame((await store.page(SYSTEM, 'User', 'fullName', { limit: 7, offset })).oids, walk(7, offset), `offset ${offset}`);
+  // The order changes: the steps remembered no longer hold.
+  await writer.submit((w) => store.at(w).destroy(SYSTEM, made[0]!));
+  await writer.submit((w) => store.at(w).set(SYSTEM, made[5]!, '', { fullName: 'a-first' }));
+  for (const offset of [21, 120, 215, 228]) t.strictSame((await store.page(SYSTEM, 'User', 'fullName', { limit: 7, offset })).oids, walk(7, offset), `after changes: offset ${offset}`);
+});
+
 t.test('a reference by oid (DeviceType.forked_from) names an object of its class, soft-deleted or not', async (t) => {
   const { store, writer } = open();
   const orig = await writer.submit((w) => store.at(w).create(SYSTEM, 'DeviceType', { name: 'orig' }));

@@ -71,8 +71,11 @@ export interface SearchThreads {
   close(): Promise<void>;
 }
 
-/** Where a page of a class in one property's order starts. */
-export type PageStart = { offset: number } | { value: string; oid: number; inclusive: boolean };
+/**
+ * Where a page of a class in one property's order starts: `offset` entries from the first, or at (or right
+ * after) an entry, `skip` entries further (0 when absent).
+ */
+export type PageStart = { offset: number } | { value: string; oid: number; inclusive: boolean; skip?: number };
 
 /** Does any part of the value match the client pattern (the store's matcher)? */
 export type PatternTest = (pattern: string, value: string) => boolean;

@@ -14,7 +14,7 @@
 import { RevisionMap } from './revision-map.js';
 import { BoundedMap } from './bounded-map.js';
 import { OidClassTable } from './oid-classes.js';
-import type { FindSpec, FindTerm, ObjectRows, SearchThreads, StoreBackend } from './port.js';
+import type { FindSpec, FindTerm, ObjectRows, PageStart, SearchThreads, StoreBackend } from './port.js';
 import { UniqueViolation, type AsyncChangeReads, type AsyncFindRun, type AsyncGrantReads, type AsyncObjectReads, type AsyncObjectWrites } from './async-port.js';
 import type { WriteTx } from './writer.js';
 import type { AclSubject, ClassDef, NamespaceDef, PropertyDef, Schema } from '../schema/types.js';
@@ -168,6 +168,8 @@ const INLINE_CANDIDATES = 1024;
 const INLINE_STEPS = 50_000;
 /** Page starts remembered for offset paging: a few hundred bytes each. */
 const MAX_PAGE_MARKS = 1024;
+/** A deep offset is walked this many entries at a time (see walkTo): a few milliseconds of the index each. */
+const PAGE_WALK_STEP = 50_000;
 /** Namespaces whose stored values are remembered (see storedValues()): a few MiB at most. */
 const MAX_STORED_VIEWS = 4096;
 /**
@@ -829,8 +831,9 @@ export class Store {
    * not unique) starts the page right after that entry: an index seek, so a
    * page costs the same at any depth. An `offset` walks the skipped entries,
    * unless a page served earlier ended (or started) there and nothing the
-   * order depends on changed since: then it seeks too. Objects the subject may
-   * not read that property of are left out of the page.
+   * order depends on changed since: then it seeks too; a deep one is walked in
+   * steps (walkTo). Objects the subject may not read that property of are left
+   * out of the page.
    */
   async page(
     subject: AclSubject,
@@ -851,16 +854,14 @@ export class Store {
     const revision = this.orderRevision(cls.name, by);
     const seek = afterStored(opts.after) ?? this.pageMarks.get(`${marks}\0${opts.offset}`, () => revision);
     // Right after the caller's entry, or at a remembered page start; else the offset walked.
+    const start: PageStart | undefined =
+      seek !== undefined
+        ? { value: seek.value, oid: seek.oid ?? (opts.after ? Number.MAX_SAFE_INTEGER : 0), inclusive: opts.after === undefined }
+        : opts.offset >= this.pageWalkStep && this.src.w === undefined
+          ? await this.walkTo(cls.name, by, prefix, opts.offset)
+          : { offset: opts.offset };
     const stamp = this.readStamp();
-    const rows = await this.src.rows.pageRows(
-      cls.name,
-      by,
-      prefix,
-      seek === undefined
-        ? { offset: opts.offset }
-        : { value: seek.value, oid: seek.oid ?? (opts.after ? Number.MAX_SAFE_INTEGER : 0), inclusive: opts.after === undefined },
-      opts.limit,
-    );
+    const rows = start === undefined ? [] : await this.src.rows.pageRows(cls.name, by, prefix, start, opts.limit);
     const first = rows[0];
     const end = rows.at(-1);
     if (opts.after === undefined && first !== undefined) {
@@ -873,6 +874,37 @@ export class Store {
       oids: rows.map((r) => r.oid).filter((oid) => prop.readacl(subject, oid)),
       ...(end === undefined ? {} : { last: { value: end.value, oid: end.oid } }),
     };
+  }
+
+  /** Entries a deep offset is walked at a time (a test sets a small one). */
+  pageWalkStep = PAGE_WALK_STEP;
+
+  /**
+   * Where the entry at a deep `offset` is (undefined: past the end), found in steps of pageWalkStep entries
+   * from the deepest step remembered, each step remembered as a page mark and the event loop served between
+   * two: a first visit to the end of a million devices is twenty short reads, not one that holds every other
+   * request, and a later visit near any depth starts from its step. When the order changes during the walk
+   * (a creation, a destruction, a write of `by`), the offset is walked in one statement instead.
+   */
+  private async walkTo(className: string, by: string, prefix: string, offset: number): Promise<PageStart | undefined> {
+    const marks = `${className}\0${by}\0${prefix}`;
+    const revision = this.orderRevision(className, by);
+    const step = this.pageWalkStep;
+    let at = offset - (offset % step);
+    let mark = this.pageMarks.get(`${marks}\0${at}`, () => revision);
+    while (mark === undefined && at > 0) mark = this.pageMarks.get(`${marks}\0${(at -= step)}`, () => revision);
+    while (at + step <= offset) {
+      const stamp = this.readStamp();
+      const next = mark === undefined ? { offset: at + step } : { value: mark.value, oid: mark.oid ?? 0, inclusive: true, skip: step };
+      const [row] = await this.src.rows.pageRows(className, by, prefix, next, 1);
+      if (row === undefined) return undefined;
+      if (this.orderRevision(className, by) !== revision) return { offset };
+      at += step;
+      mark = { value: row.value, oid: row.oid };
+      this.remember(this.pageMarks, `${marks}\0${at}`, revision, mark, stamp);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return mark === undefined ? { offset } : { value: mark.value, oid: mark.oid ?? 0, inclusive: true, skip: offset - at };
   }
 
   /** Changes when an object of the class comes or goes, when `by` is written, or when another process commits. */

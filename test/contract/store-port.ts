@@ -231,6 +231,8 @@ export function storePortContract(t: Test, world: (t: Test) => Promise<PortWorld
     t.same(values(await b.objects.pageRows('Thing', 'name', '', { offset: 2 }, 2)), ['al', 'alpha']);
     t.same(values(await b.objects.pageRows('Thing', 'name', '', { value: 'al', oid: oids.get('al')!, inclusive: false }, 2)), ['alpha', 'beta']);
     t.same(values(await b.objects.pageRows('Thing', 'name', '', { value: 'al', oid: oids.get('al')!, inclusive: true }, 1)), ['al']);
+    t.same(values(await b.objects.pageRows('Thing', 'name', '', { value: 'Zed', oid: oids.get('Zed')!, inclusive: true, skip: 2 }, 2)), ['alpha', 'beta'], 'a mark, then entries skipped');
+    t.same(await b.objects.pageRows('Thing', 'name', '', { value: 'beta', oid: 0, inclusive: true, skip: 2 }, 2), [], 'skipped past the end');
     t.same(await b.objects.pageRows('Thing', 'name', 'al', { offset: 0 }, 10), [
       { oid: oids.get('al'), value: 'al' },
       { oid: oids.get('alpha'), value: 'alpha' },

@@ -117,7 +117,13 @@ export class PgObjects implements AsyncObjectWrites {
       return rowsOf(this.db, `SELECT oid, value ${where} ORDER BY value, oid LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, limit, start.offset]);
     }
     const past = start.inclusive ? '>=' : '>';
-    return rowsOf(this.db, `SELECT oid, value ${where} AND (value, oid) ${past} ($${n + 1}, $${n + 2}) ORDER BY value, oid LIMIT $${n + 3}`, [...params, start.value, start.oid, limit]);
+    return rowsOf(this.db, `SELECT oid, value ${where} AND (value, oid) ${past} ($${n + 1}, $${n + 2}) ORDER BY value, oid LIMIT $${n + 3} OFFSET $${n + 4}`, [
+      ...params,
+      start.value,
+      start.oid,
+      limit,
+      start.skip ?? 0,
+    ]);
   }
 
   /** From the sequence: unique across every node, never handed out again even if this transaction rolls back. */

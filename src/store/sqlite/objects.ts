@@ -271,7 +271,10 @@ export class SqliteObjects implements ObjectRows {
     }
     // An entry right after (or at) the mark, in (value, oid) order: a range of the index.
     const past = start.inclusive ? '(value, oid) >= (?, ?)' : '(value, oid) > (?, ?)';
-    return this.statements.get(`SELECT oid, value ${where} AND ${past} ORDER BY value, oid LIMIT ?`).all(...params, start.value, start.oid, limit) as { oid: number; value: string }[];
+    return this.statements.get(`SELECT oid, value ${where} AND ${past} ORDER BY value, oid LIMIT ? OFFSET ?`).all(...params, start.value, start.oid, limit, start.skip ?? 0) as {
+      oid: number;
+      value: string;
+    }[];
   }
 }
 
