@@ -100,6 +100,13 @@ export interface AsyncChangeWrites extends AsyncChangeReads {
    */
   insertMany(rows: readonly NewChange[]): Promise<number[]>;
   /**
+   * Where a backend can (PostgreSQL): a row the database keeps in this transaction, not this process, and
+   * inserts in commit order with the COMMIT, the change log's lock taken then only: a bulk transaction's
+   * rows (changes.ts), a million of them, without holding the lock, and every other node's writes, for the
+   * whole transaction.
+   */
+  insertHeld?(row: NewChange): Promise<void>;
+  /**
    * Where a backend can: the rows go in the COMMIT's own message (no ids returned), so the change log's lock
    * (PostgreSQL: commit order across nodes) is held for the server's work only, never across a round trip
    * to this process, whose event loop may be busy serving others.

@@ -13,8 +13,9 @@
  * A bulk transaction (Writer.submitBulk: an import) writes each row as its
  * write is made instead, not merged, stamped when the write was made: what a
  * million creations would otherwise keep until the COMMIT. Its rows roll back
- * with their savepoint as any write does. On PostgreSQL the first row takes the
- * change log's lock, so other nodes' writes wait for that transaction to end.
+ * with their savepoint as any write does. On PostgreSQL the database holds them
+ * in the transaction and inserts them with its COMMIT (insertHeld): the change
+ * log's lock, which orders commits across nodes, is taken then only.
  *
  * Heartbeats are coalesced: a routine write (Store.set with `routine`) records
  * `last_seen` at most once per `event_heartbeat_interval` per object, and its
@@ -68,7 +69,7 @@ interface Pending {
   destroyed: boolean;
 }
 
-function newChange(at: number, p: Pending): NewChange {
+function newChange(at: number, p: Omit<Pending, 'props'> & { props: Iterable<string> }): NewChange {
   return { at, className: p.class, oid: p.oid, ns: p.ns, props: JSON.stringify([...p.props]), created: p.created, destroyed: p.destroyed };
 }
 
@@ -153,8 +154,9 @@ export class ChangeLog {
       this.bulkRows.add(w);
       this.committing = 0;
     }
-    const id = await w.changes.insert(Date.now(), e.class, e.oid, e.ns ?? '', JSON.stringify(props), e.op === 'CREATE', e.op === 'DESTROY');
-    if (!this.writer.concurrent) this.committing = id;
+    const row = newChange(Date.now(), { class: e.class, oid: e.oid, ns: e.ns ?? '', props, created: e.op === 'CREATE', destroyed: e.op === 'DESTROY' });
+    if (w.changes.insertHeld) return w.changes.insertHeld(row);
+    this.committing = await w.changes.insert(row.at, row.className, row.oid, row.ns, row.props, row.created, row.destroyed);
   }
 
   /** Bulk transactions that wrote a row (their ids count toward `committing` from the first). */

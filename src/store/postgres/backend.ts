@@ -30,7 +30,7 @@ import {
 } from '../async-port.js';
 import { LAYOUT_LOCK, layoutVersion, migratePg, PG_MIGRATIONS } from './migrations.js';
 import { PgObjects, Touches, type MatcherRef } from './objects.js';
-import { changeRowsStatement, PgChanges, PgDeviceEvents, PgGrants } from './rows.js';
+import { changeRowsStatement, heldRowsStatement, PgChanges, PgDeviceEvents, PgGrants } from './rows.js';
 import { isConflict, PG_TYPES, type Queryable } from './query.js';
 import { PgTransfer } from './transfer.js';
 import { PgDefaults } from './defaults.js';
@@ -97,7 +97,7 @@ export class PgBackend implements AsyncStoreBackend {
           // rows.ts), the COMMIT, and the write version, taken once the COMMIT is visible and before the write is
           // acknowledged (write-version.ts).
           const touches = handle.touched.size > 0 ? `${handle.touched.statement()}; ` : '';
-          const rows = handle.atCommit.length > 0 ? `${changeRowsStatement(handle.atCommit)}; ` : '';
+          const rows = (handle.atCommit.length > 0 ? `${changeRowsStatement(handle.atCommit)}; ` : '') + (handle.held.rows ? `${heldRowsStatement}; ` : '');
           const results = (await client.query(touches + rows + TAKE_WRITE_VERSION)) as unknown as pg.QueryResult<{ v: number }>[];
           this.writeVersion.took(Number(results.at(-1)!.rows[0]!.v));
         } else {
@@ -213,8 +213,9 @@ class PgTxHandle implements TxHandle {
   conflict: unknown;
   /** A statement that may have written ran: the commit takes a write version. */
   wrote = false;
-  /** Change rows the COMMIT's message inserts (PgChanges.insertAtCommit). */
+  /** Change rows the COMMIT's message inserts (PgChanges.insertAtCommit), and whether it moves held ones (insertHeld). */
   readonly atCommit: NewChange[] = [];
+  readonly held = { rows: false };
   /** The touches (updated_at) the COMMIT's message writes (PgObjects.touch); a savepoint rolled back takes its own back. */
   readonly touched = new Touches();
   private ended = false;
@@ -234,7 +235,7 @@ class PgTxHandle implements TxHandle {
         }
       },
     };
-    [this.objects, this.changes, this.grants, this.events] = [new PgObjects(this.db, matcher, this.touched), new PgChanges(this.db, true, this.atCommit), new PgGrants(this.db), new PgDeviceEvents(this.db)];
+    [this.objects, this.changes, this.grants, this.events] = [new PgObjects(this.db, matcher, this.touched), new PgChanges(this.db, true, this.atCommit, this.held), new PgGrants(this.db), new PgDeviceEvents(this.db)];
     this.transfer = new PgTransfer(this.db);
     this.defaults = new PgDefaults(this.db);
   }

@@ -24,7 +24,28 @@ export class PgChanges implements AsyncChangeWrites {
     private readonly db: Queryable,
     private readonly inTransaction = false,
     private readonly atCommit?: NewChange[],
+    /** Whether this transaction kept rows in its temporary table (insertHeld): its COMMIT message inserts them. */
+    private readonly held?: { rows: boolean },
   ) {}
+
+  /** Into a temporary table of this transaction (dropped at its end); the COMMIT message moves them (heldRowsStatement). */
+  async insertHeld(row: NewChange): Promise<void> {
+    this.writable();
+    if (this.held === undefined) throw new Error('this transaction cannot hold change rows for its COMMIT');
+    if (!this.held.rows) {
+      await changed(this.db, `CREATE TEMPORARY TABLE IF NOT EXISTS ${HELD_TABLE} (n bigserial, at bigint, class text, oid bigint, ns text, props text, created integer, destroyed integer) ON COMMIT DROP`, []);
+      this.held.rows = true;
+    }
+    await changed(this.db, `INSERT INTO ${HELD_TABLE} (at, class, oid, ns, props, created, destroyed) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+      row.at,
+      row.className,
+      row.oid,
+      row.ns,
+      row.props,
+      row.created ? 1 : 0,
+      row.destroyed ? 1 : 0,
+    ]);
+  }
 
   /** The rows go in the COMMIT's own message (PgBackend, changeRowsStatement): the lock is held for no round trip. */
   insertAtCommit(rows: readonly NewChange[]): void {
@@ -128,6 +149,12 @@ export function changeRowsStatement(rows: readonly NewChange[]): string {
   );
   return lockedChangeInsert(`(VALUES ${values.join(', ')}) AS r(n, at, class, oid, ns, props, created, destroyed)`);
 }
+
+/** Where a transaction holds its change rows until its COMMIT (PgChanges.insertHeld). */
+const HELD_TABLE = 'pg_temp.cced_held_changes';
+
+/** The held rows into the change log, in the order held, under its lock: in the COMMIT's message. */
+export const heldRowsStatement = lockedChangeInsert(`${HELD_TABLE} AS r`);
 
 /** The change-log lock, then the rows of `source` (columns r.at … r.destroyed, order r.n) inserted in that order. */
 function lockedChangeInsert(source: string): string {
