@@ -199,7 +199,7 @@ async function importAll(s: OpenStore, tx: StoreTx, file: string, summary: Expor
         if (!isOidProperty(l.class, name) || value === '') continue;
         const target = await finalOid(Number(value));
         if (target === undefined) dangling.push(`${l.class} ${l.oid} ${name}=${value}`);
-        else await tx.set(SYSTEM, (await finalOid(l.oid))!, '', { [name]: String(target) });
+        else await tx.set(SYSTEM, keep ? l.oid : oidOf.get(l.oid)!, '', { [name]: String(target) });
       }
     } else if ('event' in l) {
       const device = await finalOid(l.event.device_oid);

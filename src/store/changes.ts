@@ -150,17 +150,10 @@ export class ChangeLog {
 
   /** A bulk transaction's row, written now (see above). */
   private async insertNow(w: WriteTx, e: AuditEntry, props: readonly string[]): Promise<void> {
-    if (!this.bulkRows.has(w)) {
-      this.bulkRows.add(w);
-      this.committing = 0;
-    }
     const row = newChange(Date.now(), { class: e.class, oid: e.oid, ns: e.ns ?? '', props, created: e.op === 'CREATE', destroyed: e.op === 'DESTROY' });
-    if (w.changes.insertHeld) return w.changes.insertHeld(row);
-    this.committing = await w.changes.insert(row.at, row.className, row.oid, row.ns, row.props, row.created, row.destroyed);
+    if (w.changes.insertHeld) await w.changes.insertHeld(row);
+    else await w.changes.insert(row.at, row.className, row.oid, row.ns, row.props, row.created, row.destroyed);
   }
-
-  /** Bulk transactions that wrote a row (their ids count toward `committing` from the first). */
-  private readonly bulkRows = new WeakSet<WriteTx>();
 
   /** One row per object and namespace of the batch; the Writer may pause between two. */
   private async insertPending(w: WriteTx): Promise<void> {
@@ -176,8 +169,9 @@ export class ChangeLog {
       else await w.changes.insertMany(rows);
       return;
     }
-    // Reset per batch: an id of a batch whose COMMIT failed must never count as durable. A bulk batch's own rows count.
-    if (!this.bulkRows.has(w)) this.committing = 0;
+    // Set per batch: an id of a batch whose COMMIT failed must never count as durable. A bulk batch wrote its rows
+    // as it went: the log's counter, read inside it, is its highest.
+    this.committing = w.bulk ? await w.changes.sequence() : 0;
     if (batch === undefined) return;
     for (const p of batch.values()) {
       this.committing = await w.changes.insert(at, p.class, p.oid, p.ns, JSON.stringify([...p.props]), p.created, p.destroyed);

@@ -23,7 +23,7 @@ export function runConsole(stateDir: string, args: string[]): Promise<ConsoleRun
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));
-  // Only the last lines are kept: an import writes an audit line per object.
+  // Only the last lines are kept: a progress line every 10,000 objects adds up at a million.
   child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-4096)));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
